@@ -1,0 +1,31 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+
+/** A backup of a site: an archive in the store with its manifest (sizes, sha256, packages, schema). */
+@Entity('backups')
+export class BackupEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @Index('idx_backups_site')
+  @Column('uuid', { name: 'site_id' })
+  siteId!: string;
+
+  /** The domain at backup time; the site row may be gone (a delete keeps its last backup). */
+  @Column('varchar', { length: 253 })
+  domain!: string;
+
+  @Column('uuid', { name: 'archive_id' })
+  archiveId!: string;
+
+  @Column('uuid', { name: 'task_id', nullable: true })
+  taskId!: string | null;
+
+  @Column('varchar', { length: 32, default: 'manual' })
+  reason!: string;
+
+  @Column('jsonb')
+  manifest!: Record<string, unknown>;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+}

@@ -1,0 +1,36 @@
+import { ApiTokenEntity } from '../../auth/api-token.entity.js';
+import { ArchiveEntity } from '../../backups/archive.entity.js';
+import { BackupEntity } from '../../backups/backup.entity.js';
+import { ClientEntity } from '../../clients/client.entity.js';
+import { ClusterEntity } from '../../clusters/cluster.entity.js';
+import { PackageInstanceEntity } from '../../packages/package-instance.entity.js';
+import { PackageEntity } from '../../packages/package.entity.js';
+import { PlatformEntity } from '../../platforms/platform.entity.js';
+import { EnrollmentTokenEntity } from '../../servers/enrollment-token.entity.js';
+import { ServerSlotEntity } from '../../servers/server-slot.entity.js';
+import { ServerEntity } from '../../servers/server.entity.js';
+import { SiteEntity } from '../../sites/site.entity.js';
+import { StepAttemptEntity } from '../../tasks/step-attempt.entity.js';
+import { TaskLogEntity } from '../../tasks/task-log.entity.js';
+import { TaskStepEntity } from '../../tasks/task-step.entity.js';
+import { TaskEntity } from '../../tasks/task.entity.js';
+
+/** Every persistent type of the registry, in one list for the data source and the schema check. */
+export const ENTITIES = [
+  ServerEntity,
+  ServerSlotEntity,
+  EnrollmentTokenEntity,
+  ClusterEntity,
+  ClientEntity,
+  PlatformEntity,
+  SiteEntity,
+  PackageEntity,
+  PackageInstanceEntity,
+  TaskEntity,
+  TaskStepEntity,
+  StepAttemptEntity,
+  TaskLogEntity,
+  ArchiveEntity,
+  BackupEntity,
+  ApiTokenEntity,
+];

@@ -1,0 +1,50 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+
+export type SiteStatus = 'installing' | 'enabled' | 'disabled' | 'failed' | 'deleted';
+
+/** A domain with its site directory, its database and its vhost. */
+@Entity('sites')
+export class SiteEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @Index('uq_sites_domain', { unique: true })
+  @Column('varchar', { length: 253 })
+  domain!: string;
+
+  @Index('idx_sites_platform')
+  @Column('uuid', { name: 'platform_id' })
+  platformId!: string;
+
+  @Index('idx_sites_client')
+  @Column('uuid', { name: 'client_id', nullable: true })
+  clientId!: string | null;
+
+  @Column('uuid', { name: 'db_server_id' })
+  dbServerId!: string;
+
+  @Column('varchar', { name: 'db_name', length: 64 })
+  dbName!: string;
+
+  @Column('varchar', { name: 'db_user', length: 32 })
+  dbUser!: string;
+
+  /** The database password, encrypted with the master's key (AES-256-GCM); never logged. */
+  @Column('text', { name: 'db_password_encrypted' })
+  dbPasswordEncrypted!: string;
+
+  @Column('varchar', { length: 64, default: 'standard' })
+  profile!: string;
+
+  @Column('varchar', { length: 16, default: 'installing' })
+  status!: SiteStatus;
+
+  @Column('timestamptz', { name: 'verified_at', nullable: true })
+  verifiedAt!: Date | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+}

@@ -1,0 +1,86 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import type { TaskState, TaskType } from '../../../shared/src/tasks.js';
+
+/** A recorded phase of a task (backup, rehearsal, read-only window, offline window ...). */
+export interface TaskPhase {
+  name: string;
+  startedAt: string;
+  endedAt: string | null;
+}
+
+/** One operation on a server, platform or site, made of steps. */
+@Entity('tasks')
+@Index('idx_tasks_queue', ['state', 'createdAt'])
+// One active task per site or platform: the lock key is "site:<id>" or "platform:<id>", and the
+// database refuses a second running task with the same key.
+@Index('uq_tasks_running_lock', ['lockKey'], {
+  unique: true,
+  where: "state = 'running' AND lock_key IS NOT NULL",
+})
+export class TaskEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @Column('varchar', { length: 64 })
+  type!: TaskType;
+
+  @Column('varchar', { length: 16, default: 'queued' })
+  state!: TaskState;
+
+  /** "server", "platform" or "site". */
+  @Column('varchar', { name: 'target_kind', length: 16 })
+  targetKind!: 'server' | 'platform' | 'site';
+
+  @Index('idx_tasks_target')
+  @Column('uuid', { name: 'target_id' })
+  targetId!: string;
+
+  /** A readable name of the target (server name, platform name, domain), kept for the record. */
+  @Column('varchar', { name: 'target_name', length: 253 })
+  targetName!: string;
+
+  @Column('varchar', { name: 'lock_key', length: 80, nullable: true })
+  lockKey!: string | null;
+
+  @Column('jsonb', { default: () => "'{}'" })
+  params!: Record<string, unknown>;
+
+  @Column('jsonb', { nullable: true })
+  result!: Record<string, unknown> | null;
+
+  /** Why the task failed, for a person. */
+  @Column('text', { nullable: true })
+  error!: string | null;
+
+  @Column('varchar', { name: 'error_code', length: 64, nullable: true })
+  errorCode!: string | null;
+
+  /** For a failed task: did its rollback complete? null when there was nothing to roll back. */
+  @Column('boolean', { name: 'rollback_completed', nullable: true })
+  rollbackCompleted!: boolean | null;
+
+  @Column('jsonb', { default: () => "'[]'" })
+  phases!: TaskPhase[];
+
+  /** The master process running the task's workflow; another master adopts it when this one is gone. */
+  @Column('varchar', { name: 'runner_id', length: 64, nullable: true })
+  runnerId!: string | null;
+
+  @Column('uuid', { name: 'client_id', nullable: true })
+  clientId!: string | null;
+
+  @Column('varchar', { name: 'created_by', length: 64, nullable: true })
+  createdBy!: string | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @Column('timestamptz', { name: 'started_at', nullable: true })
+  startedAt!: Date | null;
+
+  @Column('timestamptz', { name: 'finished_at', nullable: true })
+  finishedAt!: Date | null;
+
+  @Column('timestamptz', { name: 'cancel_requested_at', nullable: true })
+  cancelRequestedAt!: Date | null;
+}

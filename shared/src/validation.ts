@@ -1,0 +1,112 @@
+/**
+ * Validation of every name that can reach SQL, a path, a command line or a config file. Both sides
+ * use these: the master refuses bad input with a 4xx before anything is written, and the agent checks
+ * again before it acts, because it must not trust anything that arrives over the wire.
+ */
+
+export interface ValidationFailure {
+  field: string;
+  message: string;
+}
+
+export type Validated<T> = { ok: true; value: T } | { ok: false; failure: ValidationFailure };
+
+const hostnameLabel = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/**
+ * A DNS name (RFC 1123): lowercase labels of letters, digits and inner hyphens, at most 63
+ * characters each and 253 in all. Used for site domains and server names, so it can safely become
+ * a directory name, a vhost file name and a `server_name`.
+ */
+export function validateHostname(field: string, input: unknown): Validated<string> {
+  if (typeof input !== 'string' || input.length === 0) {
+    return fail(field, `${field} is required`);
+  }
+  if (input.length > 253) {
+    return fail(field, `${field} is ${input.length} characters long; at most 253 are allowed`);
+  }
+  if (input !== input.toLowerCase()) {
+    return fail(field, `${field} "${printable(input)}" must be lowercase`);
+  }
+  const labels = input.split('.');
+  for (const label of labels) {
+    if (!hostnameLabel.test(label)) {
+      return fail(
+        field,
+        `${field} "${printable(input)}" is not a valid DNS name: use letters, digits, hyphens and dots ` +
+          `(each part 1-63 characters, not starting or ending with a hyphen)`,
+      );
+    }
+  }
+  return { ok: true, value: input };
+}
+
+const simpleName = /^[a-z][a-z0-9_-]{0,62}$/;
+
+/** A short name for a platform, client, cluster or token: lowercase, starts with a letter, at most 63. */
+export function validateName(field: string, input: unknown): Validated<string> {
+  if (typeof input !== 'string' || input.length === 0) {
+    return fail(field, `${field} is required`);
+  }
+  if (!simpleName.test(input)) {
+    return fail(
+      field,
+      `${field} "${printable(input)}" is not valid: use 1-63 lowercase letters, digits, "-" or "_", ` +
+        `starting with a letter`,
+    );
+  }
+  return { ok: true, value: input };
+}
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function isUuid(input: unknown): input is string {
+  return typeof input === 'string' && uuidPattern.test(input);
+}
+
+/** An absolute, normalised path with no `..` parts and no characters that need quoting anywhere. */
+export function validateAbsolutePath(field: string, input: unknown): Validated<string> {
+  if (typeof input !== 'string' || input.length === 0) {
+    return fail(field, `${field} is required`);
+  }
+  if (!input.startsWith('/')) {
+    return fail(field, `${field} "${printable(input)}" must be an absolute path`);
+  }
+  if (!/^[A-Za-z0-9._/-]+$/.test(input) || input.split('/').some((part) => part === '..' || part === '.')) {
+    return fail(
+      field,
+      `${field} "${printable(input)}" may hold only letters, digits, ".", "_", "-" and "/", with no "." or ".." parts`,
+    );
+  }
+  if (input.length > 1024) {
+    return fail(field, `${field} is longer than 1024 characters`);
+  }
+  return { ok: true, value: input.length > 1 ? input.replace(/\/+$/, '') : input };
+}
+
+/** Throws a ValidationError when a Validated result failed; for code paths that want an exception. */
+export function must<T>(result: Validated<T>): T {
+  if (!result.ok) {
+    throw new ValidationError(result.failure);
+  }
+  return result.value;
+}
+
+export class ValidationError extends Error {
+  readonly field: string;
+  constructor(failure: ValidationFailure) {
+    super(failure.message);
+    this.name = 'ValidationError';
+    this.field = failure.field;
+  }
+}
+
+function fail<T>(field: string, message: string): Validated<T> {
+  return { ok: false, failure: { field, message } };
+}
+
+/** Makes untrusted input safe to echo in a message: control characters escaped, length capped. */
+export function printable(input: string): string {
+  const shown = input.length > 80 ? `${input.slice(0, 77)}...` : input;
+  return JSON.stringify(shown).slice(1, -1);
+}
