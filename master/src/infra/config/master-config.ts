@@ -1,0 +1,114 @@
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+
+/**
+ * Everything the master is configured with, validated once at start and frozen. Flags of
+ * `berth master start` win over the environment; nothing else in the master reads process.env.
+ */
+export interface MasterConfig {
+  /** Where the embedded database, the CA and the backup store live. */
+  readonly dataDir: string;
+  /** PostgreSQL URL; absent means the embedded PGlite in dataDir. */
+  readonly databaseUrl: string | undefined;
+  readonly httpHost: string;
+  readonly httpPort: number;
+  readonly grpcHost: string;
+  readonly grpcPort: number;
+  /** Names and addresses agents may dial the master by; all go into its certificate. */
+  readonly publicHosts: readonly string[];
+  /** How often agents send heartbeats. */
+  readonly heartbeatIntervalMs: number;
+  /** An attempt whose agent is silent this long is lost. */
+  readonly leaseMs: number;
+  /** How long a step waits for its server's agent to connect before the task fails. */
+  readonly agentWaitMs: number;
+  /** How long an enrollment token stays valid. */
+  readonly enrollmentTtlMs: number;
+  /** Accept the debug.* task types (tests and benchmarks). */
+  readonly debugTasks: boolean;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export interface MasterFlags {
+  dataDir?: string;
+  port?: number;
+  grpcPort?: number;
+  host?: string;
+  grpcHost?: string;
+  publicHost?: string[];
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export const DEFAULT_HTTP_PORT = 7600;
+export const DEFAULT_GRPC_PORT = 7601;
+
+export function loadMasterConfig(flags: MasterFlags = {}, env: NodeJS.ProcessEnv = process.env): MasterConfig {
+  const dataDir = resolve(flags.dataDir ?? env.BERTH_DATA_DIR ?? defaultDataDir(env));
+  const databaseUrl = env.DATABASE_URL?.trim() || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError(`DATABASE_URL must be a postgres:// URL, got "${databaseUrl.split('@').pop() ?? ''}"`);
+  }
+  const extraHosts = flags.publicHost ?? splitList(env.BERTH_PUBLIC_HOSTS);
+  const config: MasterConfig = {
+    dataDir,
+    databaseUrl,
+    httpHost: flags.host ?? env.BERTH_HTTP_HOST ?? '127.0.0.1',
+    httpPort: flags.port ?? port('BERTH_HTTP_PORT', env.BERTH_HTTP_PORT, DEFAULT_HTTP_PORT),
+    grpcHost: flags.grpcHost ?? env.BERTH_GRPC_HOST ?? '0.0.0.0',
+    grpcPort: flags.grpcPort ?? port('BERTH_GRPC_PORT', env.BERTH_GRPC_PORT, DEFAULT_GRPC_PORT),
+    publicHosts: [...new Set(['localhost', '127.0.0.1', '::1', hostname(), ...extraHosts])],
+    heartbeatIntervalMs: positive('BERTH_HEARTBEAT_MS', env.BERTH_HEARTBEAT_MS, 2_000),
+    leaseMs: positive('BERTH_LEASE_MS', env.BERTH_LEASE_MS, 15_000),
+    agentWaitMs: positive('BERTH_AGENT_WAIT_MS', env.BERTH_AGENT_WAIT_MS, 10 * 60_000),
+    enrollmentTtlMs: positive('BERTH_ENROLLMENT_TTL_MS', env.BERTH_ENROLLMENT_TTL_MS, 24 * 3600_000),
+    debugTasks: env.BERTH_DEBUG_TASKS === '1',
+    logLevel: logLevel(env.BERTH_LOG_LEVEL),
+  };
+  if (config.leaseMs < 2 * config.heartbeatIntervalMs) {
+    throw new ConfigError(
+      `BERTH_LEASE_MS (${config.leaseMs}) must be at least twice BERTH_HEARTBEAT_MS (${config.heartbeatIntervalMs})`,
+    );
+  }
+  return Object.freeze(config);
+}
+
+function defaultDataDir(env: NodeJS.ProcessEnv): string {
+  return env.HOME ? `${env.HOME}/.berth/master` : '/var/lib/berth/master';
+}
+
+function splitList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+function port(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) {
+    throw new ConfigError(`${name} must be a port number (0-65535), got "${value}"`);
+  }
+  return parsed;
+}
+
+function positive(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed <= 0) {
+    throw new ConfigError(`${name} must be a positive whole number of milliseconds, got "${value}"`);
+  }
+  return parsed;
+}
+
+function logLevel(value: string | undefined): MasterConfig['logLevel'] {
+  if (value === undefined || value === '') return 'info';
+  if (value === 'debug' || value === 'info' || value === 'warn' || value === 'error') return value;
+  throw new ConfigError(`BERTH_LOG_LEVEL must be debug, info, warn or error, got "${value}"`);
+}
