@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { ENTITIES } from './entities.js';
 import { MIGRATIONS } from './migrations/index.js';
-import { PGlitePool, pgliteSerializers } from './pglite-pool.js';
+import { PGlitePool, pgliteParsers, pgliteSerializers } from './pglite-pool.js';
 
 export interface DatabaseSettings {
   /** A PostgreSQL URL; without one the registry lives in an embedded PGlite under dataDir. */
@@ -52,6 +52,6 @@ export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions
   }
   const dir = join(settings.dataDir, 'pgdata');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const pglite = new PGlite(dir, { serializers: pgliteSerializers });
+  const pglite = new PGlite(dir, { serializers: pgliteSerializers, parsers: pgliteParsers });
   return { ...common, driver: PGlitePool.driverFor(pglite) };
 }

@@ -89,3 +89,8 @@ export const pgliteSerializers = {
     return String(value);
   },
 };
+
+/** node-postgres returns int8 as a string (it may not fit a double); PGlite is made to do the same. */
+export const pgliteParsers = {
+  [types.INT8]: (value: string): string => value,
+};
