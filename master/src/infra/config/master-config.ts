@@ -16,6 +16,8 @@ export interface MasterConfig {
   readonly grpcPort: number;
   /** Names and addresses agents may dial the master by; all go into its certificate. */
   readonly publicHosts: readonly string[];
+  /** The address printed in agent commands: the first --public-host, else 127.0.0.1. */
+  readonly advertisedHost: string;
   /** How often agents send heartbeats. */
   readonly heartbeatIntervalMs: number;
   /** An attempt whose agent is silent this long is lost. */
@@ -63,6 +65,7 @@ export function loadMasterConfig(flags: MasterFlags = {}, env: NodeJS.ProcessEnv
     grpcHost: flags.grpcHost ?? env.BERTH_GRPC_HOST ?? '0.0.0.0',
     grpcPort: flags.grpcPort ?? port('BERTH_GRPC_PORT', env.BERTH_GRPC_PORT, DEFAULT_GRPC_PORT),
     publicHosts: [...new Set(['localhost', '127.0.0.1', '::1', hostname(), ...extraHosts])],
+    advertisedHost: extraHosts[0] ?? '127.0.0.1',
     heartbeatIntervalMs: positive('BERTH_HEARTBEAT_MS', env.BERTH_HEARTBEAT_MS, 2_000),
     leaseMs: positive('BERTH_LEASE_MS', env.BERTH_LEASE_MS, 15_000),
     agentWaitMs: positive('BERTH_AGENT_WAIT_MS', env.BERTH_AGENT_WAIT_MS, 10 * 60_000),

@@ -1,0 +1,117 @@
+import type { ServiceInfo } from '../../../shared/src/steps.js';
+import { validateHostname } from '../../../shared/src/validation.js';
+import type { AgentDirectory } from '../agents/agent-events.js';
+import type { MasterConfig } from '../infra/config/master-config.js';
+import { isUniqueViolation } from '../infra/db/sql.js';
+import type { ServerEntity } from './server.entity.js';
+import { ServersError, ServersErrorCode } from './servers.errors.js';
+import type { ServersRepository } from './servers.repository.js';
+
+/** Issues one-time enrollment tokens (the PKI side implements it). */
+export interface EnrollmentTokenIssuer {
+  issueToken(serverId: string): Promise<{ token: string; expiresAt: Date }>;
+}
+
+export interface ServerView {
+  id: string;
+  name: string;
+  slots: number;
+  slotsBusy: number;
+  services: ServiceInfo[];
+  connected: boolean;
+  agentVersion: string | null;
+  hostname: string | null;
+  enrolledAt: string | null;
+  lastSeenAt: string | null;
+  verifiedAt: string | null;
+  createdAt: string;
+}
+
+export interface EnrollmentView {
+  token: string;
+  expiresAt: string;
+  agentCommand: string;
+}
+
+export const MAX_SLOTS = 64;
+
+export class ServersService {
+  constructor(
+    private readonly servers: ServersRepository,
+    private readonly enrollment: EnrollmentTokenIssuer,
+    private readonly agents: AgentDirectory,
+    private readonly config: Pick<MasterConfig, 'advertisedHost' | 'grpcPort'>,
+  ) {}
+
+  async add(input: { name: unknown; slots?: unknown }): Promise<{ server: ServerView; enrollment: EnrollmentView }> {
+    const name = validateHostname('server name', input.name);
+    if (!name.ok) throw new ServersError(ServersErrorCode.InvalidInput, name.failure.message);
+    const slots = input.slots ?? 1;
+    if (typeof slots !== 'number' || !Number.isInteger(slots) || slots < 1 || slots > MAX_SLOTS) {
+      throw new ServersError(ServersErrorCode.InvalidInput, `slots must be a whole number from 1 to ${MAX_SLOTS}`);
+    }
+    let server: ServerEntity;
+    try {
+      server = await this.servers.create({ name: name.value, slots });
+    } catch (error) {
+      if (isUniqueViolation(error, 'uq_servers_name')) {
+        throw new ServersError(ServersErrorCode.NameTaken, `a server named "${name.value}" already exists`);
+      }
+      throw error;
+    }
+    const enrollment = await this.issueEnrollment(server);
+    return { server: (await this.views([server]))[0]!, enrollment };
+  }
+
+  async newEnrollmentToken(nameOrId: string): Promise<EnrollmentView> {
+    return this.issueEnrollment(await this.get(nameOrId));
+  }
+
+  async get(nameOrId: string): Promise<ServerEntity> {
+    const server = await this.servers.findByNameOrId(nameOrId);
+    if (!server) throw ServersError.notFound(nameOrId);
+    return server;
+  }
+
+  async show(nameOrId: string): Promise<ServerView> {
+    return (await this.views([await this.get(nameOrId)]))[0]!;
+  }
+
+  async list(): Promise<ServerView[]> {
+    return this.views(await this.servers.list());
+  }
+
+  private async issueEnrollment(server: ServerEntity): Promise<EnrollmentView> {
+    const { token, expiresAt } = await this.enrollment.issueToken(server.id);
+    const master = `${this.config.advertisedHost.includes(':') ? `[${this.config.advertisedHost}]` : this.config.advertisedHost}:${this.config.grpcPort}`;
+    return {
+      token,
+      expiresAt: expiresAt.toISOString(),
+      // The token goes in the environment, not argv, so that `ps` does not show it.
+      agentCommand: `BERTH_AGENT_TOKEN='${token}' berth agent start --master ${master} --name ${server.name}`,
+    };
+  }
+
+  private async views(servers: ServerEntity[]): Promise<ServerView[]> {
+    const busy = await this.servers.busySlots();
+    const connected = new Set(this.agents.connectedServerIds());
+    return servers.map((server) => ({
+      id: server.id,
+      name: server.name,
+      slots: server.slots,
+      slotsBusy: busy.get(server.id) ?? 0,
+      services: server.services,
+      connected: connected.has(server.id),
+      agentVersion: server.agentVersion,
+      hostname: server.hostname,
+      enrolledAt: iso(server.enrolledAt),
+      lastSeenAt: iso(server.lastSeenAt),
+      verifiedAt: iso(server.verifiedAt),
+      createdAt: server.createdAt.toISOString(),
+    }));
+  }
+}
+
+function iso(date: Date | null): string | null {
+  return date ? date.toISOString() : null;
+}

@@ -1,0 +1,425 @@
+import type { Logger } from 'pino';
+import type { Heartbeat__Output } from '../../../generated/proto/berth/agent/v1/Heartbeat.js';
+import type { StepLog__Output } from '../../../generated/proto/berth/agent/v1/StepLog.js';
+import type { StepProgress__Output } from '../../../generated/proto/berth/agent/v1/StepProgress.js';
+import { StepErrorCode, type StepFailure } from '../../../shared/src/errors.js';
+import type { AttemptRef__Output, Hello__Output, StepResult__Output } from '../../../shared/src/protocol.js';
+import type { ServiceInfo } from '../../../shared/src/steps.js';
+import type { AgentDirectory, AgentEvents, AgentSession } from '../agents/agent-events.js';
+import type { MasterConfig } from '../infra/config/master-config.js';
+import type { ServersRepository } from '../servers/servers.repository.js';
+import type { TaskLogBus } from './task-log-bus.js';
+import type { TasksRepository } from './tasks.repository.js';
+import type { TaskEntity } from './task.entity.js';
+import { WorkflowRun } from './workflow-run.js';
+import type { WorkflowRegistry } from './workflow.js';
+
+/** The gateway as the engine needs it: who is connected, and a way to receive agents' events. */
+export interface AgentLink extends AgentDirectory {
+  attach(events: AgentEvents): void;
+}
+
+type StepWaiter = (settled: true) => void;
+
+const TICK_MS = 250;
+const DISPATCH_BATCH = 200;
+const LAST_SEEN_WRITE_MS = 30_000;
+
+/**
+ * The task engine: starts queued tasks, runs their workflows, hands steps to agents when a slot of
+ * their server is free, settles results, and declares attempts lost when their agent goes silent
+ * past its lease. The database holds every decision, so a restarted master carries on from it.
+ */
+export class TaskEngine implements AgentEvents {
+  private readonly runs = new Map<string, WorkflowRun>();
+  private readonly stepWaiters = new Map<string, Set<StepWaiter>>();
+  /** attempt id -> where its logs and progress belong; filled at dispatch, looked up otherwise. */
+  private readonly attemptOwners = new Map<string, { taskId: string; stepId: string; stepName: string }>();
+  private readonly lastSeenWrites = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> | undefined;
+  private tickAgain = false;
+  private stopped = false;
+
+  constructor(
+    private readonly tasks: TasksRepository,
+    private readonly servers: ServersRepository,
+    private readonly link: AgentLink,
+    private readonly bus: TaskLogBus,
+    private readonly workflows: WorkflowRegistry,
+    private readonly config: Pick<MasterConfig, 'leaseMs' | 'agentWaitMs'>,
+    private readonly logger: Logger,
+    readonly runnerId: string,
+  ) {}
+
+  async start(): Promise<void> {
+    this.link.attach(this);
+    // Agents get one lease after a master restart to reconnect and report what they still run.
+    await this.tasks.extendActiveLeases(this.config.leaseMs);
+    for (const task of await this.tasks.runningTasks()) {
+      this.logger.info({ taskId: task.id, type: task.type }, 'resuming a task that was running before the restart');
+      this.launch(task);
+    }
+    this.timer = setInterval(() => this.wake(), TICK_MS);
+    this.timer.unref();
+    this.wake();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.ticking;
+  }
+
+  /** Runs the engine loop soon; calls made while it runs fold into one more pass. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.ticking) {
+      this.tickAgain = true;
+      return;
+    }
+    this.ticking = this.tickLoop().finally(() => {
+      this.ticking = undefined;
+    });
+  }
+
+  private async tickLoop(): Promise<void> {
+    do {
+      this.tickAgain = false;
+      try {
+        await this.tick();
+      } catch (error) {
+        this.logger.error({ err: error }, 'task engine pass failed; retrying on the next tick');
+      }
+    } while (this.tickAgain && !this.stopped);
+  }
+
+  private async tick(): Promise<void> {
+    for (const task of await this.tasks.startQueuedTasks(this.runnerId, 50)) {
+      this.bus.publish(task.id, { kind: 'state', state: 'running' });
+      this.launch(task);
+    }
+    await this.dispatch();
+    await this.reapExpiredLeases();
+    await this.failStepsWithoutAgent();
+  }
+
+  private launch(task: TaskEntity): void {
+    if (this.runs.has(task.id)) return;
+    const workflow = this.workflows[task.type];
+    const run = new WorkflowRun(task, workflow, this.tasks, this, this.bus, this.logger);
+    this.runs.set(task.id, run);
+    void run.execute().finally(() => {
+      this.runs.delete(task.id);
+      this.wake();
+    });
+  }
+
+  private async dispatch(): Promise<void> {
+    const connected = this.link.connectedServerIds();
+    for (const attempt of await this.tasks.pendingAttempts(connected, DISPATCH_BATCH)) {
+      const session = this.link.session(attempt.serverId);
+      if (!session) continue;
+      if (!(await this.tasks.assignAttempt(attempt, this.config.leaseMs))) continue;
+      this.attemptOwners.set(attempt.attemptId, {
+        taskId: attempt.taskId,
+        stepId: attempt.stepId,
+        stepName: attempt.name,
+      });
+      const sent = session.send({
+        assign: {
+          ref: { stepId: attempt.stepId, attemptId: attempt.attemptId, epoch: attempt.epoch },
+          taskId: attempt.taskId,
+          step: attempt.name,
+          paramsJson: JSON.stringify(attempt.params),
+          timeoutMs: attempt.timeoutMs,
+        },
+      });
+      if (!sent) {
+        await this.tasks.unassignAttempt(attempt.attemptId);
+        continue;
+      }
+      this.logger.debug({ taskId: attempt.taskId, stepId: attempt.stepId, step: attempt.name }, 'step assigned');
+    }
+  }
+
+  private async reapExpiredLeases(): Promise<void> {
+    const lost = await this.tasks.settleWithoutAgent(
+      `a.state IN ('assigned','running') AND a.lease_expires_at < now()`,
+      [],
+      'lost',
+      (attempt) => ({
+        code: StepErrorCode.AgentLost,
+        retryable: false,
+        message:
+          `the agent on server ${this.serverLabel(attempt.serverId)} stopped answering during step ${attempt.name} ` +
+          `(no heartbeat for ${Math.round(this.config.leaseMs / 1000)} s); whether the step finished there is unknown`,
+      }),
+    );
+    for (const attempt of lost) {
+      this.logger.warn({ taskId: attempt.taskId, stepId: attempt.stepId }, attempt.failure.message);
+      // If the agent is back on another connection it must not go on with the lost attempt.
+      this.link.session(attempt.serverId)?.send({
+        cancel: { ref: { stepId: attempt.stepId, attemptId: attempt.attemptId, epoch: '0' }, reason: 'lease expired' },
+      });
+      this.stepSettled(attempt.stepId);
+    }
+  }
+
+  private async failStepsWithoutAgent(): Promise<void> {
+    const connected = this.link.connectedServerIds();
+    const failed = await this.tasks.settleWithoutAgent(
+      `a.state = 'pending' AND NOT (a.server_id = ANY($1::uuid[]))
+         AND a.created_at < now() - ($2 || ' milliseconds')::interval`,
+      [connected, String(this.config.agentWaitMs)],
+      'failed',
+      (attempt) => ({
+        code: StepErrorCode.AgentUnavailable,
+        retryable: true,
+        message:
+          `the agent on server ${this.serverLabel(attempt.serverId)} did not connect within ` +
+          `${Math.round(this.config.agentWaitMs / 1000)} s to run step ${attempt.name}; start it ` +
+          `(systemctl start berth-agent) and run the task again`,
+      }),
+    );
+    for (const attempt of failed) this.stepSettled(attempt.stepId);
+  }
+
+  // ---- what WorkflowRun needs ---------------------------------------------------------------
+
+  /** Resolves once the step has an outcome in the database (done, failed or lost). */
+  waitForStep(stepId: string): Promise<true> {
+    return new Promise((resolve) => {
+      let waiters = this.stepWaiters.get(stepId);
+      if (!waiters) {
+        waiters = new Set();
+        this.stepWaiters.set(stepId, waiters);
+      }
+      waiters.add(resolve);
+    });
+  }
+
+  /** Cancels the attempts of a task: pending ones at once, running ones through their agent. */
+  async cancelAttemptsOf(taskId: string, reason: string): Promise<void> {
+    const cancelled = await this.tasks.settleWithoutAgent(
+      `a.task_id = $1 AND a.state = 'pending'`,
+      [taskId],
+      'failed',
+      () => ({ code: StepErrorCode.Cancelled, retryable: false, message: reason }),
+    );
+    for (const attempt of cancelled) this.stepSettled(attempt.stepId);
+    for (const attempt of await this.tasks.attemptsOfTask(taskId)) {
+      if (attempt.state !== 'assigned' && attempt.state !== 'running') continue;
+      this.link.session(attempt.serverId)?.send({
+        cancel: { ref: { stepId: attempt.stepId, attemptId: attempt.id, epoch: attempt.epoch }, reason },
+      });
+    }
+  }
+
+  /** Cancels a task: a queued one ends at once; a running one is stopped and rolled back. */
+  async cancelTask(taskId: string): Promise<void> {
+    const state = await this.tasks.requestCancel(taskId);
+    if (state === 'cancelled') {
+      this.bus.publish(taskId, { kind: 'state', state: 'cancelled' });
+      return;
+    }
+    const run = this.runs.get(taskId);
+    if (run) await run.cancel();
+  }
+
+  private stepSettled(stepId: string): void {
+    const waiters = this.stepWaiters.get(stepId);
+    if (!waiters) return;
+    this.stepWaiters.delete(stepId);
+    for (const resolve of waiters) resolve(true);
+  }
+
+  private serverNames = new Map<string, string>();
+  private serverLabel(serverId: string): string {
+    return this.link.session(serverId)?.serverName ?? this.serverNames.get(serverId) ?? serverId;
+  }
+
+  // ---- AgentEvents ---------------------------------------------------------------------------
+
+  async agentConnected(session: AgentSession, hello: Hello__Output): Promise<void> {
+    this.serverNames.set(session.serverId, session.serverName);
+    await this.servers.recordHello(session.serverId, {
+      services: hello.services.map(
+        (service): ServiceInfo => ({
+          kind: service.kind as ServiceInfo['kind'],
+          name: service.name,
+          version: service.version,
+          running: service.running,
+          path: service.path,
+        }),
+      ),
+      agentVersion: hello.agentVersion,
+      hostname: hello.hostname || null,
+    });
+    this.lastSeenWrites.set(session.serverId, Date.now());
+
+    // Results that finished while the stream was down come first, so they are not taken as lost.
+    const finished = new Set<string>();
+    for (const result of hello.finished) {
+      if (result.ref) finished.add(result.ref.attemptId);
+      await this.stepResult(session, result);
+    }
+    const reported = new Map(hello.running.map((ref) => [ref.attemptId, ref]));
+    for (const ref of reported.values()) {
+      if (!(await this.tasks.markAttemptRunning(session.serverId, ref.attemptId, ref.epoch, this.config.leaseMs))) {
+        session.send({ cancel: { ref, reason: 'the master no longer expects this step' } });
+      }
+    }
+    const active = await this.tasks.activeAttemptsOnServer(session.serverId);
+    const missing = active.filter((attempt) => !reported.has(attempt.attemptId) && !finished.has(attempt.attemptId));
+    if (missing.length > 0) {
+      const lost = await this.tasks.settleWithoutAgent(
+        `a.id = ANY($1::uuid[]) AND a.state IN ('assigned','running')`,
+        [missing.map((attempt) => attempt.attemptId)],
+        'lost',
+        (attempt) => ({
+          code: StepErrorCode.AgentLost,
+          retryable: false,
+          message:
+            `the agent on server ${session.serverName} came back without step ${attempt.name} ` +
+            `(it was restarted while the step ran); whether the step finished there is unknown`,
+        }),
+      );
+      for (const attempt of lost) {
+        this.logger.warn({ taskId: attempt.taskId, stepId: attempt.stepId }, attempt.failure.message);
+        this.stepSettled(attempt.stepId);
+      }
+    }
+    this.logger.info({ serverId: session.serverId, server: session.serverName }, 'agent connected');
+    this.wake();
+  }
+
+  agentDisconnected(session: AgentSession): void {
+    this.logger.info(
+      { serverId: session.serverId, server: session.serverName },
+      'agent disconnected; its running steps keep their lease until it expires',
+    );
+  }
+
+  async heartbeat(session: AgentSession, heartbeat: Heartbeat__Output): Promise<void> {
+    await this.tasks.renewLeases(
+      session.serverId,
+      heartbeat.running.map((ref) => ref.attemptId),
+      this.config.leaseMs,
+    );
+    const lastWrite = this.lastSeenWrites.get(session.serverId) ?? 0;
+    if (Date.now() - lastWrite > LAST_SEEN_WRITE_MS) {
+      this.lastSeenWrites.set(session.serverId, Date.now());
+      await this.servers.touch(session.serverId);
+    }
+  }
+
+  async stepAccepted(session: AgentSession, ref: AttemptRef__Output): Promise<void> {
+    if (!(await this.tasks.markAttemptRunning(session.serverId, ref.attemptId, ref.epoch, this.config.leaseMs))) {
+      session.send({ cancel: { ref, reason: 'this assignment is stale' } });
+    }
+  }
+
+  async stepLog(session: AgentSession, log: StepLog__Output): Promise<void> {
+    if (!log.ref) return;
+    const owner = await this.ownerOf(session.serverId, log.ref);
+    if (!owner) return;
+    const stored = await this.tasks.appendLogs(
+      owner.taskId,
+      log.lines.map((line) => ({
+        stepId: owner.stepId,
+        attemptId: log.ref!.attemptId,
+        seq: line.seq,
+        stream: line.stream === 'stdout' || line.stream === 'stderr' ? line.stream : 'agent',
+        text: line.text,
+        at: new Date(Number(line.atMs) || Date.now()),
+      })),
+    );
+    if (stored.length > 0) {
+      this.bus.publish(owner.taskId, {
+        kind: 'log',
+        lines: stored.map((line) => ({
+          id: line.id,
+          at: new Date(line.at).toISOString(),
+          stream: line.stream,
+          text: line.text,
+          stepId: line.stepId,
+        })),
+      });
+    }
+  }
+
+  async stepProgress(session: AgentSession, progress: StepProgress__Output): Promise<void> {
+    if (!progress.ref) return;
+    const owner = await this.ownerOf(session.serverId, progress.ref);
+    if (!owner) return;
+    this.bus.publish(owner.taskId, {
+      kind: 'progress',
+      progress: {
+        stepName: owner.stepName,
+        phase: progress.phase,
+        done: Number(progress.done),
+        total: Number(progress.total),
+        unit: progress.unit,
+      },
+    });
+  }
+
+  async stepResult(session: AgentSession, result: StepResult__Output): Promise<void> {
+    const ref = result.ref;
+    if (!ref) return;
+    let outcome: { ok: true; output: unknown } | { ok: false; failure: StepFailure };
+    if (result.ok) {
+      let output: unknown = null;
+      try {
+        output = result.outputJson ? JSON.parse(result.outputJson) : null;
+      } catch {
+        outcome = {
+          ok: false,
+          failure: { code: StepErrorCode.Internal, retryable: false, message: 'the agent sent output that is not JSON' },
+        };
+      }
+      outcome ??= { ok: true, output };
+    } else {
+      const error = result.error;
+      outcome = {
+        ok: false,
+        failure: {
+          code: (error?.code as StepFailure['code'] | undefined) ?? StepErrorCode.Internal,
+          message: error?.message || 'the step failed without a message',
+          retryable: error?.retryable ?? false,
+          exitCode: error?.exitCode || undefined,
+          stderrTail: error?.stderrTail || undefined,
+        },
+      };
+    }
+    const settled = await this.tasks.completeAttempt(session.serverId, ref.attemptId, ref.epoch, outcome);
+    // Acknowledge even a stale result: the agent may forget it either way.
+    session.send({ resultAck: { ref } });
+    this.attemptOwners.delete(ref.attemptId);
+    if (!settled) {
+      this.logger.warn({ serverId: session.serverId, attemptId: ref.attemptId }, 'dropped a stale step result');
+      return;
+    }
+    this.stepSettled(settled.stepId);
+    this.wake();
+  }
+
+  private async ownerOf(
+    serverId: string,
+    ref: AttemptRef__Output,
+  ): Promise<{ taskId: string; stepId: string; stepName: string } | undefined> {
+    const cached = this.attemptOwners.get(ref.attemptId);
+    if (cached) return cached;
+    for (const attempt of await this.attemptLookup(serverId, ref)) {
+      const owner = { taskId: attempt.taskId, stepId: attempt.stepId, stepName: attempt.name };
+      this.attemptOwners.set(ref.attemptId, owner);
+      return owner;
+    }
+    return undefined;
+  }
+
+  private attemptLookup(serverId: string, ref: AttemptRef__Output) {
+    return this.tasks.attemptOwner(serverId, ref.attemptId, ref.epoch);
+  }
+}

@@ -1,0 +1,44 @@
+import type { ServersRepository } from '../../servers/servers.repository.js';
+import type { Workflow, WorkflowRegistry } from '../workflow.js';
+
+export interface WorkflowDependencies {
+  servers: ServersRepository;
+}
+
+/** Every task type's workflow. Each is plain code over its TaskContext (see workflow.ts). */
+export function createWorkflows({ servers }: WorkflowDependencies): WorkflowRegistry {
+  const serverVerify: Workflow = async (context) => {
+    const serverId = context.task.targetId;
+    const probe = await context.phase('probe', () => context.step(serverId, 'server.probe', {}, { timeoutMs: 60_000 }));
+    await servers.recordVerified(serverId, probe.services);
+    const found = probe.services.map((service) => `${service.name} ${service.version}`.trim()).join(', ');
+    await context.log(`${probe.hostname} (${probe.os}), agent ${probe.agentVersion}: ${found || 'no services found'}`);
+    return { hostname: probe.hostname, os: probe.os, agentVersion: probe.agentVersion, services: probe.services };
+  };
+
+  const transferCheck: Workflow = async (context) => {
+    const { archiveId, bytes } = context.task.params as { archiveId: string; bytes: number };
+    const output = await context.phase('transfer', () =>
+      context.step(context.task.targetId, 'link.transfer-check', { archiveId, bytes }, { timeoutMs: 60 * 60_000 }),
+    );
+    const megabytes = output.bytes / 1024 / 1024;
+    await context.log(
+      `${megabytes.toFixed(1)} MiB up in ${output.uploadMs} ms, down in ${output.downloadMs} ms; sha256 ${output.sha256} matched`,
+    );
+    return output;
+  };
+
+  const debugSleep: Workflow = async (context) => {
+    const { ms } = context.task.params as { ms: number };
+    return context.step(context.task.targetId, 'debug.sleep', { ms }, { timeoutMs: ms + 60_000 });
+  };
+
+  const debugNoop: Workflow = async (context) => context.step(context.task.targetId, 'debug.noop', {});
+
+  return {
+    'server.verify': serverVerify,
+    'server.transfer-check': transferCheck,
+    'debug.sleep': debugSleep,
+    'debug.noop': debugNoop,
+  };
+}
