@@ -1,0 +1,249 @@
+import type {
+  ApiErrorBody,
+  CreatedServer,
+  Enrollment,
+  Health,
+  LogPage,
+  Server,
+  Task,
+  TaskQuery,
+} from './api-types.js';
+import { CliError, ExitCode } from './errors.js';
+
+export interface ApiClientOptions {
+  baseUrl: string;
+  token: string | undefined;
+  /** Per request; a hung master must not hang the CLI. */
+  timeoutMs?: number;
+  /** Aborts every request in flight (Ctrl-C). */
+  signal?: AbortSignal;
+  fetch?: typeof fetch;
+}
+
+type Method = 'GET' | 'POST';
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+/**
+ * The master's REST API, typed. Every failure becomes a CliError with the exit code the CLI
+ * documents: 2 for requests the master refused (4xx), 1 for server errors, 3 when it cannot be
+ * reached at all.
+ */
+export class ApiClient {
+  readonly baseUrl: string;
+  private readonly token: string | undefined;
+  private readonly timeoutMs: number;
+  private readonly signal: AbortSignal | undefined;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(options: ApiClientOptions) {
+    this.baseUrl = normaliseBaseUrl(options.baseUrl);
+    this.token = options.token;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.signal = options.signal;
+    this.fetchImpl = options.fetch ?? fetch;
+  }
+
+  health(): Promise<Health> {
+    return this.request('GET', '/api/health', { auth: false });
+  }
+
+  createServer(input: { name: string; slots?: number }): Promise<CreatedServer> {
+    return this.request('POST', '/api/servers', { body: input });
+  }
+
+  async listServers(): Promise<Server[]> {
+    const page = await this.request<{ items: Server[] }>('GET', '/api/servers');
+    return page.items;
+  }
+
+  getServer(nameOrId: string): Promise<Server> {
+    return this.request('GET', `/api/servers/${segment(nameOrId)}`);
+  }
+
+  createEnrollmentToken(nameOrId: string): Promise<Enrollment> {
+    return this.request('POST', `/api/servers/${segment(nameOrId)}/enrollment-tokens`);
+  }
+
+  verifyServer(nameOrId: string): Promise<Task> {
+    return this.request('POST', `/api/servers/${segment(nameOrId)}/verify`);
+  }
+
+  createTask(input: { type: string; server: string; params?: Record<string, unknown> }): Promise<Task> {
+    return this.request('POST', '/api/tasks', { body: input });
+  }
+
+  async listTasks(query: TaskQuery = {}): Promise<Task[]> {
+    const page = await this.request<{ items: Task[] }>('GET', '/api/tasks', { query: { ...query } });
+    return page.items;
+  }
+
+  getTask(id: string): Promise<Task> {
+    return this.request('GET', `/api/tasks/${segment(id)}`);
+  }
+
+  getTaskLog(id: string, options: { after?: string; limit?: number } = {}): Promise<LogPage> {
+    return this.request('GET', `/api/tasks/${segment(id)}/log`, { query: { ...options } });
+  }
+
+  cancelTask(id: string): Promise<Task> {
+    return this.request('POST', `/api/tasks/${segment(id)}/cancel`);
+  }
+
+  async request<T>(
+    method: Method,
+    path: string,
+    options: { body?: unknown; query?: Record<string, string | number | undefined>; auth?: boolean } = {},
+  ): Promise<T> {
+    const url = new URL(this.baseUrl + path);
+    for (const [key, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined && value !== '') url.searchParams.set(key, String(value));
+    }
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (options.auth !== false && this.token) headers.authorization = `Bearer ${this.token}`;
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
+
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const signal = this.signal ? AbortSignal.any([this.signal, timeout]) : timeout;
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.fetchImpl(url, {
+        method,
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        signal,
+      });
+      text = await response.text();
+    } catch (error) {
+      if (this.signal?.aborted) throw new CliError('Interrupted', ExitCode.Interrupted);
+      if (timeout.aborted) {
+        throw new CliError(
+          `The Berth master at ${this.baseUrl} did not answer ${method} ${path} within ${Math.round(this.timeoutMs / 1000)}s`,
+          ExitCode.Unreachable,
+          { details: ['Check that the master is running and not overloaded (berth master start).'] },
+        );
+      }
+      throw unreachable(this.baseUrl, error);
+    }
+
+    const body = parseJson(text);
+    if (!response.ok) throw apiError(response.status, method, path, body, text);
+    if (body === undefined) {
+      if (response.status === 204 || text === '') return undefined as T;
+      throw new CliError(
+        `The master at ${this.baseUrl} answered ${method} ${path} with something that is not JSON ` +
+          `(is --url pointing at a Berth master?)`,
+        ExitCode.Failed,
+      );
+    }
+    return body as T;
+  }
+}
+
+export function normaliseBaseUrl(input: string): string {
+  let url: URL;
+  try {
+    url = new URL(input);
+  } catch {
+    throw new CliError(
+      `"${input}" is not a URL; pass the master's API URL, e.g. http://127.0.0.1:7600`,
+      ExitCode.Usage,
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new CliError(`The master URL must start with http:// or https://, got "${input}"`, ExitCode.Usage);
+  }
+  return url.origin + url.pathname.replace(/\/+$/, '');
+}
+
+function segment(value: string): string {
+  return encodeURIComponent(value);
+}
+
+function parseJson(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function unreachable(baseUrl: string, error: unknown): CliError {
+  const reason = networkReason(error);
+  return new CliError(`Cannot reach the Berth master at ${baseUrl} (${reason})`, ExitCode.Unreachable, {
+    details: [
+      'Start it with `berth master start`, or point the CLI at a running master with --url URL ' +
+        'or the BERTH_URL environment variable.',
+    ],
+  });
+}
+
+/** fetch hides the socket error in `cause`; dig it out so the user sees "connection refused". */
+function networkReason(error: unknown): string {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    const code = (current as Error & { code?: unknown }).code;
+    if (typeof code === 'string') {
+      switch (code) {
+        case 'ECONNREFUSED':
+          return 'connection refused';
+        case 'ENOTFOUND':
+          return 'host not found';
+        case 'ECONNRESET':
+          return 'connection reset';
+        case 'EHOSTUNREACH':
+        case 'ENETUNREACH':
+          return 'host unreachable';
+        default:
+          return code;
+      }
+    }
+    current = current.cause;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+function apiError(status: number, method: Method, path: string, body: unknown, text: string): CliError {
+  const parsed = isApiErrorBody(body) ? body : undefined;
+  const message = parsed
+    ? Array.isArray(parsed.message)
+      ? parsed.message.join('; ')
+      : parsed.message
+    : `The master answered ${method} ${path} with HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`;
+  const details = parsed ? describeDetails(parsed.details) : [];
+  if (status === 401) {
+    details.push(
+      'Pass an API token with --token or BERTH_TOKEN; the first `berth master start` prints the admin ' +
+        'token and saves it for this CLI.',
+    );
+  }
+  return new CliError(message, status >= 400 && status < 500 ? ExitCode.Usage : ExitCode.Failed, {
+    details,
+    code: parsed?.code,
+  });
+}
+
+function isApiErrorBody(body: unknown): body is ApiErrorBody {
+  if (typeof body !== 'object' || body === null) return false;
+  const message = (body as { message?: unknown }).message;
+  return typeof message === 'string' || Array.isArray(message);
+}
+
+/** Validation details (field -> problem, or a list of problems) as lines a person can read. */
+function describeDetails(details: unknown): string[] {
+  if (details === undefined || details === null) return [];
+  if (typeof details === 'string') return [details];
+  if (Array.isArray(details)) return details.flatMap((item) => describeDetails(item));
+  if (typeof details === 'object') {
+    const record = details as Record<string, unknown>;
+    if (typeof record.field === 'string' && typeof record.message === 'string') {
+      return [`${record.field}: ${record.message}`];
+    }
+    return Object.entries(record).map(
+      ([key, value]) => `${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`,
+    );
+  }
+  return [JSON.stringify(details)];
+}

@@ -1,0 +1,144 @@
+/**
+ * The shapes of the master's REST API as the CLI reads them. They are declared here rather than
+ * imported from master/ so that the CLI never loads NestJS or TypeORM just to list tasks.
+ */
+import type { TaskState } from '../../shared/src/tasks.js';
+
+export type { TaskState };
+
+export interface Health {
+  status: 'ok';
+  version: string;
+  database: string;
+}
+
+export interface ServerService {
+  kind: string;
+  name: string;
+  version: string | null;
+  running: boolean;
+  path: string | null;
+}
+
+export interface Server {
+  id: string;
+  name: string;
+  slots: number;
+  slotsBusy: number;
+  services: ServerService[];
+  connected: boolean;
+  agentVersion: string | null;
+  hostname: string | null;
+  enrolledAt: string | null;
+  lastSeenAt: string | null;
+  verifiedAt: string | null;
+  createdAt: string;
+}
+
+export interface Enrollment {
+  token: string;
+  expiresAt: string;
+  agentCommand: string;
+}
+
+export interface CreatedServer {
+  server: Server;
+  enrollment: Enrollment;
+}
+
+export interface TaskProgress {
+  stepName: string | null;
+  phase: string | null;
+  done: number;
+  total: number | null;
+  unit: string | null;
+}
+
+export interface TaskPhase {
+  name: string;
+  startedAt: string | null;
+  endedAt: string | null;
+}
+
+export interface StepAttempt {
+  id: string;
+  attemptNo: number;
+  epoch: number | string;
+  state: string;
+  assignedAt: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  error: unknown;
+}
+
+export interface StepFailureView {
+  code?: string;
+  message?: string;
+  retryable?: boolean;
+  exitCode?: number;
+  stderrTail?: string;
+}
+
+export interface TaskStep {
+  id: string;
+  seq: number;
+  name: string;
+  serverId: string | null;
+  serverName: string | null;
+  state: string;
+  output: unknown;
+  failure: StepFailureView | string | null;
+  createdAt: string;
+  finishedAt: string | null;
+  attempts: StepAttempt[];
+}
+
+export interface Task {
+  id: string;
+  type: string;
+  state: TaskState;
+  targetKind: string | null;
+  targetId: string | null;
+  targetName: string | null;
+  params: unknown;
+  result: unknown;
+  error: string | null;
+  errorCode: string | null;
+  rollbackCompleted: boolean | null;
+  phases: TaskPhase[];
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  cancelRequestedAt: string | null;
+  progress: TaskProgress | null;
+  steps?: TaskStep[];
+}
+
+export interface LogLine {
+  id: string;
+  at: string;
+  stream: string;
+  text: string;
+  stepId: string | null;
+}
+
+export interface LogPage {
+  lines: LogLine[];
+  /** The cursor to pass as `after` for the next page. */
+  next: string;
+  taskState: TaskState;
+}
+
+export interface TaskQuery {
+  state?: string;
+  type?: string;
+  server?: string;
+  limit?: number;
+}
+
+export interface ApiErrorBody {
+  statusCode: number;
+  code: string;
+  message: string | string[];
+  details?: unknown;
+}

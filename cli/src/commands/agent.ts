@@ -1,0 +1,110 @@
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { CliError, ExitCode, usageError } from '../errors.js';
+import { positiveInteger } from '../parsers.js';
+import { loadAgent } from '../runtime-modules.js';
+
+interface AgentStartOptions {
+  master: string;
+  tokenFile?: string;
+  name?: string;
+  dataDir?: string;
+  debugSteps?: boolean;
+  slots?: number;
+}
+
+export function registerAgentCommands(program: Command, ctx: CliContext): void {
+  const agent = program.command('agent').description('The agent that runs steps on a server for the master');
+
+  agent
+    .command('start')
+    .description('Run the agent in the foreground until Ctrl-C or SIGTERM, enrolling it on first start')
+    .requiredOption('--master <host:port>', "the master's agent (gRPC) address, e.g. master.example.com:7601")
+    // Declared for --help; commander hands the value to the global --token, which is read below.
+    .option(
+      '--token <token>',
+      'the one-time enrollment token from `berth server add` (visible in ps: prefer the two below)',
+    )
+    .option('--token-file <file>', 'read the enrollment token from this file')
+    .option('--name <name>', 'the server name registered on the master (default: this host name)')
+    .option('--data-dir <dir>', 'where the agent keeps its key and certificates (default: ~/.berth/agent)')
+    .option('--debug-steps', 'offer the debug.* steps (tests and benchmarks only)')
+    .option('--slots <n>', 'how many steps the master may run here at once (default: 1)', positiveInteger)
+    .addHelpText(
+      'after',
+      [
+        '',
+        'The enrollment token is only needed the first time; after that the agent authenticates with the',
+        'certificate in its data directory. To keep the token out of `ps` and shell history, pass it in the',
+        'BERTH_AGENT_TOKEN environment variable or with --token-file. Order: --token, --token-file,',
+        'BERTH_AGENT_TOKEN.',
+      ].join('\n'),
+    )
+    .action(async (options: AgentStartOptions, command: Command) => {
+      const token = await enrollmentToken(
+        ctx,
+        command.optsWithGlobals<{ token?: string }>().token,
+        options.tokenFile,
+      );
+      const dataDir = options.dataDir ?? defaultDataDir(ctx.env.HOME);
+      ctx.err(`Starting the Berth agent (data in ${dataDir}), master ${options.master} ...`);
+      const { startAgent } = await loadAgent();
+      let running;
+      try {
+        running = await startAgent({
+          master: options.master,
+          token,
+          name: options.name,
+          dataDir,
+          debugSteps: options.debugSteps,
+          slots: options.slots,
+        });
+      } catch (error) {
+        throw agentError(error) ?? error;
+      }
+      ctx.out(`Berth agent is running for server ${running.serverName} (${running.serverId}).`);
+      ctx.out('Press Ctrl-C to stop.');
+      if (!ctx.interrupt.aborted) await once(ctx.interrupt, 'abort');
+      ctx.err('Stopping the agent ...');
+      await running.stop();
+      ctx.err('Agent stopped.');
+    });
+}
+
+async function enrollmentToken(
+  ctx: CliContext,
+  flag: string | undefined,
+  file: string | undefined,
+): Promise<string | undefined> {
+  if (flag) return flag;
+  if (file) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      throw usageError(`Cannot read the token file ${file}: ${(error as Error).message}`);
+    }
+    const token = text.trim();
+    if (!token) throw usageError(`The token file ${file} is empty`);
+    return token;
+  }
+  return ctx.env.BERTH_AGENT_TOKEN?.trim() || undefined;
+}
+
+function defaultDataDir(home: string | undefined): string {
+  return home ? join(home, '.berth', 'agent') : '/var/lib/berth/agent';
+}
+
+/**
+ * The agent's start errors (AgentError: bad options, token refused, no identity) are for the
+ * operator: message and exit 2, or 3 when the master could not be reached.
+ */
+function agentError(error: unknown): CliError | undefined {
+  if (!(error instanceof Error) || error.name !== 'AgentError') return undefined;
+  const code = (error as Error & { code?: unknown }).code;
+  const exitCode = code === 'MASTER_UNREACHABLE' ? ExitCode.Unreachable : ExitCode.Usage;
+  return new CliError(error.message, exitCode, { code: typeof code === 'string' ? code : undefined });
+}

@@ -1,0 +1,213 @@
+import type { Command } from 'commander';
+import { validateHostname } from '../../../shared/src/validation.js';
+import type { Enrollment, Server } from '../api-types.js';
+import type { CliContext } from '../context.js';
+import { usageError } from '../errors.js';
+import { formatRelative } from '../output/format.js';
+import { renderFields, renderTable } from '../output/table.js';
+import { positiveInteger } from '../parsers.js';
+import { finishTaskCommand } from '../task-wait.js';
+
+const MIB = 1024 * 1024;
+const DEFAULT_TRANSFER_MB = 64;
+
+export function registerServerCommands(program: Command, ctx: CliContext): void {
+  const server = program
+    .command('server')
+    .description('Servers: hosts that run `berth agent` and offer http and db services');
+
+  server
+    .command('add')
+    .description('Register a server and print the one-time token and command to enroll its agent')
+    .argument('<name>', 'server name: a lowercase DNS name, e.g. web1 or db1.example.org')
+    .option('--slots <n>', 'how many steps the server runs at once (default: 1)', positiveInteger)
+    .option('--json', 'print the server and enrollment as JSON')
+    .action(async (name: string, options: { slots?: number; json?: boolean }, command: Command) => {
+      const checked = validateHostname('server name', name);
+      if (!checked.ok) throw usageError(checked.failure.message);
+      const client = await ctx.client(command);
+      const created = await client.createServer({ name, slots: options.slots });
+      if (options.json) return ctx.json(created);
+      ctx.out(
+        `Server ${created.server.name} added (id ${created.server.id}, ${plural(created.server.slots, 'slot')}).`,
+      );
+      ctx.out();
+      printEnrollment(ctx, created.server.name, created.enrollment);
+    });
+
+  server
+    .command('list')
+    .description('List servers with their agent connection, slots and services')
+    .option('--json', 'print the servers as JSON')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const client = await ctx.client(command);
+      const servers = await client.listServers();
+      if (options.json) return ctx.json(servers);
+      if (servers.length === 0) {
+        ctx.out('No servers yet. Add one with: berth server add NAME');
+        return;
+      }
+      const now = ctx.now();
+      ctx.out(
+        renderTable(
+          [
+            { header: 'NAME' },
+            { header: 'STATUS' },
+            { header: 'SLOTS', align: 'right' },
+            { header: 'SERVICES' },
+            { header: 'AGENT' },
+            { header: 'LAST SEEN' },
+            { header: 'VERIFIED' },
+          ],
+          servers.map((item) => [
+            item.name,
+            serverStatus(item),
+            `${item.slotsBusy}/${item.slots}`,
+            item.services.map((service) => `${service.kind}:${service.name}`).join(',') || '-',
+            item.agentVersion ?? '-',
+            item.connected ? 'now' : formatRelative(item.lastSeenAt, now),
+            formatRelative(item.verifiedAt, now),
+          ]),
+        ),
+      );
+    });
+
+  server
+    .command('show')
+    .description('Show one server: agent, slots and the services found by its last verify')
+    .argument('<name>', 'server name or id')
+    .option('--json', 'print the server as JSON')
+    .action(async (name: string, options: { json?: boolean }, command: Command) => {
+      const client = await ctx.client(command);
+      const item = await client.getServer(name);
+      if (options.json) return ctx.json(item);
+      printServer(ctx, item);
+    });
+
+  server
+    .command('verify')
+    .description('Probe the server through its agent and record its services (starts a task)')
+    .argument('<name>', 'server name or id')
+    .option('--no-wait', 'print the task id and return at once instead of following the task')
+    .option('--json', 'print the task as JSON (the final task unless --no-wait)')
+    .action(async (name: string, options: { wait: boolean; json?: boolean }, command: Command) => {
+      const client = await ctx.client(command);
+      const task = await client.verifyServer(name);
+      ctx.exitCode = await finishTaskCommand(ctx, client, task, options);
+    });
+
+  server
+    .command('enroll-token')
+    .description("Make a new one-time enrollment token, to (re-)enroll the server's agent")
+    .argument('<name>', 'server name or id')
+    .option('--json', 'print the token, its expiry and the agent command as JSON')
+    .action(async (name: string, options: { json?: boolean }, command: Command) => {
+      const client = await ctx.client(command);
+      const enrollment = await client.createEnrollmentToken(name);
+      if (options.json) return ctx.json(enrollment);
+      printEnrollment(ctx, name, enrollment);
+    });
+
+  server
+    .command('transfer-check')
+    .description(
+      'Stream test data between the master and the server and check it arrives intact (starts a task)',
+    )
+    .argument('<name>', 'server name or id')
+    .option('--mb <n>', `how much data to send, in MiB (default: ${DEFAULT_TRANSFER_MB})`, positiveInteger)
+    .option('--no-wait', 'print the task id and return at once instead of following the task')
+    .option('--json', 'print the task as JSON (the final task unless --no-wait)')
+    .action(
+      async (name: string, options: { mb?: number; wait: boolean; json?: boolean }, command: Command) => {
+        const client = await ctx.client(command);
+        const bytes = (options.mb ?? DEFAULT_TRANSFER_MB) * MIB;
+        const task = await client.createTask({
+          type: 'server.transfer-check',
+          server: name,
+          params: { bytes },
+        });
+        ctx.exitCode = await finishTaskCommand(ctx, client, task, options);
+      },
+    );
+}
+
+function serverStatus(server: Server): string {
+  if (server.connected) return 'connected';
+  return server.enrolledAt ? 'offline' : 'not enrolled';
+}
+
+function printEnrollment(ctx: CliContext, name: string, enrollment: Enrollment): void {
+  const expires = formatRelative(enrollment.expiresAt, ctx.now());
+  ctx.out(`One-time enrollment token (expires ${expires}, at ${enrollment.expiresAt}):`);
+  ctx.out(`  ${enrollment.token}`);
+  ctx.out();
+  ctx.out(`On ${name}, start the agent with:`);
+  ctx.out(`  ${enrollment.agentCommand}`);
+  ctx.out();
+  ctx.out('The token works once. Keep it out of shell history and `ps`: pass it in BERTH_AGENT_TOKEN');
+  ctx.out('or with --token-file. If it expires, make a new one with: berth server enroll-token ' + name);
+}
+
+function printServer(ctx: CliContext, server: Server): void {
+  const now = ctx.now();
+  const when = (iso: string | null): string => (iso ? `${formatRelative(iso, now)} (${iso})` : '-');
+  ctx.out(
+    renderFields([
+      ['Name', server.name],
+      ['ID', server.id],
+      ['Status', serverStatus(server)],
+      ['Hostname', server.hostname ?? '-'],
+      ['Agent', server.agentVersion ?? '-'],
+      ['Slots', `${server.slotsBusy} busy of ${server.slots}`],
+      ['Enrolled', when(server.enrolledAt)],
+      ['Last seen', server.connected ? 'connected now' : when(server.lastSeenAt)],
+      ['Verified', when(server.verifiedAt)],
+      ['Created', when(server.createdAt)],
+    ]),
+  );
+  ctx.out();
+  if (server.services.length === 0) {
+    ctx.out(
+      server.verifiedAt
+        ? 'Services: none found.'
+        : `Services: not known yet; run: berth server verify ${server.name}`,
+    );
+  } else {
+    ctx.out('Services:');
+    ctx.out(
+      indent(
+        renderTable(
+          [
+            { header: 'KIND' },
+            { header: 'NAME' },
+            { header: 'VERSION' },
+            { header: 'RUNNING' },
+            { header: 'PATH' },
+          ],
+          server.services.map((service) => [
+            service.kind,
+            service.name,
+            service.version ?? '-',
+            service.running ? 'yes' : 'no',
+            service.path ?? '-',
+          ]),
+        ),
+      ),
+    );
+  }
+  if (!server.enrolledAt) {
+    ctx.out();
+    ctx.out(`No agent has enrolled yet. Make a new token with: berth server enroll-token ${server.name}`);
+  }
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n');
+}
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}

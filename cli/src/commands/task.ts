@@ -1,0 +1,261 @@
+import type { Command } from 'commander';
+import { TASK_STATES } from '../../../shared/src/tasks.js';
+import type { LogLine, Task } from '../api-types.js';
+import type { CliContext } from '../context.js';
+import { usageError } from '../errors.js';
+import { LOG_PAGE_SIZE, exitCodeFor, followTask, formatLogLine } from '../follow.js';
+import { formatDuration, formatRelative, sanitize, taskDuration } from '../output/format.js';
+import { renderFields, renderTable } from '../output/table.js';
+import { positiveInteger } from '../parsers.js';
+import { describeFailure } from '../task-wait.js';
+
+export function registerTaskCommands(program: Command, ctx: CliContext): void {
+  const task = program.command('task').description('Tasks: operations on servers, platforms and sites');
+
+  task
+    .command('list')
+    .description('List tasks, newest first')
+    .option('--state <state>', `only tasks in this state (${TASK_STATES.join(', ')})`)
+    .option('--type <type>', 'only tasks of this type, e.g. server.verify')
+    .option('--server <name>', 'only tasks on this server')
+    .option('--limit <n>', 'at most this many tasks (the master caps it)', positiveInteger)
+    .option('--json', 'print the tasks as JSON')
+    .action(
+      async (
+        options: { state?: string; type?: string; server?: string; limit?: number; json?: boolean },
+        command: Command,
+      ) => {
+        if (options.state !== undefined && !(TASK_STATES as readonly string[]).includes(options.state)) {
+          throw usageError(
+            `--state must be one of ${TASK_STATES.join(', ')}; got "${sanitize(options.state)}"`,
+          );
+        }
+        const client = await ctx.client(command);
+        const tasks = await client.listTasks({
+          state: options.state,
+          type: options.type,
+          server: options.server,
+          limit: options.limit,
+        });
+        if (options.json) return ctx.json(tasks);
+        if (tasks.length === 0) {
+          ctx.out('No tasks.');
+          return;
+        }
+        const now = ctx.now();
+        ctx.out(
+          renderTable(
+            [
+              { header: 'ID' },
+              { header: 'TYPE' },
+              { header: 'TARGET' },
+              { header: 'STATE' },
+              { header: 'CREATED' },
+              { header: 'DURATION', align: 'right' },
+            ],
+            tasks.map((item) => [
+              item.id,
+              item.type,
+              item.targetName ?? item.targetId ?? '-',
+              stateWithProgress(item),
+              formatRelative(item.createdAt, now),
+              taskDuration(item, now),
+            ]),
+          ),
+        );
+      },
+    );
+
+  task
+    .command('show')
+    .description('Show one task: state, timing, error, phases and steps with their attempts')
+    .argument('<id>', 'task id')
+    .option('--json', 'print the task as JSON')
+    .action(async (id: string, options: { json?: boolean }, command: Command) => {
+      const client = await ctx.client(command);
+      const item = await client.getTask(id);
+      if (options.json) return ctx.json(item);
+      printTask(ctx, item);
+    });
+
+  task
+    .command('log')
+    .description("Print a task's log; with --follow, keep printing until the task finishes")
+    .argument('<id>', 'task id')
+    .option(
+      '-f, --follow',
+      'wait for new lines until the task finishes; exit 0 if it succeeded, 1 if it failed or was cancelled',
+    )
+    .option('--json', 'print each log line as one JSON object per line (NDJSON)')
+    .action(async (id: string, options: { follow?: boolean; json?: boolean }, command: Command) => {
+      const client = await ctx.client(command);
+      const print = (lines: LogLine[], current: Task): void => {
+        for (const line of lines) {
+          if (options.json) ctx.io.stdout.write(JSON.stringify(line) + '\n');
+          else ctx.out(formatLogLine(line, current));
+        }
+      };
+      if (!options.follow) {
+        const current = await client.getTask(id);
+        let after: string | undefined;
+        for (;;) {
+          const page = await client.getTaskLog(id, { after, limit: LOG_PAGE_SIZE });
+          print(page.lines, current);
+          if (page.lines.length < LOG_PAGE_SIZE) break;
+          after = page.next || page.lines[page.lines.length - 1]?.id;
+        }
+        return;
+      }
+      const final = await followTask({
+        client,
+        taskId: id,
+        pollIntervalMs: ctx.pollIntervalMs,
+        signal: ctx.interrupt,
+        onLines: print,
+      });
+      if (!options.json) {
+        ctx.err(`Task ${final.id} ${final.state} after ${taskDuration(final, ctx.now())}`);
+        for (const line of describeFailure(final)) ctx.err(line);
+      }
+      ctx.exitCode = exitCodeFor(final);
+    });
+
+  task
+    .command('cancel')
+    .description('Ask the master to cancel a task; its rollback runs, as for a failure')
+    .argument('<id>', 'task id')
+    .option('--json', 'print the task as JSON')
+    .action(async (id: string, options: { json?: boolean }, command: Command) => {
+      const client = await ctx.client(command);
+      const item = await client.cancelTask(id);
+      if (options.json) return ctx.json(item);
+      if (item.state === 'queued' || item.state === 'running') {
+        ctx.out(`Cancellation of task ${item.id} requested (it is ${item.state}).`);
+        ctx.out(`Watch it stop with: berth task log ${item.id} --follow`);
+      } else {
+        ctx.out(`Task ${item.id} is ${item.state}.`);
+      }
+    });
+}
+
+function stateWithProgress(task: Task): string {
+  const progress = task.progress;
+  if (task.state !== 'running' || !progress?.total) return task.state;
+  return `running ${Math.floor((Math.min(progress.done, progress.total) / progress.total) * 100)}%`;
+}
+
+function printTask(ctx: CliContext, task: Task): void {
+  const now = ctx.now();
+  const when = (iso: string | null): string => (iso ? `${iso} (${formatRelative(iso, now)})` : '-');
+  const fields: [string, string][] = [
+    ['ID', task.id],
+    ['Type', task.type],
+    [
+      'Target',
+      task.targetName || task.targetId
+        ? `${task.targetKind ?? ''} ${task.targetName ?? task.targetId}`.trim()
+        : '-',
+    ],
+    ['State', stateWithProgress(task)],
+    ['Created', when(task.createdAt)],
+    ['Started', when(task.startedAt)],
+    ['Finished', when(task.finishedAt)],
+    ['Duration', taskDuration(task, now)],
+  ];
+  if (task.cancelRequestedAt) fields.push(['Cancel requested', when(task.cancelRequestedAt)]);
+  if (task.progress && (task.state === 'running' || task.state === 'queued')) {
+    const { stepName, phase, done, total, unit } = task.progress;
+    const where = [stepName, phase].filter(Boolean).join(' / ');
+    fields.push([
+      'Progress',
+      `${where ? `${where}: ` : ''}${done}${total !== null ? ` of ${total}` : ''}${unit ? ` ${unit}` : ''}`,
+    ]);
+  }
+  if (task.params !== null && task.params !== undefined) fields.push(['Params', JSON.stringify(task.params)]);
+  if (task.result !== null && task.result !== undefined) fields.push(['Result', JSON.stringify(task.result)]);
+  ctx.out(renderFields(fields));
+
+  const failure = describeFailure(task);
+  if (task.state !== 'succeeded' && failure.length > 0) {
+    ctx.out();
+    for (const line of failure) ctx.out(line);
+  }
+
+  if (task.phases.length > 0) {
+    ctx.out();
+    ctx.out('Phases:');
+    ctx.out(
+      indent(
+        renderTable(
+          [{ header: 'PHASE' }, { header: 'STARTED' }, { header: 'DURATION', align: 'right' }],
+          task.phases.map((phase) => [
+            phase.name,
+            phase.startedAt ?? '-',
+            phase.startedAt ? span(phase.startedAt, phase.endedAt, now) : '-',
+          ]),
+        ),
+      ),
+    );
+  }
+
+  const steps = task.steps ?? [];
+  if (steps.length > 0) {
+    ctx.out();
+    ctx.out('Steps:');
+    ctx.out(
+      indent(
+        renderTable(
+          [
+            { header: 'SEQ', align: 'right' },
+            { header: 'STEP' },
+            { header: 'SERVER' },
+            { header: 'STATE' },
+            { header: 'ATTEMPTS', align: 'right' },
+            { header: 'DURATION', align: 'right' },
+            { header: 'LAST ATTEMPT' },
+          ],
+          steps.map((step) => {
+            const last = step.attempts[step.attempts.length - 1];
+            const started = step.attempts.find((attempt) => attempt.startedAt)?.startedAt ?? null;
+            return [
+              String(step.seq),
+              step.name,
+              step.serverName ?? step.serverId ?? '-',
+              step.state,
+              String(step.attempts.length),
+              started ? span(started, step.finishedAt, now) : '-',
+              last
+                ? `#${last.attemptNo} ${last.state}${last.error ? `: ${errorText(last.error)}` : ''}`
+                : '-',
+            ];
+          }),
+        ),
+      ),
+    );
+  }
+}
+
+function span(from: string, to: string | null, now: number): string {
+  const start = Date.parse(from);
+  const end = to ? Date.parse(to) : now;
+  return Number.isNaN(start) || Number.isNaN(end) ? '-' : formatDuration(Math.max(0, end - start));
+}
+
+function errorText(error: unknown): string {
+  if (typeof error === 'string') return error;
+  if (
+    typeof error === 'object' &&
+    error !== null &&
+    typeof (error as { message?: unknown }).message === 'string'
+  ) {
+    return (error as { message: string }).message;
+  }
+  return JSON.stringify(error);
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n');
+}

@@ -1,0 +1,123 @@
+import { realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { berthVersion, packageRoot } from '../../shared/src/package-root.js';
+import { registerAgentCommands } from './commands/agent.js';
+import { registerMasterCommands } from './commands/master.js';
+import { registerServerCommands } from './commands/server.js';
+import { registerTaskCommands } from './commands/task.js';
+import { CliContext, type CliIo } from './context.js';
+import { DEFAULT_MASTER_URL } from './credentials.js';
+import { CliError, ExitCode } from './errors.js';
+
+export type { CliIo } from './context.js';
+
+const ROOT_HELP = `
+Connection (every command that talks to the master):
+  The master URL comes from --url, else BERTH_URL, else the saved credentials, else
+  ${DEFAULT_MASTER_URL}. The API token comes from --token, else BERTH_TOKEN, else the saved
+  credentials: credentials.json in $BERTH_CONFIG_DIR, $XDG_CONFIG_HOME/berth or ~/.config/berth.
+
+Commands that start a task wait for it and show its progress and log on stderr; --no-wait prints
+the task id instead. --json prints machine-readable JSON on stdout and nothing else.
+
+Exit codes:
+  0  done (the task succeeded)
+  1  the task failed or was cancelled, or the master had an internal error
+  2  bad arguments, or the master refused the request
+  3  the master could not be reached
+  130  stopped with Ctrl-C`;
+
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('berth')
+    .description('Berth: host Drupal sites across servers, and move them between codebases safely')
+    .version(berthVersion(), '-V, --version', 'print the version')
+    .option(
+      '--url <url>',
+      'the master API URL (default: BERTH_URL, saved credentials, or ' + DEFAULT_MASTER_URL + ')',
+    )
+    .option('--token <token>', 'the API token (default: BERTH_TOKEN or the saved credentials)')
+    .addHelpText('after', ROOT_HELP)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => ctx.io.stdout.write(text),
+      writeErr: (text) => ctx.io.stderr.write(text),
+    });
+  registerMasterCommands(program, ctx);
+  registerAgentCommands(program, ctx);
+  registerServerCommands(program, ctx);
+  registerTaskCommands(program, ctx);
+  return program;
+}
+
+/**
+ * Runs one berth command. `argv` is the arguments after the program name. Returns the exit code;
+ * nothing here calls process.exit, so tests can run commands in-process.
+ */
+export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  const interrupt = new AbortController();
+  let interrupts = 0;
+  const onSignal = (): void => {
+    interrupts++;
+    if (interrupts > 1) io.forceExit?.(ExitCode.Interrupted);
+    interrupt.abort();
+  };
+  io.signals?.on('SIGINT', onSignal);
+  io.signals?.on('SIGTERM', onSignal);
+  const ctx = new CliContext(io, interrupt.signal);
+  try {
+    await buildProgram(ctx).parseAsync([...argv], { from: 'user' });
+    return ctx.exitCode;
+  } catch (error) {
+    return report(ctx, error);
+  } finally {
+    io.signals?.off('SIGINT', onSignal);
+    io.signals?.off('SIGTERM', onSignal);
+  }
+}
+
+function report(ctx: CliContext, error: unknown): number {
+  if (error instanceof CommanderError) {
+    // Commander has printed the problem (or the help, or the version) already.
+    return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+  }
+  if (error instanceof CliError) {
+    ctx.err(`berth: ${error.message}`);
+    for (const line of error.details) ctx.err(`  ${line}`);
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  ctx.err(`berth: ${message}`);
+  if (ctx.env.BERTH_DEBUG === '1' && error instanceof Error && error.stack) ctx.err(error.stack);
+  else ctx.err('  (set BERTH_DEBUG=1 to see where it happened)');
+  return ExitCode.Failed;
+}
+
+function processIo(): CliIo {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    signals: process,
+    forceExit: (code) => process.exit(code),
+  };
+}
+
+/** True when this file is the program: run directly, or through bin/berth.js (also via a symlink). */
+function isEntryPoint(): boolean {
+  const invoked = process.argv[1];
+  if (!invoked) return false;
+  let path: string;
+  try {
+    path = realpathSync(invoked);
+  } catch {
+    return false;
+  }
+  return path === fileURLToPath(import.meta.url) || path === join(packageRoot(), 'bin', 'berth.js');
+}
+
+if (isEntryPoint()) {
+  process.exitCode = await runCli(process.argv.slice(2));
+}

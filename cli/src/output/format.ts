@@ -1,0 +1,109 @@
+/** Formatting of sizes, rates, durations and times for people. Pure functions; tests pin them down. */
+
+const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'] as const;
+
+/** 1536 -> "1.5 KiB"; binary units, three significant digits at most. */
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return '?';
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < BYTE_UNITS.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  if (unit === 0) return `${Math.round(value)} B`;
+  // 1023.9 KiB would round to "1024 KiB"; show it as the next unit instead.
+  if (value >= 1023.5 && unit < BYTE_UNITS.length - 1) return `1.00 ${BYTE_UNITS[unit + 1]}`;
+  const digits = value < 10 ? 2 : value < 100 ? 1 : 0;
+  return `${value.toFixed(digits)} ${BYTE_UNITS[unit]}`;
+}
+
+export function formatRate(bytesPerSecond: number): string {
+  if (!Number.isFinite(bytesPerSecond) || bytesPerSecond < 0) return '?/s';
+  return `${formatBytes(bytesPerSecond)}/s`;
+}
+
+/**
+ * A duration in the largest units that matter: "850ms", "4.2s", "3m 05s", "1h 02m", "2d 03h".
+ */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '?';
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const seconds = ms / 1000;
+  if (seconds < 10) return `${(Math.floor(seconds * 10) / 10).toFixed(1)}s`;
+  const total = Math.floor(seconds);
+  if (total < 60) return `${total}s`;
+  const s = total % 60;
+  const m = Math.floor(total / 60) % 60;
+  const h = Math.floor(total / 3600) % 24;
+  const d = Math.floor(total / 86400);
+  if (d > 0) return `${d}d ${pad(h)}h`;
+  if (h > 0) return `${h}h ${pad(m)}m`;
+  return `${m}m ${pad(s)}s`;
+}
+
+/** Time left as "ETA 12s"; unknown when nothing has moved yet. */
+export function formatEta(remaining: number, ratePerSecond: number): string {
+  if (remaining <= 0) return 'ETA 0s';
+  if (!(ratePerSecond > 0) || !Number.isFinite(remaining)) return 'ETA --';
+  const ms = (remaining / ratePerSecond) * 1000;
+  // Sub-second precision on an estimate is noise.
+  return `ETA ${ms < 1000 ? '<1s' : formatDuration(Math.ceil(ms / 1000) * 1000)}`;
+}
+
+/** "5s ago", "3m ago", "in 2h"; "-" for no time at all. */
+export function formatRelative(iso: string | null | undefined, now: number): string {
+  if (!iso) return '-';
+  const at = Date.parse(iso);
+  if (Number.isNaN(at)) return '-';
+  const delta = now - at;
+  const magnitude = Math.abs(delta);
+  let text: string;
+  if (magnitude < 5_000) return 'just now';
+  if (magnitude < 60_000) text = `${Math.floor(magnitude / 1000)}s`;
+  else if (magnitude < 3_600_000) text = `${Math.floor(magnitude / 60_000)}m`;
+  else if (magnitude < 86_400_000) text = `${Math.floor(magnitude / 3_600_000)}h`;
+  else text = `${Math.floor(magnitude / 86_400_000)}d`;
+  return delta >= 0 ? `${text} ago` : `in ${text}`;
+}
+
+/** An amount in the progress' unit: bytes human-readable, anything else as "12 files". */
+export function formatAmount(value: number, unit: string | null | undefined): string {
+  if (unit === 'bytes') return formatBytes(value);
+  return unit ? `${value} ${unit}` : String(value);
+}
+
+/** How long a task ran (or has been running). */
+export function taskDuration(
+  task: { createdAt: string; startedAt: string | null; finishedAt: string | null },
+  now: number,
+): string {
+  const start = Date.parse(task.startedAt ?? '');
+  if (Number.isNaN(start)) return '-';
+  const end = task.finishedAt ? Date.parse(task.finishedAt) : now;
+  return formatDuration(Math.max(0, end - start));
+}
+
+/** A local wall-clock time (HH:MM:SS) for log lines. */
+export function formatClock(iso: string): string {
+  const at = new Date(iso);
+  if (Number.isNaN(at.getTime())) return '--:--:--';
+  return `${pad(at.getHours())}:${pad(at.getMinutes())}:${pad(at.getSeconds())}`;
+}
+
+// eslint-disable-next-line no-control-regex
+const ESCAPE_SEQUENCES = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+
+/**
+ * Text that came from a server (log lines, error output) with terminal escape sequences and
+ * control characters removed: a step's output must not be able to drive the user's terminal.
+ */
+export function sanitize(text: string): string {
+  return text.replace(ESCAPE_SEQUENCES, '').replace(CONTROL_CHARACTERS, '');
+}
+
+function pad(value: number): string {
+  return String(value).padStart(2, '0');
+}

@@ -1,0 +1,132 @@
+import type { ApiClient } from './api-client.js';
+import type { Task } from './api-types.js';
+import type { CliContext } from './context.js';
+import { CliError, ExitCode } from './errors.js';
+import { exitCodeFor, followTask, formatLogLine } from './follow.js';
+import { sanitize, taskDuration } from './output/format.js';
+import { ProgressReporter } from './output/progress.js';
+import { renderFields } from './output/table.js';
+
+export interface TaskStartOptions {
+  wait: boolean;
+  json?: boolean;
+}
+
+/**
+ * What every task-starting command does with the task the master accepted: with --no-wait print its
+ * id (or the task as JSON); otherwise show its progress and log on stderr until it finishes, print
+ * the outcome, and return 0 when it succeeded, 1 when it failed or was cancelled.
+ */
+export async function finishTaskCommand(
+  ctx: CliContext,
+  client: ApiClient,
+  started: Task,
+  options: TaskStartOptions,
+): Promise<number> {
+  if (!options.wait) {
+    if (options.json) ctx.json(started);
+    else ctx.out(started.id);
+    return ExitCode.Ok;
+  }
+  ctx.err(`Task ${started.id}: ${describeTask(started)}`);
+  const reporter = new ProgressReporter(ctx.io.stderr, ctx.now);
+  let final: Task;
+  try {
+    final = await followTask({
+      client,
+      taskId: started.id,
+      pollIntervalMs: ctx.pollIntervalMs,
+      signal: ctx.interrupt,
+      onLines: (lines, task) => lines.forEach((line) => reporter.log(formatLogLine(line, task))),
+      onTask: (task) => reporter.update(task),
+    });
+  } catch (error) {
+    reporter.finish();
+    if (error instanceof CliError && error.exitCode === ExitCode.Interrupted) {
+      throw new CliError(`Stopped waiting; task ${started.id} goes on on the master`, ExitCode.Interrupted, {
+        details: [
+          `Follow it with: berth task log ${started.id} --follow`,
+          `Cancel it with: berth task cancel ${started.id}`,
+        ],
+      });
+    }
+    throw error;
+  }
+  reporter.finish();
+  if (options.json) ctx.json(final);
+  else printOutcome(ctx, final);
+  return exitCodeFor(final);
+}
+
+/** "server.verify on server web1" */
+export function describeTask(task: Task): string {
+  const target = task.targetName ?? task.targetId;
+  return target ? `${task.type} on ${task.targetKind ?? 'target'} ${target}` : task.type;
+}
+
+/** The outcome line on stdout; for a failure, the error and the failed steps on stderr. */
+export function printOutcome(ctx: CliContext, task: Task): void {
+  const duration = taskDuration(task, ctx.now());
+  switch (task.state) {
+    case 'succeeded':
+      ctx.out(`Task ${task.id} succeeded in ${duration} (${describeTask(task)})`);
+      printResult(ctx, task.result);
+      return;
+    case 'failed':
+    case 'cancelled':
+      ctx.out(`Task ${task.id} ${task.state} after ${duration} (${describeTask(task)})`);
+      for (const line of describeFailure(task)) ctx.err(line);
+      return;
+    case 'queued':
+    case 'running':
+      ctx.out(`Task ${task.id} is ${task.state} (${describeTask(task)})`);
+      return;
+  }
+}
+
+/** The task's error, whether its rollback completed, and what each failed step reported. */
+export function describeFailure(task: Task): string[] {
+  const lines: string[] = [];
+  if (task.error) {
+    lines.push(`Error: ${sanitize(task.error)}${task.errorCode ? ` [${sanitize(task.errorCode)}]` : ''}`);
+  } else if (task.state === 'cancelled') {
+    lines.push('The task was cancelled.');
+  }
+  if (task.state === 'failed' && task.rollbackCompleted !== null) {
+    lines.push(
+      task.rollbackCompleted
+        ? 'Rollback completed: everything the task changed was put back.'
+        : 'Rollback did NOT complete: check the task log (berth task log ' + task.id + ') before retrying.',
+    );
+  }
+  for (const step of task.steps ?? []) {
+    if (step.state !== 'failed' || !step.failure) continue;
+    const where = step.serverName ? ` on ${step.serverName}` : '';
+    if (typeof step.failure === 'string') {
+      lines.push(`Step ${step.seq} ${step.name}${where} failed: ${sanitize(step.failure)}`);
+      continue;
+    }
+    const { code, message, exitCode, stderrTail } = step.failure;
+    const codeText = code ? ` [${code}]` : '';
+    const exitText = exitCode !== undefined && exitCode !== null ? ` (exit code ${exitCode})` : '';
+    lines.push(
+      `Step ${step.seq} ${step.name}${where} failed${exitText}: ${sanitize(message ?? '')}${codeText}`,
+    );
+    if (stderrTail) {
+      for (const tailLine of stderrTail.trimEnd().split('\n')) lines.push(`    ${sanitize(tailLine)}`);
+    }
+  }
+  return lines;
+}
+
+function printResult(ctx: CliContext, result: unknown): void {
+  if (result === null || result === undefined) return;
+  if (typeof result !== 'object' || Array.isArray(result)) {
+    ctx.out(`Result: ${JSON.stringify(result)}`);
+    return;
+  }
+  const fields = Object.entries(result as Record<string, unknown>).map(
+    ([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)] as const,
+  );
+  if (fields.length > 0) ctx.out(renderFields(fields));
+}
