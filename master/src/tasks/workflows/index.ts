@@ -3,10 +3,11 @@ import type { Workflow, WorkflowRegistry } from '../workflow.js';
 
 export interface WorkflowDependencies {
   servers: ServersRepository;
+  archives: { remove(archiveId: string): Promise<void> };
 }
 
 /** Every task type's workflow. Each is plain code over its TaskContext (see workflow.ts). */
-export function createWorkflows({ servers }: WorkflowDependencies): WorkflowRegistry {
+export function createWorkflows({ servers, archives }: WorkflowDependencies): WorkflowRegistry {
   const serverVerify: Workflow = async (context) => {
     const serverId = context.task.targetId;
     const probe = await context.phase('probe', () => context.step(serverId, 'server.probe', {}, { timeoutMs: 60_000 }));
@@ -18,9 +19,12 @@ export function createWorkflows({ servers }: WorkflowDependencies): WorkflowRegi
 
   const transferCheck: Workflow = async (context) => {
     const { archiveId, bytes } = context.task.params as { archiveId: string; bytes: number };
+    // The bytes only prove the link; they are not kept in the store either way.
+    context.onRollback('remove the test archive', () => archives.remove(archiveId));
     const output = await context.phase('transfer', () =>
       context.step(context.task.targetId, 'link.transfer-check', { archiveId, bytes }, { timeoutMs: 60 * 60_000 }),
     );
+    await archives.remove(archiveId);
     const megabytes = output.bytes / 1024 / 1024;
     await context.log(
       `${megabytes.toFixed(1)} MiB up in ${output.uploadMs} ms, down in ${output.downloadMs} ms; sha256 ${output.sha256} matched`,

@@ -1,0 +1,47 @@
+import { type DynamicModule, Module, type Provider } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { AuthGuard } from './auth/auth.guard.js';
+import { AuthService } from './auth/auth.service.js';
+import { HealthController } from './health.controller.js';
+import { HealthInfo } from './health-info.js';
+import { AppExceptionFilter } from './infra/http/exception.filter.js';
+import { ServersController } from './servers/servers.controller.js';
+import { ServersService } from './servers/servers.service.js';
+import { TaskLogBus } from './tasks/task-log-bus.js';
+import { TasksController } from './tasks/tasks.controller.js';
+import { TasksService } from './tasks/tasks.service.js';
+import type { Logger } from 'pino';
+
+/** The objects the HTTP layer needs, built by the master's composition root (master.ts). */
+export interface HttpDependencies {
+  auth: AuthService;
+  servers: ServersService;
+  tasks: TasksService;
+  bus: TaskLogBus;
+  health: HealthInfo;
+  logger: Logger;
+}
+
+/**
+ * The REST API. The master's services are plain classes assembled in one place (master.ts) and
+ * handed to NestJS as values: the wiring stays explicit and the services testable without Nest.
+ */
+@Module({})
+export class AppModule {
+  static with(dependencies: HttpDependencies): DynamicModule {
+    const providers: Provider[] = [
+      { provide: AuthService, useValue: dependencies.auth },
+      { provide: ServersService, useValue: dependencies.servers },
+      { provide: TasksService, useValue: dependencies.tasks },
+      { provide: TaskLogBus, useValue: dependencies.bus },
+      { provide: HealthInfo, useValue: dependencies.health },
+      { provide: APP_GUARD, useClass: AuthGuard },
+      { provide: APP_FILTER, useValue: new AppExceptionFilter(dependencies.logger) },
+    ];
+    return {
+      module: AppModule,
+      controllers: [HealthController, ServersController, TasksController],
+      providers,
+    };
+  }
+}

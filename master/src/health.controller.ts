@@ -1,0 +1,23 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { berthVersion } from '../../shared/src/package-root.js';
+import { Public } from './auth/auth.guard.js';
+import { HealthInfo } from './health-info.js';
+
+@ApiTags('health')
+@Controller('api/health')
+export class HealthController {
+  constructor(private readonly info: HealthInfo) {}
+
+  @Get()
+  @Public()
+  @ApiOperation({ summary: 'Liveness: { status, version, database, agentsConnected }; no token needed' })
+  health() {
+    return {
+      status: 'ok',
+      version: berthVersion(),
+      database: this.info.database,
+      agentsConnected: this.info.agentsConnected(),
+    };
+  }
+}

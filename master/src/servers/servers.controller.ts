@@ -1,0 +1,59 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { AdminOnly, type AuthenticatedRequest } from '../auth/auth.guard.js';
+import { TasksService, type TaskView } from '../tasks/tasks.service.js';
+import { ServersService, type EnrollmentView, type ServerView } from './servers.service.js';
+
+export class AddServerBody {
+  @ApiProperty({ description: 'DNS-style name of the server (lowercase letters, digits, hyphens, dots)', example: 'web1' })
+  name!: string;
+
+  @ApiPropertyOptional({ description: 'How many steps may run on it at once', default: 1, minimum: 1, maximum: 64 })
+  slots?: number;
+}
+
+@ApiTags('servers')
+@ApiBearerAuth()
+@AdminOnly()
+@Controller('api/servers')
+export class ServersController {
+  constructor(
+    private readonly servers: ServersService,
+    private readonly tasks: TasksService,
+  ) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Add a server; returns a one-time enrollment token for its agent' })
+  @ApiResponse({ status: 201, description: '{ server, enrollment: { token, expiresAt, agentCommand } }' })
+  @ApiResponse({ status: 400, description: 'invalid name or slots' })
+  @ApiResponse({ status: 409, description: 'a server with that name exists' })
+  add(@Body() body: AddServerBody): Promise<{ server: ServerView; enrollment: EnrollmentView }> {
+    return this.servers.add(body ?? {});
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List servers with their services and whether their agent is connected' })
+  async list(): Promise<{ items: ServerView[] }> {
+    return { items: await this.servers.list() };
+  }
+
+  @Get(':server')
+  @ApiOperation({ summary: 'Show one server (by name or id)' })
+  @ApiResponse({ status: 404, description: 'no such server' })
+  show(@Param('server') server: string): Promise<ServerView> {
+    return this.servers.show(server);
+  }
+
+  @Post(':server/enrollment-tokens')
+  @ApiOperation({ summary: 'Issue a new one-time enrollment token (re-enrolls the agent; its old certificate stops working)' })
+  newEnrollmentToken(@Param('server') server: string): Promise<EnrollmentView> {
+    return this.servers.newEnrollmentToken(server);
+  }
+
+  @Post(':server/verify')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Queue a verify task: the agent probes its services and the registry records them' })
+  verify(@Req() request: AuthenticatedRequest, @Param('server') server: string): Promise<TaskView> {
+    return this.tasks.createServerTask(request.principal, { type: 'server.verify', server });
+  }
+}
