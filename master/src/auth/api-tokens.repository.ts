@@ -5,7 +5,12 @@ import { ApiTokenEntity, type TokenRole } from './api-token.entity.js';
 export class ApiTokensRepository {
   constructor(private readonly db: DataSource) {}
 
-  async create(input: { name: string; role: TokenRole; clientId: string | null; tokenSha256: string }): Promise<ApiTokenEntity> {
+  async create(input: {
+    name: string;
+    role: TokenRole;
+    clientId: string | null;
+    tokenSha256: string;
+  }): Promise<ApiTokenEntity> {
     const repository = this.db.getRepository(ApiTokenEntity);
     return repository.save(repository.create(input));
   }
@@ -22,7 +27,10 @@ export class ApiTokensRepository {
   }
 
   async hasAdminToken(): Promise<boolean> {
-    const row = await sqlOne<{ id: string }>(this.db, `SELECT id FROM api_tokens WHERE role = 'admin' LIMIT 1`);
+    const row = await sqlOne<{ id: string }>(
+      this.db,
+      `SELECT id FROM api_tokens WHERE role = 'admin' LIMIT 1`,
+    );
     return row !== undefined;
   }
 }

@@ -27,7 +27,10 @@ export class AuthGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     request.principal = await this.auth.authenticate(request.headers.authorization);
-    if (this.reflector.getAllAndOverride<boolean>(ADMIN_ONLY, targets) && request.principal.role !== 'admin') {
+    if (
+      this.reflector.getAllAndOverride<boolean>(ADMIN_ONLY, targets) &&
+      request.principal.role !== 'admin'
+    ) {
       throw new AuthError(AuthErrorCode.Forbidden, 'this needs an admin token');
     }
     return true;

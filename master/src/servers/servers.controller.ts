@@ -1,14 +1,29 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiOperation,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { AdminOnly, type AuthenticatedRequest } from '../auth/auth.guard.js';
 import { TasksService, type TaskView } from '../tasks/tasks.service.js';
 import { ServersService, type EnrollmentView, type ServerView } from './servers.service.js';
 
 export class AddServerBody {
-  @ApiProperty({ description: 'DNS-style name of the server (lowercase letters, digits, hyphens, dots)', example: 'web1' })
+  @ApiProperty({
+    description: 'DNS-style name of the server (lowercase letters, digits, hyphens, dots)',
+    example: 'web1',
+  })
   name!: string;
 
-  @ApiPropertyOptional({ description: 'How many steps may run on it at once', default: 1, minimum: 1, maximum: 64 })
+  @ApiPropertyOptional({
+    description: 'How many steps may run on it at once',
+    default: 1,
+    minimum: 1,
+    maximum: 64,
+  })
   slots?: number;
 }
 
@@ -45,14 +60,19 @@ export class ServersController {
   }
 
   @Post(':server/enrollment-tokens')
-  @ApiOperation({ summary: 'Issue a new one-time enrollment token (re-enrolls the agent; its old certificate stops working)' })
+  @ApiOperation({
+    summary:
+      'Issue a new one-time enrollment token (re-enrolls the agent; its old certificate stops working)',
+  })
   newEnrollmentToken(@Param('server') server: string): Promise<EnrollmentView> {
     return this.servers.newEnrollmentToken(server);
   }
 
   @Post(':server/verify')
   @HttpCode(202)
-  @ApiOperation({ summary: 'Queue a verify task: the agent probes its services and the registry records them' })
+  @ApiOperation({
+    summary: 'Queue a verify task: the agent probes its services and the registry records them',
+  })
   verify(@Req() request: AuthenticatedRequest, @Param('server') server: string): Promise<TaskView> {
     return this.tasks.createServerTask(request.principal, { type: 'server.verify', server });
   }

@@ -12,7 +12,9 @@ export class ServersRepository {
   async create(input: { name: string; slots: number }): Promise<ServerEntity> {
     return this.db.transaction(async (manager) => {
       const servers = manager.getRepository(ServerEntity);
-      const server = await servers.save(servers.create({ name: input.name, slots: input.slots, services: [] }));
+      const server = await servers.save(
+        servers.create({ name: input.name, slots: input.slots, services: [] }),
+      );
       await sqlRows(
         manager,
         `INSERT INTO server_slots (server_id, slot_no) SELECT $1, n FROM generate_series(0, $2 - 1) AS n RETURNING slot_no`,
@@ -24,7 +26,9 @@ export class ServersRepository {
 
   findByNameOrId(nameOrId: string): Promise<ServerEntity | null> {
     const repository = this.db.getRepository(ServerEntity);
-    return isUuid(nameOrId) ? repository.findOneBy({ id: nameOrId }) : repository.findOneBy({ name: nameOrId });
+    return isUuid(nameOrId)
+      ? repository.findOneBy({ id: nameOrId })
+      : repository.findOneBy({ name: nameOrId });
   }
 
   findById(id: string): Promise<ServerEntity | null> {

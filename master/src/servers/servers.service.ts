@@ -43,12 +43,18 @@ export class ServersService {
     private readonly config: Pick<MasterConfig, 'advertisedHost' | 'grpcPort'>,
   ) {}
 
-  async add(input: { name: unknown; slots?: unknown }): Promise<{ server: ServerView; enrollment: EnrollmentView }> {
+  async add(input: {
+    name: unknown;
+    slots?: unknown;
+  }): Promise<{ server: ServerView; enrollment: EnrollmentView }> {
     const name = validateHostname('server name', input.name);
     if (!name.ok) throw new ServersError(ServersErrorCode.InvalidInput, name.failure.message);
     const slots = input.slots ?? 1;
     if (typeof slots !== 'number' || !Number.isInteger(slots) || slots < 1 || slots > MAX_SLOTS) {
-      throw new ServersError(ServersErrorCode.InvalidInput, `slots must be a whole number from 1 to ${MAX_SLOTS}`);
+      throw new ServersError(
+        ServersErrorCode.InvalidInput,
+        `slots must be a whole number from 1 to ${MAX_SLOTS}`,
+      );
     }
     let server: ServerEntity;
     try {

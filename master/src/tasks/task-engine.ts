@@ -57,7 +57,10 @@ export class TaskEngine implements AgentEvents {
     // Agents get one lease after a master restart to reconnect and report what they still run.
     await this.tasks.extendActiveLeases(this.config.leaseMs);
     for (const task of await this.tasks.runningTasks()) {
-      this.logger.info({ taskId: task.id, type: task.type }, 'resuming a task that was running before the restart');
+      this.logger.info(
+        { taskId: task.id, type: task.type },
+        'resuming a task that was running before the restart',
+      );
       this.launch(task);
     }
     this.timer = setInterval(() => this.wake(), TICK_MS);
@@ -139,7 +142,10 @@ export class TaskEngine implements AgentEvents {
         await this.tasks.unassignAttempt(attempt.attemptId);
         continue;
       }
-      this.logger.debug({ taskId: attempt.taskId, stepId: attempt.stepId, step: attempt.name }, 'step assigned');
+      this.logger.debug(
+        { taskId: attempt.taskId, stepId: attempt.stepId, step: attempt.name },
+        'step assigned',
+      );
     }
   }
 
@@ -160,7 +166,10 @@ export class TaskEngine implements AgentEvents {
       this.logger.warn({ taskId: attempt.taskId, stepId: attempt.stepId }, attempt.failure.message);
       // If the agent is back on another connection it must not go on with the lost attempt.
       this.link.session(attempt.serverId)?.send({
-        cancel: { ref: { stepId: attempt.stepId, attemptId: attempt.attemptId, epoch: '0' }, reason: 'lease expired' },
+        cancel: {
+          ref: { stepId: attempt.stepId, attemptId: attempt.attemptId, epoch: '0' },
+          reason: 'lease expired',
+        },
       });
       this.stepSettled(attempt.stepId);
     }
@@ -244,15 +253,13 @@ export class TaskEngine implements AgentEvents {
   async agentConnected(session: AgentSession, hello: Hello__Output): Promise<void> {
     this.serverNames.set(session.serverId, session.serverName);
     await this.servers.recordHello(session.serverId, {
-      services: hello.services.map(
-        (service): ServiceInfo => ({
-          kind: service.kind as ServiceInfo['kind'],
-          name: service.name,
-          version: service.version,
-          running: service.running,
-          path: service.path,
-        }),
-      ),
+      services: hello.services.map((service): ServiceInfo => ({
+        kind: service.kind as ServiceInfo['kind'],
+        name: service.name,
+        version: service.version,
+        running: service.running,
+        path: service.path,
+      })),
       agentVersion: hello.agentVersion,
       hostname: hello.hostname || null,
     });
@@ -266,12 +273,21 @@ export class TaskEngine implements AgentEvents {
     }
     const reported = new Map(hello.running.map((ref) => [ref.attemptId, ref]));
     for (const ref of reported.values()) {
-      if (!(await this.tasks.markAttemptRunning(session.serverId, ref.attemptId, ref.epoch, this.config.leaseMs))) {
+      if (
+        !(await this.tasks.markAttemptRunning(
+          session.serverId,
+          ref.attemptId,
+          ref.epoch,
+          this.config.leaseMs,
+        ))
+      ) {
         session.send({ cancel: { ref, reason: 'the master no longer expects this step' } });
       }
     }
     const active = await this.tasks.activeAttemptsOnServer(session.serverId);
-    const missing = active.filter((attempt) => !reported.has(attempt.attemptId) && !finished.has(attempt.attemptId));
+    const missing = active.filter(
+      (attempt) => !reported.has(attempt.attemptId) && !finished.has(attempt.attemptId),
+    );
     if (missing.length > 0) {
       const lost = await this.tasks.settleWithoutAgent(
         `a.id = ANY($1::uuid[]) AND a.state IN ('assigned','running')`,
@@ -315,7 +331,9 @@ export class TaskEngine implements AgentEvents {
   }
 
   async stepAccepted(session: AgentSession, ref: AttemptRef__Output): Promise<void> {
-    if (!(await this.tasks.markAttemptRunning(session.serverId, ref.attemptId, ref.epoch, this.config.leaseMs))) {
+    if (
+      !(await this.tasks.markAttemptRunning(session.serverId, ref.attemptId, ref.epoch, this.config.leaseMs))
+    ) {
       session.send({ cancel: { ref, reason: 'this assignment is stale' } });
     }
   }
@@ -376,7 +394,11 @@ export class TaskEngine implements AgentEvents {
       } catch {
         outcome = {
           ok: false,
-          failure: { code: StepErrorCode.Internal, retryable: false, message: 'the agent sent output that is not JSON' },
+          failure: {
+            code: StepErrorCode.Internal,
+            retryable: false,
+            message: 'the agent sent output that is not JSON',
+          },
         };
       }
       outcome ??= { ok: true, output };
@@ -398,7 +420,10 @@ export class TaskEngine implements AgentEvents {
     session.send({ resultAck: { ref } });
     this.attemptOwners.delete(ref.attemptId);
     if (!settled) {
-      this.logger.warn({ serverId: session.serverId, attemptId: ref.attemptId }, 'dropped a stale step result');
+      this.logger.warn(
+        { serverId: session.serverId, attemptId: ref.attemptId },
+        'dropped a stale step result',
+      );
       return;
     }
     this.stepSettled(settled.stepId);

@@ -36,7 +36,8 @@ export class TaskLogBus {
 
   publish(taskId: string, event: TaskEvent): void {
     if (event.kind === 'progress') this.progress.set(taskId, event.progress);
-    if (event.kind === 'state' && event.state !== 'running' && event.state !== 'queued') this.progress.delete(taskId);
+    if (event.kind === 'state' && event.state !== 'running' && event.state !== 'queued')
+      this.progress.delete(taskId);
     this.emitter.emit(taskId, event);
   }
 

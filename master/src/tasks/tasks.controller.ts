@@ -1,5 +1,13 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiOperation,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiQuery,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { Response } from 'express';
 import { FINISHED_TASK_STATES, TASK_TYPES } from '../../../shared/src/tasks.js';
 import { AdminOnly, type AuthenticatedRequest } from '../auth/auth.guard.js';
@@ -7,13 +15,20 @@ import { TaskLogBus, type TaskEvent } from './task-log-bus.js';
 import { TasksService, type StepView, type TaskListFilter, type TaskView } from './tasks.service.js';
 
 export class CreateTaskBody {
-  @ApiProperty({ enum: TASK_TYPES, description: 'debug.* types only when the master runs with BERTH_DEBUG_TASKS=1' })
+  @ApiProperty({
+    enum: TASK_TYPES,
+    description: 'debug.* types only when the master runs with BERTH_DEBUG_TASKS=1',
+  })
   type!: string;
 
   @ApiProperty({ description: 'The server (name or id) the task runs on', example: 'web1' })
   server!: string;
 
-  @ApiPropertyOptional({ description: 'server.transfer-check: { bytes }; debug.sleep: { ms }', type: 'object', additionalProperties: true })
+  @ApiPropertyOptional({
+    description: 'server.transfer-check: { bytes }; debug.sleep: { ms }',
+    type: 'object',
+    additionalProperties: true,
+  })
   params?: Record<string, unknown>;
 }
 
@@ -41,19 +56,27 @@ export class TasksController {
   @ApiQuery({ name: 'type', required: false })
   @ApiQuery({ name: 'server', required: false })
   @ApiQuery({ name: 'limit', required: false })
-  async list(@Req() request: AuthenticatedRequest, @Query() filter: TaskListFilter): Promise<{ items: TaskView[] }> {
+  async list(
+    @Req() request: AuthenticatedRequest,
+    @Query() filter: TaskListFilter,
+  ): Promise<{ items: TaskView[] }> {
     return { items: await this.tasks.list(request.principal, filter) };
   }
 
   @Get(':id')
   @ApiOperation({ summary: 'Show a task with its steps and their attempts' })
   @ApiResponse({ status: 404, description: 'no such task' })
-  show(@Req() request: AuthenticatedRequest, @Param('id') id: string): Promise<TaskView & { steps: StepView[] }> {
+  show(
+    @Req() request: AuthenticatedRequest,
+    @Param('id') id: string,
+  ): Promise<TaskView & { steps: StepView[] }> {
     return this.tasks.show(request.principal, id);
   }
 
   @Get(':id/log')
-  @ApiOperation({ summary: 'Log lines after a cursor: { lines, next, taskState }; poll with after=next to follow' })
+  @ApiOperation({
+    summary: 'Log lines after a cursor: { lines, next, taskState }; poll with after=next to follow',
+  })
   @ApiQuery({ name: 'after', required: false })
   @ApiQuery({ name: 'limit', required: false })
   log(
@@ -83,7 +106,8 @@ export class TasksController {
       'X-Accel-Buffering': 'no',
     });
     response.flushHeaders();
-    const send = (event: string, data: unknown) => response.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    const send = (event: string, data: unknown) =>
+      response.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     const resumeFrom = String(request.headers['last-event-id'] ?? after ?? '0');
     let lastId = /^\d{1,18}$/.test(resumeFrom) ? BigInt(resumeFrom) : 0n;
     const queued: TaskEvent[] = [];
@@ -103,7 +127,9 @@ export class TasksController {
       }
     };
     // Subscribe first, then replay what is stored: nothing falls between the two.
-    const unsubscribe = this.bus.subscribe(task.id, (event) => (replaying ? queued.push(event) : deliver(event)));
+    const unsubscribe = this.bus.subscribe(task.id, (event) =>
+      replaying ? queued.push(event) : deliver(event),
+    );
     const heartbeat = setInterval(() => response.write(': keep-alive\n\n'), 15_000);
     let finished = false;
     const finish = () => {
@@ -133,7 +159,10 @@ export class TasksController {
 
   @Post(':id/cancel')
   @HttpCode(202)
-  @ApiOperation({ summary: 'Cancel a task: a queued one at once; a running one is stopped (SIGTERM, then SIGKILL) and rolled back' })
+  @ApiOperation({
+    summary:
+      'Cancel a task: a queued one at once; a running one is stopped (SIGTERM, then SIGKILL) and rolled back',
+  })
   @ApiResponse({ status: 409, description: 'the task already finished' })
   cancel(@Req() request: AuthenticatedRequest, @Param('id') id: string): Promise<TaskView> {
     return this.tasks.cancel(request.principal, id);

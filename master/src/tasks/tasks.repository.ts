@@ -117,7 +117,9 @@ export class TasksRepository {
   }
 
   runningTasks(): Promise<TaskEntity[]> {
-    return this.db.getRepository(TaskEntity).find({ where: { state: 'running' }, order: { startedAt: 'ASC' } });
+    return this.db
+      .getRepository(TaskEntity)
+      .find({ where: { state: 'running' }, order: { startedAt: 'ASC' } });
   }
 
   /** Ends a task and frees any slot it still holds, in one transaction. */
@@ -146,7 +148,11 @@ export class TasksRepository {
           outcome.rollbackCompleted ?? null,
         ],
       );
-      await sqlRows(manager, `UPDATE server_slots SET task_id = NULL WHERE task_id = $1 RETURNING server_id`, [id]);
+      await sqlRows(
+        manager,
+        `UPDATE server_slots SET task_id = NULL WHERE task_id = $1 RETURNING server_id`,
+        [id],
+      );
     });
   }
 
@@ -174,7 +180,10 @@ export class TasksRepository {
   }
 
   async setPhases(id: string, phases: TaskPhase[]): Promise<void> {
-    await sqlRows(this.db, `UPDATE tasks SET phases = $2 WHERE id = $1 RETURNING id`, [id, JSON.stringify(phases)]);
+    await sqlRows(this.db, `UPDATE tasks SET phases = $2 WHERE id = $1 RETURNING id`, [
+      id,
+      JSON.stringify(phases),
+    ]);
   }
 
   findStep(taskId: string, seq: number): Promise<TaskStepEntity | null> {
@@ -216,7 +225,11 @@ export class TasksRepository {
     });
   }
 
-  private async insertAttempt(manager: EntityManager, step: TaskStepEntity, attemptNo: number): Promise<void> {
+  private async insertAttempt(
+    manager: EntityManager,
+    step: TaskStepEntity,
+    attemptNo: number,
+  ): Promise<void> {
     await sqlRows(
       manager,
       `INSERT INTO step_attempts (step_id, task_id, server_id, attempt_no, state)
@@ -267,12 +280,16 @@ export class TasksRepository {
       );
       if (!updated) {
         // Settled meanwhile (cancelled): give the slot back.
-        await sqlRows(manager, `UPDATE server_slots SET attempt_id = NULL WHERE attempt_id = $1 RETURNING slot_no`, [
-          attempt.attemptId,
-        ]);
+        await sqlRows(
+          manager,
+          `UPDATE server_slots SET attempt_id = NULL WHERE attempt_id = $1 RETURNING slot_no`,
+          [attempt.attemptId],
+        );
         return false;
       }
-      await sqlRows(manager, `UPDATE task_steps SET state = 'running' WHERE id = $1 RETURNING id`, [attempt.stepId]);
+      await sqlRows(manager, `UPDATE task_steps SET state = 'running' WHERE id = $1 RETURNING id`, [
+        attempt.stepId,
+      ]);
       return true;
     });
   }
@@ -286,14 +303,21 @@ export class TasksRepository {
           WHERE id = $1 AND state = 'assigned' RETURNING id`,
         [attemptId],
       );
-      await sqlRows(manager, `UPDATE server_slots SET attempt_id = NULL WHERE attempt_id = $1 RETURNING slot_no`, [
-        attemptId,
-      ]);
+      await sqlRows(
+        manager,
+        `UPDATE server_slots SET attempt_id = NULL WHERE attempt_id = $1 RETURNING slot_no`,
+        [attemptId],
+      );
     });
   }
 
   /** The agent accepted the attempt: running, with a renewed lease. False for a stale epoch. */
-  async markAttemptRunning(serverId: string, attemptId: string, epoch: string, leaseMs: number): Promise<boolean> {
+  async markAttemptRunning(
+    serverId: string,
+    attemptId: string,
+    epoch: string,
+    leaseMs: number,
+  ): Promise<boolean> {
     const row = await sqlOne<{ id: string }>(
       this.db,
       `UPDATE step_attempts SET state = 'running', started_at = COALESCE(started_at, now()),
@@ -331,13 +355,21 @@ export class TasksRepository {
            FROM task_steps s
           WHERE a.id = $1 AND a.server_id = $2 AND a.epoch = $3::bigint AND a.state IN ${ACTIVE} AND s.id = a.step_id
           RETURNING a.id AS "attemptId", a.step_id AS "stepId", a.task_id AS "taskId", a.server_id AS "serverId", s.name`,
-        [attemptId, serverId, epoch, outcome.ok ? 'done' : 'failed', outcome.ok ? null : outcome.failure.message],
+        [
+          attemptId,
+          serverId,
+          epoch,
+          outcome.ok ? 'done' : 'failed',
+          outcome.ok ? null : outcome.failure.message,
+        ],
       );
       if (!settled) return undefined;
       await this.settleStep(manager, settled.stepId, outcome);
-      await sqlRows(manager, `UPDATE server_slots SET attempt_id = NULL WHERE attempt_id = $1 RETURNING slot_no`, [
-        attemptId,
-      ]);
+      await sqlRows(
+        manager,
+        `UPDATE server_slots SET attempt_id = NULL WHERE attempt_id = $1 RETURNING slot_no`,
+        [attemptId],
+      );
       return settled;
     });
   }
@@ -389,9 +421,11 @@ export class TasksRepository {
           [row.attemptId, attemptState, stepFailure.message],
         );
         await this.settleStep(manager, row.stepId, { ok: false, failure: stepFailure });
-        await sqlRows(manager, `UPDATE server_slots SET attempt_id = NULL WHERE attempt_id = $1 RETURNING slot_no`, [
-          row.attemptId,
-        ]);
+        await sqlRows(
+          manager,
+          `UPDATE server_slots SET attempt_id = NULL WHERE attempt_id = $1 RETURNING slot_no`,
+          [row.attemptId],
+        );
         settled.push({ ...row, failure: stepFailure });
       }
       return settled;
@@ -459,7 +493,11 @@ export class TasksRepository {
   }
 
   /** Which task and step an attempt belongs to, when (server, attempt, epoch) match; any state. */
-  attemptOwner(serverId: string, attemptId: string, epoch: string): Promise<Array<{ taskId: string; stepId: string; name: string }>> {
+  attemptOwner(
+    serverId: string,
+    attemptId: string,
+    epoch: string,
+  ): Promise<Array<{ taskId: string; stepId: string; name: string }>> {
     return sqlRows(
       this.db,
       `SELECT a.task_id AS "taskId", a.step_id AS "stepId", s.name

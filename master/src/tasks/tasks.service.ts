@@ -148,7 +148,12 @@ export class TasksService {
       }
       case 'server.transfer-check': {
         const bytes = raw.bytes ?? DEFAULT_TRANSFER_BYTES;
-        if (typeof bytes !== 'number' || !Number.isInteger(bytes) || bytes < 1 || bytes > MAX_TRANSFER_BYTES) {
+        if (
+          typeof bytes !== 'number' ||
+          !Number.isInteger(bytes) ||
+          bytes < 1 ||
+          bytes > MAX_TRANSFER_BYTES
+        ) {
           throw new TasksError(
             TasksErrorCode.InvalidInput,
             `server.transfer-check needs "bytes": 1 to ${MAX_TRANSFER_BYTES} (10 GiB)`,
@@ -172,7 +177,8 @@ export class TasksService {
       conditions.push(`state = $${params.length}`);
     }
     if (filter.type !== undefined) {
-      if (!isTaskType(filter.type)) throw new TasksError(TasksErrorCode.InvalidInput, `unknown task type "${filter.type}"`);
+      if (!isTaskType(filter.type))
+        throw new TasksError(TasksErrorCode.InvalidInput, `unknown task type "${filter.type}"`);
       params.push(filter.type);
       conditions.push(`type = $${params.length}`);
     }
@@ -254,7 +260,8 @@ export class TasksService {
   ): Promise<{ lines: TaskLogLine[]; next: string; taskState: TaskState }> {
     const task = await this.get(principal, id);
     const cursor = after ?? '0';
-    if (!/^\d{1,18}$/.test(cursor)) throw new TasksError(TasksErrorCode.InvalidInput, 'after must be a log line id');
+    if (!/^\d{1,18}$/.test(cursor))
+      throw new TasksError(TasksErrorCode.InvalidInput, 'after must be a log line id');
     const max = limit === undefined ? 500 : Number(limit);
     if (!Number.isInteger(max) || max < 1 || max > 5000) {
       throw new TasksError(TasksErrorCode.InvalidInput, 'limit must be a whole number from 1 to 5000');

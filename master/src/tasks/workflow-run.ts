@@ -56,7 +56,8 @@ export class WorkflowRun implements TaskContext {
       const rollbackCompleted = await this.rollBack(log);
       const cancelled = this.cancelled || error instanceof TaskCancelledError;
       const message = describeFailure(error, cancelled);
-      const errorCode = error instanceof StepFailedError ? error.failure.code : cancelled ? StepErrorCode.Cancelled : null;
+      const errorCode =
+        error instanceof StepFailedError ? error.failure.code : cancelled ? StepErrorCode.Cancelled : null;
       await this.log(
         `${cancelled ? 'cancelled' : 'failed'}: ${message}` +
           (rollbackCompleted === null ? '' : rollbackCompleted ? ' (rolled back)' : ' (ROLLBACK INCOMPLETE)'),
@@ -106,7 +107,10 @@ export class WorkflowRun implements TaskContext {
       if (current?.state === 'done') return current.output as StepOutput<S>;
       if (current?.state === 'failed') {
         if (this.cancelled && !this.rollingBack) throw new TaskCancelledError();
-        throw new StepFailedError(name, current.failure ?? { code: StepErrorCode.Internal, message: 'step failed', retryable: false });
+        throw new StepFailedError(
+          name,
+          current.failure ?? { code: StepErrorCode.Internal, message: 'step failed', retryable: false },
+        );
       }
       await settled;
     }
@@ -119,7 +123,15 @@ export class WorkflowRun implements TaskContext {
     if (line) {
       this.bus.publish(this.task.id, {
         kind: 'log',
-        lines: [{ id: line.id, at: new Date(line.at).toISOString(), stream: line.stream, text: line.text, stepId: null }],
+        lines: [
+          {
+            id: line.id,
+            at: new Date(line.at).toISOString(),
+            stream: line.stream,
+            text: line.text,
+            stepId: null,
+          },
+        ],
       });
     }
   }
@@ -158,7 +170,9 @@ export class WorkflowRun implements TaskContext {
       } catch (error) {
         complete = false;
         log.error({ err: error, rollback: name }, 'a rollback action failed');
-        await this.log(`rollback action "${name}" failed: ${(error as Error).message}`).catch(() => undefined);
+        await this.log(`rollback action "${name}" failed: ${(error as Error).message}`).catch(
+          () => undefined,
+        );
       }
     }
     return complete;
@@ -167,7 +181,8 @@ export class WorkflowRun implements TaskContext {
 
 function describeFailure(error: unknown, cancelled: boolean): string {
   if (error instanceof StepFailedError) {
-    if (cancelled && error.failure.code === StepErrorCode.Cancelled) return `cancelled during step ${error.stepName}`;
+    if (cancelled && error.failure.code === StepErrorCode.Cancelled)
+      return `cancelled during step ${error.stepName}`;
     return `step ${error.stepName} failed: ${error.message}`;
   }
   if (error instanceof TaskCancelledError) return error.message;

@@ -50,11 +50,16 @@ export class ConfigError extends Error {
 export const DEFAULT_HTTP_PORT = 7600;
 export const DEFAULT_GRPC_PORT = 7601;
 
-export function loadMasterConfig(flags: MasterFlags = {}, env: NodeJS.ProcessEnv = process.env): MasterConfig {
+export function loadMasterConfig(
+  flags: MasterFlags = {},
+  env: NodeJS.ProcessEnv = process.env,
+): MasterConfig {
   const dataDir = resolve(flags.dataDir ?? env.BERTH_DATA_DIR ?? defaultDataDir(env));
   const databaseUrl = env.DATABASE_URL?.trim() || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    throw new ConfigError(`DATABASE_URL must be a postgres:// URL, got "${databaseUrl.split('@').pop() ?? ''}"`);
+    throw new ConfigError(
+      `DATABASE_URL must be a postgres:// URL, got "${databaseUrl.split('@').pop() ?? ''}"`,
+    );
   }
   const extraHosts = flags.publicHost ?? splitList(env.BERTH_PUBLIC_HOSTS);
   const config: MasterConfig = {

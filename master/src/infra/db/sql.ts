@@ -20,14 +20,22 @@ export async function sqlRows<T>(executor: SqlExecutor, text: string, params: un
   }
 }
 
-export async function sqlOne<T>(executor: SqlExecutor, text: string, params: unknown[] = []): Promise<T | undefined> {
+export async function sqlOne<T>(
+  executor: SqlExecutor,
+  text: string,
+  params: unknown[] = [],
+): Promise<T | undefined> {
   const rows = await sqlRows<T>(executor, text, params);
   return rows[0];
 }
 
 /** True when an error is PostgreSQL's unique_violation (23505), optionally on one constraint. */
 export function isUniqueViolation(error: unknown, constraint?: string): boolean {
-  const driverError = (error as { driverError?: { code?: string; constraint?: string } }).driverError ?? error;
+  const driverError =
+    (error as { driverError?: { code?: string; constraint?: string } }).driverError ?? error;
   const { code, constraint: name } = driverError as { code?: string; constraint?: string };
-  return code === '23505' && (constraint === undefined || name === constraint || String(error).includes(constraint));
+  return (
+    code === '23505' &&
+    (constraint === undefined || name === constraint || String(error).includes(constraint))
+  );
 }

@@ -28,14 +28,26 @@ export class AppExceptionFilter implements ExceptionFilter {
       return { statusCode: error.status, code: error.code, message: error.message, details: error.details };
     }
     if (error instanceof ValidationError) {
-      return { statusCode: 400, code: 'VALIDATION_FAILED', message: error.message, details: { field: error.field } };
+      return {
+        statusCode: 400,
+        code: 'VALIDATION_FAILED',
+        message: error.message,
+        details: { field: error.field },
+      };
     }
     if (error instanceof HttpException) {
       const status = error.getStatus();
       const payload = error.getResponse();
-      const messages = typeof payload === 'object' && payload !== null ? (payload as { message?: unknown }).message : payload;
+      const messages =
+        typeof payload === 'object' && payload !== null
+          ? (payload as { message?: unknown }).message
+          : payload;
       const message = Array.isArray(messages) ? messages.join('; ') : String(messages ?? error.message);
-      return { statusCode: status, code: status === 404 ? 'NOT_FOUND' : status === 400 ? 'BAD_REQUEST' : `HTTP_${status}`, message };
+      return {
+        statusCode: status,
+        code: status === 404 ? 'NOT_FOUND' : status === 400 ? 'BAD_REQUEST' : `HTTP_${status}`,
+        message,
+      };
     }
     return {
       statusCode: 500,

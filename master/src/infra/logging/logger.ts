@@ -2,7 +2,16 @@ import type { LoggerService } from '@nestjs/common';
 import { pino, type Logger } from 'pino';
 
 /** Keys whose values never reach a log line, wherever they are nested. */
-const REDACTED_KEYS = ['token', 'password', 'secret', 'authorization', 'privateKey', 'key', 'csrPem', 'dbPassword'];
+const REDACTED_KEYS = [
+  'token',
+  'password',
+  'secret',
+  'authorization',
+  'privateKey',
+  'key',
+  'csrPem',
+  'dbPassword',
+];
 
 /** The process's structured logger (JSON lines on stdout), secrets redacted. */
 export function createLogger(level: string, name: string): Logger {

@@ -10,11 +10,20 @@ export interface WorkflowDependencies {
 export function createWorkflows({ servers, archives }: WorkflowDependencies): WorkflowRegistry {
   const serverVerify: Workflow = async (context) => {
     const serverId = context.task.targetId;
-    const probe = await context.phase('probe', () => context.step(serverId, 'server.probe', {}, { timeoutMs: 60_000 }));
+    const probe = await context.phase('probe', () =>
+      context.step(serverId, 'server.probe', {}, { timeoutMs: 60_000 }),
+    );
     await servers.recordVerified(serverId, probe.services);
     const found = probe.services.map((service) => `${service.name} ${service.version}`.trim()).join(', ');
-    await context.log(`${probe.hostname} (${probe.os}), agent ${probe.agentVersion}: ${found || 'no services found'}`);
-    return { hostname: probe.hostname, os: probe.os, agentVersion: probe.agentVersion, services: probe.services };
+    await context.log(
+      `${probe.hostname} (${probe.os}), agent ${probe.agentVersion}: ${found || 'no services found'}`,
+    );
+    return {
+      hostname: probe.hostname,
+      os: probe.os,
+      agentVersion: probe.agentVersion,
+      services: probe.services,
+    };
   };
 
   const transferCheck: Workflow = async (context) => {
@@ -22,7 +31,12 @@ export function createWorkflows({ servers, archives }: WorkflowDependencies): Wo
     // The bytes only prove the link; they are not kept in the store either way.
     context.onRollback('remove the test archive', () => archives.remove(archiveId));
     const output = await context.phase('transfer', () =>
-      context.step(context.task.targetId, 'link.transfer-check', { archiveId, bytes }, { timeoutMs: 60 * 60_000 }),
+      context.step(
+        context.task.targetId,
+        'link.transfer-check',
+        { archiveId, bytes },
+        { timeoutMs: 60 * 60_000 },
+      ),
     );
     await archives.remove(archiveId);
     const megabytes = output.bytes / 1024 / 1024;

@@ -1,0 +1,414 @@
+import { pino } from 'pino';
+import type { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createTestDatabase,
+  TEST_DATABASE_KINDS,
+  type TestDatabase,
+} from '../../../test/support/test-database.js';
+import type { Hello__Output, MasterFrame } from '../../../shared/src/protocol.js';
+import type { AgentEvents, AgentSession } from '../agents/agent-events.js';
+import { openDatabase } from '../infra/db/data-source.js';
+import { sqlRows } from '../infra/db/sql.js';
+import { ServersRepository } from '../servers/servers.repository.js';
+import { TaskEngine, type AgentLink } from './task-engine.js';
+import { TaskLogBus } from './task-log-bus.js';
+import { TasksRepository } from './tasks.repository.js';
+import type { TaskEntity } from './task.entity.js';
+import type { Workflow, WorkflowRegistry } from './workflow.js';
+
+/**
+ * The engine against a real registry (PostgreSQL and PGlite). The agent side is a scripted stand-in
+ * for the gRPC gateway and the agents (the cross-process tests in test/e2e use real ones): it
+ * receives the frames the engine sends and answers through the engine's AgentEvents.
+ */
+class ScriptedAgents implements AgentLink {
+  events!: AgentEvents;
+  readonly sessions = new Map<string, ScriptedSession>();
+  attach(events: AgentEvents) {
+    this.events = events;
+  }
+  session(serverId: string) {
+    return this.sessions.get(serverId);
+  }
+  connectedServerIds() {
+    return [...this.sessions.keys()];
+  }
+  async connect(serverId: string, behaviour: Behaviour, hello: Partial<Hello__Output> = {}) {
+    const session = new ScriptedSession(serverId, this, behaviour);
+    this.sessions.set(serverId, session);
+    await this.events.agentConnected(session, {
+      agentVersion: 'test',
+      hostname: 'test',
+      services: [],
+      slots: 1,
+      running: [],
+      finished: [],
+      steps: [],
+      ...hello,
+    });
+    return session;
+  }
+  disconnect(serverId: string) {
+    const session = this.sessions.get(serverId);
+    this.sessions.delete(serverId);
+    if (session) {
+      session.closed = true;
+      this.events.agentDisconnected(session);
+    }
+  }
+}
+
+type Behaviour = 'complete' | 'silent' | 'obey-cancel';
+
+let nextConnection = 1;
+class ScriptedSession implements AgentSession {
+  readonly connectionId = nextConnection++;
+  readonly serverName: string;
+  readonly frames: MasterFrame[] = [];
+  closed = false;
+  stepMs = 40;
+  constructor(
+    readonly serverId: string,
+    private readonly agents: ScriptedAgents,
+    private readonly behaviour: Behaviour,
+  ) {
+    this.serverName = `server-${serverId.slice(0, 4)}`;
+  }
+  send(frame: MasterFrame): boolean {
+    if (this.closed) return false;
+    this.frames.push(frame);
+    const events = this.agents.events;
+    if (frame.assign?.ref && this.behaviour !== 'silent') {
+      const ref = {
+        stepId: frame.assign.ref.stepId!,
+        attemptId: frame.assign.ref.attemptId!,
+        epoch: frame.assign.ref.epoch!,
+      };
+      void (async () => {
+        await events.stepAccepted(this, ref);
+        await events.stepLog(this, {
+          ref,
+          lines: [
+            { seq: '1', stream: 'stdout', text: `running ${frame.assign!.step}`, atMs: String(Date.now()) },
+          ],
+        });
+        if (this.behaviour === 'obey-cancel') return;
+        await sleep(this.stepMs);
+        await events.stepResult(this, {
+          ref,
+          ok: true,
+          outputJson: JSON.stringify({ step: frame.assign!.step }),
+          error: null,
+        });
+      })();
+    }
+    if (frame.cancel?.ref && this.behaviour === 'obey-cancel') {
+      const ref = {
+        stepId: frame.cancel.ref.stepId!,
+        attemptId: frame.cancel.ref.attemptId!,
+        epoch: frame.cancel.ref.epoch!,
+      };
+      void events.stepResult(this, {
+        ref,
+        ok: false,
+        outputJson: '',
+        error: {
+          code: 'CANCELLED',
+          message: 'stopped by request',
+          retryable: false,
+          exitCode: 143,
+          stderrTail: '',
+        },
+      });
+    }
+    return true;
+  }
+  close() {
+    this.closed = true;
+  }
+  assigned() {
+    return this.frames.filter((frame) => frame.assign);
+  }
+}
+
+const refOf = (frame: MasterFrame) => {
+  const ref = (frame.assign ?? frame.cancel)!.ref!;
+  return { stepId: ref.stepId!, attemptId: ref.attemptId!, epoch: ref.epoch! };
+};
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+const oneStep: Workflow = async (context) => context.step(context.task.targetId, 'debug.noop', {});
+const twoSteps: Workflow = async (context) => {
+  const first = await context.step(context.task.targetId, 'debug.noop', {});
+  const second = await context.step(context.task.targetId, 'debug.sleep', { ms: 1 });
+  return { first, second };
+};
+const workflows = (overrides: Partial<Record<string, Workflow>> = {}): WorkflowRegistry =>
+  ({
+    'server.verify': oneStep,
+    'server.transfer-check': oneStep,
+    'debug.noop': oneStep,
+    'debug.sleep': twoSteps,
+    ...overrides,
+  }) as WorkflowRegistry;
+
+describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
+  let database: TestDatabase;
+  let db: DataSource;
+  let tasks: TasksRepository;
+  let servers: ServersRepository;
+  const logger = pino({ level: 'silent' });
+
+  beforeAll(async () => {
+    database = await createTestDatabase(kind);
+    db = await openDatabase({ url: database.url, dataDir: database.dataDir });
+    tasks = new TasksRepository(db);
+    servers = new ServersRepository(db);
+  });
+
+  afterAll(async () => {
+    await db?.destroy();
+    await database?.drop();
+  });
+
+  function engineWith(
+    link: ScriptedAgents,
+    options: { leaseMs?: number; agentWaitMs?: number; registry?: WorkflowRegistry } = {},
+  ) {
+    return new TaskEngine(
+      tasks,
+      servers,
+      link,
+      new TaskLogBus(),
+      options.registry ?? workflows(),
+      { leaseMs: options.leaseMs ?? 5_000, agentWaitMs: options.agentWaitMs ?? 60_000 },
+      logger,
+      `test-${Math.random()}`,
+    );
+  }
+
+  async function queue(type: TaskEntity['type'], serverId: string): Promise<TaskEntity> {
+    return tasks.insertTask({
+      type,
+      targetKind: 'server',
+      targetId: serverId,
+      targetName: 'x',
+      lockKey: null,
+      params: {},
+    });
+  }
+
+  async function finished(taskId: string): Promise<TaskEntity> {
+    return waitFor(`task ${taskId} to finish`, async () => {
+      const task = await tasks.findTask(taskId);
+      return task && ['succeeded', 'failed', 'cancelled'].includes(task.state) ? task : undefined;
+    });
+  }
+
+  it('runs tasks on one server one step at a time, and another server at the same time', async () => {
+    const busy = await servers.create({ name: `busy-${kind}`, slots: 1 });
+    const other = await servers.create({ name: `other-${kind}`, slots: 1 });
+    const link = new ScriptedAgents();
+    const engine = engineWith(link);
+    await engine.start();
+    try {
+      await link.connect(busy.id, 'complete');
+      await link.connect(other.id, 'complete');
+      const queued = [
+        ...(await Promise.all(Array.from({ length: 10 }, () => queue('debug.noop', busy.id)))),
+        ...(await Promise.all(Array.from({ length: 4 }, () => queue('debug.noop', other.id)))),
+      ];
+      engine.wake();
+      for (const task of queued) expect((await finished(task.id)).state).toBe('succeeded');
+
+      const spans = await sqlRows<{ serverId: string; startedAt: Date; finishedAt: Date }>(
+        db,
+        `SELECT server_id AS "serverId", started_at AS "startedAt", finished_at AS "finishedAt"
+           FROM step_attempts WHERE server_id = ANY($1::uuid[]) ORDER BY started_at`,
+        [[busy.id, other.id]],
+      );
+      const onBusy = spans.filter((span) => span.serverId === busy.id);
+      expect(onBusy).toHaveLength(10);
+      for (let i = 1; i < onBusy.length; i++) {
+        expect(onBusy[i]!.startedAt.getTime()).toBeGreaterThanOrEqual(onBusy[i - 1]!.finishedAt.getTime());
+      }
+      // The other server's steps ran while the busy one's queue was being worked through.
+      const onOther = spans.filter((span) => span.serverId === other.id);
+      const busyEnd = onBusy.at(-1)!.finishedAt.getTime();
+      expect(onOther.some((span) => span.startedAt.getTime() < busyEnd)).toBe(true);
+      const freeSlots = await sqlRows(db, `SELECT 1 FROM server_slots WHERE attempt_id IS NOT NULL`);
+      expect(freeSlots).toHaveLength(0);
+    } finally {
+      await engine.stop();
+    }
+  });
+
+  it('declares an attempt lost when its agent goes silent past the lease, fails the task and frees the slot', async () => {
+    const server = await servers.create({ name: `silent-${kind}`, slots: 1 });
+    const link = new ScriptedAgents();
+    const engine = engineWith(link, { leaseMs: 400 });
+    await engine.start();
+    try {
+      await link.connect(server.id, 'silent');
+      const task = await queue('debug.noop', server.id);
+      engine.wake();
+      const done = await finished(task.id);
+      expect(done.state).toBe('failed');
+      expect(done.errorCode).toBe('AGENT_LOST');
+      expect(done.error).toMatch(/stopped answering during step debug\.noop/);
+      const attempts = await tasks.attemptsOfTask(task.id);
+      expect(attempts.map((attempt) => attempt.state)).toEqual(['lost']);
+      const held = await sqlRows(
+        db,
+        `SELECT 1 FROM server_slots WHERE server_id = $1 AND attempt_id IS NOT NULL`,
+        [server.id],
+      );
+      expect(held).toHaveLength(0);
+    } finally {
+      await engine.stop();
+    }
+  });
+
+  it('drops a result whose epoch is stale', async () => {
+    const server = await servers.create({ name: `stale-${kind}`, slots: 1 });
+    const link = new ScriptedAgents();
+    const engine = engineWith(link);
+    await engine.start();
+    try {
+      const session = await link.connect(server.id, 'silent');
+      const task = await queue('debug.noop', server.id);
+      engine.wake();
+      const frame = await waitFor('an assignment', async () => session.assigned()[0]);
+      const ref = frame.assign!.ref!;
+      const stale = {
+        stepId: ref.stepId!,
+        attemptId: ref.attemptId!,
+        epoch: String(BigInt(ref.epoch!) + 1000n),
+      };
+      await link.events.stepResult(session, { ref: stale, ok: true, outputJson: '{}', error: null });
+      expect((await tasks.findTask(task.id))?.state).toBe('running');
+      await link.events.stepResult(session, {
+        ref: { stepId: ref.stepId!, attemptId: ref.attemptId!, epoch: ref.epoch! },
+        ok: true,
+        outputJson: '{"ok":true}',
+        error: null,
+      });
+      expect((await finished(task.id)).state).toBe('succeeded');
+    } finally {
+      await engine.stop();
+    }
+  });
+
+  it('replays a workflow after a master restart: done steps are not run again, the step in flight is kept', async () => {
+    const server = await servers.create({ name: `restart-${kind}`, slots: 1 });
+    const firstLink = new ScriptedAgents();
+    const first = engineWith(firstLink);
+    await first.start();
+    const session = await firstLink.connect(server.id, 'silent');
+    const task = await queue('debug.sleep', server.id);
+    first.wake();
+    // Step 1 completes; step 2 is assigned and then the master "dies".
+    const ref1 = refOf(await waitFor('step 1', async () => session.assigned()[0]));
+    await firstLink.events.stepAccepted(session, ref1);
+    await firstLink.events.stepResult(session, { ref: ref1, ok: true, outputJson: '{"n":1}', error: null });
+    const ref2 = refOf(await waitFor('step 2', async () => session.assigned()[1]));
+    await firstLink.events.stepAccepted(session, ref2);
+    await first.stop();
+
+    const secondLink = new ScriptedAgents();
+    const second = engineWith(secondLink);
+    await second.start();
+    try {
+      // The agent reconnects to the new master, still running step 2, then finishes it.
+      const again = await secondLink.connect(server.id, 'silent', { running: [ref2] });
+      await secondLink.events.stepResult(again, { ref: ref2, ok: true, outputJson: '{"n":2}', error: null });
+      const done = await finished(task.id);
+      expect(done.state).toBe('succeeded');
+      expect(done.result).toEqual({ first: { n: 1 }, second: { n: 2 } });
+      const steps = await tasks.stepsOfTask(task.id);
+      expect(steps.map((step) => step.name)).toEqual(['debug.noop', 'debug.sleep']);
+      expect(again.assigned()).toHaveLength(0);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('fails the attempt of a restarted agent that no longer runs it', async () => {
+    const server = await servers.create({ name: `amnesia-${kind}`, slots: 1 });
+    const link = new ScriptedAgents();
+    const engine = engineWith(link);
+    await engine.start();
+    try {
+      const session = await link.connect(server.id, 'silent');
+      const task = await queue('debug.noop', server.id);
+      engine.wake();
+      await link.events.stepAccepted(
+        session,
+        refOf(await waitFor('assignment', async () => session.assigned()[0])),
+      );
+      link.disconnect(server.id);
+      await link.connect(server.id, 'silent', { running: [] });
+      const done = await finished(task.id);
+      expect(done.state).toBe('failed');
+      expect(done.error).toMatch(/came back without step debug\.noop/);
+    } finally {
+      await engine.stop();
+    }
+  });
+
+  it('cancels a running step through its agent and a queued task at once', async () => {
+    const server = await servers.create({ name: `cancel-${kind}`, slots: 1 });
+    const link = new ScriptedAgents();
+    const engine = engineWith(link);
+    await engine.start();
+    try {
+      const session = await link.connect(server.id, 'obey-cancel');
+      const running = await queue('debug.noop', server.id);
+      engine.wake();
+      await waitFor('assignment', async () => session.assigned()[0]);
+      await waitFor('running', async () => (await tasks.attemptsOfTask(running.id))[0]?.state === 'running');
+      await engine.cancelTask(running.id);
+      const done = await finished(running.id);
+      expect(done.state).toBe('cancelled');
+      expect(session.frames.some((frame) => frame.cancel)).toBe(true);
+
+      link.disconnect(server.id);
+      const queued = await queue('debug.noop', server.id);
+      await engine.cancelTask(queued.id);
+      expect((await tasks.findTask(queued.id))?.state).toBe('cancelled');
+    } finally {
+      await engine.stop();
+    }
+  });
+
+  it('fails a step whose agent never connects within the wait', async () => {
+    const server = await servers.create({ name: `absent-${kind}`, slots: 1 });
+    const engine = engineWith(new ScriptedAgents(), { agentWaitMs: 300 });
+    await engine.start();
+    try {
+      const task = await queue('debug.noop', server.id);
+      engine.wake();
+      const done = await finished(task.id);
+      expect(done.state).toBe('failed');
+      expect(done.errorCode).toBe('AGENT_UNAVAILABLE');
+    } finally {
+      await engine.stop();
+    }
+  });
+});
