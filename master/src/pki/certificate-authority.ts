@@ -199,7 +199,8 @@ export class CertificateAuthority {
    * serial. Nothing the CSR asks for (subject, extensions) is copied: only its public key is used.
    */
   async issueClientCertificate(csr: CheckedCsr, serverId: string): Promise<IssuedCertificate> {
-    if (!isUuid(serverId)) throw new Error(`issueClientCertificate: server id "${serverId}" is not a uuid`);
+    if (!isUuid(serverId))
+      throw new Error(`issueClientCertificate: server id "${String(serverId)}" is not a uuid`);
     const now = this.clock();
     const certificate = await x509.X509CertificateGenerator.create({
       serialNumber: randomSerial(),

@@ -35,12 +35,12 @@ export interface EnrollInput {
   hostname: string;
 }
 
-/** Field names as in the EnrollResponse message, so the gRPC handler returns it as is. */
+/** Shaped like the EnrollResponse message, so the gRPC handler returns it as is. */
 export interface EnrollResult {
-  server_id: string;
-  server_name: string;
-  certificate_pem: string;
-  ca_certificate_pem: string;
+  serverId: string;
+  serverName: string;
+  certificatePem: string;
+  caCertificatePem: string;
 }
 
 /** One-time enrollment tokens, and the trade of a token and a CSR for a client certificate. */
@@ -92,10 +92,10 @@ export class EnrollmentService {
       'enrolled an agent; any older certificate of this server is no longer accepted',
     );
     return {
-      server_id: server.id,
-      server_name: server.name,
-      certificate_pem: certificate.certificatePem,
-      ca_certificate_pem: this.ca.caCertificatePem(),
+      serverId: server.id,
+      serverName: server.name,
+      certificatePem: certificate.certificatePem,
+      caCertificatePem: this.ca.caCertificatePem(),
     };
   }
 }
