@@ -4,7 +4,7 @@ import type { Enrollment, Server } from '../api-types.js';
 import type { CliContext } from '../context.js';
 import { usageError } from '../errors.js';
 import { formatRelative } from '../output/format.js';
-import { renderFields, renderTable } from '../output/table.js';
+import { indent, renderFields, renderTable } from '../output/table.js';
 import { positiveInteger } from '../parsers.js';
 import { finishTaskCommand } from '../task-wait.js';
 
@@ -199,13 +199,6 @@ function printServer(ctx: CliContext, server: Server): void {
     ctx.out();
     ctx.out(`No agent has enrolled yet. Make a new token with: berth server enroll-token ${server.name}`);
   }
-}
-
-function indent(text: string): string {
-  return text
-    .split('\n')
-    .map((line) => `  ${line}`)
-    .join('\n');
 }
 
 function plural(count: number, word: string): string {

@@ -5,7 +5,7 @@ import type { CliContext } from '../context.js';
 import { usageError } from '../errors.js';
 import { LOG_PAGE_SIZE, exitCodeFor, followTask, formatLogLine } from '../follow.js';
 import { formatDuration, formatRelative, sanitize, taskDuration } from '../output/format.js';
-import { renderFields, renderTable } from '../output/table.js';
+import { indent, renderFields, renderTable } from '../output/table.js';
 import { positiveInteger } from '../parsers.js';
 import { describeFailure } from '../task-wait.js';
 
@@ -251,11 +251,4 @@ function errorText(error: unknown): string {
     return (error as { message: string }).message;
   }
   return JSON.stringify(error);
-}
-
-function indent(text: string): string {
-  return text
-    .split('\n')
-    .map((line) => `  ${line}`)
-    .join('\n');
 }

@@ -49,3 +49,10 @@ function padEnd(text: string, width: number): string {
 function padStart(text: string, width: number): string {
   return ' '.repeat(Math.max(0, width - displayWidth(text))) + text;
 }
+
+export function indent(text: string, by = '  '): string {
+  return text
+    .split('\n')
+    .map((line) => by + line)
+    .join('\n');
+}

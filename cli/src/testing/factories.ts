@@ -1,0 +1,72 @@
+/** API objects for tests, with overrides: each test says only what matters to it. */
+import type { LogLine, Server, Task, TaskStep } from '../api-types.js';
+
+export function aTask(overrides: Partial<Task> = {}): Task {
+  return {
+    id: '6f1c2d3e-0000-4000-8000-000000000001',
+    type: 'server.verify',
+    state: 'queued',
+    targetKind: 'server',
+    targetId: '6f1c2d3e-0000-4000-8000-0000000000aa',
+    targetName: 'web1',
+    params: {},
+    result: null,
+    error: null,
+    errorCode: null,
+    rollbackCompleted: null,
+    phases: [],
+    createdAt: '2025-01-01T10:00:00.000Z',
+    startedAt: null,
+    finishedAt: null,
+    cancelRequestedAt: null,
+    progress: null,
+    steps: [],
+    ...overrides,
+  };
+}
+
+export function aStep(overrides: Partial<TaskStep> = {}): TaskStep {
+  return {
+    id: '6f1c2d3e-0000-4000-8000-0000000000s1',
+    seq: 1,
+    name: 'server.probe',
+    serverId: '6f1c2d3e-0000-4000-8000-0000000000aa',
+    serverName: 'web1',
+    state: 'running',
+    output: null,
+    failure: null,
+    createdAt: '2025-01-01T10:00:00.000Z',
+    finishedAt: null,
+    attempts: [],
+    ...overrides,
+  };
+}
+
+export function aServer(overrides: Partial<Server> = {}): Server {
+  return {
+    id: '6f1c2d3e-0000-4000-8000-0000000000aa',
+    name: 'web1',
+    slots: 1,
+    slotsBusy: 0,
+    services: [],
+    connected: false,
+    agentVersion: null,
+    hostname: null,
+    enrolledAt: null,
+    lastSeenAt: null,
+    verifiedAt: null,
+    createdAt: '2025-01-01T09:00:00.000Z',
+    ...overrides,
+  };
+}
+
+export function aLogLine(id: number, text: string, overrides: Partial<LogLine> = {}): LogLine {
+  return {
+    id: String(id),
+    at: '2025-01-01T10:00:01.000Z',
+    stream: 'stdout',
+    text,
+    stepId: '6f1c2d3e-0000-4000-8000-0000000000s1',
+    ...overrides,
+  };
+}
