@@ -1,0 +1,39 @@
+# Shared helpers for the ops scripts (sourced, not run).
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else die "run as root: $*"; fi
+}
+
+apt_updated=""
+apt_install() {
+  # Installs the named Debian packages that are missing; runs apt-get update once first.
+  local missing=()
+  for package in "$@"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
+  say "installing ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+require_node() {
+  # Berth needs Node.js 20.19 or newer (require of ES modules, the engines of its dependencies).
+  if ! command -v node >/dev/null; then apt_install nodejs npm; fi
+  node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' ||
+    die "Node.js $(node --version) is too old: Berth needs 20.19 or newer (Debian 13 ships it; or use NodeSource)"
+}
+
+npm_install() {
+  # npm ci when the lockfile changed since the last install, so repeated runs are quick.
+  local stamp=node_modules/.berth-lock-sha
+  local want; want=$(sha256sum package-lock.json | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    say "installing npm packages"
+    npm ci --no-audit --no-fund --loglevel=error
+    echo "$want" > "$stamp"
+  fi
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The test command (README, CI): installs what the suite needs, builds, lints, runs every tier.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. ops/lib.sh
+
+require_node
+ops/test-services.sh
+npm_install
+say "building"
+npm run build --silent
+say "lint: tsc, eslint, prettier"
+npm run lint --silent
+say "tests: unit, integration, end-to-end"
+npx vitest run "$@"
