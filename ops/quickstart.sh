@@ -16,6 +16,7 @@ export BERTH_URL=http://127.0.0.1:$HTTP_PORT
 mkdir -p "$BERTH_HOME" && chmod 700 "$BERTH_HOME"
 
 require_node
+apt_install curl
 npm_install
 say "building"
 npm run build --silent
