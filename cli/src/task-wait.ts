@@ -43,12 +43,16 @@ export async function finishTaskCommand(
   } catch (error) {
     reporter.finish();
     if (error instanceof CliError && error.exitCode === ExitCode.Interrupted) {
-      throw new CliError(`Stopped waiting; task ${started.id} goes on on the master`, ExitCode.Interrupted, {
-        details: [
-          `Follow it with: berth task log ${started.id} --follow`,
-          `Cancel it with: berth task cancel ${started.id}`,
-        ],
-      });
+      throw new CliError(
+        `Stopped waiting; task ${started.id} keeps running on the master`,
+        ExitCode.Interrupted,
+        {
+          details: [
+            `Follow it with: berth task log ${started.id} --follow`,
+            `Cancel it with: berth task cancel ${started.id}`,
+          ],
+        },
+      );
     }
     throw error;
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { aTask } from '../testing/factories.js';
-import { ProgressReporter, RateMeter, describeProgress, renderBar } from './progress.js';
+import { aStep, aTask } from '../testing/factories.js';
+import { ProgressReporter, RateMeter, activeStep, describeProgress, renderBar } from './progress.js';
 
 const MiB = 1024 * 1024;
 
@@ -103,5 +103,23 @@ describe('ProgressReporter', () => {
     expect(parts[2]).toBe('a log line\n');
     expect(parts[3]).toContain('server.transfer · upload');
     expect(parts[4]).toBe('');
+  });
+});
+
+describe('activeStep', () => {
+  it('names the step a task without progress is on, and says when it waits for its agent', () => {
+    const done = aStep({ id: 'a', seq: 1, name: 'server.probe', state: 'done' });
+    expect(activeStep(aTask({ state: 'running', steps: [done] }))).toBeUndefined();
+    expect(
+      activeStep(
+        aTask({
+          state: 'running',
+          steps: [done, aStep({ id: 'b', seq: 2, name: 'db.dump', state: 'pending' })],
+        }),
+      ),
+    ).toBe("db.dump on web1: waiting for web1's agent or a free slot");
+    expect(activeStep(aTask({ state: 'running', steps: [aStep({ state: 'running' })] }))).toBe(
+      'server.probe on web1',
+    );
   });
 });

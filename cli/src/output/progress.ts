@@ -87,7 +87,8 @@ export class ProgressReporter {
   update(task: Task): void {
     this.lastTask = task;
     const progress = task.progress;
-    const key = `${task.state}|${progress?.stepName ?? ''}|${progress?.phase ?? ''}|${progress?.unit ?? ''}`;
+    const active = activeStep(task);
+    const key = `${task.state}|${progress?.stepName ?? ''}|${progress?.phase ?? ''}|${progress?.unit ?? ''}|${active ?? ''}`;
     const changed = key !== this.lastKey;
     if (changed) this.meter.reset();
     if (progress) this.meter.sample(this.now(), progress.done);
@@ -124,14 +125,19 @@ export class ProgressReporter {
     if (task.state === 'queued') return `${spinner} queued, waiting for a slot on the server  ${elapsed}`;
     const what = [progress?.stepName, progress?.phase].filter(Boolean).map(sanitizeName).join(' · ');
     const detail = progress ? describeProgress(progress, this.meter.rate(), { bar: true }) : '';
-    return [`${spinner} ${what || task.state}`, detail, elapsed].filter(Boolean).join('  ');
+    return [`${spinner} ${what || activeStep(task) || task.state}`, detail, elapsed]
+      .filter(Boolean)
+      .join('  ');
   }
 
   private plainLine(task: Task): string {
     const progress = task.progress;
     const what = [progress?.stepName, progress?.phase].filter(Boolean).map(sanitizeName).join(' / ');
     const detail = progress ? describeProgress(progress, this.meter.rate(), { bar: false }) : '';
-    const head = task.state === 'queued' ? 'queued, waiting for a slot on the server' : what || task.state;
+    const head =
+      task.state === 'queued'
+        ? 'queued, waiting for a slot on the server'
+        : what || activeStep(task) || task.state;
     return `... ${head}${detail ? `: ${detail}` : ''} (${this.elapsed(task)})`;
   }
 
@@ -141,7 +147,7 @@ export class ProgressReporter {
   }
 
   private drawStatus(line: string): void {
-    const width = Math.max(20, (this.stream.columns ?? 80) - 1);
+    const width = Math.max(20, (this.stream.columns || 80) - 1);
     const shown = [...line].slice(0, width).join('');
     this.stream.write(`\r\x1b[2K${shown}`);
     this.statusShown = true;
@@ -163,4 +169,20 @@ export class ProgressReporter {
 
 function sanitizeName(text: string | null | undefined): string {
   return sanitize(text ?? '');
+}
+
+/**
+ * What a running task without progress is doing: its latest unfinished step, and, when that step
+ * has not started, that it waits (for the server's agent to connect or for a free slot).
+ */
+export function activeStep(task: Task): string | undefined {
+  const step = (task.steps ?? [])
+    .filter((candidate) => candidate.state === 'pending' || candidate.state === 'running')
+    .at(-1);
+  if (!step) return undefined;
+  const where = step.serverName ? ` on ${sanitize(step.serverName)}` : '';
+  const name = `${sanitize(step.name)}${where}`;
+  if (step.state === 'running') return name;
+  const server = step.serverName ? `${sanitize(step.serverName)}'s agent` : 'the agent';
+  return `${name}: waiting for ${server} or a free slot`;
 }
