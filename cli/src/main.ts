@@ -119,5 +119,8 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
-  process.exitCode = await runCli(process.argv.slice(2));
+  const code = await runCli(process.argv.slice(2));
+  // Exit now rather than when the event loop drains: a master or agent that failed half-way through
+  // starting can leave handles open. Writes to pipes, files and terminals are synchronous here.
+  process.exit(code);
 }

@@ -139,9 +139,15 @@ async function announceAdminToken(ctx: CliContext, url: string, token: string, s
   ctx.out(rule);
 }
 
+/** Errors the operator fixes with a flag or a variable: message and exit 2. */
 function configError(error: unknown): CliError | undefined {
   if (error instanceof ConfigError || (error instanceof Error && error.name === 'ConfigError')) {
     return new CliError(error.message, ExitCode.Usage);
+  }
+  if (error instanceof Error && (error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+    return new CliError(error.message, ExitCode.Usage, {
+      details: ['Another process listens there: stop it, or choose other ports with --port and --grpc-port.'],
+    });
   }
   return undefined;
 }
