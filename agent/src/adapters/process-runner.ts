@@ -62,11 +62,16 @@ const DEBIAN_PACKAGES: Readonly<Record<string, string>> = {
   systemctl: 'systemd',
 };
 
+/** What steps and detectors need from a process runner (a fake one in unit tests). */
+export interface CommandRunner {
+  run(options: RunOptions): Promise<RunResult>;
+}
+
 /**
  * Runs programs for steps. Each child leads its own process group (detached), so a cancel or a
  * timeout stops it and everything it started: SIGTERM to the group, SIGKILL after a grace period.
  */
-export class ProcessRunner {
+export class ProcessRunner implements CommandRunner {
   async run(options: RunOptions): Promise<RunResult> {
     const command = describeCommand(options.file, options.args);
     const cwd = options.cwd ?? '/';

@@ -3,7 +3,7 @@ import { access, readFile, readdir, realpath } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { ServiceInfo } from '../../../shared/src/steps.js';
 import { StepError } from '../../../shared/src/errors.js';
-import type { ProcessRunner } from './process-runner.js';
+import type { CommandRunner } from './process-runner.js';
 
 /** One kind of service the agent looks for. */
 interface ServiceSpec {
@@ -38,7 +38,7 @@ export const DEFAULT_SEARCH_DIRS: readonly string[] = [
 ];
 
 export interface ServiceDetectorOptions {
-  runner: ProcessRunner;
+  runner: CommandRunner;
   searchDirs?: readonly string[];
   /** Where the process table is (a fake one in tests). */
   procRoot?: string;
@@ -46,11 +46,19 @@ export interface ServiceDetectorOptions {
   versionTimeoutMs?: number;
 }
 
+/** The detection as steps and the hello use it. */
+export interface ServiceSource {
+  /** The last detection, or a first one. */
+  cached(): Promise<ServiceInfo[]>;
+  /** A fresh detection, which becomes the cached one. */
+  detect(): Promise<ServiceInfo[]>;
+}
+
 /**
  * Finds the services this server offers, their versions and whether they run. Never fails:
  * a missing or broken service is simply absent or has an empty version.
  */
-export class ServiceDetector {
+export class ServiceDetector implements ServiceSource {
   private last: Promise<ServiceInfo[]> | undefined;
   private readonly searchDirs: readonly string[];
   private readonly procRoot: string;

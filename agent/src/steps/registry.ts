@@ -1,0 +1,55 @@
+import { DEBUG_STEP_NAMES, type StepName } from '../../../shared/src/steps.js';
+import type { Validated } from '../../../shared/src/validation.js';
+import { debugNoop } from './debug/noop.js';
+import { debugSleep } from './debug/sleep.js';
+import { linkTransferCheck } from './link/transfer-check.js';
+import { serverProbe } from './server/probe.js';
+import type { StepContext, StepHandler } from './step.js';
+
+/** A step with its parameters checked, ready to run. */
+export type PreparedStep = (context: StepContext) => Promise<unknown>;
+
+export interface RegisteredStep {
+  readonly name: StepName;
+  prepare(params: unknown): Validated<PreparedStep>;
+}
+
+function register<S extends StepName>(handler: StepHandler<S>): RegisteredStep {
+  return {
+    name: handler.name,
+    prepare(params) {
+      const parsed = handler.parseParams(params);
+      if (!parsed.ok) return parsed;
+      return { ok: true, value: (context) => handler.run(parsed.value, context) };
+    },
+  };
+}
+
+const ALL_STEPS: readonly RegisteredStep[] = [
+  register(serverProbe),
+  register(linkTransferCheck),
+  register(debugNoop),
+  register(debugSleep),
+];
+
+/** The steps this agent runs: the vocabulary, without the debug steps unless they are enabled. */
+export class StepRegistry {
+  private readonly steps: ReadonlyMap<string, RegisteredStep>;
+
+  constructor(options: { debugSteps: boolean }) {
+    this.steps = new Map(
+      ALL_STEPS.filter((step) => options.debugSteps || !DEBUG_STEP_NAMES.includes(step.name)).map((step) => [
+        step.name,
+        step,
+      ]),
+    );
+  }
+
+  get(name: string): RegisteredStep | undefined {
+    return this.steps.get(name);
+  }
+
+  names(): string[] {
+    return [...this.steps.keys()];
+  }
+}
