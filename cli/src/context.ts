@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ApiClient } from './api-client.js';
 import { type Env, resolveConnection } from './credentials.js';
 import type { TerminalStream } from './output/progress.js';
+import type { AgentModule, MasterModule } from './runtime-modules.js';
 
 /** The signals the CLI reacts to; `process` in real use, an EventEmitter in tests. */
 export interface SignalSource {
@@ -22,6 +23,8 @@ export interface CliIo {
   /** How often a waiting command polls the master; 400 ms unless a test wants it faster. */
   pollIntervalMs?: number;
   fetch?: typeof fetch;
+  /** Stand-ins for the master and agent entry points (tests); the real ones load on demand. */
+  modules?: { master?: () => Promise<MasterModule>; agent?: () => Promise<AgentModule> };
 }
 
 export interface GlobalOptions {

@@ -51,7 +51,7 @@ export function registerAgentCommands(program: Command, ctx: CliContext): void {
       );
       const dataDir = options.dataDir ?? defaultDataDir(ctx.env.HOME);
       ctx.err(`Starting the Berth agent (data in ${dataDir}), master ${options.master} ...`);
-      const { startAgent } = await loadAgent();
+      const { startAgent } = await (ctx.io.modules?.agent ?? loadAgent)();
       let running;
       try {
         running = await startAgent({

@@ -90,7 +90,7 @@ async function startMaster(ctx: CliContext, flags: MasterFlags, saveToken: boole
   }
 
   ctx.err(`Starting the Berth master (data in ${dataDir}) ...`);
-  const { startMaster: start } = await loadMaster();
+  const { startMaster: start } = await (ctx.io.modules?.master ?? loadMaster)();
   let running;
   try {
     running = await start(flags);
