@@ -18,6 +18,8 @@ export interface ApiClientOptions {
   /** Aborts every request in flight (Ctrl-C). */
   signal?: AbortSignal;
   fetch?: typeof fetch;
+  /** Added to the message of a 401: why no token, or this token, was sent. */
+  authHint?: string;
 }
 
 type Method = 'GET' | 'POST';
@@ -35,6 +37,7 @@ export class ApiClient {
   private readonly timeoutMs: number;
   private readonly signal: AbortSignal | undefined;
   private readonly fetchImpl: typeof fetch;
+  private readonly authHint: string | undefined;
 
   constructor(options: ApiClientOptions) {
     this.baseUrl = normaliseBaseUrl(options.baseUrl);
@@ -42,6 +45,7 @@ export class ApiClient {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.signal = options.signal;
     this.fetchImpl = options.fetch ?? fetch;
+    this.authHint = options.authHint;
   }
 
   health(): Promise<Health> {
@@ -128,7 +132,7 @@ export class ApiClient {
     }
 
     const body = parseJson(text);
-    if (!response.ok) throw apiError(response.status, method, path, body, text);
+    if (!response.ok) throw apiError(response.status, method, path, body, text, this.authHint);
     if (body === undefined) {
       if (response.status === 204 || text === '') return undefined as T;
       throw new CliError(
@@ -205,7 +209,14 @@ function networkReason(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function apiError(status: number, method: Method, path: string, body: unknown, text: string): CliError {
+function apiError(
+  status: number,
+  method: Method,
+  path: string,
+  body: unknown,
+  text: string,
+  authHint: string | undefined,
+): CliError {
   const parsed = isApiErrorBody(body) ? body : undefined;
   const message = parsed
     ? Array.isArray(parsed.message)
@@ -214,6 +225,7 @@ function apiError(status: number, method: Method, path: string, body: unknown, t
     : `The master answered ${method} ${path} with HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`;
   const details = parsed ? describeDetails(parsed.details) : [];
   if (status === 401) {
+    if (authHint) details.push(authHint);
     details.push(
       'Pass an API token with --token or BERTH_TOKEN; the first `berth master start` prints the admin ' +
         'token and saves it for this CLI.',

@@ -72,6 +72,9 @@ export class CliContext {
     return new ApiClient({
       baseUrl: connection.url,
       token: connection.token,
+      authHint: connection.savedTokenSkippedFor
+        ? `The saved token is for ${connection.savedTokenSkippedFor} and is not sent to another master.`
+        : undefined,
       signal: this.interrupt,
       fetch: this.io.fetch,
     });

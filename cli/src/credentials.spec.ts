@@ -72,12 +72,31 @@ describe('credentials', () => {
       expect(await resolveConnection({}, env)).toMatchObject({ url: 'http://env:1', token: 'env-token' });
     });
 
-    it('then the file, each value on its own', async () => {
-      const env = { ...(await withFile()), BERTH_URL: 'http://env:1' };
+    it('then the file, the token only for the URL it was saved with', async () => {
+      const env = await withFile();
       expect(await resolveConnection({}, env)).toEqual({
-        url: 'http://env:1',
+        url: 'http://file:1',
         token: 'file-token',
-        urlSource: 'env',
+        urlSource: 'file',
+        tokenSource: 'file',
+      });
+      expect(await resolveConnection({}, { ...env, BERTH_URL: 'http://FILE:1/' })).toMatchObject({
+        token: 'file-token',
+        tokenSource: 'file',
+      });
+      expect(await resolveConnection({ url: 'http://elsewhere:1' }, env)).toEqual({
+        url: 'http://elsewhere:1',
+        token: undefined,
+        urlSource: 'flag',
+        tokenSource: 'none',
+        savedTokenSkippedFor: 'http://file:1',
+      });
+    });
+
+    it('uses a saved token without a URL for any master', async () => {
+      await writeFile(join(dir, 'credentials.json'), JSON.stringify({ token: 'bare-token' }));
+      expect(await resolveConnection({ url: 'http://m:1' }, { BERTH_CONFIG_DIR: dir })).toMatchObject({
+        token: 'bare-token',
         tokenSource: 'file',
       });
     });

@@ -71,9 +71,15 @@ export interface Connection {
   token: string | undefined;
   urlSource: 'flag' | 'env' | 'file' | 'default';
   tokenSource: 'flag' | 'env' | 'file' | 'none';
+  /** Set when a saved token was not used because it belongs to another master (this URL). */
+  savedTokenSkippedFor?: string;
 }
 
-/** Where the master is and how to authenticate: flags, then BERTH_URL/BERTH_TOKEN, then the file. */
+/**
+ * Where the master is and how to authenticate: flags, then BERTH_URL/BERTH_TOKEN, then the file.
+ * The saved token belongs to the saved URL: it is sent to that master only, never to another one
+ * named by --url or BERTH_URL.
+ */
 export async function resolveConnection(
   flags: { url?: string; token?: string },
   env: Env,
@@ -85,12 +91,28 @@ export async function resolveConnection(
     [env.BERTH_URL, 'env'],
     [file?.url, 'file'],
   ]) ?? [DEFAULT_MASTER_URL, 'default'];
+  const savedTokenApplies = !file?.url || sameMaster(file.url, url);
   const [token, tokenSource] = pick<Connection['tokenSource']>([
     [flags.token, 'flag'],
     [env.BERTH_TOKEN, 'env'],
-    [file?.token, 'file'],
+    [savedTokenApplies ? file?.token : undefined, 'file'],
   ]) ?? [undefined, 'none'];
-  return { url, token, urlSource, tokenSource };
+  const connection: Connection = { url, token, urlSource, tokenSource };
+  if (tokenSource === 'none' && file?.token && file.url) connection.savedTokenSkippedFor = file.url;
+  return connection;
+}
+
+/** Same scheme, host and port (and path), ignoring a trailing slash and the host's case. */
+function sameMaster(a: string, b: string): boolean {
+  const normalise = (value: string): string => {
+    try {
+      const url = new URL(value);
+      return url.origin + url.pathname.replace(/\/+$/, '');
+    } catch {
+      return value;
+    }
+  };
+  return normalise(a) === normalise(b);
 }
 
 function pick<S>(candidates: [string | undefined, S][]): [string, S] | undefined {

@@ -18,6 +18,7 @@ Connection (every command that talks to the master):
   The master URL comes from --url, else BERTH_URL, else the saved credentials, else
   ${DEFAULT_MASTER_URL}. The API token comes from --token, else BERTH_TOKEN, else the saved
   credentials: credentials.json in $BERTH_CONFIG_DIR, $XDG_CONFIG_HOME/berth or ~/.config/berth.
+  A saved token is only sent to the URL it was saved with.
 
 Commands that start a task wait for it and show its progress and log on stderr; --no-wait prints
 the task id instead. --json prints machine-readable JSON on stdout and nothing else.
