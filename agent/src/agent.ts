@@ -1,0 +1,146 @@
+import * as grpc from '@grpc/grpc-js';
+import pino, { type Logger } from 'pino';
+import { berthVersion } from '../../shared/src/package-root.js';
+import { ProcessRunner } from './adapters/process-runner.js';
+import { ServiceDetector } from './adapters/service-detector.js';
+import { type AgentOptions, loadAgentConfig } from './config.js';
+import { ArchiveClient } from './link/archive-client.js';
+import { ControlConnection } from './link/connection.js';
+import { ensureIdentity } from './link/enroll.js';
+import { agentServiceClient } from './link/grpc-client.js';
+import { StepRegistry } from './steps/registry.js';
+import { type FrameSink, StepSupervisor } from './steps/step-supervisor.js';
+
+export type { AgentOptions } from './config.js';
+export { AgentError, AgentErrorCode } from './errors.js';
+
+export interface RunningAgent {
+  serverId: string;
+  serverName: string;
+  /** Cancels running steps (they report CANCELLED), ends the stream, closes the channels. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the agent: loads or obtains its identity (enrollment), then keeps the control stream to
+ * the master up and runs the steps it assigns. Resolves once the agent is enrolled and dialling;
+ * it does not wait for the master to answer (the agent reconnects on its own). Rejects with an
+ * AgentError (bad options, token refused, not enrolled, master unreachable for enrollment).
+ */
+export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
+  const config = loadAgentConfig(options);
+  const logger = options.log ?? defaultLogger();
+  const identity = await ensureIdentity(config, logger);
+  const log = logger.child({ serverId: identity.serverId });
+
+  const credentials = grpc.credentials.createSsl(
+    Buffer.from(identity.caCertificatePem),
+    Buffer.from(identity.privateKeyPem),
+    Buffer.from(identity.certificatePem),
+  );
+  const controlClient = agentServiceClient(config.masterAddress, credentials);
+  // Bulk transfers on a connection of their own, so that heartbeats never queue behind archive bytes.
+  const transferClient = agentServiceClient(config.masterAddress, credentials, { 'grpc.use_local_subchannel_pool': 1 });
+
+  const runner = new ProcessRunner();
+  const services = new ServiceDetector({ runner });
+  const registry = new StepRegistry({ debugSteps: config.debugSteps });
+  const agentVersion = berthVersion();
+  let serverName = identity.serverName;
+
+  // The supervisor sends through the connection, which is made just below.
+  const sink: FrameSink = {
+    send: (frame) => connection.send(frame),
+    get connected() {
+      return connection.connected;
+    },
+  };
+  const supervisor = new StepSupervisor({
+    registry,
+    sink,
+    logger: log,
+    runtime: { hostname: config.hostname, agentVersion, runner, services, archives: new ArchiveClient(transferClient) },
+  });
+  const connection = new ControlConnection({
+    open: () => controlClient.Connect(),
+    logger: log,
+    handlers: {
+      hello: async () => ({
+        agentVersion,
+        hostname: config.hostname,
+        services: await services.cached(),
+        slots: config.slots,
+        running: supervisor.runningRefs(),
+        finished: supervisor.unacknowledgedResults(),
+        steps: registry.names(),
+      }),
+      welcome: (welcome) => {
+        if (welcome.serverId && welcome.serverId !== identity.serverId) {
+          log.error(
+            { welcomedAs: welcome.serverId },
+            'the master welcomed this agent as another server than the one it enrolled as',
+          );
+        }
+        if (welcome.serverName) serverName = welcome.serverName;
+        supervisor.resendAfterReconnect();
+      },
+      frame: (frame) => {
+        switch (frame.kind) {
+          case 'assign':
+            if (frame.assign) supervisor.handleAssign(frame.assign);
+            return;
+          case 'cancel':
+            if (frame.cancel) supervisor.handleCancel(frame.cancel);
+            return;
+          case 'resultAck':
+            if (frame.resultAck) supervisor.handleResultAck(frame.resultAck);
+            return;
+          case 'welcome':
+          case 'heartbeatAck':
+          case undefined:
+            return;
+        }
+      },
+      running: () => supervisor.runningRefs(),
+    },
+  });
+
+  // Detect services while the first connection is being made; the hello waits for this.
+  void services.cached();
+  connection.start();
+  log.info(
+    { master: config.masterAddress, hostname: config.hostname, slots: config.slots, debugSteps: config.debugSteps },
+    'agent started',
+  );
+
+  let stopping: Promise<void> | undefined;
+  return {
+    serverId: identity.serverId,
+    get serverName() {
+      return serverName;
+    },
+    stop: () => {
+      stopping ??= (async () => {
+        log.info('agent stopping');
+        await supervisor.stop('the agent is stopping');
+        await connection.stop();
+        controlClient.close();
+        transferClient.close();
+        log.info('agent stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+function defaultLogger(): Logger {
+  return pino(
+    {
+      name: 'berth-agent',
+      level: 'info',
+      // The agent never logs a token or a key; this is a second line of defence.
+      redact: { paths: ['token', '*.token', 'privateKeyPem', '*.privateKeyPem'], censor: '[redacted]' },
+    },
+    pino.destination(2),
+  );
+}
