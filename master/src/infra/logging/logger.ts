@@ -13,16 +13,22 @@ const REDACTED_KEYS = [
   'dbPassword',
 ];
 
-/** The process's structured logger (JSON lines on stdout), secrets redacted. */
+/**
+ * The process's structured logger, secrets redacted. JSON lines on stderr: stdout is left to what
+ * the command itself prints (where it listens, the first admin token).
+ */
 export function createLogger(level: string, name: string): Logger {
-  return pino({
-    name,
-    level,
-    redact: {
-      paths: [...REDACTED_KEYS, ...REDACTED_KEYS.map((key) => `*.${key}`), 'req.headers.authorization'],
-      censor: '[redacted]',
+  return pino(
+    {
+      name,
+      level,
+      redact: {
+        paths: [...REDACTED_KEYS, ...REDACTED_KEYS.map((key) => `*.${key}`), 'req.headers.authorization'],
+        censor: '[redacted]',
+      },
     },
-  });
+    pino.destination(2),
+  );
 }
 
 /** NestJS's own messages (routes mapped, start-up errors) through the same logger. */
