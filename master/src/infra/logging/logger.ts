@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import { pino, type Logger } from 'pino';
+import { destination, pino, type Logger } from 'pino';
 
 /** Keys whose values never reach a log line, wherever they are nested. */
 const REDACTED_KEYS = [
@@ -27,7 +27,7 @@ export function createLogger(level: string, name: string): Logger {
         censor: '[redacted]',
       },
     },
-    pino.destination(2),
+    destination(2),
   );
 }
 
