@@ -380,6 +380,7 @@ function serverCertificateProblem(
   const caNode = new NodeX509Certificate(Buffer.from(ca.certificate.rawData));
   if (!node.checkIssued(caNode) || !node.verify(caNode.publicKey)) return 'issued by another CA';
   if (certificate.notAfter.getTime() - clock().getTime() < SERVER_RENEW_BEFORE_MS) return 'expiring';
+  if (certificate.notBefore.getTime() > clock().getTime()) return 'not valid yet';
   try {
     const keyMatches = createPublicKey(createPrivateKey(stored.privateKeyPem))
       .export({ type: 'spki', format: 'der' })
