@@ -1,0 +1,125 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { DataSource } from 'typeorm';
+import { berthVersion } from '../../shared/src/package-root.js';
+import { AgentAuthenticator } from './agents/agent-authenticator.js';
+import { AgentCredentialsRepository } from './agents/agent-credentials.repository.js';
+import { AgentGateway } from './agents/agent-gateway.js';
+import { AppModule } from './app.module.js';
+import { ApiTokensRepository } from './auth/api-tokens.repository.js';
+import { AuthService } from './auth/auth.service.js';
+import { ArchiveRepository } from './backups/archive.repository.js';
+import { ArchiveStore } from './backups/archive-store.js';
+import { HealthInfo } from './health-info.js';
+import { type MasterConfig } from './infra/config/master-config.js';
+import { databaseKind, openDatabase, type DatabaseKind } from './infra/db/data-source.js';
+import { AgentGrpcServer } from './infra/grpc/grpc-server.js';
+import { NestPinoLogger } from './infra/logging/logger.js';
+import { CertificateAuthority } from './pki/certificate-authority.js';
+import { EnrollmentService } from './pki/enrollment.service.js';
+import { EnrollmentTokenRepository } from './servers/enrollment-token.repository.js';
+import { ServersRepository } from './servers/servers.repository.js';
+import { ServersService } from './servers/servers.service.js';
+import { TaskEngine } from './tasks/task-engine.js';
+import { TaskLogBus } from './tasks/task-log-bus.js';
+import { TasksRepository } from './tasks/tasks.repository.js';
+import { TasksService } from './tasks/tasks.service.js';
+import { createWorkflows } from './tasks/workflows/index.js';
+
+export interface RunningMaster {
+  httpUrl: string;
+  httpPort: number;
+  grpcPort: number;
+  /** The first admin API token: non-null only on the very first start, shown once. */
+  adminToken: string | null;
+  database: DatabaseKind;
+  stop(): Promise<void>;
+}
+
+/**
+ * The composition root: opens the registry, builds every service with its dependencies spelled out,
+ * then starts the gRPC server for agents, the task engine and the REST API, in that order.
+ */
+export async function assembleMaster(config: MasterConfig, logger: Logger): Promise<RunningMaster> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const database = databaseKind({ url: config.databaseUrl, dataDir: config.dataDir });
+  const db: DataSource = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  const stops: Array<() => Promise<void>> = [() => db.destroy()];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) {
+      await stop().catch((error: unknown) => logger.error({ err: error }, 'error while stopping'));
+    }
+  };
+  try {
+    const ca = await CertificateAuthority.open(
+      { dataDir: config.dataDir, publicHosts: [...config.publicHosts] },
+      logger,
+    );
+    const enrollment = new EnrollmentService(ca, new EnrollmentTokenRepository(db), config, logger);
+    const credentials = new AgentCredentialsRepository(db);
+    const gateway = new AgentGateway(new AgentAuthenticator(ca, credentials), credentials, config, logger);
+    const archives = new ArchiveStore(new ArchiveRepository(db), config, logger);
+    await archives.start();
+
+    const serversRepository = new ServersRepository(db);
+    const tasksRepository = new TasksRepository(db);
+    const bus = new TaskLogBus();
+    const engine = new TaskEngine(
+      tasksRepository,
+      serversRepository,
+      gateway,
+      bus,
+      createWorkflows({ servers: serversRepository, archives }),
+      config,
+      logger.child({ component: 'engine' }),
+      `master-${randomUUID()}`,
+    );
+    const auth = new AuthService(new ApiTokensRepository(db));
+    const adminToken = await auth.bootstrapAdminToken();
+
+    // The engine attaches to the gateway before any agent can say hello.
+    await engine.start();
+    stops.push(() => engine.stop());
+    const grpcServer = new AgentGrpcServer({ ca, enrollment, gateway, archives, config, logger });
+    const grpcPort = await grpcServer.start();
+    stops.push(() => grpcServer.stop());
+
+    const app = await NestFactory.create<NestExpressApplication>(
+      AppModule.with({
+        auth,
+        servers: new ServersService(serversRepository, enrollment, gateway, { ...config, grpcPort }),
+        tasks: new TasksService(db, tasksRepository, serversRepository, engine, bus, archives, config),
+        bus,
+        health: new HealthInfo(database, () => gateway.connectedCount()),
+        logger,
+      }),
+      { logger: new NestPinoLogger(logger.child({ component: 'http' })), bodyParser: true },
+    );
+    app.useBodyParser('json', { limit: '1mb' });
+    const document = SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('Berth')
+        .setDescription('The Berth master: servers, platforms, sites and the tasks that change them.')
+        .setVersion(berthVersion())
+        .addBearerAuth()
+        .build(),
+    );
+    SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs/openapi.json' });
+    await app.listen(config.httpPort, config.httpHost);
+    stops.push(() => app.close());
+    const address = app.getHttpServer().address() as { port: number };
+    const host = config.httpHost.includes(':') ? `[${config.httpHost}]` : config.httpHost;
+    const httpUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
+    logger.info({ httpUrl, grpcPort, database }, 'master started');
+    return { httpUrl, httpPort: address.port, grpcPort, adminToken, database, stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
