@@ -93,7 +93,10 @@ export class ControlConnection implements FrameSink {
       const started = Date.now();
       let end: SessionEnd;
       try {
-        end = await this.session(await this.options.handlers.hello());
+        const hello = await this.options.handlers.hello();
+        // stop() may have come while the hello was being made (service detection takes a moment).
+        if (this.stopped) break;
+        end = await this.session(hello);
       } catch (error) {
         end = { reason: `cannot start a connection: ${(error as Error).message}`, welcomed: false };
       }

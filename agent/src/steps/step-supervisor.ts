@@ -335,6 +335,8 @@ export class StepSupervisor {
       archives: runtime.archives,
       note: (text) => this.appendLog(attempt, 'agent', text),
       progress: (phase, done, total, unit) => {
+        // The latest value wins within a phase; the last value of a finished phase is still sent.
+        if (attempt.progress && attempt.progress.phase !== phase) this.flush();
         attempt.progress = { phase, done: String(done), total: String(total), unit };
         attempt.lastProgress = attempt.progress;
         this.scheduleFlush();
