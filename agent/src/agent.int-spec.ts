@@ -27,7 +27,11 @@ async function fakeMaster(options: FakeMasterOptions = {}): Promise<FakeMaster> 
   return master;
 }
 
-async function agent(master: FakeMaster, dataDir: string, extra: { token?: string | null; debugSteps?: boolean } = {}) {
+async function agent(
+  master: FakeMaster,
+  dataDir: string,
+  extra: { token?: string | null; debugSteps?: boolean } = {},
+) {
   const running = await startAgent({
     master: master.address,
     token: extra.token === null ? undefined : (extra.token ?? master.token()),
@@ -98,9 +102,19 @@ describe('agent against a fake master', () => {
     await master.waitFor(() => master.connections.length === 1, 5000, 'a connection');
     const [connection] = master.connections;
     expect(connection?.clientCertificateSubject).toBe(`CN=${master.serverId}`);
-    expect(connection?.hello).toMatchObject({ hostname: 'web1.example.org', slots: 2, running: [], finished: [] });
+    expect(connection?.hello).toMatchObject({
+      hostname: 'web1.example.org',
+      slots: 2,
+      running: [],
+      finished: [],
+    });
     expect(connection?.hello.agentVersion).toMatch(/^\d+\.\d+\.\d+/);
-    expect(connection?.hello.steps.sort()).toEqual(['debug.noop', 'debug.sleep', 'link.transfer-check', 'server.probe']);
+    expect(connection?.hello.steps.sort()).toEqual([
+      'debug.noop',
+      'debug.sleep',
+      'link.transfer-check',
+      'server.probe',
+    ]);
     expect(Array.isArray(connection?.hello.services)).toBe(true);
 
     expect((await stat(dataDir)).mode & 0o777).toBe(0o700);
@@ -119,7 +133,11 @@ describe('agent against a fake master', () => {
     }
 
     // Heartbeats flow at the interval from the welcome.
-    await master.waitFor(() => (connection?.frames.filter((frame) => frame.heartbeat).length ?? 0) >= 2, 2000, 'heartbeats');
+    await master.waitFor(
+      () => (connection?.frames.filter((frame) => frame.heartbeat).length ?? 0) >= 2,
+      2000,
+      'heartbeats',
+    );
 
     // A restart needs no token: the saved identity is used, the master sees no second enrollment.
     await running.stop();
@@ -156,7 +174,9 @@ describe('agent against a fake master', () => {
 
   it('needs a token when it has no identity', async () => {
     const master = await fakeMaster();
-    const error = await startFailure(startAgent({ master: master.address, dataDir: await tempDir(), log: silent }));
+    const error = await startFailure(
+      startAgent({ master: master.address, dataDir: await tempDir(), log: silent }),
+    );
     expect(error.code).toBe(AgentErrorCode.NotEnrolled);
     expect(error.message).toContain('berth server add');
   });
@@ -168,22 +188,34 @@ describe('agent against a fake master', () => {
     const connection = master.connections[0]!;
     connection.send(assign('a1', 'debug.sleep', { ms: 150 }));
     await master.waitFor(() => connection.frames.some((frame) => frame.result), 5000, 'a result');
-    const kinds = connection.frames.filter((frame) => !frame.heartbeat && !frame.hello).map((frame) => frame.kind);
+    const kinds = connection.frames
+      .filter((frame) => !frame.heartbeat && !frame.hello)
+      .map((frame) => frame.kind);
     expect(kinds[0]).toBe('accepted');
     expect(kinds.at(-1)).toBe('result');
     const result = connection.frames.find((frame) => frame.result)?.result;
     expect(result?.ok).toBe(true);
-    expect(JSON.parse(result?.outputJson ?? '{}').sleptMs).toBeGreaterThanOrEqual(150);
+    expect((JSON.parse(result?.outputJson ?? '{}') as { sleptMs: number }).sleptMs).toBeGreaterThanOrEqual(
+      150,
+    );
     const lines = connection.frames.flatMap((frame) => frame.log?.lines ?? []);
     expect(lines.map((line) => line.seq)).toEqual(lines.map((_, index) => String(index + 1)));
     expect(lines.map((line) => line.text)).toContain('$ sleep 0.150');
 
     // Running attempts are in heartbeats while they run; none once the result is out.
     const resultIndex = connection.frames.findIndex((frame) => frame.result);
-    await master.waitFor(() => connection.frames.slice(resultIndex).some((frame) => frame.heartbeat), 2000, 'a heartbeat');
+    await master.waitFor(
+      () => connection.frames.slice(resultIndex).some((frame) => frame.heartbeat),
+      2000,
+      'a heartbeat',
+    );
     const heartbeats = connection.frames.filter((frame) => frame.heartbeat);
-    expect(heartbeats.some((frame) => frame.heartbeat?.running.some((ref) => ref.attemptId === 'a1'))).toBe(true);
-    expect(connection.frames.slice(resultIndex).find((frame) => frame.heartbeat)?.heartbeat?.running).toEqual([]);
+    expect(heartbeats.some((frame) => frame.heartbeat?.running.some((ref) => ref.attemptId === 'a1'))).toBe(
+      true,
+    );
+    expect(connection.frames.slice(resultIndex).find((frame) => frame.heartbeat)?.heartbeat?.running).toEqual(
+      [],
+    );
 
     connection.send({ resultAck: { ref: result?.ref } });
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -200,10 +232,14 @@ describe('agent against a fake master', () => {
     connection.send(assign('a2', 'debug.sleep', { ms: 61_234 }));
     await master.waitFor(() => connection.frames.some((frame) => frame.accepted));
     let pids: number[] = [];
-    await master.waitFor(() => {
-      void sleepPids('61.234').then((found) => (pids = found));
-      return pids.length === 1;
-    }, 5000, 'the sleep child');
+    await master.waitFor(
+      () => {
+        void sleepPids('61.234').then((found) => (pids = found));
+        return pids.length === 1;
+      },
+      5000,
+      'the sleep child',
+    );
     await master.waitFor(
       () => connection.frames.some((frame) => frame.heartbeat?.running.some((ref) => ref.attemptId === 'a2')),
       2000,
@@ -225,7 +261,9 @@ describe('agent against a fake master', () => {
     expect(connection.hello.steps.sort()).toEqual(['link.transfer-check', 'server.probe']);
     connection.send(assign('a3', 'debug.sleep', { ms: 10 }));
     await master.waitFor(() => connection.frames.some((frame) => frame.result));
-    expect(connection.frames.find((frame) => frame.result)?.result?.error?.code).toBe(StepErrorCode.UnknownStep);
+    expect(connection.frames.find((frame) => frame.result)?.result?.error?.code).toBe(
+      StepErrorCode.UnknownStep,
+    );
     expect(connection.frames.some((frame) => frame.accepted)).toBe(false);
 
     const debugMaster = await fakeMaster();
@@ -248,12 +286,17 @@ describe('agent against a fake master', () => {
     connection.send(assign('p1', 'server.probe', {}));
     const archiveId = '6f1c2a40-8d3e-4b7a-9c55-0a1b2c3d4e5f';
     connection.send(assign('t1', 'link.transfer-check', { archiveId, bytes: 3 * 1024 * 1024 + 7 }));
-    await master.waitFor(() => connection.frames.filter((frame) => frame.result).length === 2, 10_000, 'two results');
+    await master.waitFor(
+      () => connection.frames.filter((frame) => frame.result).length === 2,
+      10_000,
+      'two results',
+    );
     const results = connection.frames.flatMap((frame) => (frame.result ? [frame.result] : []));
     const probe = results.find((result) => result.ref?.attemptId === 'p1');
     expect(probe?.ok).toBe(true);
     const probeOutput = JSON.parse(probe?.outputJson ?? '{}') as Record<string, unknown>;
-    expect(probeOutput).toMatchObject({ hostname: 'web1.example.org', services: expect.any(Array) });
+    expect(probeOutput.hostname).toBe('web1.example.org');
+    expect(Array.isArray(probeOutput.services)).toBe(true);
     expect(probeOutput.os).toMatch(/Linux/);
 
     const transfer = results.find((result) => result.ref?.attemptId === 't1');
@@ -264,7 +307,9 @@ describe('agent against a fake master', () => {
     expect(stored?.length).toBe(output.bytes);
     const { createHash } = await import('node:crypto');
     expect(createHash('sha256').update(stored!).digest('hex')).toBe(output.sha256);
-    const phases = new Set(connection.frames.flatMap((frame) => (frame.progress ? [frame.progress.phase] : [])));
+    const phases = new Set(
+      connection.frames.flatMap((frame) => (frame.progress ? [frame.progress.phase] : [])),
+    );
     expect(phases).toEqual(new Set(['upload', 'download']));
   });
 
@@ -282,7 +327,9 @@ describe('agent against a fake master', () => {
     const finishedInHello = second.hello.finished.map((result) => result.ref?.attemptId);
     expect([...inHello, ...finishedInHello]).toContain('r1');
     await master.waitFor(
-      () => second.frames.some((frame) => frame.result?.ref?.attemptId === 'r1') || finishedInHello.includes('r1'),
+      () =>
+        second.frames.some((frame) => frame.result?.ref?.attemptId === 'r1') ||
+        finishedInHello.includes('r1'),
       5000,
       'the result after the reconnect',
     );
@@ -313,7 +360,11 @@ describe('agent against a fake master', () => {
     master.connections[0]!.send(assign('m1', 'debug.sleep', { ms: 400 }));
     await master.waitFor(() => master.connections[0]!.frames.some((frame) => frame.accepted));
     await master.restart(700);
-    await master.waitFor(() => master.connections.length === 2, 15_000, 'a connection to the restarted master');
+    await master.waitFor(
+      () => master.connections.length === 2,
+      15_000,
+      'a connection to the restarted master',
+    );
     const hello = master.connections[1]!.hello;
     // The step finished while the master was down: its result waits in the hello.
     expect(hello.finished.map((result) => result.ref?.attemptId)).toEqual(['m1']);

@@ -40,7 +40,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   );
   const controlClient = agentServiceClient(config.masterAddress, credentials);
   // Bulk transfers on a connection of their own, so that heartbeats never queue behind archive bytes.
-  const transferClient = agentServiceClient(config.masterAddress, credentials, { 'grpc.use_local_subchannel_pool': 1 });
+  const transferClient = agentServiceClient(config.masterAddress, credentials, {
+    'grpc.use_local_subchannel_pool': 1,
+  });
 
   const runner = new ProcessRunner();
   const services = new ServiceDetector({ runner });
@@ -59,7 +61,13 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     registry,
     sink,
     logger: log,
-    runtime: { hostname: config.hostname, agentVersion, runner, services, archives: new ArchiveClient(transferClient) },
+    runtime: {
+      hostname: config.hostname,
+      agentVersion,
+      runner,
+      services,
+      archives: new ArchiveClient(transferClient),
+    },
   });
   const connection = new ControlConnection({
     open: () => controlClient.Connect(),
@@ -109,7 +117,12 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   void services.cached();
   connection.start();
   log.info(
-    { master: config.masterAddress, hostname: config.hostname, slots: config.slots, debugSteps: config.debugSteps },
+    {
+      master: config.masterAddress,
+      hostname: config.hostname,
+      slots: config.slots,
+      debugSteps: config.debugSteps,
+    },
     'agent started',
   );
 

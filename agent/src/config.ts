@@ -73,7 +73,8 @@ export function loadAgentConfig(options: AgentOptions): AgentConfig {
 /** Splits HOST:PORT; accepts DNS names, IPv4 and bracketed IPv6. */
 export function parseMasterAddress(input: string | undefined): { host: string; port: number } {
   const value = (input ?? '').trim();
-  if (!value) throw invalid('the master address is required (--master HOST:PORT), e.g. master.example.com:7601');
+  if (!value)
+    throw invalid('the master address is required (--master HOST:PORT), e.g. master.example.com:7601');
   const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s/]+)):(\d{1,5})$/.exec(value);
   if (!match) {
     throw invalid(

@@ -81,7 +81,10 @@ describe('ProcessRunner', () => {
     const error = await rejection(
       runner.run({
         file: 'sh',
-        args: ['-c', `head -c ${STDERR_TAIL_BYTES * 3} /dev/zero | tr '\\0' x >&2; echo >&2; echo last words >&2; exit 7`],
+        args: [
+          '-c',
+          `head -c ${STDERR_TAIL_BYTES * 3} /dev/zero | tr '\\0' x >&2; echo >&2; echo last words >&2; exit 7`,
+        ],
       }),
     );
     expect(error.code).toBe(StepErrorCode.CommandFailed);

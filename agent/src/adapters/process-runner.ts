@@ -200,7 +200,9 @@ export class ProcessRunner implements CommandRunner {
 
 /** `file arg1 arg2`, for messages; arguments are never secrets (see RunOptions.args). */
 export function describeCommand(file: string, args: readonly string[]): string {
-  const shown = [basename(file), ...args].map((part) => (/^[\w./:=@%+,-]+$/.test(part) ? part : JSON.stringify(part)));
+  const shown = [basename(file), ...args].map((part) =>
+    /^[\w./:=@%+,-]+$/.test(part) ? part : JSON.stringify(part),
+  );
   const text = shown.join(' ');
   return `\`${text.length > 200 ? `${text.slice(0, 197)}...` : text}\``;
 }
@@ -208,10 +210,19 @@ export function describeCommand(file: string, args: readonly string[]): string {
 function abortReason(signal: AbortSignal | undefined, command: string): StepError {
   const reason: unknown = signal?.reason;
   if (reason instanceof StepError) return reason;
-  return new StepError({ code: StepErrorCode.Cancelled, message: `${command} was cancelled`, retryable: false });
+  return new StepError({
+    code: StepErrorCode.Cancelled,
+    message: `${command} was cancelled`,
+    retryable: false,
+  });
 }
 
-function spawnFailure(options: RunOptions, command: string, code: string | undefined, message: string): StepError {
+function spawnFailure(
+  options: RunOptions,
+  command: string,
+  code: string | undefined,
+  message: string,
+): StepError {
   if (code === 'ENOENT') {
     const name = basename(options.file);
     const pkg = options.debianPackage ?? DEBIAN_PACKAGES[name];

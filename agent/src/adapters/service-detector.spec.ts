@@ -7,7 +7,11 @@ describe('parseVersion', () => {
     ['apache2', 'Server version: Apache/2.4.62 (Debian)\nServer built:   2024-10-04', '2.4.62'],
     ['php-fpm', 'PHP 8.2.28 (fpm-fcgi) (built: Mar 13 2025)\nCopyright (c) The PHP Group', '8.2.28'],
     ['php', 'PHP 8.2.28 (cli) (built: Mar 13 2025) (NTS)', '8.2.28'],
-    ['mariadb', 'mariadbd  Ver 10.11.11-MariaDB-0+deb12u1 for debian-linux-gnu on x86_64 (Debian 12)', '10.11.11'],
+    [
+      'mariadb',
+      'mariadbd  Ver 10.11.11-MariaDB-0+deb12u1 for debian-linux-gnu on x86_64 (Debian 12)',
+      '10.11.11',
+    ],
     ['mysql', '/usr/sbin/mysqld  Ver 8.0.36 for Linux on x86_64 (MySQL Community Server - GPL)', '8.0.36'],
     ['drush', 'Drush Commandline Tool 12.5.3.0', '12.5.3.0'],
   ])('reads the %s banner', (service, banner, version) => {

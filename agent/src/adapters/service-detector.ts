@@ -98,13 +98,17 @@ export class ServiceDetector implements ServiceSource {
   }
 
   private async findPrograms(): Promise<{ spec: ServiceSpec; path: string; program: string }[]> {
-    const entries = await Promise.all(this.searchDirs.map(async (dir) => ({ dir, names: await listDir(dir) })));
+    const entries = await Promise.all(
+      this.searchDirs.map(async (dir) => ({ dir, names: await listDir(dir) })),
+    );
     const seen = new Set<string>();
     const found: { spec: ServiceSpec; path: string; program: string }[] = [];
     for (const spec of SPECS) {
       for (const { dir, names } of entries) {
         const matching = names
-          .filter((name) => (spec.programs instanceof RegExp ? spec.programs.test(name) : spec.programs.includes(name)))
+          .filter((name) =>
+            spec.programs instanceof RegExp ? spec.programs.test(name) : spec.programs.includes(name),
+          )
           .sort();
         for (const name of matching) {
           const path = join(dir, name);

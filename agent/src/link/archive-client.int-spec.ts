@@ -37,12 +37,21 @@ describe('ArchiveClient against a gRPC server', () => {
     const proto = loadAgentProtocol();
     server = new grpc.Server();
     server.addService(proto.berth.agent.v1.AgentService.service, {
-      PutArchive: (call: grpc.ServerReadableStream<ArchiveChunk__Output, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      PutArchive: (
+        call: grpc.ServerReadableStream<ArchiveChunk__Output, unknown>,
+        callback: grpc.sendUnaryData<unknown>,
+      ) => {
         if (fault === 'refuse') {
           callback({ code: grpc.status.PERMISSION_DENIED, details: 'stale epoch 7' });
           return;
         }
-        const stored: Stored = { header: undefined, trailer: undefined, data: Buffer.alloc(0), largestChunk: 0, chunks: 0 };
+        const stored: Stored = {
+          header: undefined,
+          trailer: undefined,
+          data: Buffer.alloc(0),
+          largestChunk: 0,
+          chunks: 0,
+        };
         const parts: Buffer[] = [];
         let received = 0;
         let paused = false;
@@ -78,7 +87,10 @@ describe('ArchiveClient against a gRPC server', () => {
           const sha256 = createHash('sha256').update(stored.data).digest('hex');
           callback(null, {
             archiveId,
-            sha256: fault === 'lie-about-stored-sha' ? sha256.replace(/^./, (c) => (c === '0' ? '1' : '0')) : sha256,
+            sha256:
+              fault === 'lie-about-stored-sha'
+                ? sha256.replace(/^./, (c) => (c === '0' ? '1' : '0'))
+                : sha256,
             size: String(stored.data.length),
           });
         });
@@ -96,7 +108,8 @@ describe('ArchiveClient against a gRPC server', () => {
         for (let offset = 0; offset < data.length; offset += ARCHIVE_CHUNK_BYTES) {
           call.write({ data: data.subarray(offset, offset + ARCHIVE_CHUNK_BYTES) });
         }
-        if (fault === 'corrupt-trailer') call.write({ trailer: { sha256: '0'.repeat(64), size: String(data.length) } });
+        if (fault === 'corrupt-trailer')
+          call.write({ trailer: { sha256: '0'.repeat(64), size: String(data.length) } });
         else if (fault !== 'no-trailer') call.write({ trailer: { sha256, size: String(data.length) } });
         call.end();
       },
@@ -110,7 +123,7 @@ describe('ArchiveClient against a gRPC server', () => {
     archives = new ArchiveClient(client);
   });
 
-  afterAll(async () => {
+  afterAll(() => {
     client?.close();
     server.forceShutdown();
   });
@@ -160,7 +173,12 @@ describe('ArchiveClient against a gRPC server', () => {
     });
     expect(put).toEqual({ archiveId: 'a-1', sha256: expected, size: payload.length });
     const stored = store.get('a-1');
-    expect(stored?.header).toEqual({ archiveId: 'a-1', attemptId: 'attempt-1', epoch: '7', size: String(payload.length) });
+    expect(stored?.header).toEqual({
+      archiveId: 'a-1',
+      attemptId: 'attempt-1',
+      epoch: '7',
+      size: String(payload.length),
+    });
     expect(stored?.trailer).toEqual({ sha256: expected, size: String(payload.length) });
     expect(stored?.largestChunk).toBeLessThanOrEqual(ARCHIVE_CHUNK_BYTES);
     expect(stored?.chunks).toBeGreaterThanOrEqual(Math.ceil(payload.length / ARCHIVE_CHUNK_BYTES));
@@ -232,7 +250,7 @@ describe('ArchiveClient against a gRPC server', () => {
       producedAtPause = produced;
     };
     const total = 64 * 1024 * 1024;
-    async function* source(): AsyncGenerator<Buffer> {
+    function* source(): Generator<Buffer> {
       const block = Buffer.alloc(64 * 1024, 1);
       while (produced < total) {
         produced += block.length;
@@ -248,16 +266,20 @@ describe('ArchiveClient against a gRPC server', () => {
 
   it('stops a transfer when its signal is aborted', async () => {
     const controller = new AbortController();
-    async function* endless(): AsyncGenerator<Buffer> {
+    function* endless(): Generator<Buffer> {
       const block = Buffer.alloc(ARCHIVE_CHUNK_BYTES);
       for (let i = 0; ; i += 1) {
         if (i === 20) {
-          controller.abort(new StepError({ code: StepErrorCode.Timeout, message: 'too slow', retryable: true }));
+          controller.abort(
+            new StepError({ code: StepErrorCode.Timeout, message: 'too slow', retryable: true }),
+          );
         }
         yield block;
       }
     }
-    const error = await failure(archives.putArchive({ archiveId: 'a-7', ref, source: endless(), signal: controller.signal }));
+    const error = await failure(
+      archives.putArchive({ archiveId: 'a-7', ref, source: endless(), signal: controller.signal }),
+    );
     expect(error.code).toBe(StepErrorCode.Timeout);
   });
 });

@@ -16,7 +16,8 @@ export interface PutArchiveOptions {
   /** The archive the master reserved for this attempt. */
   archiveId: string;
   ref: AttemptRef;
-  source: Readable | AsyncIterable<Buffer | Uint8Array>;
+  /** Read lazily, one chunk at a time as gRPC takes them. */
+  source: Readable | AsyncIterable<Buffer | Uint8Array> | Iterable<Buffer | Uint8Array>;
   /** The expected size, when known; the upload fails if the source gives another. */
   size?: number;
   signal?: AbortSignal;
@@ -77,8 +78,12 @@ export class ArchiveClient implements ArchiveTransfers {
       await writeChunk(call, answer, {
         header: { archiveId, ref, size: String(options.size ?? 0) },
       });
-      for await (const chunk of options.source as AsyncIterable<Buffer | Uint8Array | string>) {
-        const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      for await (const chunk of options.source as
+        AsyncIterable<Buffer | Uint8Array | string> | Iterable<Buffer | Uint8Array>) {
+        const bytes =
+          typeof chunk === 'string'
+            ? Buffer.from(chunk)
+            : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
         for (let offset = 0; offset < bytes.length; offset += ARCHIVE_CHUNK_BYTES) {
           const piece = bytes.subarray(offset, offset + ARCHIVE_CHUNK_BYTES);
           hash.update(piece);
@@ -89,7 +94,10 @@ export class ArchiveClient implements ArchiveTransfers {
         options.onProgress?.(size);
       }
       if (options.size !== undefined && options.size !== size) {
-        throw transferFailed(`the archive source gave ${size} bytes where ${options.size} were expected`, false);
+        throw transferFailed(
+          `the archive source gave ${size} bytes where ${options.size} were expected`,
+          false,
+        );
       }
       const sha256 = hash.digest('hex');
       await writeChunk(call, answer, { trailer: { sha256, size: String(size) } });
@@ -128,13 +136,17 @@ export class ArchiveClient implements ArchiveTransfers {
           case 'header': {
             if (expectedSize !== undefined) throw transferFailed('the master sent a second header', true);
             if (chunk.header?.archiveId && chunk.header.archiveId !== archiveId) {
-              throw transferFailed(`the master sent archive ${chunk.header.archiveId} instead of ${archiveId}`, false);
+              throw transferFailed(
+                `the master sent archive ${chunk.header.archiveId} instead of ${archiveId}`,
+                false,
+              );
             }
             expectedSize = chunk.header?.size ?? '0';
             break;
           }
           case 'data': {
-            if (expectedSize === undefined) throw transferFailed('the master sent data before the header', true);
+            if (expectedSize === undefined)
+              throw transferFailed('the master sent data before the header', true);
             if (trailer) throw transferFailed('the master sent data after the trailer', true);
             const data = chunk.data ?? Buffer.alloc(0);
             hash.update(data);
@@ -165,7 +177,10 @@ export class ArchiveClient implements ArchiveTransfers {
         throw transferFailed(`received ${size} bytes but the header announced ${expectedSize}`, true);
       }
       if (trailer.sha256.toLowerCase() !== sha256) {
-        throw transferFailed(`the received bytes have sha256 ${sha256} but the trailer says ${trailer.sha256}`, true);
+        throw transferFailed(
+          `the received bytes have sha256 ${sha256} but the trailer says ${trailer.sha256}`,
+          true,
+        );
       }
       destination.end();
       await finished(destination);
@@ -188,7 +203,10 @@ async function writeChunk(
   chunk: ArchiveChunk,
 ): Promise<void> {
   if (call.write(chunk)) return;
-  await Promise.race([once(call, 'drain'), answer.then(() => Promise.reject(new Error('the master answered before the upload ended')))]);
+  await Promise.race([
+    once(call, 'drain'),
+    answer.then(() => Promise.reject(new Error('the master answered before the upload ended'))),
+  ]);
 }
 
 async function drained(stream: Writable): Promise<void> {
@@ -227,7 +245,11 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
   const reason: unknown = signal.reason;
   throw reason instanceof StepError
     ? reason
-    : new StepError({ code: StepErrorCode.Cancelled, message: 'the transfer was cancelled', retryable: false });
+    : new StepError({
+        code: StepErrorCode.Cancelled,
+        message: 'the transfer was cancelled',
+        retryable: false,
+      });
 }
 
 function transferFailed(message: string, retryable: boolean): StepError {

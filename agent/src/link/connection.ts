@@ -101,11 +101,14 @@ export class ControlConnection implements FrameSink {
         end = { reason: `cannot start a connection: ${(error as Error).message}`, welcomed: false };
       }
       if (this.stopped) break;
-      if (end.welcomed && Date.now() - started >= (this.options.stableAfterMs ?? 30_000)) this.backoff.reset();
+      if (end.welcomed && Date.now() - started >= (this.options.stableAfterMs ?? 30_000))
+        this.backoff.reset();
       const retryInMs = this.backoff.nextDelayMs();
       logger.warn(
         { reason: end.reason, attempt: this.backoff.attempt, retryInMs },
-        end.welcomed ? 'lost the control stream to the master; reconnecting' : 'cannot connect to the master; retrying',
+        end.welcomed
+          ? 'lost the control stream to the master; reconnecting'
+          : 'cannot connect to the master; retrying',
       );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, retryInMs);
@@ -143,7 +146,10 @@ export class ControlConnection implements FrameSink {
       const armWatchdog = () => {
         clearTimeout(watchdog);
         watchdog = setTimeout(
-          () => finish(welcomed ? `the master sent nothing for ${silenceMs} ms` : `no welcome within ${silenceMs} ms`),
+          () =>
+            finish(
+              welcomed ? `the master sent nothing for ${silenceMs} ms` : `no welcome within ${silenceMs} ms`,
+            ),
           silenceMs,
         );
       };
@@ -153,11 +159,16 @@ export class ControlConnection implements FrameSink {
         armWatchdog();
         if (!welcomed) {
           if (frame.kind !== 'welcome' || !frame.welcome) {
-            finish(`the master answered the hello with ${frame.kind ?? 'an empty frame'} instead of a welcome`);
+            finish(
+              `the master answered the hello with ${frame.kind ?? 'an empty frame'} instead of a welcome`,
+            );
             return;
           }
           welcomed = true;
-          const intervalMs = sane(frame.welcome.heartbeatIntervalMs, this.options.defaultHeartbeatMs ?? 2_000);
+          const intervalMs = sane(
+            frame.welcome.heartbeatIntervalMs,
+            this.options.defaultHeartbeatMs ?? 2_000,
+          );
           silenceMs = SILENCE_INTERVALS * intervalMs;
           armWatchdog();
           this.up = true;
@@ -165,7 +176,11 @@ export class ControlConnection implements FrameSink {
             this.send({ heartbeat: { sentAtMs: String(Date.now()), running: handlers.running() } });
           }, intervalMs);
           logger.info(
-            { serverId: frame.welcome.serverId, serverName: frame.welcome.serverName, heartbeatMs: intervalMs },
+            {
+              serverId: frame.welcome.serverId,
+              serverName: frame.welcome.serverName,
+              heartbeatMs: intervalMs,
+            },
             'connected to the master',
           );
           handlers.welcome(frame.welcome);
@@ -202,6 +217,7 @@ function sane(intervalMs: number, fallback: number): number {
 }
 
 function describeStreamError(error: unknown): string {
-  if (isServiceError(error)) return `${grpc.status[error.code] ?? error.code}: ${error.details || error.message}`;
+  if (isServiceError(error))
+    return `${grpc.status[error.code] ?? error.code}: ${error.details || error.message}`;
   return error instanceof Error ? error.message : String(error);
 }

@@ -35,7 +35,10 @@ export async function ensureIdentity(
   if (saved) {
     if (config.token) logger.info('already enrolled: the enrollment token is not needed and was not used');
     if (saved.master !== config.masterAddress) {
-      logger.warn({ enrolledWith: saved.master, master: config.masterAddress }, 'dialling another master address than at enrollment');
+      logger.warn(
+        { enrolledWith: saved.master, master: config.masterAddress },
+        'dialling another master address than at enrollment',
+      );
     }
     return saved;
   }
@@ -76,7 +79,10 @@ async function enrollWithRetry(
         );
       }
       const delayMs = backoff.nextDelayMs();
-      logger.warn({ master: config.masterAddress, reason, retryInMs: delayMs }, 'cannot reach the master to enroll');
+      logger.warn(
+        { master: config.masterAddress, reason, retryInMs: delayMs },
+        'cannot reach the master to enroll',
+      );
       await sleep(delayMs);
     }
   }
@@ -110,8 +116,14 @@ export async function enroll(config: AgentConfig, token: EnrollmentToken): Promi
     { name: `CN=${config.hostname}`, keys, signingAlgorithm: EC_P256 },
     webcrypto,
   );
-  const privateKeyPem = x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY');
-  const trusted = agentServiceClient(config.masterAddress, grpc.credentials.createSsl(Buffer.from(caCertificatePem)));
+  const privateKeyPem = x509.PemConverter.encode(
+    await webcrypto.subtle.exportKey('pkcs8', keys.privateKey),
+    'PRIVATE KEY',
+  );
+  const trusted = agentServiceClient(
+    config.masterAddress,
+    grpc.credentials.createSsl(Buffer.from(caCertificatePem)),
+  );
   let response: { serverId: string; serverName: string; certificatePem: string; caCertificatePem: string };
   try {
     response = await unary(
@@ -151,7 +163,10 @@ export async function enroll(config: AgentConfig, token: EnrollmentToken): Promi
     caCertificatePem,
   };
   if (!identity.serverId) {
-    throw new AgentError(AgentErrorCode.IdentityCorrupt, 'the master accepted the enrollment but sent no server id');
+    throw new AgentError(
+      AgentErrorCode.IdentityCorrupt,
+      'the master accepted the enrollment but sent no server id',
+    );
   }
   try {
     checkIdentity(identity);

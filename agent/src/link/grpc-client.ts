@@ -1,5 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
-import { type AgentServiceClient, GRPC_CHANNEL_OPTIONS, loadAgentProtocol } from '../../../shared/src/protocol.js';
+import {
+  type AgentServiceClient,
+  GRPC_CHANNEL_OPTIONS,
+  loadAgentProtocol,
+} from '../../../shared/src/protocol.js';
 
 /** A client of the master's AgentService at HOST:PORT. */
 export function agentServiceClient(

@@ -28,9 +28,15 @@ export class IdentityStore {
 
   /** The saved identity, or undefined when the agent never enrolled here (no key or no certificate). */
   async load(): Promise<AgentIdentity | undefined> {
-    const [privateKeyPem, certificatePem] = await Promise.all([this.read(FILES.key), this.read(FILES.certificate)]);
+    const [privateKeyPem, certificatePem] = await Promise.all([
+      this.read(FILES.key),
+      this.read(FILES.certificate),
+    ]);
     if (privateKeyPem === undefined || certificatePem === undefined) return undefined;
-    const [caCertificatePem, identityJson] = await Promise.all([this.read(FILES.ca), this.read(FILES.identity)]);
+    const [caCertificatePem, identityJson] = await Promise.all([
+      this.read(FILES.ca),
+      this.read(FILES.identity),
+    ]);
     if (caCertificatePem === undefined || identityJson === undefined) {
       throw this.corrupt(`${FILES.ca} or ${FILES.identity} is missing next to the key and certificate`);
     }
@@ -41,7 +47,12 @@ export class IdentityStore {
       throw this.corrupt(`${FILES.identity} is not valid JSON`);
     }
     const { serverId, serverName, master } = (saved ?? {}) as Record<string, unknown>;
-    if (typeof serverId !== 'string' || !serverId || typeof serverName !== 'string' || typeof master !== 'string') {
+    if (
+      typeof serverId !== 'string' ||
+      !serverId ||
+      typeof serverName !== 'string' ||
+      typeof master !== 'string'
+    ) {
       throw this.corrupt(`${FILES.identity} lacks serverId, serverName or master`);
     }
     const identity = { serverId, serverName, master, privateKeyPem, certificatePem, caCertificatePem };
@@ -98,7 +109,9 @@ export class IdentityStore {
 }
 
 /** Throws unless the certificate is issued by the CA and belongs to the private key. */
-export function checkIdentity(identity: Pick<AgentIdentity, 'privateKeyPem' | 'certificatePem' | 'caCertificatePem'>): void {
+export function checkIdentity(
+  identity: Pick<AgentIdentity, 'privateKeyPem' | 'certificatePem' | 'caCertificatePem'>,
+): void {
   let certificate: X509Certificate;
   let ca: X509Certificate;
   try {

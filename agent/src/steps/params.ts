@@ -35,7 +35,8 @@ export function integerParam(field: string, value: unknown, min: number, max: nu
   if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
     return fail(field, `${field} must be a whole number`);
   }
-  if (value < min || value > max) return fail(field, `${field} must be between ${min} and ${max}, got ${value}`);
+  if (value < min || value > max)
+    return fail(field, `${field} must be between ${min} and ${max}, got ${value}`);
   return { ok: true, value };
 }
 

@@ -15,7 +15,9 @@ describe('StepRegistry', () => {
   it('offers the whole vocabulary with debug steps, and hides them without', () => {
     expect(registry.names().sort()).toEqual([...STEP_NAMES].sort());
     const production = new StepRegistry({ debugSteps: false });
-    expect(production.names().sort()).toEqual(STEP_NAMES.filter((name) => !DEBUG_STEP_NAMES.includes(name)).sort());
+    expect(production.names().sort()).toEqual(
+      STEP_NAMES.filter((name) => !DEBUG_STEP_NAMES.includes(name)).sort(),
+    );
     expect(production.get('debug.sleep')).toBeUndefined();
   });
 });
@@ -45,7 +47,9 @@ describe('step parameters', () => {
     expect(check('link.transfer-check', { archiveId, bytes: 1 })).toEqual({ ok: true });
     expect(check('link.transfer-check', { archiveId, bytes: 0 }).ok).toBe(false);
     expect(check('link.transfer-check', { archiveId, bytes: 9 * 1024 ** 3 }).ok).toBe(false);
-    expect(check('link.transfer-check', { archiveId: '../../etc/passwd', bytes: 10 }).message).toMatch(/UUID/);
+    expect(check('link.transfer-check', { archiveId: '../../etc/passwd', bytes: 10 }).message).toMatch(
+      /UUID/,
+    );
     expect(check('link.transfer-check', { archiveId: archiveId.toUpperCase(), bytes: 10 }).ok).toBe(false);
     expect(check('link.transfer-check', { bytes: 10 }).message).toMatch(/"archiveId" is required/);
     expect(check('link.transfer-check', { archiveId, bytes: 10, path: '/tmp' }).ok).toBe(false);

@@ -22,7 +22,7 @@ class FakeRunner implements CommandRunner {
       );
       options.signal?.addEventListener('abort', () => {
         clearTimeout(timer);
-        reject(options.signal?.reason);
+        reject(options.signal?.reason as Error);
       });
     });
   }
@@ -80,7 +80,12 @@ function setup(options: SetupOptions = {}) {
   return { sink, runner, supervisor };
 }
 
-function assign(attemptId: string, step: string, params: unknown, extra: { epoch?: string; timeoutMs?: number } = {}) {
+function assign(
+  attemptId: string,
+  step: string,
+  params: unknown,
+  extra: { epoch?: string; timeoutMs?: number } = {},
+) {
   return {
     ref: { stepId: `step-${attemptId}`, attemptId, epoch: extra.epoch ?? '1' },
     taskId: 'task-1',
@@ -108,10 +113,15 @@ describe('StepSupervisor', () => {
     const [result] = sink.results();
     expect(result?.ok).toBe(true);
     expect(result?.ref).toEqual({ stepId: 'step-a1', attemptId: 'a1', epoch: '1' });
-    expect(JSON.parse(result?.outputJson ?? '')).toEqual({ at: expect.any(Number) });
+    const output = JSON.parse(result?.outputJson ?? '') as { at: unknown };
+    expect(Object.keys(output)).toEqual(['at']);
+    expect(typeof output.at).toBe('number');
     const lines = sink.logLines();
     expect(lines.map((line) => line.seq)).toEqual(lines.map((_, index) => String(index + 1)));
-    expect(lines.map((line) => line.text)).toEqual(['debug.noop started on web1', expect.stringMatching(/succeeded in/)]);
+    expect(lines.map((line) => line.text)).toEqual([
+      'debug.noop started on web1',
+      expect.stringMatching(/succeeded in/),
+    ]);
     expect(supervisor.unacknowledgedResults()).toHaveLength(1);
     expect(supervisor.runningRefs()).toEqual([]);
   });
@@ -181,7 +191,10 @@ describe('StepSupervisor', () => {
     supervisor.handleAssign(assign('a1', 'debug.sleep', { ms: 60_000 }));
     await until(() => runner.calls.length === 1);
     expect(supervisor.runningRefs().map((ref) => ref.attemptId)).toEqual(['a1']);
-    supervisor.handleCancel({ ref: { stepId: 'step-a1', attemptId: 'a1', epoch: '1' }, reason: 'operator asked' });
+    supervisor.handleCancel({
+      ref: { stepId: 'step-a1', attemptId: 'a1', epoch: '1' },
+      reason: 'operator asked',
+    });
     await until(() => sink.results().length === 1);
     expect(sink.results()[0]?.error).toMatchObject({
       code: StepErrorCode.Cancelled,
@@ -271,7 +284,13 @@ describe('StepSupervisor', () => {
     await until(() => sink.frames.some((frame) => frame.progress));
     const progress = sink.frames.flatMap((frame) => (frame.progress ? [frame.progress] : []));
     expect(progress).toEqual([
-      { ref: { stepId: 'step-a1', attemptId: 'a1', epoch: '1' }, phase: 'upload', done: '20', total: '100', unit: 'bytes' },
+      {
+        ref: { stepId: 'step-a1', attemptId: 'a1', epoch: '1' },
+        phase: 'upload',
+        done: '20',
+        total: '100',
+        unit: 'bytes',
+      },
     ]);
     sink.frames.length = 0;
     supervisor.resendAfterReconnect();
@@ -297,15 +316,15 @@ describe('StepSupervisor', () => {
     const { sink, supervisor } = setup({
       runner: {
         run: () =>
-        Promise.reject(
-          new StepError({
-            code: StepErrorCode.CommandFailed,
-            message: '`sleep` exited with status 2',
-            retryable: false,
-            exitCode: 2,
-            stderrTail: 'bad interval\n',
-          }),
-        ),
+          Promise.reject(
+            new StepError({
+              code: StepErrorCode.CommandFailed,
+              message: '`sleep` exited with status 2',
+              retryable: false,
+              exitCode: 2,
+              stderrTail: 'bad interval\n',
+            }),
+          ),
       },
     });
     supervisor.handleAssign(assign('a1', 'debug.sleep', { ms: 1 }));

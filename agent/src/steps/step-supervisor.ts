@@ -188,7 +188,9 @@ export class StepSupervisor {
   async stop(reason: string): Promise<void> {
     const waiting: Promise<void>[] = [];
     for (const attempt of this.running.values()) {
-      attempt.controller.abort(new StepError({ code: StepErrorCode.Cancelled, message: reason, retryable: true }));
+      attempt.controller.abort(
+        new StepError({ code: StepErrorCode.Cancelled, message: reason, retryable: true }),
+      );
       if (attempt.settled) waiting.push(attempt.settled);
     }
     await Promise.all(waiting);
@@ -302,7 +304,8 @@ export class StepSupervisor {
     });
     let outcome = await Promise.race([work, overdue]);
     if (timeout) clearTimeout(timeout);
-    if (!outcome.ok && signal.aborted) outcome = { ok: false, error: preferAbortReason(outcome.error, signal) };
+    if (!outcome.ok && signal.aborted)
+      outcome = { ok: false, error: preferAbortReason(outcome.error, signal) };
 
     const durationMs = this.now() - started;
     if (outcome.ok) {
@@ -310,8 +313,15 @@ export class StepSupervisor {
       this.appendLog(attempt, 'agent', `${attempt.step} succeeded in ${durationMs} ms`);
     } else {
       const failure = toFailure(outcome.error);
-      attempt.logger.warn({ durationMs, code: failure.code, exitCode: failure.exitCode }, `step failed: ${failure.message}`);
-      this.appendLog(attempt, 'agent', `${attempt.step} failed after ${durationMs} ms (${failure.code}): ${failure.message}`);
+      attempt.logger.warn(
+        { durationMs, code: failure.code, exitCode: failure.exitCode },
+        `step failed: ${failure.message}`,
+      );
+      this.appendLog(
+        attempt,
+        'agent',
+        `${attempt.step} failed after ${durationMs} ms (${failure.code}): ${failure.message}`,
+      );
     }
 
     const result = toResult(attempt.ref, outcome);
@@ -379,7 +389,11 @@ function toFailure(error: unknown): StepFailure {
     return { code: StepErrorCode.InvalidParams, message: error.message, retryable: false };
   }
   const message = error instanceof Error ? error.message : String(error);
-  return { code: StepErrorCode.Internal, message: message || 'the step failed without a message', retryable: false };
+  return {
+    code: StepErrorCode.Internal,
+    message: message || 'the step failed without a message',
+    retryable: false,
+  };
 }
 
 function abortFailure(signal: AbortSignal): StepFailure {

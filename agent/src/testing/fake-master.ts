@@ -112,11 +112,15 @@ export class FakeMaster {
     }
   }
 
-  private clientSubject(call: grpc.ServerReadableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>): string | undefined {
+  private clientSubject(
+    call: grpc.ServerReadableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
+  ): string | undefined {
     const peer = call.getAuthContext().sslPeerCertificate;
     if (!peer?.raw) return undefined;
     const certificate = new X509Certificate(peer.raw);
-    return certificate.verify(new X509Certificate(this.pki.caCertificatePem).publicKey) ? certificate.subject : undefined;
+    return certificate.verify(new X509Certificate(this.pki.caCertificatePem).publicKey)
+      ? certificate.subject
+      : undefined;
   }
 
   private handlers(): grpc.UntypedServiceImplementation {
@@ -131,7 +135,10 @@ export class FakeMaster {
         this.enrollCalls += 1;
         const [, , secret] = call.request.token.split('.');
         if (secret !== this.secret || this.usedSecrets.has(secret)) {
-          callback({ code: grpc.status.UNAUTHENTICATED, details: 'enrollment token unknown, expired or used' });
+          callback({
+            code: grpc.status.UNAUTHENTICATED,
+            details: 'enrollment token unknown, expired or used',
+          });
           return;
         }
         this.usedSecrets.add(secret);
@@ -149,7 +156,10 @@ export class FakeMaster {
       Connect: (call: grpc.ServerDuplexStream<AgentFrame__Output, MasterFrame>) => {
         const subject = this.clientSubject(call);
         if (!subject) {
-          call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: 'a client certificate is required' });
+          call.emit('error', {
+            code: grpc.status.UNAUTHENTICATED,
+            details: 'a client certificate is required',
+          });
           return;
         }
         let connection: FakeConnection | undefined;
@@ -200,7 +210,10 @@ export class FakeMaster {
           if (connection) connection.ended = true;
         });
       },
-      PutArchive: (call: grpc.ServerReadableStream<ArchiveChunk__Output, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      PutArchive: (
+        call: grpc.ServerReadableStream<ArchiveChunk__Output, unknown>,
+        callback: grpc.sendUnaryData<unknown>,
+      ) => {
         if (!this.clientSubject(call)) {
           callback({ code: grpc.status.UNAUTHENTICATED, details: 'a client certificate is required' });
           return;
@@ -238,7 +251,9 @@ export class FakeMaster {
         for (let offset = 0; offset < data.length; offset += 256 * 1024) {
           call.write({ data: data.subarray(offset, offset + 256 * 1024) });
         }
-        call.write({ trailer: { sha256: createHash('sha256').update(data).digest('hex'), size: String(data.length) } });
+        call.write({
+          trailer: { sha256: createHash('sha256').update(data).digest('hex'), size: String(data.length) },
+        });
         call.end();
       },
     };
@@ -248,7 +263,10 @@ export class FakeMaster {
 /** Certificates that never change; grpc-js reads the CA and the identity from whichever it is given. */
 function staticProvider(pki: TestPki): grpc.experimental.CertificateProvider {
   const caCertificate = Buffer.from(pki.caCertificatePem);
-  const identity = { certificate: Buffer.from(pki.serverCertificatePem), privateKey: Buffer.from(pki.serverKeyPem) };
+  const identity = {
+    certificate: Buffer.from(pki.serverCertificatePem),
+    privateKey: Buffer.from(pki.serverKeyPem),
+  };
   return {
     addCaCertificateListener: (listener) => process.nextTick(() => listener({ caCertificate })),
     removeCaCertificateListener: () => undefined,

@@ -1,0 +1,81 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { loadAgentConfig, parseMasterAddress } from './config.js';
+import { AgentError, AgentErrorCode } from './errors.js';
+
+const token = `BERTH1.${randomBytes(32).toString('base64url')}.${randomBytes(32).toString('base64url')}`;
+
+function configError(fn: () => unknown): AgentError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(AgentError);
+    return error as AgentError;
+  }
+  throw new Error('expected an AgentError');
+}
+
+describe('loadAgentConfig', () => {
+  it('gives a frozen config with defaults', () => {
+    const config = loadAgentConfig({ master: 'master.example.org:7601', dataDir: '/var/lib/berth/agent' });
+    expect(config).toMatchObject({
+      masterAddress: 'master.example.org:7601',
+      masterHost: 'master.example.org',
+      masterPort: 7601,
+      token: undefined,
+      dataDir: '/var/lib/berth/agent',
+      debugSteps: false,
+      slots: 1,
+    });
+    expect(config.hostname.length).toBeGreaterThan(0);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('takes the name, slots, debug steps and the token', () => {
+    const config = loadAgentConfig({
+      master: '10.0.0.5:7601',
+      dataDir: '/srv/agent/',
+      name: 'web1.example.org',
+      slots: 4,
+      debugSteps: true,
+      token,
+    });
+    expect(config).toMatchObject({
+      hostname: 'web1.example.org',
+      slots: 4,
+      debugSteps: true,
+      dataDir: '/srv/agent',
+    });
+    expect(config.token?.value).toBe(token);
+  });
+
+  it.each([
+    ['a missing master', { master: '' }, /--master HOST:PORT/],
+    ['a master without port', { master: 'master.example.org' }, /is not HOST:PORT/],
+    ['a URL for the master', { master: 'https://master:7601' }, /is not HOST:PORT/],
+    ['port 0', { master: 'm:0' }, /between 1 and 65535/],
+    ['port 70000', { master: 'm:70000' }, /between 1 and 65535/],
+    ['no data directory', { dataDir: ' ' }, /data directory is required/],
+    ['a bad name', { name: 'Web_1' }, /--name/],
+    ['zero slots', { slots: 0 }, /slots must be a whole number from 1 to 64/],
+    ['fractional slots', { slots: 1.5 }, /slots must be/],
+  ])('refuses %s', (_case, override, message) => {
+    const error = configError(() => loadAgentConfig({ master: 'm:7601', dataDir: '/d', ...override }));
+    expect(error.code).toBe(AgentErrorCode.ConfigInvalid);
+    expect(error.message).toMatch(message);
+  });
+
+  it('refuses a malformed token as TOKEN_INVALID', () => {
+    expect(configError(() => loadAgentConfig({ master: 'm:1', dataDir: '/d', token: 'abc' })).code).toBe(
+      AgentErrorCode.TokenInvalid,
+    );
+  });
+});
+
+describe('parseMasterAddress', () => {
+  it('reads IPv6 in brackets and lowercases names', () => {
+    expect(parseMasterAddress('[::1]:7601')).toEqual({ host: '::1', port: 7601 });
+    expect(parseMasterAddress('Master.Example.ORG:7601')).toEqual({ host: 'master.example.org', port: 7601 });
+    expect(loadAgentConfig({ master: '[fd00::5]:7601', dataDir: '/d' }).masterAddress).toBe('[fd00::5]:7601');
+  });
+});
