@@ -167,8 +167,8 @@ export class TaskEngine implements AgentEvents {
       // If the agent is back on another connection it must not go on with the lost attempt.
       this.link.session(attempt.serverId)?.send({
         cancel: {
-          ref: { stepId: attempt.stepId, attemptId: attempt.attemptId, epoch: '0' },
-          reason: 'lease expired',
+          ref: { stepId: attempt.stepId, attemptId: attempt.attemptId, epoch: attempt.epoch },
+          reason: 'the master declared this attempt lost (lease expired)',
         },
       });
       this.stepSettled(attempt.stepId);

@@ -23,6 +23,7 @@ export interface DispatchableAttempt {
 /** An attempt the engine settled (finished, lost, failed): which step and task it belonged to. */
 export interface SettledAttempt {
   attemptId: string;
+  epoch: string;
   stepId: string;
   taskId: string;
   serverId: string;
@@ -354,7 +355,8 @@ export class TasksRepository {
         `UPDATE step_attempts a SET state = $4, finished_at = now(), lease_expires_at = NULL, error = $5
            FROM task_steps s
           WHERE a.id = $1 AND a.server_id = $2 AND a.epoch = $3::bigint AND a.state IN ${ACTIVE} AND s.id = a.step_id
-          RETURNING a.id AS "attemptId", a.step_id AS "stepId", a.task_id AS "taskId", a.server_id AS "serverId", s.name`,
+          RETURNING a.id AS "attemptId", a.epoch::text AS epoch, a.step_id AS "stepId", a.task_id AS "taskId",
+                    a.server_id AS "serverId", s.name`,
         [
           attemptId,
           serverId,
@@ -405,7 +407,8 @@ export class TasksRepository {
     return this.db.transaction(async (manager) => {
       const rows = await sqlRows<SettledAttempt>(
         manager,
-        `SELECT a.id AS "attemptId", a.step_id AS "stepId", a.task_id AS "taskId", a.server_id AS "serverId", s.name
+        `SELECT a.id AS "attemptId", a.epoch::text AS epoch, a.step_id AS "stepId", a.task_id AS "taskId",
+                a.server_id AS "serverId", s.name
            FROM step_attempts a JOIN task_steps s ON s.id = a.step_id
           WHERE ${where}
           FOR UPDATE OF a`,
