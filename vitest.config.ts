@@ -1,29 +1,17 @@
-import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
 
-// SWC compiles the tests so that decorator metadata (which NestJS and TypeORM read) is emitted,
-// as tsc does for the build; esbuild/oxc do not emit it.
-const swcPlugin = () =>
-  swc.vite({
-    jsc: {
-      target: 'es2023',
-      parser: { syntax: 'typescript', decorators: true },
-      transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
-    },
-  });
-
+// Vite's transformer reads experimentalDecorators / emitDecoratorMetadata from tsconfig.json, so
+// NestJS and TypeORM decorators behave in tests as in the tsc build.
 export default defineConfig({
   test: {
     projects: [
       {
-        plugins: [swcPlugin()],
         test: {
           name: 'unit',
           include: ['{shared,master,agent,cli}/src/**/*.spec.ts'],
         },
       },
       {
-        plugins: [swcPlugin()],
         test: {
           name: 'integration',
           include: ['{shared,master,agent,cli}/src/**/*.int-spec.ts'],
@@ -32,7 +20,6 @@ export default defineConfig({
         },
       },
       {
-        plugins: [swcPlugin()],
         test: {
           name: 'e2e',
           include: ['test/**/*.e2e-spec.ts'],
