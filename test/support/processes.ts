@@ -311,7 +311,7 @@ export async function eventually<T>(
     }
     if (Date.now() > deadline) {
       throw new Error(
-        `timed out waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`,
+        `timed out waiting for ${what}${lastError instanceof Error ? ` (last error: ${lastError.message})` : ''}`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));

@@ -28,7 +28,7 @@ export async function createTestDatabase(kind: TestDatabaseKind): Promise<TestDa
       kind,
       url: undefined,
       dataDir,
-      drop: async () => rmSync(dataDir, { recursive: true, force: true }),
+      drop: () => Promise.resolve(rmSync(dataDir, { recursive: true, force: true })),
     };
   }
   const name = `berth_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;

@@ -141,7 +141,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function waitFor<T>(
   what: string,
-  probe: () => Promise<T | undefined | false>,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
   timeoutMs = 15_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -159,14 +159,13 @@ const twoSteps: Workflow = async (context) => {
   const second = await context.step(context.task.targetId, 'debug.sleep', { ms: 1 });
   return { first, second };
 };
-const workflows = (overrides: Partial<Record<string, Workflow>> = {}): WorkflowRegistry =>
-  ({
-    'server.verify': oneStep,
-    'server.transfer-check': oneStep,
-    'debug.noop': oneStep,
-    'debug.sleep': twoSteps,
-    ...overrides,
-  }) as WorkflowRegistry;
+const workflows = (overrides: Partial<Record<string, Workflow>> = {}): WorkflowRegistry => ({
+  'server.verify': oneStep,
+  'server.transfer-check': oneStep,
+  'debug.noop': oneStep,
+  'debug.sleep': twoSteps,
+  ...overrides,
+});
 
 describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
   let database: TestDatabase;
@@ -294,7 +293,7 @@ describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
       const session = await link.connect(server.id, 'silent');
       const task = await queue('debug.noop', server.id);
       engine.wake();
-      const frame = await waitFor('an assignment', async () => session.assigned()[0]);
+      const frame = await waitFor('an assignment', () => session.assigned()[0]);
       const ref = frame.assign!.ref!;
       const stale = {
         stepId: ref.stepId!,
@@ -324,10 +323,10 @@ describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
     const task = await queue('debug.sleep', server.id);
     first.wake();
     // Step 1 completes; step 2 is assigned and then the master "dies".
-    const ref1 = refOf(await waitFor('step 1', async () => session.assigned()[0]));
+    const ref1 = refOf(await waitFor('step 1', () => session.assigned()[0]));
     await firstLink.events.stepAccepted(session, ref1);
     await firstLink.events.stepResult(session, { ref: ref1, ok: true, outputJson: '{"n":1}', error: null });
-    const ref2 = refOf(await waitFor('step 2', async () => session.assigned()[1]));
+    const ref2 = refOf(await waitFor('step 2', () => session.assigned()[1]));
     await firstLink.events.stepAccepted(session, ref2);
     await first.stop();
 
@@ -360,7 +359,7 @@ describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
       engine.wake();
       await link.events.stepAccepted(
         session,
-        refOf(await waitFor('assignment', async () => session.assigned()[0])),
+        refOf(await waitFor('assignment', () => session.assigned()[0])),
       );
       link.disconnect(server.id);
       await link.connect(server.id, 'silent', { running: [] });
@@ -381,7 +380,7 @@ describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
       const session = await link.connect(server.id, 'obey-cancel');
       const running = await queue('debug.noop', server.id);
       engine.wake();
-      await waitFor('assignment', async () => session.assigned()[0]);
+      await waitFor('assignment', () => session.assigned()[0]);
       await waitFor('running', async () => (await tasks.attemptsOfTask(running.id))[0]?.state === 'running');
       await engine.cancelTask(running.id);
       const done = await finished(running.id);

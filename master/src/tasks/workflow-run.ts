@@ -94,7 +94,7 @@ export class WorkflowRun implements TaskContext {
         seq,
         serverId,
         name,
-        params: params as Record<string, unknown>,
+        params: params,
         timeoutMs: options.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS,
       });
       this.engine.wake();

@@ -42,7 +42,11 @@ export class AppExceptionFilter implements ExceptionFilter {
         typeof payload === 'object' && payload !== null
           ? (payload as { message?: unknown }).message
           : payload;
-      const message = Array.isArray(messages) ? messages.join('; ') : String(messages ?? error.message);
+      const message = Array.isArray(messages)
+        ? messages.join('; ')
+        : typeof messages === 'string'
+          ? messages
+          : error.message;
       return {
         statusCode: status,
         code: status === 404 ? 'NOT_FOUND' : status === 400 ? 'BAD_REQUEST' : `HTTP_${status}`,
