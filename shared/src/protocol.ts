@@ -49,3 +49,10 @@ export const GRPC_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.keepalive_permit_without_calls': 1,
   'grpc.max_receive_message_length': 4 * 1024 * 1024,
 };
+
+/**
+ * The longest an agent waits between two reconnect attempts (its backoff's cap). After a restart
+ * the master gives in-flight attempts this much on top of a lease before it declares them lost, so
+ * an agent in the middle of its backoff is not punished for the master's absence.
+ */
+export const AGENT_RECONNECT_MAX_DELAY_MS = 10_000;

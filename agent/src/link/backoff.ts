@@ -1,3 +1,4 @@
+import { AGENT_RECONNECT_MAX_DELAY_MS } from '../../../shared/src/protocol.js';
 /**
  * Exponential backoff with full jitter (the delay is uniform in [0, min(cap, base * 2^n))), so that
  * a fleet of agents cut off together does not dial back together.
@@ -9,7 +10,10 @@ export interface BackoffOptions {
   random?: () => number;
 }
 
-export const RECONNECT_BACKOFF: Readonly<BackoffOptions> = Object.freeze({ baseMs: 250, capMs: 10_000 });
+export const RECONNECT_BACKOFF: Readonly<BackoffOptions> = Object.freeze({
+  baseMs: 250,
+  capMs: AGENT_RECONNECT_MAX_DELAY_MS,
+});
 
 export class Backoff {
   private failures = 0;

@@ -3,7 +3,12 @@ import type { Heartbeat__Output } from '../../../generated/proto/berth/agent/v1/
 import type { StepLog__Output } from '../../../generated/proto/berth/agent/v1/StepLog.js';
 import type { StepProgress__Output } from '../../../generated/proto/berth/agent/v1/StepProgress.js';
 import { StepErrorCode, type StepFailure } from '../../../shared/src/errors.js';
-import type { AttemptRef__Output, Hello__Output, StepResult__Output } from '../../../shared/src/protocol.js';
+import {
+  AGENT_RECONNECT_MAX_DELAY_MS,
+  type AttemptRef__Output,
+  type Hello__Output,
+  type StepResult__Output,
+} from '../../../shared/src/protocol.js';
 import type { ServiceInfo } from '../../../shared/src/steps.js';
 import type { AgentDirectory, AgentEvents, AgentSession } from '../agents/agent-events.js';
 import type { MasterConfig } from '../infra/config/master-config.js';
@@ -54,8 +59,9 @@ export class TaskEngine implements AgentEvents {
 
   async start(): Promise<void> {
     this.link.attach(this);
-    // Agents get one lease after a master restart to reconnect and report what they still run.
-    await this.tasks.extendActiveLeases(this.config.leaseMs);
+    // After a master restart, agents get a lease plus their longest reconnect delay to come back
+    // and report what they still run.
+    await this.tasks.extendActiveLeases(this.config.leaseMs + AGENT_RECONNECT_MAX_DELAY_MS);
     for (const task of await this.tasks.runningTasks()) {
       this.logger.info(
         { taskId: task.id, type: task.type },
@@ -158,7 +164,7 @@ export class TaskEngine implements AgentEvents {
         code: StepErrorCode.AgentLost,
         retryable: false,
         message:
-          `the agent on server ${this.serverLabel(attempt.serverId)} stopped answering during step ${attempt.name} ` +
+          `the agent on server ${attempt.serverName} stopped answering during step ${attempt.name} ` +
           `(no heartbeat for ${Math.round(this.config.leaseMs / 1000)} s); whether the step finished there is unknown`,
       }),
     );
@@ -186,7 +192,7 @@ export class TaskEngine implements AgentEvents {
         code: StepErrorCode.AgentUnavailable,
         retryable: true,
         message:
-          `the agent on server ${this.serverLabel(attempt.serverId)} did not connect within ` +
+          `the agent on server ${attempt.serverName} did not connect within ` +
           `${Math.round(this.config.agentWaitMs / 1000)} s to run step ${attempt.name}; start it ` +
           `(systemctl start berth-agent) and run the task again`,
       }),
@@ -243,15 +249,9 @@ export class TaskEngine implements AgentEvents {
     for (const resolve of waiters) resolve(true);
   }
 
-  private serverNames = new Map<string, string>();
-  private serverLabel(serverId: string): string {
-    return this.link.session(serverId)?.serverName ?? this.serverNames.get(serverId) ?? serverId;
-  }
-
   // ---- AgentEvents ---------------------------------------------------------------------------
 
   async agentConnected(session: AgentSession, hello: Hello__Output): Promise<void> {
-    this.serverNames.set(session.serverId, session.serverName);
     await this.servers.recordHello(session.serverId, {
       services: hello.services.map((service): ServiceInfo => ({
         kind: service.kind as ServiceInfo['kind'],

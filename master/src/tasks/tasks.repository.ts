@@ -402,19 +402,19 @@ export class TasksRepository {
     where: string,
     params: unknown[],
     attemptState: 'lost' | 'failed',
-    failure: (attempt: SettledAttempt) => StepFailure,
-  ): Promise<Array<SettledAttempt & { failure: StepFailure }>> {
+    failure: (attempt: SettledAttempt & { serverName: string }) => StepFailure,
+  ): Promise<Array<SettledAttempt & { serverName: string; failure: StepFailure }>> {
     return this.db.transaction(async (manager) => {
-      const rows = await sqlRows<SettledAttempt>(
+      const rows = await sqlRows<SettledAttempt & { serverName: string }>(
         manager,
         `SELECT a.id AS "attemptId", a.epoch::text AS epoch, a.step_id AS "stepId", a.task_id AS "taskId",
-                a.server_id AS "serverId", s.name
-           FROM step_attempts a JOIN task_steps s ON s.id = a.step_id
+                a.server_id AS "serverId", sv.name AS "serverName", s.name
+           FROM step_attempts a JOIN task_steps s ON s.id = a.step_id JOIN servers sv ON sv.id = a.server_id
           WHERE ${where}
           FOR UPDATE OF a`,
         params,
       );
-      const settled: Array<SettledAttempt & { failure: StepFailure }> = [];
+      const settled: Array<SettledAttempt & { serverName: string; failure: StepFailure }> = [];
       for (const row of rows) {
         const stepFailure = failure(row);
         await sqlRows(
