@@ -14,7 +14,7 @@ import type { AgentDirectory, AgentEvents, AgentSession } from '../agents/agent-
 import type { MasterConfig } from '../infra/config/master-config.js';
 import type { ServersRepository } from '../servers/servers.repository.js';
 import type { TaskLogBus } from './task-log-bus.js';
-import type { TasksRepository } from './tasks.repository.js';
+import type { DispatchableAttempt, TasksRepository } from './tasks.repository.js';
 import type { TaskEntity } from './task.entity.js';
 import { WorkflowRun } from './workflow-run.js';
 import type { WorkflowRegistry } from './workflow.js';
@@ -23,6 +23,12 @@ import type { WorkflowRegistry } from './workflow.js';
 export interface AgentLink extends AgentDirectory {
   attach(events: AgentEvents): void;
 }
+
+/**
+ * Supplies the secrets a step needs at the moment it is sent (e.g. a site's database password from
+ * the registry, decrypted), so that they are never stored with the step.
+ */
+export type StepSecretResolver = (attempt: DispatchableAttempt) => Promise<Record<string, string>>;
 
 type StepWaiter = (settled: true) => void;
 
@@ -55,6 +61,7 @@ export class TaskEngine implements AgentEvents {
     private readonly config: Pick<MasterConfig, 'leaseMs' | 'agentWaitMs'>,
     private readonly logger: Logger,
     readonly runnerId: string,
+    private readonly secrets: StepSecretResolver = () => Promise.resolve({}),
   ) {}
 
   async start(): Promise<void> {
@@ -142,6 +149,7 @@ export class TaskEngine implements AgentEvents {
           step: attempt.name,
           paramsJson: JSON.stringify(attempt.params),
           timeoutMs: attempt.timeoutMs,
+          secrets: await this.secrets(attempt),
         },
       });
       if (!sent) {
