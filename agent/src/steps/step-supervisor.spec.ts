@@ -92,6 +92,7 @@ function assign(
     step,
     paramsJson: typeof params === 'string' ? params : JSON.stringify(params),
     timeoutMs: extra.timeoutMs ?? 0,
+    secrets: {},
   };
 }
 
