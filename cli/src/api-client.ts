@@ -1,4 +1,5 @@
 import type {
+  Client,
   ApiErrorBody,
   CreatedServer,
   Enrollment,
@@ -54,6 +55,15 @@ export class ApiClient {
 
   createServer(input: { name: string; slots?: number }): Promise<CreatedServer> {
     return this.request('POST', '/api/servers', { body: input });
+  }
+
+  createClient(body: { name: string; email?: string }): Promise<Client> {
+    return this.request<Client>('POST', '/api/clients', { body });
+  }
+
+  async listClients(): Promise<Client[]> {
+    const page = await this.request<{ items: Client[] }>('GET', '/api/clients');
+    return page.items;
   }
 
   async listServers(): Promise<Server[]> {

@@ -142,3 +142,10 @@ export interface ApiErrorBody {
   message: string | string[];
   details?: unknown;
 }
+
+export interface Client {
+  id: string;
+  name: string;
+  email: string | null;
+  createdAt: string;
+}

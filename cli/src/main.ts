@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { berthVersion, packageRoot } from '../../shared/src/package-root.js';
 import { registerAgentCommands } from './commands/agent.js';
+import { registerClientCommands } from './commands/client.js';
 import { registerMasterCommands } from './commands/master.js';
 import { registerServerCommands } from './commands/server.js';
 import { registerTaskCommands } from './commands/task.js';
@@ -49,6 +50,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerMasterCommands(program, ctx);
   registerAgentCommands(program, ctx);
   registerServerCommands(program, ctx);
+  registerClientCommands(program, ctx);
   registerTaskCommands(program, ctx);
   return program;
 }

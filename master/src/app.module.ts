@@ -2,6 +2,8 @@ import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AuthGuard } from './auth/auth.guard.js';
 import { AuthService } from './auth/auth.service.js';
+import { ClientsController } from './clients/clients.controller.js';
+import { ClientsService } from './clients/clients.service.js';
 import { HealthController } from './health.controller.js';
 import { HealthInfo } from './health-info.js';
 import { AppExceptionFilter } from './infra/http/exception.filter.js';
@@ -15,6 +17,7 @@ import type { Logger } from 'pino';
 /** The objects the HTTP layer needs, built by the master's composition root (master.ts). */
 export interface HttpDependencies {
   auth: AuthService;
+  clients: ClientsService;
   servers: ServersService;
   tasks: TasksService;
   bus: TaskLogBus;
@@ -31,6 +34,7 @@ export class AppModule {
   static with(dependencies: HttpDependencies): DynamicModule {
     const providers: Provider[] = [
       { provide: AuthService, useValue: dependencies.auth },
+      { provide: ClientsService, useValue: dependencies.clients },
       { provide: ServersService, useValue: dependencies.servers },
       { provide: TasksService, useValue: dependencies.tasks },
       { provide: TaskLogBus, useValue: dependencies.bus },
@@ -40,7 +44,7 @@ export class AppModule {
     ];
     return {
       module: AppModule,
-      controllers: [HealthController, ServersController, TasksController],
+      controllers: [HealthController, ServersController, ClientsController, TasksController],
       providers,
     };
   }

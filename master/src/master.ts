@@ -13,6 +13,8 @@ import { AgentGateway } from './agents/agent-gateway.js';
 import { AppModule } from './app.module.js';
 import { ApiTokensRepository } from './auth/api-tokens.repository.js';
 import { AuthService } from './auth/auth.service.js';
+import { ClientsRepository } from './clients/clients.repository.js';
+import { ClientsService } from './clients/clients.service.js';
 import { ArchiveRepository } from './backups/archive.repository.js';
 import { ArchiveStore } from './backups/archive-store.js';
 import { HealthInfo } from './health-info.js';
@@ -92,6 +94,7 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
     const app = await NestFactory.create<NestExpressApplication>(
       AppModule.with({
         auth,
+        clients: new ClientsService(new ClientsRepository(db)),
         servers: new ServersService(serversRepository, enrollment, gateway, { ...config, grpcPort }),
         tasks: new TasksService(db, tasksRepository, serversRepository, engine, bus, archives, config),
         bus,

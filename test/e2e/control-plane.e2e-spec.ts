@@ -118,4 +118,19 @@ describe.each(TEST_DATABASE_KINDS)('control plane on %s', (kind) => {
     expect(concurrency(web2)).toBeGreaterThanOrEqual(2);
     expect(concurrency(web2)).toBeLessThanOrEqual(3);
   });
+
+  it('adds clients through the CLI and refuses a duplicate or a bad name with exit code 2', async () => {
+    const berth = (...args: string[]) =>
+      run(process.execPath, [join(packageRoot(), 'bin', 'berth.js'), ...args], {
+        env: { ...process.env, BERTH_URL: master.url, BERTH_TOKEN: master.token },
+      });
+    await berth('client', 'add', 'acme', '--email', 'ops@acme.example');
+    const listed = JSON.parse((await berth('client', 'list', '--json')).stdout) as Array<{ name: string }>;
+    expect(listed.map((client) => client.name)).toEqual(['acme']);
+    await expect(berth('client', 'add', 'acme')).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/already exists/),
+    });
+    await expect(berth('client', 'add', 'Bad Name')).rejects.toMatchObject({ code: 2 });
+  });
 });
