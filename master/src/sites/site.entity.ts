@@ -23,6 +23,13 @@ export class SiteEntity {
   @Column('uuid', { name: 'db_server_id' })
   dbServerId!: string;
 
+  /** How the site's web server reaches its database server. */
+  @Column('varchar', { name: 'db_host', length: 253, default: '127.0.0.1' })
+  dbHost!: string;
+
+  @Column('int', { name: 'db_port', default: 3306 })
+  dbPort!: number;
+
   @Column('varchar', { name: 'db_name', length: 64 })
   dbName!: string;
 
@@ -32,6 +39,10 @@ export class SiteEntity {
   /** The database password, encrypted with the master's key (AES-256-GCM); never logged. */
   @Column('text', { name: 'db_password_encrypted' })
   dbPasswordEncrypted!: string;
+
+  /** Drupal's hash_salt, encrypted like the password: settings are regenerated, the salt must not change. */
+  @Column('text', { name: 'hash_salt_encrypted', nullable: true })
+  hashSaltEncrypted!: string | null;
 
   @Column('varchar', { length: 64, default: 'standard' })
   profile!: string;

@@ -1,5 +1,6 @@
 import { InitialRegistry1763769600000 } from './1763769600000-initial-registry.js';
+import { SiteDatabaseAddress1763856000000 } from './1763856000000-site-database-address.js';
 
 /** The committed migrations, oldest first. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const MIGRATIONS: Function[] = [InitialRegistry1763769600000];
+export const MIGRATIONS: Function[] = [InitialRegistry1763769600000, SiteDatabaseAddress1763856000000];
