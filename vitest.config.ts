@@ -14,7 +14,10 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['{shared,master,agent,cli}/src/**/*.int-spec.ts'],
+          include: [
+            '{shared,master,agent,cli}/src/**/*.int-spec.ts',
+            'test/{fixtures,support}/**/*.int-spec.ts',
+          ],
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },
