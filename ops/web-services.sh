@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The web side of a Berth server: nginx, PHP-FPM (with PHP's MySQL driver), PHP's CLI (drush) and the
+# MariaDB client, from Debian's packages. Idempotent: safe to run again; it only changes what differs.
+#
+#   ops/web-services.sh                  install, include Berth's vhosts in the system nginx, start both
+#   ops/web-services.sh --packages-only  install the packages only (the test suite runs its own private
+#                                        nginx and PHP-FPM: test/support/web-stack.ts)
+#
+# BERTH_ROOT (default /var/berth) is where the agent keeps platforms/, sites/ and config/nginx/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. ops/lib.sh
+
+packages_only=""
+for arg in "$@"; do
+  case "$arg" in
+    --packages-only) packages_only=1 ;;
+    -h | --help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown option $arg (see --help)" ;;
+  esac
+done
+
+apt_install nginx php-fpm php-mysql php-cli mariadb-client
+[ -n "$packages_only" ] && exit 0
+
+berth_root=${BERTH_ROOT:-/var/berth}
+case "$berth_root" in /*) ;; *) die "BERTH_ROOT must be an absolute path, not $berth_root" ;; esac
+as_root mkdir -p "$berth_root/config/nginx"
+
+# Debian's nginx.conf includes /etc/nginx/conf.d/*.conf inside http {}: one snippet brings in every
+# vhost the agent writes. Rewritten only when it differs, so a second run changes nothing.
+snippet=/etc/nginx/conf.d/berth.conf
+want="# Berth: the sites' vhosts, written by the agent (ops/web-services.sh).
+include $berth_root/config/nginx/*.conf;"
+if [ "$(as_root cat "$snippet" 2>/dev/null || true)" != "$want" ]; then
+  say "nginx: including $berth_root/config/nginx/*.conf ($snippet)"
+  printf '%s\n' "$want" | as_root tee "$snippet" >/dev/null
+fi
+
+php_version=$(php -r 'echo PHP_MAJOR_VERSION, ".", PHP_MINOR_VERSION;')
+fpm_service=php$php_version-fpm
+fpm_binary=/usr/sbin/php-fpm$php_version
+[ -x "$fpm_binary" ] || die "$fpm_binary is missing after installing php-fpm"
+as_root nginx -t -q || die "nginx's configuration is invalid (nginx -t above); fix it and run this again"
+
+running() { [ -f "$1" ] && as_root kill -0 "$(cat "$1")" 2>/dev/null; }
+
+if [ -d /run/systemd/system ]; then
+  as_root systemctl enable --now "$fpm_service" nginx
+  as_root systemctl reload nginx
+else
+  # No systemd (containers, CI): start the daemons directly, unless they already run.
+  as_root mkdir -p /run/php
+  if running "/run/php/php$php_version-fpm.pid"; then
+    say "$fpm_service is running"
+  else
+    say "starting $fpm_service"
+    as_root "$fpm_binary" --daemonize --fpm-config "/etc/php/$php_version/fpm/php-fpm.conf"
+  fi
+  if running /run/nginx.pid; then
+    say "nginx is running: reloading"
+    as_root nginx -s reload
+  else
+    say "starting nginx"
+    as_root nginx
+  fi
+fi
+
+for _ in $(seq 1 20); do [ -S "/run/php/php$php_version-fpm.sock" ] && break; sleep 0.25; done
+[ -S "/run/php/php$php_version-fpm.sock" ] || die "PHP-FPM did not create /run/php/php$php_version-fpm.sock"
+say "web services ready: vhosts in $berth_root/config/nginx, PHP-FPM at unix:/run/php/php$php_version-fpm.sock"
