@@ -67,6 +67,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       runner,
       services,
       archives: new ArchiveClient(transferClient),
+      host: config.host,
     },
   });
   const connection = new ControlConnection({
@@ -122,6 +123,12 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       hostname: config.hostname,
       slots: config.slots,
       debugSteps: config.debugSteps,
+      root: config.host.root,
+      nginxConf: config.host.nginxConf,
+      phpFpmSocket: config.host.phpFpmSocket ?? null,
+      httpPort: config.host.httpPort,
+      dbAdmin: config.host.dbAdminDefaults ?? 'local socket as root',
+      webUser: config.host.webUser?.name ?? null,
     },
     'agent started',
   );
@@ -152,7 +159,19 @@ function defaultLogger(): Logger {
       name: 'berth-agent',
       level: 'info',
       // The agent never logs a token or a key; this is a second line of defence.
-      redact: { paths: ['token', '*.token', 'privateKeyPem', '*.privateKeyPem'], censor: '[redacted]' },
+      redact: {
+        paths: [
+          'token',
+          '*.token',
+          'privateKeyPem',
+          '*.privateKeyPem',
+          'secrets',
+          '*.secrets',
+          'password',
+          '*.password',
+        ],
+        censor: '[redacted]',
+      },
     },
     pino.destination(2),
   );

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadAgentConfig, parseMasterAddress } from './config.js';
 import { AgentError, AgentErrorCode } from './errors.js';
@@ -77,5 +80,76 @@ describe('parseMasterAddress', () => {
     expect(parseMasterAddress('[::1]:7601')).toEqual({ host: '::1', port: 7601 });
     expect(parseMasterAddress('Master.Example.ORG:7601')).toEqual({ host: 'master.example.org', port: 7601 });
     expect(loadAgentConfig({ master: '[fd00::5]:7601', dataDir: '/d' }).masterAddress).toBe('[fd00::5]:7601');
+  });
+});
+
+describe('host settings', () => {
+  it('defaults to /var/berth, the system nginx.conf, port 80 and the local socket', () => {
+    const { host } = loadAgentConfig({ master: 'm:7601', dataDir: '/d' }, {});
+    expect(host).toMatchObject({
+      root: '/var/berth',
+      nginxConf: '/etc/nginx/nginx.conf',
+      httpPort: 80,
+      dbAdminDefaults: undefined,
+    });
+    expect(Object.isFrozen(host)).toBe(true);
+  });
+
+  it('takes a flag over its BERTH_AGENT_* variable, and the variable over the default', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-config-'));
+    try {
+      const defaults = join(dir, 'admin.cnf');
+      await writeFile(defaults, '[client]\nuser=root\n', { mode: 0o600 });
+      const env = {
+        BERTH_AGENT_ROOT: '/srv/berth',
+        BERTH_AGENT_HTTP_PORT: '8080',
+        BERTH_AGENT_PHP_FPM_SOCKET: '/run/php/php8.2-fpm.sock',
+        BERTH_AGENT_DB_ADMIN_DEFAULTS: defaults,
+        BERTH_AGENT_NGINX_CONF: '/srv/nginx/nginx.conf',
+      };
+      const fromEnv = loadAgentConfig({ master: 'm:1', dataDir: '/d' }, env).host;
+      expect(fromEnv).toMatchObject({
+        root: '/srv/berth',
+        httpPort: 8080,
+        phpFpmSocket: '/run/php/php8.2-fpm.sock',
+        dbAdminDefaults: defaults,
+        nginxConf: '/srv/nginx/nginx.conf',
+      });
+      const fromFlags = loadAgentConfig(
+        { master: 'm:1', dataDir: '/d', root: '/opt/b/', httpPort: 8081 },
+        env,
+      ).host;
+      expect(fromFlags).toMatchObject({ root: '/opt/b', httpPort: 8081 });
+
+      await chmod(defaults, 0o644);
+      expect(configError(() => loadAgentConfig({ master: 'm:1', dataDir: '/d' }, env)).message).toMatch(
+        /can be read by others.*chmod 600/,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    ['a relative root', { root: 'berth' }, /--root.*absolute/],
+    ['/ as root', { root: '/' }, /--root cannot be \//],
+    ['a port out of range', { httpPort: 70000 }, /--http-port/],
+    [
+      'a missing admin defaults file',
+      { dbAdminDefaults: '/nonexistent/admin.cnf' },
+      /cannot read the database admin/,
+    ],
+    ['an unknown web user', { webUser: 'no_such_user_here' }, /does not exist/],
+  ])('refuses %s', (_case, override, message) => {
+    const error = configError(() => loadAgentConfig({ master: 'm:1', dataDir: '/d', ...override }, {}));
+    expect(error.code).toBe(AgentErrorCode.ConfigInvalid);
+    expect(error.message).toMatch(message);
+  });
+
+  it('refuses a port variable that is not a number', () => {
+    expect(
+      configError(() => loadAgentConfig({ master: 'm:1', dataDir: '/d' }, { BERTH_AGENT_HTTP_PORT: '80x' }))
+        .message,
+    ).toMatch(/BERTH_AGENT_HTTP_PORT/);
   });
 });

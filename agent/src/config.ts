@@ -1,7 +1,8 @@
+import { accessSync, constants, readdirSync, readFileSync, statSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { validateHostname } from '../../shared/src/validation.js';
+import { validateAbsolutePath, validateHostname } from '../../shared/src/validation.js';
 import { AgentError, AgentErrorCode } from './errors.js';
 import { type EnrollmentToken, parseEnrollmentToken } from './link/enrollment-token.js';
 
@@ -19,7 +20,33 @@ export interface AgentOptions {
   debugSteps?: boolean;
   /** How many steps the master may run here at once. */
   slots?: number;
+  /** Where platforms, sites and their config live (default /var/berth; env BERTH_AGENT_ROOT). */
+  root?: string;
+  /** The nginx main configuration tested and reloaded (default /etc/nginx/nginx.conf; env BERTH_AGENT_NGINX_CONF). */
+  nginxConf?: string;
+  /** The PHP-FPM socket vhosts pass PHP to (default: the newest /run/php/php*-fpm.sock; env BERTH_AGENT_PHP_FPM_SOCKET). */
+  phpFpmSocket?: string;
+  /** The port vhosts listen on and probes use (default 80; env BERTH_AGENT_HTTP_PORT). */
+  httpPort?: number;
+  /** A my.cnf with a [client] section for the MariaDB admin connection (default: the local socket as root; env BERTH_AGENT_DB_ADMIN_DEFAULTS). */
+  dbAdminDefaults?: string;
+  /** The user PHP runs as: owns files/ and private/, its group reads the credentials (default www-data when it exists; env BERTH_AGENT_WEB_USER). */
+  webUser?: string;
   log?: Logger;
+}
+
+/** Where things are on this server and how to reach its services: what the site steps work with. */
+export interface HostSettings {
+  /** `<root>/platforms/<platform>`, `<root>/sites/<domain>`, `<root>/config/...` */
+  readonly root: string;
+  readonly nginxConf: string;
+  /** Undefined when none was given and none was found; steps that need it say so. */
+  readonly phpFpmSocket: string | undefined;
+  readonly httpPort: number;
+  /** Undefined: connect through the local socket as root. */
+  readonly dbAdminDefaults: string | undefined;
+  /** Undefined: files keep the agent's owner. */
+  readonly webUser: { readonly name: string; readonly uid: number; readonly gid: number } | undefined;
 }
 
 /** The agent's configuration, validated once at start and frozen. */
@@ -34,11 +61,32 @@ export interface AgentConfig {
   readonly dataDir: string;
   readonly debugSteps: boolean;
   readonly slots: number;
+  readonly host: HostSettings;
 }
+
+/** The environment variables the loader reads, flag > variable > default. */
+export const AGENT_ENV = {
+  root: 'BERTH_AGENT_ROOT',
+  nginxConf: 'BERTH_AGENT_NGINX_CONF',
+  phpFpmSocket: 'BERTH_AGENT_PHP_FPM_SOCKET',
+  httpPort: 'BERTH_AGENT_HTTP_PORT',
+  dbAdminDefaults: 'BERTH_AGENT_DB_ADMIN_DEFAULTS',
+  webUser: 'BERTH_AGENT_WEB_USER',
+} as const;
+
+export const DEFAULT_ROOT = '/var/berth';
+export const DEFAULT_NGINX_CONF = '/etc/nginx/nginx.conf';
 
 const MAX_SLOTS = 64;
 
-export function loadAgentConfig(options: AgentOptions): AgentConfig {
+/**
+ * Validates the options (and, for what they leave out, the environment) once at start. The only
+ * place of the agent that reads process.env.
+ */
+export function loadAgentConfig(
+  options: AgentOptions,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): AgentConfig {
   const { host, port } = parseMasterAddress(options.master);
   const dataDir = options.dataDir?.trim();
   if (!dataDir) {
@@ -67,7 +115,112 @@ export function loadAgentConfig(options: AgentOptions): AgentConfig {
     dataDir: isAbsolute(dataDir) ? resolve(dataDir) : resolve(process.cwd(), dataDir),
     debugSteps: options.debugSteps ?? false,
     slots,
+    host: loadHostSettings(options, env),
   });
+}
+
+/** The host part of the configuration; also what tests build their step contexts from. */
+export function loadHostSettings(
+  options: Pick<AgentOptions, keyof typeof AGENT_ENV>,
+  env: Readonly<Record<string, string | undefined>> = {},
+): HostSettings {
+  const pick = (key: keyof typeof AGENT_ENV): string | undefined => {
+    const flag = options[key];
+    if (flag !== undefined && flag !== '') return String(flag);
+    const value = env[AGENT_ENV[key]]?.trim();
+    return value || undefined;
+  };
+  const root = absolutePath('--root', AGENT_ENV.root, pick('root') ?? DEFAULT_ROOT);
+  if (root === '/') throw invalid('--root cannot be / : give the directory Berth owns, e.g. /var/berth');
+  const nginxConf = absolutePath(
+    '--nginx-conf',
+    AGENT_ENV.nginxConf,
+    pick('nginxConf') ?? DEFAULT_NGINX_CONF,
+  );
+
+  const socketOption = pick('phpFpmSocket');
+  const phpFpmSocket =
+    socketOption !== undefined
+      ? absolutePath('--php-fpm-socket', AGENT_ENV.phpFpmSocket, socketOption)
+      : detectPhpFpmSocket();
+
+  const portText = pick('httpPort') ?? '80';
+  const httpPort = Number(portText);
+  if (!/^\d{1,5}$/.test(portText) || httpPort < 1 || httpPort > 65535) {
+    throw invalid(`--http-port (${AGENT_ENV.httpPort}) must be a port from 1 to 65535, got "${portText}"`);
+  }
+
+  const defaultsOption = pick('dbAdminDefaults');
+  let dbAdminDefaults: string | undefined;
+  if (defaultsOption !== undefined) {
+    dbAdminDefaults = absolutePath('--db-admin-defaults', AGENT_ENV.dbAdminDefaults, defaultsOption);
+    checkPrivateFile(dbAdminDefaults);
+  }
+
+  const webUserName = pick('webUser');
+  const webUser = webUserName !== undefined ? lookUpUser(webUserName, true) : lookUpUser('www-data', false);
+
+  return Object.freeze({ root, nginxConf, phpFpmSocket, httpPort, dbAdminDefaults, webUser });
+}
+
+function absolutePath(flag: string, variable: string, value: string): string {
+  const checked = validateAbsolutePath(flag, value);
+  if (!checked.ok) throw invalid(`${checked.failure.message} (${flag} or ${variable})`);
+  return checked.value;
+}
+
+/** The newest PHP's FPM socket under /run/php, as Debian's packages name it. */
+function detectPhpFpmSocket(): string | undefined {
+  let names: string[];
+  try {
+    names = readdirSync('/run/php');
+  } catch {
+    return undefined;
+  }
+  const sockets = names
+    .map((name) => /^php(\d+)\.(\d+)-fpm\.sock$/.exec(name))
+    .filter((match): match is RegExpExecArray => match !== null)
+    .sort((a, b) => Number(b[1]) - Number(a[1]) || Number(b[2]) - Number(a[2]));
+  return sockets[0] ? join('/run/php', sockets[0][0]) : undefined;
+}
+
+/** The admin defaults file holds a password: it must exist and be readable by its owner only. */
+function checkPrivateFile(path: string): void {
+  let mode: number;
+  try {
+    accessSync(path, constants.R_OK);
+    mode = statSync(path).mode;
+  } catch (error) {
+    throw invalid(`cannot read the database admin defaults file ${path}: ${(error as Error).message}`);
+  }
+  if ((mode & 0o077) !== 0) {
+    throw invalid(
+      `the database admin defaults file ${path} can be read by others (mode ${(mode & 0o777).toString(8)}): ` +
+        `run \`chmod 600 ${path}\``,
+    );
+  }
+}
+
+function lookUpUser(name: string, required: boolean): { name: string; uid: number; gid: number } | undefined {
+  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(name)) {
+    throw invalid(`--web-user "${name.slice(0, 40)}" is not a valid user name`);
+  }
+  let passwd = '';
+  try {
+    passwd = readFileSync('/etc/passwd', 'utf8');
+  } catch {
+    // No passwd file: no such user.
+  }
+  for (const line of passwd.split('\n')) {
+    const [user, , uid, gid] = line.split(':');
+    if (user === name && uid !== undefined && gid !== undefined) {
+      return { name, uid: Number(uid), gid: Number(gid) };
+    }
+  }
+  if (required) {
+    throw invalid(`--web-user ${name} does not exist on this server (${AGENT_ENV.webUser})`);
+  }
+  return undefined;
 }
 
 /** Splits HOST:PORT; accepts DNS names, IPv4 and bracketed IPv6. */

@@ -21,6 +21,16 @@ export const StepErrorCode = {
   AgentLost: 'AGENT_LOST',
   /** The server's agent was not connected in time to take the step. */
   AgentUnavailable: 'AGENT_UNAVAILABLE',
+  /** Something the step needs is not there (a platform, a site directory, a database). */
+  NotFound: 'NOT_FOUND',
+  /** The step refused to act because the state on the server is not what it must be (a path outside the root, a directory where a link should be). */
+  Refused: 'REFUSED',
+  /** An archive holds an entry that could write outside its site directory, or does not match its manifest. */
+  UnsafeArchive: 'UNSAFE_ARCHIVE',
+  /** The web server refused the new configuration (nginx -t); the previous one is still in place. */
+  ConfigRejected: 'CONFIG_REJECTED',
+  /** An HTTP probe did not get the expected answer. */
+  ProbeFailed: 'PROBE_FAILED',
   /** Anything else; the message and the stderr tail say more. */
   Internal: 'INTERNAL',
 } as const;

@@ -12,6 +12,85 @@ export interface ServiceInfo {
   path: string;
 }
 
+/** A module, theme, profile or core as a static scan of a platform finds it. */
+export interface ScannedPackage {
+  name: string;
+  type: 'core' | 'module' | 'theme' | 'profile';
+  version: string | null;
+  /** The highest hook_update_N in its .install file; 0 when it has none. */
+  schemaVersion: number;
+  /** Relative to the platform root. */
+  path: string;
+}
+
+/** The part of a site archive that holds the site directory (without settings.php). */
+export interface SiteArchiveFilesPart {
+  /** Entries (files, directories, symlinks) under `site/`. */
+  entries: number;
+  /** Bytes of regular-file content. */
+  bytes: number;
+  /**
+   * sha256 (hex) of the listing, one line per entry in archive order:
+   * `<type> <path> <size> <sha256 of the content | link target>\n` (see agent/src/adapters/site-archive.ts).
+   */
+  sha256: string;
+}
+
+/** The `database.sql` entry of a site archive: a plain mariadb-dump. */
+export interface SiteArchiveDatabasePart {
+  /** The database it was dumped from. */
+  database: string;
+  bytes: number;
+  sha256: string;
+}
+
+/** `manifest.json`, the last entry of every site archive. */
+export interface SiteArchiveManifest {
+  format: 'berth-site-archive/1';
+  domain: string;
+  /** ISO 8601. */
+  createdAt: string;
+  files: SiteArchiveFilesPart;
+  database: SiteArchiveDatabasePart | null;
+}
+
+export type PlatformPackageType = 'core' | 'module' | 'theme' | 'profile';
+
+/**
+ * A package found on a platform by platform.scan: Drupal core itself (name `drupal`, type `core`)
+ * and each module, theme and profile (theme engines and test extensions are left out).
+ */
+export interface PlatformPackage {
+  /** Machine name (the `.info.yml` file name); `drupal` for core. */
+  name: string;
+  type: PlatformPackageType;
+  /** Its `version:` (core's own extensions report the core version); "" when absent. */
+  version: string;
+  /** Highest N of `function <name>_update_N(` in `<name>.install`; 0 when none. */
+  schemaVersion: number;
+  /** Directory of the package relative to the platform's root, e.g. `web/modules/contrib/token`. */
+  path: string;
+}
+
+/** What `drush status --format=json` says of a site (the keys the engine uses). */
+export interface AppStatus {
+  drupalVersion: string;
+  /** "Connected" or "" (drush's `db-status`). */
+  dbStatus: string;
+  /** "Successful" when Drupal bootstraps fully. */
+  bootstrap: string;
+  sitePath: string;
+  /** Every key drush reported, as it reported it. */
+  raw: Record<string, unknown>;
+}
+
+export interface PendingUpdate {
+  module: string;
+  updateId: string;
+  description: string;
+  type: string;
+}
+
 export interface StepDefinitions {
   /** Detects the services this server offers (nginx, apache, php-fpm, MariaDB/MySQL, php, drush). */
   'server.probe': {
@@ -36,17 +115,223 @@ export interface StepDefinitions {
     params: { ms: number };
     output: { sleptMs: number };
   };
+
+  /**
+   * Creates the database (utf8mb4) and the user, sets the user's password (resetting it when the
+   * user exists) and grants it everything on that database only. `host` is the grant's host
+   * pattern: `%`, `localhost`, an IP or a name. Idempotent.
+   */
+  'db.create': {
+    params: { database: string; user: string; host: string };
+    secrets: { dbPassword: string };
+    output: { database: string; user: string };
+  };
+  /** Drops the database and the user `user`@`host`, each if it exists. */
+  'db.drop': {
+    params: { database: string; user: string; host: string };
+    output: { database: string; user: string };
+  };
+  /**
+   * Dumps the database (mariadb-dump --single-transaction --quick --routines --triggers
+   * --hex-blob), gzipped, straight into the reserved archive. A rollback point.
+   */
+  'db.dump': {
+    params: { database: string; archiveId: string };
+    output: { sha256: string; bytes: number };
+  };
+  /** Streams a gzipped SQL archive (a db.dump) into the database, which must exist. */
+  'db.import': {
+    params: { database: string; archiveId: string };
+    output: { sha256: string; bytes: number };
+  };
+  /**
+   * The installed schema version of every module of a Drupal site, read from its database
+   * (`key_value`, collection `system.schema`) over the admin connection.
+   */
+  'db.schema-versions': {
+    params: { database: string };
+    output: { versions: Record<string, number> };
+  };
+
+  /**
+   * Writes `<root>/sites/<domain>/settings.php` (hash_salt, file paths, trusted hosts, config sync)
+   * and `<root>/config/sites/<domain>/credentials.php` (the `$databases` array, mode 0640), which
+   * settings.php requires; creates files/ and private/. The hash salt is taken from the parameters,
+   * else kept from the existing settings.php, else generated.
+   */
+  'site.write-settings': {
+    params: {
+      domain: string;
+      /** `<root>/platforms/<platform>`: the platform the site runs on. */
+      platformPath: string;
+      database: string;
+      user: string;
+      dbHost: string;
+      dbPort: number;
+      hashSalt?: string;
+      /** Host names the site answers to; `*.example.com` allows any subdomain. */
+      trustedHosts: string[];
+    };
+    secrets: { dbPassword: string };
+    output: {
+      settingsPath: string;
+      credentialsPath: string;
+      hashSaltSource: 'params' | 'kept' | 'generated';
+    };
+  };
+  /** Symlinks `<root>/platforms/<platform>/web/sites/<domain>` to `<root>/sites/<domain>`. */
+  'site.link': {
+    params: { domain: string; platform: string };
+    output: { link: string; target: string };
+  };
+  /** Removes that symlink (only a symlink to the site's own directory). */
+  'site.unlink': {
+    params: { domain: string; platform: string };
+    output: { link: string; removed: boolean };
+  };
+  /**
+   * Streams a gzipped tar of the site directory (without settings.php), plus the database dump as
+   * `database.sql` when asked, plus `manifest.json` (last), into the reserved archive.
+   */
+  'site.archive': {
+    params: { domain: string; archiveId: string; includeDatabase: { database: string } | null };
+    output: { sha256: string; bytes: number; manifest: SiteArchiveManifest };
+  };
+  /**
+   * Restores a site archive into `<root>/sites/<targetDomain ?? domain>`: extracted into a new
+   * directory beside it (entries that could escape it are refused), `database.sql` streamed into
+   * `importDatabase` when given, the manifest checked, then swapped into place. The target's own
+   * settings.php, when it has one, is kept.
+   */
+  'site.extract': {
+    params: {
+      domain: string;
+      archiveId: string;
+      targetDomain?: string;
+      importDatabase: { database: string } | null;
+    };
+    output: { files: number; bytes: number; databaseImported: boolean; manifest: SiteArchiveManifest };
+  };
+  /** Removes `<root>/sites/<domain>` and `<root>/config/sites/<domain>`. */
+  'site.remove': {
+    params: { domain: string };
+    output: { removed: string[] };
+  };
+
+  /**
+   * Writes `<root>/config/nginx/<domain>.conf` for the platform's docroot: written beside, put in
+   * place, `nginx -t`, graceful reload; the previous file is back in place when either fails.
+   */
+  'http.write-vhost': {
+    params: { domain: string; platform: string; disabled?: boolean; redirectFrom?: string[] };
+    output: { path: string; changed: boolean };
+  };
+  /** Removes the site's vhost and reloads nginx. */
+  'http.remove-vhost': {
+    params: { domain: string };
+    output: { path: string; removed: boolean };
+  };
+  /** A static scan of a platform: core version and every package with its schema version. */
+  'platform.scan': {
+    params: { platform: string };
+    output: { coreVersion: string; packages: PlatformPackage[] };
+  };
+  /**
+   * GET http://127.0.0.1:<httpPort><path> with `Host: <domain>`; fails with PROBE_FAILED unless the
+   * status is one of `expectStatus` (default [200]) and the body holds `expectText` when given.
+   */
+  'probe.http': {
+    params: {
+      domain: string;
+      path?: string;
+      expectStatus?: number[];
+      expectText?: string;
+      timeoutMs?: number;
+    };
+    output: { status: number; ms: number; bodyExcerpt: string };
+  };
+
+  /**
+   * `drush site:install <profile> --sites-subdir=<domain>`: the database comes from the settings
+   * already written; the admin password is not set (use app.login-link).
+   */
+  'app.install': {
+    params: {
+      domain: string;
+      platform: string;
+      profile: string;
+      siteName?: string;
+      accountName?: string;
+      accountMail?: string;
+      siteMail?: string;
+      locale?: string;
+    };
+    output: { profile: string };
+  };
+  /** `drush updatedb -y`: runs the pending database updates. */
+  'app.update': {
+    params: { domain: string; platform: string };
+    output: { pendingBefore: PendingUpdate[] };
+  };
+  /** Turns maintenance mode on or off (state system.maintenance_mode). */
+  'app.maintenance': {
+    params: { domain: string; platform: string; on: boolean };
+    output: { on: boolean };
+  };
+  /** Turns read-only mode on or off (writes refused, pages served). */
+  'app.readonly': {
+    params: { domain: string; platform: string; on: boolean };
+    output: { on: boolean };
+  };
+  /** `drush user:login --no-browser`: a one-time login link. */
+  'app.login-link': {
+    params: { domain: string; platform: string; uid?: number; name?: string };
+    output: { url: string };
+  };
+  /** `drush status --format=json`. */
+  'app.status': {
+    params: { domain: string; platform: string };
+    output: AppStatus;
+  };
+  /** `drush core:cron`. */
+  'app.cron': {
+    params: { domain: string; platform: string };
+    output: { ran: true };
+  };
+  /** `drush updatedb:status --format=json`: the pending database updates. */
+  'app.update-status': {
+    params: { domain: string; platform: string };
+    output: { pending: PendingUpdate[] };
+  };
+  /** `drush pm:list --status=enabled --format=json`: the site's installed packages. */
+  'app.packages': {
+    params: { domain: string; platform: string };
+    output: { packages: { name: string; type: string; version: string; status: string }[] };
+  };
 }
 
 export type StepName = keyof StepDefinitions;
 export type StepParams<S extends StepName> = StepDefinitions[S]['params'];
 export type StepOutput<S extends StepName> = StepDefinitions[S]['output'];
+/**
+ * The secrets a step needs, sent in StepAssign.secrets (resolved at dispatch, never stored with the
+ * step, never in its params, argv, logs or output).
+ */
+export type StepSecrets<S extends StepName> = StepDefinitions[S] extends { secrets: infer T }
+  ? T
+  : Record<string, never>;
 
+/** The steps agents of this version run (the master may only send these). */
 export const STEP_NAMES: readonly StepName[] = [
   'server.probe',
   'link.transfer-check',
   'debug.noop',
   'debug.sleep',
+  'db.create',
+  'db.drop',
+  'db.dump',
+  'db.import',
+  'db.schema-versions',
 ];
 
 /** Steps that exist for tests and benchmarks; an agent runs them only when started with them enabled. */

@@ -84,6 +84,57 @@ export function validateAbsolutePath(field: string, input: unknown): Validated<s
   return { ok: true, value: input.length > 1 ? input.replace(/\/+$/, '') : input };
 }
 
+const databaseNamePattern = /^[a-z][a-z0-9_]{0,63}$/;
+const databaseUserPattern = /^[a-z][a-z0-9_]{0,31}$/;
+
+/**
+ * A MariaDB/MySQL database name: lowercase letters, digits and "_", starting with a letter, at most
+ * 64 characters (the server's limit). Still quoted as an identifier wherever it is used, and its
+ * "_" escaped where the server reads it as a pattern (GRANT ... ON `db`.*).
+ */
+export function validateDatabaseName(field: string, input: unknown): Validated<string> {
+  if (typeof input !== 'string' || input.length === 0) return fail(field, `${field} is required`);
+  if (!databaseNamePattern.test(input)) {
+    return fail(
+      field,
+      `${field} "${printable(input)}" is not a valid database name: use 1-64 lowercase letters, digits ` +
+        `or "_", starting with a letter`,
+    );
+  }
+  return { ok: true, value: input };
+}
+
+/** A MariaDB/MySQL user name: as a database name, but at most 32 characters (the server's limit). */
+export function validateDatabaseUser(field: string, input: unknown): Validated<string> {
+  if (typeof input !== 'string' || input.length === 0) return fail(field, `${field} is required`);
+  if (!databaseUserPattern.test(input)) {
+    return fail(
+      field,
+      `${field} "${printable(input)}" is not a valid database user: use 1-32 lowercase letters, digits ` +
+        `or "_", starting with a letter`,
+    );
+  }
+  return { ok: true, value: input };
+}
+
+const grantHostPattern = /^[a-z0-9.%:_/-]{1,255}$/;
+
+/**
+ * The host part of a database account (`'user'@'<host>'`): `%`, `localhost`, an IPv4 or IPv6
+ * address, a netmask (`10.0.0.0/255.255.255.0`), a DNS name, or a pattern with `%` and `_`.
+ */
+export function validateGrantHost(field: string, input: unknown): Validated<string> {
+  if (typeof input !== 'string' || input.length === 0) return fail(field, `${field} is required`);
+  if (!grantHostPattern.test(input)) {
+    return fail(
+      field,
+      `${field} "${printable(input)}" is not a valid account host: use "%", "localhost", an IP address, ` +
+        `a netmask or a lowercase host name (with "%" as a wildcard)`,
+    );
+  }
+  return { ok: true, value: input };
+}
+
 /** Throws a ValidationError when a Validated result failed; for code paths that want an exception. */
 export function must<T>(result: Validated<T>): T {
   if (!result.ok) {

@@ -1,6 +1,7 @@
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import { StepError, StepErrorCode } from '../../../shared/src/errors.js';
 import { LineSplitter, TailBuffer } from './line-splitter.js';
 
@@ -17,6 +18,17 @@ export interface RunOptions {
   env?: Readonly<Record<string, string>>;
   /** Written to stdin, then stdin is closed; the way to hand a program a secret. */
   input?: string | Buffer;
+  /**
+   * Streamed into stdin (with backpressure) instead of `input`. If it fails or closes before its
+   * end, the process group is stopped, so that the program never takes a cut-short input as whole.
+   */
+  stdin?: Readable;
+  /**
+   * Receives stdout as it comes (with backpressure) instead of the log. It is not ended here: the
+   * caller ends it once the run succeeded, or destroys it, so a consumer never sees a failed
+   * program's partial output as complete.
+   */
+  stdout?: Writable;
   signal?: AbortSignal;
   /** Stops the process group after this long (TIMEOUT); none when absent or 0. */
   timeoutMs?: number;
@@ -95,7 +107,7 @@ export class ProcessRunner implements CommandRunner {
       buffer: false,
       stripFinalNewline: false,
       input: options.input,
-      stdin: options.input === undefined ? 'ignore' : 'pipe',
+      stdin: options.input === undefined && options.stdin === undefined ? 'ignore' : 'pipe',
       // Kills are ours: to the whole group, not only to the leader as execa's would be.
       forceKillAfterDelay: false,
     });
@@ -107,14 +119,16 @@ export class ProcessRunner implements CommandRunner {
     const onLine = options.onLine;
     const outSplitter = new LineSplitter((line) => onLine?.('stdout', line));
     const errSplitter = new LineSplitter((line) => onLine?.('stderr', line));
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (onLine) outSplitter.push(chunk);
-      if (options.captureStdoutBytes !== undefined) {
-        stdoutBytes += chunk.length;
-        if (stdoutBytes <= options.captureStdoutBytes) stdoutChunks.push(chunk);
-        else stdoutOverflow = true;
-      }
-    });
+    if (options.stdout) child.stdout?.pipe(options.stdout, { end: false });
+    else
+      child.stdout?.on('data', (chunk: Buffer) => {
+        if (onLine) outSplitter.push(chunk);
+        if (options.captureStdoutBytes !== undefined) {
+          stdoutBytes += chunk.length;
+          if (stdoutBytes <= options.captureStdoutBytes) stdoutChunks.push(chunk);
+          else stdoutOverflow = true;
+        }
+      });
     child.stderr?.on('data', (chunk: Buffer) => {
       if (onLine) errSplitter.push(chunk);
       stderrTail.push(chunk);
@@ -135,6 +149,7 @@ export class ProcessRunner implements CommandRunner {
     };
     const onAbort = () => stopGroup(abortReason(options.signal, command));
     options.signal?.addEventListener('abort', onAbort, { once: true });
+    const detachStreams = attachStreams(child, options, command, stopGroup);
     const timeoutTimer =
       options.timeoutMs && options.timeoutMs > 0
         ? setTimeout(
@@ -194,8 +209,75 @@ export class ProcessRunner implements CommandRunner {
     } finally {
       if (timeoutTimer) clearTimeout(timeoutTimer);
       options.signal?.removeEventListener('abort', onAbort);
+      detachStreams();
     }
   }
+}
+
+/**
+ * Wires the caller's stdin source and stdout destination, if any: a source that fails or closes
+ * early, or a destination that fails, stops the process group with a TRANSFER_FAILED reason.
+ * Returns the function that unhooks the listeners.
+ */
+function attachStreams(
+  child: { stdin: Writable | null; stdout: Readable | null },
+  options: RunOptions,
+  command: string,
+  stopGroup: (reason: StepError) => void,
+): () => void {
+  const cleanups: (() => void)[] = [];
+  const broken = (what: string, error?: unknown) =>
+    stopGroup(
+      error instanceof StepError
+        ? error
+        : new StepError({
+            code: StepErrorCode.TransferFailed,
+            message: `${command} was stopped: ${what}${error instanceof Error ? `: ${error.message}` : ''}`,
+            retryable: true,
+          }),
+    );
+  const source = options.stdin;
+  const stdin = child.stdin;
+  if (source && stdin) {
+    let ended = false;
+    const onEnd = () => {
+      ended = true;
+    };
+    const onError = (error: unknown) => broken('its input failed', error);
+    const onClose = () => {
+      if (!ended) broken('its input was cut short');
+    };
+    // EPIPE when the program exits before reading everything: its exit status tells why.
+    const onStdinError = () => undefined;
+    source.on('end', onEnd);
+    source.on('error', onError);
+    source.on('close', onClose);
+    stdin.on('error', onStdinError);
+    source.pipe(stdin);
+    cleanups.push(() => {
+      source.off('end', onEnd);
+      source.off('error', onError);
+      source.off('close', onClose);
+      // A late error of the source (the program is gone) must not crash the agent; the caller has
+      // its own account of the source's failure.
+      source.on('error', () => undefined);
+      source.unpipe(stdin);
+    });
+  }
+  const destination = options.stdout;
+  if (destination) {
+    const onError = (error: unknown) => broken('its output could not be written', error);
+    const onClose = () => {
+      if (!destination.writableEnded) broken('its output was closed');
+    };
+    destination.on('error', onError);
+    destination.on('close', onClose);
+    cleanups.push(() => {
+      destination.off('error', onError);
+      destination.off('close', onClose);
+    });
+  }
+  return () => cleanups.forEach((cleanup) => cleanup());
 }
 
 /** `file arg1 arg2`, for messages; arguments are never secrets (see RunOptions.args). */

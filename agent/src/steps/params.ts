@@ -1,4 +1,11 @@
-import type { Validated } from '../../../shared/src/validation.js';
+import { StepError, StepErrorCode } from '../../../shared/src/errors.js';
+import {
+  isUuid,
+  must,
+  type Validated,
+  validateDatabaseName,
+  ValidationError,
+} from '../../../shared/src/validation.js';
 
 /**
  * Strict checks for step parameters decoded from the wire: a plain object with exactly the known
@@ -42,4 +49,95 @@ export function integerParam(field: string, value: unknown, min: number, max: nu
 
 function fail<T>(field: string, message: string): Validated<T> {
   return { ok: false, failure: { field, message } };
+}
+
+/**
+ * Parses parameters with `build`, whose checks throw ValidationError (through `must`): the first
+ * failure becomes the Validated failure, so a step's parser reads as the list of its fields.
+ */
+export function parseWith<T>(
+  input: unknown,
+  required: readonly string[],
+  optional: readonly string[],
+  build: (params: Record<string, unknown>) => T,
+): Validated<T> {
+  const object = paramsObject(input, required, optional);
+  if (!object.ok) return object;
+  try {
+    return { ok: true, value: build(object.value) };
+  } catch (error) {
+    if (error instanceof ValidationError) {
+      return fail(error.field, error.message);
+    }
+    throw error;
+  }
+}
+
+export function booleanValue(field: string, value: unknown): boolean {
+  if (typeof value !== 'boolean')
+    throw new ValidationError({ field, message: `${field} must be true or false` });
+  return value;
+}
+
+export function integerValue(field: string, value: unknown, min: number, max: number): number {
+  return must(integerParam(field, value, min, max));
+}
+
+export function archiveIdValue(field: string, value: unknown): string {
+  if (!isUuid(value)) throw new ValidationError({ field, message: `${field} must be a lowercase UUID` });
+  return value;
+}
+
+/** A list of at most `max` items, each checked by `check`. */
+export function listValue<T>(
+  field: string,
+  value: unknown,
+  max: number,
+  check: (field: string, item: unknown) => T,
+): T[] {
+  if (!Array.isArray(value)) throw new ValidationError({ field, message: `${field} must be a list` });
+  if (value.length > max) {
+    throw new ValidationError({
+      field,
+      message: `${field} has ${value.length} items; at most ${max} are allowed`,
+    });
+  }
+  return value.map((item, index) => check(`${field}[${index}]`, item));
+}
+
+/** `{ database }` or null, as in includeDatabase and importDatabase. */
+export function databaseRefOrNull(field: string, value: unknown): { database: string } | null {
+  if (value === null) return null;
+  const object = paramsObject(value, ['database']);
+  if (!object.ok) {
+    throw new ValidationError({
+      field,
+      message: `${field} must be null or { database }: ${object.failure.message}`,
+    });
+  }
+  return { database: must(validateDatabaseName(`${field}.database`, object.value.database)) };
+}
+
+/**
+ * A secret the step needs, from StepAssign.secrets. Its value never appears in a message: only
+ * its name and what is wrong with it.
+ */
+export function requireSecret(secrets: Readonly<Record<string, string>>, name: string): string {
+  const value = secrets[name];
+  const problem =
+    value === undefined || value === ''
+      ? 'was not sent with the step'
+      : value.length > 512
+        ? 'is longer than 512 characters'
+        : value.includes('\0')
+          ? 'holds a NUL character'
+          : undefined;
+  if (problem) {
+    throw new StepError({
+      code: StepErrorCode.InvalidParams,
+      message: `the secret "${name}" ${problem}; the master resolves it when it dispatches the step`,
+      retryable: false,
+    });
+  }
+  return value as string;
 }

@@ -1,5 +1,10 @@
 import { DEBUG_STEP_NAMES, type StepName } from '../../../shared/src/steps.js';
 import type { Validated } from '../../../shared/src/validation.js';
+import { dbCreate } from './db/create.js';
+import { dbDrop } from './db/drop.js';
+import { dbDump } from './db/dump.js';
+import { dbImport } from './db/import.js';
+import { dbSchemaVersions } from './db/schema-versions.js';
 import { debugNoop } from './debug/noop.js';
 import { debugSleep } from './debug/sleep.js';
 import { linkTransferCheck } from './link/transfer-check.js';
@@ -30,6 +35,11 @@ const ALL_STEPS: readonly RegisteredStep[] = [
   register(linkTransferCheck),
   register(debugNoop),
   register(debugSleep),
+  register(dbCreate),
+  register(dbDrop),
+  register(dbDump),
+  register(dbImport),
+  register(dbSchemaVersions),
 ];
 
 /** The steps this agent runs: the vocabulary, without the debug steps unless they are enabled. */

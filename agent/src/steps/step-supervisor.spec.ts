@@ -4,6 +4,7 @@ import { StepError, StepErrorCode } from '../../../shared/src/errors.js';
 import type { AgentFrame } from '../../../shared/src/protocol.js';
 import type { CommandRunner, RunOptions, RunResult } from '../adapters/process-runner.js';
 import type { ArchiveTransfers } from '../link/archive-client.js';
+import { loadHostSettings } from '../config.js';
 import { StepRegistry } from './registry.js';
 import { type FrameSink, StepSupervisor } from './step-supervisor.js';
 
@@ -71,6 +72,7 @@ function setup(options: SetupOptions = {}) {
       runner: options.runner ?? runner,
       services: { cached: () => Promise.resolve([]), detect: () => Promise.resolve([]) },
       archives: unusedArchives,
+      host: loadHostSettings({ root: '/var/berth-test' }),
     },
     logger: pino({ level: 'silent' }),
     killGraceMs: 50,

@@ -9,6 +9,7 @@ import type { StepAssign__Output } from '../../../generated/proto/berth/agent/v1
 import type { StepProgress } from '../../../generated/proto/berth/agent/v1/StepProgress.js';
 import { DEFAULT_KILL_GRACE_MS, describeCommand, type CommandRunner } from '../adapters/process-runner.js';
 import type { ServiceSource } from '../adapters/service-detector.js';
+import type { HostSettings } from '../config.js';
 import type { ArchiveTransfers } from '../link/archive-client.js';
 import { AttemptLog, type AttemptLogLimits, DEFAULT_LOG_LIMITS, type LogStream } from './attempt-log.js';
 import type { StepRegistry, PreparedStep } from './registry.js';
@@ -29,6 +30,7 @@ export interface StepRuntime {
   runner: CommandRunner;
   services: ServiceSource;
   archives: ArchiveTransfers;
+  host: HostSettings;
 }
 
 export interface StepSupervisorOptions {
@@ -49,6 +51,8 @@ interface ActiveAttempt {
   readonly controller: AbortController;
   readonly log: AttemptLog;
   readonly logger: Logger;
+  /** Kept in memory for the attempt only; never logged, never part of a result. */
+  readonly secrets: Readonly<Record<string, string>>;
   progress?: StepProgress;
   lastProgress?: StepProgress;
   settled?: Promise<void>;
@@ -256,6 +260,7 @@ export class StepSupervisor {
       controller: new AbortController(),
       log: new AttemptLog(this.options.logLimits),
       logger,
+      secrets: Object.freeze({ ...(assign.secrets ?? {}) }),
     };
     this.running.set(ref.attemptId, attempt);
     this.options.sink.send({ accepted: { ref: { ...ref } } });
@@ -343,6 +348,8 @@ export class StepSupervisor {
       agentVersion: runtime.agentVersion,
       services: runtime.services,
       archives: runtime.archives,
+      host: runtime.host,
+      secrets: attempt.secrets,
       note: (text) => this.appendLog(attempt, 'agent', text),
       progress: (phase, done, total, unit) => {
         // The latest value wins within a phase; the last value of a finished phase is still sent.

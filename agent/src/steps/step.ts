@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { StepName, StepOutput, StepParams } from '../../../shared/src/steps.js';
 import type { Validated } from '../../../shared/src/validation.js';
 import type { RunOptions, RunResult } from '../adapters/process-runner.js';
+import type { HostSettings } from '../config.js';
 import type { ServiceSource } from '../adapters/service-detector.js';
 import type { ArchiveTransfers } from '../link/archive-client.js';
 
@@ -23,6 +24,13 @@ export interface StepContext {
   readonly agentVersion: string;
   readonly services: ServiceSource;
   readonly archives: ArchiveTransfers;
+  /** Where platforms and sites live on this server and how to reach its services. */
+  readonly host: HostSettings;
+  /**
+   * Secrets the master resolved for this attempt (StepAssign.secrets). Never put one in argv, a
+   * log line, an error message or the output: hand it to a program on stdin or in a 0600 file.
+   */
+  readonly secrets: Readonly<Record<string, string>>;
   /** A line in the task log from the agent itself (stream "agent"). Never a secret. */
   note(text: string): void;
   /** Reports progress; sent at most every ~100 ms, the latest value wins. */

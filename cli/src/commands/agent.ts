@@ -5,9 +5,19 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { CliError, ExitCode, usageError } from '../errors.js';
 import { positiveInteger } from '../parsers.js';
-import { loadAgent } from '../runtime-modules.js';
+import { type AgentStartOptions as AgentModuleOptions, loadAgent } from '../runtime-modules.js';
 
-interface AgentStartOptions {
+/** Where the agent finds platforms, sites and its services; each falls back to a BERTH_AGENT_* variable. */
+interface AgentHostFlags {
+  root?: string;
+  nginxConf?: string;
+  phpFpmSocket?: string;
+  httpPort?: number;
+  dbAdminDefaults?: string;
+  webUser?: string;
+}
+
+interface AgentStartOptions extends AgentHostFlags {
   master: string;
   tokenFile?: string;
   name?: string;
@@ -33,6 +43,24 @@ export function registerAgentCommands(program: Command, ctx: CliContext): void {
     .option('--data-dir <dir>', 'where the agent keeps its key and certificates (default: ~/.berth/agent)')
     .option('--debug-steps', 'offer the debug.* steps (tests and benchmarks only)')
     .option('--slots <n>', 'how many steps the master may run here at once (default: 1)', positiveInteger)
+    .option('--root <dir>', 'where platforms, sites and their config live (default: /var/berth)')
+    .option(
+      '--nginx-conf <file>',
+      'the nginx configuration tested and reloaded (default: /etc/nginx/nginx.conf)',
+    )
+    .option(
+      '--php-fpm-socket <path>',
+      'the PHP-FPM socket of the vhosts (default: the newest /run/php/php*-fpm.sock)',
+    )
+    .option('--http-port <n>', 'the port vhosts listen on and probes use (default: 80)', positiveInteger)
+    .option(
+      '--db-admin-defaults <file>',
+      'a 0600 my.cnf with a [client] section for the MariaDB admin connection (default: the local socket as root)',
+    )
+    .option(
+      '--web-user <user>',
+      'the user PHP runs as, owner of files/ and private/ (default: www-data if it exists)',
+    )
     .addHelpText(
       'after',
       [
@@ -41,6 +69,12 @@ export function registerAgentCommands(program: Command, ctx: CliContext): void {
         'certificate in its data directory. To keep the token out of `ps` and shell history, pass it in the',
         'BERTH_AGENT_TOKEN environment variable or with --token-file. Order: --token, --token-file,',
         'BERTH_AGENT_TOKEN.',
+        '',
+        'Each of --root, --nginx-conf, --php-fpm-socket, --http-port, --db-admin-defaults and --web-user',
+        'can also be given in the environment: BERTH_AGENT_ROOT, BERTH_AGENT_NGINX_CONF,',
+        'BERTH_AGENT_PHP_FPM_SOCKET, BERTH_AGENT_HTTP_PORT, BERTH_AGENT_DB_ADMIN_DEFAULTS, BERTH_AGENT_WEB_USER',
+        '(a flag wins over its variable). Site layout under the root: platforms/<platform>, sites/<domain>,',
+        'config/nginx/<domain>.conf (include it from nginx), config/sites/<domain>/ (database credentials).',
       ].join('\n'),
     )
     .action(async (options: AgentStartOptions, command: Command) => {
@@ -52,16 +86,25 @@ export function registerAgentCommands(program: Command, ctx: CliContext): void {
       const dataDir = options.dataDir ?? defaultDataDir(ctx.env.HOME);
       ctx.err(`Starting the Berth agent (data in ${dataDir}), master ${options.master} ...`);
       const { startAgent } = await (ctx.io.modules?.agent ?? loadAgent)();
+      // The host flags are passed only when given, so that the agent's loader can fall back to its
+      // BERTH_AGENT_* variables.
+      const hostFlags: AgentHostFlags = Object.fromEntries(
+        (['root', 'nginxConf', 'phpFpmSocket', 'httpPort', 'dbAdminDefaults', 'webUser'] as const)
+          .filter((key) => options[key] !== undefined)
+          .map((key) => [key, options[key]]),
+      );
+      const startOptions: AgentModuleOptions & AgentHostFlags = {
+        master: options.master,
+        token,
+        name: options.name,
+        dataDir,
+        debugSteps: options.debugSteps,
+        slots: options.slots,
+        ...hostFlags,
+      };
       let running;
       try {
-        running = await startAgent({
-          master: options.master,
-          token,
-          name: options.name,
-          dataDir,
-          debugSteps: options.debugSteps,
-          slots: options.slots,
-        });
+        running = await startAgent(startOptions);
       } catch (error) {
         throw agentError(error) ?? error;
       }

@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, chown, lstat, mkdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/** The owner files are given (the web user), or undefined to keep the agent's. */
+export interface Owner {
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/** A name for a work file beside `path`, on the same filesystem so that a rename is atomic. */
+export function besidePath(path: string, tag: string): string {
+  return join(dirname(path), `.${basename(path)}.${tag}-${randomBytes(6).toString('hex')}`);
+}
+
+/**
+ * Writes a file so that readers see either the old content or the new, never a part: a temp file
+ * beside it, with its mode (and owner) set before the rename.
+ */
+export async function writeFileAtomic(
+  path: string,
+  content: string | Buffer,
+  options: { mode: number; owner?: { uid: number; gid: number } },
+): Promise<void> {
+  const temp = besidePath(path, 'new');
+  try {
+    await writeFile(temp, content, { mode: options.mode, flag: 'wx' });
+    // The umask may have taken bits away: the mode is what was asked, exactly.
+    await chmod(temp, options.mode);
+    if (options.owner) await chown(temp, options.owner.uid, options.owner.gid);
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
+
+/** Creates a directory (and its parents) and sets its mode, also when it existed. */
+export async function ensureDir(path: string, mode: number, owner?: Owner): Promise<void> {
+  await mkdir(path, { recursive: true, mode });
+  await chmod(path, mode);
+  if (owner) await chown(path, owner.uid, owner.gid);
+}
+
+/** Points `link` at `target`, replacing an existing link atomically (a temp link renamed over it). */
+export async function symlinkAtomic(target: string, link: string): Promise<void> {
+  const temp = besidePath(link, 'link');
+  await symlink(target, temp);
+  try {
+    await rename(temp, link);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
+
+export type PathKind = 'missing' | 'file' | 'directory' | 'symlink' | 'other';
+
+export async function pathKind(path: string): Promise<PathKind> {
+  try {
+    const stats = await lstat(path);
+    if (stats.isSymbolicLink()) return 'symlink';
+    if (stats.isDirectory()) return 'directory';
+    if (stats.isFile()) return 'file';
+    return 'other';
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
+    throw error;
+  }
+}
+
+export async function readLinkOrUndefined(path: string): Promise<string | undefined> {
+  try {
+    return await readlink(path);
+  } catch {
+    return undefined;
+  }
+}

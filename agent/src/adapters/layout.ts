@@ -1,0 +1,72 @@
+import { join, relative, resolve, sep } from 'node:path';
+import { StepError, StepErrorCode } from '../../../shared/src/errors.js';
+
+/**
+ * Where things are under the agent's root (DESIGN, "Servers' layout"). Every path a step touches
+ * is built here from validated names (a domain, a platform name), never taken from the master.
+ *
+ *   <root>/platforms/<platform>/           the codebase (web/ is the docroot)
+ *   <root>/sites/<domain>/                 settings.php, files/, private/
+ *   <root>/config/nginx/<domain>.conf      the vhost
+ *   <root>/config/sites/<domain>/          credentials.php, kept out of the site directory
+ *   <root>/tmp/                            work files of running steps (same filesystem as sites/)
+ */
+export class HostLayout {
+  constructor(readonly root: string) {}
+
+  get platformsDir(): string {
+    return join(this.root, 'platforms');
+  }
+  get sitesDir(): string {
+    return join(this.root, 'sites');
+  }
+  get nginxDir(): string {
+    return join(this.root, 'config', 'nginx');
+  }
+  get siteConfigsDir(): string {
+    return join(this.root, 'config', 'sites');
+  }
+  get tmpDir(): string {
+    return join(this.root, 'tmp');
+  }
+
+  platformDir(platform: string): string {
+    return this.inside(this.platformsDir, platform);
+  }
+  /** The docroot of a Composer-layout platform. */
+  platformDocroot(platform: string): string {
+    return join(this.platformDir(platform), 'web');
+  }
+  /** `<platform>/web/sites/<domain>`: the symlink to the site directory. */
+  platformSiteLink(platform: string, domain: string): string {
+    return join(this.platformDocroot(platform), 'sites', domain);
+  }
+  siteDir(domain: string): string {
+    return this.inside(this.sitesDir, domain);
+  }
+  siteConfigDir(domain: string): string {
+    return this.inside(this.siteConfigsDir, domain);
+  }
+  vhostPath(domain: string): string {
+    return this.inside(this.nginxDir, `${domain}.conf`);
+  }
+
+  /** The platform a path names, when it is exactly `<root>/platforms/<name>`. */
+  platformOfPath(path: string): string | undefined {
+    const rest = relative(this.platformsDir, resolve(path));
+    return rest && !rest.includes(sep) && !rest.startsWith('..') ? rest : undefined;
+  }
+
+  /** `parent/name`, refusing anything that would not be a direct child of parent. */
+  private inside(parent: string, name: string): string {
+    const path = resolve(parent, name);
+    if (relative(parent, path) !== name || name === '' || name === '.' || name === '..') {
+      throw new StepError({
+        code: StepErrorCode.Refused,
+        message: `"${name.slice(0, 80)}" would not be a direct child of ${parent}`,
+        retryable: false,
+      });
+    }
+    return path;
+  }
+}

@@ -1,0 +1,45 @@
+import {
+  must,
+  validateDatabaseName,
+  validateDatabaseUser,
+  validateGrantHost,
+} from '../../../../shared/src/validation.js';
+import { account, grantDatabase, MariaDb, quoteIdentifier, quoteString } from '../../adapters/mysql.js';
+import { parseWith, requireSecret } from '../params.js';
+import type { StepHandler } from '../step.js';
+
+export function databaseAccountParams(input: unknown) {
+  return parseWith(input, ['database', 'user', 'host'], [], (params) => ({
+    database: must(validateDatabaseName('database', params.database)),
+    user: must(validateDatabaseUser('user', params.user)),
+    host: must(validateGrantHost('host', params.host)),
+  }));
+}
+
+/**
+ * The script of db.create. The password is a string literal in it, and the script goes to the
+ * client on stdin: never on a command line. CREATE ... IF NOT EXISTS then ALTER USER makes a second
+ * run reset the password to the one given, and GRANT is idempotent.
+ */
+export function createDatabaseScript(database: string, user: string, host: string, password: string): string {
+  const who = account(user, host);
+  return [
+    `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(database)} CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci;`,
+    `CREATE USER IF NOT EXISTS ${who} IDENTIFIED BY ${quoteString(password)};`,
+    `ALTER USER ${who} IDENTIFIED BY ${quoteString(password)};`,
+    `GRANT ALL PRIVILEGES ON ${grantDatabase(database)}.* TO ${who};`,
+    '',
+  ].join('\n');
+}
+
+/** Creates a site's database and its user, with privileges on that database only. */
+export const dbCreate: StepHandler<'db.create'> = {
+  name: 'db.create',
+  parseParams: databaseAccountParams,
+  async run({ database, user, host }, context) {
+    const password = requireSecret(context.secrets, 'dbPassword');
+    context.note(`creating database ${database} and user '${user}'@'${host}'`);
+    await new MariaDb(context).execute(createDatabaseScript(database, user, host, password));
+    return { database, user };
+  },
+};
