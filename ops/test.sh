@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 require_node
 ops/test-services.sh
+ops/web-services.sh --packages-only
 npm_install
 say "building"
 npm run build --silent
