@@ -332,6 +332,12 @@ export const STEP_NAMES: readonly StepName[] = [
   'db.dump',
   'db.import',
   'db.schema-versions',
+  'site.write-settings',
+  'site.link',
+  'site.unlink',
+  'site.archive',
+  'site.extract',
+  'site.remove',
 ];
 
 /** Steps that exist for tests and benchmarks; an agent runs them only when started with them enabled. */

@@ -105,8 +105,14 @@ export function listValue<T>(
   return value.map((item, index) => check(`${field}[${index}]`, item));
 }
 
-/** `{ database }` or null, as in includeDatabase and importDatabase. */
+/**
+ * `{ database }` or null, as in includeDatabase and importDatabase: the key must be there (list it
+ * among the optional keys: paramsObject refuses null for required ones), null meaning "none".
+ */
 export function databaseRefOrNull(field: string, value: unknown): { database: string } | null {
+  if (value === undefined) {
+    throw new ValidationError({ field, message: `the parameter "${field}" is required (null for none)` });
+  }
   if (value === null) return null;
   const object = paramsObject(value, ['database']);
   if (!object.ok) {
@@ -116,6 +122,11 @@ export function databaseRefOrNull(field: string, value: unknown): { database: st
     });
   }
   return { database: must(validateDatabaseName(`${field}.database`, object.value.database)) };
+}
+
+/** A parameter found wrong only when the step runs (a path that is not what it must be). */
+export function invalidParam(message: string): StepError {
+  return new StepError({ code: StepErrorCode.InvalidParams, message, retryable: false });
 }
 
 /**

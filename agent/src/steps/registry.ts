@@ -9,6 +9,11 @@ import { debugNoop } from './debug/noop.js';
 import { debugSleep } from './debug/sleep.js';
 import { linkTransferCheck } from './link/transfer-check.js';
 import { serverProbe } from './server/probe.js';
+import { siteArchive } from './site/archive.js';
+import { siteExtract } from './site/extract.js';
+import { siteLink, siteUnlink } from './site/link.js';
+import { siteRemove } from './site/remove.js';
+import { siteWriteSettings } from './site/write-settings.js';
 import type { StepContext, StepHandler } from './step.js';
 
 /** A step with its parameters checked, ready to run. */
@@ -40,6 +45,12 @@ const ALL_STEPS: readonly RegisteredStep[] = [
   register(dbDump),
   register(dbImport),
   register(dbSchemaVersions),
+  register(siteWriteSettings),
+  register(siteLink),
+  register(siteUnlink),
+  register(siteArchive),
+  register(siteExtract),
+  register(siteRemove),
 ];
 
 /** The steps this agent runs: the vocabulary, without the debug steps unless they are enabled. */

@@ -1,0 +1,132 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createGzip } from 'node:zlib';
+import { pack as tarPack } from 'tar-stream';
+import type { SiteArchiveManifest } from '../../../../shared/src/steps.js';
+import { ensureDir } from '../../adapters/files.js';
+import { HostLayout } from '../../adapters/layout.js';
+import { MariaDb, requireDatabase } from '../../adapters/mysql.js';
+import {
+  MANIFEST_FORMAT,
+  packDatabase,
+  packManifest,
+  packSiteDirectory,
+} from '../../adapters/site-archive.js';
+import { asError, firstFailure } from '../../adapters/streams.js';
+import { archiveIdValue, databaseRefOrNull, parseWith } from '../params.js';
+import type { StepHandler } from '../step.js';
+import { domainValue, requireDirectory } from './common.js';
+
+/**
+ * Streams a site archive into the master's store: tar (tar-stream) -> gzip -> upload, with
+ * backpressure all the way, so neither the archive nor any file is ever held in memory.
+ *
+ * The database dump goes through a temp file (mode 0600, in <root>/tmp, removed at the end): a tar
+ * header needs the entry's size before its content, and a dump's size is known only at its end.
+ * The dump runs while the files are packed, so it costs no extra time unless it is the longer
+ * part. (db.dump, which needs no tar header, streams without a temp file.)
+ */
+export const siteArchive: StepHandler<'site.archive'> = {
+  name: 'site.archive',
+  parseParams: (input) =>
+    parseWith(input, ['domain', 'archiveId'], ['includeDatabase'], (params) => ({
+      domain: domainValue('domain', params.domain),
+      archiveId: archiveIdValue('archiveId', params.archiveId),
+      includeDatabase: databaseRefOrNull('includeDatabase', params.includeDatabase),
+    })),
+  async run({ domain, archiveId, includeDatabase }, context) {
+    const layout = new HostLayout(context.host.root);
+    const siteDir = layout.siteDir(domain);
+    await requireDirectory(siteDir, 'the site directory');
+    const mariadb = new MariaDb(context);
+    if (includeDatabase) await requireDatabase(mariadb, includeDatabase.database, 'nothing to dump');
+
+    await ensureDir(layout.tmpDir, 0o700);
+    const dumpFile = join(layout.tmpDir, `${domain}.${randomBytes(6).toString('hex')}.sql`);
+    const dumpOutput = includeDatabase
+      ? createWriteStream(dumpFile, { flags: 'wx', mode: 0o600 })
+      : undefined;
+    // Started now, awaited once the files are in: both run at once.
+    const dumped =
+      includeDatabase && dumpOutput
+        ? mariadb
+            .dump(includeDatabase.database, dumpOutput)
+            .then(
+              () =>
+                new Promise<void>((resolve, reject) =>
+                  dumpOutput.end((error?: Error | null) => (error ? reject(error) : resolve())),
+                ),
+            )
+        : undefined;
+    dumped?.catch(() => undefined);
+
+    const pack = tarPack();
+    const gzip = createGzip();
+    pack.pipe(gzip);
+    let archivedBytes = 0;
+    const produce = async (): Promise<SiteArchiveManifest> => {
+      context.note(
+        `archiving ${siteDir}${includeDatabase ? ` and database ${includeDatabase.database}` : ''}`,
+      );
+      const files = await packSiteDirectory(pack, siteDir, {
+        onSkip: (path, why) => context.note(`left out ${path}: ${why}`),
+        onFile: (bytes) => {
+          archivedBytes += bytes;
+          context.progress('files', archivedBytes, 0, 'bytes');
+        },
+      });
+      let database: SiteArchiveManifest['database'] = null;
+      if (includeDatabase && dumped) {
+        await dumped;
+        database = await packDatabase(pack, dumpFile, includeDatabase.database);
+      }
+      const manifest: SiteArchiveManifest = {
+        format: MANIFEST_FORMAT,
+        domain,
+        createdAt: new Date().toISOString(),
+        files,
+        database,
+      };
+      await packManifest(pack, manifest);
+      pack.finalize();
+      return manifest;
+    };
+
+    try {
+      const [manifest, upload] = await firstFailure([
+        {
+          run: produce(),
+          // The upload must fail rather than store what was packed so far as a whole archive;
+          // and a dump still running is stopped (its output closes).
+          onFailure: (error) => {
+            gzip.destroy(asError(error));
+            dumpOutput?.destroy();
+          },
+        },
+        {
+          run: context.archives.putArchive({
+            archiveId,
+            ref: context.ref,
+            source: gzip,
+            signal: context.signal,
+          }),
+          onFailure: () => {
+            pack.destroy();
+            dumpOutput?.destroy();
+          },
+        },
+      ]);
+      context.note(
+        `archived ${manifest.files.entries} entries (${manifest.files.bytes} bytes)` +
+          (manifest.database ? ` and a ${manifest.database.bytes}-byte dump` : '') +
+          `: ${upload.size} bytes gzipped, sha256 ${upload.sha256}`,
+      );
+      return { sha256: upload.sha256, bytes: upload.size, manifest };
+    } finally {
+      if (dumped) await dumped.catch(() => undefined);
+      await rm(dumpFile, { force: true });
+    }
+  },
+};

@@ -1,0 +1,147 @@
+import { chmod, copyFile, mkdtemp, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { extract as tarExtract } from 'tar-stream';
+import { StepError, StepErrorCode } from '../../../../shared/src/errors.js';
+import { besidePath, ensureDir, pathKind } from '../../adapters/files.js';
+import { HostLayout } from '../../adapters/layout.js';
+import { MariaDb, requireDatabase } from '../../adapters/mysql.js';
+import { extractSiteArchive } from '../../adapters/site-archive.js';
+import { asError, firstFailure } from '../../adapters/streams.js';
+import { archiveIdValue, databaseRefOrNull, parseWith } from '../params.js';
+import type { StepHandler } from '../step.js';
+import { domainValue } from './common.js';
+import { chownTree } from './ownership.js';
+
+/**
+ * Restores a site archive: download -> gunzip -> tar entries, each checked before it is written
+ * (adapters/site-archive.ts), into a new directory beside the target; database.sql streamed into
+ * `importDatabase` on the way; the manifest checked; then the new directory swapped in (the old one
+ * renamed away, the new one renamed in, the old one removed). When anything is refused or fails,
+ * the new directory is removed and the target is as it was.
+ *
+ * The target's own settings.php, if it has one, is carried into the new directory: archives never
+ * hold one, and keeping it keeps the site's hash salt and database settings until
+ * site.write-settings rewrites them.
+ */
+export const siteExtract: StepHandler<'site.extract'> = {
+  name: 'site.extract',
+  parseParams: (input) =>
+    parseWith(input, ['domain', 'archiveId'], ['importDatabase', 'targetDomain'], (params) => ({
+      domain: domainValue('domain', params.domain),
+      archiveId: archiveIdValue('archiveId', params.archiveId),
+      importDatabase: databaseRefOrNull('importDatabase', params.importDatabase),
+      ...(params.targetDomain !== undefined
+        ? { targetDomain: domainValue('targetDomain', params.targetDomain) }
+        : {}),
+    })),
+  async run({ domain, archiveId, targetDomain, importDatabase }, context) {
+    const layout = new HostLayout(context.host.root);
+    const target = layout.siteDir(targetDomain ?? domain);
+    const mariadb = new MariaDb(context);
+    if (importDatabase)
+      await requireDatabase(mariadb, importDatabase.database, 'create it first (db.create)');
+    const targetKind = await pathKind(target);
+    if (targetKind !== 'missing' && targetKind !== 'directory') {
+      throw new StepError({
+        code: StepErrorCode.Refused,
+        message: `${target} is a ${targetKind}, not a site directory: not replaced`,
+        retryable: false,
+      });
+    }
+
+    await ensureDir(layout.sitesDir, 0o755);
+    const temp = await mkdtemp(join(layout.sitesDir, `.extract-${targetDomain ?? domain}-`));
+    let swapped = false;
+    try {
+      const gunzip = createGunzip();
+      const extract = tarExtract();
+      // Errors surface through the download and the entries; destroy both ends on any of them.
+      pipeline(gunzip, extract, () => undefined);
+      let databaseImported = false;
+      let received = 0;
+      const [, result] = await firstFailure([
+        {
+          run: context.archives.getArchive({
+            archiveId,
+            ref: context.ref,
+            destination: gunzip,
+            signal: context.signal,
+            onProgress: (bytes) => context.progress('download', bytes, 0, 'bytes'),
+          }),
+          onFailure: (error) => extract.destroy(asError(error)),
+        },
+        {
+          run: extractSiteArchive(extract, temp, {
+            onDatabase: async (content) => {
+              if (!importDatabase) {
+                context.note('the archive holds a database; not imported (no importDatabase)');
+                content.resume();
+                await new Promise((resolve) => content.once('end', resolve));
+                return;
+              }
+              context.note(`importing database.sql into ${importDatabase.database}`);
+              await mariadb.import(importDatabase.database, content);
+              databaseImported = true;
+            },
+            onSkip: (path, why) => context.note(`skipped ${path}: ${why}`),
+            onFile: (bytes) => {
+              received += bytes;
+              context.progress('files', received, 0, 'bytes');
+            },
+          }),
+          onFailure: (error) => gunzip.destroy(asError(error)),
+        },
+      ]);
+      if (result.manifest.domain !== domain) {
+        throw new StepError({
+          code: StepErrorCode.UnsafeArchive,
+          message: `archive ${archiveId} is of ${result.manifest.domain}, not of ${domain}`,
+          retryable: false,
+        });
+      }
+      if (importDatabase && !databaseImported) {
+        throw new StepError({
+          code: StepErrorCode.NotFound,
+          message: `archive ${archiveId} holds no database to import into ${importDatabase.database}`,
+          retryable: false,
+        });
+      }
+
+      const web = context.host.webUser;
+      if (web) await chownTree(temp, ['files', 'private'], { uid: web.uid, gid: web.gid });
+      if (targetKind === 'directory') {
+        await copyFile(join(target, 'settings.php'), join(temp, 'settings.php')).catch(
+          (error: NodeJS.ErrnoException) => {
+            if (error.code !== 'ENOENT') throw error;
+          },
+        );
+      }
+      await swapInto(temp, target, targetKind === 'directory');
+      swapped = true;
+      context.note(`restored ${result.files} files (${result.bytes} bytes) into ${target}`);
+      return { files: result.files, bytes: result.bytes, databaseImported, manifest: result.manifest };
+    } finally {
+      if (!swapped) await rm(temp, { recursive: true, force: true });
+    }
+  },
+};
+
+/** Puts `fresh` where `target` is: two renames, the old directory removed only after. */
+async function swapInto(fresh: string, target: string, targetExists: boolean): Promise<void> {
+  await chmod(fresh, 0o755);
+  if (!targetExists) {
+    await rename(fresh, target);
+    return;
+  }
+  const old = besidePath(target, 'old');
+  await rename(target, old);
+  try {
+    await rename(fresh, target);
+  } catch (error) {
+    await rename(old, target);
+    throw error;
+  }
+  await rm(old, { recursive: true, force: true });
+}

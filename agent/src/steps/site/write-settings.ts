@@ -1,0 +1,135 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  must,
+  validateAbsolutePath,
+  validateDatabaseName,
+  validateDatabaseUser,
+  ValidationError,
+} from '../../../../shared/src/validation.js';
+import { readHashSalt, renderCredentialsPhp, renderSettingsPhp } from '../../adapters/drupal-settings.js';
+import { ensureDir, writeFileAtomic } from '../../adapters/files.js';
+import { HostLayout } from '../../adapters/layout.js';
+import { integerValue, invalidParam, listValue, parseWith, requireSecret } from '../params.js';
+import type { StepHandler } from '../step.js';
+import { dbHostValue, domainValue, requireDirectory, trustedHostValue } from './common.js';
+
+const hashSaltPattern = /^[A-Za-z0-9_-]{32,128}$/;
+
+function hashSaltValue(field: string, value: unknown): string {
+  if (typeof value !== 'string' || !hashSaltPattern.test(value)) {
+    throw new ValidationError({
+      field,
+      message: `${field} must be 32-128 characters of A-Z, a-z, 0-9, "_" or "-"`,
+    });
+  }
+  return value;
+}
+
+/**
+ * Writes the site's settings.php and, outside the site directory, its credentials.php; creates
+ * files/ and private/ (owned by the web user). Each file is written beside and renamed into place,
+ * credentials first, so a request never sees a settings.php that requires a missing file.
+ */
+export const siteWriteSettings: StepHandler<'site.write-settings'> = {
+  name: 'site.write-settings',
+  parseParams: (input) =>
+    parseWith(
+      input,
+      ['domain', 'platformPath', 'database', 'user', 'dbHost', 'dbPort', 'trustedHosts'],
+      ['hashSalt'],
+      (params) => {
+        const trustedHosts = listValue('trustedHosts', params.trustedHosts, 50, trustedHostValue);
+        if (trustedHosts.length === 0) {
+          throw new ValidationError({
+            field: 'trustedHosts',
+            message: 'trustedHosts needs at least the site domain',
+          });
+        }
+        return {
+          domain: domainValue('domain', params.domain),
+          platformPath: must(validateAbsolutePath('platformPath', params.platformPath)),
+          database: must(validateDatabaseName('database', params.database)),
+          user: must(validateDatabaseUser('user', params.user)),
+          dbHost: dbHostValue('dbHost', params.dbHost),
+          dbPort: integerValue('dbPort', params.dbPort, 1, 65535),
+          trustedHosts: [...new Set(trustedHosts)],
+          ...(params.hashSalt !== undefined ? { hashSalt: hashSaltValue('hashSalt', params.hashSalt) } : {}),
+        };
+      },
+    ),
+  async run(params, context) {
+    const password = requireSecret(context.secrets, 'dbPassword');
+    const layout = new HostLayout(context.host.root);
+    const platform = layout.platformOfPath(params.platformPath);
+    if (!platform) {
+      throw invalidParam(
+        `platformPath ${params.platformPath} is not a platform directory (${layout.platformsDir}/<platform>)`,
+      );
+    }
+    await requireDirectory(layout.platformDir(platform), 'the platform');
+
+    const siteDir = layout.siteDir(params.domain);
+    const configDir = layout.siteConfigDir(params.domain);
+    const settingsPath = join(siteDir, 'settings.php');
+    const credentialsPath = join(configDir, 'credentials.php');
+    const web = context.host.webUser;
+    const webOwner = web ? { uid: web.uid, gid: web.gid } : undefined;
+    // Root owns the code-like files; the web user's group may read them.
+    const readable = web ? { uid: 0, gid: web.gid } : undefined;
+
+    let hashSalt = params.hashSalt ?? context.secrets.hashSalt;
+    let hashSaltSource: 'params' | 'kept' | 'generated' = 'params';
+    if (hashSalt !== undefined) {
+      if (!hashSaltPattern.test(hashSalt)) {
+        throw invalidParam('the hashSalt secret must be 32-128 characters of A-Z, a-z, 0-9, "_" or "-"');
+      }
+    } else {
+      hashSalt = readHashSalt(await readFile(settingsPath, 'utf8').catch(() => ''));
+      hashSaltSource = 'kept';
+    }
+    if (hashSalt === undefined) {
+      // As Drupal's installer does: 55 random bytes, base64url.
+      hashSalt = randomBytes(55).toString('base64url');
+      hashSaltSource = 'generated';
+    }
+
+    await ensureDir(layout.sitesDir, 0o755);
+    await ensureDir(siteDir, 0o755);
+    await ensureDir(join(siteDir, 'files'), 0o775, webOwner);
+    await ensureDir(join(siteDir, 'private'), 0o770, webOwner);
+    await ensureDir(join(siteDir, 'private', 'config'), 0o770, webOwner);
+    await ensureDir(join(siteDir, 'private', 'config', 'sync'), 0o770, webOwner);
+    // Others may pass through config/sites (PHP reaches its own credentials) but not list it.
+    await ensureDir(layout.siteConfigsDir, 0o711);
+    await ensureDir(configDir, 0o750, readable);
+
+    await writeFileAtomic(
+      credentialsPath,
+      renderCredentialsPhp({
+        domain: params.domain,
+        database: params.database,
+        user: params.user,
+        password,
+        host: params.dbHost,
+        port: params.dbPort,
+      }),
+      { mode: 0o640, owner: readable },
+    );
+    await writeFileAtomic(
+      settingsPath,
+      renderSettingsPhp({
+        domain: params.domain,
+        siteDir,
+        credentialsPath,
+        hashSalt,
+        trustedHosts: params.trustedHosts,
+      }),
+      // No secret in it but the hash salt: readable by the web group, or by all without a web user.
+      { mode: readable ? 0o440 : 0o444, owner: readable },
+    );
+    context.note(`wrote ${settingsPath} (hash salt ${hashSaltSource}) and ${credentialsPath}`);
+    return { settingsPath, credentialsPath, hashSaltSource };
+  },
+};
