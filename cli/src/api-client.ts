@@ -1,5 +1,9 @@
 import type {
+  Backup,
   Client,
+  Site,
+  PackageRelease,
+  Platform,
   ApiErrorBody,
   CreatedServer,
   Enrollment,
@@ -64,6 +68,63 @@ export class ApiClient {
   async listClients(): Promise<Client[]> {
     const page = await this.request<{ items: Client[] }>('GET', '/api/clients');
     return page.items;
+  }
+
+  createPlatform(body: {
+    name: string;
+    server: string;
+    path?: string;
+  }): Promise<{ platform: Platform; task: Task }> {
+    return this.request('POST', '/api/platforms', { body });
+  }
+
+  async listPlatforms(): Promise<Platform[]> {
+    const page = await this.request<{ items: Platform[] }>('GET', '/api/platforms');
+    return page.items;
+  }
+
+  getPlatform(nameOrId: string): Promise<Platform & { packages: PackageRelease[] }> {
+    return this.request('GET', `/api/platforms/${segment(nameOrId)}`);
+  }
+
+  verifyPlatform(nameOrId: string): Promise<Task> {
+    return this.request('POST', `/api/platforms/${segment(nameOrId)}/verify`);
+  }
+
+  installSite(body: {
+    domain: string;
+    platform: string;
+    profile?: string;
+    dbServer?: string;
+    client?: string;
+  }): Promise<{ site: Site; task: Task }> {
+    return this.request('POST', '/api/sites', { body });
+  }
+
+  async listSites(): Promise<Site[]> {
+    const page = await this.request<{ items: Site[] }>('GET', '/api/sites');
+    return page.items;
+  }
+
+  getSite(domain: string): Promise<Site & { packages: PackageRelease[] }> {
+    return this.request('GET', `/api/sites/${segment(domain)}`);
+  }
+
+  async listBackups(domain: string): Promise<Backup[]> {
+    const page = await this.request<{ items: Backup[] }>('GET', `/api/sites/${segment(domain)}/backups`);
+    return page.items;
+  }
+
+  /** A site task: verify, backups (a new backup), disable, enable, login-reset, restore, delete. */
+  siteAction(
+    domain: string,
+    action: string,
+    options: { body?: unknown; force?: boolean } = {},
+  ): Promise<Task> {
+    return this.request('POST', `/api/sites/${segment(domain)}/${action}`, {
+      body: options.body,
+      query: options.force ? { force: 'true' } : undefined,
+    });
   }
 
   async listServers(): Promise<Server[]> {

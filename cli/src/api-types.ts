@@ -149,3 +149,48 @@ export interface Client {
   email: string | null;
   createdAt: string;
 }
+
+export interface Platform {
+  id: string;
+  name: string;
+  serverId: string;
+  serverName: string;
+  path: string;
+  docroot: string;
+  coreVersion: string | null;
+  status: string;
+  locked: boolean;
+  verifiedAt: string | null;
+  createdAt: string;
+}
+
+export interface PackageRelease {
+  name: string;
+  type: string;
+  title: string | null;
+  version: string | null;
+  schemaVersion: number;
+  path: string | null;
+  enabled: boolean;
+}
+
+export interface Site {
+  id: string;
+  domain: string;
+  status: string;
+  platform: string;
+  client: string | null;
+  dbServer: string;
+  profile: string;
+  url: string;
+  verifiedAt: string | null;
+  createdAt: string;
+}
+
+export interface Backup {
+  id: string;
+  domain: string;
+  reason: string;
+  createdAt: string;
+  manifest: Record<string, unknown>;
+}

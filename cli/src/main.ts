@@ -6,7 +6,9 @@ import { berthVersion, packageRoot } from '../../shared/src/package-root.js';
 import { registerAgentCommands } from './commands/agent.js';
 import { registerClientCommands } from './commands/client.js';
 import { registerMasterCommands } from './commands/master.js';
+import { registerPlatformCommands } from './commands/platform.js';
 import { registerServerCommands } from './commands/server.js';
+import { registerSiteCommands } from './commands/site.js';
 import { registerTaskCommands } from './commands/task.js';
 import { CliContext, type CliIo } from './context.js';
 import { DEFAULT_MASTER_URL } from './credentials.js';
@@ -51,6 +53,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerAgentCommands(program, ctx);
   registerServerCommands(program, ctx);
   registerClientCommands(program, ctx);
+  registerPlatformCommands(program, ctx);
+  registerSiteCommands(program, ctx);
   registerTaskCommands(program, ctx);
   return program;
 }

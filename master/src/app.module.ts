@@ -5,9 +5,13 @@ import { AuthService } from './auth/auth.service.js';
 import { ClientsController } from './clients/clients.controller.js';
 import { ClientsService } from './clients/clients.service.js';
 import { HealthController } from './health.controller.js';
+import { PlatformsController } from './platforms/platforms.controller.js';
+import { PlatformsService } from './platforms/platforms.service.js';
 import { HealthInfo } from './health-info.js';
 import { AppExceptionFilter } from './infra/http/exception.filter.js';
 import { ServersController } from './servers/servers.controller.js';
+import { SitesController } from './sites/sites.controller.js';
+import { SitesService } from './sites/sites.service.js';
 import { ServersService } from './servers/servers.service.js';
 import { TaskLogBus } from './tasks/task-log-bus.js';
 import { TasksController } from './tasks/tasks.controller.js';
@@ -18,6 +22,8 @@ import type { Logger } from 'pino';
 export interface HttpDependencies {
   auth: AuthService;
   clients: ClientsService;
+  platforms: PlatformsService;
+  sites: SitesService;
   servers: ServersService;
   tasks: TasksService;
   bus: TaskLogBus;
@@ -35,6 +41,8 @@ export class AppModule {
     const providers: Provider[] = [
       { provide: AuthService, useValue: dependencies.auth },
       { provide: ClientsService, useValue: dependencies.clients },
+      { provide: PlatformsService, useValue: dependencies.platforms },
+      { provide: SitesService, useValue: dependencies.sites },
       { provide: ServersService, useValue: dependencies.servers },
       { provide: TasksService, useValue: dependencies.tasks },
       { provide: TaskLogBus, useValue: dependencies.bus },
@@ -44,7 +52,14 @@ export class AppModule {
     ];
     return {
       module: AppModule,
-      controllers: [HealthController, ServersController, ClientsController, TasksController],
+      controllers: [
+        HealthController,
+        ServersController,
+        ClientsController,
+        PlatformsController,
+        SitesController,
+        TasksController,
+      ],
       providers,
     };
   }

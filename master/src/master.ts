@@ -25,8 +25,16 @@ import { NestPinoLogger } from './infra/logging/logger.js';
 import { CertificateAuthority } from './pki/certificate-authority.js';
 import { EnrollmentService } from './pki/enrollment.service.js';
 import { EnrollmentTokenRepository } from './servers/enrollment-token.repository.js';
+import { PackagesRepository } from './packages/packages.repository.js';
+import { PlatformsRepository } from './platforms/platforms.repository.js';
+import { PlatformsService } from './platforms/platforms.service.js';
 import { ServersRepository } from './servers/servers.repository.js';
 import { ServersService } from './servers/servers.service.js';
+import { BackupsRepository } from './backups/backups.repository.js';
+import { SecretBox } from './infra/crypto/secret-box.js';
+import { siteSecretResolver } from './sites/site-secrets.js';
+import { SitesRepository } from './sites/sites.repository.js';
+import { SitesService } from './sites/sites.service.js';
 import { TaskEngine } from './tasks/task-engine.js';
 import { TaskLogBus } from './tasks/task-log-bus.js';
 import { TasksRepository } from './tasks/tasks.repository.js';
@@ -69,6 +77,12 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
     await archives.start();
 
     const serversRepository = new ServersRepository(db);
+    const platformsRepository = new PlatformsRepository(db);
+    const packagesRepository = new PackagesRepository(db);
+    const sitesRepository = new SitesRepository(db);
+    const backupsRepository = new BackupsRepository(db);
+    const clientsRepository = new ClientsRepository(db);
+    const secretBox = SecretBox.open({ dataDir: config.dataDir, keyBase64: config.secretKey });
     const tasksRepository = new TasksRepository(db);
     const bus = new TaskLogBus();
     const engine = new TaskEngine(
@@ -76,10 +90,18 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       serversRepository,
       gateway,
       bus,
-      createWorkflows({ servers: serversRepository, archives }),
+      createWorkflows({
+        servers: serversRepository,
+        archives,
+        platforms: platformsRepository,
+        packages: packagesRepository,
+        sites: sitesRepository,
+        backups: backupsRepository,
+      }),
       config,
       logger.child({ component: 'engine' }),
       `master-${randomUUID()}`,
+      siteSecretResolver(tasksRepository, sitesRepository, secretBox),
     );
     const auth = new AuthService(new ApiTokensRepository(db));
     const adminToken = await auth.bootstrapAdminToken();
@@ -91,12 +113,42 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
     const grpcPort = await grpcServer.start();
     stops.push(() => grpcServer.stop());
 
+    const tasksService = new TasksService(
+      db,
+      tasksRepository,
+      serversRepository,
+      engine,
+      bus,
+      archives,
+      config,
+    );
     const app = await NestFactory.create<NestExpressApplication>(
       AppModule.with({
         auth,
-        clients: new ClientsService(new ClientsRepository(db)),
+        clients: new ClientsService(clientsRepository),
         servers: new ServersService(serversRepository, enrollment, gateway, { ...config, grpcPort }),
-        tasks: new TasksService(db, tasksRepository, serversRepository, engine, bus, archives, config),
+        tasks: tasksService,
+        platforms: new PlatformsService(
+          platformsRepository,
+          packagesRepository,
+          serversRepository,
+          tasksRepository,
+          tasksService,
+          engine,
+        ),
+        sites: new SitesService(
+          sitesRepository,
+          platformsRepository,
+          serversRepository,
+          clientsRepository,
+          packagesRepository,
+          backupsRepository,
+          tasksRepository,
+          tasksService,
+          engine,
+          archives,
+          secretBox,
+        ),
         bus,
         health: new HealthInfo(database, () => gateway.connectedCount()),
         logger,

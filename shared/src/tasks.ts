@@ -16,8 +16,36 @@ export const ATTEMPT_STATES = ['pending', 'assigned', 'running', 'done', 'failed
 export type AttemptState = (typeof ATTEMPT_STATES)[number];
 export const ACTIVE_ATTEMPT_STATES: readonly AttemptState[] = ['assigned', 'running'];
 
-export const TASK_TYPES = ['server.verify', 'server.transfer-check', 'debug.sleep', 'debug.noop'] as const;
+export const TASK_TYPES = [
+  'server.verify',
+  'server.transfer-check',
+  'platform.verify',
+  'site.install',
+  'site.verify',
+  'site.backup',
+  'site.restore',
+  'site.disable',
+  'site.enable',
+  'site.delete',
+  'site.login-reset',
+  'site.backup-delete',
+  'debug.sleep',
+  'debug.noop',
+] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
+
+/** The task types that `POST /api/tasks` creates on a server; the others come from their feature's API. */
+export const SERVER_TASK_TYPES = [
+  'server.verify',
+  'server.transfer-check',
+  'debug.sleep',
+  'debug.noop',
+] as const;
+export type ServerTaskType = (typeof SERVER_TASK_TYPES)[number];
+
+export function isServerTaskType(value: string): value is ServerTaskType {
+  return (SERVER_TASK_TYPES as readonly string[]).includes(value);
+}
 
 /** Task types that exist for tests and benchmarks; the master accepts them only when told to. */
 export const DEBUG_TASK_TYPES: readonly TaskType[] = ['debug.sleep', 'debug.noop'];

@@ -174,7 +174,7 @@ export interface AgentHandle {
 /** Adds the server on the master, then starts its agent with the enrollment token in its environment. */
 export async function startAgent(
   master: MasterHandle,
-  options: { name: string; slots?: number; label?: string },
+  options: { name: string; slots?: number; label?: string; args?: string[] },
 ): Promise<AgentHandle> {
   const { enrollment } = await master.api.post<{ enrollment: { token: string } }>('/api/servers', {
     name: options.name,

@@ -1,6 +1,6 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
-export type PackageType = 'core' | 'module' | 'theme' | 'profile';
+export type PackageType = 'core' | 'module' | 'theme' | 'profile' | 'theme_engine';
 
 /** A module, theme, profile or core, by machine name. Its releases are per platform and per site. */
 @Entity('packages')

@@ -7,6 +7,7 @@ import {
   type TestDatabase,
 } from '../../../test/support/test-database.js';
 import type { Hello__Output, MasterFrame } from '../../../shared/src/protocol.js';
+import { TASK_TYPES } from '../../../shared/src/tasks.js';
 import type { AgentEvents, AgentSession } from '../agents/agent-events.js';
 import { openDatabase } from '../infra/db/data-source.js';
 import { sqlRows } from '../infra/db/sql.js';
@@ -159,13 +160,12 @@ const twoSteps: Workflow = async (context) => {
   const second = await context.step(context.task.targetId, 'debug.sleep', { ms: 1 });
   return { first, second };
 };
-const workflows = (overrides: Partial<Record<string, Workflow>> = {}): WorkflowRegistry => ({
-  'server.verify': oneStep,
-  'server.transfer-check': oneStep,
-  'debug.noop': oneStep,
-  'debug.sleep': twoSteps,
-  ...overrides,
-});
+const workflows = (overrides: Partial<Record<string, Workflow>> = {}): WorkflowRegistry =>
+  ({
+    ...Object.fromEntries(TASK_TYPES.map((type) => [type, oneStep])),
+    'debug.sleep': twoSteps,
+    ...overrides,
+  }) as WorkflowRegistry;
 
 describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
   let database: TestDatabase;

@@ -1,7 +1,10 @@
 import {
   DEBUG_TASK_TYPES,
   FINISHED_TASK_STATES,
+  isServerTaskType,
   isTaskType,
+  SERVER_TASK_TYPES,
+  type ServerTaskType,
   TASK_STATES,
   type TaskState,
   type TaskType,
@@ -96,8 +99,11 @@ export class TasksService {
     principal: Principal,
     input: { type: unknown; server: unknown; params?: unknown },
   ): Promise<TaskView> {
-    if (typeof input.type !== 'string' || !isTaskType(input.type)) {
-      throw new TasksError(TasksErrorCode.InvalidInput, `unknown task type "${String(input.type)}"`);
+    if (typeof input.type !== 'string' || !isServerTaskType(input.type)) {
+      throw new TasksError(
+        TasksErrorCode.InvalidInput,
+        `"${String(input.type)}" is not a server task type; use one of ${SERVER_TASK_TYPES.join(', ')}`,
+      );
     }
     const type = input.type;
     if (DEBUG_TASK_TYPES.includes(type) && !this.config.debugTasks) {
@@ -131,7 +137,7 @@ export class TasksService {
   }
 
   private async serverTaskParams(
-    type: TaskType,
+    type: ServerTaskType,
     server: ServerEntity,
     raw: Record<string, unknown>,
   ): Promise<Record<string, unknown>> {

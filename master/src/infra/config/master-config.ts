@@ -29,6 +29,8 @@ export interface MasterConfig {
   /** Accept the debug.* task types (tests and benchmarks). */
   readonly debugTasks: boolean;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Base64 key for the registry's secrets; absent means <dataDir>/secret.key. Shared by several masters. */
+  readonly secretKey: string | undefined;
 }
 
 export interface MasterFlags {
@@ -77,6 +79,7 @@ export function loadMasterConfig(
     enrollmentTtlMs: positive('BERTH_ENROLLMENT_TTL_MS', env.BERTH_ENROLLMENT_TTL_MS, 24 * 3600_000),
     debugTasks: env.BERTH_DEBUG_TASKS === '1',
     logLevel: logLevel(env.BERTH_LOG_LEVEL),
+    secretKey: env.BERTH_SECRET_KEY?.trim() || undefined,
   };
   if (config.leaseMs < 2 * config.heartbeatIntervalMs) {
     throw new ConfigError(

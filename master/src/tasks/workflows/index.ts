@@ -1,13 +1,16 @@
 import type { ServersRepository } from '../../servers/servers.repository.js';
+import { platformVerifyWorkflow, type PlatformWorkflowDependencies } from './platform.workflows.js';
+import { siteWorkflows, type SiteWorkflowDependencies } from './site.workflows.js';
 import type { Workflow, WorkflowRegistry } from '../workflow.js';
 
-export interface WorkflowDependencies {
+export interface WorkflowDependencies extends PlatformWorkflowDependencies, SiteWorkflowDependencies {
   servers: ServersRepository;
   archives: { remove(archiveId: string): Promise<void> };
 }
 
 /** Every task type's workflow. Each is plain code over its TaskContext (see workflow.ts). */
-export function createWorkflows({ servers, archives }: WorkflowDependencies): WorkflowRegistry {
+export function createWorkflows(dependencies: WorkflowDependencies): WorkflowRegistry {
+  const { servers, archives } = dependencies;
   const serverVerify: Workflow = async (context) => {
     const serverId = context.task.targetId;
     const probe = await context.phase('probe', () =>
@@ -56,6 +59,8 @@ export function createWorkflows({ servers, archives }: WorkflowDependencies): Wo
   return {
     'server.verify': serverVerify,
     'server.transfer-check': transferCheck,
+    'platform.verify': platformVerifyWorkflow(dependencies),
+    ...siteWorkflows(dependencies),
     'debug.sleep': debugSleep,
     'debug.noop': debugNoop,
   };

@@ -1,0 +1,123 @@
+import type { Command } from 'commander';
+import { validateName } from '../../../shared/src/validation.js';
+import type { CliContext } from '../context.js';
+import { usageError } from '../errors.js';
+import { formatRelative } from '../output/format.js';
+import { renderFields, renderTable } from '../output/table.js';
+import { finishTaskCommand } from '../task-wait.js';
+
+export function registerPlatformCommands(program: Command, ctx: CliContext): void {
+  const platform = program
+    .command('platform')
+    .description('Platforms: Drupal codebases on a web server, with their packages and schema versions');
+
+  platform
+    .command('add')
+    .description('Register a platform and verify it (a static scan of its packages; starts a task)')
+    .argument(
+      '<name>',
+      'platform name: lowercase letters, digits, "-" or "_"; the codebase is <agent root>/platforms/<name>',
+    )
+    .requiredOption('--server <name>', 'the web server that holds the codebase')
+    .option(
+      '--path <path>',
+      'absolute path of the codebase on the server, for the record (<root>/platforms/<name>)',
+    )
+    .option('--no-wait', 'print the task id and return at once instead of following the task')
+    .option('--json', 'print the task as JSON (the final task unless --no-wait)')
+    .action(
+      async (
+        name: string,
+        options: { server: string; path?: string; wait: boolean; json?: boolean },
+        command: Command,
+      ) => {
+        const checked = validateName('platform name', name);
+        if (!checked.ok) throw usageError(checked.failure.message);
+        const client = await ctx.client(command);
+        const created = await client.createPlatform({ name, server: options.server, path: options.path });
+        ctx.exitCode = await finishTaskCommand(ctx, client, created.task, options);
+      },
+    );
+
+  platform
+    .command('verify')
+    .description('Rescan a platform into packages and schema versions (starts a task)')
+    .argument('<name>', 'platform name or id')
+    .option('--no-wait', 'print the task id and return at once instead of following the task')
+    .option('--json', 'print the task as JSON (the final task unless --no-wait)')
+    .action(async (name: string, options: { wait: boolean; json?: boolean }, command: Command) => {
+      const client = await ctx.client(command);
+      ctx.exitCode = await finishTaskCommand(ctx, client, await client.verifyPlatform(name), options);
+    });
+
+  platform
+    .command('list')
+    .description('List platforms')
+    .option('--json', 'print the platforms as JSON')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const client = await ctx.client(command);
+      const platforms = await client.listPlatforms();
+      if (options.json) return ctx.json(platforms);
+      if (platforms.length === 0) {
+        ctx.out('No platforms yet. Add one with: berth platform add NAME --server SERVER');
+        return;
+      }
+      const now = ctx.now();
+      ctx.out(
+        renderTable(
+          [
+            { header: 'NAME' },
+            { header: 'SERVER' },
+            { header: 'CORE' },
+            { header: 'STATUS' },
+            { header: 'VERIFIED' },
+          ],
+          platforms.map((item) => [
+            item.name,
+            item.serverName,
+            item.coreVersion ?? '-',
+            item.locked ? `${item.status} (locked)` : item.status,
+            formatRelative(item.verifiedAt, now),
+          ]),
+        ),
+      );
+    });
+
+  platform
+    .command('show')
+    .description('Show a platform with its packages and schema versions')
+    .argument('<name>', 'platform name or id')
+    .option('--json', 'print the platform as JSON')
+    .action(async (name: string, options: { json?: boolean }, command: Command) => {
+      const client = await ctx.client(command);
+      const found = await client.getPlatform(name);
+      if (options.json) return ctx.json(found);
+      ctx.out(
+        renderFields([
+          ['name', found.name],
+          ['server', found.serverName],
+          ['path', found.path],
+          ['core', found.coreVersion ?? '-'],
+          ['status', found.locked ? `${found.status} (locked)` : found.status],
+          ['verified', formatRelative(found.verifiedAt, ctx.now())],
+        ]),
+      );
+      ctx.out();
+      ctx.out(
+        renderTable(
+          [
+            { header: 'PACKAGE' },
+            { header: 'TYPE' },
+            { header: 'VERSION' },
+            { header: 'SCHEMA', align: 'right' },
+          ],
+          found.packages.map((item) => [
+            item.name,
+            item.type,
+            item.version ?? '-',
+            String(item.schemaVersion),
+          ]),
+        ),
+      );
+    });
+}

@@ -1,0 +1,247 @@
+import type { Command } from 'commander';
+import { validateHostname, validateName } from '../../../shared/src/validation.js';
+import type { ApiClient } from '../api-client.js';
+import type { Task } from '../api-types.js';
+import type { CliContext } from '../context.js';
+import { usageError } from '../errors.js';
+import { formatRelative } from '../output/format.js';
+import { renderFields, renderTable } from '../output/table.js';
+import { finishTaskCommand } from '../task-wait.js';
+
+interface WaitOptions {
+  wait: boolean;
+  json?: boolean;
+}
+
+const WAIT_HELP = 'print the task id and return at once instead of following the task';
+const JSON_HELP = 'print the task as JSON (the final task unless --no-wait)';
+
+export function registerSiteCommands(program: Command, ctx: CliContext): void {
+  const site = program.command('site').description('Sites: a domain with its directory, database and vhost');
+
+  /** Runs a site task, follows it, and on success prints what its result says a person needs. */
+  const runTask = async (
+    command: Command,
+    options: WaitOptions,
+    start: (client: ApiClient) => Promise<Task>,
+    afterSuccess?: (task: Task) => void,
+  ) => {
+    const client = await ctx.client(command);
+    const started = await start(client);
+    ctx.exitCode = await finishTaskCommand(ctx, client, started, options);
+    if (ctx.exitCode === 0 && options.wait && !options.json && afterSuccess) {
+      afterSuccess(await client.getTask(started.id));
+    }
+  };
+
+  const domainArgument = (domain: string) => {
+    const checked = validateHostname('domain', domain);
+    if (!checked.ok) throw usageError(checked.failure.message);
+    return checked.value;
+  };
+
+  site
+    .command('install')
+    .description(
+      'Install a site on a platform: database, settings, drush site:install, vhost (starts a task)',
+    )
+    .argument('<domain>', 'the domain, a lowercase DNS name')
+    .requiredOption('--platform <name>', 'a verified platform')
+    .option('--profile <name>', 'install profile (default: standard)')
+    .option('--db-server <name>', "database server (default: the platform's server)")
+    .option('--client <name>', 'the client that owns the site')
+    .option('--no-wait', WAIT_HELP)
+    .option('--json', JSON_HELP)
+    .action(
+      async (
+        domain: string,
+        options: WaitOptions & { platform: string; profile?: string; dbServer?: string; client?: string },
+        command: Command,
+      ) => {
+        domainArgument(domain);
+        if (options.profile !== undefined) {
+          const checked = validateName('profile', options.profile);
+          if (!checked.ok) throw usageError(checked.failure.message);
+        }
+        await runTask(
+          command,
+          options,
+          async (client) =>
+            (
+              await client.installSite({
+                domain,
+                platform: options.platform,
+                profile: options.profile,
+                dbServer: options.dbServer,
+                client: options.client,
+              })
+            ).task,
+          () =>
+            ctx.out(`${domain} is installed: http://${domain}/  (log in: berth site login-reset ${domain})`),
+        );
+      },
+    );
+
+  site
+    .command('list')
+    .description('List sites')
+    .option('--json', 'print the sites as JSON')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const client = await ctx.client(command);
+      const sites = await client.listSites();
+      if (options.json) return ctx.json(sites);
+      if (sites.length === 0) {
+        ctx.out('No sites yet. Install one with: berth site install DOMAIN --platform PLATFORM');
+        return;
+      }
+      const now = ctx.now();
+      ctx.out(
+        renderTable(
+          [
+            { header: 'DOMAIN' },
+            { header: 'STATUS' },
+            { header: 'PLATFORM' },
+            { header: 'CLIENT' },
+            { header: 'VERIFIED' },
+          ],
+          sites.map((item) => [
+            item.domain,
+            item.status,
+            item.platform,
+            item.client ?? '-',
+            formatRelative(item.verifiedAt, now),
+          ]),
+        ),
+      );
+    });
+
+  site
+    .command('show')
+    .description('Show a site with its packages and schema versions')
+    .argument('<domain>', 'the domain')
+    .option('--json', 'print the site as JSON')
+    .action(async (domain: string, options: { json?: boolean }, command: Command) => {
+      const client = await ctx.client(command);
+      const found = await client.getSite(domain);
+      if (options.json) return ctx.json(found);
+      ctx.out(
+        renderFields([
+          ['domain', found.domain],
+          ['status', found.status],
+          ['platform', found.platform],
+          ['client', found.client ?? '-'],
+          ['database on', found.dbServer],
+          ['profile', found.profile],
+          ['verified', formatRelative(found.verifiedAt, ctx.now())],
+        ]),
+      );
+      if (found.packages.length > 0) {
+        ctx.out();
+        ctx.out(
+          renderTable(
+            [
+              { header: 'PACKAGE' },
+              { header: 'TYPE' },
+              { header: 'VERSION' },
+              { header: 'SCHEMA', align: 'right' },
+            ],
+            found.packages.map((item) => [
+              item.name,
+              item.type,
+              item.version ?? '-',
+              String(item.schemaVersion),
+            ]),
+          ),
+        );
+      }
+    });
+
+  const simple: Array<[string, string, string, ((task: Task) => void) | undefined]> = [
+    [
+      'verify',
+      'verify',
+      'Verify a site: drush status, an HTTP probe, packages and schema versions',
+      undefined,
+    ],
+    [
+      'backup',
+      'backups',
+      'Back up a site (files and a consistent database dump) into the master store',
+      (task) => ctx.out(`backup ${String((task.result as { backupId?: string } | null)?.backupId ?? '')}`),
+    ],
+    ['disable', 'disable', 'Disable a site: its vhost serves a "site disabled" page', undefined],
+    ['enable', 'enable', 'Enable a disabled site', undefined],
+    [
+      'login-reset',
+      'login-reset',
+      'Print a one-time login link for the site',
+      (task) => ctx.out(String((task.result as { url?: string } | null)?.url ?? '')),
+    ],
+  ];
+  for (const [name, action, description, after] of simple) {
+    site
+      .command(name)
+      .description(`${description} (starts a task)`)
+      .argument('<domain>', 'the domain')
+      .option('--no-wait', WAIT_HELP)
+      .option('--json', JSON_HELP)
+      .action(async (domain: string, options: WaitOptions, command: Command) => {
+        await runTask(command, options, (client) => client.siteAction(domain, action), after);
+      });
+  }
+
+  site
+    .command('backups')
+    .description("List a site's backups, newest first")
+    .argument('<domain>', 'the domain (also of a deleted site: its last backup is kept)')
+    .option('--json', 'print the backups as JSON')
+    .action(async (domain: string, options: { json?: boolean }, command: Command) => {
+      const client = await ctx.client(command);
+      const backups = await client.listBackups(domain);
+      if (options.json) return ctx.json(backups);
+      if (backups.length === 0) {
+        ctx.out(`No backups of ${domain}.`);
+        return;
+      }
+      ctx.out(
+        renderTable(
+          [{ header: 'ID' }, { header: 'REASON' }, { header: 'TAKEN' }, { header: 'BYTES', align: 'right' }],
+          backups.map((item) => [
+            item.id,
+            item.reason,
+            formatRelative(item.createdAt, ctx.now()),
+            String((item.manifest.archive as { bytes?: number } | undefined)?.bytes ?? '-'),
+          ]),
+        ),
+      );
+    });
+
+  site
+    .command('restore')
+    .description('Restore a backup into the site; the current state is backed up first (starts a task)')
+    .argument('<domain>', 'the domain')
+    .requiredOption('--backup <id>', 'the backup to restore (berth site backups DOMAIN)')
+    .option('--no-wait', WAIT_HELP)
+    .option('--json', JSON_HELP)
+    .action(async (domain: string, options: WaitOptions & { backup: string }, command: Command) => {
+      await runTask(command, options, (client) =>
+        client.siteAction(domain, 'restore', { body: { backupId: options.backup } }),
+      );
+    });
+
+  site
+    .command('delete')
+    .description(
+      'Delete a site: a last backup, then its vhost, link, directory, database and user (starts a task). ' +
+        'The site must be disabled first, unless --force',
+    )
+    .argument('<domain>', 'the domain')
+    .option('--force', 'delete an enabled site too')
+    .option('--no-wait', WAIT_HELP)
+    .option('--json', JSON_HELP)
+    .action(async (domain: string, options: WaitOptions & { force?: boolean }, command: Command) => {
+      await runTask(command, options, (client) =>
+        client.siteAction(domain, 'delete', { force: options.force }),
+      );
+    });
+}

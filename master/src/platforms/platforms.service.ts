@@ -1,0 +1,140 @@
+import { validateAbsolutePath, validateName } from '../../../shared/src/validation.js';
+import type { Principal } from '../auth/auth.service.js';
+import { isUniqueViolation } from '../infra/db/sql.js';
+import type { PackageRow, PackagesRepository } from '../packages/packages.repository.js';
+import type { ServersRepository } from '../servers/servers.repository.js';
+import { ServersError } from '../servers/servers.errors.js';
+import type { TaskEngine } from '../tasks/task-engine.js';
+import type { TasksRepository } from '../tasks/tasks.repository.js';
+import type { TasksService, TaskView } from '../tasks/tasks.service.js';
+import type { PlatformEntity } from './platform.entity.js';
+import { PlatformsError, PlatformsErrorCode } from './platforms.errors.js';
+import type { PlatformsRepository } from './platforms.repository.js';
+
+export interface PlatformView {
+  id: string;
+  name: string;
+  serverId: string;
+  serverName: string;
+  path: string;
+  docroot: string;
+  coreVersion: string | null;
+  status: string;
+  locked: boolean;
+  verifiedAt: string | null;
+  createdAt: string;
+}
+
+/** Platforms: codebases on a server, verified by a static scan into packages and schema versions. */
+export class PlatformsService {
+  constructor(
+    private readonly platforms: PlatformsRepository,
+    private readonly packages: PackagesRepository,
+    private readonly servers: ServersRepository,
+    private readonly tasks: TasksRepository,
+    private readonly taskViews: TasksService,
+    private readonly engine: TaskEngine,
+  ) {}
+
+  /** Registers a platform and queues its verify. The codebase lives at <root>/platforms/<name> on the server. */
+  async add(
+    principal: Principal,
+    input: { name: unknown; server: unknown; path?: unknown },
+  ): Promise<{ platform: PlatformView; task: TaskView }> {
+    const name = validateName('platform name', input.name);
+    if (!name.ok) throw new PlatformsError(PlatformsErrorCode.InvalidInput, name.failure.message);
+    if (typeof input.server !== 'string' || input.server === '') {
+      throw new PlatformsError(
+        PlatformsErrorCode.InvalidInput,
+        'server is required: the web server that holds it',
+      );
+    }
+    let path: string | undefined;
+    if (input.path !== undefined) {
+      const checked = validateAbsolutePath('path', input.path);
+      if (!checked.ok) throw new PlatformsError(PlatformsErrorCode.InvalidInput, checked.failure.message);
+      if (!checked.value.endsWith(`/platforms/${name.value}`)) {
+        throw new PlatformsError(
+          PlatformsErrorCode.InvalidInput,
+          `path must be <agent root>/platforms/${name.value}: the agent finds platforms by name under its root`,
+        );
+      }
+      path = checked.value;
+    }
+    const server = await this.servers.findByNameOrId(input.server);
+    if (!server) throw ServersError.notFound(input.server);
+    let platform: PlatformEntity;
+    try {
+      platform = await this.platforms.create({
+        name: name.value,
+        serverId: server.id,
+        // The agent's default root; a server with another --root needs --path.
+        path: path ?? `/var/berth/platforms/${name.value}`,
+        docroot: 'web',
+      });
+    } catch (error) {
+      if (isUniqueViolation(error, 'uq_platforms_name')) {
+        throw new PlatformsError(
+          PlatformsErrorCode.NameTaken,
+          `a platform named "${name.value}" already exists`,
+        );
+      }
+      throw error;
+    }
+    const task = await this.queueVerify(principal, platform);
+    return { platform: await this.view(platform), task };
+  }
+
+  async verify(principal: Principal, nameOrId: string): Promise<TaskView> {
+    return this.queueVerify(principal, await this.get(nameOrId));
+  }
+
+  async get(nameOrId: string): Promise<PlatformEntity> {
+    const platform = await this.platforms.findByNameOrId(nameOrId);
+    if (!platform) throw PlatformsError.notFound(nameOrId);
+    return platform;
+  }
+
+  async list(): Promise<PlatformView[]> {
+    return Promise.all((await this.platforms.list()).map((platform) => this.view(platform)));
+  }
+
+  async show(nameOrId: string): Promise<PlatformView & { packages: PackageRow[] }> {
+    const platform = await this.get(nameOrId);
+    return {
+      ...(await this.view(platform)),
+      packages: await this.packages.list({ platformId: platform.id }),
+    };
+  }
+
+  private async queueVerify(principal: Principal, platform: PlatformEntity): Promise<TaskView> {
+    const task = await this.tasks.insertTask({
+      type: 'platform.verify',
+      targetKind: 'platform',
+      targetId: platform.id,
+      targetName: platform.name,
+      lockKey: `platform:${platform.id}`,
+      params: { platform: platform.name, serverId: platform.serverId },
+      createdBy: principal.name,
+    });
+    this.engine.wake();
+    return this.taskViews.view(task);
+  }
+
+  private async view(platform: PlatformEntity): Promise<PlatformView> {
+    const server = await this.servers.findById(platform.serverId);
+    return {
+      id: platform.id,
+      name: platform.name,
+      serverId: platform.serverId,
+      serverName: server?.name ?? platform.serverId,
+      path: platform.path,
+      docroot: platform.docroot,
+      coreVersion: platform.coreVersion,
+      status: platform.status,
+      locked: platform.locked,
+      verifiedAt: platform.verifiedAt?.toISOString() ?? null,
+      createdAt: platform.createdAt.toISOString(),
+    };
+  }
+}

@@ -1,0 +1,27 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+/**
+ * Database and user names for a site: readable (from the domain) and unique (a hash of the domain
+ * and a random part), within MariaDB's limits (64 for databases, 32 for users) and made only of
+ * [a-z0-9_], so they never need more than identifier quoting.
+ */
+export function siteDatabaseNames(
+  domain: string,
+  random: () => Buffer = () => randomBytes(4),
+): {
+  database: string;
+  user: string;
+} {
+  const readable = domain.replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
+  const suffix = createHash('sha256').update(domain).update(random()).digest('hex').slice(0, 8);
+  const base = /^[a-z]/.test(readable) ? readable : `s_${readable}`;
+  return {
+    database: `${base.slice(0, 64 - 9)}_${suffix}`,
+    user: `${base.slice(0, 32 - 9)}_${suffix}`,
+  };
+}
+
+/** A database password: 32 random bytes, URL-safe base64 (no quoting issues anywhere). */
+export function newDatabasePassword(): string {
+  return randomBytes(32).toString('base64url');
+}

@@ -1,0 +1,142 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiOperation,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiQuery,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { AuthenticatedRequest } from '../auth/auth.guard.js';
+import type { PackageRow } from '../packages/packages.repository.js';
+import type { TaskView } from '../tasks/tasks.service.js';
+import { SitesService, type BackupView, type SiteView } from './sites.service.js';
+
+export class InstallSiteBody {
+  @ApiProperty({ description: 'The domain: a lowercase DNS name', example: 'www.example.org' })
+  domain!: string;
+
+  @ApiProperty({ description: 'A verified, unlocked platform (name or id)', example: 'drupal-10-3' })
+  platform!: string;
+
+  @ApiPropertyOptional({ description: 'Install profile', default: 'standard' })
+  profile?: string;
+
+  @ApiPropertyOptional({ description: "Database server (name); default: the platform's server" })
+  dbServer?: string;
+
+  @ApiPropertyOptional({ description: 'Owner (client name); admin tokens only' })
+  client?: string;
+}
+
+export class RestoreSiteBody {
+  @ApiProperty({ description: 'The backup to restore (from GET /api/sites/{domain}/backups)' })
+  backupId!: string;
+}
+
+@ApiTags('sites')
+@ApiBearerAuth()
+@Controller('api/sites')
+export class SitesController {
+  constructor(private readonly sites: SitesService) {}
+
+  @Post()
+  @ApiOperation({
+    summary: 'Install a site: database, settings, link, drush site:install, vhost, probe (a task)',
+  })
+  @ApiResponse({ status: 201, description: '{ site, task }' })
+  @ApiResponse({ status: 400, description: 'invalid domain or profile' })
+  @ApiResponse({ status: 404, description: 'unknown platform, server or client' })
+  @ApiResponse({ status: 409, description: 'the domain exists, or the platform is not verified or locked' })
+  install(@Req() request: AuthenticatedRequest, @Body() body: InstallSiteBody) {
+    return this.sites.install(request.principal, body ?? {});
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List sites (a client token sees its own)' })
+  async list(@Req() request: AuthenticatedRequest): Promise<{ items: SiteView[] }> {
+    return { items: await this.sites.list(request.principal) };
+  }
+
+  @Get(':domain')
+  @ApiOperation({ summary: 'Show a site with its installed packages and schema versions' })
+  show(
+    @Req() request: AuthenticatedRequest,
+    @Param('domain') domain: string,
+  ): Promise<SiteView & { packages: PackageRow[] }> {
+    return this.sites.show(request.principal, domain);
+  }
+
+  @Post(':domain/verify')
+  @HttpCode(202)
+  @ApiOperation({
+    summary: 'Verify: drush status, HTTP probe, packages and schema versions into the registry',
+  })
+  verify(@Req() request: AuthenticatedRequest, @Param('domain') domain: string): Promise<TaskView> {
+    return this.sites.verify(request.principal, domain);
+  }
+
+  @Post(':domain/backups')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Back up the site (files + consistent database dump) into the master store' })
+  backup(@Req() request: AuthenticatedRequest, @Param('domain') domain: string): Promise<TaskView> {
+    return this.sites.backup(request.principal, domain);
+  }
+
+  @Get(':domain/backups')
+  @ApiOperation({ summary: "The site's backups, newest first, with their manifests" })
+  async backups(
+    @Req() request: AuthenticatedRequest,
+    @Param('domain') domain: string,
+  ): Promise<{ items: BackupView[] }> {
+    return { items: await this.sites.listBackups(request.principal, domain) };
+  }
+
+  @Post(':domain/restore')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Restore a backup (the current state is backed up first)' })
+  restore(
+    @Req() request: AuthenticatedRequest,
+    @Param('domain') domain: string,
+    @Body() body: RestoreSiteBody,
+  ): Promise<TaskView> {
+    return this.sites.restore(request.principal, domain, body?.backupId);
+  }
+
+  @Post(':domain/disable')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Disable: the vhost serves a "site disabled" page' })
+  disable(@Req() request: AuthenticatedRequest, @Param('domain') domain: string): Promise<TaskView> {
+    return this.sites.disable(request.principal, domain);
+  }
+
+  @Post(':domain/enable')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Enable a disabled site' })
+  enable(@Req() request: AuthenticatedRequest, @Param('domain') domain: string): Promise<TaskView> {
+    return this.sites.enable(request.principal, domain);
+  }
+
+  @Post(':domain/delete')
+  @HttpCode(202)
+  @ApiOperation({
+    summary:
+      'Delete: a last backup, then vhost, link, directory, database and user (disabled sites, or force)',
+  })
+  @ApiQuery({ name: 'force', required: false, description: 'true deletes an enabled site too' })
+  delete(
+    @Req() request: AuthenticatedRequest,
+    @Param('domain') domain: string,
+    @Query('force') force?: string,
+  ): Promise<TaskView> {
+    return this.sites.delete(request.principal, domain, force === 'true' || force === '1');
+  }
+
+  @Post(':domain/login-reset')
+  @HttpCode(202)
+  @ApiOperation({ summary: "A one-time login link (the task's result.url)" })
+  loginReset(@Req() request: AuthenticatedRequest, @Param('domain') domain: string): Promise<TaskView> {
+    return this.sites.loginReset(request.principal, domain);
+  }
+}

@@ -1,0 +1,40 @@
+import type { DataSource, FindOptionsWhere } from 'typeorm';
+import { isUuid } from '../../../shared/src/validation.js';
+import { SiteEntity, type SiteStatus } from './site.entity.js';
+
+export class SitesRepository {
+  constructor(private readonly db: DataSource) {}
+
+  create(input: Omit<SiteEntity, 'id' | 'createdAt' | 'updatedAt' | 'verifiedAt'>): Promise<SiteEntity> {
+    const repository = this.db.getRepository(SiteEntity);
+    return repository.save(repository.create(input));
+  }
+
+  findByDomainOrId(domainOrId: string): Promise<SiteEntity | null> {
+    const repository = this.db.getRepository(SiteEntity);
+    return isUuid(domainOrId)
+      ? repository.findOneBy({ id: domainOrId })
+      : repository.findOneBy({ domain: domainOrId });
+  }
+
+  findById(id: string): Promise<SiteEntity | null> {
+    return this.db.getRepository(SiteEntity).findOneBy({ id });
+  }
+
+  list(filter: { clientId?: string; platformId?: string }): Promise<SiteEntity[]> {
+    const where: FindOptionsWhere<SiteEntity> = {};
+    if (filter.clientId !== undefined) where.clientId = filter.clientId;
+    if (filter.platformId !== undefined) where.platformId = filter.platformId;
+    return this.db.getRepository(SiteEntity).find({ where, order: { domain: 'ASC' } });
+  }
+
+  async setStatus(id: string, status: SiteStatus, verified = false): Promise<void> {
+    await this.db
+      .getRepository(SiteEntity)
+      .update({ id }, verified ? { status, verifiedAt: new Date() } : { status });
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.db.getRepository(SiteEntity).delete({ id });
+  }
+}

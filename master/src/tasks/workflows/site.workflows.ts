@@ -1,0 +1,260 @@
+import type { BackupsRepository } from '../../backups/backups.repository.js';
+import type { PackagesRepository } from '../../packages/packages.repository.js';
+import type { PlatformEntity } from '../../platforms/platform.entity.js';
+import type { PlatformsRepository } from '../../platforms/platforms.repository.js';
+import type { SiteEntity } from '../../sites/site.entity.js';
+import type { SitesRepository } from '../../sites/sites.repository.js';
+import type { TaskContext, Workflow } from '../workflow.js';
+
+export interface SiteWorkflowDependencies {
+  sites: SitesRepository;
+  platforms: PlatformsRepository;
+  packages: PackagesRepository;
+  backups: BackupsRepository;
+  archives: { remove(archiveId: string): Promise<void> };
+}
+
+type SiteTaskType =
+  | 'site.install'
+  | 'site.verify'
+  | 'site.backup'
+  | 'site.restore'
+  | 'site.disable'
+  | 'site.enable'
+  | 'site.delete'
+  | 'site.login-reset'
+  | 'site.backup-delete';
+
+/** Where a site lives: the names every step of its tasks needs. */
+interface SitePlace {
+  site: SiteEntity;
+  platform: PlatformEntity;
+  web: string;
+  db: string;
+  on: { domain: string; platform: string };
+}
+
+/**
+ * The site tasks, as Aegir has them, over the agent's steps. Each registers the undo of what it
+ * changed as it goes, so a failure leaves the site as it was (see WorkflowRun's rollback).
+ */
+export function siteWorkflows(deps: SiteWorkflowDependencies): Record<SiteTaskType, Workflow> {
+  const place = async (context: TaskContext): Promise<SitePlace> => {
+    const site = await deps.sites.findById(context.task.targetId);
+    if (!site) throw new Error(`site ${context.task.targetName} is no longer in the registry`);
+    const platform = await deps.platforms.findByNameOrId(site.platformId);
+    if (!platform) throw new Error(`the platform of ${site.domain} is no longer in the registry`);
+    return {
+      site,
+      platform,
+      web: platform.serverId,
+      db: site.dbServerId,
+      on: { domain: site.domain, platform: platform.name },
+    };
+  };
+
+  const grantHost = (site: SiteEntity) => (site.dbHost === '127.0.0.1' ? '127.0.0.1' : '%');
+
+  /** What the registry keeps of a site's packages: drush's list with the database's schema versions. */
+  const recordPackages = async (context: TaskContext, where: SitePlace) => {
+    const [listed, schema] = [
+      await context.step(where.web, 'app.packages', where.on),
+      await context.step(where.db, 'db.schema-versions', { database: where.site.dbName }),
+    ];
+    await deps.packages.replace(
+      { siteId: where.site.id },
+      listed.packages.map((item) => ({
+        name: item.name,
+        type: item.type === 'theme' || item.type === 'profile' ? item.type : 'module',
+        version: item.version || null,
+        schemaVersion: schema.versions[item.name] ?? 0,
+        path: null,
+      })),
+    );
+    return { packages: listed.packages.length, schemaVersions: schema.versions };
+  };
+
+  const writeSettings = (context: TaskContext, where: SitePlace) =>
+    context.step(where.web, 'site.write-settings', {
+      domain: where.site.domain,
+      platformPath: where.platform.path,
+      database: where.site.dbName,
+      user: where.site.dbUser,
+      dbHost: where.site.dbHost,
+      dbPort: where.site.dbPort,
+      trustedHosts: [where.site.domain],
+    });
+
+  const archiveSite = async (context: TaskContext, where: SitePlace, archiveId: string, reason: string) => {
+    const archived = await context.step(where.web, 'site.archive', {
+      domain: where.site.domain,
+      archiveId,
+      includeDatabase: { database: where.site.dbName },
+    });
+    const packages = await deps.packages.list({ siteId: where.site.id });
+    const backup = await deps.backups.create({
+      siteId: where.site.id,
+      domain: where.site.domain,
+      archiveId,
+      taskId: context.task.id,
+      reason,
+      manifest: {
+        ...archived.manifest,
+        archive: { sha256: archived.sha256, bytes: archived.bytes },
+        platform: { name: where.platform.name, coreVersion: where.platform.coreVersion },
+        packages: packages.map(({ name, type, version, schemaVersion }) => ({
+          name,
+          type,
+          version,
+          schemaVersion,
+        })),
+      },
+    });
+    await context.log(`backup ${backup.id}: ${archived.bytes} bytes, sha256 ${archived.sha256}`);
+    return backup;
+  };
+
+  return {
+    'site.install': async (context) => {
+      const where = await place(context);
+      const { profile } = context.task.params as { profile: string };
+      // Registered first, so it runs last: a failed install leaves no trace, the domain is free again.
+      context.onRollback('forget the site', () => deps.sites.remove(where.site.id));
+      await context.phase('database', async () => {
+        await context.step(where.db, 'db.create', {
+          database: where.site.dbName,
+          user: where.site.dbUser,
+          host: grantHost(where.site),
+        });
+        context.onRollback('drop the database and its user', async () => {
+          await context.step(where.db, 'db.drop', {
+            database: where.site.dbName,
+            user: where.site.dbUser,
+            host: grantHost(where.site),
+          });
+        });
+      });
+      await context.phase('files', async () => {
+        context.onRollback('remove the site directory', async () => {
+          await context.step(where.web, 'site.remove', { domain: where.site.domain });
+        });
+        await writeSettings(context, where);
+        context.onRollback('unlink the site from its platform', async () => {
+          await context.step(where.web, 'site.unlink', where.on);
+        });
+        await context.step(where.web, 'site.link', where.on);
+      });
+      await context.phase('install', () =>
+        context.step(where.web, 'app.install', { ...where.on, profile, siteName: where.site.domain }),
+      );
+      await context.phase('vhost', async () => {
+        context.onRollback('remove the vhost', async () => {
+          await context.step(where.web, 'http.remove-vhost', { domain: where.site.domain });
+        });
+        await context.step(where.web, 'http.write-vhost', where.on);
+      });
+      const probe = await context.phase('probe', () =>
+        context.step(where.web, 'probe.http', { domain: where.site.domain, expectStatus: [200] }),
+      );
+      const recorded = await recordPackages(context, where);
+      await deps.sites.setStatus(where.site.id, 'enabled', true);
+      return { domain: where.site.domain, status: probe.status, ...recorded };
+    },
+
+    'site.verify': async (context) => {
+      const where = await place(context);
+      const status = await context.step(where.web, 'app.status', where.on);
+      const expectStatus = where.site.status === 'disabled' ? [503, 200] : [200];
+      const probe = await context.step(where.web, 'probe.http', { domain: where.site.domain, expectStatus });
+      const recorded = await recordPackages(context, where);
+      await deps.sites.setStatus(where.site.id, where.site.status, true);
+      return {
+        drupalVersion: status.drupalVersion,
+        bootstrap: status.bootstrap,
+        probe: probe.status,
+        ...recorded,
+      };
+    },
+
+    'site.backup': async (context) => {
+      const where = await place(context);
+      const { archiveId } = context.task.params as { archiveId: string };
+      context.onRollback('discard the partial archive', () => deps.archives.remove(archiveId));
+      const backup = await context.phase('backup', () => archiveSite(context, where, archiveId, 'manual'));
+      return { backupId: backup.id, manifest: backup.manifest };
+    },
+
+    'site.restore': async (context) => {
+      const where = await place(context);
+      const { backupId, preArchiveId } = context.task.params as { backupId: string; preArchiveId: string };
+      const backup = await deps.backups.findById(backupId);
+      if (!backup) throw new Error(`backup ${backupId} is gone`);
+      // The current state first: a restore can itself be undone.
+      const before = await context.phase('backup', () =>
+        archiveSite(context, where, preArchiveId, 'pre-restore'),
+      );
+      await context.phase('restore', async () => {
+        await context.step(where.web, 'site.extract', {
+          domain: where.site.domain,
+          archiveId: backup.archiveId,
+          importDatabase: { database: where.site.dbName },
+        });
+        // Settings are never in backups: they are written again for this site and this server.
+        await writeSettings(context, where);
+        await context.step(where.web, 'site.link', where.on);
+      });
+      await context.step(where.web, 'probe.http', { domain: where.site.domain, expectStatus: [200, 503] });
+      return { restored: backup.id, preRestoreBackupId: before.id };
+    },
+
+    'site.disable': async (context) => {
+      const where = await place(context);
+      await context.step(where.web, 'http.write-vhost', { ...where.on, disabled: true });
+      await deps.sites.setStatus(where.site.id, 'disabled');
+      return { status: 'disabled' };
+    },
+
+    'site.enable': async (context) => {
+      const where = await place(context);
+      await context.step(where.web, 'http.write-vhost', where.on);
+      await context.step(where.web, 'probe.http', { domain: where.site.domain, expectStatus: [200] });
+      await deps.sites.setStatus(where.site.id, 'enabled');
+      return { status: 'enabled' };
+    },
+
+    'site.delete': async (context) => {
+      const where = await place(context);
+      const { archiveId } = context.task.params as { archiveId: string };
+      const last = await context.phase('backup', () => archiveSite(context, where, archiveId, 'delete'));
+      await context.phase('delete', async () => {
+        await context.step(where.web, 'http.remove-vhost', { domain: where.site.domain });
+        await context.step(where.web, 'site.unlink', where.on);
+        await context.step(where.web, 'site.remove', { domain: where.site.domain });
+        await context.step(where.db, 'db.drop', {
+          database: where.site.dbName,
+          user: where.site.dbUser,
+          host: grantHost(where.site),
+        });
+      });
+      await deps.packages.replace({ siteId: where.site.id }, []);
+      await deps.sites.remove(where.site.id);
+      return { lastBackupId: last.id };
+    },
+
+    'site.login-reset': async (context) => {
+      const where = await place(context);
+      const link = await context.step(where.web, 'app.login-link', where.on);
+      return { url: link.url };
+    },
+
+    'site.backup-delete': async (context) => {
+      const { backupId } = context.task.params as { backupId: string };
+      const backup = await deps.backups.findById(backupId);
+      if (backup) {
+        await deps.archives.remove(backup.archiveId);
+        await deps.backups.remove(backup.id);
+      }
+      return { deleted: backupId };
+    },
+  };
+}
