@@ -68,7 +68,7 @@ export interface PlatformPackage {
   version: string;
   /** Highest N of `function <name>_update_N(` in `<name>.install`; 0 when none. */
   schemaVersion: number;
-  /** Directory of the package relative to the platform's root, e.g. `web/modules/contrib/token`. */
+  /** Directory of the package relative to the docroot (web/), e.g. `modules/contrib/token`, as pm:list gives it. */
   path: string;
 }
 
@@ -338,6 +338,7 @@ export const STEP_NAMES: readonly StepName[] = [
   'site.archive',
   'site.extract',
   'site.remove',
+  'platform.scan',
 ];
 
 /** Steps that exist for tests and benchmarks; an agent runs them only when started with them enabled. */

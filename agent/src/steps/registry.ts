@@ -8,6 +8,7 @@ import { dbSchemaVersions } from './db/schema-versions.js';
 import { debugNoop } from './debug/noop.js';
 import { debugSleep } from './debug/sleep.js';
 import { linkTransferCheck } from './link/transfer-check.js';
+import { platformScan } from './platform/scan.js';
 import { serverProbe } from './server/probe.js';
 import { siteArchive } from './site/archive.js';
 import { siteExtract } from './site/extract.js';
@@ -51,6 +52,7 @@ const ALL_STEPS: readonly RegisteredStep[] = [
   register(siteArchive),
   register(siteExtract),
   register(siteRemove),
+  register(platformScan),
 ];
 
 /** The steps this agent runs: the vocabulary, without the debug steps unless they are enabled. */

@@ -1,0 +1,45 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StepError, StepErrorCode } from '../../../../shared/src/errors.js';
+import { must, validateName } from '../../../../shared/src/validation.js';
+import { HostLayout } from '../../adapters/layout.js';
+import { coreVersionOf, scanPackages } from '../../adapters/platform-scan.js';
+import { parseWith } from '../params.js';
+import type { StepHandler } from '../step.js';
+import { requireDirectory } from '../site/common.js';
+
+/**
+ * A static scan of a platform: core's VERSION, then every module, theme and profile with its
+ * version and schema version (highest hook_update_N). No PHP runs, so a platform can be verified
+ * before anything is served from it. Core itself is a package too (name `drupal`, type `core`).
+ */
+export const platformScan: StepHandler<'platform.scan'> = {
+  name: 'platform.scan',
+  parseParams: (input) =>
+    parseWith(input, ['platform'], [], (params) => ({
+      platform: must(validateName('platform', params.platform)),
+    })),
+  async run({ platform }, context) {
+    const layout = new HostLayout(context.host.root);
+    await requireDirectory(layout.platformDir(platform), 'the platform');
+    const docroot = layout.platformDocroot(platform);
+    const drupalPhp = join(docroot, 'core', 'lib', 'Drupal.php');
+    const coreVersion = coreVersionOf(await readFile(drupalPhp, 'utf8').catch(() => ''));
+    if (!coreVersion) {
+      throw new StepError({
+        code: StepErrorCode.NotFound,
+        message: `platform ${platform} has no Drupal core: ${drupalPhp} is missing or has no VERSION (a Composer layout with the docroot in web/ is expected)`,
+        retryable: false,
+      });
+    }
+    const packages = await scanPackages(docroot, coreVersion);
+    context.note(`platform ${platform}: Drupal ${coreVersion}, ${packages.length} packages`);
+    return {
+      coreVersion,
+      packages: [
+        { name: 'drupal', type: 'core', version: coreVersion, schemaVersion: 0, path: 'core' },
+        ...packages,
+      ],
+    };
+  },
+};
