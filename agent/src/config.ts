@@ -26,8 +26,11 @@ export interface AgentOptions {
   nginxConf?: string;
   /** The PHP-FPM socket vhosts pass PHP to (default: the newest /run/php/php*-fpm.sock; env BERTH_AGENT_PHP_FPM_SOCKET). */
   phpFpmSocket?: string;
-  /** The port vhosts listen on and probes use (default 80; env BERTH_AGENT_HTTP_PORT). */
-  httpPort?: number;
+  /**
+   * The port vhosts listen on and probes use (default 80; env BERTH_AGENT_HTTP_PORT), or ADDRESS:PORT
+   * (`127.0.0.1:8080`, `[::1]:8080`) to listen on one address only.
+   */
+  httpPort?: number | string;
   /** A my.cnf with a [client] section for the MariaDB admin connection (default: the local socket as root; env BERTH_AGENT_DB_ADMIN_DEFAULTS). */
   dbAdminDefaults?: string;
   /** The user PHP runs as: owns files/ and private/, its group reads the credentials (default www-data when it exists; env BERTH_AGENT_WEB_USER). */
@@ -43,6 +46,10 @@ export interface HostSettings {
   /** Undefined when none was given and none was found; steps that need it say so. */
   readonly phpFpmSocket: string | undefined;
   readonly httpPort: number;
+  /** What vhosts `listen` on: the port, or ADDRESS:PORT when an address was given. */
+  readonly httpListen: string;
+  /** Where probes connect: the address given, else 127.0.0.1 (without brackets for IPv6). */
+  readonly httpProbeAddress: string;
   /** Undefined: connect through the local socket as root. */
   readonly dbAdminDefaults: string | undefined;
   /** Undefined: files keep the agent's owner. */
@@ -144,11 +151,16 @@ export function loadHostSettings(
       ? absolutePath('--php-fpm-socket', AGENT_ENV.phpFpmSocket, socketOption)
       : detectPhpFpmSocket();
 
-  const portText = pick('httpPort') ?? '80';
-  const httpPort = Number(portText);
-  if (!/^\d{1,5}$/.test(portText) || httpPort < 1 || httpPort > 65535) {
-    throw invalid(`--http-port (${AGENT_ENV.httpPort}) must be a port from 1 to 65535, got "${portText}"`);
+  const listenText = pick('httpPort') ?? '80';
+  const listen = /^(?:((?:\d{1,3}\.){3}\d{1,3})|\[([0-9a-fA-F:]+)\]):(\d{1,5})$|^(\d{1,5})$/.exec(listenText);
+  const httpPort = Number(listen?.[3] ?? listen?.[4]);
+  if (!listen || httpPort < 1 || httpPort > 65535) {
+    throw invalid(
+      `--http-port (${AGENT_ENV.httpPort}) must be a port from 1 to 65535 or ADDRESS:PORT, got "${listenText}"`,
+    );
   }
+  const httpListen = listenText;
+  const httpProbeAddress = listen[1] ?? listen[2] ?? '127.0.0.1';
 
   const defaultsOption = pick('dbAdminDefaults');
   let dbAdminDefaults: string | undefined;
@@ -160,7 +172,16 @@ export function loadHostSettings(
   const webUserName = pick('webUser');
   const webUser = webUserName !== undefined ? lookUpUser(webUserName, true) : lookUpUser('www-data', false);
 
-  return Object.freeze({ root, nginxConf, phpFpmSocket, httpPort, dbAdminDefaults, webUser });
+  return Object.freeze({
+    root,
+    nginxConf,
+    phpFpmSocket,
+    httpPort,
+    httpListen,
+    httpProbeAddress,
+    dbAdminDefaults,
+    webUser,
+  });
 }
 
 function absolutePath(flag: string, variable: string, value: string): string {

@@ -339,6 +339,9 @@ export const STEP_NAMES: readonly StepName[] = [
   'site.extract',
   'site.remove',
   'platform.scan',
+  'http.write-vhost',
+  'http.remove-vhost',
+  'probe.http',
 ];
 
 /** Steps that exist for tests and benchmarks; an agent runs them only when started with them enabled. */

@@ -8,7 +8,10 @@ import { dbSchemaVersions } from './db/schema-versions.js';
 import { debugNoop } from './debug/noop.js';
 import { debugSleep } from './debug/sleep.js';
 import { linkTransferCheck } from './link/transfer-check.js';
+import { httpRemoveVhost } from './http/remove-vhost.js';
+import { httpWriteVhost } from './http/write-vhost.js';
 import { platformScan } from './platform/scan.js';
+import { probeHttp } from './probe/http.js';
 import { serverProbe } from './server/probe.js';
 import { siteArchive } from './site/archive.js';
 import { siteExtract } from './site/extract.js';
@@ -53,6 +56,9 @@ const ALL_STEPS: readonly RegisteredStep[] = [
   register(siteExtract),
   register(siteRemove),
   register(platformScan),
+  register(httpWriteVhost),
+  register(httpRemoveVhost),
+  register(probeHttp),
 ];
 
 /** The steps this agent runs: the vocabulary, without the debug steps unless they are enabled. */

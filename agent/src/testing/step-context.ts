@@ -8,7 +8,7 @@ import pino from 'pino';
 import { StepError, StepErrorCode } from '../../../shared/src/errors.js';
 import type { StepName, StepOutput } from '../../../shared/src/steps.js';
 import { ProcessRunner } from '../adapters/process-runner.js';
-import { type AgentOptions, type HostSettings, loadHostSettings } from '../config.js';
+import { AGENT_ENV, type AgentOptions, type HostSettings, loadHostSettings } from '../config.js';
 import type {
   ArchiveTransferResult,
   ArchiveTransfers,
@@ -171,7 +171,7 @@ export async function stepFailure(promise: Promise<unknown>): Promise<StepError>
 
 /** A fresh agent root in a temp directory (removed by `remove`), with its host settings. */
 export async function testRoot(
-  options: Omit<Pick<AgentOptions, keyof HostSettings>, 'root'> = {},
+  options: Omit<Pick<AgentOptions, keyof typeof AGENT_ENV>, 'root'> = {},
 ): Promise<{ root: string; host: HostSettings; remove: () => Promise<void> }> {
   const root = await mkdtemp(join(tmpdir(), 'berth-root-'));
   const host = loadHostSettings({ ...options, root });

@@ -12,7 +12,7 @@ interface AgentHostFlags {
   root?: string;
   nginxConf?: string;
   phpFpmSocket?: string;
-  httpPort?: number;
+  httpPort?: string;
   dbAdminDefaults?: string;
   webUser?: string;
 }
@@ -52,7 +52,10 @@ export function registerAgentCommands(program: Command, ctx: CliContext): void {
       '--php-fpm-socket <path>',
       'the PHP-FPM socket of the vhosts (default: the newest /run/php/php*-fpm.sock)',
     )
-    .option('--http-port <n>', 'the port vhosts listen on and probes use (default: 80)', positiveInteger)
+    .option(
+      '--http-port <port>',
+      'the port vhosts listen on and probes use, or ADDRESS:PORT for one address (default: 80)',
+    )
     .option(
       '--db-admin-defaults <file>',
       'a 0600 my.cnf with a [client] section for the MariaDB admin connection (default: the local socket as root)',
