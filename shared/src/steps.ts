@@ -342,6 +342,15 @@ export const STEP_NAMES: readonly StepName[] = [
   'http.write-vhost',
   'http.remove-vhost',
   'probe.http',
+  'app.install',
+  'app.update',
+  'app.maintenance',
+  'app.readonly',
+  'app.login-link',
+  'app.status',
+  'app.cron',
+  'app.update-status',
+  'app.packages',
 ];
 
 /** Steps that exist for tests and benchmarks; an agent runs them only when started with them enabled. */

@@ -41,6 +41,12 @@ export interface RunOptions {
   okExitCodes?: readonly number[];
   /** The Debian package that provides `file`, for the MISSING_DEPENDENCY message. */
   debianPackage?: string;
+  /** false: stdout is not sent to onLine (it holds a secret: a login link); capture it instead. */
+  logStdout?: boolean;
+  /** Applied to every logged line and to the stderr tail (a program that prints a password). */
+  redact?: (text: string) => string;
+  /** Run as this user and group (the web user), instead of the agent's. */
+  user?: { uid: number; gid: number };
 }
 
 export interface RunResult {
@@ -110,19 +116,22 @@ export class ProcessRunner implements CommandRunner {
       stdin: options.input === undefined && options.stdin === undefined ? 'ignore' : 'pipe',
       // Kills are ours: to the whole group, not only to the leader as execa's would be.
       forceKillAfterDelay: false,
+      ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
     });
 
     const stderrTail = new TailBuffer(STDERR_TAIL_BYTES);
     const stdoutChunks: Buffer[] = [];
     let stdoutBytes = 0;
     let stdoutOverflow = false;
-    const onLine = options.onLine;
+    const redact = options.redact ?? ((text: string) => text);
+    const logLine = options.onLine;
+    const onLine = logLine && ((stream: OutputStream, line: string) => logLine(stream, redact(line)));
     const outSplitter = new LineSplitter((line) => onLine?.('stdout', line));
     const errSplitter = new LineSplitter((line) => onLine?.('stderr', line));
     if (options.stdout) child.stdout?.pipe(options.stdout, { end: false });
     else
       child.stdout?.on('data', (chunk: Buffer) => {
-        if (onLine) outSplitter.push(chunk);
+        if (onLine && options.logStdout !== false) outSplitter.push(chunk);
         if (options.captureStdoutBytes !== undefined) {
           stdoutBytes += chunk.length;
           if (stdoutBytes <= options.captureStdoutBytes) stdoutChunks.push(chunk);
@@ -170,7 +179,7 @@ export class ProcessRunner implements CommandRunner {
       outSplitter.end();
       errSplitter.end();
       const durationMs = Math.round(performance.now() - started);
-      const tail = stderrTail.toString();
+      const tail = redact(stderrTail.toString());
       if (stopReason) {
         // The leader is gone; anything else in its group gets the rest of the grace period.
         if (!groupAlive(child.pid) && graceTimer) clearTimeout(graceTimer);

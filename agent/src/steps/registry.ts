@@ -1,5 +1,14 @@
 import { DEBUG_STEP_NAMES, type StepName } from '../../../shared/src/steps.js';
 import type { Validated } from '../../../shared/src/validation.js';
+import { appCron } from './app/cron.js';
+import { appInstall } from './app/install.js';
+import { appLoginLink } from './app/login-link.js';
+import { appMaintenance } from './app/maintenance.js';
+import { appPackages } from './app/packages.js';
+import { appReadonly } from './app/readonly.js';
+import { appStatus } from './app/status.js';
+import { appUpdateStatus } from './app/update-status.js';
+import { appUpdate } from './app/update.js';
 import { dbCreate } from './db/create.js';
 import { dbDrop } from './db/drop.js';
 import { dbDump } from './db/dump.js';
@@ -59,6 +68,15 @@ const ALL_STEPS: readonly RegisteredStep[] = [
   register(httpWriteVhost),
   register(httpRemoveVhost),
   register(probeHttp),
+  register(appInstall),
+  register(appUpdate),
+  register(appUpdateStatus),
+  register(appMaintenance),
+  register(appReadonly),
+  register(appLoginLink),
+  register(appStatus),
+  register(appCron),
+  register(appPackages),
 ];
 
 /** The steps this agent runs: the vocabulary, without the debug steps unless they are enabled. */
