@@ -192,6 +192,7 @@ export async function startAgent(
     '--data-dir',
     dataDir,
     '--debug-steps',
+    ...(options.args ?? []),
   ];
   const handle: AgentHandle = {
     name: options.name,

@@ -1,3 +1,4 @@
+import { readdir, readFile } from 'node:fs/promises';
 import { StepError, StepErrorCode } from '../../../shared/src/errors.js';
 import type { HostSettings } from '../config.js';
 import type { RunOptions, RunResult } from './process-runner.js';
@@ -31,13 +32,72 @@ export class Nginx {
     }
   }
 
-  /** `nginx -s reload`: a graceful reload (old workers finish their requests). */
+  /**
+   * `nginx -s reload`: a graceful reload (old workers finish their requests). The signal returns
+   * before the new configuration serves, so this waits until nginx has new workers and the old ones
+   * no longer take connections; otherwise a probe right after a vhost change would still meet the
+   * old configuration.
+   */
   async reload(): Promise<void> {
+    const master = await nginxMasterPid(this.context.host.nginxConf);
+    const before = master === undefined ? [] : await childPids(master);
     await this.context.exec({
       file: 'nginx',
       args: ['-s', 'reload', '-c', this.context.host.nginxConf],
       timeoutMs: 60_000,
     });
+    if (master === undefined || before.length === 0) return;
+    const deadline = Date.now() + RELOAD_SETTLE_MS;
+    while (Date.now() < deadline) {
+      const now = await childPids(master);
+      const renewed = now.some((pid) => !before.includes(pid));
+      const oldStillAccepting = await Promise.all(
+        before.filter((pid) => now.includes(pid)).map(async (pid) => !(await isShuttingDown(pid))),
+      );
+      if (renewed && !oldStillAccepting.includes(true)) return;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+}
+
+/** How long a reload may take to put its new workers in place before the step goes on anyway. */
+const RELOAD_SETTLE_MS = 10_000;
+
+/** The master's pid, from the `pid` directive of the main configuration (Debian's default otherwise). */
+async function nginxMasterPid(nginxConf: string): Promise<number | undefined> {
+  try {
+    const conf = await readFile(nginxConf, 'utf8');
+    const pidFile = /^\s*pid\s+([^;\s]+)\s*;/m.exec(conf)?.[1] ?? '/run/nginx.pid';
+    const pid = Number((await readFile(pidFile, 'utf8')).trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The processes whose parent is `parent`, from /proc. */
+async function childPids(parent: number): Promise<number[]> {
+  const children: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      // The fields after the command name (which may hold spaces) start after the last ')'.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === parent) children.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return children;
+}
+
+/** nginx retitles a worker that stopped accepting connections "worker process is shutting down". */
+async function isShuttingDown(pid: number): Promise<boolean> {
+  try {
+    return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).includes('shutting down');
+  } catch {
+    return true;
   }
 }
 

@@ -19,17 +19,14 @@ export function platformVerifyWorkflow({ platforms, packages }: PlatformWorkflow
       await platforms.recordFailed(context.task.targetId);
       throw error;
     }
-    // Core is a package too (Aegir's "drupal"): migrations compare its version like any other.
-    const releases: PackageRelease[] = [
-      { name: 'drupal', type: 'core', version: scan.coreVersion, schemaVersion: 0, path: 'web/core' },
-      ...scan.packages.map((found) => ({
-        name: found.name,
-        type: packageType(found.type),
-        version: found.version || null,
-        schemaVersion: found.schemaVersion,
-        path: found.path,
-      })),
-    ];
+    // The scan lists core itself as the package "drupal" (as Aegir does), compared like any other.
+    const releases: PackageRelease[] = scan.packages.map((found) => ({
+      name: found.name,
+      type: packageType(found.type),
+      version: found.version || null,
+      schemaVersion: found.schemaVersion,
+      path: found.path,
+    }));
     await packages.replace({ platformId: context.task.targetId }, releases);
     await platforms.recordVerified(context.task.targetId, scan.coreVersion);
     await context.log(`core ${scan.coreVersion ?? 'unknown'}, ${scan.packages.length} packages`);

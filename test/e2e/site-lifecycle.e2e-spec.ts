@@ -1,0 +1,232 @@
+import { execFile } from 'node:child_process';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packageRoot } from '../../shared/src/package-root.js';
+import { buildFixturePlatform, FIXTURE_PLATFORMS, type FixturePlatformName } from '../fixtures/platforms.js';
+import { startAgent, startMaster, type AgentHandle, type MasterHandle } from '../support/processes.js';
+import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { startWebStack, type WebStack } from '../support/web-stack.js';
+
+const run = promisify(execFile);
+const PLATFORM = 'fixture-10-2';
+
+/**
+ * A site's whole life through the CLI, on real MariaDB, nginx and PHP-FPM: install, serve, log in,
+ * back up, restore, disable, enable, delete. Drupal is the fixture platform (test/fixtures).
+ */
+describe('site lifecycle', () => {
+  let database: TestDatabase;
+  let master: MasterHandle;
+  let agent: AgentHandle;
+  let web: WebStack;
+  let root: string;
+
+  const berth = (...args: string[]) =>
+    run(process.execPath, [join(packageRoot(), 'bin', 'berth.js'), ...args], {
+      env: { ...process.env, BERTH_URL: master.url, BERTH_TOKEN: master.token },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+  const mariadb = async (sql: string) =>
+    (
+      await run('mariadb', ['--protocol=tcp', '-h', '127.0.0.1', '-u', 'root', '-N', '-B', '-e', sql])
+    ).stdout.trim();
+
+  beforeAll(async () => {
+    database = await createTestDatabase('pglite');
+    root = mkdtempSync(join(tmpdir(), 'berth-root-'));
+    mkdirSync(join(root, 'platforms'), { recursive: true });
+    buildFixturePlatform('fixture-10.2', join(root, 'platforms', PLATFORM));
+    web = await startWebStack({ root });
+    const adminDefaults = join(root, 'db-admin.cnf');
+    writeFileSync(adminDefaults, '[client]\nhost=127.0.0.1\nport=3306\nuser=root\npassword=\n', {
+      mode: 0o600,
+    });
+    master = await startMaster(database, { label: 'site-lifecycle-master' });
+    agent = await startAgent(master, {
+      name: 'web1',
+      label: 'site-lifecycle-web1',
+      args: [
+        '--root',
+        root,
+        '--nginx-conf',
+        web.nginxConf,
+        '--php-fpm-socket',
+        web.phpFpmSocket,
+        '--http-port',
+        `127.0.0.1:${web.port}`,
+        '--db-admin-defaults',
+        adminDefaults,
+        // The test web stack runs PHP-FPM as root in a root-only temp dir (see test/support/web-stack.ts).
+        '--web-user',
+        'root',
+      ],
+    });
+    await berth('platform', 'add', PLATFORM, '--server', 'web1', '--path', join(root, 'platforms', PLATFORM));
+  });
+
+  afterAll(async () => {
+    await agent?.stop();
+    await master?.stop();
+    await web?.stop();
+    await database?.drop();
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  it('installs a site through the CLI that answers with its name, and whose login link works once', async () => {
+    await berth('site', 'install', 'one.example', '--platform', PLATFORM);
+    const page = await web.request('one.example', '/');
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('one.example');
+
+    const login = await berth('site', 'login-reset', 'one.example');
+    const url = new URL(login.stdout.trim().split('\n').at(-1)!);
+    const first = await web.request('one.example', url.pathname);
+    expect(first.status).toBeLessThan(400);
+    const second = await web.request('one.example', url.pathname);
+    expect(second.status).toBe(403);
+  });
+
+  it("restores a backup: the content is the backup's, the manifest matches the store, a pre-restore backup exists", async () => {
+    await web.request('one.example', '/node', { method: 'POST', form: { title: 'before backup' } });
+    const backup = JSON.parse((await berth('site', 'backup', 'one.example', '--json')).stdout) as {
+      result: { backupId: string };
+    };
+    await web.request('one.example', '/node', { method: 'POST', form: { title: 'after backup' } });
+    expect((await web.request('one.example', '/')).body).toContain('after backup');
+
+    await berth('site', 'restore', 'one.example', '--backup', backup.result.backupId);
+    const restored = (await web.request('one.example', '/')).body;
+    expect(restored).toContain('before backup');
+    expect(restored).not.toContain('after backup');
+
+    const backups = JSON.parse((await berth('site', 'backups', 'one.example', '--json')).stdout) as Array<{
+      id: string;
+      archiveId: string;
+      reason: string;
+      manifest: { archive: { sha256: string } };
+    }>;
+    expect(backups.map((item) => item.reason)).toContain('pre-restore');
+    const original = backups.find((item) => item.id === backup.result.backupId)!;
+    const { stdout } = await run('sha256sum', [
+      join(database.dataDir, 'store', 'archives', original.archiveId),
+    ]);
+    expect(stdout.split(' ')[0]).toBe(original.manifest.archive.sha256);
+  });
+
+  it('keeps the database password out of every archive in the store', () => {
+    const credentials = readFileSync(join(root, 'config', 'sites', 'one.example', 'credentials.php'), 'utf8');
+    const password = /'password'\s*=>\s*'([^']+)'/.exec(credentials)?.[1];
+    expect(password).toBeTruthy();
+    const archives = join(database.dataDir, 'store', 'archives');
+    const files = readdirSync(archives);
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) {
+      const bytes = gunzipSync(readFileSync(join(archives, file)));
+      expect(bytes.includes(Buffer.from(password!))).toBe(false);
+    }
+  });
+
+  it('disables (the disabled page), enables (200 again) and deletes, leaving nothing but a last backup', async () => {
+    await berth('site', 'disable', 'one.example');
+    const disabled = await web.request('one.example', '/');
+    expect(disabled.body).toMatch(/disabled/i);
+    await berth('site', 'enable', 'one.example');
+    expect((await web.request('one.example', '/')).status).toBe(200);
+
+    await expect(berth('site', 'delete', 'one.example')).rejects.toMatchObject({ code: 2 });
+    await berth('site', 'disable', 'one.example');
+    const site = JSON.parse((await berth('site', 'show', 'one.example', '--json')).stdout) as { id: string };
+    const before = JSON.parse((await berth('site', 'backups', 'one.example', '--json')).stdout) as unknown[];
+    await berth('site', 'delete', 'one.example');
+
+    expect(existsSync(join(root, 'sites', 'one.example'))).toBe(false);
+    expect(existsSync(join(root, 'config', 'nginx', 'one.example.conf'))).toBe(false);
+    expect(() => lstatSync(join(root, 'platforms', PLATFORM, 'web', 'sites', 'one.example'))).toThrow();
+    expect(
+      await mariadb(`SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name LIKE 'one_example%'`),
+    ).toBe('0');
+    expect(await mariadb(`SELECT COUNT(*) FROM mysql.user WHERE user LIKE 'one_example%'`)).toBe('0');
+    const after = JSON.parse((await berth('site', 'backups', 'one.example', '--json')).stdout) as Array<{
+      reason: string;
+    }>;
+    expect(after).toHaveLength(before.length + 1);
+    expect(after[0]!.reason).toBe('delete');
+    expect(site.id).toBeTruthy();
+  });
+
+  it.each([['../x'], ['a b'], ['x;rm -rf /'], [`${'a'.repeat(300)}.example`]])(
+    'refuses the domain %j with a clear error and leaves nothing behind',
+    async (domain) => {
+      const before = readdirSync(join(root, 'config', 'nginx'));
+      const response = await fetch(`${master.url}/api/sites`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${master.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ domain, platform: PLATFORM }),
+      });
+      expect(response.status).toBe(400);
+      const body = (await response.json()) as { message: string };
+      expect(body.message).toMatch(/domain/);
+      expect(readdirSync(join(root, 'config', 'nginx'))).toEqual(before);
+      expect(existsSync(join(root, 'sites', domain))).toBe(false);
+    },
+  );
+
+  it('refuses a duplicate domain and an unknown platform or server with a 4xx', async () => {
+    await berth('site', 'install', 'two.example', '--platform', PLATFORM);
+    const post = (body: unknown) =>
+      fetch(`${master.url}/api/sites`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${master.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect((await post({ domain: 'two.example', platform: PLATFORM })).status).toBe(409);
+    expect((await post({ domain: 'three.example', platform: 'nope' })).status).toBe(404);
+    expect((await post({ domain: 'three.example', platform: PLATFORM, dbServer: 'nope' })).status).toBe(404);
+    expect(existsSync(join(root, 'sites', 'three.example'))).toBe(false);
+    expect(
+      await mariadb(
+        `SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name LIKE 'three_example%'`,
+      ),
+    ).toBe('0');
+  });
+
+  it('verifies each fixture platform into exactly the packages and schema versions in its files', async () => {
+    for (const [fixture, expected] of Object.entries(FIXTURE_PLATFORMS) as Array<
+      [FixturePlatformName, (typeof FIXTURE_PLATFORMS)[FixturePlatformName]]
+    >) {
+      const name = `scan-${fixture.replace(/\./g, '-')}`;
+      buildFixturePlatform(fixture, join(root, 'platforms', name));
+      await berth('platform', 'add', name, '--server', 'web1', '--path', join(root, 'platforms', name));
+      const platform = JSON.parse((await berth('platform', 'show', name, '--json')).stdout) as {
+        coreVersion: string;
+        packages: Array<{ name: string; type: string; version: string | null; schemaVersion: number }>;
+      };
+      expect(platform.coreVersion).toBe(expected.coreVersion);
+      const found = Object.fromEntries(
+        platform.packages
+          .filter((item) => item.type !== 'core')
+          .map((item) => [item.name, { type: item.type, version: item.version, schema: item.schemaVersion }]),
+      );
+      const wanted = Object.fromEntries(
+        Object.entries(expected.packages).map(([packageName, item]) => [
+          packageName,
+          { type: item.type, version: item.version, schema: item.schema ?? 0 },
+        ]),
+      );
+      expect(found, fixture).toEqual(wanted);
+    }
+  });
+});
