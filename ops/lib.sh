@@ -37,3 +37,16 @@ npm_install() {
     echo "$want" > "$stamp"
   fi
 }
+
+mariadb_answers() { mariadb-admin --protocol=tcp -h 127.0.0.1 -u root ping >/dev/null 2>&1; }
+
+ensure_mariadb() {
+  # MariaDB running on 127.0.0.1:3306, root reachable without a password from this machine (the
+  # Debian default through the local socket; the tests also use loopback TCP).
+  if ! mariadb_answers; then
+    apt_install mariadb-server mariadb-client
+    as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql
+    for _ in $(seq 1 30); do mariadb_answers && break; sleep 1; done
+  fi
+  mariadb_answers || die "MariaDB does not answer on 127.0.0.1:3306 as root without a password"
+}

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Berth in one command: installs what it needs, starts a master on its embedded database and an
-# agent for this machine, enrolls and verifies it, then keeps both running until Ctrl-C.
+# Berth in one command, as root on Debian: installs what it needs (Node.js, nginx, PHP-FPM, MariaDB,
+# npm packages), starts a master on its embedded database and an agent for this machine, enrolls and
+# verifies it, installs a demo site from a fixture platform (Drupal itself cannot be fetched here),
+# prints its URL and a login link, then keeps master and agent running until Ctrl-C.
 #
-#   ops/quickstart.sh            state in ./.berth (BERTH_HOME to change), API on 127.0.0.1:7600
+#   ops/quickstart.sh    state in ./.berth (BERTH_HOME), sites in /var/berth (BERTH_ROOT), API on :7600
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . ops/lib.sh
@@ -11,16 +13,27 @@ BERTH_HOME=${BERTH_HOME:-$PWD/.berth}
 HTTP_PORT=${BERTH_HTTP_PORT:-7600}
 GRPC_PORT=${BERTH_GRPC_PORT:-7601}
 SERVER_NAME=${BERTH_SERVER_NAME:-local}
+BERTH_ROOT=${BERTH_ROOT:-/var/berth}
+DEMO_PLATFORM=demo-10-2
+DEMO_SITE=${BERTH_DEMO_SITE:-demo.localhost}
 export BERTH_CONFIG_DIR=$BERTH_HOME/cli
 export BERTH_URL=http://127.0.0.1:$HTTP_PORT
 mkdir -p "$BERTH_HOME" && chmod 700 "$BERTH_HOME"
 
 require_node
 apt_install curl
+ensure_mariadb
+BERTH_ROOT=$BERTH_ROOT ops/web-services.sh
 npm_install
 say "building"
 npm run build --silent
 berth() { node bin/berth.js "$@"; }
+
+if [ ! -d "$BERTH_ROOT/platforms/$DEMO_PLATFORM" ]; then
+  say "building the demo platform (a Drupal-shaped fixture) in $BERTH_ROOT/platforms/$DEMO_PLATFORM"
+  as_root mkdir -p "$BERTH_ROOT/platforms"
+  node dist/test/fixtures/build-platform.js fixture-10.2 "$BERTH_ROOT/platforms/$DEMO_PLATFORM"
+fi
 
 pids=()
 stop_all() {
@@ -50,7 +63,7 @@ if [ ! -f "$BERTH_HOME/agent/agent.crt" ]; then
   export BERTH_AGENT_TOKEN=$token
 fi
 say "starting the agent (log: $BERTH_HOME/agent.log)"
-berth agent start --master "127.0.0.1:$GRPC_PORT" --name "$SERVER_NAME" --data-dir "$BERTH_HOME/agent" \
+berth agent start --master "127.0.0.1:$GRPC_PORT" --name "$SERVER_NAME" --data-dir "$BERTH_HOME/agent" --root "$BERTH_ROOT" \
   >>"$BERTH_HOME/agent.log" 2>&1 &
 pids+=($!)
 unset BERTH_AGENT_TOKEN
@@ -64,9 +77,21 @@ done
 berth server verify "$SERVER_NAME"
 berth server list
 
+if ! berth platform show "$DEMO_PLATFORM" >/dev/null 2>&1; then
+  say "adding platform $DEMO_PLATFORM"
+  berth platform add "$DEMO_PLATFORM" --server "$SERVER_NAME" --path "$BERTH_ROOT/platforms/$DEMO_PLATFORM"
+fi
+if ! berth site show "$DEMO_SITE" >/dev/null 2>&1; then
+  say "installing the demo site $DEMO_SITE"
+  berth site install "$DEMO_SITE" --platform "$DEMO_PLATFORM"
+fi
+login=$(berth site login-reset "$DEMO_SITE" | tail -n 1)
+
 cat <<INFO
 
 Berth is running.
+  demo site     http://$DEMO_SITE/   (curl -H 'Host: $DEMO_SITE' http://127.0.0.1/)
+  log in once   $login
   API           $BERTH_URL   (OpenAPI: $BERTH_URL/api/docs)
   admin token   in $BERTH_CONFIG_DIR/credentials.json; the berth CLI reads it there
   try           BERTH_CONFIG_DIR=$BERTH_CONFIG_DIR node bin/berth.js task list

@@ -20,10 +20,4 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
 fi
 pg_isready -q -h 127.0.0.1 -p 5432 || die "PostgreSQL does not answer on 127.0.0.1:5432"
 
-if ! mariadb-admin --protocol=tcp -h 127.0.0.1 -u root ping >/dev/null 2>&1; then
-  apt_install mariadb-server mariadb-client
-  as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql
-  for _ in $(seq 1 30); do mariadb-admin --protocol=tcp -h 127.0.0.1 -u root ping >/dev/null 2>&1 && break; sleep 1; done
-fi
-mariadb-admin --protocol=tcp -h 127.0.0.1 -u root ping >/dev/null 2>&1 ||
-  die "MariaDB does not answer on 127.0.0.1:3306 as root without a password"
+ensure_mariadb

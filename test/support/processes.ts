@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -147,6 +147,9 @@ export async function startMaster(
     },
   };
   await waitForHealth(handle);
+  // The CLI saves the first admin token just after the API starts answering.
+  const credentialsFile = join(configDir, 'credentials.json');
+  await eventually('the admin token to be saved', () => Promise.resolve(existsSync(credentialsFile)));
   const credentials = JSON.parse(readFileSync(join(configDir, 'credentials.json'), 'utf8')) as {
     token: string;
   };
