@@ -146,11 +146,16 @@ export async function startMaster(
       rmSync(configDir, { recursive: true, force: true });
     },
   };
-  await waitForHealth(handle);
-  // The CLI saves the first admin token just after the API starts answering.
   const credentialsFile = join(configDir, 'credentials.json');
-  await eventually('the admin token to be saved', () => Promise.resolve(existsSync(credentialsFile)));
-  const credentials = JSON.parse(readFileSync(join(configDir, 'credentials.json'), 'utf8')) as {
+  try {
+    await waitForHealth(handle);
+    // The CLI saves the first admin token just after the API starts answering.
+    await eventually('the admin token to be saved', () => Promise.resolve(existsSync(credentialsFile)));
+  } catch (error) {
+    await handle.stop();
+    throw error;
+  }
+  const credentials = JSON.parse(readFileSync(credentialsFile, 'utf8')) as {
     token: string;
   };
   handle.token = credentials.token;
@@ -211,7 +216,12 @@ export async function startAgent(
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
-  await waitForConnected(master, options.name, handle.process);
+  try {
+    await waitForConnected(master, options.name, handle.process);
+  } catch (error) {
+    await handle.stop();
+    throw error;
+  }
   return handle;
 }
 
