@@ -124,6 +124,22 @@ describe('site lifecycle', () => {
       join(database.dataDir, 'store', 'archives', original.archiveId),
     ]);
     expect(stdout.split(' ')[0]).toBe(original.manifest.archive.sha256);
+
+    // A backup can be deleted: its archive leaves the store.
+    const preRestore = backups.find((item) => item.reason === 'pre-restore')!;
+    await berth('site', 'backup-delete', 'one.example', '--backup', preRestore.id);
+    expect(existsSync(join(database.dataDir, 'store', 'archives', preRestore.archiveId))).toBe(false);
+    const remaining = JSON.parse((await berth('site', 'backups', 'one.example', '--json')).stdout) as Array<{
+      id: string;
+    }>;
+    expect(remaining.map((item) => item.id)).not.toContain(preRestore.id);
+
+    // And verify still finds the site healthy after the restore.
+    const verified = JSON.parse((await berth('site', 'verify', 'one.example', '--json')).stdout) as {
+      state: string;
+      result: { probe: number };
+    };
+    expect(verified).toMatchObject({ state: 'succeeded', result: { probe: 200 } });
   });
 
   it('keeps the database password out of every archive in the store', () => {

@@ -230,6 +230,19 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
     });
 
   site
+    .command('backup-delete')
+    .description("Delete one of a site's backups from the master's store (starts a task)")
+    .argument('<domain>', 'the domain')
+    .requiredOption('--backup <id>', 'the backup to delete (berth site backups DOMAIN)')
+    .option('--no-wait', WAIT_HELP)
+    .option('--json', JSON_HELP)
+    .action(async (domain: string, options: WaitOptions & { backup: string }, command: Command) => {
+      await runTask(command, options, (client) =>
+        client.siteAction(domain, `backups/${encodeURIComponent(options.backup)}/delete`),
+      );
+    });
+
+  site
     .command('delete')
     .description(
       'Delete a site: a last backup, then its vhost, link, directory, database and user (starts a task). ' +

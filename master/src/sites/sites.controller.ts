@@ -93,6 +93,18 @@ export class SitesController {
     return { items: await this.sites.listBackups(request.principal, domain) };
   }
 
+  @Post(':domain/backups/:backup/delete')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Delete a backup: its archive leaves the store (a task)' })
+  @ApiResponse({ status: 404, description: 'no such backup of this site' })
+  deleteBackup(
+    @Req() request: AuthenticatedRequest,
+    @Param('domain') domain: string,
+    @Param('backup') backup: string,
+  ): Promise<TaskView> {
+    return this.sites.deleteBackup(request.principal, domain, backup);
+  }
+
   @Post(':domain/restore')
   @HttpCode(202)
   @ApiOperation({ summary: 'Restore a backup (the current state is backed up first)' })

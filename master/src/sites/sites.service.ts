@@ -1,4 +1,4 @@
-import { validateHostname, validateName } from '../../../shared/src/validation.js';
+import { isUuid, validateHostname, validateName } from '../../../shared/src/validation.js';
 import type { Principal } from '../auth/auth.service.js';
 import type { BackupEntity } from '../backups/backup.entity.js';
 import type { BackupsRepository } from '../backups/backups.repository.js';
@@ -185,6 +185,15 @@ export class SitesService {
     const platform = await this.platforms.findByNameOrId(site.platformId);
     const preArchiveId = await this.archives.reserve(platform!.serverId, 'backup');
     return this.queue(principal, site, 'site.restore', { backupId: backup.id, preArchiveId });
+  }
+
+  async deleteBackup(principal: Principal, domain: string, backupId: string): Promise<TaskView> {
+    const site = await this.get(principal, domain);
+    const backup = isUuid(backupId) ? await this.backups.findById(backupId) : null;
+    if (!backup || backup.siteId !== site.id) {
+      throw new SitesError(SitesErrorCode.BackupNotFound, `no backup "${backupId}" of ${site.domain}`);
+    }
+    return this.queue(principal, site, 'site.backup-delete', { backupId: backup.id });
   }
 
   async disable(principal: Principal, domain: string): Promise<TaskView> {
