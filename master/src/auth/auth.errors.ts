@@ -6,18 +6,14 @@ export enum AuthErrorCode {
   Forbidden = 'AUTH_FORBIDDEN',
 }
 
-export class AuthError extends AppError {
-  get status(): number {
-    switch (this.code as AuthErrorCode) {
-      case AuthErrorCode.MissingToken:
-      case AuthErrorCode.InvalidToken:
-        return 401;
-      case AuthErrorCode.Forbidden:
-        return 403;
-    }
-  }
+const STATUS: Record<AuthErrorCode, number> = {
+  [AuthErrorCode.MissingToken]: 401,
+  [AuthErrorCode.InvalidToken]: 401,
+  [AuthErrorCode.Forbidden]: 403,
+};
 
+export class AuthError extends AppError<AuthErrorCode> {
   constructor(code: AuthErrorCode, message: string) {
-    super(code, message);
+    super(code, STATUS[code], message);
   }
 }

@@ -6,20 +6,15 @@ export enum ClientsErrorCode {
   InvalidInput = 'CLIENT_INVALID_INPUT',
 }
 
-export class ClientsError extends AppError {
-  get status(): number {
-    switch (this.code as ClientsErrorCode) {
-      case ClientsErrorCode.NotFound:
-        return 404;
-      case ClientsErrorCode.NameTaken:
-        return 409;
-      case ClientsErrorCode.InvalidInput:
-        return 400;
-    }
-  }
+const STATUS: Record<ClientsErrorCode, number> = {
+  [ClientsErrorCode.NotFound]: 404,
+  [ClientsErrorCode.NameTaken]: 409,
+  [ClientsErrorCode.InvalidInput]: 400,
+};
 
+export class ClientsError extends AppError<ClientsErrorCode> {
   constructor(code: ClientsErrorCode, message: string) {
-    super(code, message);
+    super(code, STATUS[code], message);
   }
 
   static notFound(name: string): ClientsError {

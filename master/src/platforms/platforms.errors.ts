@@ -7,21 +7,16 @@ export enum PlatformsErrorCode {
   Busy = 'PLATFORM_BUSY',
 }
 
-export class PlatformsError extends AppError {
-  get status(): number {
-    switch (this.code as PlatformsErrorCode) {
-      case PlatformsErrorCode.NotFound:
-        return 404;
-      case PlatformsErrorCode.NameTaken:
-      case PlatformsErrorCode.Busy:
-        return 409;
-      case PlatformsErrorCode.InvalidInput:
-        return 400;
-    }
-  }
+const STATUS: Record<PlatformsErrorCode, number> = {
+  [PlatformsErrorCode.NotFound]: 404,
+  [PlatformsErrorCode.NameTaken]: 409,
+  [PlatformsErrorCode.Busy]: 409,
+  [PlatformsErrorCode.InvalidInput]: 400,
+};
 
+export class PlatformsError extends AppError<PlatformsErrorCode> {
   constructor(code: PlatformsErrorCode, message: string) {
-    super(code, message);
+    super(code, STATUS[code], message);
   }
 
   static notFound(nameOrId: string): PlatformsError {

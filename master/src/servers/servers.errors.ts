@@ -6,20 +6,15 @@ export enum ServersErrorCode {
   InvalidInput = 'SERVER_INVALID_INPUT',
 }
 
-export class ServersError extends AppError {
-  get status(): number {
-    switch (this.code as ServersErrorCode) {
-      case ServersErrorCode.NotFound:
-        return 404;
-      case ServersErrorCode.NameTaken:
-        return 409;
-      case ServersErrorCode.InvalidInput:
-        return 400;
-    }
-  }
+const STATUS: Record<ServersErrorCode, number> = {
+  [ServersErrorCode.NotFound]: 404,
+  [ServersErrorCode.NameTaken]: 409,
+  [ServersErrorCode.InvalidInput]: 400,
+};
 
+export class ServersError extends AppError<ServersErrorCode> {
   constructor(code: ServersErrorCode, message: string, details?: Record<string, unknown>) {
-    super(code, message, details);
+    super(code, STATUS[code], message, details);
   }
 
   static notFound(nameOrId: string): ServersError {

@@ -9,23 +9,18 @@ export enum SitesErrorCode {
   BackupNotFound = 'SITE_BACKUP_NOT_FOUND',
 }
 
-export class SitesError extends AppError {
-  get status(): number {
-    switch (this.code as SitesErrorCode) {
-      case SitesErrorCode.NotFound:
-      case SitesErrorCode.BackupNotFound:
-        return 404;
-      case SitesErrorCode.DomainTaken:
-      case SitesErrorCode.WrongState:
-      case SitesErrorCode.PlatformNotReady:
-        return 409;
-      case SitesErrorCode.InvalidInput:
-        return 400;
-    }
-  }
+const STATUS: Record<SitesErrorCode, number> = {
+  [SitesErrorCode.NotFound]: 404,
+  [SitesErrorCode.BackupNotFound]: 404,
+  [SitesErrorCode.DomainTaken]: 409,
+  [SitesErrorCode.WrongState]: 409,
+  [SitesErrorCode.PlatformNotReady]: 409,
+  [SitesErrorCode.InvalidInput]: 400,
+};
 
+export class SitesError extends AppError<SitesErrorCode> {
   constructor(code: SitesErrorCode, message: string) {
-    super(code, message);
+    super(code, STATUS[code], message);
   }
 
   static notFound(domain: string): SitesError {

@@ -7,20 +7,15 @@ export enum TasksErrorCode {
   TypeDisabled = 'TASK_TYPE_DISABLED',
 }
 
-export class TasksError extends AppError {
-  get status(): number {
-    switch (this.code as TasksErrorCode) {
-      case TasksErrorCode.NotFound:
-        return 404;
-      case TasksErrorCode.InvalidInput:
-      case TasksErrorCode.TypeDisabled:
-        return 400;
-      case TasksErrorCode.AlreadyFinished:
-        return 409;
-    }
-  }
+const STATUS: Record<TasksErrorCode, number> = {
+  [TasksErrorCode.NotFound]: 404,
+  [TasksErrorCode.InvalidInput]: 400,
+  [TasksErrorCode.TypeDisabled]: 400,
+  [TasksErrorCode.AlreadyFinished]: 409,
+};
 
+export class TasksError extends AppError<TasksErrorCode> {
   constructor(code: TasksErrorCode, message: string, details?: Record<string, unknown>) {
-    super(code, message, details);
+    super(code, STATUS[code], message, details);
   }
 }

@@ -25,7 +25,8 @@ export class AppExceptionFilter implements ExceptionFilter {
 
   private toBody(error: unknown): ErrorBody {
     if (error instanceof AppError) {
-      return { statusCode: error.status, code: error.code, message: error.message, details: error.details };
+      const known = error as AppError;
+      return { statusCode: known.status, code: known.code, message: known.message, details: known.details };
     }
     if (error instanceof ValidationError) {
       return {
