@@ -91,6 +91,19 @@ export class ApiClient {
     return this.request('POST', `/api/platforms/${segment(nameOrId)}/verify`);
   }
 
+  lockPlatform(nameOrId: string): Promise<Platform> {
+    return this.request('POST', `/api/platforms/${segment(nameOrId)}/lock`);
+  }
+
+  unlockPlatform(nameOrId: string): Promise<Platform> {
+    return this.request('POST', `/api/platforms/${segment(nameOrId)}/unlock`);
+  }
+
+  /** Removes the platform from the registry; its codebase stays on the server. */
+  deletePlatform(nameOrId: string): Promise<{ deleted: Platform; message: string }> {
+    return this.request('POST', `/api/platforms/${segment(nameOrId)}/delete`);
+  }
+
   installSite(body: {
     domain: string;
     platform: string;

@@ -51,6 +51,52 @@ export function registerPlatformCommands(program: Command, ctx: CliContext): voi
     });
 
   platform
+    .command('lock')
+    .description(
+      'Lock a platform: it takes no new sites (installs are refused); the sites on it stay and keep working',
+    )
+    .argument('<name>', 'platform name or id')
+    .option('--json', 'print the platform as JSON')
+    .action(async (name: string, options: { json?: boolean }, command: Command) => {
+      const client = await ctx.client(command);
+      const locked = await client.lockPlatform(name);
+      if (options.json) return ctx.json(locked);
+      ctx.out(
+        `Platform ${locked.name} is locked: it takes no new sites. Undo with: berth platform unlock ${locked.name}`,
+      );
+    });
+
+  platform
+    .command('unlock')
+    .description('Unlock a platform: it takes new sites again')
+    .argument('<name>', 'platform name or id')
+    .option('--json', 'print the platform as JSON')
+    .action(async (name: string, options: { json?: boolean }, command: Command) => {
+      const client = await ctx.client(command);
+      const unlocked = await client.unlockPlatform(name);
+      if (options.json) return ctx.json(unlocked);
+      ctx.out(`Platform ${unlocked.name} is unlocked: it takes new sites.`);
+    });
+
+  platform
+    .command('delete')
+    .description(
+      'Remove a platform from the registry, with its recorded packages. Refused while sites are on it ' +
+        '(migrate or delete them first). The codebase on the server is not touched: remove it there yourself',
+    )
+    .argument('<name>', 'platform name or id')
+    .option('--json', 'print { deleted: the platform as it was, message } as JSON')
+    .action(async (name: string, options: { json?: boolean }, command: Command) => {
+      const client = await ctx.client(command);
+      const result = await client.deletePlatform(name);
+      if (options.json) return ctx.json(result);
+      ctx.out(`Platform ${result.deleted.name} deleted from the registry.`);
+      ctx.out(
+        `Its codebase is still at ${result.deleted.path} on ${result.deleted.serverName}: remove it there if you no longer need it.`,
+      );
+    });
+
+  platform
     .command('list')
     .description('List platforms')
     .option('--json', 'print the platforms as JSON')

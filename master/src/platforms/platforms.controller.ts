@@ -61,4 +61,44 @@ export class PlatformsController {
   verify(@Req() request: AuthenticatedRequest, @Param('platform') platform: string): Promise<TaskView> {
     return this.platforms.verify(request.principal, platform);
   }
+
+  @Post(':platform/lock')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Lock a platform: it takes no new sites (the sites on it stay and keep working)',
+  })
+  @ApiResponse({ status: 200, description: 'the platform, locked' })
+  @ApiResponse({ status: 404, description: 'no such platform' })
+  lock(@Param('platform') platform: string): Promise<PlatformView> {
+    return this.platforms.lock(platform);
+  }
+
+  @Post(':platform/unlock')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Unlock a platform: it takes new sites again' })
+  @ApiResponse({ status: 200, description: 'the platform, unlocked' })
+  @ApiResponse({ status: 404, description: 'no such platform' })
+  unlock(@Param('platform') platform: string): Promise<PlatformView> {
+    return this.platforms.unlock(platform);
+  }
+
+  @Post(':platform/delete')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      'Remove a platform from the registry, with its recorded packages. The codebase on the server is ' +
+      "the operator's and stays where it is",
+  })
+  @ApiResponse({ status: 200, description: '{ deleted: the platform as it was, message }' })
+  @ApiResponse({ status: 404, description: 'no such platform' })
+  @ApiResponse({
+    status: 409,
+    description: 'PLATFORM_BUSY: sites are on it (migrate or delete them first), or a task of it is running',
+  })
+  delete(
+    @Req() request: AuthenticatedRequest,
+    @Param('platform') platform: string,
+  ): Promise<{ deleted: PlatformView; message: string }> {
+    return this.platforms.delete(request.principal, platform);
+  }
 }

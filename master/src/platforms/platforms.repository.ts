@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { isUuid } from '../../../shared/src/validation.js';
+import { sqlOne, sqlRows } from '../infra/db/sql.js';
 import { PlatformEntity } from './platform.entity.js';
 
 export class PlatformsRepository {
@@ -30,4 +31,53 @@ export class PlatformsRepository {
   async recordFailed(id: string): Promise<void> {
     await this.db.getRepository(PlatformEntity).update({ id, status: 'new' }, { status: 'failed' });
   }
+
+  /** Sets whether the platform takes new sites; returns it as it is now, or null if it is gone. */
+  async setLocked(id: string, locked: boolean): Promise<PlatformEntity | null> {
+    const repository = this.db.getRepository(PlatformEntity);
+    await repository.update({ id }, { locked });
+    return repository.findOneBy({ id });
+  }
+
+  /**
+   * Removes the platform and the packages recorded for it, unless a site is on it or a task of the
+   * platform (a verify) is queued or running: then nothing is removed and the obstacles are returned.
+   * The platform row is locked for the check, so two deletes cannot interleave.
+   */
+  removeUnused(id: string): Promise<PlatformRemoval> {
+    return this.db.transaction(async (manager): Promise<PlatformRemoval> => {
+      const locked = await sqlOne<{ id: string }>(
+        manager,
+        `SELECT id FROM platforms WHERE id = $1 FOR UPDATE`,
+        [id],
+      );
+      if (!locked) return { removed: false, siteDomains: [], activeTasks: [], gone: true };
+      const sites = await sqlRows<{ domain: string }>(
+        manager,
+        `SELECT domain FROM sites WHERE platform_id = $1 ORDER BY domain`,
+        [id],
+      );
+      const tasks = await sqlRows<{ id: string }>(
+        manager,
+        `SELECT id FROM tasks
+          WHERE (target_id = $1 OR lock_key = $2) AND state IN ('queued', 'running')
+          ORDER BY created_at`,
+        [id, `platform:${id}`],
+      );
+      if (sites.length > 0 || tasks.length > 0) {
+        return {
+          removed: false,
+          siteDomains: sites.map((site) => site.domain),
+          activeTasks: tasks.map((task) => task.id),
+          gone: false,
+        };
+      }
+      await sqlRows(manager, `DELETE FROM package_instances WHERE platform_id = $1 RETURNING id`, [id]);
+      await sqlRows(manager, `DELETE FROM platforms WHERE id = $1 RETURNING id`, [id]);
+      return { removed: true };
+    });
+  }
 }
+
+export type PlatformRemoval =
+  { removed: true } | { removed: false; siteDomains: string[]; activeTasks: string[]; gone: boolean };

@@ -107,6 +107,57 @@ export class PlatformsService {
     };
   }
 
+  /** Locks a platform: it takes no new sites; the sites on it stay where they are. */
+  async lock(nameOrId: string): Promise<PlatformView> {
+    return this.setLocked(nameOrId, true);
+  }
+
+  /** Unlocks a platform: it takes new sites again. */
+  async unlock(nameOrId: string): Promise<PlatformView> {
+    return this.setLocked(nameOrId, false);
+  }
+
+  /**
+   * Removes a platform from the registry, with the packages recorded for it, once no site is on it.
+   * The codebase on the server is the operator's: Berth never deletes it.
+   */
+  async delete(principal: Principal, nameOrId: string): Promise<{ deleted: PlatformView; message: string }> {
+    const platform = await this.get(nameOrId);
+    const view = await this.view(platform);
+    const removal = await this.platforms.removeUnused(platform.id);
+    if (!removal.removed) {
+      if (removal.gone) throw PlatformsError.notFound(nameOrId);
+      if (removal.siteDomains.length > 0) {
+        const count = removal.siteDomains.length;
+        const shown = removal.siteDomains.slice(0, 5).join(', ');
+        const more = count > 5 ? ` and ${count - 5} more` : '';
+        throw new PlatformsError(
+          PlatformsErrorCode.Busy,
+          `platform ${platform.name} has ${count} site${count === 1 ? '' : 's'} on it (${shown}${more}): ` +
+            'migrate or delete them first',
+        );
+      }
+      throw new PlatformsError(
+        PlatformsErrorCode.Busy,
+        `platform ${platform.name} has a task queued or running (${removal.activeTasks.join(', ')}): ` +
+          'wait for it (`berth task show ID`) and try again',
+      );
+    }
+    return {
+      deleted: view,
+      message:
+        `platform ${platform.name} is no longer in the registry (deleted by ${principal.name}); ` +
+        `its codebase is still at ${platform.path} on ${view.serverName}: remove it there if you no longer need it`,
+    };
+  }
+
+  private async setLocked(nameOrId: string, locked: boolean): Promise<PlatformView> {
+    const platform = await this.get(nameOrId);
+    const updated = await this.platforms.setLocked(platform.id, locked);
+    if (!updated) throw PlatformsError.notFound(nameOrId);
+    return this.view(updated);
+  }
+
   private async queueVerify(principal: Principal, platform: PlatformEntity): Promise<TaskView> {
     const task = await this.tasks.insertTask({
       type: 'platform.verify',
