@@ -1,5 +1,6 @@
 import type {
   Backup,
+  MigrateCheck,
   Client,
   Site,
   PackageRelease,
@@ -126,6 +127,10 @@ export class ApiClient {
   async listBackups(domain: string): Promise<Backup[]> {
     const page = await this.request<{ items: Backup[] }>('GET', `/api/sites/${segment(domain)}/backups`);
     return page.items;
+  }
+
+  migrateCheck(domain: string, platform: string): Promise<MigrateCheck> {
+    return this.request('GET', `/api/sites/${segment(domain)}/migrate-check`, { query: { platform } });
   }
 
   /** A site task: verify, backups (a new backup), disable, enable, login-reset, restore, delete. */

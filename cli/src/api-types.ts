@@ -194,3 +194,21 @@ export interface Backup {
   createdAt: string;
   manifest: Record<string, unknown>;
 }
+
+export interface MigrateCheck {
+  platform: string;
+  rows: Array<{
+    name: string;
+    type: string;
+    siteVersion: string | null;
+    targetVersion: string | null;
+    siteSchema: number;
+    targetSchema: number | null;
+    status: string;
+    severity: 'ok' | 'warning' | 'error';
+    message: string;
+  }>;
+  errors: number;
+  warnings: number;
+  upgrades: number;
+}

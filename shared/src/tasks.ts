@@ -29,6 +29,7 @@ export const TASK_TYPES = [
   'site.delete',
   'site.login-reset',
   'site.backup-delete',
+  'site.migrate',
   'debug.sleep',
   'debug.noop',
 ] as const;

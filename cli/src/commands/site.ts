@@ -230,6 +230,70 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
     });
 
   site
+    .command('migrate')
+    .description(
+      'Move a site to another platform: backup, a rehearsal on a throwaway copy, read-only, a rollback point, ' +
+        'then an offline window only as long as the database updates; rolled back on failure (starts a task)',
+    )
+    .argument('<domain>', 'the domain')
+    .requiredOption('--platform <name>', 'the target platform')
+    .option('--check', "only compare the site's packages with the target (Aegir's rules) and print the table")
+    .option('--force', 'go ahead despite warnings (packages missing on the target); errors always refuse')
+    .option('--no-wait', WAIT_HELP)
+    .option('--json', JSON_HELP)
+    .action(
+      async (
+        domain: string,
+        options: WaitOptions & { platform: string; check?: boolean; force?: boolean },
+        command: Command,
+      ) => {
+        if (options.check) {
+          const client = await ctx.client(command);
+          const check = await client.migrateCheck(domain, options.platform);
+          if (options.json) return ctx.json(check);
+          ctx.out(
+            renderTable(
+              [
+                { header: 'PACKAGE' },
+                { header: 'FROM' },
+                { header: 'TO' },
+                { header: 'SCHEMA' },
+                { header: 'STATUS' },
+              ],
+              check.rows.map((row) => [
+                row.name,
+                row.siteVersion ?? '-',
+                row.targetVersion ?? '-',
+                `${row.siteSchema} -> ${row.targetSchema ?? '-'}`,
+                row.severity === 'ok' ? row.status : `${row.status} (${row.severity})`,
+              ]),
+            ),
+          );
+          ctx.out(`${check.errors} errors, ${check.warnings} warnings, ${check.upgrades} upgrades`);
+          ctx.exitCode = check.errors > 0 ? 1 : 0;
+          return;
+        }
+        await runTask(
+          command,
+          options,
+          (client) =>
+            client.siteAction(domain, 'migrate', {
+              body: { platform: options.platform, force: options.force === true },
+            }),
+          (task) => {
+            for (const phase of task.phases ?? []) {
+              const ms =
+                phase.endedAt && phase.startedAt
+                  ? Date.parse(phase.endedAt) - Date.parse(phase.startedAt)
+                  : NaN;
+              ctx.out(`${phase.name.padEnd(18)} ${Number.isNaN(ms) ? '-' : `${(ms / 1000).toFixed(2)} s`}`);
+            }
+          },
+        );
+      },
+    );
+
+  site
     .command('backup-delete')
     .description("Delete one of a site's backups from the master's store (starts a task)")
     .argument('<domain>', 'the domain')

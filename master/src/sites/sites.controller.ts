@@ -30,6 +30,14 @@ export class InstallSiteBody {
   client?: string;
 }
 
+export class MigrateSiteBody {
+  @ApiProperty({ description: 'The target platform (name or id)' })
+  platform!: string;
+
+  @ApiPropertyOptional({ description: 'Go ahead despite warnings (packages missing on the target)' })
+  force?: boolean;
+}
+
 export class RestoreSiteBody {
   @ApiProperty({ description: 'The backup to restore (from GET /api/sites/{domain}/backups)' })
   backupId!: string;
@@ -114,6 +122,39 @@ export class SitesController {
     @Body() body: RestoreSiteBody,
   ): Promise<TaskView> {
     return this.sites.restore(request.principal, domain, body?.backupId);
+  }
+
+  @Get(':domain/migrate-check')
+  @ApiOperation({
+    summary:
+      "Compare the site's packages with a target platform (Aegir's rules): { rows, errors, warnings, upgrades }",
+  })
+  @ApiQuery({ name: 'platform', required: true })
+  async migrateCheck(
+    @Req() request: AuthenticatedRequest,
+    @Param('domain') domain: string,
+    @Query('platform') platform: string,
+  ) {
+    const { target, report } = await this.sites.migrateCheck(request.principal, domain, platform);
+    return { platform: target.name, ...report };
+  }
+
+  @Post(':domain/migrate')
+  @HttpCode(202)
+  @ApiOperation({
+    summary:
+      'Migrate to another platform: backup, rehearsal on a throwaway copy, read-only, rollback point, an offline window only as long as the updates; rolled back on failure',
+  })
+  @ApiResponse({
+    status: 409,
+    description: 'incompatible (errors), or warnings without force; details.report has the table',
+  })
+  migrate(
+    @Req() request: AuthenticatedRequest,
+    @Param('domain') domain: string,
+    @Body() body: MigrateSiteBody,
+  ) {
+    return this.sites.migrate(request.principal, domain, body ?? { platform: undefined });
   }
 
   @Post(':domain/disable')

@@ -7,6 +7,7 @@ export enum SitesErrorCode {
   WrongState = 'SITE_WRONG_STATE',
   PlatformNotReady = 'SITE_PLATFORM_NOT_READY',
   BackupNotFound = 'SITE_BACKUP_NOT_FOUND',
+  Incompatible = 'SITE_INCOMPATIBLE_PLATFORM',
 }
 
 const STATUS: Record<SitesErrorCode, number> = {
@@ -16,11 +17,12 @@ const STATUS: Record<SitesErrorCode, number> = {
   [SitesErrorCode.WrongState]: 409,
   [SitesErrorCode.PlatformNotReady]: 409,
   [SitesErrorCode.InvalidInput]: 400,
+  [SitesErrorCode.Incompatible]: 409,
 };
 
 export class SitesError extends AppError<SitesErrorCode> {
-  constructor(code: SitesErrorCode, message: string) {
-    super(code, STATUS[code], message);
+  constructor(code: SitesErrorCode, message: string, details?: Record<string, unknown>) {
+    super(code, STATUS[code], message, details);
   }
 
   static notFound(domain: string): SitesError {

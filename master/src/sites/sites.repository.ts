@@ -34,6 +34,10 @@ export class SitesRepository {
       .update({ id }, verified ? { status, verifiedAt: new Date() } : { status });
   }
 
+  async setPlatform(id: string, platformId: string): Promise<void> {
+    await this.db.getRepository(SiteEntity).update({ id }, { platformId, verifiedAt: new Date() });
+  }
+
   async remove(id: string): Promise<void> {
     await this.db.getRepository(SiteEntity).delete({ id });
   }

@@ -16,6 +16,9 @@ import type { TasksRepository } from '../tasks/tasks.repository.js';
 import type { TasksService, TaskView } from '../tasks/tasks.service.js';
 import type { TaskType } from '../../../shared/src/tasks.js';
 import { newDatabasePassword, siteDatabaseNames } from './site-names.js';
+import { compareForMigration, type CompatibilityReport } from '../packages/compatibility.js';
+import type { PlatformEntity } from '../platforms/platform.entity.js';
+import { randomBytes } from 'node:crypto';
 import type { SiteEntity } from './site.entity.js';
 import { SitesError, SitesErrorCode } from './sites.errors.js';
 import type { SitesRepository } from './sites.repository.js';
@@ -41,6 +44,12 @@ export interface BackupView {
   reason: string;
   createdAt: string;
   manifest: Record<string, unknown>;
+}
+
+export interface MigrateCheck {
+  site: SiteEntity;
+  target: PlatformEntity;
+  report: CompatibilityReport;
 }
 
 export interface InstallSiteInput {
@@ -194,6 +203,82 @@ export class SitesService {
       throw new SitesError(SitesErrorCode.BackupNotFound, `no backup "${backupId}" of ${site.domain}`);
     }
     return this.queue(principal, site, 'site.backup-delete', { backupId: backup.id });
+  }
+
+  /** Aegir's package comparison of a site against a target platform (also what migrate checks first). */
+  async migrateCheck(principal: Principal, domain: string, platform: unknown): Promise<MigrateCheck> {
+    const site = await this.get(principal, domain);
+    if (typeof platform !== 'string' || platform === '') {
+      throw new SitesError(SitesErrorCode.InvalidInput, 'platform is required: the target platform');
+    }
+    const target = await this.platforms.findByNameOrId(platform);
+    if (!target) throw PlatformsError.notFound(platform);
+    if (target.status !== 'verified') {
+      throw new SitesError(
+        SitesErrorCode.PlatformNotReady,
+        `platform ${target.name} is ${target.status}, not verified: run \`berth platform verify ${target.name}\``,
+      );
+    }
+    if (target.id === site.platformId) {
+      throw new SitesError(SitesErrorCode.InvalidInput, `${site.domain} is already on ${target.name}`);
+    }
+    const current = await this.packages.list({ platformId: site.platformId });
+    const installed = await this.packages.list({ siteId: site.id });
+    const core = current.filter((row) => row.type === 'core');
+    const report = compareForMigration(
+      [...core, ...installed],
+      await this.packages.list({ platformId: target.id }),
+    );
+    return { site, target, report };
+  }
+
+  async migrate(
+    principal: Principal,
+    domain: string,
+    input: { platform: unknown; force?: unknown },
+  ): Promise<TaskView> {
+    const { site, target, report } = await this.migrateCheck(principal, domain, input.platform);
+    if (site.status !== 'enabled') {
+      throw new SitesError(
+        SitesErrorCode.WrongState,
+        `${site.domain} is ${site.status}; only an enabled site migrates`,
+      );
+    }
+    const listed = (severity: string) =>
+      report.rows
+        .filter((row) => row.severity === severity)
+        .map((row) => row.message)
+        .join('; ');
+    if (report.errors > 0) {
+      throw new SitesError(
+        SitesErrorCode.Incompatible,
+        `${site.domain} cannot move to ${target.name}: ${listed('error')}`,
+        { report },
+      );
+    }
+    if (report.warnings > 0 && input.force !== true) {
+      throw new SitesError(
+        SitesErrorCode.Incompatible,
+        `moving ${site.domain} to ${target.name} has warnings (${listed('warning')}); use force to go ahead`,
+        { report },
+      );
+    }
+    const platform = await this.platforms.findByNameOrId(site.platformId);
+    const rehearsalDomain = `rehearsal-${randomBytes(4).toString('hex')}.${site.domain}`;
+    if (!validateHostname('rehearsal domain', rehearsalDomain).ok) {
+      throw new SitesError(
+        SitesErrorCode.InvalidInput,
+        `${site.domain} is too long for a rehearsal copy beside it`,
+      );
+    }
+    const names = siteDatabaseNames(rehearsalDomain);
+    return this.queue(principal, site, 'site.migrate', {
+      targetPlatformId: target.id,
+      targetPlatform: target.name,
+      backupArchiveId: await this.archives.reserve(platform!.serverId, 'backup'),
+      rollbackArchiveId: await this.archives.reserve(site.dbServerId, 'rollback-point'),
+      rehearsal: { domain: rehearsalDomain, database: names.database, user: names.user },
+    });
   }
 
   async disable(principal: Principal, domain: string): Promise<TaskView> {

@@ -509,4 +509,49 @@ export class TasksRepository {
       [attemptId, serverId, epoch],
     );
   }
+
+  /**
+   * Reserves one slot on each server for a task's window, in a fixed order (by server id) and all
+   * or nothing, so that two windows can never hold each other up. The task's steps on those servers
+   * then run in the reserved slots (see assignAttempt). False when a slot is not free yet.
+   */
+  async holdSlots(taskId: string, serverIds: string[]): Promise<boolean> {
+    const ordered = [...new Set(serverIds)].sort();
+    return this.db.transaction(async (manager) => {
+      for (const serverId of ordered) {
+        const held = await sqlOne<{ slot_no: number }>(
+          manager,
+          `SELECT slot_no FROM server_slots WHERE server_id = $1 AND task_id = $2`,
+          [serverId, taskId],
+        );
+        if (held) continue;
+        const taken = await sqlOne<{ slot_no: number }>(
+          manager,
+          `UPDATE server_slots SET task_id = $2, taken_at = now()
+            WHERE (server_id, slot_no) = (
+                  SELECT server_id, slot_no FROM server_slots
+                   WHERE server_id = $1 AND attempt_id IS NULL AND task_id IS NULL
+                   ORDER BY slot_no LIMIT 1 FOR UPDATE SKIP LOCKED)
+            RETURNING slot_no`,
+          [serverId, taskId],
+        );
+        if (!taken) {
+          // Not all of them: give back what this call took, and try again later.
+          await sqlRows(
+            manager,
+            `UPDATE server_slots SET task_id = NULL WHERE task_id = $1 RETURNING slot_no`,
+            [taskId],
+          );
+          return false;
+        }
+      }
+      return true;
+    });
+  }
+
+  async releaseSlots(taskId: string): Promise<void> {
+    await sqlRows(this.db, `UPDATE server_slots SET task_id = NULL WHERE task_id = $1 RETURNING slot_no`, [
+      taskId,
+    ]);
+  }
 }

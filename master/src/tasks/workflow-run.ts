@@ -6,6 +6,7 @@ import type { TasksRepository } from './tasks.repository.js';
 import type { TaskEntity, TaskPhase } from './task.entity.js';
 import {
   NonDeterministicWorkflowError,
+  RolledBackError,
   StepFailedError,
   TaskCancelledError,
   type TaskContext,
@@ -20,6 +21,8 @@ export interface StepCoordinator {
 }
 
 const DEFAULT_STEP_TIMEOUT_MS = 60 * 60_000;
+/** How often a task waiting to reserve its servers' slots tries again. */
+const SLOT_POLL_MS = 100;
 
 /**
  * One execution (or, after a master restart, one replay) of a task's workflow. Steps are numbered
@@ -52,8 +55,11 @@ export class WorkflowRun implements TaskContext {
       await this.tasks.finishTask(this.task.id, 'succeeded', { result: result ?? null });
       this.bus.publish(this.task.id, { kind: 'state', state: 'succeeded' });
       log.info('task succeeded');
-    } catch (error) {
-      const rollbackCompleted = await this.rollBack(log);
+    } catch (thrown) {
+      const error = thrown instanceof RolledBackError ? thrown.cause : thrown;
+      const registered = await this.rollBack(log);
+      const rollbackCompleted =
+        thrown instanceof RolledBackError ? thrown.completed && registered !== false : registered;
       const cancelled = this.cancelled || error instanceof TaskCancelledError;
       const message = describeFailure(error, cancelled);
       const errorCode =
@@ -151,6 +157,22 @@ export class WorkflowRun implements TaskContext {
         phase.endedAt = new Date().toISOString();
         await this.tasks.setPhases(this.task.id, this.phases);
       }
+    }
+  }
+
+  async withServers<T>(serverIds: string[], run: () => Promise<T>): Promise<T> {
+    let waited = 0;
+    while (!(await this.tasks.holdSlots(this.task.id, serverIds))) {
+      if (this.cancelled && !this.rollingBack) throw new TaskCancelledError();
+      if (waited === 0) await this.log('waiting for a free slot on its servers before the window');
+      waited += SLOT_POLL_MS;
+      await new Promise((resolve) => setTimeout(resolve, SLOT_POLL_MS));
+    }
+    try {
+      return await run();
+    } finally {
+      await this.tasks.releaseSlots(this.task.id);
+      this.engine.wake();
     }
   }
 

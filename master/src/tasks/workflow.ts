@@ -22,6 +22,12 @@ export interface TaskContext {
   log(text: string): Promise<void>;
   /** Runs part of the task as a named phase whose start and end are recorded on the task. */
   phase<T>(name: string, run: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `run` holding a step slot on each of the servers for the whole time (taken in a fixed
+   * order, all or nothing, waiting until they are free): an offline window never waits behind
+   * another task's step.
+   */
+  withServers<T>(serverIds: string[], run: () => Promise<T>): Promise<T>;
   /** Registers an undo action; on failure they run newest first, and the task records whether all did. */
   onRollback(name: string, undo: () => Promise<void>): void;
 }
@@ -52,5 +58,20 @@ export class NonDeterministicWorkflowError extends Error {
   constructor(seq: number, recorded: string, requested: string) {
     super(`step ${seq} was recorded as ${recorded} but the workflow now asks for ${requested}`);
     this.name = 'NonDeterministicWorkflowError';
+  }
+}
+
+/**
+ * A failure a workflow already rolled back itself (an offline window restores its rollback point
+ * while it still holds its servers): the task fails with the cause's message and this rollback's
+ * outcome, combined with that of the undo actions registered before.
+ */
+export class RolledBackError extends Error {
+  constructor(
+    override readonly cause: unknown,
+    readonly completed: boolean,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    this.name = 'RolledBackError';
   }
 }

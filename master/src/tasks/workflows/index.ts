@@ -1,5 +1,7 @@
 import type { ServersRepository } from '../../servers/servers.repository.js';
 import { platformVerifyWorkflow, type PlatformWorkflowDependencies } from './platform.workflows.js';
+import { migrateWorkflow } from './migrate.workflow.js';
+import { SiteSteps } from './site-steps.js';
 import { siteWorkflows, type SiteWorkflowDependencies } from './site.workflows.js';
 import type { Workflow, WorkflowRegistry } from '../workflow.js';
 
@@ -61,6 +63,25 @@ export function createWorkflows(dependencies: WorkflowDependencies): WorkflowReg
     'server.transfer-check': transferCheck,
     'platform.verify': platformVerifyWorkflow(dependencies),
     ...siteWorkflows(dependencies),
+    'site.migrate': migrateWorkflow({
+      steps: new SiteSteps(dependencies),
+      targetPlatform: async (id) => {
+        const platform = await dependencies.platforms.findByNameOrId(id);
+        if (!platform) throw new Error(`the target platform ${id} is no longer in the registry`);
+        return platform;
+      },
+      commit: async (context, where, target) => {
+        // Packages first, the platform last: a replay after a restart still finds the site where it was.
+        const moved = {
+          ...where,
+          platform: target,
+          on: { domain: where.site.domain, platform: target.name },
+        };
+        const recorded = await new SiteSteps(dependencies).recordPackages(context, moved);
+        await dependencies.sites.setPlatform(where.site.id, target.id);
+        return recorded;
+      },
+    }),
     'debug.sleep': debugSleep,
     'debug.noop': debugNoop,
   };

@@ -1,0 +1,232 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packageRoot } from '../../shared/src/package-root.js';
+import { buildFixturePlatform, type FixturePlatformName } from '../fixtures/platforms.js';
+import {
+  startAgent,
+  startMaster,
+  type AgentHandle,
+  type MasterHandle,
+  type TaskSummary,
+} from '../support/processes.js';
+import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { startWebStack, type WebStack } from '../support/web-stack.js';
+
+const run = promisify(execFile);
+
+const PLATFORMS: Record<string, FixturePlatformName> = {
+  'fixture-10-1': 'fixture-10.1',
+  'fixture-10-2': 'fixture-10.2',
+  'fixture-10-3': 'fixture-10.3',
+  'fixture-10-3-missing': 'fixture-10.3-missing-module',
+  'fixture-10-3-broken': 'fixture-10.3-broken-update',
+};
+
+interface Sample {
+  at: number;
+  status: number;
+}
+
+/**
+ * The optimistic migrate on real MariaDB, nginx and PHP-FPM, watched from outside by an HTTP prober
+ * (every 20 ms) and a writer: 503 only inside the offline window, no acknowledged write lost, a
+ * failing update caught by the rehearsal without the live site ever going offline.
+ */
+describe('migrate', () => {
+  let database: TestDatabase;
+  let master: MasterHandle;
+  let agent: AgentHandle;
+  let web: WebStack;
+  let root: string;
+
+  const berth = (...args: string[]) =>
+    run(process.execPath, [join(packageRoot(), 'bin', 'berth.js'), ...args], {
+      env: { ...process.env, BERTH_URL: master.url, BERTH_TOKEN: master.token },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+  const failure = (promise: Promise<unknown>) =>
+    promise.then(
+      () => undefined,
+      (error: unknown) => error as { code: number; stderr: string },
+    );
+  const mariadb = async (sql: string) =>
+    (
+      await run('mariadb', ['--protocol=tcp', '-h', '127.0.0.1', '-u', 'root', '-N', '-B', '-e', sql])
+    ).stdout.trim();
+
+  beforeAll(async () => {
+    database = await createTestDatabase('pglite');
+    root = mkdtempSync(join(tmpdir(), 'berth-root-'));
+    mkdirSync(join(root, 'platforms'), { recursive: true });
+    for (const [name, fixture] of Object.entries(PLATFORMS))
+      buildFixturePlatform(fixture, join(root, 'platforms', name));
+    web = await startWebStack({ root });
+    const adminDefaults = join(root, 'db-admin.cnf');
+    writeFileSync(adminDefaults, '[client]\nhost=127.0.0.1\nport=3306\nuser=root\npassword=\n', {
+      mode: 0o600,
+    });
+    master = await startMaster(database, { label: 'migrate-master' });
+    agent = await startAgent(master, {
+      name: 'web1',
+      label: 'migrate-web1',
+      args: [
+        '--root',
+        root,
+        '--nginx-conf',
+        web.nginxConf,
+        '--php-fpm-socket',
+        web.phpFpmSocket,
+        '--http-port',
+        `127.0.0.1:${web.port}`,
+        '--db-admin-defaults',
+        adminDefaults,
+        '--web-user',
+        'root',
+      ],
+    });
+    for (const name of Object.keys(PLATFORMS)) {
+      await berth('platform', 'add', name, '--server', 'web1', '--path', join(root, 'platforms', name));
+    }
+    await berth('site', 'install', 'm.example', '--platform', 'fixture-10-2');
+    await berth('site', 'install', 'b.example', '--platform', 'fixture-10-2');
+  });
+
+  afterAll(async () => {
+    await agent?.stop();
+    await master?.stop();
+    await web?.stop();
+    await database?.drop();
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  it("checks compatibility with Aegir's rules: upgrades, a refused downgrade, a warning that needs --force", async () => {
+    const check = JSON.parse(
+      (await berth('site', 'migrate', 'm.example', '--platform', 'fixture-10-3', '--check', '--json')).stdout,
+    ) as { errors: number; warnings: number; rows: Array<{ name: string; status: string }> };
+    expect(check.errors).toBe(0);
+    expect(check.rows.filter((row) => row.status === 'upgrade').map((row) => row.name)).toEqual(
+      expect.arrayContaining(['system', 'pathauto']),
+    );
+
+    const older = await failure(berth('site', 'migrate', 'm.example', '--platform', 'fixture-10-1'));
+    expect(older?.code).toBe(2);
+    expect(older?.stderr).toMatch(/cannot move to fixture-10-1/);
+
+    const missing = await failure(
+      berth('site', 'migrate', 'm.example', '--platform', 'fixture-10-3-missing'),
+    );
+    expect(missing?.code).toBe(2);
+    expect(missing?.stderr).toMatch(/admin_toolbar/);
+    expect(missing?.stderr).toMatch(/force/);
+  });
+
+  it('is offline (503) only inside the recorded window, loses no acknowledged write, and lands on the new platform', async () => {
+    const samples: Sample[] = [];
+    const acknowledged: Array<{ title: string; at: number }> = [];
+    let running = true;
+    const prober = (async () => {
+      while (running) {
+        const at = Date.now();
+        const { status } = await web.request('m.example', '/');
+        samples.push({ at, status });
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    const writer = (async () => {
+      for (let n = 0; running; n++) {
+        const title = `write ${n}`;
+        const response = await web.request('m.example', '/node', { method: 'POST', form: { title } });
+        if (response.status < 400) acknowledged.push({ title, at: Date.now() });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    let task: TaskSummary & { phases: Array<{ name: string; startedAt: string; endedAt: string }> };
+    try {
+      const started = JSON.parse(
+        (await berth('site', 'migrate', 'm.example', '--platform', 'fixture-10-3', '--json')).stdout,
+      ) as { id: string };
+      task = await master.api.get(`/api/tasks/${started.id}`);
+    } finally {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      running = false;
+      await Promise.all([prober, writer]);
+    }
+    expect(task.state).toBe('succeeded');
+    const phase = (name: string) => {
+      const found = task.phases.find((item) => item.name === name);
+      if (!found) throw new Error(`no phase ${name}`);
+      return { start: Date.parse(found.startedAt), end: Date.parse(found.endedAt) };
+    };
+    const window = phase('offline window');
+    // Maintenance is really on from the end of the step that set it to the start of the one that
+    // lifted it; between those and the phase's edges either answer is right.
+    const steps = task.steps!.filter((step) => step.name === 'app.maintenance');
+    const on = steps.at(-2)!.attempts[0]!;
+    const off = steps.at(-1)!.attempts[0]!;
+    const inner = { start: Date.parse(on.finishedAt!), end: Date.parse(off.startedAt!) };
+
+    const outside = samples.filter((sample) => sample.at < window.start || sample.at > window.end);
+    const inside = samples.filter((sample) => sample.at > inner.start && sample.at < inner.end);
+    console.info(
+      `migrate: offline window ${window.end - window.start} ms (maintenance on for ${inner.end - inner.start} ms); ` +
+        `${samples.length} probes, ${inside.length} inside, ${samples.filter((sample) => sample.status === 503).length} answered 503; ` +
+        `${acknowledged.length} writes acknowledged`,
+    );
+    expect(samples.length).toBeGreaterThan(20);
+    expect(outside.filter((sample) => sample.status !== 200)).toEqual([]);
+    expect(inside.filter((sample) => sample.status !== 503)).toEqual([]);
+
+    const readOnly = phase('read-only window');
+    const page = (await web.request('m.example', '/')).body;
+    const beforeReadOnly = acknowledged.filter((item) => item.at < readOnly.start);
+    expect(beforeReadOnly.length).toBeGreaterThan(0);
+    for (const write of beforeReadOnly) expect(page).toContain(write.title);
+
+    const site = JSON.parse((await berth('site', 'show', 'm.example', '--json')).stdout) as {
+      platform: string;
+      packages: Array<{ name: string; schemaVersion: number }>;
+    };
+    expect(site.platform).toBe('fixture-10-3');
+    const schema = Object.fromEntries(site.packages.map((item) => [item.name, item.schemaVersion]));
+    expect(schema).toMatchObject({ system: 10300, pathauto: 8109 });
+    expect((await web.request('m.example', '/')).status).toBe(200);
+  });
+
+  it('stops at the rehearsal when an update fails: the live site never went offline, nothing changed, the copy is gone', async () => {
+    const samples: Sample[] = [];
+    let running = true;
+    const prober = (async () => {
+      while (running) {
+        samples.push({ at: Date.now(), status: (await web.request('b.example', '/')).status });
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    const before = JSON.parse((await berth('site', 'show', 'b.example', '--json')).stdout) as {
+      platform: string;
+      packages: unknown[];
+    };
+    let outcome: { code: number; stderr: string } | undefined;
+    try {
+      outcome = await failure(berth('site', 'migrate', 'b.example', '--platform', 'fixture-10-3-broken'));
+    } finally {
+      running = false;
+      await prober;
+    }
+    expect(outcome?.code).toBe(1);
+    expect(outcome?.stderr).toMatch(/app\.update/);
+    expect(samples.filter((sample) => sample.status !== 200)).toEqual([]);
+    const after = JSON.parse((await berth('site', 'show', 'b.example', '--json')).stdout) as typeof before;
+    expect(after).toEqual(before);
+    expect(readdirSync(join(root, 'sites')).filter((name) => name.startsWith('rehearsal-'))).toEqual([]);
+    expect(
+      readdirSync(join(root, 'config', 'nginx')).filter((name) => name.startsWith('rehearsal-')),
+    ).toEqual([]);
+    expect(
+      await mariadb(`SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name LIKE 'rehearsal%'`),
+    ).toBe('0');
+  });
+});
