@@ -55,7 +55,11 @@ describe('archive transfer', () => {
       clearInterval(sampler);
     }
     expect(task.state).toBe('succeeded');
-    const result = task.result as { sha256: string; bytes: number };
+    const result = task.result as { sha256: string; bytes: number; uploadMs: number; downloadMs: number };
+    console.info(
+      `transfer: 200 MiB up in ${result.uploadMs} ms, down in ${result.downloadMs} ms; ` +
+        `master RSS ${Math.round(baseline / MB)} MiB -> peak ${Math.round(peak / MB)} MiB (+${((peak - baseline) / MB).toFixed(1)} MiB)`,
+    );
     expect(result.bytes).toBe(200 * MB);
     expect(result.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(peak - baseline).toBeLessThan(64 * MB);
