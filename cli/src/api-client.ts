@@ -92,6 +92,10 @@ export class ApiClient {
     return this.request('POST', `/api/platforms/${segment(nameOrId)}/verify`);
   }
 
+  migrateSites(from: string, body: { to: string; concurrency?: number; force?: boolean }): Promise<Task> {
+    return this.request('POST', `/api/platforms/${segment(from)}/migrate-sites`, { body });
+  }
+
   lockPlatform(nameOrId: string): Promise<Platform> {
     return this.request('POST', `/api/platforms/${segment(nameOrId)}/lock`);
   }

@@ -18,6 +18,8 @@ import { ClientsService } from './clients/clients.service.js';
 import { ArchiveRepository } from './backups/archive.repository.js';
 import { ArchiveStore } from './backups/archive-store.js';
 import { HealthInfo } from './health-info.js';
+import type { Principal } from './auth/auth.service.js';
+import { AppError } from './infra/http/app-error.js';
 import { type MasterConfig } from './infra/config/master-config.js';
 import { databaseKind, openDatabase, type DatabaseKind } from './infra/db/data-source.js';
 import { AgentGrpcServer } from './infra/grpc/grpc-server.js';
@@ -40,6 +42,9 @@ import { TaskLogBus } from './tasks/task-log-bus.js';
 import { TasksRepository } from './tasks/tasks.repository.js';
 import { TasksService } from './tasks/tasks.service.js';
 import { createWorkflows } from './tasks/workflows/index.js';
+
+/** Who the master itself acts as when a task queues other tasks (a platform upgrade's migrates). */
+const SYSTEM_PRINCIPAL: Principal = { tokenId: 'system', name: 'berth', role: 'admin', clientId: null };
 
 export interface RunningMaster {
   httpUrl: string;
@@ -65,6 +70,8 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       await stop().catch((error: unknown) => logger.error({ err: error }, 'error while stopping'));
     }
   };
+  // Built after the engine (it queues tasks), used by the engine's platform upgrades: bound late.
+  let sitesService: SitesService | undefined;
   try {
     const ca = await CertificateAuthority.open(
       { dataDir: config.dataDir, publicHosts: [...config.publicHosts] },
@@ -97,6 +104,25 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
         packages: packagesRepository,
         sites: sitesRepository,
         backups: backupsRepository,
+        platformUpgrade: {
+          // A platform upgrade queues each site's migrate through the same checks as the API.
+          queueMigrate: async (domain, target, force) => {
+            try {
+              const task = await sitesService!.migrate(SYSTEM_PRINCIPAL, domain, { platform: target, force });
+              return { taskId: task.id };
+            } catch (error) {
+              if (error instanceof AppError) return { refused: error.message };
+              throw error;
+            }
+          },
+          existingMigrate: (upgrade, siteId) =>
+            tasksRepository.findMigrateSince(
+              siteId,
+              String(upgrade.params.targetPlatformId),
+              upgrade.startedAt ?? upgrade.createdAt,
+            ),
+          task: (id) => tasksRepository.findTask(id),
+        },
       }),
       config,
       logger.child({ component: 'engine' }),
@@ -122,6 +148,19 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       archives,
       config,
     );
+    sitesService = new SitesService(
+      sitesRepository,
+      platformsRepository,
+      serversRepository,
+      clientsRepository,
+      packagesRepository,
+      backupsRepository,
+      tasksRepository,
+      tasksService,
+      engine,
+      archives,
+      secretBox,
+    );
     const app = await NestFactory.create<NestExpressApplication>(
       AppModule.with({
         auth,
@@ -136,19 +175,7 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
           tasksService,
           engine,
         ),
-        sites: new SitesService(
-          sitesRepository,
-          platformsRepository,
-          serversRepository,
-          clientsRepository,
-          packagesRepository,
-          backupsRepository,
-          tasksRepository,
-          tasksService,
-          engine,
-          archives,
-          secretBox,
-        ),
+        sites: sitesService,
         bus,
         health: new HealthInfo(database, () => gateway.connectedCount()),
         logger,

@@ -30,6 +30,7 @@ export const TASK_TYPES = [
   'site.login-reset',
   'site.backup-delete',
   'site.migrate',
+  'platform.migrate-sites',
   'debug.sleep',
   'debug.noop',
 ] as const;

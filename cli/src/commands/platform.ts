@@ -4,6 +4,7 @@ import type { CliContext } from '../context.js';
 import { usageError } from '../errors.js';
 import { formatRelative } from '../output/format.js';
 import { renderFields, renderTable } from '../output/table.js';
+import { positiveInteger } from '../parsers.js';
 import { finishTaskCommand } from '../task-wait.js';
 
 export function registerPlatformCommands(program: Command, ctx: CliContext): void {
@@ -36,6 +37,49 @@ export function registerPlatformCommands(program: Command, ctx: CliContext): voi
         const client = await ctx.client(command);
         const created = await client.createPlatform({ name, server: options.server, path: options.path });
         ctx.exitCode = await finishTaskCommand(ctx, client, created.task, options);
+      },
+    );
+
+  platform
+    .command('migrate-sites')
+    .description(
+      'Platform upgrade: move every site of a platform to another, each with its own rehearsal and short ' +
+        'offline window; a site that fails stays where it was (starts a task)',
+    )
+    .argument('<from>', 'the platform the sites are on')
+    .requiredOption('--to <name>', 'the platform to move them to')
+    .option('--concurrency <n>', 'how many site migrates run at once (default: 2)', positiveInteger)
+    .option('--force', 'go ahead for sites whose compatibility check has warnings')
+    .option('--no-wait', 'print the task id and return at once instead of following the task')
+    .option('--json', 'print the task as JSON (the final task unless --no-wait)')
+    .action(
+      async (
+        from: string,
+        options: { to: string; concurrency?: number; force?: boolean; wait: boolean; json?: boolean },
+        command: Command,
+      ) => {
+        const client = await ctx.client(command);
+        const started = await client.migrateSites(from, {
+          to: options.to,
+          concurrency: options.concurrency,
+          force: options.force === true,
+        });
+        ctx.exitCode = await finishTaskCommand(ctx, client, started, options);
+        if (ctx.exitCode === 0 && options.wait && !options.json) {
+          const summary = (await client.getTask(started.id)).result as {
+            sites: Array<{ domain: string; state: string; offlineMs?: number | null; reason?: string }>;
+          } | null;
+          ctx.out(
+            renderTable(
+              [{ header: 'SITE' }, { header: 'RESULT' }, { header: 'OFFLINE', align: 'right' }],
+              (summary?.sites ?? []).map((site) => [
+                site.domain,
+                site.state === 'migrated' ? 'migrated' : `failed: ${site.reason ?? ''}`,
+                site.offlineMs == null ? '-' : `${site.offlineMs} ms`,
+              ]),
+            ),
+          );
+        }
       },
     );
 

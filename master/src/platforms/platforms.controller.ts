@@ -28,6 +28,22 @@ export class AddPlatformBody {
   path?: string;
 }
 
+export class MigrateSitesBody {
+  @ApiProperty({ description: 'The platform to move the sites to' })
+  to!: string;
+
+  @ApiPropertyOptional({
+    description: 'How many site migrates run at once',
+    default: 2,
+    minimum: 1,
+    maximum: 32,
+  })
+  concurrency?: number;
+
+  @ApiPropertyOptional({ description: 'Go ahead for sites whose check has warnings' })
+  force?: boolean;
+}
+
 @ApiTags('platforms')
 @ApiBearerAuth()
 @AdminOnly()
@@ -80,6 +96,25 @@ export class PlatformsController {
   @ApiResponse({ status: 404, description: 'no such platform' })
   unlock(@Param('platform') platform: string): Promise<PlatformView> {
     return this.platforms.unlock(platform);
+  }
+
+  @Post(':platform/migrate-sites')
+  @HttpCode(202)
+  @ApiOperation({
+    summary:
+      'Platform upgrade: move every site to another platform, each with its own rehearsal and short window; ' +
+      'a site that fails stays where it was; the result summarises',
+  })
+  @ApiResponse({
+    status: 400,
+    description: 'no target, the same platform, an unverified target, or no sites',
+  })
+  migrateSites(
+    @Req() request: AuthenticatedRequest,
+    @Param('platform') platform: string,
+    @Body() body: MigrateSitesBody,
+  ): Promise<TaskView> {
+    return this.platforms.migrateSites(request.principal, platform, body ?? { to: undefined });
   }
 
   @Post(':platform/delete')

@@ -108,6 +108,67 @@ export class PlatformsService {
   }
 
   /** Locks a platform: it takes no new sites; the sites on it stay where they are. */
+  /**
+   * Platform upgrade: queues one task that moves every site of `from` to `to`, each site with its own
+   * migrate (rehearsal, short window); at most `concurrency` in flight.
+   */
+  async migrateSites(
+    principal: Principal,
+    from: string,
+    input: { to: unknown; concurrency?: unknown; force?: unknown },
+  ): Promise<TaskView> {
+    const source = await this.get(from);
+    if (typeof input.to !== 'string' || input.to === '') {
+      throw new PlatformsError(
+        PlatformsErrorCode.InvalidInput,
+        'to is required: the platform to move the sites to',
+      );
+    }
+    const target = await this.get(input.to);
+    if (target.id === source.id) {
+      throw new PlatformsError(PlatformsErrorCode.InvalidInput, 'the target platform is the platform itself');
+    }
+    if (target.status !== 'verified') {
+      throw new PlatformsError(
+        PlatformsErrorCode.InvalidInput,
+        `platform ${target.name} is ${target.status}, not verified: run \`berth platform verify ${target.name}\``,
+      );
+    }
+    const concurrency = input.concurrency ?? 2;
+    if (
+      typeof concurrency !== 'number' ||
+      !Number.isInteger(concurrency) ||
+      concurrency < 1 ||
+      concurrency > 32
+    ) {
+      throw new PlatformsError(
+        PlatformsErrorCode.InvalidInput,
+        'concurrency must be a whole number from 1 to 32',
+      );
+    }
+    const sites = await this.platforms.sitesOn(source.id);
+    if (sites.length === 0) {
+      throw new PlatformsError(PlatformsErrorCode.InvalidInput, `platform ${source.name} hosts no sites`);
+    }
+    const task = await this.tasks.insertTask({
+      type: 'platform.migrate-sites',
+      targetKind: 'platform',
+      targetId: source.id,
+      targetName: source.name,
+      lockKey: `platform:${source.id}`,
+      params: {
+        targetPlatformId: target.id,
+        targetPlatform: target.name,
+        concurrency,
+        force: input.force === true,
+        sites,
+      },
+      createdBy: principal.name,
+    });
+    this.engine.wake();
+    return this.taskViews.view(task);
+  }
+
   async lock(nameOrId: string): Promise<PlatformView> {
     return this.setLocked(nameOrId, true);
   }

@@ -554,4 +554,20 @@ export class TasksRepository {
       taskId,
     ]);
   }
+
+  /** The migrate of a site that a platform upgrade queued after it started (found again on a replay). */
+  async findMigrateSince(
+    siteId: string,
+    targetPlatformId: string,
+    since: Date,
+  ): Promise<TaskEntity | undefined> {
+    const row = await sqlOne<{ id: string }>(
+      this.db,
+      `SELECT id FROM tasks
+        WHERE type = 'site.migrate' AND target_id = $1 AND params->>'targetPlatformId' = $2 AND created_at >= $3
+        ORDER BY created_at LIMIT 1`,
+      [siteId, targetPlatformId, since],
+    );
+    return row ? ((await this.findTask(row.id)) ?? undefined) : undefined;
+  }
 }

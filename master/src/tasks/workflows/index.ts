@@ -1,11 +1,13 @@
 import type { ServersRepository } from '../../servers/servers.repository.js';
 import { platformVerifyWorkflow, type PlatformWorkflowDependencies } from './platform.workflows.js';
 import { migrateWorkflow } from './migrate.workflow.js';
+import { platformUpgradeWorkflow, type PlatformUpgradeDependencies } from './platform-upgrade.workflow.js';
 import { SiteSteps } from './site-steps.js';
 import { siteWorkflows, type SiteWorkflowDependencies } from './site.workflows.js';
 import type { Workflow, WorkflowRegistry } from '../workflow.js';
 
 export interface WorkflowDependencies extends PlatformWorkflowDependencies, SiteWorkflowDependencies {
+  platformUpgrade: PlatformUpgradeDependencies;
   servers: ServersRepository;
   archives: { remove(archiveId: string): Promise<void> };
 }
@@ -63,6 +65,7 @@ export function createWorkflows(dependencies: WorkflowDependencies): WorkflowReg
     'server.transfer-check': transferCheck,
     'platform.verify': platformVerifyWorkflow(dependencies),
     ...siteWorkflows(dependencies),
+    'platform.migrate-sites': platformUpgradeWorkflow(dependencies.platformUpgrade),
     'site.migrate': migrateWorkflow({
       steps: new SiteSteps(dependencies),
       targetPlatform: async (id) => {
