@@ -119,6 +119,13 @@ export class ApiClient {
     return this.request('POST', '/api/sites', { body });
   }
 
+  cloneSite(
+    domain: string,
+    body: { domain: string; platform?: string; client?: string; force?: boolean },
+  ): Promise<{ site: Site; task: Task }> {
+    return this.request('POST', `/api/sites/${segment(domain)}/clone`, { body });
+  }
+
   async listSites(): Promise<Site[]> {
     const page = await this.request<{ items: Site[] }>('GET', '/api/sites');
     return page.items;

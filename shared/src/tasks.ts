@@ -30,6 +30,8 @@ export const TASK_TYPES = [
   'site.login-reset',
   'site.backup-delete',
   'site.migrate',
+  'site.clone',
+  'site.rename',
   'platform.migrate-sites',
   'debug.sleep',
   'debug.noop',

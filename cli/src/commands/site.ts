@@ -294,6 +294,79 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
     );
 
   site
+    .command('clone')
+    .description(
+      'Clone a site: a backup of it deployed as a new site with its own database and user, on the same ' +
+        'platform or another (the database updates run on the clone); the original is only read (starts a task)',
+    )
+    .argument('<domain>', 'the site to clone')
+    .argument('<new-domain>', "the clone's domain, a lowercase DNS name")
+    .option('--platform <name>', 'a verified platform for the clone (default: the same platform)')
+    .option('--client <name>', "the client that owns the clone (default: the original's)")
+    .option('--force', 'onto another platform: go ahead despite warnings (packages missing on it)')
+    .option('--no-wait', WAIT_HELP)
+    .option('--json', JSON_HELP)
+    .action(
+      async (
+        domain: string,
+        newDomain: string,
+        options: WaitOptions & { platform?: string; client?: string; force?: boolean },
+        command: Command,
+      ) => {
+        domainArgument(newDomain);
+        await runTask(
+          command,
+          options,
+          async (client) =>
+            (
+              await client.cloneSite(domain, {
+                domain: newDomain,
+                platform: options.platform,
+                client: options.client,
+                force: options.force === true,
+              })
+            ).task,
+          () => ctx.out(`${newDomain} is a clone of ${domain}: http://${newDomain}/`),
+        );
+      },
+    );
+
+  site
+    .command('rename')
+    .description(
+      'Rename a site: the same site and database under a new domain on its platform, after a short ' +
+        'maintenance window; the old name then no longer serves it, or redirects with --redirect (starts a task)',
+    )
+    .argument('<domain>', 'the site to rename')
+    .argument('<new-domain>', 'its new domain, a lowercase DNS name')
+    .option('--redirect', 'keep the old name as a permanent (301) redirect to the new one')
+    .option('--no-wait', WAIT_HELP)
+    .option('--json', JSON_HELP)
+    .action(
+      async (
+        domain: string,
+        newDomain: string,
+        options: WaitOptions & { redirect?: boolean },
+        command: Command,
+      ) => {
+        domainArgument(newDomain);
+        await runTask(
+          command,
+          options,
+          (client) =>
+            client.siteAction(domain, 'rename', {
+              body: { domain: newDomain, redirect: options.redirect === true },
+            }),
+          () =>
+            ctx.out(
+              `${domain} is now ${newDomain}: http://${newDomain}/` +
+                (options.redirect ? ` (http://${domain}/ redirects there)` : ''),
+            ),
+        );
+      },
+    );
+
+  site
     .command('backup-delete')
     .description("Delete one of a site's backups from the master's store (starts a task)")
     .argument('<domain>', 'the domain')

@@ -18,6 +18,17 @@ export class BackupsRepository {
     return this.db.getRepository(BackupEntity).find({ where: { domain }, order: { createdAt: 'DESC' } });
   }
 
+  /**
+   * A site's backups, newest first: those taken of it under any of its names (a rename keeps them),
+   * and those of its domain from before (the last backup of a deleted site that had it).
+   */
+  listForSite(site: { id: string; domain: string }): Promise<BackupEntity[]> {
+    return this.db.getRepository(BackupEntity).find({
+      where: [{ siteId: site.id }, { domain: site.domain }],
+      order: { createdAt: 'DESC' },
+    });
+  }
+
   async remove(id: string): Promise<void> {
     await this.db.getRepository(BackupEntity).delete({ id });
   }

@@ -7,19 +7,29 @@ import type { SitesRepository } from './sites.repository.js';
 const NEEDS_DATABASE_PASSWORD: ReadonlySet<string> = new Set(['db.create', 'site.write-settings']);
 
 /**
- * Resolves a step's secrets when it is sent: the password of the site its task targets, decrypted
- * from the registry at that moment and never written with the step.
+ * Whose database password a site task's steps get: the site the task targets, unless its params name
+ * another in `secretsFrom` (a clone runs on its source but creates the new site's database). Params
+ * of site tasks are written by the sites service only, never taken from a request.
+ */
+export function secretsSiteId(task: { targetId: string; params: Record<string, unknown> }): string {
+  const named = task.params.secretsFrom;
+  return typeof named === 'string' && named !== '' ? named : task.targetId;
+}
+
+/**
+ * Resolves a step's secrets when it is sent: the password of the site its task targets (or names, see
+ * secretsSiteId), decrypted from the registry at that moment and never written with the step.
  */
 export function siteSecretResolver(
-  tasks: TasksRepository,
-  sites: SitesRepository,
-  box: SecretBox,
+  tasks: Pick<TasksRepository, 'findTask'>,
+  sites: Pick<SitesRepository, 'findById'>,
+  box: Pick<SecretBox, 'decrypt'>,
 ): StepSecretResolver {
   return async (attempt): Promise<Record<string, string>> => {
     if (!NEEDS_DATABASE_PASSWORD.has(attempt.name)) return {};
     const task = await tasks.findTask(attempt.taskId);
     if (task?.targetKind !== 'site') return {};
-    const site = await sites.findById(task.targetId);
+    const site = await sites.findById(secretsSiteId(task));
     return site ? { dbPassword: box.decrypt(site.dbPasswordEncrypted) } : {};
   };
 }

@@ -38,6 +38,37 @@ export class MigrateSiteBody {
   force?: boolean;
 }
 
+export class CloneSiteBody {
+  @ApiProperty({
+    description: "The new site's domain: a lowercase DNS name, free",
+    example: 'copy.example.org',
+  })
+  domain!: string;
+
+  @ApiPropertyOptional({
+    description: 'A verified, unlocked platform (name or id); default: the same platform',
+  })
+  platform?: string;
+
+  @ApiPropertyOptional({
+    description: "Owner of the new site (client name); admin tokens only; default: the source's",
+  })
+  client?: string;
+
+  @ApiPropertyOptional({
+    description: 'Onto another platform: go ahead despite warnings (packages missing on it)',
+  })
+  force?: boolean;
+}
+
+export class RenameSiteBody {
+  @ApiProperty({ description: 'The new domain: a lowercase DNS name, free', example: 'new.example.org' })
+  domain!: string;
+
+  @ApiPropertyOptional({ description: 'The old name answers with a 301 to the new one', default: false })
+  redirect?: boolean;
+}
+
 export class RestoreSiteBody {
   @ApiProperty({ description: 'The backup to restore (from GET /api/sites/{domain}/backups)' })
   backupId!: string;
@@ -155,6 +186,39 @@ export class SitesController {
     @Body() body: MigrateSiteBody,
   ) {
     return this.sites.migrate(request.principal, domain, body ?? { platform: undefined });
+  }
+
+  @Post(':domain/clone')
+  @ApiOperation({
+    summary:
+      'Clone: a backup of the site deployed as a new site with its own database and user, on the same or another platform (updates run on the clone); a task on the source',
+  })
+  @ApiResponse({ status: 201, description: '{ site, task }: the new site (installing) and the task' })
+  @ApiResponse({ status: 400, description: 'invalid domain' })
+  @ApiResponse({ status: 404, description: 'unknown site, platform or client' })
+  @ApiResponse({
+    status: 409,
+    description:
+      'the new domain exists, the platform is not verified or locked, or incompatible (errors, or warnings without force)',
+  })
+  clone(@Req() request: AuthenticatedRequest, @Param('domain') domain: string, @Body() body: CloneSiteBody) {
+    return this.sites.clone(request.principal, domain, body ?? { domain: undefined });
+  }
+
+  @Post(':domain/rename')
+  @HttpCode(202)
+  @ApiOperation({
+    summary:
+      'Rename: the site under a new domain on the same platform (same database); the old name stops answering, or redirects (a task)',
+  })
+  @ApiResponse({ status: 400, description: 'invalid domain' })
+  @ApiResponse({ status: 409, description: 'the new domain exists, or the site is not enabled' })
+  rename(
+    @Req() request: AuthenticatedRequest,
+    @Param('domain') domain: string,
+    @Body() body: RenameSiteBody,
+  ): Promise<TaskView> {
+    return this.sites.rename(request.principal, domain, body ?? { domain: undefined });
   }
 
   @Post(':domain/disable')

@@ -16,6 +16,9 @@ import type { TasksRepository } from '../tasks/tasks.repository.js';
 import type { TasksService, TaskView } from '../tasks/tasks.service.js';
 import type { TaskType } from '../../../shared/src/tasks.js';
 import { newDatabasePassword, siteDatabaseNames } from './site-names.js';
+import { cloneDatabasePlacement } from './site-clone.js';
+import type { CloneParams } from '../tasks/workflows/clone.workflow.js';
+import type { RenameParams } from '../tasks/workflows/rename.workflow.js';
 import { compareForMigration, type CompatibilityReport } from '../packages/compatibility.js';
 import type { PlatformEntity } from '../platforms/platform.entity.js';
 import { randomBytes } from 'node:crypto';
@@ -50,6 +53,18 @@ export interface MigrateCheck {
   site: SiteEntity;
   target: PlatformEntity;
   report: CompatibilityReport;
+}
+
+export interface CloneSiteInput {
+  domain: unknown;
+  platform?: unknown;
+  client?: unknown;
+  force?: unknown;
+}
+
+export interface RenameSiteInput {
+  domain: unknown;
+  redirect?: unknown;
 }
 
 export interface InstallSiteInput {
@@ -92,20 +107,8 @@ export class SitesService {
     if (typeof input.platform !== 'string' || input.platform === '') {
       throw new SitesError(SitesErrorCode.InvalidInput, 'platform is required');
     }
-    const platform = await this.platforms.findByNameOrId(input.platform);
-    if (!platform) throw PlatformsError.notFound(input.platform);
-    if (platform.status !== 'verified') {
-      throw new SitesError(
-        SitesErrorCode.PlatformNotReady,
-        `platform ${platform.name} is ${platform.status}, not verified: run \`berth platform verify ${platform.name}\``,
-      );
-    }
-    if (platform.locked) {
-      throw new SitesError(
-        SitesErrorCode.PlatformNotReady,
-        `platform ${platform.name} is locked: it takes no new sites`,
-      );
-    }
+    const platform = await this.platformForNewSite(input.platform);
+    await this.refuseClaimed(domain.value);
     let dbServerId = platform.serverId;
     if (input.dbServer !== undefined) {
       if (typeof input.dbServer !== 'string')
@@ -114,40 +117,101 @@ export class SitesService {
       if (!dbServer) throw ServersError.notFound(input.dbServer);
       dbServerId = dbServer.id;
     }
-    let clientId: string | null = principal.role === 'client' ? principal.clientId : null;
-    if (input.client !== undefined && principal.role === 'admin') {
-      if (typeof input.client !== 'string')
-        throw new SitesError(SitesErrorCode.InvalidInput, 'client must be a name');
-      const client = await this.clients.findByNameOrId(input.client);
-      if (!client) throw ClientsError.notFound(input.client);
-      clientId = client.id;
-    }
+    const clientId = await this.owner(principal, input.client, null);
     const dbServer = dbServerId === platform.serverId ? undefined : await this.servers.findById(dbServerId);
-    const names = siteDatabaseNames(domain.value);
-    let site: SiteEntity;
-    try {
-      site = await this.sites.create({
-        domain: domain.value,
-        platformId: platform.id,
-        clientId,
-        dbServerId,
-        dbHost: dbServer ? (dbServer.hostname ?? dbServer.name) : '127.0.0.1',
-        dbPort: 3306,
-        dbName: names.database,
-        dbUser: names.user,
-        dbPasswordEncrypted: this.secrets.encrypt(newDatabasePassword()),
-        hashSaltEncrypted: null,
-        profile: profile.value,
-        status: 'installing',
-      });
-    } catch (error) {
-      if (isUniqueViolation(error, 'uq_sites_domain')) {
-        throw new SitesError(SitesErrorCode.DomainTaken, `a site ${domain.value} already exists`);
-      }
-      throw error;
-    }
+    const site = await this.createSite({
+      domain: domain.value,
+      platformId: platform.id,
+      clientId,
+      dbServerId,
+      dbHost: dbServer ? (dbServer.hostname ?? dbServer.name) : '127.0.0.1',
+      dbPort: 3306,
+      profile: profile.value,
+    });
     const task = await this.queue(principal, site, 'site.install', { profile: profile.value });
     return { site: await this.view(site), task };
+  }
+
+  /**
+   * Clone: a new site made of a backup of this one, with its own database, user and password, on
+   * the same platform or another (compatibility checked as for a migrate; the updates run on the
+   * clone). The new site's row is created here, 'installing'; the task, on the source, does the rest.
+   */
+  async clone(
+    principal: Principal,
+    domain: string,
+    input: CloneSiteInput,
+  ): Promise<{ site: SiteView; task: TaskView }> {
+    const source = await this.get(principal, domain);
+    const newDomain = validateHostname('domain', input.domain);
+    if (!newDomain.ok) throw new SitesError(SitesErrorCode.InvalidInput, newDomain.failure.message);
+    if (source.status !== 'enabled' && source.status !== 'disabled') {
+      throw new SitesError(
+        SitesErrorCode.WrongState,
+        `${source.domain} is ${source.status}; only an enabled or disabled site can be cloned`,
+      );
+    }
+    const sourcePlatform = await this.platforms.findByNameOrId(source.platformId);
+    if (input.platform !== undefined && (typeof input.platform !== 'string' || input.platform === '')) {
+      throw new SitesError(SitesErrorCode.InvalidInput, 'platform must be a platform name');
+    }
+    const target = await this.platformForNewSite(input.platform ?? source.platformId);
+    if (target.id !== source.platformId) {
+      this.refuseIncompatible(
+        `${source.domain} cannot be cloned onto ${target.name}`,
+        `cloning ${source.domain} onto ${target.name}`,
+        await this.compatibility(source, target),
+        input.force === true,
+      );
+    }
+    await this.refuseClaimed(newDomain.value);
+    const clientId = await this.owner(principal, input.client, source.clientId);
+    const site = await this.createSite({
+      domain: newDomain.value,
+      platformId: target.id,
+      clientId,
+      ...cloneDatabasePlacement(source, sourcePlatform!.serverId, target.serverId),
+      profile: source.profile,
+    });
+    const task = await this.queue(principal, source, 'site.clone', {
+      cloneSiteId: site.id,
+      cloneDomain: site.domain,
+      platform: target.name,
+      archiveId: await this.archives.reserve(sourcePlatform!.serverId, 'backup'),
+      secretsFrom: site.id,
+    } satisfies CloneParams & { platform: string });
+    return { site: await this.view(site), task };
+  }
+
+  /**
+   * Rename: the same site on the same platform under a new domain (its database stays). The old name
+   * then answers nothing, or a permanent redirect to the new one when asked.
+   */
+  async rename(principal: Principal, domain: string, input: RenameSiteInput): Promise<TaskView> {
+    const site = await this.get(principal, domain);
+    const newDomain = validateHostname('domain', input.domain);
+    if (!newDomain.ok) throw new SitesError(SitesErrorCode.InvalidInput, newDomain.failure.message);
+    if (input.redirect !== undefined && typeof input.redirect !== 'boolean') {
+      throw new SitesError(SitesErrorCode.InvalidInput, 'redirect must be true or false');
+    }
+    if (newDomain.value === site.domain) {
+      throw new SitesError(SitesErrorCode.InvalidInput, `${site.domain} already has that name`);
+    }
+    if (site.status !== 'enabled') {
+      throw new SitesError(
+        SitesErrorCode.WrongState,
+        `${site.domain} is ${site.status}; only an enabled site can be renamed`,
+      );
+    }
+    await this.refuseClaimed(newDomain.value);
+    const platform = await this.platforms.findByNameOrId(site.platformId);
+    return this.queue(principal, site, 'site.rename', {
+      from: site.domain,
+      domain: newDomain.value,
+      archiveId: await this.archives.reserve(platform!.serverId, 'backup'),
+      filesArchiveId: await this.archives.reserve(platform!.serverId, 'rename-files'),
+      redirect: input.redirect === true,
+    } satisfies RenameParams);
   }
 
   async list(principal: Principal): Promise<SiteView[]> {
@@ -178,7 +242,9 @@ export class SitesService {
     if (site && principal.role !== 'admin' && site.clientId !== principal.clientId)
       throw SitesError.notFound(domain);
     if (!site && principal.role !== 'admin') throw SitesError.notFound(domain);
-    return (await this.backups.listForDomain(site?.domain ?? domain)).map(backupView);
+    return (site ? await this.backups.listForSite(site) : await this.backups.listForDomain(domain)).map(
+      backupView,
+    );
   }
 
   async restore(principal: Principal, domain: string, backupId: unknown): Promise<TaskView> {
@@ -222,14 +288,7 @@ export class SitesService {
     if (target.id === site.platformId) {
       throw new SitesError(SitesErrorCode.InvalidInput, `${site.domain} is already on ${target.name}`);
     }
-    const current = await this.packages.list({ platformId: site.platformId });
-    const installed = await this.packages.list({ siteId: site.id });
-    const core = current.filter((row) => row.type === 'core');
-    const report = compareForMigration(
-      [...core, ...installed],
-      await this.packages.list({ platformId: target.id }),
-    );
-    return { site, target, report };
+    return { site, target, report: await this.compatibility(site, target) };
   }
 
   async migrate(
@@ -244,25 +303,12 @@ export class SitesService {
         `${site.domain} is ${site.status}; only an enabled site migrates`,
       );
     }
-    const listed = (severity: string) =>
-      report.rows
-        .filter((row) => row.severity === severity)
-        .map((row) => row.message)
-        .join('; ');
-    if (report.errors > 0) {
-      throw new SitesError(
-        SitesErrorCode.Incompatible,
-        `${site.domain} cannot move to ${target.name}: ${listed('error')}`,
-        { report },
-      );
-    }
-    if (report.warnings > 0 && input.force !== true) {
-      throw new SitesError(
-        SitesErrorCode.Incompatible,
-        `moving ${site.domain} to ${target.name} has warnings (${listed('warning')}); use force to go ahead`,
-        { report },
-      );
-    }
+    this.refuseIncompatible(
+      `${site.domain} cannot move to ${target.name}`,
+      `moving ${site.domain} to ${target.name}`,
+      report,
+      input.force === true,
+    );
     const platform = await this.platforms.findByNameOrId(site.platformId);
     const rehearsalDomain = `rehearsal-${randomBytes(4).toString('hex')}.${site.domain}`;
     if (!validateHostname('rehearsal domain', rehearsalDomain).ok) {
@@ -325,6 +371,107 @@ export class SitesService {
     if (!site || (principal.role !== 'admin' && site.clientId !== principal.clientId))
       throw SitesError.notFound(domain);
     return site;
+  }
+
+  /** A platform a new site may go on: verified and not locked. */
+  private async platformForNewSite(nameOrId: string): Promise<PlatformEntity> {
+    const platform = await this.platforms.findByNameOrId(nameOrId);
+    if (!platform) throw PlatformsError.notFound(nameOrId);
+    if (platform.status !== 'verified') {
+      throw new SitesError(
+        SitesErrorCode.PlatformNotReady,
+        `platform ${platform.name} is ${platform.status}, not verified: run \`berth platform verify ${platform.name}\``,
+      );
+    }
+    if (platform.locked) {
+      throw new SitesError(
+        SitesErrorCode.PlatformNotReady,
+        `platform ${platform.name} is locked: it takes no new sites`,
+      );
+    }
+    return platform;
+  }
+
+  /** A domain a site has, or a rename is taking, is refused before anything is written. */
+  private async refuseClaimed(domain: string): Promise<void> {
+    if (await this.sites.isDomainClaimed(domain)) {
+      throw new SitesError(SitesErrorCode.DomainTaken, `a site ${domain} already exists`);
+    }
+  }
+
+  /** Who owns a new site: an admin may name a client; a client's own sites are its own. */
+  private async owner(
+    principal: Principal,
+    client: unknown,
+    fallback: string | null,
+  ): Promise<string | null> {
+    if (principal.role === 'client') return principal.clientId;
+    if (client === undefined) return fallback;
+    if (typeof client !== 'string')
+      throw new SitesError(SitesErrorCode.InvalidInput, 'client must be a name');
+    const found = await this.clients.findByNameOrId(client);
+    if (!found) throw ClientsError.notFound(client);
+    return found.id;
+  }
+
+  /** A new site's row, 'installing', with its own database names and encrypted password. */
+  private async createSite(input: {
+    domain: string;
+    platformId: string;
+    clientId: string | null;
+    dbServerId: string;
+    dbHost: string;
+    dbPort: number;
+    profile: string;
+  }): Promise<SiteEntity> {
+    const names = siteDatabaseNames(input.domain);
+    try {
+      return await this.sites.create({
+        ...input,
+        dbName: names.database,
+        dbUser: names.user,
+        dbPasswordEncrypted: this.secrets.encrypt(newDatabasePassword()),
+        hashSaltEncrypted: null,
+        status: 'installing',
+      });
+    } catch (error) {
+      if (isUniqueViolation(error, 'uq_sites_domain')) {
+        throw new SitesError(SitesErrorCode.DomainTaken, `a site ${input.domain} already exists`);
+      }
+      throw error;
+    }
+  }
+
+  /** Aegir's comparison of a site's packages (and its platform's core) with a target platform's. */
+  private async compatibility(site: SiteEntity, target: PlatformEntity): Promise<CompatibilityReport> {
+    const current = await this.packages.list({ platformId: site.platformId });
+    const installed = await this.packages.list({ siteId: site.id });
+    const core = current.filter((row) => row.type === 'core');
+    return compareForMigration([...core, ...installed], await this.packages.list({ platformId: target.id }));
+  }
+
+  /** Errors always refuse a move to another platform; warnings refuse unless forced. */
+  private refuseIncompatible(
+    refused: string,
+    move: string,
+    report: CompatibilityReport,
+    force: boolean,
+  ): void {
+    const listed = (severity: string) =>
+      report.rows
+        .filter((row) => row.severity === severity)
+        .map((row) => row.message)
+        .join('; ');
+    if (report.errors > 0) {
+      throw new SitesError(SitesErrorCode.Incompatible, `${refused}: ${listed('error')}`, { report });
+    }
+    if (report.warnings > 0 && !force) {
+      throw new SitesError(
+        SitesErrorCode.Incompatible,
+        `${move} has warnings (${listed('warning')}); use force to go ahead`,
+        { report },
+      );
+    }
   }
 
   private async queue(

@@ -1,7 +1,9 @@
 import type { ServersRepository } from '../../servers/servers.repository.js';
 import { platformVerifyWorkflow, type PlatformWorkflowDependencies } from './platform.workflows.js';
+import { cloneWorkflow } from './clone.workflow.js';
 import { migrateWorkflow } from './migrate.workflow.js';
 import { platformUpgradeWorkflow, type PlatformUpgradeDependencies } from './platform-upgrade.workflow.js';
+import { renameWorkflow } from './rename.workflow.js';
 import { SiteSteps } from './site-steps.js';
 import { siteWorkflows, type SiteWorkflowDependencies } from './site.workflows.js';
 import type { Workflow, WorkflowRegistry } from '../workflow.js';
@@ -84,6 +86,17 @@ export function createWorkflows(dependencies: WorkflowDependencies): WorkflowReg
         await dependencies.sites.setPlatform(where.site.id, target.id);
         return recorded;
       },
+    }),
+    'site.clone': cloneWorkflow({
+      steps: new SiteSteps(dependencies),
+      sites: dependencies.sites,
+      packages: dependencies.packages,
+      archives,
+    }),
+    'site.rename': renameWorkflow({
+      steps: new SiteSteps(dependencies),
+      sites: dependencies.sites,
+      archives,
     }),
     'debug.sleep': debugSleep,
     'debug.noop': debugNoop,

@@ -26,9 +26,14 @@ export interface SiteStepsDependencies {
 export class SiteSteps {
   constructor(private readonly deps: SiteStepsDependencies) {}
 
-  place = async (context: TaskContext): Promise<SitePlace> => {
-    const site = await this.deps.sites.findById(context.task.targetId);
-    if (!site) throw new Error(`site ${context.task.targetName} is no longer in the registry`);
+  /** Where the task's target site lives. */
+  place = (context: TaskContext): Promise<SitePlace> =>
+    this.placeOf(context.task.targetId, context.task.targetName);
+
+  /** Where any site lives (a clone's task targets its source and also works on the new site). */
+  placeOf = async (siteId: string, name: string = siteId): Promise<SitePlace> => {
+    const site = await this.deps.sites.findById(siteId);
+    if (!site) throw new Error(`site ${name} is no longer in the registry`);
     const platform = await this.deps.platforms.findByNameOrId(site.platformId);
     if (!platform) throw new Error(`the platform of ${site.domain} is no longer in the registry`);
     return {

@@ -109,9 +109,11 @@ export function siteWorkflows(deps: SiteWorkflowDependencies): Record<SiteTaskTy
         archiveSite(context, where, preArchiveId, 'pre-restore'),
       );
       await context.phase('restore', async () => {
+        // A backup taken before a rename is of the old name: it is extracted under the current one.
         await context.step(where.web, 'site.extract', {
-          domain: where.site.domain,
+          domain: backup.domain,
           archiveId: backup.archiveId,
+          ...(backup.domain !== where.site.domain ? { targetDomain: where.site.domain } : {}),
           importDatabase: { database: where.site.dbName },
         });
         // Settings are never in backups: they are written again for this site and this server.

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import type { DispatchableAttempt } from '../tasks/tasks.repository.js';
+import type { TaskEntity } from '../tasks/task.entity.js';
+import type { SiteEntity } from './site.entity.js';
+import { secretsSiteId, siteSecretResolver } from './site-secrets.js';
+
+const attempt = (name: string): DispatchableAttempt => ({
+  attemptId: 'a1',
+  stepId: 's1',
+  taskId: 't1',
+  serverId: 'web1',
+  epoch: '1',
+  name,
+  params: {},
+  timeoutMs: 1000,
+  createdAt: new Date(0),
+});
+
+function resolverFor(task: Partial<TaskEntity>) {
+  const passwords: Record<string, string> = { source: 'enc:source-password', clone: 'enc:clone-password' };
+  return siteSecretResolver(
+    { findTask: () => Promise.resolve({ id: 't1', targetKind: 'site', params: {}, ...task } as TaskEntity) },
+    {
+      findById: (id: string) =>
+        Promise.resolve(
+          passwords[id] ? ({ id, dbPasswordEncrypted: passwords[id] } as unknown as SiteEntity) : null,
+        ),
+    },
+    { decrypt: (text: string) => text.replace(/^enc:/, '') },
+  );
+}
+
+describe('secretsSiteId', () => {
+  it("is the task's target unless its params name another site", () => {
+    expect(secretsSiteId({ targetId: 'source', params: {} })).toBe('source');
+    expect(secretsSiteId({ targetId: 'source', params: { secretsFrom: 'clone' } })).toBe('clone');
+    expect(secretsSiteId({ targetId: 'source', params: { secretsFrom: 7 } })).toBe('source');
+  });
+});
+
+describe('siteSecretResolver', () => {
+  it("sends the target site's password to db.create and site.write-settings only", async () => {
+    const resolve = resolverFor({ targetId: 'source' });
+    expect(await resolve(attempt('db.create'))).toEqual({ dbPassword: 'source-password' });
+    expect(await resolve(attempt('site.write-settings'))).toEqual({ dbPassword: 'source-password' });
+    expect(await resolve(attempt('site.archive'))).toEqual({});
+  });
+
+  it('sends the password of the site named in secretsFrom (a clone creating its own database)', async () => {
+    const resolve = resolverFor({ targetId: 'source', params: { secretsFrom: 'clone' } });
+    expect(await resolve(attempt('db.create'))).toEqual({ dbPassword: 'clone-password' });
+  });
+
+  it('sends nothing for a task on a server, or for a site no longer in the registry', async () => {
+    expect(await resolverFor({ targetKind: 'server', targetId: 'source' })(attempt('db.create'))).toEqual({});
+    expect(await resolverFor({ targetId: 'gone' })(attempt('db.create'))).toEqual({});
+  });
+});
