@@ -1,6 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import pino, { type Logger } from 'pino';
 import { berthVersion } from '../../shared/src/package-root.js';
+import { join } from 'node:path';
+import { ProcessLedger } from './adapters/process-ledger.js';
 import { ProcessRunner } from './adapters/process-runner.js';
 import { ServiceDetector } from './adapters/service-detector.js';
 import { type AgentOptions, loadAgentConfig } from './config.js';
@@ -44,7 +46,12 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     'grpc.use_local_subchannel_pool': 1,
   });
 
-  const runner = new ProcessRunner();
+  // Step groups a killed predecessor left running are stopped before the master hears from us: the
+  // master may have rolled back what they were changing.
+  const ledger = new ProcessLedger(join(config.dataDir, 'running'));
+  for (const orphan of ledger.reapLeftovers())
+    log.warn({ orphan }, 'killed a step process left by a previous run');
+  const runner = new ProcessRunner(ledger);
   const services = new ServiceDetector({ runner });
   const registry = new StepRegistry({ debugSteps: config.debugSteps });
   const agentVersion = berthVersion();

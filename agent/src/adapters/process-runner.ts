@@ -4,6 +4,7 @@ import { basename } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { StepError, StepErrorCode } from '../../../shared/src/errors.js';
 import { LineSplitter, TailBuffer } from './line-splitter.js';
+import type { ProcessLedger } from './process-ledger.js';
 
 export type OutputStream = 'stdout' | 'stderr';
 
@@ -90,6 +91,9 @@ export interface CommandRunner {
  * timeout stops it and everything it started: SIGTERM to the group, SIGKILL after a grace period.
  */
 export class ProcessRunner implements CommandRunner {
+  /** With a ledger, every running group is recorded so that a restarted agent can reap orphans. */
+  constructor(private readonly ledger?: ProcessLedger) {}
+
   async run(options: RunOptions): Promise<RunResult> {
     const command = describeCommand(options.file, options.args);
     const cwd = options.cwd ?? '/';
@@ -119,6 +123,7 @@ export class ProcessRunner implements CommandRunner {
       ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
     });
 
+    if (child.pid !== undefined) this.ledger?.record(child.pid, command);
     const stderrTail = new TailBuffer(STDERR_TAIL_BYTES);
     const stdoutChunks: Buffer[] = [];
     let stdoutBytes = 0;
@@ -216,6 +221,7 @@ export class ProcessRunner implements CommandRunner {
         stderrTail: tail,
       };
     } finally {
+      if (child.pid !== undefined) this.ledger?.forget(child.pid);
       if (timeoutTimer) clearTimeout(timeoutTimer);
       options.signal?.removeEventListener('abort', onAbort);
       detachStreams();

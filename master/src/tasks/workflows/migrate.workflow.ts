@@ -94,7 +94,13 @@ export function migrateWorkflow({ steps, targetPlatform, commit }: MigrateDepend
     } catch (error) {
       await context.log(`the window failed (${(error as Error).message}); restoring the rollback point`);
       let completed = true;
+      // While the database is being restored it is half there: nginx answers 503 from a static page
+      // (the disabled vhost) instead of letting PHP serve it; the real vhost comes back after.
       for (const [name, undo] of [
+        [
+          'hold the site at the web server',
+          () => context.step(where.web, 'http.write-vhost', { ...live, disabled: true }),
+        ],
         [
           'database back to the rollback point',
           () =>

@@ -51,17 +51,13 @@ interface SiteView {
 }
 
 /**
- * PENDING: the two checks that migrate-failures.e2e-spec.ts leaves out because they fail on the
- * current code (a bug each, see the report that came with this file); rename to .e2e-spec.ts once
- * fixed. The setup is that file's.
- *
- * The migrate when things go wrong, on real MariaDB, nginx and PHP-FPM, watched from outside by an
- * HTTP prober (every 20 ms) and checked with SQL: an update that fails only on the live site (so
- * inside the offline window, after its rehearsal passed), and the agent killed with SIGKILL in each
- * phase of a migrate and started again. Whatever happens, the task ends, the site answers 200 with
- * all its data, and the registry names the platform its vhost serves it from.
+ * The two strict checks of a migrate's rollback, on real MariaDB, nginx and PHP-FPM, watched from
+ * outside by HTTP probers and checked with SQL: while the window's rollback restores the database the
+ * site answers 503 (never a half-restored database); and an agent killed with -9 inside the window
+ * leaves no orphaned `drush updatedb` behind to change the restored database (the restarted agent
+ * kills what its predecessor left running before it reconnects). Setup as migrate-failures.e2e-spec.ts.
  */
-describe('migrate failures (pending)', () => {
+describe('migrate rollbacks that hold', () => {
   let database: TestDatabase;
   let master: MasterHandle;
   let agent: AgentHandle;
