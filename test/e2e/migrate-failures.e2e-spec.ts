@@ -33,6 +33,8 @@ const SITES = {
   backup: 'k-backup.example',
   rehearsal: 'k-rehearsal.example',
   readOnly: 'k-readonly.example',
+  strictRollback: 'fail-strict.example',
+  orphan: 'k-orphan.example',
   offline: 'k-offline.example',
 } as const;
 
@@ -149,15 +151,15 @@ describe('migrate failures', () => {
   const startMigrate = (domain: string, platform: string) =>
     master.api.post<{ id: string }>(`/api/sites/${encodeURIComponent(domain)}/migrate`, { platform });
 
-  /** Polls GET / every 20 ms until stop(). */
-  function probe(domain: string) {
+  /** Polls GET / every `intervalMs` (20 ms) until stop(). */
+  function probe(domain: string, intervalMs = 20) {
     const samples: Sample[] = [];
     let running = true;
     const loop = (async () => {
       while (running) {
         const at = Date.now();
         samples.push({ at, status: (await web.request(domain, '/')).status });
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        await new Promise((resolve) => setTimeout(resolve, intervalMs));
       }
     })();
     return {
@@ -549,5 +551,47 @@ describe('migrate failures', () => {
       `agent killed in the window: offline window ${window.end - window.start} ms (rolled back), ` +
         `${offline.length} probes answered 503`,
     );
+  });
+
+  it('answers 503, never a half-restored database, while the window is rolled back', async () => {
+    // The rollback replays the rollback point's dump into the live database table by table, and the
+    // site's maintenance flag lives in that database: nginx must hold the site (503 from a static
+    // page) while it runs. Four probers back to back, so that the import (50-100 ms) is hit.
+    const domain = SITES.strictRollback;
+    await writeNodes(domain, ['failure: first node']);
+    const probers = [1, 2, 3, 4].map(() => probe(domain, 0));
+    let found: Task;
+    try {
+      const started = await startMigrate(domain, 'fixture-10-3-fails-on-live');
+      await waitForTask(master, started.id);
+      found = await task(started.id);
+    } finally {
+      await Promise.all(probers.map((prober) => prober.stop()));
+    }
+    expect(found.state).toBe('failed');
+    expect(found.rollbackCompleted).toBe(true);
+    const samples = probers.flatMap((prober) => prober.samples).sort((a, b) => a.at - b.at);
+    expectOfflineOnlyInWindow(samples, found, { strict: true });
+  });
+
+  it("leaves the database at the rollback point after the agent is killed in the 'offline window'", async () => {
+    // Steps run in their own process group, so kill -9 of the agent leaves the live updatedb running;
+    // the restarted agent must kill it before it reconnects, or it would record pathauto 8109 in the
+    // database the master has since restored (a schema newer than the old platform's code).
+    const domain = SITES.orphan;
+    const titles = ['orphan: kept node'];
+    await writeNodes(domain, titles);
+    const before = await show(domain);
+    let killedAt = 0;
+    const { id } = await startMigrate(domain, 'fixture-10-3-slow');
+    await whenRunning(id, 'offline window', 'app.update', 1, 'Update started: pathauto_update_8109');
+    await killAndRestartAgent(() => Promise.resolve((killedAt = Date.now())));
+    await waitForTask(master, id);
+    const found = await task(id);
+    expect(found.state).toBe('failed');
+    expect(found.rollbackCompleted).toBe(true);
+    // The update the killed agent left behind sleeps 2 s from its start: let it end.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, killedAt + 2500 - Date.now())));
+    await expectBackOnOldPlatform(domain, before, titles);
   });
 });

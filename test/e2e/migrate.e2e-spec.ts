@@ -1,22 +1,10 @@
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packageRoot } from '../../shared/src/package-root.js';
-import { buildFixturePlatform, type FixturePlatformName } from '../fixtures/platforms.js';
-import {
-  startAgent,
-  startMaster,
-  type AgentHandle,
-  type MasterHandle,
-  type TaskSummary,
-} from '../support/processes.js';
-import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
-import { startWebStack, type WebStack } from '../support/web-stack.js';
-
-const run = promisify(execFile);
+import { type FixturePlatformName } from '../fixtures/platforms.js';
+import { type MasterHandle, type TaskSummary } from '../support/processes.js';
+import type { WebStack } from '../support/web-stack.js';
+import { startHostingStack, type HostingStack } from '../support/hosting-stack.js';
 
 const PLATFORMS: Record<string, FixturePlatformName> = {
   'fixture-10-1': 'fixture-10.1',
@@ -37,71 +25,27 @@ interface Sample {
  * failing update caught by the rehearsal without the live site ever going offline.
  */
 describe('migrate', () => {
-  let database: TestDatabase;
+  let stack: HostingStack;
   let master: MasterHandle;
-  let agent: AgentHandle;
   let web: WebStack;
   let root: string;
 
-  const berth = (...args: string[]) =>
-    run(process.execPath, [join(packageRoot(), 'bin', 'berth.js'), ...args], {
-      env: { ...process.env, BERTH_URL: master.url, BERTH_TOKEN: master.token },
-      maxBuffer: 16 * 1024 * 1024,
-    });
+  const berth = (...args: string[]) => stack.berth(...args);
+  const mariadb = (sql: string) => stack.mariadb(sql);
   const failure = (promise: Promise<unknown>) =>
     promise.then(
       () => undefined,
       (error: unknown) => error as { code: number; stderr: string },
     );
-  const mariadb = async (sql: string) =>
-    (
-      await run('mariadb', ['--protocol=tcp', '-h', '127.0.0.1', '-u', 'root', '-N', '-B', '-e', sql])
-    ).stdout.trim();
 
   beforeAll(async () => {
-    database = await createTestDatabase('pglite');
-    root = mkdtempSync(join(tmpdir(), 'berth-root-'));
-    mkdirSync(join(root, 'platforms'), { recursive: true });
-    for (const [name, fixture] of Object.entries(PLATFORMS))
-      buildFixturePlatform(fixture, join(root, 'platforms', name));
-    web = await startWebStack({ root });
-    const adminDefaults = join(root, 'db-admin.cnf');
-    writeFileSync(adminDefaults, '[client]\nhost=127.0.0.1\nport=3306\nuser=root\npassword=\n', {
-      mode: 0o600,
-    });
-    master = await startMaster(database, { label: 'migrate-master' });
-    agent = await startAgent(master, {
-      name: 'web1',
-      label: 'migrate-web1',
-      args: [
-        '--root',
-        root,
-        '--nginx-conf',
-        web.nginxConf,
-        '--php-fpm-socket',
-        web.phpFpmSocket,
-        '--http-port',
-        `127.0.0.1:${web.port}`,
-        '--db-admin-defaults',
-        adminDefaults,
-        '--web-user',
-        'root',
-      ],
-    });
-    for (const name of Object.keys(PLATFORMS)) {
-      await berth('platform', 'add', name, '--server', 'web1', '--path', join(root, 'platforms', name));
-    }
+    stack = await startHostingStack({ label: 'migrate', platforms: PLATFORMS });
+    ({ master, web, root } = stack);
     await berth('site', 'install', 'm.example', '--platform', 'fixture-10-2');
     await berth('site', 'install', 'b.example', '--platform', 'fixture-10-2');
-  });
+  }, 300_000);
 
-  afterAll(async () => {
-    await agent?.stop();
-    await master?.stop();
-    await web?.stop();
-    await database?.drop();
-    if (root) rmSync(root, { recursive: true, force: true });
-  });
+  afterAll(() => stack?.stop());
 
   it("checks compatibility with Aegir's rules: upgrades, a refused downgrade, a warning that needs --force", async () => {
     const check = JSON.parse(

@@ -1,23 +1,8 @@
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packageRoot } from '../../shared/src/package-root.js';
-import { buildFixturePlatform } from '../fixtures/platforms.js';
-import {
-  startAgent,
-  startMaster,
-  waitForTask,
-  type AgentHandle,
-  type MasterHandle,
-  type TaskSummary,
-} from '../support/processes.js';
-import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
-import { startWebStack, type WebStack } from '../support/web-stack.js';
+import { waitForTask, type MasterHandle, type TaskSummary } from '../support/processes.js';
+import type { WebStack } from '../support/web-stack.js';
+import { startHostingStack, type HostingStack } from '../support/hosting-stack.js';
 
-const run = promisify(execFile);
 const SITES = 20;
 
 interface Phase {
@@ -29,51 +14,18 @@ type DetailedTask = TaskSummary & { phases: Phase[]; type: string };
 
 /** A platform upgrade of 20 sites on one server: each site its own short window, none behind another. */
 describe('platform upgrade', () => {
-  let database: TestDatabase;
+  let stack: HostingStack;
   let master: MasterHandle;
-  let agent: AgentHandle;
   let web: WebStack;
-  let root: string;
 
-  const berth = (...args: string[]) =>
-    run(process.execPath, [join(packageRoot(), 'bin', 'berth.js'), ...args], {
-      env: { ...process.env, BERTH_URL: master.url, BERTH_TOKEN: master.token },
-      maxBuffer: 16 * 1024 * 1024,
-    });
+  const berth = (...args: string[]) => stack.berth(...args);
 
   beforeAll(async () => {
-    database = await createTestDatabase('pglite');
-    root = mkdtempSync(join(tmpdir(), 'berth-root-'));
-    mkdirSync(join(root, 'platforms'), { recursive: true });
-    buildFixturePlatform('fixture-10.2', join(root, 'platforms', 'fixture-10-2'));
-    buildFixturePlatform('fixture-10.3', join(root, 'platforms', 'fixture-10-3'));
-    web = await startWebStack({ root });
-    const adminDefaults = join(root, 'db-admin.cnf');
-    writeFileSync(adminDefaults, '[client]\nhost=127.0.0.1\nport=3306\nuser=root\npassword=\n', {
-      mode: 0o600,
+    stack = await startHostingStack({
+      label: 'upgrade',
+      platforms: { 'fixture-10-2': 'fixture-10.2', 'fixture-10-3': 'fixture-10.3' },
     });
-    master = await startMaster(database, { label: 'upgrade-master' });
-    agent = await startAgent(master, {
-      name: 'web1',
-      label: 'upgrade-web1',
-      args: [
-        '--root',
-        root,
-        '--nginx-conf',
-        web.nginxConf,
-        '--php-fpm-socket',
-        web.phpFpmSocket,
-        '--http-port',
-        `127.0.0.1:${web.port}`,
-        '--db-admin-defaults',
-        adminDefaults,
-        '--web-user',
-        'root',
-      ],
-    });
-    for (const name of ['fixture-10-2', 'fixture-10-3']) {
-      await berth('platform', 'add', name, '--server', 'web1', '--path', join(root, 'platforms', name));
-    }
+    ({ master, web } = stack);
     const installs = await Promise.all(
       Array.from({ length: SITES }, (_, n) =>
         master.api.post<{ task: { id: string } }>('/api/sites', {
@@ -85,13 +37,7 @@ describe('platform upgrade', () => {
     for (const { task } of installs) expect((await waitForTask(master, task.id)).state).toBe('succeeded');
   }, 300_000);
 
-  afterAll(async () => {
-    await agent?.stop();
-    await master?.stop();
-    await web?.stop();
-    await database?.drop();
-    if (root) rmSync(root, { recursive: true, force: true });
-  });
+  afterAll(() => stack?.stop());
 
   it("moves every site with its own window: the longest within twice the median, none during another site's step", async () => {
     const upgrade = await master.api.post<{ id: string }>('/api/platforms/fixture-10-2/migrate-sites', {

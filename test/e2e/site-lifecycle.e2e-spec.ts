@@ -1,24 +1,14 @@
 import { execFile } from 'node:child_process';
-import {
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packageRoot } from '../../shared/src/package-root.js';
 import { buildFixturePlatform, FIXTURE_PLATFORMS, type FixturePlatformName } from '../fixtures/platforms.js';
-import { startAgent, startMaster, type AgentHandle, type MasterHandle } from '../support/processes.js';
-import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
-import { startWebStack, type WebStack } from '../support/web-stack.js';
+import { type MasterHandle } from '../support/processes.js';
+import { type TestDatabase } from '../support/test-database.js';
+import type { WebStack } from '../support/web-stack.js';
+import { startHostingStack, type HostingStack } from '../support/hosting-stack.js';
 
 const run = promisify(execFile);
 const PLATFORM = 'fixture-10-2';
@@ -28,62 +18,21 @@ const PLATFORM = 'fixture-10-2';
  * back up, restore, disable, enable, delete. Drupal is the fixture platform (test/fixtures).
  */
 describe('site lifecycle', () => {
+  let stack: HostingStack;
   let database: TestDatabase;
   let master: MasterHandle;
-  let agent: AgentHandle;
   let web: WebStack;
   let root: string;
 
-  const berth = (...args: string[]) =>
-    run(process.execPath, [join(packageRoot(), 'bin', 'berth.js'), ...args], {
-      env: { ...process.env, BERTH_URL: master.url, BERTH_TOKEN: master.token },
-      maxBuffer: 16 * 1024 * 1024,
-    });
-  const mariadb = async (sql: string) =>
-    (
-      await run('mariadb', ['--protocol=tcp', '-h', '127.0.0.1', '-u', 'root', '-N', '-B', '-e', sql])
-    ).stdout.trim();
+  const berth = (...args: string[]) => stack.berth(...args);
+  const mariadb = (sql: string) => stack.mariadb(sql);
 
   beforeAll(async () => {
-    database = await createTestDatabase('pglite');
-    root = mkdtempSync(join(tmpdir(), 'berth-root-'));
-    mkdirSync(join(root, 'platforms'), { recursive: true });
-    buildFixturePlatform('fixture-10.2', join(root, 'platforms', PLATFORM));
-    web = await startWebStack({ root });
-    const adminDefaults = join(root, 'db-admin.cnf');
-    writeFileSync(adminDefaults, '[client]\nhost=127.0.0.1\nport=3306\nuser=root\npassword=\n', {
-      mode: 0o600,
-    });
-    master = await startMaster(database, { label: 'site-lifecycle-master' });
-    agent = await startAgent(master, {
-      name: 'web1',
-      label: 'site-lifecycle-web1',
-      args: [
-        '--root',
-        root,
-        '--nginx-conf',
-        web.nginxConf,
-        '--php-fpm-socket',
-        web.phpFpmSocket,
-        '--http-port',
-        `127.0.0.1:${web.port}`,
-        '--db-admin-defaults',
-        adminDefaults,
-        // The test web stack runs PHP-FPM as root in a root-only temp dir (see test/support/web-stack.ts).
-        '--web-user',
-        'root',
-      ],
-    });
-    await berth('platform', 'add', PLATFORM, '--server', 'web1', '--path', join(root, 'platforms', PLATFORM));
-  });
+    stack = await startHostingStack({ label: 'site-lifecycle', platforms: { [PLATFORM]: 'fixture-10.2' } });
+    ({ database, master, web, root } = stack);
+  }, 300_000);
 
-  afterAll(async () => {
-    await agent?.stop();
-    await master?.stop();
-    await web?.stop();
-    await database?.drop();
-    if (root) rmSync(root, { recursive: true, force: true });
-  });
+  afterAll(() => stack?.stop());
 
   it('installs a site through the CLI that answers with its name, and whose login link works once', async () => {
     await berth('site', 'install', 'one.example', '--platform', PLATFORM);
