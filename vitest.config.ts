@@ -1,5 +1,20 @@
 import { defineConfig } from 'vitest/config';
 
+/** The benchmarks run only when asked for by name (`npm run bench`), never in a plain `vitest run`. */
+const argv = process.argv.join(' ');
+const benchRequested = /--project[= ]bench\b/.test(argv);
+
+const benchProject = {
+  test: {
+    name: 'bench',
+    include: ['bench/**/*.bench-spec.ts'],
+    testTimeout: 900_000,
+    hookTimeout: 600_000,
+    // Benchmarks own the machine: one file at a time.
+    fileParallelism: false,
+  },
+};
+
 // Vite's transformer reads experimentalDecorators / emitDecoratorMetadata from tsconfig.json, so
 // NestJS and TypeORM decorators behave in tests as in the tsc build.
 export default defineConfig({
@@ -32,6 +47,7 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      ...(benchRequested ? [benchProject] : []),
     ],
   },
 });
