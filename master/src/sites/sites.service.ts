@@ -39,6 +39,12 @@ export interface SiteView {
   createdAt: string;
 }
 
+interface NameMaps {
+  platforms: Map<string, string>;
+  servers: Map<string, string>;
+  clients: Map<string, string>;
+}
+
 export interface BackupView {
   id: string;
   /** The file in the master's store (<data dir>/store/archives/<archiveId>). */
@@ -129,7 +135,7 @@ export class SitesService {
       profile: profile.value,
     });
     const task = await this.queue(principal, site, 'site.install', { profile: profile.value });
-    return { site: await this.view(site), task };
+    return { site: this.view(site, await this.names()), task };
   }
 
   /**
@@ -180,7 +186,7 @@ export class SitesService {
       archiveId: await this.archives.reserve(sourcePlatform!.serverId, 'backup'),
       secretsFrom: site.id,
     } satisfies CloneParams & { platform: string });
-    return { site: await this.view(site), task };
+    return { site: this.view(site, await this.names()), task };
   }
 
   /**
@@ -218,12 +224,17 @@ export class SitesService {
     const sites = await this.sites.list(
       principal.role === 'admin' ? {} : { clientId: principal.clientId ?? '' },
     );
-    return Promise.all(sites.map((site) => this.view(site)));
+    // One read of the (small) platform, server and client tables for the whole list, not three per site.
+    const names = await this.names();
+    return sites.map((site) => this.view(site, names));
   }
 
   async show(principal: Principal, domain: string): Promise<SiteView & { packages: PackageRow[] }> {
     const site = await this.get(principal, domain);
-    return { ...(await this.view(site)), packages: await this.packages.list({ siteId: site.id }) };
+    return {
+      ...this.view(site, await this.names()),
+      packages: await this.packages.list({ siteId: site.id }),
+    };
   }
 
   async verify(principal: Principal, domain: string): Promise<TaskView> {
@@ -494,19 +505,26 @@ export class SitesService {
     return this.taskViews.view(task);
   }
 
-  private async view(site: SiteEntity): Promise<SiteView> {
-    const [platform, dbServer] = await Promise.all([
-      this.platforms.findByNameOrId(site.platformId),
-      this.servers.findById(site.dbServerId),
+  /** Names of platforms, servers and clients by id: what a site view shows instead of ids. */
+  private async names(): Promise<NameMaps> {
+    const [platforms, servers, clients] = await Promise.all([
+      this.platforms.list(),
+      this.servers.list(),
+      this.clients.list(),
     ]);
-    const client = site.clientId ? await this.clients.findByNameOrId(site.clientId) : null;
+    const byId = (rows: Array<{ id: string; name: string }>) =>
+      new Map(rows.map((row) => [row.id, row.name]));
+    return { platforms: byId(platforms), servers: byId(servers), clients: byId(clients) };
+  }
+
+  private view(site: SiteEntity, names: NameMaps): SiteView {
     return {
       id: site.id,
       domain: site.domain,
       status: site.status,
-      platform: platform?.name ?? site.platformId,
-      client: client?.name ?? null,
-      dbServer: dbServer?.name ?? site.dbServerId,
+      platform: names.platforms.get(site.platformId) ?? site.platformId,
+      client: site.clientId ? (names.clients.get(site.clientId) ?? null) : null,
+      dbServer: names.servers.get(site.dbServerId) ?? site.dbServerId,
       profile: site.profile,
       url: `http://${site.domain}/`,
       verifiedAt: site.verifiedAt?.toISOString() ?? null,
