@@ -1,25 +1,11 @@
-import { execFile } from 'node:child_process';
-import {
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packageRoot } from '../../shared/src/package-root.js';
-import { buildFixturePlatform, type FixturePlatformName } from '../fixtures/platforms.js';
-import { startAgent, startMaster, type AgentHandle, type MasterHandle } from '../support/processes.js';
-import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
-import { startWebStack, type WebStack } from '../support/web-stack.js';
-
-const run = promisify(execFile);
+import { startHostingStack, type HostingStack } from '../support/hosting-stack.js';
+import { type FixturePlatformName } from '../fixtures/platforms.js';
+import { type MasterHandle } from '../support/processes.js';
+import { type TestDatabase } from '../support/test-database.js';
+import { type WebStack } from '../support/web-stack.js';
 
 const PLATFORMS: Record<string, FixturePlatformName> = {
   'fixture-10-2': 'fixture-10.2',
@@ -44,26 +30,19 @@ interface SiteShown {
  * the same site under the new name and the old one no longer (or redirects); bad input leaves nothing.
  */
 describe('clone and rename', () => {
+  let stack: HostingStack;
   let database: TestDatabase;
   let master: MasterHandle;
-  let agent: AgentHandle;
   let web: WebStack;
   let root: string;
 
-  const berth = (...args: string[]) =>
-    run(process.execPath, [join(packageRoot(), 'bin', 'berth.js'), ...args], {
-      env: { ...process.env, BERTH_URL: master.url, BERTH_TOKEN: master.token },
-      maxBuffer: 16 * 1024 * 1024,
-    });
+  const berth = (...args: string[]) => stack.berth(...args);
   const failure = (promise: Promise<unknown>) =>
     promise.then(
       () => undefined,
       (error: unknown) => error as { code: number; stderr: string },
     );
-  const mariadb = async (sql: string) =>
-    (
-      await run('mariadb', ['--protocol=tcp', '-h', '127.0.0.1', '-u', 'root', '-N', '-B', '-e', sql])
-    ).stdout.trim();
+  const mariadb = (sql: string) => stack.mariadb(sql);
   const show = async (domain: string) =>
     JSON.parse((await berth('site', 'show', domain, '--json')).stdout) as SiteShown;
   const write = (domain: string, title: string) =>
@@ -90,39 +69,8 @@ describe('clone and rename', () => {
   });
 
   beforeAll(async () => {
-    database = await createTestDatabase('pglite');
-    root = mkdtempSync(join(tmpdir(), 'berth-root-'));
-    mkdirSync(join(root, 'platforms'), { recursive: true });
-    for (const [name, fixture] of Object.entries(PLATFORMS))
-      buildFixturePlatform(fixture, join(root, 'platforms', name));
-    web = await startWebStack({ root });
-    const adminDefaults = join(root, 'db-admin.cnf');
-    writeFileSync(adminDefaults, '[client]\nhost=127.0.0.1\nport=3306\nuser=root\npassword=\n', {
-      mode: 0o600,
-    });
-    master = await startMaster(database, { label: 'clone-rename-master' });
-    agent = await startAgent(master, {
-      name: 'web1',
-      label: 'clone-rename-web1',
-      args: [
-        '--root',
-        root,
-        '--nginx-conf',
-        web.nginxConf,
-        '--php-fpm-socket',
-        web.phpFpmSocket,
-        '--http-port',
-        `127.0.0.1:${web.port}`,
-        '--db-admin-defaults',
-        adminDefaults,
-        // The test web stack runs PHP-FPM as root in a root-only temp dir (see test/support/web-stack.ts).
-        '--web-user',
-        'root',
-      ],
-    });
-    for (const name of Object.keys(PLATFORMS)) {
-      await berth('platform', 'add', name, '--server', 'web1', '--path', join(root, 'platforms', name));
-    }
+    stack = await startHostingStack({ label: 'clone-rename', platforms: PLATFORMS });
+    ({ database, master, web, root } = stack);
     await berth('site', 'install', 'orig.example', '--platform', 'fixture-10-2');
   });
 
@@ -133,11 +81,7 @@ describe('clone and rename', () => {
        UNION ALL SELECT CONCAT('DROP USER ', QUOTE(user), '@', QUOTE(host), ';') FROM mysql.user WHERE user REGEXP '${OWN_NAMES}'`,
     ).catch(() => '');
     if (leftovers) await mariadb(leftovers.split('\n').join(' ')).catch(() => undefined);
-    await agent?.stop();
-    await master?.stop();
-    await web?.stop();
-    await database?.drop();
-    if (root) rmSync(root, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it('clones a site into one of its own: its content at the time, then its own writes, database, user and password', async () => {

@@ -1,25 +1,18 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packageRoot } from '../../shared/src/package-root.js';
-import { buildFixturePlatform, FIXTURE_PLATFORMS, type FixturePlatformName } from '../fixtures/platforms.js';
+import { startHostingStack, type HostingStack } from '../support/hosting-stack.js';
+import { FIXTURE_PLATFORMS, type FixturePlatformName } from '../fixtures/platforms.js';
 import {
   eventually,
-  startAgent,
-  startMaster,
   waitForTask,
   type AgentHandle,
   type MasterHandle,
   type TaskSummary,
 } from '../support/processes.js';
-import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
-import { startWebStack, type WebStack } from '../support/web-stack.js';
-
-const run = promisify(execFile);
+import { type WebStack } from '../support/web-stack.js';
 
 const PLATFORMS: Record<string, FixturePlatformName> = {
   'fixture-10-2': 'fixture-10.2',
@@ -64,55 +57,18 @@ interface SiteView {
  * all its data, and the registry names the platform its vhost serves it from.
  */
 describe('migrate failures', () => {
-  let database: TestDatabase;
+  let stack: HostingStack;
   let master: MasterHandle;
   let agent: AgentHandle;
   let web: WebStack;
   let root: string;
 
-  const berth = (...args: string[]) =>
-    run(process.execPath, [join(packageRoot(), 'bin', 'berth.js'), ...args], {
-      env: { ...process.env, BERTH_URL: master.url, BERTH_TOKEN: master.token },
-      maxBuffer: 16 * 1024 * 1024,
-    });
-  const mariadb = async (sql: string) =>
-    (
-      await run('mariadb', ['--protocol=tcp', '-h', '127.0.0.1', '-u', 'root', '-N', '-B', '-e', sql])
-    ).stdout.trim();
+  const berth = (...args: string[]) => stack.berth(...args);
+  const mariadb = (sql: string) => stack.mariadb(sql);
 
   beforeAll(async () => {
-    database = await createTestDatabase('pglite');
-    root = mkdtempSync(join(tmpdir(), 'berth-root-'));
-    mkdirSync(join(root, 'platforms'), { recursive: true });
-    for (const [name, fixture] of Object.entries(PLATFORMS))
-      buildFixturePlatform(fixture, join(root, 'platforms', name));
-    web = await startWebStack({ root });
-    const adminDefaults = join(root, 'db-admin.cnf');
-    writeFileSync(adminDefaults, '[client]\nhost=127.0.0.1\nport=3306\nuser=root\npassword=\n', {
-      mode: 0o600,
-    });
-    master = await startMaster(database, { label: 'migrate-failures-master' });
-    agent = await startAgent(master, {
-      name: 'web1',
-      label: 'migrate-failures-web1',
-      args: [
-        '--root',
-        root,
-        '--nginx-conf',
-        web.nginxConf,
-        '--php-fpm-socket',
-        web.phpFpmSocket,
-        '--http-port',
-        `127.0.0.1:${web.port}`,
-        '--db-admin-defaults',
-        adminDefaults,
-        '--web-user',
-        'root',
-      ],
-    });
-    for (const name of Object.keys(PLATFORMS)) {
-      await berth('platform', 'add', name, '--server', 'web1', '--path', join(root, 'platforms', name));
-    }
+    stack = await startHostingStack({ label: 'migrate-failures', platforms: PLATFORMS });
+    ({ master, agent, web, root } = stack);
     for (const domain of Object.values(SITES)) {
       await berth('site', 'install', domain, '--platform', 'fixture-10-2');
     }
@@ -134,11 +90,7 @@ describe('migrate failures', () => {
         }
       }
     }
-    await agent?.stop();
-    await master?.stop();
-    await web?.stop();
-    await database?.drop();
-    if (root) rmSync(root, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   // --- Helpers ----------------------------------------------------------------------------------

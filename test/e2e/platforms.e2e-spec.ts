@@ -1,16 +1,10 @@
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packageRoot } from '../../shared/src/package-root.js';
-import { buildFixturePlatform } from '../fixtures/platforms.js';
-import { startAgent, startMaster, type AgentHandle, type MasterHandle } from '../support/processes.js';
-import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
-import { startWebStack, type WebStack } from '../support/web-stack.js';
+import { startHostingStack, type HostingStack } from '../support/hosting-stack.js';
+import { type MasterHandle } from '../support/processes.js';
+import { type WebStack } from '../support/web-stack.js';
 
-const run = promisify(execFile);
 const PLATFORM = 'fixture-10-2';
 
 interface PlatformJson {
@@ -24,17 +18,12 @@ interface PlatformJson {
  * which waits for the platform to be empty and leaves its codebase on the server.
  */
 describe('platform lock, unlock and delete', () => {
-  let database: TestDatabase;
+  let stack: HostingStack;
   let master: MasterHandle;
-  let agent: AgentHandle;
   let web: WebStack;
   let root: string;
 
-  const berth = (...args: string[]) =>
-    run(process.execPath, [join(packageRoot(), 'bin', 'berth.js'), ...args], {
-      env: { ...process.env, BERTH_URL: master.url, BERTH_TOKEN: master.token },
-      maxBuffer: 16 * 1024 * 1024,
-    });
+  const berth = (...args: string[]) => stack.berth(...args);
   const post = async (path: string, body?: unknown) => {
     const response = await fetch(`${master.url}${path}`, {
       method: 'POST',
@@ -49,46 +38,12 @@ describe('platform lock, unlock and delete', () => {
     );
 
   beforeAll(async () => {
-    database = await createTestDatabase('pglite');
-    root = mkdtempSync(join(tmpdir(), 'berth-root-'));
-    mkdirSync(join(root, 'platforms'), { recursive: true });
-    buildFixturePlatform('fixture-10.2', join(root, 'platforms', PLATFORM));
-    web = await startWebStack({ root });
-    const adminDefaults = join(root, 'db-admin.cnf');
-    writeFileSync(adminDefaults, '[client]\nhost=127.0.0.1\nport=3306\nuser=root\npassword=\n', {
-      mode: 0o600,
-    });
-    master = await startMaster(database, { label: 'platforms-master' });
-    agent = await startAgent(master, {
-      name: 'web1',
-      label: 'platforms-web1',
-      args: [
-        '--root',
-        root,
-        '--nginx-conf',
-        web.nginxConf,
-        '--php-fpm-socket',
-        web.phpFpmSocket,
-        '--http-port',
-        `127.0.0.1:${web.port}`,
-        '--db-admin-defaults',
-        adminDefaults,
-        // The test web stack runs PHP-FPM as root in a root-only temp dir (see test/support/web-stack.ts).
-        '--web-user',
-        'root',
-      ],
-    });
-    await berth('platform', 'add', PLATFORM, '--server', 'web1', '--path', join(root, 'platforms', PLATFORM));
+    stack = await startHostingStack({ label: 'platforms', platforms: { [PLATFORM]: 'fixture-10.2' } });
+    ({ master, web, root } = stack);
     await berth('site', 'install', 'one.example', '--platform', PLATFORM);
   });
 
-  afterAll(async () => {
-    await agent?.stop();
-    await master?.stop();
-    await web?.stop();
-    await database?.drop();
-    if (root) rmSync(root, { recursive: true, force: true });
-  });
+  afterAll(() => stack?.stop());
 
   it('a locked platform refuses new sites with a 409 that says why; its sites keep working', async () => {
     const locked = JSON.parse((await berth('platform', 'lock', PLATFORM, '--json')).stdout) as PlatformJson;
