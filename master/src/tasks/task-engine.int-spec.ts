@@ -202,6 +202,21 @@ describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
     );
   }
 
+  /** Runs `run` with a started engine, and stops the engine whatever happens. */
+  async function withEngine(
+    link: ScriptedAgents,
+    options: Parameters<typeof engineWith>[1],
+    run: (engine: TaskEngine) => Promise<void>,
+  ): Promise<void> {
+    const engine = engineWith(link, options);
+    await engine.start();
+    try {
+      await run(engine);
+    } finally {
+      await engine.stop();
+    }
+  }
+
   async function queue(type: TaskEntity['type'], serverId: string): Promise<TaskEntity> {
     return tasks.insertTask({
       type,
@@ -224,9 +239,7 @@ describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
     const busy = await servers.create({ name: `busy-${kind}`, slots: 1 });
     const other = await servers.create({ name: `other-${kind}`, slots: 1 });
     const link = new ScriptedAgents();
-    const engine = engineWith(link);
-    await engine.start();
-    try {
+    await withEngine(link, {}, async (engine) => {
       await link.connect(busy.id, 'complete');
       await link.connect(other.id, 'complete');
       const queued = [
@@ -253,17 +266,13 @@ describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
       expect(onOther.some((span) => span.startedAt.getTime() < busyEnd)).toBe(true);
       const freeSlots = await sqlRows(db, `SELECT 1 FROM server_slots WHERE attempt_id IS NOT NULL`);
       expect(freeSlots).toHaveLength(0);
-    } finally {
-      await engine.stop();
-    }
+    });
   });
 
   it('declares an attempt lost when its agent goes silent past the lease, fails the task and frees the slot', async () => {
     const server = await servers.create({ name: `silent-${kind}`, slots: 1 });
     const link = new ScriptedAgents();
-    const engine = engineWith(link, { leaseMs: 400 });
-    await engine.start();
-    try {
+    await withEngine(link, { leaseMs: 400 }, async (engine) => {
       await link.connect(server.id, 'silent');
       const task = await queue('debug.noop', server.id);
       engine.wake();
@@ -279,17 +288,13 @@ describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
         [server.id],
       );
       expect(held).toHaveLength(0);
-    } finally {
-      await engine.stop();
-    }
+    });
   });
 
   it('drops a result whose epoch is stale', async () => {
     const server = await servers.create({ name: `stale-${kind}`, slots: 1 });
     const link = new ScriptedAgents();
-    const engine = engineWith(link);
-    await engine.start();
-    try {
+    await withEngine(link, {}, async (engine) => {
       const session = await link.connect(server.id, 'silent');
       const task = await queue('debug.noop', server.id);
       engine.wake();
@@ -309,9 +314,7 @@ describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
         error: null,
       });
       expect((await finished(task.id)).state).toBe('succeeded');
-    } finally {
-      await engine.stop();
-    }
+    });
   });
 
   it('replays a workflow after a master restart: done steps are not run again, the step in flight is kept', async () => {
@@ -351,9 +354,7 @@ describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
   it('fails the attempt of a restarted agent that no longer runs it', async () => {
     const server = await servers.create({ name: `amnesia-${kind}`, slots: 1 });
     const link = new ScriptedAgents();
-    const engine = engineWith(link);
-    await engine.start();
-    try {
+    await withEngine(link, {}, async (engine) => {
       const session = await link.connect(server.id, 'silent');
       const task = await queue('debug.noop', server.id);
       engine.wake();
@@ -366,17 +367,13 @@ describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
       const done = await finished(task.id);
       expect(done.state).toBe('failed');
       expect(done.error).toMatch(/came back without step debug\.noop/);
-    } finally {
-      await engine.stop();
-    }
+    });
   });
 
   it('cancels a running step through its agent and a queued task at once', async () => {
     const server = await servers.create({ name: `cancel-${kind}`, slots: 1 });
     const link = new ScriptedAgents();
-    const engine = engineWith(link);
-    await engine.start();
-    try {
+    await withEngine(link, {}, async (engine) => {
       const session = await link.connect(server.id, 'obey-cancel');
       const running = await queue('debug.noop', server.id);
       engine.wake();
@@ -391,23 +388,17 @@ describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
       const queued = await queue('debug.noop', server.id);
       await engine.cancelTask(queued.id);
       expect((await tasks.findTask(queued.id))?.state).toBe('cancelled');
-    } finally {
-      await engine.stop();
-    }
+    });
   });
 
   it('fails a step whose agent never connects within the wait', async () => {
     const server = await servers.create({ name: `absent-${kind}`, slots: 1 });
-    const engine = engineWith(new ScriptedAgents(), { agentWaitMs: 300 });
-    await engine.start();
-    try {
+    await withEngine(new ScriptedAgents(), { agentWaitMs: 300 }, async (engine) => {
       const task = await queue('debug.noop', server.id);
       engine.wake();
       const done = await finished(task.id);
       expect(done.state).toBe('failed');
       expect(done.errorCode).toBe('AGENT_UNAVAILABLE');
-    } finally {
-      await engine.stop();
-    }
+    });
   });
 });
