@@ -134,3 +134,21 @@ function printResult(ctx: CliContext, result: unknown): void {
   );
   if (fields.length > 0) ctx.out(renderFields(fields));
 }
+
+/**
+ * Starts a task, follows it like finishTaskCommand, and when it succeeded (and the caller waited
+ * for it, without --json) hands the final task to `afterSuccess` to print what a person needs.
+ */
+export async function runTaskCommand(
+  ctx: CliContext,
+  client: ApiClient,
+  options: TaskStartOptions,
+  start: (client: ApiClient) => Promise<Task>,
+  afterSuccess?: (task: Task) => void,
+): Promise<void> {
+  const started = await start(client);
+  ctx.exitCode = await finishTaskCommand(ctx, client, started, options);
+  if (ctx.exitCode === 0 && options.wait && !options.json && afterSuccess) {
+    afterSuccess(await client.getTask(started.id));
+  }
+}

@@ -5,7 +5,7 @@ import { usageError } from '../errors.js';
 import { formatRelative } from '../output/format.js';
 import { renderFields, renderTable } from '../output/table.js';
 import { positiveInteger } from '../parsers.js';
-import { finishTaskCommand } from '../task-wait.js';
+import { finishTaskCommand, runTaskCommand } from '../task-wait.js';
 
 export function registerPlatformCommands(program: Command, ctx: CliContext): void {
   const platform = program
@@ -58,28 +58,32 @@ export function registerPlatformCommands(program: Command, ctx: CliContext): voi
         options: { to: string; concurrency?: number; force?: boolean; wait: boolean; json?: boolean },
         command: Command,
       ) => {
-        const client = await ctx.client(command);
-        const started = await client.migrateSites(from, {
-          to: options.to,
-          concurrency: options.concurrency,
-          force: options.force === true,
-        });
-        ctx.exitCode = await finishTaskCommand(ctx, client, started, options);
-        if (ctx.exitCode === 0 && options.wait && !options.json) {
-          const summary = (await client.getTask(started.id)).result as {
-            sites: Array<{ domain: string; state: string; offlineMs?: number | null; reason?: string }>;
-          } | null;
-          ctx.out(
-            renderTable(
-              [{ header: 'SITE' }, { header: 'RESULT' }, { header: 'OFFLINE', align: 'right' }],
-              (summary?.sites ?? []).map((site) => [
-                site.domain,
-                site.state === 'migrated' ? 'migrated' : `failed: ${site.reason ?? ''}`,
-                site.offlineMs == null ? '-' : `${site.offlineMs} ms`,
-              ]),
-            ),
-          );
-        }
+        await runTaskCommand(
+          ctx,
+          await ctx.client(command),
+          options,
+          (client) =>
+            client.migrateSites(from, {
+              to: options.to,
+              concurrency: options.concurrency,
+              force: options.force === true,
+            }),
+          (task) => {
+            const summary = task.result as {
+              sites: Array<{ domain: string; state: string; offlineMs?: number | null; reason?: string }>;
+            } | null;
+            ctx.out(
+              renderTable(
+                [{ header: 'SITE' }, { header: 'RESULT' }, { header: 'OFFLINE', align: 'right' }],
+                (summary?.sites ?? []).map((site) => [
+                  site.domain,
+                  site.state === 'migrated' ? 'migrated' : `failed: ${site.reason ?? ''}`,
+                  site.offlineMs == null ? '-' : `${site.offlineMs} ms`,
+                ]),
+              ),
+            );
+          },
+        );
       },
     );
 

@@ -6,7 +6,7 @@ import type { CliContext } from '../context.js';
 import { usageError } from '../errors.js';
 import { formatRelative } from '../output/format.js';
 import { renderFields, renderTable } from '../output/table.js';
-import { finishTaskCommand } from '../task-wait.js';
+import { runTaskCommand } from '../task-wait.js';
 
 interface WaitOptions {
   wait: boolean;
@@ -19,20 +19,12 @@ const JSON_HELP = 'print the task as JSON (the final task unless --no-wait)';
 export function registerSiteCommands(program: Command, ctx: CliContext): void {
   const site = program.command('site').description('Sites: a domain with its directory, database and vhost');
 
-  /** Runs a site task, follows it, and on success prints what its result says a person needs. */
   const runTask = async (
     command: Command,
     options: WaitOptions,
     start: (client: ApiClient) => Promise<Task>,
     afterSuccess?: (task: Task) => void,
-  ) => {
-    const client = await ctx.client(command);
-    const started = await start(client);
-    ctx.exitCode = await finishTaskCommand(ctx, client, started, options);
-    if (ctx.exitCode === 0 && options.wait && !options.json && afterSuccess) {
-      afterSuccess(await client.getTask(started.id));
-    }
-  };
+  ) => runTaskCommand(ctx, await ctx.client(command), options, start, afterSuccess);
 
   const domainArgument = (domain: string) => {
     const checked = validateHostname('domain', domain);
