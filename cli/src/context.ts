@@ -66,7 +66,7 @@ export class CliContext {
   }
 
   /** An API client for the master named by --url/--token, BERTH_URL/BERTH_TOKEN or the saved credentials. */
-  async client(command: Command): Promise<ApiClient> {
+  async client(command: Command, options: { timeoutMs?: number } = {}): Promise<ApiClient> {
     const globals = command.optsWithGlobals<GlobalOptions>();
     const connection = await resolveConnection({ url: globals.url, token: globals.token }, this.env);
     return new ApiClient({
@@ -77,6 +77,7 @@ export class CliContext {
         : undefined,
       signal: this.interrupt,
       fetch: this.io.fetch,
+      timeoutMs: options.timeoutMs,
     });
   }
 }

@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { berthVersion, packageRoot } from '../../shared/src/package-root.js';
 import { registerAgentCommands } from './commands/agent.js';
 import { registerClientCommands } from './commands/client.js';
+import { registerCompletionCommand } from './commands/completion.js';
 import { registerMasterCommands } from './commands/master.js';
 import { registerPlatformCommands } from './commands/platform.js';
 import { registerServerCommands } from './commands/server.js';
@@ -56,6 +57,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerPlatformCommands(program, ctx);
   registerSiteCommands(program, ctx);
   registerTaskCommands(program, ctx);
+  registerCompletionCommand(program, ctx);
   return program;
 }
 

@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { type CommandNode, bashScript, describeCommandTree, fishScript, zshScript } from './completion.js';
+import { CliContext } from './context.js';
+import { buildProgram } from './main.js';
+import { memoryIo } from './testing/fake-master.js';
+
+function tree(): CommandNode {
+  return describeCommandTree(buildProgram(new CliContext(memoryIo({}), new AbortController().signal)));
+}
+
+function allPaths(node: CommandNode): string[] {
+  return [node.path.join(' '), ...node.subcommands.flatMap(allPaths)];
+}
+
+function find(node: CommandNode, path: string): CommandNode {
+  const found = [node, ...node.subcommands.flatMap((sub) => collect(sub))].find(
+    (candidate) => candidate.path.join(' ') === path,
+  );
+  if (!found) throw new Error(`no command ${path}`);
+  return found;
+}
+
+function collect(node: CommandNode): CommandNode[] {
+  return [node, ...node.subcommands.flatMap(collect)];
+}
+
+describe('the command tree', () => {
+  it('holds every command of the program with its options and arguments', () => {
+    const root = tree();
+    expect(root.subcommands.map((sub) => sub.name)).toEqual([
+      'master',
+      'agent',
+      'server',
+      'client',
+      'platform',
+      'site',
+      'task',
+      'completion',
+    ]);
+    const install = find(root, 'site install');
+    expect(install.options.map((option) => option.flags.join(','))).toEqual([
+      '--platform',
+      '--profile',
+      '--db-server',
+      '--client',
+      '--no-wait',
+      '--json',
+      '-h,--help',
+    ]);
+    expect(install.options[0]?.value).toEqual({ kind: 'names', of: 'platform' });
+    expect(install.options[2]?.value).toEqual({ kind: 'names', of: 'server' });
+    expect(install.options[4]?.value).toBeNull();
+    // A new site's domain is not completed; an existing one's is.
+    expect(install.arguments[0]?.value).toEqual({ kind: 'none' });
+    expect(find(root, 'site show').arguments[0]?.value).toEqual({ kind: 'names', of: 'site' });
+    expect(find(root, 'platform lock').arguments[0]?.value).toEqual({ kind: 'names', of: 'platform' });
+    expect(find(root, 'platform add').arguments[0]?.value).toEqual({ kind: 'none' });
+    expect(find(root, 'server verify').arguments[0]?.value).toEqual({ kind: 'names', of: 'server' });
+    expect(find(root, 'platform migrate-sites').arguments[0]?.value).toEqual({
+      kind: 'names',
+      of: 'platform',
+    });
+    expect(find(root, 'completion').arguments[0]?.value).toEqual({
+      kind: 'words',
+      words: ['bash', 'zsh', 'fish'],
+    });
+    expect(find(root, 'site aliases').options.find((o) => o.flags.includes('--dir'))?.value).toEqual({
+      kind: 'dir',
+    });
+  });
+
+  it('leaves out hidden options', () => {
+    const completion = find(tree(), 'completion');
+    expect(completion.options.flatMap((option) => option.flags)).not.toContain('--names');
+  });
+});
+
+describe('completion scripts', () => {
+  const root = tree();
+  const paths = allPaths(root).filter(Boolean);
+
+  it('bash: every command path and every long option is in the script', () => {
+    const script = bashScript(root);
+    for (const path of paths) expect(script).toContain(`"${path}")`);
+    for (const node of collect(root)) {
+      for (const flag of node.options.flatMap((option) => option.flags)) {
+        if (flag.startsWith('--')) expect(script).toContain(flag);
+      }
+    }
+    expect(script).toContain('complete -F _berth berth');
+  });
+
+  it('zsh: the bash function under bashcompinit', () => {
+    const script = zshScript(root);
+    expect(script).toContain('bashcompinit');
+    for (const path of paths) expect(script).toContain(`"${path}")`);
+  });
+
+  it('fish: a complete line for every subcommand and option', () => {
+    const script = fishScript(root);
+    for (const node of collect(root)) {
+      for (const sub of node.subcommands) {
+        expect(script).toContain(
+          `complete -c berth -n '__berth_at "${node.path.join(' ')}"' -a ${sub.name} `,
+        );
+      }
+    }
+    expect(script).toContain(
+      `-n '__berth_at "site install"' -l platform -x -a '(berth completion --names platform 2>/dev/null)'`,
+    );
+    expect(script).toContain(`-n '__berth_at "task log"' -s f -l follow -d `);
+  });
+});
