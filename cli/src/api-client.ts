@@ -66,6 +66,10 @@ export class ApiClient {
     return this.request<Client>('POST', '/api/clients', { body });
   }
 
+  issueClientToken(client: string): Promise<{ client: string; name: string; token: string }> {
+    return this.request('POST', `/api/clients/${encodeURIComponent(client)}/tokens`);
+  }
+
   async listClients(): Promise<Client[]> {
     const page = await this.request<{ items: Client[] }>('GET', '/api/clients');
     return page.items;

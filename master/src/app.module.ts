@@ -1,5 +1,6 @@
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { AuthController } from './auth/auth.controller.js';
 import { AuthGuard } from './auth/auth.guard.js';
 import { AuthService } from './auth/auth.service.js';
 import { ClientsController } from './clients/clients.controller.js';
@@ -54,6 +55,7 @@ export class AppModule {
       module: AppModule,
       controllers: [
         HealthController,
+        AuthController,
         ServersController,
         ClientsController,
         PlatformsController,

@@ -41,4 +41,16 @@ export function registerClientCommands(program: Command, ctx: CliContext): void 
         ),
       );
     });
+
+  client
+    .command('token')
+    .description("Issue an API token for a client: it sees only the client's sites (shown once)")
+    .argument('<name>', 'the client')
+    .option('--json', 'print { client, name, token } as JSON')
+    .action(async (name: string, options: { json?: boolean }, command: Command) => {
+      const api = await ctx.client(command);
+      const issued = await api.issueClientToken(name);
+      if (options.json) return ctx.json(issued);
+      ctx.out(issued.token);
+    });
 }

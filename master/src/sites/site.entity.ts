@@ -1,6 +1,7 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import type { SiteStatus } from '../../../shared/src/site-actions.js';
 
-export type SiteStatus = 'installing' | 'enabled' | 'disabled' | 'failed' | 'deleted';
+export type { SiteStatus };
 
 /** A domain with its site directory, its database and its vhost. */
 @Entity('sites')

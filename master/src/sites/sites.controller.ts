@@ -11,6 +11,7 @@ import {
 import type { AuthenticatedRequest } from '../auth/auth.guard.js';
 import type { PackageRow } from '../packages/packages.repository.js';
 import type { TaskView } from '../tasks/tasks.service.js';
+import type { MigrateCandidate } from './migrate-candidates.js';
 import { SitesService, type BackupView, type SiteView } from './sites.service.js';
 
 export class InstallSiteBody {
@@ -99,7 +100,10 @@ export class SitesController {
   }
 
   @Get(':domain')
-  @ApiOperation({ summary: 'Show a site with its installed packages and schema versions' })
+  @ApiOperation({
+    summary:
+      'Show a site with its installed packages and schema versions, and the tasks it offers in its state (actions)',
+  })
   show(
     @Req() request: AuthenticatedRequest,
     @Param('domain') domain: string,
@@ -153,6 +157,20 @@ export class SitesController {
     @Body() body: RestoreSiteBody,
   ): Promise<TaskView> {
     return this.sites.restore(request.principal, domain, body?.backupId);
+  }
+
+  @Get(':domain/migrate-candidates')
+  @ApiOperation({
+    summary:
+      'The platforms this site could migrate to (verified, not its own): { items: [{ name, coreVersion, locked }] }; ' +
+      'GET migrate-check?platform= compares each',
+  })
+  @ApiResponse({ status: 404, description: 'no such site (or not this client’s)' })
+  async migrateCandidates(
+    @Req() request: AuthenticatedRequest,
+    @Param('domain') domain: string,
+  ): Promise<{ items: MigrateCandidate[] }> {
+    return { items: await this.sites.migrateCandidates(request.principal, domain) };
   }
 
   @Get(':domain/migrate-check')

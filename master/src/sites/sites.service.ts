@@ -1,4 +1,5 @@
 import { isUuid, validateHostname, validateName } from '../../../shared/src/validation.js';
+import { siteActions, statesOffering, type SiteAction } from '../../../shared/src/site-actions.js';
 import type { Principal } from '../auth/auth.service.js';
 import type { BackupEntity } from '../backups/backup.entity.js';
 import type { BackupsRepository } from '../backups/backups.repository.js';
@@ -17,6 +18,7 @@ import type { TasksService, TaskView } from '../tasks/tasks.service.js';
 import type { TaskType } from '../../../shared/src/tasks.js';
 import { newDatabasePassword, siteDatabaseNames } from './site-names.js';
 import { cloneDatabasePlacement } from './site-clone.js';
+import { migrateCandidates, type MigrateCandidate } from './migrate-candidates.js';
 import type { CloneParams } from '../tasks/workflows/clone.workflow.js';
 import type { RenameParams } from '../tasks/workflows/rename.workflow.js';
 import { compareForMigration, type CompatibilityReport } from '../packages/compatibility.js';
@@ -37,6 +39,8 @@ export interface SiteView {
   url: string;
   verifiedAt: string | null;
   createdAt: string;
+  /** The tasks the site offers in its state (shared/src/site-actions.ts): the web UI's buttons. */
+  actions: readonly SiteAction[];
 }
 
 interface NameMaps {
@@ -203,12 +207,7 @@ export class SitesService {
     if (newDomain.value === site.domain) {
       throw new SitesError(SitesErrorCode.InvalidInput, `${site.domain} already has that name`);
     }
-    if (site.status !== 'enabled') {
-      throw new SitesError(
-        SitesErrorCode.WrongState,
-        `${site.domain} is ${site.status}; only an enabled site can be renamed`,
-      );
-    }
+    requireOffered(site, 'rename', 'can be renamed');
     await this.refuseClaimed(newDomain.value);
     const platform = await this.platforms.findByNameOrId(site.platformId);
     return this.queue(principal, site, 'site.rename', {
@@ -302,18 +301,19 @@ export class SitesService {
     return { site, target, report: await this.compatibility(site, target) };
   }
 
+  /** The platforms a site could move to: verified, other than its own (each with its migrate-check). */
+  async migrateCandidates(principal: Principal, domain: string): Promise<MigrateCandidate[]> {
+    const site = await this.get(principal, domain);
+    return migrateCandidates(site, await this.platforms.list());
+  }
+
   async migrate(
     principal: Principal,
     domain: string,
     input: { platform: unknown; force?: unknown },
   ): Promise<TaskView> {
     const { site, target, report } = await this.migrateCheck(principal, domain, input.platform);
-    if (site.status !== 'enabled') {
-      throw new SitesError(
-        SitesErrorCode.WrongState,
-        `${site.domain} is ${site.status}; only an enabled site migrates`,
-      );
-    }
+    requireOffered(site, 'migrate', 'migrates');
     this.refuseIncompatible(
       `${site.domain} cannot move to ${target.name}`,
       `moving ${site.domain} to ${target.name}`,
@@ -340,29 +340,19 @@ export class SitesService {
 
   async disable(principal: Principal, domain: string): Promise<TaskView> {
     const site = await this.get(principal, domain);
-    if (site.status !== 'enabled') {
-      throw new SitesError(
-        SitesErrorCode.WrongState,
-        `${site.domain} is ${site.status}; only an enabled site can be disabled`,
-      );
-    }
+    requireOffered(site, 'disable', 'can be disabled');
     return this.queue(principal, site, 'site.disable', {});
   }
 
   async enable(principal: Principal, domain: string): Promise<TaskView> {
     const site = await this.get(principal, domain);
-    if (site.status !== 'disabled') {
-      throw new SitesError(
-        SitesErrorCode.WrongState,
-        `${site.domain} is ${site.status}; only a disabled site can be enabled`,
-      );
-    }
+    requireOffered(site, 'enable', 'can be enabled');
     return this.queue(principal, site, 'site.enable', {});
   }
 
   async delete(principal: Principal, domain: string, force: boolean): Promise<TaskView> {
     const site = await this.get(principal, domain);
-    if (site.status !== 'disabled' && !force) {
+    if (!force && !siteActions(site.status).includes('delete')) {
       throw new SitesError(
         SitesErrorCode.WrongState,
         `${site.domain} is ${site.status}: disable it first (\`berth site disable ${site.domain}\`) or delete with --force`,
@@ -529,8 +519,20 @@ export class SitesService {
       url: `http://${site.domain}/`,
       verifiedAt: site.verifiedAt?.toISOString() ?? null,
       createdAt: site.createdAt.toISOString(),
+      actions: siteActions(site.status),
     };
   }
+}
+
+/** Refuses a task the site does not offer in its state, saying which state it needs. */
+function requireOffered(site: SiteEntity, action: SiteAction, does: string): void {
+  if (siteActions(site.status).includes(action)) return;
+  const states = statesOffering(action);
+  const article = states[0] === 'enabled' ? 'an' : 'a';
+  throw new SitesError(
+    SitesErrorCode.WrongState,
+    `${site.domain} is ${site.status}; only ${article} ${states.join(' or ')} site ${does}`,
+  );
 }
 
 function backupView(backup: BackupEntity): BackupView {

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { SITE_STATUSES, siteActions, statesOffering } from './site-actions.js';
+
+describe('siteActions', () => {
+  it('offers only enable and delete for a disabled site, as Aegir does', () => {
+    expect(siteActions('disabled')).toEqual(['enable', 'delete']);
+  });
+
+  it('offers an enabled site every task but enable and delete', () => {
+    const offered = siteActions('enabled');
+    expect(offered).toEqual(expect.arrayContaining(['verify', 'backup', 'restore', 'migrate', 'disable']));
+    expect(offered).not.toContain('enable');
+    expect(offered).not.toContain('delete');
+  });
+
+  it('offers nothing while installing, and nothing for an unknown state', () => {
+    expect(siteActions('installing')).toEqual([]);
+    expect(siteActions('exploded')).toEqual([]);
+  });
+
+  it('names the states that offer an action, for the refusal message', () => {
+    expect(statesOffering('enable')).toEqual(['disabled']);
+    expect(statesOffering('migrate')).toEqual(['enabled']);
+    expect(statesOffering('delete')).toEqual(['disabled']);
+    for (const status of SITE_STATUSES) {
+      for (const action of siteActions(status)) expect(statesOffering(action)).toContain(status);
+    }
+  });
+});
