@@ -20,6 +20,7 @@ import { ArchiveStore } from './backups/archive-store.js';
 import { HealthInfo } from './health-info.js';
 import type { Principal } from './auth/auth.service.js';
 import { AppError } from './infra/http/app-error.js';
+import { serveWebUi } from './infra/http/web-ui.js';
 import { type MasterConfig } from './infra/config/master-config.js';
 import { databaseKind, openDatabase, type DatabaseKind } from './infra/db/data-source.js';
 import { AgentGrpcServer } from './infra/grpc/grpc-server.js';
@@ -183,6 +184,7 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       { logger: new NestPinoLogger(logger.child({ component: 'http' })), bodyParser: true },
     );
     app.useBodyParser('json', { limit: '1mb' });
+    serveWebUi(app);
     const document = SwaggerModule.createDocument(
       app,
       new DocumentBuilder()

@@ -1,0 +1,277 @@
+import { useState, type FormEvent } from 'react';
+import type { SiteAction } from '../../../shared/src/site-actions.js';
+import { FINISHED_TASK_STATES } from '../../../shared/src/tasks.js';
+import { api, encode, type Backup, type Package, type Site, type Task, type WhoAmI } from '../api.js';
+import { Badge, formatBytes, formatTime, navigate, Problem, usePolled } from '../util.js';
+import { MigrateDialog } from './MigrateDialog.js';
+
+type SiteDetails = Site & { packages: Package[] };
+
+/** The simple site tasks: one POST, then the task's page with its live log. */
+const SIMPLE_TASKS: Partial<Record<SiteAction, { label: string; path: string; confirm?: string }>> = {
+  verify: { label: 'Verify', path: 'verify' },
+  backup: { label: 'Back up', path: 'backups' },
+  disable: {
+    label: 'Disable',
+    path: 'disable',
+    confirm: 'Disable this site? Visitors get a "site disabled" page.',
+  },
+  enable: { label: 'Enable', path: 'enable' },
+  delete: {
+    label: 'Delete',
+    path: 'delete',
+    confirm: 'Delete this site? A last backup is kept; the files, database and vhost go.',
+  },
+};
+
+export function SitePage({ domain, me }: { domain: string; me: WhoAmI }) {
+  const site = usePolled(() => api<SiteDetails>('GET', `/api/sites/${encode(domain)}`), 5000, [domain]);
+  const backups = usePolled(
+    () => api<{ items: Backup[] }>('GET', `/api/sites/${encode(domain)}/backups`),
+    5000,
+    [domain],
+  );
+  const [problem, setProblem] = useState<string>();
+  const [migrating, setMigrating] = useState(false);
+
+  const startTask = async (path: string, body?: unknown) => {
+    setProblem(undefined);
+    try {
+      const task = await api<Task | { task: Task }>(
+        'POST',
+        `/api/sites/${encode(domain)}/${path}`,
+        body ?? {},
+      );
+      navigate(`#/tasks/${'task' in task ? task.task.id : task.id}`);
+    } catch (error) {
+      setProblem(error instanceof Error ? error.message : String(error));
+    }
+  };
+
+  if (!site.data) return <Problem message={site.error ?? undefined} />;
+  const current = site.data;
+  const offers = (action: SiteAction) => current.actions.includes(action);
+
+  return (
+    <div className="site-page">
+      <h1>
+        {current.domain} <Badge value={current.status} />
+      </h1>
+      <dl className="facts">
+        <dt>Platform</dt>
+        <dd>
+          {me.role === 'admin' ? (
+            <a href={`#/platforms/${encode(current.platform)}`}>{current.platform}</a>
+          ) : (
+            current.platform
+          )}
+        </dd>
+        {me.role === 'admin' && (
+          <>
+            <dt>Client</dt>
+            <dd>{current.client ?? '–'}</dd>
+            <dt>Database server</dt>
+            <dd>{current.dbServer}</dd>
+          </>
+        )}
+        <dt>Profile</dt>
+        <dd>{current.profile}</dd>
+        <dt>Verified</dt>
+        <dd>{formatTime(current.verifiedAt)}</dd>
+      </dl>
+
+      <div className="actions" role="group" aria-label="Tasks">
+        {current.status === 'enabled' && (
+          <a className="button" href={current.url} target="_blank" rel="noreferrer">
+            Go to
+          </a>
+        )}
+        {offers('login-reset') && <LogIn domain={current.domain} />}
+        {current.actions.map((action) => {
+          const simple = SIMPLE_TASKS[action];
+          if (!simple) return null;
+          return (
+            <button
+              key={action}
+              type="button"
+              className={action === 'delete' ? 'danger' : undefined}
+              onClick={() => {
+                if (simple.confirm && !window.confirm(simple.confirm)) return;
+                void startTask(simple.path);
+              }}
+            >
+              {simple.label}
+            </button>
+          );
+        })}
+        {offers('migrate') && (
+          <button type="button" onClick={() => setMigrating(true)}>
+            Migrate…
+          </button>
+        )}
+      </div>
+      {(offers('clone') || offers('rename')) && (
+        <NewNameForms
+          domain={current.domain}
+          clone={offers('clone')}
+          rename={offers('rename')}
+          start={startTask}
+        />
+      )}
+      {current.actions.length === 0 && (
+        <p className="empty">This site offers no tasks while it is {current.status}.</p>
+      )}
+      <Problem message={problem} />
+
+      <section aria-labelledby="backups">
+        <h2 id="backups">Backups</h2>
+        <table>
+          <thead>
+            <tr>
+              <th>Taken</th>
+              <th>Reason</th>
+              <th>Size</th>
+              <th>Platform</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {(backups.data?.items ?? []).map((backup) => (
+              <tr key={backup.id}>
+                <td>{formatTime(backup.createdAt)}</td>
+                <td>{backup.reason}</td>
+                <td>{backupSize(backup)}</td>
+                <td>{typeof backup.manifest.platform === 'string' ? backup.manifest.platform : '–'}</td>
+                <td>
+                  {offers('restore') && (
+                    <button
+                      type="button"
+                      onClick={() => {
+                        if (window.confirm('Restore this backup? The current state is backed up first.'))
+                          void startTask('restore', { backupId: backup.id });
+                      }}
+                    >
+                      Restore
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {backups.data?.items.length === 0 && <p className="empty">No backups yet.</p>}
+      </section>
+
+      <section aria-labelledby="packages">
+        <h2 id="packages">Installed packages</h2>
+        <PackageTable packages={current.packages} />
+      </section>
+
+      {migrating && (
+        <MigrateDialog domain={current.domain} onClose={() => setMigrating(false)} start={startTask} />
+      )}
+    </div>
+  );
+}
+
+function backupSize(backup: Backup): string {
+  const sizes = backup.manifest.sizes;
+  if (!sizes) return '–';
+  return formatBytes(
+    Object.values(sizes).reduce((sum, size) => sum + (typeof size === 'number' ? size : 0), 0),
+  );
+}
+
+export function PackageTable({ packages }: { packages: Package[] }) {
+  if (packages.length === 0) return <p className="empty">None recorded yet (a verify records them).</p>;
+  return (
+    <table className="packages">
+      <thead>
+        <tr>
+          <th>Package</th>
+          <th>Type</th>
+          <th>Version</th>
+          <th>Schema</th>
+        </tr>
+      </thead>
+      <tbody>
+        {packages.map((pkg) => (
+          <tr key={`${pkg.type}:${pkg.name}`}>
+            <td>{pkg.name}</td>
+            <td>{pkg.type}</td>
+            <td>{pkg.version ?? '–'}</td>
+            <td>{pkg.schemaVersion}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** "Log in": a one-time login link from a login-reset task, shown when the task has it. */
+function LogIn({ domain }: { domain: string }) {
+  const [state, setState] = useState<'idle' | 'waiting' | 'failed'>('idle');
+  const [url, setUrl] = useState<string>();
+  const run = async () => {
+    setState('waiting');
+    try {
+      let task = await api<Task>('POST', `/api/sites/${encode(domain)}/login-reset`, {});
+      while (!FINISHED_TASK_STATES.includes(task.state)) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        task = await api<Task>('GET', `/api/tasks/${task.id}`);
+      }
+      const link = task.result?.url;
+      if (task.state !== 'succeeded' || typeof link !== 'string') throw new Error(task.error ?? 'no link');
+      setUrl(link);
+      setState('idle');
+    } catch {
+      setState('failed');
+    }
+  };
+  if (url)
+    return (
+      <a className="button" href={url} target="_blank" rel="noreferrer">
+        Log in (one-time link)
+      </a>
+    );
+  return (
+    <button type="button" onClick={() => void run()} disabled={state === 'waiting'}>
+      {state === 'waiting'
+        ? 'Getting a login link…'
+        : state === 'failed'
+          ? 'Log in (failed, try again)'
+          : 'Log in'}
+    </button>
+  );
+}
+
+function NewNameForms(props: {
+  domain: string;
+  clone: boolean;
+  rename: boolean;
+  start: (path: string, body?: unknown) => Promise<void>;
+}) {
+  const [name, setName] = useState('');
+  const submit = (path: 'clone' | 'rename') => (event: FormEvent) => {
+    event.preventDefault();
+    void props.start(path, { domain: name.trim() });
+  };
+  return (
+    <form className="inline" onSubmit={submit('clone')}>
+      <label>
+        New domain
+        <input value={name} placeholder={`copy.${props.domain}`} onChange={(e) => setName(e.target.value)} />
+      </label>
+      {props.clone && (
+        <button type="submit" disabled={name.trim() === ''}>
+          Clone
+        </button>
+      )}
+      {props.rename && (
+        <button type="button" disabled={name.trim() === ''} onClick={(event) => submit('rename')(event)}>
+          Rename
+        </button>
+      )}
+    </form>
+  );
+}
