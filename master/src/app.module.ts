@@ -10,6 +10,9 @@ import { PlatformsController } from './platforms/platforms.controller.js';
 import { PlatformsService } from './platforms/platforms.service.js';
 import { HealthInfo } from './health-info.js';
 import { AppExceptionFilter } from './infra/http/exception.filter.js';
+import { MasterMetrics } from './metrics/master-metrics.js';
+import { MetricsAccess } from './metrics/metrics-access.js';
+import { MetricsController } from './metrics/metrics.controller.js';
 import { ServersController } from './servers/servers.controller.js';
 import { SitesController } from './sites/sites.controller.js';
 import { SitesService } from './sites/sites.service.js';
@@ -29,6 +32,8 @@ export interface HttpDependencies {
   tasks: TasksService;
   bus: TaskLogBus;
   health: HealthInfo;
+  metrics: MasterMetrics;
+  metricsAccess: MetricsAccess;
   logger: Logger;
 }
 
@@ -48,6 +53,8 @@ export class AppModule {
       { provide: TasksService, useValue: dependencies.tasks },
       { provide: TaskLogBus, useValue: dependencies.bus },
       { provide: HealthInfo, useValue: dependencies.health },
+      { provide: MasterMetrics, useValue: dependencies.metrics },
+      { provide: MetricsAccess, useValue: dependencies.metricsAccess },
       { provide: APP_GUARD, useClass: AuthGuard },
       { provide: APP_FILTER, useValue: new AppExceptionFilter(dependencies.logger) },
     ];
@@ -61,6 +68,7 @@ export class AppModule {
         PlatformsController,
         SitesController,
         TasksController,
+        MetricsController,
       ],
       providers,
     };

@@ -27,6 +27,9 @@ import { AgentGrpcServer } from './infra/grpc/grpc-server.js';
 import { NestPinoLogger } from './infra/logging/logger.js';
 import { CertificateAuthority } from './pki/certificate-authority.js';
 import { EnrollmentService } from './pki/enrollment.service.js';
+import { MasterMetrics } from './metrics/master-metrics.js';
+import { MetricsAccess } from './metrics/metrics-access.js';
+import { MetricsRepository } from './metrics/metrics.repository.js';
 import { EnrollmentTokenRepository } from './servers/enrollment-token.repository.js';
 import { PackagesRepository } from './packages/packages.repository.js';
 import { PlatformsRepository } from './platforms/platforms.repository.js';
@@ -81,7 +84,12 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
     const enrollment = new EnrollmentService(ca, new EnrollmentTokenRepository(db), config, logger);
     const credentials = new AgentCredentialsRepository(db);
     const gateway = new AgentGateway(new AgentAuthenticator(ca, credentials), credentials, config, logger);
-    const archives = new ArchiveStore(new ArchiveRepository(db), config, logger);
+    const metricsRepository = new MetricsRepository(db);
+    const metrics = new MasterMetrics({
+      taskCounts: () => metricsRepository.taskCounts(),
+      agentsConnected: () => gateway.connectedCount(),
+    });
+    const archives = new ArchiveStore(new ArchiveRepository(db), config, logger, metrics);
     await archives.start();
 
     const serversRepository = new ServersRepository(db);
@@ -129,6 +137,7 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       logger.child({ component: 'engine' }),
       `master-${randomUUID()}`,
       siteSecretResolver(tasksRepository, sitesRepository, secretBox),
+      metrics,
     );
     const auth = new AuthService(new ApiTokensRepository(db));
     const adminToken = await auth.bootstrapAdminToken();
@@ -179,6 +188,8 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
         sites: sitesService,
         bus,
         health: new HealthInfo(database, () => gateway.connectedCount()),
+        metrics,
+        metricsAccess: new MetricsAccess(auth, config.metricsToken),
         logger,
       }),
       { logger: new NestPinoLogger(logger.child({ component: 'http' })), bodyParser: true },

@@ -51,6 +51,12 @@ export interface StoredArchive {
   size: string;
 }
 
+/** What the store reports for monitoring (MasterMetrics implements it). */
+export interface ArchiveMetrics {
+  /** An upload was stored whole and verified. */
+  archiveStored(purpose: string, bytes: number): void;
+}
+
 const PURPOSE = /^[a-z][a-z0-9.-]{0,31}$/;
 const EPOCH = /^[1-9][0-9]{0,17}$/;
 const SIZE = /^(0|[1-9][0-9]{0,17})$/;
@@ -70,6 +76,7 @@ export class ArchiveStore {
     private readonly archives: ArchiveRepository,
     config: Pick<MasterConfig, 'dataDir'>,
     private readonly logger: Logger,
+    private readonly metrics: ArchiveMetrics = { archiveStored: () => undefined },
   ) {
     this.archivesDir = join(config.dataDir, 'store', 'archives');
     this.tmpDir = join(config.dataDir, 'store', 'tmp');
@@ -131,10 +138,15 @@ export class ArchiveStore {
         'the PutArchive header needs an archive id, a step id, an attempt id, an epoch and a size',
       );
     }
-    if (!(await this.archives.mayUpload(archiveId, ref, serverId))) {
-      throw notAuthorized(archiveId, 'upload');
-    }
-    const log = this.logger.child({ archiveId, serverId, attemptId: ref.attemptId });
+    const upload = await this.archives.mayUpload(archiveId, ref, serverId);
+    if (!upload) throw notAuthorized(archiveId, 'upload');
+    const log = this.logger.child({
+      taskId: upload.taskId,
+      stepId: ref.stepId,
+      attemptId: ref.attemptId,
+      archiveId,
+      serverId,
+    });
     const expectedSize = BigInt(header.size);
     const temp = join(this.tmpDir, `${archiveId}.${randomBytes(8).toString('hex')}.part`);
     let file: FileHandle | undefined = await open(temp, 'wx', 0o600);
@@ -209,6 +221,7 @@ export class ArchiveStore {
         );
       }
       log.info({ sha256, size }, 'stored an archive');
+      this.metrics.archiveStored(upload.purpose, Number(size));
       return { archiveId, sha256, size };
     } catch (error) {
       await file?.close().catch(() => undefined);
@@ -245,7 +258,13 @@ export class ArchiveStore {
     if (!archive || archive.sha256 === null || archive.sizeBytes === null) {
       throw notAuthorized(request.archiveId, 'download');
     }
-    const log = this.logger.child({ archiveId: archive.id, serverId, attemptId: ref.attemptId });
+    const log = this.logger.child({
+      taskId: archive.taskId,
+      stepId: ref.stepId,
+      attemptId: ref.attemptId,
+      archiveId: archive.id,
+      serverId,
+    });
     let file: FileHandle;
     try {
       file = await open(this.path(archive.id), 'r');

@@ -57,15 +57,22 @@ export class ArchiveRepository {
     ]);
   }
 
-  /** May the caller upload this archive now? It must be reserved for the caller's server. */
-  async mayUpload(archiveId: string, ref: TransferRef, serverId: string): Promise<boolean> {
-    const row = await sqlOne<{ id: string }>(
+  /**
+   * May the caller upload this archive now? It must be reserved for the caller's server. Says what
+   * the archive is for and which task the uploading attempt belongs to (for metrics and logs).
+   */
+  mayUpload(
+    archiveId: string,
+    ref: TransferRef,
+    serverId: string,
+  ): Promise<{ purpose: string; taskId: string } | undefined> {
+    return sqlOne<{ purpose: string; taskId: string }>(
       this.db,
-      `SELECT a.id FROM archives a
+      `SELECT a.purpose, (SELECT sa.task_id FROM step_attempts sa WHERE sa.id = $3) AS "taskId"
+         FROM archives a
         WHERE a.id = $1 AND a.state = 'reserved' AND a.server_id = $5 AND ${ATTEMPT_NAMES_ARCHIVE}`,
       [archiveId, ref.stepId, ref.attemptId, ref.epoch, serverId],
     );
-    return row !== undefined;
   }
 
   /**
@@ -88,11 +95,19 @@ export class ArchiveRepository {
     return rows.length === 1;
   }
 
-  /** The stored archive the caller's attempt may download (any server's, if its step names it). */
-  mayDownload(archiveId: string, ref: TransferRef, serverId: string): Promise<ArchiveInfo | undefined> {
-    return sqlOne<ArchiveInfo>(
+  /**
+   * The stored archive the caller's attempt may download (any server's, if its step names it), with
+   * the task of that attempt.
+   */
+  mayDownload(
+    archiveId: string,
+    ref: TransferRef,
+    serverId: string,
+  ): Promise<(ArchiveInfo & { taskId: string }) | undefined> {
+    return sqlOne<ArchiveInfo & { taskId: string }>(
       this.db,
-      `SELECT ${INFO_COLUMNS} FROM archives a WHERE a.id = $1 AND a.state = 'stored' AND ${ATTEMPT_NAMES_ARCHIVE}`,
+      `SELECT ${INFO_COLUMNS}, (SELECT sa.task_id FROM step_attempts sa WHERE sa.id = $3) AS "taskId"
+         FROM archives a WHERE a.id = $1 AND a.state = 'stored' AND ${ATTEMPT_NAMES_ARCHIVE}`,
       [archiveId, ref.stepId, ref.attemptId, ref.epoch, serverId],
     );
   }

@@ -14,7 +14,8 @@ import type { AgentDirectory, AgentEvents, AgentSession } from '../agents/agent-
 import type { MasterConfig } from '../infra/config/master-config.js';
 import type { ServersRepository } from '../servers/servers.repository.js';
 import type { TaskLogBus } from './task-log-bus.js';
-import type { DispatchableAttempt, TasksRepository } from './tasks.repository.js';
+import { NO_TASK_METRICS, type AttemptOutcome, type TaskMetrics } from './task-metrics.js';
+import type { DispatchableAttempt, SettledAttempt, TasksRepository } from './tasks.repository.js';
 import type { TaskEntity } from './task.entity.js';
 import { WorkflowRun } from './workflow-run.js';
 import type { WorkflowRegistry } from './workflow.js';
@@ -62,6 +63,7 @@ export class TaskEngine implements AgentEvents {
     private readonly logger: Logger,
     readonly runnerId: string,
     private readonly secrets: StepSecretResolver = () => Promise.resolve({}),
+    private readonly metrics: TaskMetrics = NO_TASK_METRICS,
   ) {}
 
   async start(): Promise<void> {
@@ -123,7 +125,7 @@ export class TaskEngine implements AgentEvents {
   private launch(task: TaskEntity): void {
     if (this.runs.has(task.id)) return;
     const workflow = this.workflows[task.type];
-    const run = new WorkflowRun(task, workflow, this.tasks, this, this.bus, this.logger);
+    const run = new WorkflowRun(task, workflow, this.tasks, this, this.bus, this.logger, this.metrics);
     this.runs.set(task.id, run);
     void run.execute().finally(() => {
       this.runs.delete(task.id);
@@ -177,7 +179,11 @@ export class TaskEngine implements AgentEvents {
       }),
     );
     for (const attempt of lost) {
-      this.logger.warn({ taskId: attempt.taskId, stepId: attempt.stepId }, attempt.failure.message);
+      this.logger.warn(
+        { taskId: attempt.taskId, stepId: attempt.stepId, step: attempt.name },
+        attempt.failure.message,
+      );
+      this.observeAttempt(attempt, 'lost');
       // If the agent is back on another connection it must not go on with the lost attempt.
       this.link.session(attempt.serverId)?.send({
         cancel: {
@@ -205,7 +211,20 @@ export class TaskEngine implements AgentEvents {
           `(systemctl start berth-agent) and run the task again`,
       }),
     );
-    for (const attempt of failed) this.stepSettled(attempt.stepId);
+    for (const attempt of failed) {
+      this.logger.warn(
+        { taskId: attempt.taskId, stepId: attempt.stepId, step: attempt.name },
+        attempt.failure.message,
+      );
+      this.stepSettled(attempt.stepId);
+    }
+  }
+
+  /** Step durations count attempts that ran on an agent; one that was never sent has none. */
+  private observeAttempt(attempt: SettledAttempt, outcome: AttemptOutcome): void {
+    if (attempt.durationSeconds !== null) {
+      this.metrics.attemptSettled(attempt.name, outcome, attempt.durationSeconds);
+    }
   }
 
   // ---- what WorkflowRun needs ---------------------------------------------------------------
@@ -244,6 +263,9 @@ export class TaskEngine implements AgentEvents {
     const state = await this.tasks.requestCancel(taskId);
     if (state === 'cancelled') {
       this.bus.publish(taskId, { kind: 'state', state: 'cancelled' });
+      const task = await this.tasks.findTask(taskId);
+      if (task) this.metrics.taskFinished(task.type, 'cancelled');
+      this.logger.info({ taskId, type: task?.type }, 'task cancelled before it started');
       return;
     }
     const run = this.runs.get(taskId);
@@ -310,7 +332,11 @@ export class TaskEngine implements AgentEvents {
         }),
       );
       for (const attempt of lost) {
-        this.logger.warn({ taskId: attempt.taskId, stepId: attempt.stepId }, attempt.failure.message);
+        this.logger.warn(
+          { taskId: attempt.taskId, stepId: attempt.stepId, step: attempt.name },
+          attempt.failure.message,
+        );
+        this.observeAttempt(attempt, 'lost');
         this.stepSettled(attempt.stepId);
       }
     }
@@ -426,14 +452,16 @@ export class TaskEngine implements AgentEvents {
     const settled = await this.tasks.completeAttempt(session.serverId, ref.attemptId, ref.epoch, outcome);
     // Acknowledge even a stale result: the agent may forget it either way.
     session.send({ resultAck: { ref } });
+    const owner = this.attemptOwners.get(ref.attemptId);
     this.attemptOwners.delete(ref.attemptId);
     if (!settled) {
       this.logger.warn(
-        { serverId: session.serverId, attemptId: ref.attemptId },
+        { taskId: owner?.taskId, stepId: ref.stepId, attemptId: ref.attemptId, serverId: session.serverId },
         'dropped a stale step result',
       );
       return;
     }
+    this.observeAttempt(settled, outcome.ok ? 'done' : 'failed');
     this.stepSettled(settled.stepId);
     this.wake();
   }

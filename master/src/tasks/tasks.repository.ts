@@ -28,6 +28,8 @@ export interface SettledAttempt {
   taskId: string;
   serverId: string;
   name: string;
+  /** How long it ran, from its start on the agent (or its assignment) to now; null if never sent. */
+  durationSeconds: number | null;
 }
 
 export interface NewTask {
@@ -356,7 +358,9 @@ export class TasksRepository {
            FROM task_steps s
           WHERE a.id = $1 AND a.server_id = $2 AND a.epoch = $3::bigint AND a.state IN ${ACTIVE} AND s.id = a.step_id
           RETURNING a.id AS "attemptId", a.epoch::text AS epoch, a.step_id AS "stepId", a.task_id AS "taskId",
-                    a.server_id AS "serverId", s.name`,
+                    a.server_id AS "serverId", s.name,
+                    EXTRACT(EPOCH FROM a.finished_at - COALESCE(a.started_at, a.assigned_at))::float8
+                      AS "durationSeconds"`,
         [
           attemptId,
           serverId,
@@ -408,7 +412,8 @@ export class TasksRepository {
       const rows = await sqlRows<SettledAttempt & { serverName: string }>(
         manager,
         `SELECT a.id AS "attemptId", a.epoch::text AS epoch, a.step_id AS "stepId", a.task_id AS "taskId",
-                a.server_id AS "serverId", sv.name AS "serverName", s.name
+                a.server_id AS "serverId", sv.name AS "serverName", s.name,
+                EXTRACT(EPOCH FROM now() - COALESCE(a.started_at, a.assigned_at))::float8 AS "durationSeconds"
            FROM step_attempts a JOIN task_steps s ON s.id = a.step_id JOIN servers sv ON sv.id = a.server_id
           WHERE ${where}
           FOR UPDATE OF a`,

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { StepErrorCode } from '../../../shared/src/errors.js';
 import type { StepName, StepOutput, StepParams } from '../../../shared/src/steps.js';
 import type { TaskLogBus } from './task-log-bus.js';
+import { NO_TASK_METRICS, type TaskMetrics } from './task-metrics.js';
 import type { TasksRepository } from './tasks.repository.js';
 import type { TaskEntity, TaskPhase } from './task.entity.js';
 import {
@@ -43,6 +44,7 @@ export class WorkflowRun implements TaskContext {
     private readonly engine: StepCoordinator,
     private readonly bus: TaskLogBus,
     private readonly logger: Logger,
+    private readonly metrics: TaskMetrics = NO_TASK_METRICS,
   ) {
     this.phases = [...task.phases];
     this.cancelled = task.cancelRequestedAt !== null;
@@ -54,6 +56,7 @@ export class WorkflowRun implements TaskContext {
       const result = await this.workflow(this);
       await this.tasks.finishTask(this.task.id, 'succeeded', { result: result ?? null });
       this.bus.publish(this.task.id, { kind: 'state', state: 'succeeded' });
+      this.metrics.taskFinished(this.task.type, 'succeeded');
       log.info('task succeeded');
     } catch (thrown) {
       const error = thrown instanceof RolledBackError ? thrown.cause : thrown;
@@ -74,8 +77,9 @@ export class WorkflowRun implements TaskContext {
         rollbackCompleted,
       });
       this.bus.publish(this.task.id, { kind: 'state', state: cancelled ? 'cancelled' : 'failed' });
+      this.metrics.taskFinished(this.task.type, cancelled ? 'cancelled' : 'failed');
       if (!(error instanceof StepFailedError) && !cancelled) log.error({ err: error }, 'task failed');
-      else log.warn({ reason: message }, cancelled ? 'task cancelled' : 'task failed');
+      else log.warn({ reason: message, ...stepOf(error) }, cancelled ? 'task cancelled' : 'task failed');
     }
   }
 
@@ -116,6 +120,7 @@ export class WorkflowRun implements TaskContext {
         throw new StepFailedError(
           name,
           current.failure ?? { code: StepErrorCode.Internal, message: 'step failed', retryable: false },
+          current.id,
         );
       }
       await settled;
@@ -153,9 +158,13 @@ export class WorkflowRun implements TaskContext {
     try {
       return await run();
     } finally {
+      // Reported once, when this run records the end: a replay of a phase that had ended before a
+      // restart finds its end recorded and reports nothing.
       if (phase.endedAt === null) {
-        phase.endedAt = new Date().toISOString();
+        const ended = { ...phase, endedAt: new Date().toISOString() };
+        phase.endedAt = ended.endedAt;
         await this.tasks.setPhases(this.task.id, this.phases);
+        this.metrics.phaseEnded(this.task.type, ended);
       }
     }
   }
@@ -191,7 +200,7 @@ export class WorkflowRun implements TaskContext {
         await undo();
       } catch (error) {
         complete = false;
-        log.error({ err: error, rollback: name }, 'a rollback action failed');
+        log.error({ err: error, rollback: name, ...stepOf(error) }, 'a rollback action failed');
         await this.log(`rollback action "${name}" failed: ${(error as Error).message}`).catch(
           () => undefined,
         );
@@ -199,6 +208,12 @@ export class WorkflowRun implements TaskContext {
     }
     return complete;
   }
+}
+
+/** The failed step of an error, as log fields (the task's logger already carries its id). */
+function stepOf(error: unknown): { stepId?: string; step?: string } {
+  if (!(error instanceof StepFailedError)) return {};
+  return { step: error.stepName, ...(error.stepId ? { stepId: error.stepId } : {}) };
 }
 
 function describeFailure(error: unknown, cancelled: boolean): string {

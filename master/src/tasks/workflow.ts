@@ -40,6 +40,8 @@ export class StepFailedError extends Error {
   constructor(
     readonly stepName: string,
     readonly failure: StepFailure,
+    /** The recorded step, for logs; absent when the failure is not a step's of this run. */
+    readonly stepId?: string,
   ) {
     super(failure.message);
     this.name = 'StepFailedError';

@@ -34,9 +34,18 @@ describe('loadMasterConfig', () => {
     [{ BERTH_LEASE_MS: '1000', BERTH_HEARTBEAT_MS: '800' }, /at least twice/],
     [{ DATABASE_URL: 'mysql://root@db/x' }, /must be a postgres:\/\/ URL/],
     [{ BERTH_LOG_LEVEL: 'loud' }, /BERTH_LOG_LEVEL/],
+    [{ BERTH_METRICS_TOKEN: 'short' }, /BERTH_METRICS_TOKEN must be at least 16 characters/],
+    [{ BERTH_METRICS_TOKEN: 'a token with spaces in it' }, /without spaces/],
   ])('refuses %j with a clear message', (env, message) => {
     expect(() => loadMasterConfig({}, env)).toThrow(ConfigError);
     expect(() => loadMasterConfig({}, env)).toThrow(message);
+  });
+
+  it('takes a metrics token, or none', () => {
+    expect(loadMasterConfig({}, {}).metricsToken).toBeUndefined();
+    expect(loadMasterConfig({}, { BERTH_METRICS_TOKEN: ' 0123456789abcdef0123 ' }).metricsToken).toBe(
+      '0123456789abcdef0123',
+    );
   });
 
   it('does not echo database credentials in its error', () => {

@@ -31,6 +31,8 @@ export interface MasterConfig {
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Base64 key for the registry's secrets; absent means <dataDir>/secret.key. Shared by several masters. */
   readonly secretKey: string | undefined;
+  /** Bearer token Prometheus scrapes GET /metrics with (an admin API token works too); absent: none. */
+  readonly metricsToken: string | undefined;
 }
 
 export interface MasterFlags {
@@ -80,6 +82,7 @@ export function loadMasterConfig(
     debugTasks: env.BERTH_DEBUG_TASKS === '1',
     logLevel: logLevel(env.BERTH_LOG_LEVEL),
     secretKey: env.BERTH_SECRET_KEY?.trim() || undefined,
+    metricsToken: metricsToken(env.BERTH_METRICS_TOKEN),
   };
   if (config.leaseMs < 2 * config.heartbeatIntervalMs) {
     throw new ConfigError(
@@ -116,6 +119,18 @@ function positive(name: string, value: string | undefined, fallback: number): nu
     throw new ConfigError(`${name} must be a positive whole number of milliseconds, got "${value}"`);
   }
   return parsed;
+}
+
+/** Long enough not to be guessed; one word, as it travels in an Authorization header. */
+function metricsToken(value: string | undefined): string | undefined {
+  const token = value?.trim();
+  if (!token) return undefined;
+  if (token.length < 16 || /\s/.test(token)) {
+    throw new ConfigError(
+      'BERTH_METRICS_TOKEN must be at least 16 characters without spaces (e.g. `openssl rand -hex 32`)',
+    );
+  }
+  return token;
 }
 
 function logLevel(value: string | undefined): MasterConfig['logLevel'] {
