@@ -58,6 +58,7 @@ interface SetupOptions {
   batchLines?: number;
   runner?: CommandRunner;
   registry?: StepRegistry;
+  logger?: pino.Logger;
 }
 
 function setup(options: SetupOptions = {}) {
@@ -74,7 +75,7 @@ function setup(options: SetupOptions = {}) {
       archives: unusedArchives,
       host: loadHostSettings({ root: '/var/berth-test' }),
     },
-    logger: pino({ level: 'silent' }),
+    logger: options.logger ?? pino({ level: 'silent' }),
     killGraceMs: 50,
     flushIntervalMs: 10,
     logLimits: { batchLines: options.batchLines ?? 64, retainLines: 1000, retainChars: 100_000 },
@@ -107,6 +108,41 @@ async function until(check: () => boolean, timeoutMs = 2000): Promise<void> {
 }
 
 describe('StepSupervisor', () => {
+  it('logs every line about an attempt with its task and step ids', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino(
+      { level: 'debug' },
+      { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+    );
+    const { sink, runner, supervisor } = setup({ logger });
+    supervisor.handleAssign(assign('a1', 'debug.noop', {}));
+    supervisor.handleAssign(assign('a2', 'debug.sleep', { ms: 'soon' }));
+    supervisor.handleAssign(assign('a3', 'debug.sleep', { ms: 60_000 }));
+    await until(() => runner.calls.length === 1);
+    supervisor.handleCancel({ ref: { stepId: 'step-a3', attemptId: 'a3', epoch: '1' }, reason: 'operator' });
+    supervisor.handleAssign({
+      ...assign('a4', 'debug.noop', {}),
+      ref: { stepId: 'step-a4', attemptId: '', epoch: '1' },
+    });
+    await until(() => sink.results().length === 3);
+
+    const messages = lines.map((line) => String(line.msg));
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        'step started',
+        'step succeeded',
+        expect.stringMatching(/invalid parameters/),
+        'cancelling step',
+        expect.stringMatching(/step failed: cancelled/),
+        'ignored an assignment without an attempt id',
+      ]),
+    );
+    for (const line of lines) {
+      expect(line.taskId, String(line.msg)).toBe('task-1');
+      expect(line.stepId, String(line.msg)).toMatch(/^step-a/);
+    }
+  });
+
   it('accepts, runs and reports a step, with its logs before its result', async () => {
     const { sink, supervisor } = setup();
     supervisor.handleAssign(assign('a1', 'debug.noop', {}));

@@ -68,7 +68,7 @@ type Outcome = { ok: true; output: unknown } | { ok: false; error: unknown };
 export class StepSupervisor {
   private readonly running = new Map<string, ActiveAttempt>();
   /** Logs of finished attempts whose result is not acknowledged yet: a reconnect re-sends them. */
-  private readonly finishedLogs = new Map<string, { ref: AttemptRef; log: AttemptLog }>();
+  private readonly finishedLogs = new Map<string, { ref: AttemptRef; log: AttemptLog; logger: Logger }>();
   private readonly outbox = new ResultOutbox();
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly killGraceMs: number;
@@ -94,7 +94,10 @@ export class StepSupervisor {
   handleAssign(assign: StepAssign__Output): void {
     const ref = assign.ref;
     if (!ref?.attemptId) {
-      this.options.logger.warn({ step: assign.step }, 'ignored an assignment without an attempt id');
+      this.options.logger.warn(
+        { taskId: assign.taskId, stepId: ref?.stepId, step: assign.step },
+        'ignored an assignment without an attempt id',
+      );
       return;
     }
     const active = this.running.get(ref.attemptId);
@@ -215,7 +218,7 @@ export class StepSupervisor {
         attempt.progress = undefined;
       }
     }
-    for (const { ref, log } of this.finishedLogs.values()) this.sendLogs(ref, log, this.options.logger);
+    for (const { ref, log, logger } of this.finishedLogs.values()) this.sendLogs(ref, log, logger);
   }
 
   private sendLogs(ref: AttemptRef, log: AttemptLog, logger: Logger): void {
@@ -332,7 +335,11 @@ export class StepSupervisor {
     const result = toResult(attempt.ref, outcome);
     this.flush();
     this.running.delete(attempt.ref.attemptId);
-    this.finishedLogs.set(attempt.ref.attemptId, { ref: { ...attempt.ref }, log: attempt.log });
+    this.finishedLogs.set(attempt.ref.attemptId, {
+      ref: { ...attempt.ref },
+      log: attempt.log,
+      logger: attempt.logger,
+    });
     this.outbox.add(result);
     this.options.sink.send({ result });
   }
