@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
@@ -46,6 +47,27 @@ describe('site lifecycle', () => {
     expect(first.status).toBeLessThan(400);
     const second = await web.request('one.example', url.pathname);
     expect(second.status).toBe(403);
+  });
+
+  it("writes a drush alias file for the site: the platform's docroot and drush on web1, the site's URI", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-drush-sites-'));
+    try {
+      const { stdout } = await berth('site', 'aliases', 'one.example', '--dir', dir);
+      const path = join(dir, 'one-example.site.yml');
+      expect(stdout.trim()).toBe(path);
+      const text = readFileSync(path, 'utf8');
+      const field = (key: string) => new RegExp(`^ +${key}: '([^']*)'$`, 'm').exec(text)?.[1];
+      expect(text).toMatch(/^live:$/m);
+      expect(field('host')).toBe('web1');
+      expect(field('uri')).toBe('http://one.example');
+      expect(field('root')).toBe(join(root, 'platforms', PLATFORM, 'web'));
+      // The root drush would use holds the site: the platform's sites/one.example link.
+      expect(existsSync(join(field('root')!, 'sites', 'one.example', 'settings.php'))).toBe(true);
+      expect(existsSync(field('drush-script')!)).toBe(true);
+      await expect(berth('site', 'aliases', 'one.example', '--dir', dir)).rejects.toMatchObject({ code: 2 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("restores a backup: the content is the backup's, the manifest matches the store, a pre-restore backup exists", async () => {

@@ -1,8 +1,17 @@
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { validateHostname, validateName } from '../../../shared/src/validation.js';
 import type { ApiClient } from '../api-client.js';
 import type { Task } from '../api-types.js';
 import type { CliContext } from '../context.js';
+import {
+  aliasNameForDomain,
+  buildAliasEnvironment,
+  checkAliasName,
+  defaultAliasDirectory,
+  renderAliasFile,
+  writeAliasFile,
+} from '../drush-alias.js';
 import { usageError } from '../errors.js';
 import { formatRelative } from '../output/format.js';
 import { renderFields, renderTable } from '../output/table.js';
@@ -355,6 +364,88 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
                 (options.redirect ? ` (http://${domain}/ redirects there)` : ''),
             ),
         );
+      },
+    );
+
+  site
+    .command('aliases')
+    .description(
+      "Write a Drush site alias file (<name>.site.yml) for the site, for the operator's own drush: the " +
+        "platform's docroot, the site's URI, the web server to ssh to and the platform's drush",
+    )
+    .argument('<domain>', 'the domain')
+    .option('--dir <dir>', 'where to write the file (default: ~/.drush/sites)')
+    .option('--name <name>', 'the alias name, used as @name (default: the domain with "-" for dots)')
+    .option('--environment <name>', 'the environment key in the file, used as @name.environment', 'live')
+    .option('--user <user>', 'the ssh user on the web server (default: none, so ssh uses ~/.ssh/config)')
+    .option('--host <host>', "the web server's address for ssh (default: its server name in Berth)")
+    .option('--local', 'the site runs on this machine: no host or user, drush runs the platform locally')
+    .option('--force', 'replace the file if it exists')
+    .option('--json', 'print { path, name, alias, environment } as JSON')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Drush 9 and later reads alias files outside a project only from the directories listed in',
+        'drush.paths.alias-path; add the directory once to ~/.drush/drush.yml:',
+        '',
+        '  drush:',
+        '    paths:',
+        '      alias-path:',
+        "        - '${env.HOME}/.drush/sites'",
+        '',
+        'or pass it each time: drush --alias-path=DIR @name status. Then: drush @name status,',
+        'drush @name uli, drush @name updatedb:status. A remote alias needs ssh access to the web server',
+        "(as --user, or the user in your ~/.ssh/config) and runs the platform's own vendor/bin/drush there.",
+      ].join('\n'),
+    )
+    .action(
+      async (
+        domain: string,
+        options: {
+          dir?: string;
+          name?: string;
+          environment: string;
+          user?: string;
+          host?: string;
+          local?: boolean;
+          force?: boolean;
+          json?: boolean;
+        },
+        command: Command,
+      ) => {
+        domainArgument(domain);
+        const name = checkAliasName('--name', options.name ?? aliasNameForDomain(domain));
+        const environmentName = checkAliasName('--environment', options.environment);
+        if (options.local && (options.host !== undefined || options.user !== undefined)) {
+          throw usageError('--local writes an alias without host and user; leave out --host and --user');
+        }
+        if (options.host !== undefined) {
+          const checked = validateHostname('--host', options.host);
+          if (!checked.ok) throw usageError(checked.failure.message);
+        }
+        if (options.user !== undefined && !/^[a-z_][a-z0-9_.-]{0,31}$/.test(options.user)) {
+          throw usageError(`--user "${options.user}" is not a valid user name`);
+        }
+        const client = await ctx.client(command);
+        const found = await client.getSite(domain);
+        const platform = await client.getPlatform(found.platform);
+        // The registered server name is a DNS name the operator chose (the agent's host name by default).
+        const host = options.local ? undefined : (options.host ?? platform.serverName);
+        const alias = buildAliasEnvironment({
+          url: found.url,
+          platformPath: platform.path,
+          docroot: platform.docroot,
+          host,
+          user: options.local ? undefined : options.user,
+        });
+        const text = renderAliasFile(name, environmentName, alias, found.domain);
+        const directory = resolve(options.dir ?? defaultAliasDirectory(ctx.env.HOME));
+        const path = await writeAliasFile(directory, name, text, { force: options.force === true });
+        if (options.json) return ctx.json({ path, name, environment: environmentName, alias });
+        ctx.out(path);
+        ctx.err(`Use it with: drush @${name} status   (Drush reads ${directory} if it is in its alias-path;`);
+        ctx.err('see berth site aliases --help)');
       },
     );
 
