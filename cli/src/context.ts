@@ -36,6 +36,8 @@ export interface GlobalOptions {
 export class CliContext {
   /** The code runCli returns; actions set it when they do not end with 0. */
   exitCode = 0;
+  /** --json was given: errors are reported as one JSON object on stderr. */
+  jsonErrors = false;
   readonly now: () => number;
   readonly pollIntervalMs: number;
 

@@ -25,7 +25,11 @@ Connection (every command that talks to the master):
   A saved token is only sent to the URL it was saved with.
 
 Commands that start a task wait for it and show its progress and log on stderr; --no-wait prints
-the task id instead. --json prints machine-readable JSON on stdout and nothing else.
+the task id instead. --json (every command has it) prints machine-readable JSON on stdout and
+nothing else; progress still goes to stderr, and an error is reported as the last line on stderr,
+one JSON object: {"error": {"message": ..., "exitCode": N, "code": ..., "details": [...]}}.
+
+Shell completion: berth completion --help.
 
 Exit codes:
   0  done (the task succeeded)
@@ -44,11 +48,15 @@ export function buildProgram(ctx: CliContext): Command {
     )
     .option('--token <token>', 'the API token (default: BERTH_TOKEN or the saved credentials)')
     .addHelpText('after', ROOT_HELP)
-    .showHelpAfterError('(run with --help for usage)')
+    .showHelpAfterError(ctx.jsonErrors ? false : '(run with --help for usage)')
     .exitOverride()
     .configureOutput({
       writeOut: (text) => ctx.io.stdout.write(text),
       writeErr: (text) => ctx.io.stderr.write(text),
+      // With --json, report() prints commander's errors too, as JSON.
+      outputError: (text, write) => {
+        if (!ctx.jsonErrors) write(text);
+      },
     });
   registerMasterCommands(program, ctx);
   registerAgentCommands(program, ctx);
@@ -76,6 +84,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
   io.signals?.on('SIGINT', onSignal);
   io.signals?.on('SIGTERM', onSignal);
   const ctx = new CliContext(io, interrupt.signal);
+  ctx.jsonErrors = wantsJson(argv);
   try {
     await buildProgram(ctx).parseAsync([...argv], { from: 'user' });
     return ctx.exitCode;
@@ -87,7 +96,14 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
   }
 }
 
+/** --json among the options (not after "--"): errors are then reported as JSON too. */
+function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+}
+
 function report(ctx: CliContext, error: unknown): number {
+  if (ctx.jsonErrors) return reportJson(ctx, error);
   if (error instanceof CommanderError) {
     // Commander has printed the problem (or the help, or the version) already.
     return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
@@ -102,6 +118,22 @@ function report(ctx: CliContext, error: unknown): number {
   if (ctx.env.BERTH_DEBUG === '1' && error instanceof Error && error.stack) ctx.err(error.stack);
   else ctx.err('  (set BERTH_DEBUG=1 to see where it happened)');
   return ExitCode.Failed;
+}
+
+/** The error as one line of JSON on stderr, for a caller that parses what --json gives it. */
+function reportJson(ctx: CliContext, error: unknown): number {
+  let body: { message: string; exitCode: number; code?: string; details?: string[] };
+  if (error instanceof CommanderError) {
+    // Help and version were printed as asked; nothing went wrong.
+    if (error.exitCode === 0) return ExitCode.Ok;
+    body = { message: error.message.replace(/^error: /, ''), exitCode: ExitCode.Usage, code: error.code };
+  } else if (error instanceof CliError) {
+    body = { message: error.message, exitCode: error.exitCode, code: error.code, details: error.details };
+  } else {
+    body = { message: error instanceof Error ? error.message : String(error), exitCode: ExitCode.Failed };
+  }
+  ctx.io.stderr.write(JSON.stringify({ error: body }) + '\n');
+  return body.exitCode;
 }
 
 function processIo(): CliIo {

@@ -24,6 +24,7 @@ interface AgentStartOptions extends AgentHostFlags {
   dataDir?: string;
   debugSteps?: boolean;
   slots?: number;
+  json?: boolean;
 }
 
 export function registerAgentCommands(program: Command, ctx: CliContext): void {
@@ -64,6 +65,7 @@ export function registerAgentCommands(program: Command, ctx: CliContext): void {
       '--web-user <user>',
       'the user PHP runs as, owner of files/ and private/ (default: www-data if it exists)',
     )
+    .option('--json', 'once it runs, print { serverName, serverId } as JSON')
     .addHelpText(
       'after',
       [
@@ -111,8 +113,12 @@ export function registerAgentCommands(program: Command, ctx: CliContext): void {
       } catch (error) {
         throw agentError(error) ?? error;
       }
-      ctx.out(`Berth agent is running for server ${running.serverName} (${running.serverId}).`);
-      ctx.out('Press Ctrl-C to stop.');
+      if (options.json) {
+        ctx.json({ serverName: running.serverName, serverId: running.serverId });
+      } else {
+        ctx.out(`Berth agent is running for server ${running.serverName} (${running.serverId}).`);
+        ctx.out('Press Ctrl-C to stop.');
+      }
       if (!ctx.interrupt.aborted) await once(ctx.interrupt, 'abort');
       ctx.err('Stopping the agent ...');
       await running.stop();

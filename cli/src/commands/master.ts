@@ -21,6 +21,7 @@ interface MasterStartOptions {
   grpcHost?: string;
   publicHost?: string[];
   saveToken: boolean;
+  json?: boolean;
 }
 
 export function registerMasterCommands(program: Command, ctx: CliContext): void {
@@ -52,6 +53,11 @@ export function registerMasterCommands(program: Command, ctx: CliContext): void 
         'default: BERTH_PUBLIC_HOSTS); localhost and this host name are always included',
     )
     .option('--no-save-token', 'on the first start, do not save the admin token to the CLI credentials file')
+    .option(
+      '--json',
+      'once it runs, print { api, grpcPort, database, dataDir, adminToken, credentialsFile } as JSON ' +
+        '(adminToken only on the first start)',
+    )
     .addHelpText(
       'after',
       [
@@ -76,11 +82,16 @@ export function registerMasterCommands(program: Command, ctx: CliContext): void 
       for (const key of Object.keys(flags) as (keyof MasterFlags)[]) {
         if (flags[key] === undefined) delete flags[key];
       }
-      ctx.exitCode = await startMaster(ctx, flags, options.saveToken);
+      ctx.exitCode = await startMaster(ctx, flags, options.saveToken, options.json === true);
     });
 }
 
-async function startMaster(ctx: CliContext, flags: MasterFlags, saveToken: boolean): Promise<number> {
+async function startMaster(
+  ctx: CliContext,
+  flags: MasterFlags,
+  saveToken: boolean,
+  json: boolean,
+): Promise<number> {
   let dataDir: string;
   try {
     // Validated here first so that a bad flag or variable fails before NestJS loads.
@@ -98,17 +109,30 @@ async function startMaster(ctx: CliContext, flags: MasterFlags, saveToken: boole
     throw configError(error) ?? error;
   }
 
-  ctx.out(`Berth master is running`);
-  ctx.out(`  API        ${running.httpUrl}`);
-  ctx.out(`  agents     gRPC on port ${running.grpcPort}`);
-  ctx.out(
-    `  database   ${running.database === 'pglite' ? `embedded PostgreSQL (PGlite) in ${dataDir}` : 'PostgreSQL (DATABASE_URL)'}`,
-  );
-
-  if (running.adminToken) await announceAdminToken(ctx, running.httpUrl, running.adminToken, saveToken);
-
-  ctx.out('');
-  ctx.out('Press Ctrl-C to stop.');
+  if (json) {
+    const saved =
+      running.adminToken && saveToken
+        ? await writeCredentials(ctx.env, { url: running.httpUrl, token: running.adminToken })
+        : null;
+    ctx.json({
+      api: running.httpUrl,
+      grpcPort: running.grpcPort,
+      database: running.database,
+      dataDir,
+      adminToken: running.adminToken ?? null,
+      credentialsFile: saved,
+    });
+  } else {
+    ctx.out(`Berth master is running`);
+    ctx.out(`  API        ${running.httpUrl}`);
+    ctx.out(`  agents     gRPC on port ${running.grpcPort}`);
+    ctx.out(
+      `  database   ${running.database === 'pglite' ? `embedded PostgreSQL (PGlite) in ${dataDir}` : 'PostgreSQL (DATABASE_URL)'}`,
+    );
+    if (running.adminToken) await announceAdminToken(ctx, running.httpUrl, running.adminToken, saveToken);
+    ctx.out('');
+    ctx.out('Press Ctrl-C to stop.');
+  }
   if (!ctx.interrupt.aborted) await once(ctx.interrupt, 'abort');
   ctx.err('Stopping the master ...');
   await running.stop();

@@ -251,6 +251,8 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
         if (options.check) {
           const client = await ctx.client(command);
           const check = await client.migrateCheck(domain, options.platform);
+          // Errors mean the migrate would be refused: exit 1, with --json as without.
+          ctx.exitCode = check.errors > 0 ? 1 : 0;
           if (options.json) return ctx.json(check);
           ctx.out(
             renderTable(
@@ -271,7 +273,6 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
             ),
           );
           ctx.out(`${check.errors} errors, ${check.warnings} warnings, ${check.upgrades} upgrades`);
-          ctx.exitCode = check.errors > 0 ? 1 : 0;
           return;
         }
         await runTask(
