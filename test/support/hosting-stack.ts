@@ -33,6 +33,8 @@ export async function startHostingStack(options: {
   label: string;
   /** Registry name → fixture (registry names may not hold dots). */
   platforms: Record<string, FixturePlatformName>;
+  /** More environment for the master (e.g. BERTH_METRICS_TOKEN). */
+  masterEnv?: NodeJS.ProcessEnv;
 }): Promise<HostingStack> {
   const database = await createTestDatabase('pglite');
   const root = mkdtempSync(join(tmpdir(), 'berth-root-'));
@@ -45,7 +47,7 @@ export async function startHostingStack(options: {
   writeFileSync(adminDefaults, '[client]\nhost=127.0.0.1\nport=3306\nuser=root\npassword=\n', {
     mode: 0o600,
   });
-  const master = await startMaster(database, { label: `${options.label}-master` });
+  const master = await startMaster(database, { label: `${options.label}-master`, env: options.masterEnv });
   const agent = await startAgent(master, {
     name: 'web1',
     label: `${options.label}-web1`,
