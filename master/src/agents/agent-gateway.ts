@@ -13,6 +13,12 @@ export const HELLO_TIMEOUT_MS = 10_000;
 /** Frames read ahead of the one being handled before the stream is paused (gRPC flow control). */
 const MAX_QUEUED_FRAMES = 64;
 
+/** The attempt a frame is about, as log fields (the task is the engine's to know). */
+function attemptOf(frame: AgentFrame__Output): { stepId?: string; attemptId?: string } {
+  const ref = (frame.accepted ?? frame.log ?? frame.progress ?? frame.result)?.ref;
+  return ref ? { stepId: ref.stepId, attemptId: ref.attemptId } : {};
+}
+
 /**
  * Ends a server call with a status. grpc-js turns an 'error' event on a server stream into the
  * call's final status (and ends it); emitting it ourselves is its documented way to fail a stream.
@@ -194,7 +200,7 @@ export class AgentGateway implements AgentDirectory {
       chain = chain
         .then(() => handle(frame))
         .catch((error: unknown) =>
-          log.error({ err: error, kind: frame.kind }, 'handling an agent frame failed'),
+          log.error({ err: error, kind: frame.kind, ...attemptOf(frame) }, 'handling an agent frame failed'),
         )
         .finally(() => {
           queued--;
