@@ -14,6 +14,7 @@ import { sqlRows } from '../infra/db/sql.js';
 import { ServersRepository } from '../servers/servers.repository.js';
 import { TaskEngine, type AgentLink } from './task-engine.js';
 import { TaskLogBus } from './task-log-bus.js';
+import { NO_TASK_METRICS, type AttemptOutcome, type TaskMetrics } from './task-metrics.js';
 import { TasksRepository } from './tasks.repository.js';
 import type { TaskEntity } from './task.entity.js';
 import type { Workflow, WorkflowRegistry } from './workflow.js';
@@ -188,7 +189,12 @@ describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
 
   function engineWith(
     link: ScriptedAgents,
-    options: { leaseMs?: number; agentWaitMs?: number; registry?: WorkflowRegistry } = {},
+    options: {
+      leaseMs?: number;
+      agentWaitMs?: number;
+      registry?: WorkflowRegistry;
+      metrics?: TaskMetrics;
+    } = {},
   ) {
     return new TaskEngine(
       tasks,
@@ -199,6 +205,8 @@ describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
       { leaseMs: options.leaseMs ?? 5_000, agentWaitMs: options.agentWaitMs ?? 60_000 },
       logger,
       `test-${Math.random()}`,
+      undefined,
+      options.metrics,
     );
   }
 
@@ -389,6 +397,39 @@ describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
       await engine.cancelTask(queued.id);
       expect((await tasks.findTask(queued.id))?.state).toBe('cancelled');
     });
+  });
+
+  it('reports how long attempts ran on their agents (done, lost), not attempts never sent, and each finished task', async () => {
+    const working = await servers.create({ name: `timed-${kind}`, slots: 1 });
+    const silent = await servers.create({ name: `timed-silent-${kind}`, slots: 1 });
+    const absent = await servers.create({ name: `timed-absent-${kind}`, slots: 1 });
+    const settled: Array<{ step: string; outcome: AttemptOutcome; seconds: number }> = [];
+    const finishedTasks: string[] = [];
+    const metrics: TaskMetrics = {
+      ...NO_TASK_METRICS,
+      attemptSettled: (step, outcome, seconds) => settled.push({ step, outcome, seconds }),
+      taskFinished: (type, state) => finishedTasks.push(`${type} ${state}`),
+    };
+    const link = new ScriptedAgents();
+    await withEngine(link, { leaseMs: 400, agentWaitMs: 300, metrics }, async (engine) => {
+      (await link.connect(working.id, 'complete')).stepMs = 150;
+      await link.connect(silent.id, 'silent');
+      const queued = await Promise.all([
+        queue('debug.noop', working.id),
+        queue('debug.noop', silent.id),
+        queue('debug.noop', absent.id),
+      ]);
+      engine.wake();
+      for (const task of queued) await finished(task.id);
+    });
+    const byOutcome = Object.fromEntries(settled.map((item) => [item.outcome, item]));
+    expect(settled).toHaveLength(2);
+    expect(byOutcome.done).toMatchObject({ step: 'debug.noop' });
+    expect(byOutcome.done!.seconds).toBeGreaterThanOrEqual(0.14);
+    expect(byOutcome.done!.seconds).toBeLessThan(5);
+    expect(byOutcome.lost).toMatchObject({ step: 'debug.noop' });
+    expect(byOutcome.lost!.seconds).toBeGreaterThanOrEqual(0.39);
+    expect(finishedTasks.sort()).toEqual(['debug.noop failed', 'debug.noop failed', 'debug.noop succeeded']);
   });
 
   it('fails a step whose agent never connects within the wait', async () => {
