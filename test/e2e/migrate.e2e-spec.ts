@@ -5,6 +5,7 @@ import { type FixturePlatformName } from '../fixtures/platforms.js';
 import { type MasterHandle, type TaskSummary } from '../support/processes.js';
 import type { WebStack } from '../support/web-stack.js';
 import { startHostingStack, type HostingStack } from '../support/hosting-stack.js';
+import { startHttpProber } from '../support/http-prober.js';
 
 const PLATFORMS: Record<string, FixturePlatformName> = {
   'fixture-10-1': 'fixture-10.1',
@@ -13,11 +14,6 @@ const PLATFORMS: Record<string, FixturePlatformName> = {
   'fixture-10-3-missing': 'fixture-10.3-missing-module',
   'fixture-10-3-broken': 'fixture-10.3-broken-update',
 };
-
-interface Sample {
-  at: number;
-  status: number;
-}
 
 /**
  * The optimistic migrate on real MariaDB, nginx and PHP-FPM, watched from outside by an HTTP prober
@@ -69,17 +65,9 @@ describe('migrate', () => {
   });
 
   it('is offline (503) only inside the recorded window, loses no acknowledged write, and lands on the new platform', async () => {
-    const samples: Sample[] = [];
     const acknowledged: Array<{ title: string; at: number }> = [];
     let running = true;
-    const prober = (async () => {
-      while (running) {
-        const at = Date.now();
-        const { status } = await web.request('m.example', '/');
-        samples.push({ at, status });
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    })();
+    const prober = startHttpProber(web, 'm.example');
     const writer = (async () => {
       for (let n = 0; running; n++) {
         const title = `write ${n}`;
@@ -97,8 +85,9 @@ describe('migrate', () => {
     } finally {
       await new Promise((resolve) => setTimeout(resolve, 300));
       running = false;
-      await Promise.all([prober, writer]);
+      await Promise.all([prober.stop(), writer]);
     }
+    const samples = prober.samples;
     expect(task.state).toBe('succeeded');
     const phase = (name: string) => {
       const found = task.phases.find((item) => item.name === name);
@@ -123,6 +112,8 @@ describe('migrate', () => {
     expect(samples.length).toBeGreaterThan(20);
     expect(outside.filter((sample) => sample.status !== 200)).toEqual([]);
     expect(inside.filter((sample) => sample.status !== 503)).toEqual([]);
+    // Served by the new platform's code once the window closed.
+    expect(samples.at(-1)?.generator).toBe('Drupal 10.3.0 (Berth fixture)');
 
     const readOnly = phase('read-only window');
     const page = (await web.request('m.example', '/')).body;
@@ -141,14 +132,7 @@ describe('migrate', () => {
   });
 
   it('stops at the rehearsal when an update fails: the live site never went offline, nothing changed, the copy is gone', async () => {
-    const samples: Sample[] = [];
-    let running = true;
-    const prober = (async () => {
-      while (running) {
-        samples.push({ at: Date.now(), status: (await web.request('b.example', '/')).status });
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    })();
+    const prober = startHttpProber(web, 'b.example');
     const before = JSON.parse((await berth('site', 'show', 'b.example', '--json')).stdout) as {
       platform: string;
       packages: unknown[];
@@ -157,9 +141,9 @@ describe('migrate', () => {
     try {
       outcome = await failure(berth('site', 'migrate', 'b.example', '--platform', 'fixture-10-3-broken'));
     } finally {
-      running = false;
-      await prober;
+      await prober.stop();
     }
+    const samples = prober.samples;
     expect(outcome?.code).toBe(1);
     expect(outcome?.stderr).toMatch(/app\.update/);
     expect(samples.filter((sample) => sample.status !== 200)).toEqual([]);
