@@ -6,6 +6,7 @@ import { ProcessLedger } from './adapters/process-ledger.js';
 import { ProcessRunner } from './adapters/process-runner.js';
 import { ServiceDetector } from './adapters/service-detector.js';
 import { type AgentOptions, loadAgentConfig } from './config.js';
+import { stepControlHandlers } from './control-handlers.js';
 import { ArchiveClient } from './link/archive-client.js';
 import { ControlConnection } from './link/connection.js';
 import { ensureIdentity } from './link/enroll.js';
@@ -80,45 +81,21 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const connection = new ControlConnection({
     open: () => controlClient.Connect(),
     logger: log,
-    handlers: {
-      hello: async () => ({
+    handlers: stepControlHandlers({
+      supervisor,
+      serverId: identity.serverId,
+      logger: log,
+      describe: async () => ({
         agentVersion,
         hostname: config.hostname,
         services: await services.cached(),
         slots: config.slots,
-        running: supervisor.runningRefs(),
-        finished: supervisor.unacknowledgedResults(),
         steps: registry.names(),
       }),
-      welcome: (welcome) => {
-        if (welcome.serverId && welcome.serverId !== identity.serverId) {
-          log.error(
-            { welcomedAs: welcome.serverId },
-            'the master welcomed this agent as another server than the one it enrolled as',
-          );
-        }
-        if (welcome.serverName) serverName = welcome.serverName;
-        supervisor.resendAfterReconnect();
+      onServerName: (name) => {
+        serverName = name;
       },
-      frame: (frame) => {
-        switch (frame.kind) {
-          case 'assign':
-            if (frame.assign) supervisor.handleAssign(frame.assign);
-            return;
-          case 'cancel':
-            if (frame.cancel) supervisor.handleCancel(frame.cancel);
-            return;
-          case 'resultAck':
-            if (frame.resultAck) supervisor.handleResultAck(frame.resultAck);
-            return;
-          case 'welcome':
-          case 'heartbeatAck':
-          case undefined:
-            return;
-        }
-      },
-      running: () => supervisor.runningRefs(),
-    },
+    }),
   });
 
   // Detect services while the first connection is being made; the hello waits for this.

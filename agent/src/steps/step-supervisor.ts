@@ -34,7 +34,8 @@ export interface StepRuntime {
 }
 
 export interface StepSupervisorOptions {
-  registry: StepRegistry;
+  /** Where assigned step names are looked up (the benchmarks' light agents offer only a few). */
+  registry: Pick<StepRegistry, 'get'>;
   sink: FrameSink;
   runtime: StepRuntime;
   logger: Logger;
