@@ -165,4 +165,27 @@ describe('WorkflowRun', () => {
     });
     expect(metrics.phases[0]?.phase.endedAt).toBe(tasks.phases[1]?.endedAt);
   });
+
+  it("publishes the task's own progress, with no step name, to its followers", async () => {
+    const events: unknown[] = [];
+    const recording = {
+      publish: (_id: string, event: unknown) => events.push(event),
+    } as unknown as TaskLogBus;
+    const counting: Workflow = (context) => {
+      context.progress({ phase: 'sites', done: 2, total: 5, unit: 'sites' });
+      return Promise.resolve(undefined);
+    };
+    await new WorkflowRun(
+      task(),
+      counting,
+      new MemoryTasks() as unknown as TasksRepository,
+      engine,
+      recording,
+      pino({ level: 'silent' }),
+    ).execute();
+    expect(events[0]).toEqual({
+      kind: 'progress',
+      progress: { stepName: '', phase: 'sites', done: 2, total: 5, unit: 'sites' },
+    });
+  });
 });

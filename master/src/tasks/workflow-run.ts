@@ -127,6 +127,11 @@ export class WorkflowRun implements TaskContext {
     }
   }
 
+  progress(progress: { phase: string; done: number; total: number; unit: string }): void {
+    // No step name: the progress is the task's own, not one step's.
+    this.bus.publish(this.task.id, { kind: 'progress', progress: { stepName: '', ...progress } });
+  }
+
   async log(text: string): Promise<void> {
     const [line] = await this.tasks.appendLogs(this.task.id, [
       { stepId: null, attemptId: null, seq: null, stream: 'master', text, at: new Date() },

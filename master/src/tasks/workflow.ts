@@ -23,6 +23,11 @@ export interface TaskContext {
   /** Runs part of the task as a named phase whose start and end are recorded on the task. */
   phase<T>(name: string, run: () => Promise<T>): Promise<T>;
   /**
+   * How far the task itself is, for a task whose work is not its own steps (a platform upgrade's
+   * sites); followers see it as the task's progress until a step reports its own. Not recorded.
+   */
+  progress(progress: { phase: string; done: number; total: number; unit: string }): void;
+  /**
    * Runs `run` holding a step slot on each of the servers for the whole time (taken in a fixed
    * order, all or nothing, waiting until they are free): an offline window never waits behind
    * another task's step.

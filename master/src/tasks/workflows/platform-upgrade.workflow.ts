@@ -37,6 +37,14 @@ export function platformUpgradeWorkflow(deps: PlatformUpgradeDependencies): Work
     const inFlight = new Map<string, { domain: string; taskId: string }>();
     const migrated: Array<{ domain: string; taskId: string; offlineMs: number | null }> = [];
     const failed: Array<{ domain: string; taskId: string | null; reason: string }> = [];
+    const report = () =>
+      context.progress({
+        phase: 'sites',
+        done: migrated.length + failed.length,
+        total: params.sites.length,
+        unit: 'sites',
+      });
+    report();
 
     while (pending.length > 0 || inFlight.size > 0) {
       while (pending.length > 0 && inFlight.size < params.concurrency) {
@@ -49,6 +57,7 @@ export function platformUpgradeWorkflow(deps: PlatformUpgradeDependencies): Work
         const queued = await deps.queueMigrate(site.domain, params.targetPlatform, params.force);
         if ('refused' in queued) {
           failed.push({ domain: site.domain, taskId: null, reason: queued.refused });
+          report();
           await context.log(`${site.domain}: not migrated: ${queued.refused}`);
         } else {
           inFlight.set(site.id, { domain: site.domain, taskId: queued.taskId });
@@ -67,6 +76,7 @@ export function platformUpgradeWorkflow(deps: PlatformUpgradeDependencies): Work
           failed.push({ domain: child.domain, taskId: task.id, reason: task.error ?? task.state });
           await context.log(`${child.domain}: ${task.state}, stays on its platform: ${task.error ?? ''}`);
         }
+        report();
       }
       if (inFlight.size > 0) await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
