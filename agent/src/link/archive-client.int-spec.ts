@@ -203,8 +203,17 @@ describe('ArchiveClient against a gRPC server', () => {
     expect(progress.at(-1)).toBe(payload.length);
 
     const { sink, digest, bytes } = hashingSink();
-    const got = await archives.getArchive({ archiveId: 'a-1', ref, destination: sink });
+    const received: Array<[number, number]> = [];
+    const got = await archives.getArchive({
+      archiveId: 'a-1',
+      ref,
+      destination: sink,
+      onProgress: (done, total) => received.push([done, total]),
+    });
     expect(got).toEqual({ archiveId: 'a-1', sha256: expected, size: payload.length });
+    // The size the master announced in its header comes with every progress report.
+    expect(received.at(-1)).toEqual([payload.length, payload.length]);
+    expect(received.every(([, total]) => total === payload.length)).toBe(true);
     expect(digest()).toBe(expected);
     expect(bytes()).toBe(payload.length);
     expect(sink.writableFinished).toBe(true);

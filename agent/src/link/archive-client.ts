@@ -31,7 +31,8 @@ export interface GetArchiveOptions {
   /** Receives the bytes; ended once they all arrived and matched the trailer, destroyed otherwise. */
   destination: Writable;
   signal?: AbortSignal;
-  onProgress?: (bytes: number) => void;
+  /** Called with the bytes received so far and the size the master announced (0 when unknown). */
+  onProgress?: (bytes: number, total: number) => void;
 }
 
 export interface ArchiveTransferResult {
@@ -152,7 +153,7 @@ export class ArchiveClient implements ArchiveTransfers {
             hash.update(data);
             size += data.length;
             if (!destination.write(data)) await drained(destination);
-            options.onProgress?.(size);
+            options.onProgress?.(size, Number(expectedSize) || 0);
             break;
           }
           case 'trailer': {

@@ -58,7 +58,7 @@ export class MemoryArchives implements ArchiveTransfers {
       for (let offset = 0; offset < limit; offset += 64 * 1024) {
         const piece = data.subarray(offset, Math.min(limit, offset + 64 * 1024));
         if (!destination.write(piece)) await drainOrClose(destination);
-        options.onProgress?.(offset + piece.length);
+        options.onProgress?.(offset + piece.length, data.length);
       }
       if (cutAt !== undefined) throw new Error(`the transfer was cut after ${cutAt} bytes`);
       destination.end();

@@ -24,7 +24,8 @@ export const dbImport: StepHandler<'db.import'> = {
           ref: context.ref,
           destination: gunzip,
           signal: context.signal,
-          onProgress: (bytes) => context.progress('import', bytes, 0, 'bytes'),
+          // Of the archive's size, so that a follower sees how far the import is and an ETA.
+          onProgress: (bytes, total) => context.progress('import', bytes, total, 'bytes'),
         }),
         // getArchive destroys gunzip itself, which stops the client (its input was cut short).
         onFailure: () => undefined,

@@ -60,7 +60,6 @@ export const siteExtract: StepHandler<'site.extract'> = {
       // Errors surface through the download and the entries; destroy both ends on any of them.
       pipeline(gunzip, extract, () => undefined);
       let databaseImported = false;
-      let received = 0;
       const [, result] = await firstFailure([
         {
           run: context.archives.getArchive({
@@ -68,7 +67,9 @@ export const siteExtract: StepHandler<'site.extract'> = {
             ref: context.ref,
             destination: gunzip,
             signal: context.signal,
-            onProgress: (bytes) => context.progress('download', bytes, 0, 'bytes'),
+            // The download of an archive of known size is the measure of the whole extraction (the
+            // files are unpacked as it arrives): one phase with a total, so a follower gets an ETA.
+            onProgress: (bytes, total) => context.progress('download', bytes, total, 'bytes'),
           }),
           onFailure: (error) => extract.destroy(asError(error)),
         },
@@ -86,10 +87,6 @@ export const siteExtract: StepHandler<'site.extract'> = {
               databaseImported = true;
             },
             onSkip: (path, why) => context.note(`skipped ${path}: ${why}`),
-            onFile: (bytes) => {
-              received += bytes;
-              context.progress('files', received, 0, 'bytes');
-            },
           }),
           onFailure: (error) => gunzip.destroy(asError(error)),
         },

@@ -252,12 +252,21 @@ describe('site.archive and site.extract', () => {
     dropAfter.push(`DROP DATABASE IF EXISTS \`${target}\`;`);
     await mariadb.sql(`CREATE DATABASE \`${target}\`;`);
     const newDomain = 'clone.example.org';
+    const progress: Array<{ phase: string; done: number; total: number }> = [];
     const extracted = await runStep(
       siteExtract,
       { domain, archiveId, targetDomain: newDomain, importDatabase: { database: target } },
-      testContext(root.host, { archives }),
+      {
+        ...testContext(root.host, { archives }),
+        progress: (phase, done, total) => progress.push({ phase, done, total }),
+      },
     );
     expect(extracted).toMatchObject({ files: 6, databaseImported: true, manifest: archived.manifest });
+    // One phase with the archive's size as its total, so that a follower can show an ETA.
+    expect(new Set(progress.map(({ phase, total }) => `${phase} of ${total}`))).toEqual(
+      new Set([`download of ${bytes.length}`]),
+    );
+    expect(progress.at(-1)?.done).toBe(bytes.length);
     const restored = join(root.root, 'sites', newDomain);
     for (const file of [
       'files/a.txt',
