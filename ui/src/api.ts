@@ -58,7 +58,11 @@ export interface Backup {
   domain: string;
   reason: string;
   createdAt: string;
-  manifest: { sizes?: Record<string, number>; platform?: string } & Record<string, unknown>;
+  /** What the archive holds (shared/src/steps.ts SiteArchiveManifest) and where it came from. */
+  manifest: {
+    archive?: { bytes: number; sha256: string };
+    platform?: { name: string; coreVersion: string | null };
+  };
 }
 
 export interface TaskPhase {

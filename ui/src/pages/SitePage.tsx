@@ -140,8 +140,8 @@ export function SitePage({ domain, me }: { domain: string; me: WhoAmI }) {
               <tr key={backup.id}>
                 <td>{formatTime(backup.createdAt)}</td>
                 <td>{backup.reason}</td>
-                <td>{backupSize(backup)}</td>
-                <td>{typeof backup.manifest.platform === 'string' ? backup.manifest.platform : '–'}</td>
+                <td>{backup.manifest.archive ? formatBytes(backup.manifest.archive.bytes) : '–'}</td>
+                <td>{backup.manifest.platform?.name ?? '–'}</td>
                 <td>
                   {offers('restore') && (
                     <button
@@ -171,14 +171,6 @@ export function SitePage({ domain, me }: { domain: string; me: WhoAmI }) {
         <MigrateDialog domain={current.domain} onClose={() => setMigrating(false)} start={startTask} />
       )}
     </div>
-  );
-}
-
-function backupSize(backup: Backup): string {
-  const sizes = backup.manifest.sizes;
-  if (!sizes) return '–';
-  return formatBytes(
-    Object.values(sizes).reduce((sum, size) => sum + (typeof size === 'number' ? size : 0), 0),
   );
 }
 

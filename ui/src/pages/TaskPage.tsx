@@ -33,7 +33,10 @@ export function TaskPage({ id }: { id: string }) {
     return () => abort.abort();
   }, [id]);
 
-  useEffect(() => logEnd.current?.scrollIntoView({ block: 'nearest' }), [lines.length]);
+  // Braces: newer browsers return a promise from scrollIntoView, and an effect may return only a cleanup.
+  useEffect(() => {
+    logEnd.current?.scrollIntoView({ block: 'nearest' });
+  }, [lines.length]);
 
   if (!task.data) return <Problem message={task.error} />;
   const current = task.data;

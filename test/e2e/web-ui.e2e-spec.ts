@@ -1,0 +1,310 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packageRoot } from '../../shared/src/package-root.js';
+import { startHostingStack, type HostingStack } from '../support/hosting-stack.js';
+import { Api, ApiError, waitForTask } from '../support/processes.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SCREENSHOTS = join(packageRoot(), 'test-artifacts', 'screenshots');
+
+/**
+ * Records, on every change of the page, how many log lines the task page shows and the task's state
+ * badge: proof that lines arrived while the task was still running, not all at once at the end.
+ * A string, because the test is compiled without the DOM's types.
+ */
+const LOG_SAMPLER = `
+  window.__logSamples = [];
+  const record = () => {
+    const lines = document.querySelectorAll('.task-page .log-line').length;
+    const state = document.querySelector('.task-page h1 .badge')?.textContent ?? '';
+    const last = window.__logSamples.at(-1);
+    if (!last || last.lines !== lines || last.state !== state) window.__logSamples.push({ lines, state });
+  };
+  new MutationObserver(record).observe(document, { subtree: true, childList: true, characterData: true });
+`;
+
+interface LogSample {
+  lines: number;
+  state: string;
+}
+
+/**
+ * The web UI against a real master and agent (nginx, PHP-FPM, MariaDB, fixture platforms), driven
+ * in Debian's Chromium: sign in, install a site, its log arriving live, a backup, the migrate
+ * dialog's compatibility tables, and a client token that sees only its own sites.
+ */
+describe('web UI', () => {
+  let stack: HostingStack;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    stack = await startHostingStack({
+      label: 'web-ui',
+      platforms: {
+        p101: 'fixture-10.1',
+        p102: 'fixture-10.2',
+        p103: 'fixture-10.3',
+        p103m: 'fixture-10.3-missing-module',
+      },
+    });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    mkdirSync(SCREENSHOTS, { recursive: true });
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  async function signIn(token: string): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    await context.addInitScript(LOG_SAMPLER);
+    const page = await context.newPage();
+    // Confirmations (disable, restore) are accepted as a person would.
+    page.on('dialog', (dialog) => void dialog.accept());
+    // The app's own errors go to the test's output: a failure here says why.
+    page.on('pageerror', (error) => console.error(`web UI error: ${error.stack ?? error.message}`));
+    page.on('console', (message) => {
+      // A 404 the test asks for (another client's site) is not the app's error.
+      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource'))
+        console.error(`web UI console: ${message.text()}`);
+    });
+    await page.goto(stack.master.url);
+    await page.getByLabel('API token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Sites' }).waitFor();
+    return page;
+  }
+
+  const stateBadge = (page: Page) => page.locator('h1 .badge');
+
+  /** From a task page: waits for its end, then follows the link to its site. */
+  async function finishTaskAndOpenSite(page: Page, domain: string): Promise<void> {
+    await expect.poll(() => stateBadge(page).textContent(), { timeout: 90_000 }).toBe('succeeded');
+    await page.getByRole('heading', { level: 1 }).getByRole('link', { name: domain }).click();
+    await page.getByRole('heading', { name: 'Backups' }).waitFor();
+  }
+
+  it('installs a site from the UI with its log live, backs it up, shows the migrate compatibility tables', async () => {
+    const page = await signIn(stack.master.token);
+    const servers = page.getByRole('region', { name: 'Servers' });
+    await expect
+      .poll(() => servers.getByRole('row', { name: /web1/ }).textContent())
+      .toMatch(/web1connected/);
+    await expect(
+      page.getByRole('region', { name: 'Platforms' }).getByRole('link').allTextContents(),
+    ).resolves.toEqual(['p101', 'p102', 'p103', 'p103m']);
+
+    // Install from the form; the task page opens at once and shows the log as the steps write it.
+    const install = page.getByRole('region', { name: 'Install a site' });
+    await install.getByLabel('Domain').fill('ui.example');
+    await install.getByLabel('Platform').selectOption('p102');
+    await install.getByRole('button', { name: 'Install' }).click();
+    await page.waitForURL(/#\/tasks\//);
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toMatch(/site\.install/);
+    await expect.poll(() => stateBadge(page).textContent(), { timeout: 90_000 }).toBe('succeeded');
+    const samples = await page.evaluate<LogSample[]>('window.__logSamples');
+    const finalLines = await page.locator('.log-line').count();
+    // Lines were on the page while the task was still running, and more came after them.
+    const whileRunning = samples.filter(
+      (sample) => sample.lines > 0 && ['queued', 'running'].includes(sample.state),
+    );
+    expect(whileRunning.length, JSON.stringify(samples)).toBeGreaterThan(0);
+    expect(whileRunning[0]!.lines).toBeLessThan(finalLines);
+    const stored = await stack.master.api.get<{ lines: unknown[] }>(
+      `/api/tasks/${page.url().split('/').pop()}/log?limit=5000`,
+    );
+    expect(finalLines).toBe(stored.lines.length);
+    const phases = page.getByRole('region', { name: 'Phases' });
+    for (const phase of ['database', 'files', 'install', 'vhost', 'probe']) {
+      await expect(
+        phases.getByRole('row', { name: new RegExp(`^${phase}\\b`) }).textContent(),
+      ).resolves.toMatch(/\d+(\.\d)? (ms|s)/);
+    }
+    await page.screenshot({ path: join(SCREENSHOTS, 'task-log.png'), fullPage: true });
+
+    // The site page offers what an enabled site offers; a backup shows up in its list.
+    await page.getByRole('heading', { level: 1 }).getByRole('link', { name: 'ui.example' }).click();
+    await page.getByRole('heading', { name: 'Backups' }).waitFor();
+    const tasks = page.getByRole('group', { name: 'Tasks' });
+    await expect(tasks.getByRole('link', { name: 'Go to' }).getAttribute('href')).resolves.toBe(
+      'http://ui.example/',
+    );
+    await expect(tasks.getByRole('button').allTextContents()).resolves.toEqual([
+      'Log in',
+      'Verify',
+      'Back up',
+      'Disable',
+      'Migrate…',
+    ]);
+    await tasks.getByRole('button', { name: 'Back up' }).click();
+    await page.waitForURL(/#\/tasks\//);
+    await finishTaskAndOpenSite(page, 'ui.example');
+    const backups = page.getByRole('region', { name: 'Backups' });
+    await backups
+      .getByRole('row', { name: /manual/ })
+      .getByRole('button', { name: 'Restore' })
+      .waitFor();
+    await expect(backups.getByRole('row', { name: /manual/ }).textContent()).resolves.toMatch(
+      /manual\d+(\.\d)? KiBp102/,
+    );
+
+    await tasks.getByRole('button', { name: 'Log in' }).click();
+    const loginLink = tasks.getByRole('link', { name: /one-time link/ });
+    await loginLink.waitFor({ timeout: 30_000 });
+    await expect(loginLink.getAttribute('href')).resolves.toMatch(/^http:\/\/ui\.example\/user\/reset\/1\//);
+    await page.screenshot({ path: join(SCREENSHOTS, 'site.png'), fullPage: true });
+
+    // The migrate dialog: one compatibility table per other verified platform, with its verdict.
+    await tasks.getByRole('button', { name: 'Migrate…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Migrate ui.example' });
+    await dialog.getByRole('region').nth(2).waitFor();
+    const regions = await dialog.getByRole('region').all();
+    expect(await Promise.all(regions.map((region) => region.getAttribute('aria-label')))).toEqual([
+      'Move to p101',
+      'Move to p103',
+      'Move to p103m',
+    ]);
+    const older = dialog.getByRole('region', { name: 'Move to p101', exact: true });
+    await expect(older.getByRole('row', { name: /^pathauto/ }).textContent()).resolves.toMatch(
+      /8108 → 8107.*schema downgrade/,
+    );
+    await expect(older.getByRole('button', { name: 'Cannot migrate to p101' }).isDisabled()).resolves.toBe(
+      true,
+    );
+    const newer = dialog.getByRole('region', { name: 'Move to p103', exact: true });
+    await expect(newer.getByRole('row', { name: /^pathauto/ }).textContent()).resolves.toMatch(
+      /8108 → 8109.*database updates to run: schema 8108 → 8109/,
+    );
+    await expect(newer.getByRole('heading').textContent()).resolves.toMatch(
+      /0 errors · 0 warnings · [1-9]\d* upgrades/,
+    );
+    await expect(newer.getByRole('button', { name: 'Migrate to p103' }).isEnabled()).resolves.toBe(true);
+    const missing = dialog.getByRole('region', { name: 'Move to p103m', exact: true });
+    await expect(missing.getByRole('row', { name: /^admin_toolbar/ }).textContent()).resolves.toMatch(
+      /missing.*does not have admin_toolbar/,
+    );
+    await expect(
+      missing.getByRole('button', { name: 'Migrate to p103m despite warnings' }).isEnabled(),
+    ).resolves.toBe(true);
+    // The overlay is as tall as the viewport: make it tall enough for the whole dialog.
+    const box = await dialog.boundingBox();
+    await page.setViewportSize({ width: 1200, height: Math.ceil((box?.height ?? 900) + 120) });
+    await page.screenshot({ path: join(SCREENSHOTS, 'migrate-dialog.png') });
+    await page.setViewportSize({ width: 1200, height: 900 });
+    await dialog.getByRole('button', { name: 'Close' }).click();
+
+    // A platform's page lists its packages with their schema versions.
+    await page.getByRole('link', { name: 'p102' }).first().click();
+    await expect(
+      page
+        .getByRole('region', { name: 'Packages and schema versions' })
+        .getByRole('row', { name: /^pathauto/ })
+        .textContent(),
+    ).resolves.toMatch(/module.*8108/);
+
+    // Disabled, the site offers only enable and delete (Aegir's rule, shared with the API).
+    await page.goBack();
+    await page.getByRole('group', { name: 'Tasks' }).getByRole('button', { name: 'Disable' }).click();
+    await page.waitForURL(/#\/tasks\//);
+    await finishTaskAndOpenSite(page, 'ui.example');
+    await expect(
+      page.getByRole('group', { name: 'Tasks' }).getByRole('button').allTextContents(),
+    ).resolves.toEqual(['Enable', 'Delete']);
+
+    await page.getByRole('link', { name: 'Berth' }).click();
+    await page.getByRole('region', { name: 'Sites' }).getByRole('link', { name: 'ui.example' }).waitFor();
+    await expect(
+      page
+        .getByRole('region', { name: 'Task queue' })
+        .getByRole('row', { name: /site\.backup/ })
+        .first()
+        .textContent(),
+    ).resolves.toMatch(/succeeded/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard.png'), fullPage: true });
+    await page.context().close();
+  });
+
+  it("gives a client token its own sites and not another client's, in the UI and the API", async () => {
+    const master = stack.master;
+    const berth = (...args: string[]) => stack.berth(...args);
+    await berth('client', 'add', 'acme');
+    await berth('client', 'add', 'globex');
+    await berth('site', 'install', 'acme.example', '--platform', 'p102', '--client', 'acme');
+    await berth('site', 'install', 'globex.example', '--platform', 'p102', '--client', 'globex');
+    const { token } = JSON.parse((await berth('client', 'token', 'acme', '--json')).stdout) as {
+      token: string;
+    };
+    const acme = new Api(master.url, token);
+    const status = (promise: Promise<unknown>) =>
+      promise.then(
+        () => 200,
+        (error: unknown) => (error instanceof ApiError ? error.status : -1),
+      );
+
+    // The API: its own sites, tasks and backups only; the hosting side is an admin's.
+    await expect(acme.get('/api/auth/me')).resolves.toMatchObject({ role: 'client', client: 'acme' });
+    const sites = await acme.get<{ items: Array<{ domain: string }> }>('/api/sites');
+    expect(sites.items.map((site) => site.domain)).toEqual(['acme.example']);
+    const tasks = await acme.get<{ items: Array<{ targetName: string }> }>('/api/tasks?limit=100');
+    expect(tasks.items.length).toBeGreaterThan(0);
+    expect(new Set(tasks.items.map((task) => task.targetName))).toEqual(new Set(['acme.example']));
+    const globexTasks = await master.api.get<{ items: Array<{ id: string; targetName: string }> }>(
+      '/api/tasks?limit=100',
+    );
+    const globexInstall = globexTasks.items.find((task) => task.targetName === 'globex.example')!;
+    expect(await status(acme.get(`/api/tasks/${globexInstall.id}`))).toBe(404);
+    expect(await status(acme.get(`/api/tasks/${globexInstall.id}/log`))).toBe(404);
+    expect(await status(acme.get('/api/sites/globex.example'))).toBe(404);
+    expect(await status(acme.get('/api/sites/globex.example/backups'))).toBe(404);
+    expect(await status(acme.get('/api/sites/globex.example/migrate-candidates'))).toBe(404);
+    expect(await status(acme.post('/api/sites/globex.example/backups'))).toBe(404);
+    expect(await status(acme.get('/api/servers'))).toBe(403);
+    expect(await status(acme.get('/api/platforms'))).toBe(403);
+    expect(await status(acme.get('/api/clients'))).toBe(403);
+    // Its own site works, including the migrate candidates it may not list platforms for.
+    const candidates = await acme.get<{ items: Array<{ name: string }> }>(
+      '/api/sites/acme.example/migrate-candidates',
+    );
+    expect(candidates.items.map((item) => item.name)).toEqual(['p101', 'p103', 'p103m']);
+    const backup = await acme.post<{ id: string }>('/api/sites/acme.example/backups');
+    expect((await waitForTask(master, backup.id)).state).toBe('succeeded');
+
+    // The UI: no servers or platforms, only its site, and another client's site is not there.
+    const page = await signIn(token);
+    await expect(page.locator('header.top .who').textContent()).resolves.toMatch(/client acme/);
+    const siteLinks = page.getByRole('region', { name: 'Sites' }).getByRole('link');
+    await expect(siteLinks.allTextContents()).resolves.toEqual(['acme.example']);
+    expect(await page.getByRole('heading', { name: 'Servers' }).count()).toBe(0);
+    expect(await page.getByRole('heading', { name: 'Platforms' }).count()).toBe(0);
+    expect(await page.getByRole('heading', { name: 'Install a site' }).count()).toBe(0);
+    const taskTargets = await page
+      .getByRole('region', { name: 'Task queue' })
+      .locator('tbody td:nth-child(2)')
+      .allTextContents();
+    expect(new Set(taskTargets)).toEqual(new Set(['acme.example']));
+    await siteLinks.first().click();
+    await page
+      .getByRole('region', { name: 'Backups' })
+      .getByRole('row', { name: /manual/ })
+      .waitFor();
+    await page.goto(`${stack.master.url}/#/sites/globex.example`);
+    await expect(page.getByRole('alert').textContent()).resolves.toMatch(/globex\.example/);
+    expect(await page.getByRole('heading', { name: 'Backups' }).count()).toBe(0);
+    await page.context().close();
+  });
+});
