@@ -90,9 +90,11 @@ describe('completion scripts', () => {
     expect(script).toContain('complete -F _berth berth');
   });
 
-  it('zsh: the bash function under bashcompinit', () => {
+  it('zsh: the bash function under bashcompinit, with 0-based arrays and no variable zsh ties to PATH', () => {
     const script = zshScript(root);
     expect(script).toContain('bashcompinit');
+    expect(script).toContain('setopt localoptions ksharrays');
+    expect(script).not.toMatch(/(^|[\s;])(local [^\n]*\s)?path=/m);
     for (const path of paths) expect(script).toContain(`"${path}")`);
   });
 
