@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 require_node
 ops/test-services.sh
 ops/web-services.sh --packages-only
+# The web UI's end-to-end test drives Debian's Chromium (playwright-core, /usr/bin/chromium).
+apt_install chromium
 npm_install
 say "building"
 npm run build --silent
