@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHostingStack, type HostingStack } from '../test/support/hosting-stack.js';
 import { waitForTask, type TaskSummary } from '../test/support/processes.js';
 import { recordResult, round } from './support/results.js';
+import { dropSiteDatabase, siteDatabase, type SiteDatabase } from './support/sites.js';
 
 const run = promisify(execFile);
 const MB = 1024 * 1024;
@@ -46,6 +47,7 @@ const taskSeconds = (task: TaskSummary) =>
 describe('backup and restore throughput', () => {
   let stack: HostingStack;
   let databaseName: string;
+  let site: SiteDatabase | undefined;
   let siteDir: string;
   let scratch: string;
 
@@ -58,6 +60,8 @@ describe('backup and restore throughput', () => {
       .filter((name) => !before.has(name) && name.startsWith('bench_example_'));
     expect(created).toHaveLength(1);
     databaseName = created[0]!;
+    site = siteDatabase(stack.root, DOMAIN);
+    expect(site.database).toBe(databaseName);
     siteDir = join(stack.root, 'sites', DOMAIN);
     expect(statSync(join(siteDir, 'files')).isDirectory()).toBe(true);
     scratch = mkdtempSync(join(tmpdir(), 'berth-bench-backup-'));
@@ -81,7 +85,9 @@ describe('backup and restore throughput', () => {
   }, 600_000);
 
   afterAll(async () => {
-    if (databaseName) await stack.mariadb(`DROP DATABASE IF EXISTS \`${databaseName}\``);
+    // The site's database and its MariaDB user: nothing of the run stays in MariaDB.
+    if (site) await dropSiteDatabase((sql) => stack.mariadb(sql), site);
+    else if (databaseName) await stack.mariadb(`DROP DATABASE IF EXISTS \`${databaseName}\``);
     await stack?.stop();
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
