@@ -40,10 +40,20 @@ describe('platform upgrade', () => {
   afterAll(() => stack?.stop());
 
   it("moves every site with its own window: the longest within twice the median, none during another site's step", async () => {
-    const upgrade = await master.api.post<{ id: string }>('/api/platforms/fixture-10-2/migrate-sites', {
-      to: 'fixture-10-3',
-      concurrency: 3,
-    });
+    // Through the CLI, which follows the task: off a terminal it writes a line as the count of sites
+    // done moves (the upgrade's own progress), and the summary table at the end.
+    const cli = await berth(
+      'platform',
+      'migrate-sites',
+      'fixture-10-2',
+      '--to',
+      'fixture-10-3',
+      '--concurrency',
+      '3',
+    );
+    const upgrade = { id: /^Task (\S+): /m.exec(cli.stderr)?.[1] ?? '' };
+    expect(cli.stderr).toMatch(/^\.\.\. sites: \d+% {2}\d+ sites \/ 20 sites/m);
+    expect(cli.stdout).toMatch(/^s0\.example +migrated +\d+ ms$/m);
     const done = await waitForTask(master, upgrade.id, 300_000);
     expect(done.state).toBe('succeeded');
     const summary = done.result as {
