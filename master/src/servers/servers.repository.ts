@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import { In, type DataSource } from 'typeorm';
 import type { ServiceInfo } from '../../../shared/src/steps.js';
 import { isUuid } from '../../../shared/src/validation.js';
 import { sqlRows } from '../infra/db/sql.js';
@@ -64,8 +64,10 @@ export class ServersRepository {
     );
   }
 
-  async touch(serverId: string): Promise<void> {
-    await this.db.getRepository(ServerEntity).update({ id: serverId }, { lastSeenAt: new Date() });
+  /** Records that these servers' agents were just heard from, in one statement. */
+  async touchMany(serverIds: readonly string[]): Promise<void> {
+    if (serverIds.length === 0) return;
+    await this.db.getRepository(ServerEntity).update({ id: In([...serverIds]) }, { lastSeenAt: new Date() });
   }
 
   async recordVerified(serverId: string, services: ServiceInfo[]): Promise<void> {

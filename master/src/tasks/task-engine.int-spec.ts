@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import type { DataSource } from 'typeorm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   createTestDatabase,
   TEST_DATABASE_KINDS,
@@ -275,6 +275,58 @@ describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
       const freeSlots = await sqlRows(db, `SELECT 1 FROM server_slots WHERE attempt_id IS NOT NULL`);
       expect(freeSlots).toHaveLength(0);
     });
+  });
+
+  it("renews many agents' leases in one statement per batch of heartbeats, each agent only its own attempts", async () => {
+    const first = await servers.create({ name: `beat-a-${kind}`, slots: 1 });
+    const second = await servers.create({ name: `beat-b-${kind}`, slots: 1 });
+    const link = new ScriptedAgents();
+    const renewals = vi.spyOn(tasks, 'renewLeases');
+    try {
+      await withEngine(link, {}, async (engine) => {
+        const sessions = [await link.connect(first.id, 'silent'), await link.connect(second.id, 'silent')];
+        for (const server of [first, second]) await queue('debug.noop', server.id);
+        engine.wake();
+        const [firstRef, secondRef] = await Promise.all(
+          sessions.map(async (session) => refOf(await waitFor('an assignment', () => session.assigned()[0]))),
+        );
+        await link.events.stepAccepted(sessions[0]!, firstRef!);
+        await link.events.stepAccepted(sessions[1]!, secondRef!);
+        await sqlRows(
+          db,
+          `UPDATE step_attempts SET lease_expires_at = now() + interval '1 second'
+            WHERE server_id = ANY($1::uuid[]) RETURNING id`,
+          [[first.id, second.id]],
+        );
+        renewals.mockClear();
+
+        // The first agent no longer lists its attempt; the second lists its own, the first's (a
+        // confused agent) and an id that is no UUID, which must not fail the batch.
+        await link.events.heartbeat(sessions[0]!, { sentAtMs: '1', running: [] });
+        await link.events.heartbeat(sessions[1]!, {
+          sentAtMs: '2',
+          running: [secondRef!, firstRef!, { stepId: 'x', attemptId: 'not-a-uuid', epoch: '1' }],
+        });
+        const leases = () =>
+          sqlRows<{ serverId: string; renewed: boolean }>(
+            db,
+            `SELECT server_id AS "serverId", lease_expires_at > now() + interval '3 seconds' AS renewed
+               FROM step_attempts WHERE server_id = ANY($1::uuid[]) ORDER BY server_id = $2`,
+            [[first.id, second.id], second.id],
+          );
+        await waitFor('the second lease to be renewed', async () => (await leases())[1]?.renewed);
+        expect((await leases()).map((lease) => [lease.serverId, lease.renewed])).toEqual([
+          [first.id, false],
+          [second.id, true],
+        ]);
+        expect(renewals).toHaveBeenCalledTimes(1);
+        expect(renewals.mock.calls[0]![0].map((heartbeat) => heartbeat.serverId).sort()).toEqual(
+          [first.id, second.id].sort(),
+        );
+      });
+    } finally {
+      renewals.mockRestore();
+    }
   });
 
   it('declares an attempt lost when its agent goes silent past the lease, fails the task and frees the slot', async () => {

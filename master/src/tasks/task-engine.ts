@@ -10,9 +10,11 @@ import {
   type StepResult__Output,
 } from '../../../shared/src/protocol.js';
 import type { ServiceInfo } from '../../../shared/src/steps.js';
+import { isUuid } from '../../../shared/src/validation.js';
 import type { AgentDirectory, AgentEvents, AgentSession } from '../agents/agent-events.js';
 import type { MasterConfig } from '../infra/config/master-config.js';
 import type { ServersRepository } from '../servers/servers.repository.js';
+import { HeartbeatBatch, type HeartbeatWrite } from './heartbeat-batch.js';
 import type { TaskLogBus } from './task-log-bus.js';
 import { NO_TASK_METRICS, type AttemptOutcome, type TaskMetrics } from './task-metrics.js';
 import type { DispatchableAttempt, SettledAttempt, TasksRepository } from './tasks.repository.js';
@@ -36,6 +38,8 @@ type StepWaiter = (settled: true) => void;
 const TICK_MS = 250;
 const DISPATCH_BATCH = 200;
 const LAST_SEEN_WRITE_MS = 30_000;
+/** How long heartbeats are gathered before their leases are renewed together. */
+const HEARTBEAT_BATCH_MS = 100;
 
 /**
  * The task engine: starts queued tasks, runs their workflows, hands steps to agents when a slot of
@@ -48,6 +52,12 @@ export class TaskEngine implements AgentEvents {
   /** attempt id -> where its logs and progress belong; filled at dispatch, looked up otherwise. */
   private readonly attemptOwners = new Map<string, { taskId: string; stepId: string; stepName: string }>();
   private readonly lastSeenWrites = new Map<string, number>();
+  private readonly heartbeats = new HeartbeatBatch(
+    (batch) => this.writeHeartbeats(batch),
+    // Well inside the shortest lease the tests use.
+    Math.min(HEARTBEAT_BATCH_MS, Math.floor(this.config.leaseMs / 10)),
+    this.logger,
+  );
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
   private tickAgain = false;
@@ -87,6 +97,7 @@ export class TaskEngine implements AgentEvents {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.ticking;
+    await this.heartbeats.flush();
   }
 
   /** Runs the engine loop soon; calls made while it runs fold into one more pass. */
@@ -351,17 +362,23 @@ export class TaskEngine implements AgentEvents {
     );
   }
 
-  async heartbeat(session: AgentSession, heartbeat: Heartbeat__Output): Promise<void> {
-    await this.tasks.renewLeases(
-      session.serverId,
-      heartbeat.running.map((ref) => ref.attemptId),
-      this.config.leaseMs,
-    );
+  /** Queues the lease renewal (and, now and then, the last-seen write): see HeartbeatBatch. */
+  heartbeat(session: AgentSession, heartbeat: Heartbeat__Output): Promise<void> {
     const lastWrite = this.lastSeenWrites.get(session.serverId) ?? 0;
-    if (Date.now() - lastWrite > LAST_SEEN_WRITE_MS) {
-      this.lastSeenWrites.set(session.serverId, Date.now());
-      await this.servers.touch(session.serverId);
-    }
+    const touch = Date.now() - lastWrite > LAST_SEEN_WRITE_MS;
+    if (touch) this.lastSeenWrites.set(session.serverId, Date.now());
+    this.heartbeats.add({
+      serverId: session.serverId,
+      // One agent's malformed id must not fail the statement that renews every agent's leases.
+      running: heartbeat.running.map((ref) => ref.attemptId).filter((id) => isUuid(id)),
+      touch,
+    });
+    return Promise.resolve();
+  }
+
+  private async writeHeartbeats(batch: HeartbeatWrite[]): Promise<void> {
+    await this.tasks.renewLeases(batch, this.config.leaseMs);
+    await this.servers.touchMany(batch.filter((write) => write.touch).map((write) => write.serverId));
   }
 
   async stepAccepted(session: AgentSession, ref: AttemptRef__Output): Promise<void> {

@@ -441,13 +441,33 @@ export class TasksRepository {
   }
 
   /** Renews the leases of the attempts an agent says it is running (and those just sent to it). */
-  async renewLeases(serverId: string, runningAttemptIds: string[], leaseMs: number): Promise<void> {
+  /**
+   * Renews, for each server, the leases of its assigned attempts and of the running ones its agent
+   * listed in a heartbeat: one statement for any number of servers. A server renews only its own.
+   */
+  async renewLeases(
+    heartbeats: ReadonlyArray<{ serverId: string; running: readonly string[] }>,
+    leaseMs: number,
+  ): Promise<void> {
+    if (heartbeats.length === 0) return;
+    const running = heartbeats.flatMap((heartbeat) =>
+      heartbeat.running.map((attemptId) => ({ serverId: heartbeat.serverId, attemptId })),
+    );
     await sqlRows(
       this.db,
-      `UPDATE step_attempts SET lease_expires_at = now() + ($3 || ' milliseconds')::interval
-        WHERE server_id = $1 AND (state = 'assigned' OR (state = 'running' AND id = ANY($2::uuid[])))
-        RETURNING id`,
-      [serverId, runningAttemptIds, String(leaseMs)],
+      `UPDATE step_attempts a SET lease_expires_at = now() + ($4 || ' milliseconds')::interval
+        WHERE a.server_id = ANY($1::uuid[])
+          AND (a.state = 'assigned'
+               OR (a.state = 'running'
+                   AND (a.server_id, a.id) IN (SELECT r.server_id, r.id
+                                                 FROM unnest($2::uuid[], $3::uuid[]) AS r(server_id, id))))
+        RETURNING a.id`,
+      [
+        heartbeats.map((heartbeat) => heartbeat.serverId),
+        running.map((entry) => entry.serverId),
+        running.map((entry) => entry.attemptId),
+        String(leaseMs),
+      ],
     );
   }
 
