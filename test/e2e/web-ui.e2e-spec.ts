@@ -99,6 +99,24 @@ describe('web UI', () => {
     await page.getByRole('heading', { name: 'Backups' }).waitFor();
   }
 
+  it('serves the UI at / beside the API and its OpenAPI document, which describes what the UI uses', async () => {
+    const index = await fetch(`${stack.master.url}/`);
+    expect(index.headers.get('content-type')).toMatch(/text\/html/);
+    expect(await index.text()).toMatch(/<div id="root">/);
+    const openapi = (await (await fetch(`${stack.master.url}/api/docs/openapi.json`)).json()) as {
+      paths: Record<string, unknown>;
+    };
+    expect(Object.keys(openapi.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/auth/me',
+        '/api/clients/{client}/tokens',
+        '/api/sites/{domain}/migrate-candidates',
+        '/api/sites/{domain}/migrate-check',
+        '/api/tasks/{id}/events',
+      ]),
+    );
+  });
+
   it('installs a site from the UI with its log live, backs it up, shows the migrate compatibility tables', async () => {
     const page = await signIn(stack.master.token);
     const servers = page.getByRole('region', { name: 'Servers' });
@@ -125,6 +143,8 @@ describe('web UI', () => {
     );
     expect(whileRunning.length, JSON.stringify(samples)).toBeGreaterThan(0);
     expect(whileRunning[0]!.lines).toBeLessThan(finalLines);
+    // Several separate arrivals (one per step or so), not one burst.
+    expect(new Set(whileRunning.map((sample) => sample.lines)).size).toBeGreaterThanOrEqual(3);
     const stored = await stack.master.api.get<{ lines: unknown[] }>(
       `/api/tasks/${page.url().split('/').pop()}/log?limit=5000`,
     );
