@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../../../shared/src/package-root.js';
 
-/** Where `npm run build` puts the web UI (ui/vite.config.ts). */
+/** Where `npm run build` puts the web UI (master/web/vite.config.ts). */
 export function webUiDirectory(): string {
   return join(packageRoot(), 'dist', 'ui');
 }

@@ -1,5 +1,5 @@
-import type { SiteAction } from '../../shared/src/site-actions.js';
-import type { TaskState } from '../../shared/src/tasks.js';
+import type { SiteAction } from '../../../shared/src/site-actions.js';
+import type { TaskState } from '../../../shared/src/tasks.js';
 
 /** The shapes of the REST API's answers that the UI reads (see /api/docs). */
 

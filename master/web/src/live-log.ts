@@ -1,5 +1,5 @@
-import { EventStreamParser } from '../../shared/src/event-stream.js';
-import type { TaskState } from '../../shared/src/tasks.js';
+import { EventStreamParser } from '../../../shared/src/event-stream.js';
+import type { TaskState } from '../../../shared/src/tasks.js';
 import { authHeaders, type LogLine, type TaskProgress } from './api.js';
 
 export interface TaskEventHandlers {

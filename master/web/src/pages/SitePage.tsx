@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
-import type { SiteAction } from '../../../shared/src/site-actions.js';
-import { FINISHED_TASK_STATES } from '../../../shared/src/tasks.js';
+import type { SiteAction } from '../../../../shared/src/site-actions.js';
+import { FINISHED_TASK_STATES } from '../../../../shared/src/tasks.js';
 import { api, encode, type Backup, type Package, type Site, type Task, type WhoAmI } from '../api.js';
 import { Badge, formatBytes, formatTime, navigate, Problem, usePolled } from '../util.js';
 import { MigrateDialog } from './MigrateDialog.js';
