@@ -2,13 +2,7 @@ import { Controller, Get, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ClientsService } from '../clients/clients.service.js';
 import type { AuthenticatedRequest } from './auth.guard.js';
-
-export interface WhoAmI {
-  name: string;
-  role: 'admin' | 'client';
-  /** The client whose sites a client token sees; null for an admin. */
-  client: string | null;
-}
+import type { WhoAmI } from '../../../shared/src/api.js';
 
 @ApiTags('auth')
 @ApiBearerAuth()

@@ -1,15 +1,11 @@
+import type * as api from '../../../shared/src/api.js';
 import { validateName } from '../../../shared/src/validation.js';
 import { isUniqueViolation } from '../infra/db/sql.js';
 import type { ClientEntity } from './client.entity.js';
 import { ClientsError, ClientsErrorCode } from './clients.errors.js';
 import type { ClientsRepository } from './clients.repository.js';
 
-export interface ClientView {
-  id: string;
-  name: string;
-  email: string | null;
-  createdAt: string;
-}
+export type ClientView = api.Client;
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,189}$/;
 

@@ -1,4 +1,13 @@
-import type { PackageType } from './package.entity.js';
+import type {
+  CompatibilityReport,
+  CompatibilityRow,
+  CompatibilitySeverity,
+  CompatibilityStatus,
+  PackageType,
+} from '../../../shared/src/api.js';
+
+// The report is an API answer (GET /api/sites/{domain}/migrate-check): its shape lives in shared/src/api.ts.
+export type { CompatibilityReport, CompatibilityRow, CompatibilitySeverity, CompatibilityStatus };
 
 /**
  * Aegir's package comparison for a migrate or a clone: can a site move to a target platform, and
@@ -16,34 +25,6 @@ export interface SitePackage {
 
 /** A package the target platform offers, with the schema version of its code (highest hook_update_N). */
 export type TargetPackage = SitePackage;
-
-export type CompatibilityStatus = 'same' | 'upgrade' | 'missing' | 'downgrade' | 'core-too-old';
-export type CompatibilitySeverity = 'ok' | 'warning' | 'error';
-
-export interface CompatibilityRow {
-  name: string;
-  type: PackageType;
-  siteVersion: string | null;
-  /** null when the target does not have the package. */
-  targetVersion: string | null;
-  siteSchema: number;
-  /** null when the target does not have the package. */
-  targetSchema: number | null;
-  status: CompatibilityStatus;
-  severity: CompatibilitySeverity;
-  message: string;
-}
-
-export interface CompatibilityReport {
-  /** Errors first, then warnings, then upgrades, then unchanged packages; by name within each. */
-  rows: CompatibilityRow[];
-  /** Rows that refuse the move (a schema downgrade, an older core). */
-  errors: number;
-  /** Rows that allow it with a risk (a package missing on the target). */
-  warnings: number;
-  /** Rows that will change: newer code, database updates for schema changes. */
-  upgrades: number;
-}
 
 /** The package that stands for Drupal core in platform scans: compared by version, not by schema. */
 export const CORE_PACKAGE = 'drupal';

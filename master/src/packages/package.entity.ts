@@ -1,6 +1,7 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import type { PackageType } from '../../../shared/src/api.js';
 
-export type PackageType = 'core' | 'module' | 'theme' | 'profile' | 'theme_engine';
+export type { PackageType };
 
 /** A module, theme, profile or core, by machine name. Its releases are per platform and per site. */
 @Entity('packages')

@@ -8,7 +8,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { AdminOnly, type AuthenticatedRequest } from '../auth/auth.guard.js';
-import type { PackageRow } from '../packages/packages.repository.js';
+import type { Package } from '../../../shared/src/api.js';
 import type { TaskView } from '../tasks/tasks.service.js';
 import { PlatformsService, type PlatformView } from './platforms.service.js';
 
@@ -67,7 +67,7 @@ export class PlatformsController {
 
   @Get(':platform')
   @ApiOperation({ summary: 'Show a platform with its packages and schema versions' })
-  show(@Param('platform') platform: string): Promise<PlatformView & { packages: PackageRow[] }> {
+  show(@Param('platform') platform: string): Promise<PlatformView & { packages: Package[] }> {
     return this.platforms.show(platform);
   }
 

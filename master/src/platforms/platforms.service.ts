@@ -1,7 +1,8 @@
+import type * as api from '../../../shared/src/api.js';
 import { validateAbsolutePath, validateName } from '../../../shared/src/validation.js';
 import type { Principal } from '../auth/auth.service.js';
 import { isUniqueViolation } from '../infra/db/sql.js';
-import type { PackageRow, PackagesRepository } from '../packages/packages.repository.js';
+import type { PackagesRepository } from '../packages/packages.repository.js';
 import type { ServersRepository } from '../servers/servers.repository.js';
 import { ServersError } from '../servers/servers.errors.js';
 import type { TaskEngine } from '../tasks/task-engine.js';
@@ -11,19 +12,7 @@ import type { PlatformEntity } from './platform.entity.js';
 import { PlatformsError, PlatformsErrorCode } from './platforms.errors.js';
 import type { PlatformsRepository } from './platforms.repository.js';
 
-export interface PlatformView {
-  id: string;
-  name: string;
-  serverId: string;
-  serverName: string;
-  path: string;
-  docroot: string;
-  coreVersion: string | null;
-  status: string;
-  locked: boolean;
-  verifiedAt: string | null;
-  createdAt: string;
-}
+export type PlatformView = api.Platform;
 
 /** Platforms: codebases on a server, verified by a static scan into packages and schema versions. */
 export class PlatformsService {
@@ -99,7 +88,7 @@ export class PlatformsService {
     return Promise.all((await this.platforms.list()).map((platform) => this.view(platform)));
   }
 
-  async show(nameOrId: string): Promise<PlatformView & { packages: PackageRow[] }> {
+  async show(nameOrId: string): Promise<PlatformView & { packages: api.Package[] }> {
     const platform = await this.get(nameOrId);
     return {
       ...(await this.view(platform)),

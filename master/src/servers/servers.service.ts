@@ -1,4 +1,4 @@
-import type { ServiceInfo } from '../../../shared/src/steps.js';
+import type * as api from '../../../shared/src/api.js';
 import { validateHostname } from '../../../shared/src/validation.js';
 import type { AgentDirectory } from '../agents/agent-events.js';
 import type { MasterConfig } from '../infra/config/master-config.js';
@@ -12,26 +12,8 @@ export interface EnrollmentTokenIssuer {
   issueToken(serverId: string): Promise<{ token: string; expiresAt: Date }>;
 }
 
-export interface ServerView {
-  id: string;
-  name: string;
-  slots: number;
-  slotsBusy: number;
-  services: ServiceInfo[];
-  connected: boolean;
-  agentVersion: string | null;
-  hostname: string | null;
-  enrolledAt: string | null;
-  lastSeenAt: string | null;
-  verifiedAt: string | null;
-  createdAt: string;
-}
-
-export interface EnrollmentView {
-  token: string;
-  expiresAt: string;
-  agentCommand: string;
-}
+export type ServerView = api.Server;
+export type EnrollmentView = api.Enrollment;
 
 export const MAX_SLOTS = 64;
 
@@ -43,10 +25,7 @@ export class ServersService {
     private readonly config: Pick<MasterConfig, 'advertisedHost' | 'grpcPort'>,
   ) {}
 
-  async add(input: {
-    name: unknown;
-    slots?: unknown;
-  }): Promise<{ server: ServerView; enrollment: EnrollmentView }> {
+  async add(input: { name: unknown; slots?: unknown }): Promise<api.CreatedServer> {
     const name = validateHostname('server name', input.name);
     if (!name.ok) throw new ServersError(ServersErrorCode.InvalidInput, name.failure.message);
     const slots = input.slots ?? 1;

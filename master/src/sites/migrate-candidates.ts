@@ -1,12 +1,8 @@
 import type { PlatformEntity } from '../platforms/platform.entity.js';
 import type { SiteEntity } from './site.entity.js';
+import type { MigrateCandidate } from '../../../shared/src/api.js';
 
-/** A platform a site could move to, for the web UI's migrate dialog. */
-export interface MigrateCandidate {
-  name: string;
-  coreVersion: string | null;
-  locked: boolean;
-}
+export type { MigrateCandidate };
 
 /** Verified platforms other than the site's own, by name: where a migrate could take it. */
 export function migrateCandidates(

@@ -9,7 +9,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { AuthenticatedRequest } from '../auth/auth.guard.js';
-import type { PackageRow } from '../packages/packages.repository.js';
+import type { MigrateCheck, Package } from '../../../shared/src/api.js';
 import type { TaskView } from '../tasks/tasks.service.js';
 import type { MigrateCandidate } from './migrate-candidates.js';
 import { SitesService, type BackupView, type SiteView } from './sites.service.js';
@@ -107,7 +107,7 @@ export class SitesController {
   show(
     @Req() request: AuthenticatedRequest,
     @Param('domain') domain: string,
-  ): Promise<SiteView & { packages: PackageRow[] }> {
+  ): Promise<SiteView & { packages: Package[] }> {
     return this.sites.show(request.principal, domain);
   }
 
@@ -183,7 +183,7 @@ export class SitesController {
     @Req() request: AuthenticatedRequest,
     @Param('domain') domain: string,
     @Query('platform') platform: string,
-  ) {
+  ): Promise<MigrateCheck> {
     const { target, report } = await this.sites.migrateCheck(request.principal, domain, platform);
     return { platform: target.name, ...report };
   }

@@ -1,3 +1,4 @@
+import type * as api from '../../../shared/src/api.js';
 import { isUuid, validateHostname, validateName } from '../../../shared/src/validation.js';
 import { siteActions, statesOffering, type SiteAction } from '../../../shared/src/site-actions.js';
 import type { Principal } from '../auth/auth.service.js';
@@ -7,7 +8,7 @@ import type { ClientsRepository } from '../clients/clients.repository.js';
 import { ClientsError } from '../clients/clients.errors.js';
 import type { SecretBox } from '../infra/crypto/secret-box.js';
 import { isUniqueViolation } from '../infra/db/sql.js';
-import type { PackageRow, PackagesRepository } from '../packages/packages.repository.js';
+import type { PackagesRepository } from '../packages/packages.repository.js';
 import type { PlatformsRepository } from '../platforms/platforms.repository.js';
 import { PlatformsError } from '../platforms/platforms.errors.js';
 import type { ServersRepository } from '../servers/servers.repository.js';
@@ -28,20 +29,7 @@ import type { SiteEntity } from './site.entity.js';
 import { SitesError, SitesErrorCode } from './sites.errors.js';
 import type { SitesRepository } from './sites.repository.js';
 
-export interface SiteView {
-  id: string;
-  domain: string;
-  status: string;
-  platform: string;
-  client: string | null;
-  dbServer: string;
-  profile: string;
-  url: string;
-  verifiedAt: string | null;
-  createdAt: string;
-  /** The tasks the site offers in its state (shared/src/site-actions.ts): the web UI's buttons. */
-  actions: readonly SiteAction[];
-}
+export type SiteView = api.Site;
 
 interface NameMaps {
   platforms: Map<string, string>;
@@ -49,15 +37,7 @@ interface NameMaps {
   clients: Map<string, string>;
 }
 
-export interface BackupView {
-  id: string;
-  /** The file in the master's store (<data dir>/store/archives/<archiveId>). */
-  archiveId: string;
-  domain: string;
-  reason: string;
-  createdAt: string;
-  manifest: Record<string, unknown>;
-}
+export type BackupView = api.Backup;
 
 export interface MigrateCheck {
   site: SiteEntity;
@@ -228,7 +208,7 @@ export class SitesService {
     return sites.map((site) => this.view(site, names));
   }
 
-  async show(principal: Principal, domain: string): Promise<SiteView & { packages: PackageRow[] }> {
+  async show(principal: Principal, domain: string): Promise<SiteView & { packages: api.Package[] }> {
     const site = await this.get(principal, domain);
     return {
       ...this.view(site, await this.names()),

@@ -1,24 +1,10 @@
 import { EventEmitter } from 'node:events';
+import type { LogLine, TaskProgress } from '../../../shared/src/api.js';
 import type { TaskState } from '../../../shared/src/tasks.js';
 
-export interface TaskLogLine {
-  id: string;
-  at: string;
-  stream: string;
-  text: string;
-  stepId: string | null;
-}
-
-export interface TaskProgress {
-  stepName: string;
-  phase: string;
-  done: number;
-  total: number;
-  unit: string;
-}
-
+/** A live event: the same log lines and progress as the REST API sends (shared/src/api.ts). */
 export type TaskEvent =
-  | { kind: 'log'; lines: TaskLogLine[] }
+  | { kind: 'log'; lines: LogLine[] }
   | { kind: 'progress'; progress: TaskProgress }
   | { kind: 'state'; state: TaskState };
 

@@ -6,17 +6,16 @@ import {
   SERVER_TASK_TYPES,
   type ServerTaskType,
   TASK_STATES,
-  type TaskState,
-  type TaskType,
 } from '../../../shared/src/tasks.js';
 import { isUuid } from '../../../shared/src/validation.js';
+import type * as api from '../../../shared/src/api.js';
 import type { Principal } from '../auth/auth.service.js';
 import type { MasterConfig } from '../infra/config/master-config.js';
 import type { ServerEntity } from '../servers/server.entity.js';
 import type { ServersRepository } from '../servers/servers.repository.js';
 import { ServersError } from '../servers/servers.errors.js';
 import type { TaskEngine } from './task-engine.js';
-import type { TaskLogBus, TaskLogLine, TaskProgress } from './task-log-bus.js';
+import type { TaskLogBus } from './task-log-bus.js';
 import type { TaskEntity } from './task.entity.js';
 import { TasksError, TasksErrorCode } from './tasks.errors.js';
 import type { TasksRepository } from './tasks.repository.js';
@@ -28,48 +27,9 @@ export interface ArchiveReservations {
   reserve(serverId: string, purpose: string): Promise<string>;
 }
 
-export interface TaskView {
-  id: string;
-  type: TaskType;
-  state: TaskState;
-  targetKind: string;
-  targetId: string;
-  targetName: string;
-  params: Record<string, unknown>;
-  result: Record<string, unknown> | null;
-  error: string | null;
-  errorCode: string | null;
-  rollbackCompleted: boolean | null;
-  phases: TaskEntity['phases'];
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  cancelRequestedAt: string | null;
-  progress: TaskProgress | null;
-}
-
-export interface StepView {
-  id: string;
-  seq: number;
-  name: string;
-  serverId: string;
-  serverName: string;
-  state: string;
-  output: unknown;
-  failure: unknown;
-  createdAt: string;
-  finishedAt: string | null;
-  attempts: Array<{
-    id: string;
-    attemptNo: number;
-    epoch: string;
-    state: string;
-    assignedAt: string | null;
-    startedAt: string | null;
-    finishedAt: string | null;
-    error: string | null;
-  }>;
-}
+/** The REST shapes of a task and of its steps (shared/src/api.ts): what the controller sends. */
+export type TaskView = api.Task;
+export type StepView = api.TaskStep;
 
 export interface TaskListFilter {
   state?: string;
@@ -263,7 +223,7 @@ export class TasksService {
     id: string,
     after: string | undefined,
     limit: string | undefined,
-  ): Promise<{ lines: TaskLogLine[]; next: string; taskState: TaskState }> {
+  ): Promise<api.LogPage> {
     const task = await this.get(principal, id);
     const cursor = after ?? '0';
     if (!/^\d{1,18}$/.test(cursor))

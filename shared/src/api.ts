@@ -1,0 +1,238 @@
+/**
+ * The REST API's answers as they travel in JSON (see /api/docs): written once, here. The master's
+ * services declare their results with these types, so the compiler holds the master to them; the
+ * CLI and the web UI read the same types. Dates are ISO 8601 strings, as JSON carries them.
+ * Types only: importing this file loads nothing at run time.
+ */
+import type { StepFailure } from './errors.js';
+import type { SiteAction } from './site-actions.js';
+import type { ServiceInfo } from './steps.js';
+import type { AttemptState, StepState, TaskState, TaskType } from './tasks.js';
+
+/** GET /api/auth/me: who a token is. */
+export interface WhoAmI {
+  name: string;
+  role: 'admin' | 'client';
+  /** The client whose sites a client token sees; null for an admin. */
+  client: string | null;
+}
+
+export interface Client {
+  id: string;
+  name: string;
+  email: string | null;
+  createdAt: string;
+}
+
+export interface Server {
+  id: string;
+  name: string;
+  slots: number;
+  slotsBusy: number;
+  /** What the agent found on the server at its last verify. */
+  services: ServiceInfo[];
+  connected: boolean;
+  agentVersion: string | null;
+  hostname: string | null;
+  enrolledAt: string | null;
+  lastSeenAt: string | null;
+  verifiedAt: string | null;
+  createdAt: string;
+}
+
+/** A one-time token for `berth agent start`, and the command that uses it. */
+export interface Enrollment {
+  token: string;
+  expiresAt: string;
+  agentCommand: string;
+}
+
+/** POST /api/servers. */
+export interface CreatedServer {
+  server: Server;
+  enrollment: Enrollment;
+}
+
+export interface Platform {
+  id: string;
+  name: string;
+  serverId: string;
+  serverName: string;
+  path: string;
+  docroot: string;
+  coreVersion: string | null;
+  status: string;
+  locked: boolean;
+  verifiedAt: string | null;
+  createdAt: string;
+}
+
+export type PackageType = 'core' | 'module' | 'theme' | 'profile' | 'theme_engine';
+
+/** A package of a platform or a site (the `packages` of GET /api/platforms/{name} and /api/sites/{domain}). */
+export interface Package {
+  name: string;
+  type: PackageType;
+  title: string | null;
+  version: string | null;
+  schemaVersion: number;
+  path: string | null;
+  enabled?: boolean;
+}
+
+export interface Site {
+  id: string;
+  domain: string;
+  status: string;
+  platform: string;
+  client: string | null;
+  dbServer: string;
+  profile: string;
+  url: string;
+  verifiedAt: string | null;
+  createdAt: string;
+  /** The tasks the site offers in its state (shared/src/site-actions.ts): the web UI's buttons. */
+  actions: readonly SiteAction[];
+}
+
+/** What a backup's archive holds (shared/src/steps.ts SiteArchiveManifest) and where it came from. */
+export interface BackupManifest {
+  archive?: { bytes: number; sha256: string };
+  platform?: { name: string; coreVersion: string | null };
+  [part: string]: unknown;
+}
+
+export interface Backup {
+  id: string;
+  /** The file in the master's store (<data dir>/store/archives/<archiveId>). */
+  archiveId: string;
+  domain: string;
+  reason: string;
+  createdAt: string;
+  manifest: BackupManifest;
+}
+
+/** A platform a site could move to (GET /api/sites/{domain}/migrate-candidates, in `items`). */
+export interface MigrateCandidate {
+  name: string;
+  coreVersion: string | null;
+  locked: boolean;
+}
+
+export type CompatibilityStatus = 'same' | 'upgrade' | 'missing' | 'downgrade' | 'core-too-old';
+export type CompatibilitySeverity = 'ok' | 'warning' | 'error';
+
+export interface CompatibilityRow {
+  name: string;
+  type: PackageType;
+  siteVersion: string | null;
+  /** null when the target does not have the package. */
+  targetVersion: string | null;
+  siteSchema: number;
+  /** null when the target does not have the package. */
+  targetSchema: number | null;
+  status: CompatibilityStatus;
+  severity: CompatibilitySeverity;
+  message: string;
+}
+
+/** Aegir's package comparison of a site with a target platform (also a refused migrate's details.report). */
+export interface CompatibilityReport {
+  /** Errors first, then warnings, then upgrades, then unchanged packages; by name within each. */
+  rows: CompatibilityRow[];
+  /** Rows that refuse the move (a schema downgrade, an older core). */
+  errors: number;
+  /** Rows that allow it with a risk (a package missing on the target). */
+  warnings: number;
+  /** Rows that will change: newer code, database updates for schema changes. */
+  upgrades: number;
+}
+
+/** GET /api/sites/{domain}/migrate-check?platform=: the report, with the target platform's name. */
+export interface MigrateCheck extends CompatibilityReport {
+  platform: string;
+}
+
+/** A named stretch of a task (e.g. the offline window of a migrate). */
+export interface TaskPhase {
+  name: string;
+  startedAt: string;
+  endedAt: string | null;
+}
+
+/** What the running step last reported of its progress (only while the task runs). */
+export interface TaskProgress {
+  stepName: string;
+  phase: string;
+  done: number;
+  total: number;
+  unit: string;
+}
+
+export interface StepAttempt {
+  id: string;
+  attemptNo: number;
+  /** A bigint, as a string. */
+  epoch: string;
+  state: AttemptState;
+  assignedAt: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  error: string | null;
+}
+
+export interface TaskStep {
+  id: string;
+  seq: number;
+  name: string;
+  serverId: string;
+  serverName: string;
+  state: StepState;
+  output: unknown;
+  failure: StepFailure | null;
+  createdAt: string;
+  finishedAt: string | null;
+  attempts: StepAttempt[];
+}
+
+export interface Task {
+  id: string;
+  type: TaskType;
+  state: TaskState;
+  targetKind: 'server' | 'platform' | 'site';
+  targetId: string;
+  targetName: string;
+  params: Record<string, unknown>;
+  result: Record<string, unknown> | null;
+  error: string | null;
+  errorCode: string | null;
+  rollbackCompleted: boolean | null;
+  phases: TaskPhase[];
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  cancelRequestedAt: string | null;
+  progress: TaskProgress | null;
+  /** Only in GET /api/tasks/{id}. */
+  steps?: TaskStep[];
+}
+
+/** GET /api/tasks/{id}: the task with its steps. */
+export type TaskWithSteps = Task & { steps: TaskStep[] };
+
+export interface LogLine {
+  /** A bigint, as a string: the cursor for the next page. */
+  id: string;
+  at: string;
+  stream: string;
+  text: string;
+  stepId: string | null;
+}
+
+/** GET /api/tasks/{id}/log. */
+export interface LogPage {
+  lines: LogLine[];
+  /** The cursor to pass as `after` for the next page. */
+  next: string;
+  taskState: TaskState;
+}
