@@ -277,6 +277,83 @@ describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
     });
   });
 
+  it("assigns several servers' steps at once, one server's still one slot at a time", async () => {
+    const many = await Promise.all(
+      Array.from({ length: 6 }, (_, index) => servers.create({ name: `burst${index}-${kind}`, slots: 1 })),
+    );
+    const link = new ScriptedAgents();
+    let running = 0;
+    let most = 0;
+    const assign = tasks.assignAttempt.bind(tasks);
+    const spy = vi.spyOn(tasks, 'assignAttempt').mockImplementation(async (attempt, leaseMs) => {
+      running++;
+      most = Math.max(most, running);
+      try {
+        await sleep(30);
+        return await assign(attempt, leaseMs);
+      } finally {
+        running--;
+      }
+    });
+    try {
+      await withEngine(link, {}, async (engine) => {
+        for (const server of many) await link.connect(server.id, 'complete');
+        const queued: TaskEntity[] = [];
+        for (const server of many) queued.push(await queue('debug.noop', server.id));
+        // Three more on the first server, which has one slot.
+        for (let index = 0; index < 3; index++) queued.push(await queue('debug.noop', many[0]!.id));
+        engine.wake();
+        for (const task of queued) expect((await finished(task.id)).state).toBe('succeeded');
+        // The one-slot server still ran its four steps one at a time.
+        const spans = await sqlRows<{ startedAt: Date; finishedAt: Date }>(
+          db,
+          `SELECT started_at AS "startedAt", finished_at AS "finishedAt"
+             FROM step_attempts WHERE server_id = $1 ORDER BY started_at`,
+          [many[0]!.id],
+        );
+        expect(spans).toHaveLength(4);
+        for (let index = 1; index < spans.length; index++) {
+          expect(spans[index]!.startedAt.getTime()).toBeGreaterThanOrEqual(
+            spans[index - 1]!.finishedAt.getTime(),
+          );
+        }
+      });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(most).toBeGreaterThan(1);
+  });
+
+  it('starts only the oldest queued task of a lock key in a pass, the others side by side', async () => {
+    const server = await servers.create({ name: `locks-${kind}`, slots: 1 });
+    const insert = (lockKey: string | null) =>
+      tasks.insertTask({
+        type: 'debug.noop',
+        targetKind: 'server',
+        targetId: server.id,
+        targetName: 'x',
+        lockKey,
+        params: {},
+      });
+    const site = `site:${kind}-${Date.now()}`;
+    const first = await insert(site);
+    await insert(site);
+    const other = await insert(`${site}-other`);
+    const free = await insert(null);
+    const runner = `locks-${Math.random()}`;
+    const started = await tasks.startQueuedTasks(runner, 50);
+    const mine = started.filter((task) => task.targetId === server.id).map((task) => task.id);
+    expect(mine).toEqual([first.id, other.id, free.id]);
+    expect(await tasks.startQueuedTasks(runner, 50)).toEqual([]);
+    // Not left for another test's engine to pick up.
+    for (const id of mine) await tasks.finishTask(id, 'cancelled', {});
+    await sqlRows(
+      db,
+      `UPDATE tasks SET state = 'cancelled' WHERE target_id = $1 AND state = 'queued' RETURNING id`,
+      [server.id],
+    );
+  });
+
   it("renews many agents' leases in one statement per batch of heartbeats, each agent only its own attempts", async () => {
     const first = await servers.create({ name: `beat-a-${kind}`, slots: 1 });
     const second = await servers.create({ name: `beat-b-${kind}`, slots: 1 });

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Heartbeat__Output } from '../../../generated/proto/berth/agent/v1/Heartbeat.js';
 import type { StepLog__Output } from '../../../generated/proto/berth/agent/v1/StepLog.js';
 import type { StepProgress__Output } from '../../../generated/proto/berth/agent/v1/StepProgress.js';
+import { mapWithConcurrency } from '../../../shared/src/concurrency.js';
 import { StepErrorCode, type StepFailure } from '../../../shared/src/errors.js';
 import {
   AGENT_RECONNECT_MAX_DELAY_MS,
@@ -37,6 +38,8 @@ type StepWaiter = (settled: true) => void;
 
 const TICK_MS = 250;
 const DISPATCH_BATCH = 200;
+/** Servers whose pending attempts are assigned at once (the registry pool has 10 connections). */
+const DISPATCH_CONCURRENCY = 6;
 const LAST_SEEN_WRITE_MS = 30_000;
 /** How long heartbeats are gathered before their leases are renewed together. */
 const HEARTBEAT_BATCH_MS = 100;
@@ -144,36 +147,51 @@ export class TaskEngine implements AgentEvents {
     });
   }
 
+  /**
+   * Hands pending attempts to their agents. Servers are independent (each has its own slots), so
+   * several are served at once: one after the other, a burst of steps for hundreds of agents
+   * waited on one transaction per attempt. Within a server, oldest first, as before.
+   */
   private async dispatch(): Promise<void> {
     const connected = this.link.connectedServerIds();
+    const byServer = new Map<string, DispatchableAttempt[]>();
     for (const attempt of await this.tasks.pendingAttempts(connected, DISPATCH_BATCH)) {
-      const session = this.link.session(attempt.serverId);
-      if (!session) continue;
-      if (!(await this.tasks.assignAttempt(attempt, this.config.leaseMs))) continue;
-      this.attemptOwners.set(attempt.attemptId, {
-        taskId: attempt.taskId,
-        stepId: attempt.stepId,
-        stepName: attempt.name,
-      });
-      const sent = session.send({
-        assign: {
-          ref: { stepId: attempt.stepId, attemptId: attempt.attemptId, epoch: attempt.epoch },
-          taskId: attempt.taskId,
-          step: attempt.name,
-          paramsJson: JSON.stringify(attempt.params),
-          timeoutMs: attempt.timeoutMs,
-          secrets: await this.secrets(attempt),
-        },
-      });
-      if (!sent) {
-        await this.tasks.unassignAttempt(attempt.attemptId);
-        continue;
-      }
-      this.logger.debug(
-        { taskId: attempt.taskId, stepId: attempt.stepId, step: attempt.name },
-        'step assigned',
-      );
+      const queue = byServer.get(attempt.serverId);
+      if (queue) queue.push(attempt);
+      else byServer.set(attempt.serverId, [attempt]);
     }
+    await mapWithConcurrency([...byServer.values()], DISPATCH_CONCURRENCY, async (attempts) => {
+      for (const attempt of attempts) await this.dispatchAttempt(attempt);
+    });
+  }
+
+  private async dispatchAttempt(attempt: DispatchableAttempt): Promise<void> {
+    const session = this.link.session(attempt.serverId);
+    if (!session) return;
+    if (!(await this.tasks.assignAttempt(attempt, this.config.leaseMs))) return;
+    this.attemptOwners.set(attempt.attemptId, {
+      taskId: attempt.taskId,
+      stepId: attempt.stepId,
+      stepName: attempt.name,
+    });
+    const sent = session.send({
+      assign: {
+        ref: { stepId: attempt.stepId, attemptId: attempt.attemptId, epoch: attempt.epoch },
+        taskId: attempt.taskId,
+        step: attempt.name,
+        paramsJson: JSON.stringify(attempt.params),
+        timeoutMs: attempt.timeoutMs,
+        secrets: await this.secrets(attempt),
+      },
+    });
+    if (!sent) {
+      await this.tasks.unassignAttempt(attempt.attemptId);
+      return;
+    }
+    this.logger.debug(
+      { taskId: attempt.taskId, stepId: attempt.stepId, step: attempt.name },
+      'step assigned',
+    );
   }
 
   private async reapExpiredLeases(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { mapWithConcurrency } from '../../../shared/src/concurrency.js';
 import type { StepFailure } from '../../../shared/src/errors.js';
 import type { TaskState, TaskType } from '../../../shared/src/tasks.js';
 import { isUniqueViolation, sqlOne, sqlRows } from '../infra/db/sql.js';
@@ -53,6 +54,8 @@ export interface LogLineInput {
 }
 
 const ACTIVE = `('assigned','running')`;
+/** Queued tasks started at once (the registry pool has 10 connections). */
+const START_CONCURRENCY = 6;
 
 /**
  * The task engine's queries. Every state change that the engine's guarantees rest on (slots, one
@@ -89,9 +92,9 @@ export class TasksRepository {
    * running task (the partial unique index on lock_key refuses a second one even under a race).
    */
   async startQueuedTasks(runnerId: string, limit: number): Promise<TaskEntity[]> {
-    const candidates = await sqlRows<{ id: string }>(
+    const candidates = await sqlRows<{ id: string; lockKey: string | null }>(
       this.db,
-      `SELECT t.id FROM tasks t
+      `SELECT t.id, t.lock_key AS "lockKey" FROM tasks t
         WHERE t.state = 'queued' AND t.cancel_requested_at IS NULL
           AND (t.lock_key IS NULL OR NOT EXISTS (
                 SELECT 1 FROM tasks r WHERE r.state = 'running' AND r.lock_key = t.lock_key))
@@ -99,8 +102,16 @@ export class TasksRepository {
         LIMIT $1`,
       [limit],
     );
-    const started: TaskEntity[] = [];
-    for (const { id } of candidates) {
+    // Only the oldest task of a lock key can start now (the others would meet the unique index), so
+    // the rest are started side by side: one after the other, a burst of tasks waited on each.
+    const lockKeys = new Set<string>();
+    const startable = candidates.filter(({ lockKey }) => {
+      if (lockKey === null) return true;
+      if (lockKeys.has(lockKey)) return false;
+      lockKeys.add(lockKey);
+      return true;
+    });
+    const started = await mapWithConcurrency(startable, START_CONCURRENCY, async ({ id }) => {
       try {
         const row = await sqlOne<{ id: string }>(
           this.db,
@@ -108,15 +119,13 @@ export class TasksRepository {
             WHERE id = $1 AND state = 'queued' RETURNING id`,
           [id, runnerId],
         );
-        if (row) {
-          const task = await this.findTask(id);
-          if (task) started.push(task);
-        }
+        return row ? await this.findTask(id) : null;
       } catch (error) {
         if (!isUniqueViolation(error, 'uq_tasks_running_lock')) throw error;
+        return null;
       }
-    }
-    return started;
+    });
+    return started.filter((task): task is TaskEntity => task !== null);
   }
 
   runningTasks(): Promise<TaskEntity[]> {
