@@ -3,7 +3,7 @@ import type {
   MigrateCheck,
   Client,
   Site,
-  PackageRelease,
+  Package,
   Platform,
   ApiErrorBody,
   CreatedServer,
@@ -88,7 +88,7 @@ export class ApiClient {
     return page.items;
   }
 
-  getPlatform(nameOrId: string): Promise<Platform & { packages: PackageRelease[] }> {
+  getPlatform(nameOrId: string): Promise<Platform & { packages: Package[] }> {
     return this.request('GET', `/api/platforms/${segment(nameOrId)}`);
   }
 
@@ -135,7 +135,7 @@ export class ApiClient {
     return page.items;
   }
 
-  getSite(domain: string): Promise<Site & { packages: PackageRelease[] }> {
+  getSite(domain: string): Promise<Site & { packages: Package[] }> {
     return this.request('GET', `/api/sites/${segment(domain)}`);
   }
 

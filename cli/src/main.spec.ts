@@ -111,6 +111,7 @@ describe('berth (commands against a fake master)', () => {
             failure: {
               code: 'COMMAND_FAILED',
               message: 'nginx -v exited 127',
+              retryable: false,
               exitCode: 127,
               stderrTail: 'nginx: not found',
             },
@@ -202,7 +203,11 @@ describe('berth (commands against a fake master)', () => {
         }),
         [`GET /api/tasks/${TASK_ID}`]: () => {
           polls++;
-          const base = { id: TASK_ID, type: 'server.transfer-check', startedAt: '2025-01-01T10:00:00.000Z' };
+          const base: Partial<Task> = {
+            id: TASK_ID,
+            type: 'server.transfer-check',
+            startedAt: '2025-01-01T10:00:00.000Z',
+          };
           if (polls <= 3)
             return { body: aTask({ ...base, state: 'running', progress: progress(polls * 0.5 * MiB) }) };
           return { body: aTask({ ...base, finishedAt: '2025-01-01T10:00:02.000Z', ...final }) };

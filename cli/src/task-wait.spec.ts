@@ -14,7 +14,13 @@ const startedAt = '2025-01-01T10:00:00.000Z';
 /** A migrate as the master shows it over five polls: backup upload, rehearsal, offline window, done. */
 function migrateRoutes(): FakeRoutes {
   let polls = 0;
-  const base = { id: TASK_ID, type: 'site.migrate', targetKind: 'site', targetName: 'a.example', startedAt };
+  const base: Partial<Task> = {
+    id: TASK_ID,
+    type: 'site.migrate',
+    targetKind: 'site',
+    targetName: 'a.example',
+    startedAt,
+  };
   const phase = (name: string, from: number, to: number | null) => ({
     name,
     startedAt: new Date(Date.parse(startedAt) + from * 1000).toISOString(),

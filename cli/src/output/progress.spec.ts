@@ -43,15 +43,15 @@ describe('describeProgress', () => {
   });
 
   it('shows other units as counts, without a rate', () => {
-    const text = describeProgress({ stepName: 's', phase: null, done: 3, total: 10, unit: 'sites' }, 1, {
+    const text = describeProgress({ stepName: 's', phase: '', done: 3, total: 10, unit: 'sites' }, 1, {
       bar: true,
     });
     expect(text).toBe(`${renderBar(0.3, 24)} 30%  3 sites / 10 sites  ETA 7.0s`);
   });
 
-  it('shows only the amount when the total is unknown', () => {
+  it('shows only the amount when the total is unknown (0 on the wire)', () => {
     expect(
-      describeProgress({ stepName: 's', phase: null, done: 2 * MiB, total: null, unit: 'bytes' }, 0, {
+      describeProgress({ stepName: 's', phase: '', done: 2 * MiB, total: 0, unit: 'bytes' }, 0, {
         bar: true,
       }),
     ).toBe('2.00 MiB');
