@@ -1,19 +1,13 @@
 import { EventEmitter } from 'node:events';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type CommandNode, describeCommandTree } from './completion.js';
 import { CliContext } from './context.js';
 import { buildProgram, runCli } from './main.js';
 import type { RunningAgent, RunningMaster } from './runtime-modules.js';
-import {
-  type FakeMaster,
-  type FakeRoutes,
-  closedPort,
-  memoryIo,
-  startFakeMaster,
-} from './testing/fake-master.js';
+import { useCliHarness } from './testing/cli-harness.js';
+import { closedPort, memoryIo } from './testing/fake-master.js';
 
 function leaves(node: CommandNode): CommandNode[] {
   return node.subcommands.length === 0 ? [node] : node.subcommands.flatMap(leaves);
@@ -25,24 +19,8 @@ function lastJsonLine(stderr: string): unknown {
 }
 
 describe('--json', () => {
-  let master: FakeMaster | undefined;
-  let dir: string;
-
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'berth-json-'));
-  });
-  afterEach(async () => {
-    await master?.close();
-    master = undefined;
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  async function run(routes: FakeRoutes, argv: string[]) {
-    master = await startFakeMaster(routes);
-    const io = memoryIo({ BERTH_CONFIG_DIR: dir, BERTH_URL: master.url, BERTH_TOKEN: 't', HOME: dir });
-    const code = await runCli(argv, io);
-    return { code, stdout: io.stdoutText(), stderr: io.stderrText() };
-  }
+  const cli = useCliHarness('json');
+  const { run } = cli;
 
   it('is an option of every command', () => {
     const tree = describeCommandTree(
@@ -84,7 +62,7 @@ describe('--json', () => {
 
   it('reports an unreachable master with exit 3', async () => {
     const port = await closedPort();
-    const io = memoryIo({ BERTH_CONFIG_DIR: dir });
+    const io = memoryIo({ BERTH_CONFIG_DIR: cli.dir });
     const code = await runCli(['--url', `http://127.0.0.1:${port}`, 'server', 'list', '--json'], io);
     expect(code).toBe(3);
     expect(io.stdoutText()).toBe('');
@@ -119,19 +97,19 @@ describe('--json', () => {
       stop: () => Promise.resolve(),
     };
     const signals = new EventEmitter();
-    const io = memoryIo({ BERTH_CONFIG_DIR: join(dir, 'config') });
+    const io = memoryIo({ BERTH_CONFIG_DIR: join(cli.dir, 'config') });
     io.signals = signals;
     io.modules = { master: () => Promise.resolve({ startMaster: () => Promise.resolve(running) }) };
-    const exit = runCli(['master', 'start', '--data-dir', join(dir, 'data'), '--json'], io);
+    const exit = runCli(['master', 'start', '--data-dir', join(cli.dir, 'data'), '--json'], io);
     await vi.waitFor(() => expect(io.stdoutText()).toContain('}'));
     signals.emit('SIGTERM');
     expect(await exit).toBe(0);
-    const credentialsFile = join(dir, 'config', 'credentials.json');
+    const credentialsFile = join(cli.dir, 'config', 'credentials.json');
     expect(JSON.parse(io.stdoutText())).toEqual({
       api: 'http://127.0.0.1:7600',
       grpcPort: 7601,
       database: 'pglite',
-      dataDir: join(dir, 'data'),
+      dataDir: join(cli.dir, 'data'),
       adminToken: 'first-token',
       credentialsFile,
     });
@@ -144,7 +122,7 @@ describe('--json', () => {
   it('agent start --json prints the server it runs for', async () => {
     const running: RunningAgent = { serverId: 'srv-1', serverName: 'web1', stop: () => Promise.resolve() };
     const signals = new EventEmitter();
-    const io = memoryIo({ BERTH_CONFIG_DIR: dir, HOME: dir });
+    const io = memoryIo({ BERTH_CONFIG_DIR: cli.dir, HOME: cli.dir });
     io.signals = signals;
     io.modules = { agent: () => Promise.resolve({ startAgent: () => Promise.resolve(running) }) };
     const exit = runCli(['agent', 'start', '--master', 'm.example.org:7601', '--json'], io);

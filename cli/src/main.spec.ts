@@ -1,18 +1,12 @@
 import { EventEmitter } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LogLine, Task } from './api-types.js';
 import { runCli } from './main.js';
 import { aLogLine, aServer, aStep, aTask } from './testing/factories.js';
-import {
-  type FakeMaster,
-  type FakeRoutes,
-  closedPort,
-  memoryIo,
-  startFakeMaster,
-} from './testing/fake-master.js';
+import { useCliHarness } from './testing/cli-harness.js';
+import { type FakeRoutes, closedPort, memoryIo } from './testing/fake-master.js';
 
 const TASK_ID = '6f1c2d3e-0000-4000-8000-000000000001';
 const MiB = 1024 * 1024;
@@ -20,26 +14,8 @@ const MiB = 1024 * 1024;
 const CONTROL = /[\x00-\x09\x0b-\x1f\x7f]/;
 
 describe('berth (commands against a fake master)', () => {
-  let master: FakeMaster | undefined;
-  let configDir: string;
-
-  beforeEach(async () => {
-    // An empty config dir, so that no credentials of the person running the tests are read.
-    configDir = await mkdtemp(join(tmpdir(), 'berth-cli-'));
-  });
-  afterEach(async () => {
-    await master?.close();
-    master = undefined;
-    await rm(configDir, { recursive: true, force: true });
-  });
-
-  async function run(routes: FakeRoutes, argv: string[], options: { signals?: EventEmitter } = {}) {
-    master = await startFakeMaster(routes);
-    const io = memoryIo({ BERTH_CONFIG_DIR: configDir, BERTH_URL: master.url, BERTH_TOKEN: 'test-token' });
-    if (options.signals) io.signals = options.signals;
-    const code = await runCli(argv, io);
-    return { code, stdout: io.stdoutText(), stderr: io.stderrText(), requests: master.requests };
-  }
+  const cli = useCliHarness('cli');
+  const { run } = cli;
 
   /**
    * A task that logs five lines over four polls, finishing in `finalState` at the third. The cursor is
@@ -279,7 +255,9 @@ describe('berth (commands against a fake master)', () => {
         },
         [`GET /api/tasks/${TASK_ID}/log`]: () => ({ body: { lines: [], next: '', taskState: 'running' } }),
       };
-      const { code, stderr } = await run(routes, ['server', 'verify', 'web1'], { signals });
+      const { code, stderr } = await run(routes, ['server', 'verify', 'web1'], {
+        prepare: (io) => (io.signals = signals),
+      });
       expect(code).toBe(130);
       expect(stderr).toContain(`berth task log ${TASK_ID} --follow`);
       expect(stderr).toContain(`berth task cancel ${TASK_ID}`);
@@ -380,7 +358,6 @@ describe('berth (commands against a fake master)', () => {
       const bad = await run(tasks, ['task', 'list', '--state', 'done']);
       expect(bad.code).toBe(2);
       expect(bad.stderr).toContain('--state must be one of queued, running, succeeded, failed, cancelled');
-      await master?.close();
       const limit = await run(tasks, ['task', 'list', '--limit', 'many']);
       expect(limit.code).toBe(2);
       expect(limit.stderr).toContain("option '--limit <n>' argument 'many' is invalid");
@@ -389,12 +366,12 @@ describe('berth (commands against a fake master)', () => {
   });
 
   it('reads the URL and token saved in the credentials file', async () => {
-    master = await startFakeMaster({ 'GET /api/servers': () => ({ body: { items: [] } }) });
+    const master = await cli.fakeMaster({ 'GET /api/servers': () => ({ body: { items: [] } }) });
     await writeFile(
-      join(configDir, 'credentials.json'),
+      join(cli.dir, 'credentials.json'),
       JSON.stringify({ url: master.url, token: 'saved-token' }),
     );
-    const io = memoryIo({ BERTH_CONFIG_DIR: configDir });
+    const io = memoryIo({ BERTH_CONFIG_DIR: cli.dir });
     expect(await runCli(['server', 'list'], io)).toBe(0);
     expect(io.stdoutText()).toContain('No servers yet');
     expect(master.requests[0]?.headers.authorization).toBe('Bearer saved-token');
@@ -402,7 +379,7 @@ describe('berth (commands against a fake master)', () => {
 
   it('exits 3 and names the URL when the master cannot be reached', async () => {
     const port = await closedPort();
-    const io = memoryIo({ BERTH_CONFIG_DIR: configDir });
+    const io = memoryIo({ BERTH_CONFIG_DIR: cli.dir });
     const code = await runCli(['--url', `http://127.0.0.1:${port}`, 'task', 'list'], io);
     expect(code).toBe(3);
     expect(io.stderrText()).toContain(
@@ -412,17 +389,17 @@ describe('berth (commands against a fake master)', () => {
   });
 
   it('exits 2 for an unknown command or option, and 0 for --help', async () => {
-    const io = memoryIo({ BERTH_CONFIG_DIR: configDir });
+    const io = memoryIo({ BERTH_CONFIG_DIR: cli.dir });
     expect(await runCli(['server', 'frobnicate'], io)).toBe(2);
     expect(await runCli(['task', 'list', '--colour'], io)).toBe(2);
     expect(io.stderrText()).toContain("unknown option '--colour'");
-    const help = memoryIo({ BERTH_CONFIG_DIR: configDir });
+    const help = memoryIo({ BERTH_CONFIG_DIR: cli.dir });
     expect(await runCli(['task', 'log', '--help'], help)).toBe(0);
     expect(help.stdoutText()).toContain('Usage: berth task log [options] <id>');
   });
 
   it('refuses a bad --master for agent start before loading the agent', async () => {
-    const io = memoryIo({ BERTH_CONFIG_DIR: configDir });
+    const io = memoryIo({ BERTH_CONFIG_DIR: cli.dir });
     expect(await runCli(['agent', 'start', '--slots', '0', '--master', 'm:7601'], io)).toBe(2);
     expect(io.stderrText()).toContain("option '--slots <n>' argument '0' is invalid");
   });

@@ -1,11 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Task } from './api-types.js';
-import { runCli } from './main.js';
+import { useCliHarness } from './testing/cli-harness.js';
 import { aStep, aTask } from './testing/factories.js';
-import { type FakeMaster, type FakeRoutes, memoryIo, startFakeMaster } from './testing/fake-master.js';
+import type { FakeRoutes } from './testing/fake-master.js';
 
 const TASK_ID = '6f1c2d3e-0000-4000-8000-000000000009';
 const MiB = 1024 * 1024;
@@ -76,25 +73,15 @@ function migrateRoutes(): FakeRoutes {
 }
 
 describe('following a migrate', () => {
-  let master: FakeMaster | undefined;
-  let dir: string;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'berth-follow-'));
-  });
-  afterEach(async () => {
-    await master?.close();
-    master = undefined;
-    await rm(dir, { recursive: true, force: true });
-  });
+  const cli = useCliHarness('follow');
 
-  async function run(argv: string[], tty: boolean) {
-    master = await startFakeMaster(migrateRoutes());
-    const io = memoryIo({ BERTH_CONFIG_DIR: dir, BERTH_URL: master.url, BERTH_TOKEN: 't' }, { tty });
+  function run(argv: string[], tty: boolean) {
     let now = Date.parse(startedAt);
-    // Each poll a second later, so that the rate is measured.
-    io.now = () => (now += 500);
-    const code = await runCli(argv, io);
-    return { code, stdout: io.stdoutText(), stderr: io.stderrText() };
+    return cli.run(migrateRoutes(), argv, {
+      tty,
+      // Each poll a second later, so that the rate is measured.
+      prepare: (io) => (io.now = () => (now += 500)),
+    });
   }
 
   it('on a terminal, shows each phase with its step, and the bytes, rate and ETA of the upload', async () => {

@@ -1,9 +1,8 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli } from '../main.js';
-import { type FakeMaster, type FakeRoutes, memoryIo, startFakeMaster } from '../testing/fake-master.js';
+import { describe, expect, it } from 'vitest';
+import { useCliHarness } from '../testing/cli-harness.js';
+import type { FakeRoutes } from '../testing/fake-master.js';
 
 const site = {
   id: '6f1c2d3e-0000-4000-8000-0000000000b1',
@@ -37,29 +36,13 @@ const routes: FakeRoutes = {
 };
 
 describe('berth site aliases', () => {
-  let master: FakeMaster | undefined;
-  let dir: string;
-
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'berth-aliases-'));
-  });
-  afterEach(async () => {
-    await master?.close();
-    master = undefined;
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  async function run(argv: string[]) {
-    master ??= await startFakeMaster(routes);
-    const io = memoryIo({ BERTH_CONFIG_DIR: dir, BERTH_URL: master.url, BERTH_TOKEN: 't', HOME: dir });
-    const code = await runCli(argv, io);
-    return { code, stdout: io.stdoutText(), stderr: io.stderrText() };
-  }
+  const cli = useCliHarness('aliases');
+  const run = (argv: string[]) => cli.run(routes, argv);
 
   it("writes ~/.drush/sites/<name>.site.yml from the site's platform and server, and prints its path", async () => {
     const { code, stdout, stderr } = await run(['site', 'aliases', 'www.example.com', '--user', 'deploy']);
     expect(code).toBe(0);
-    const path = join(dir, '.drush', 'sites', 'www-example-com.site.yml');
+    const path = join(cli.dir, '.drush', 'sites', 'www-example-com.site.yml');
     expect(stdout).toBe(`${path}\n`);
     expect(stderr).toContain('drush @www-example-com status');
     expect(await readFile(path, 'utf8')).toBe(
@@ -84,7 +67,7 @@ describe('berth site aliases', () => {
       'aliases',
       'www.example.com',
       '--dir',
-      join(dir, 'project', 'drush', 'sites'),
+      join(cli.dir, 'project', 'drush', 'sites'),
       '--name',
       'shop',
       '--environment',
@@ -94,7 +77,7 @@ describe('berth site aliases', () => {
     ]);
     expect(code).toBe(0);
     expect(stderr).toBe('');
-    const path = join(dir, 'project', 'drush', 'sites', 'shop.site.yml');
+    const path = join(cli.dir, 'project', 'drush', 'sites', 'shop.site.yml');
     expect(JSON.parse(stdout)).toEqual({
       path,
       name: 'shop',
@@ -111,32 +94,31 @@ describe('berth site aliases', () => {
   });
 
   it('refuses to overwrite without --force, with exit 2, and replaces with it', async () => {
-    const path = join(dir, 'www-example-com.site.yml');
+    const path = join(cli.dir, 'www-example-com.site.yml');
     await writeFile(path, 'mine\n');
-    const refused = await run(['site', 'aliases', 'www.example.com', '--dir', dir]);
+    const refused = await run(['site', 'aliases', 'www.example.com', '--dir', cli.dir]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain(`berth: ${path} exists already`);
     expect(await readFile(path, 'utf8')).toBe('mine\n');
-    const forced = await run(['site', 'aliases', 'www.example.com', '--dir', dir, '--force']);
+    const forced = await run(['site', 'aliases', 'www.example.com', '--dir', cli.dir, '--force']);
     expect(forced.code).toBe(0);
     expect(await readFile(path, 'utf8')).toContain("uri: 'http://www.example.com'");
   });
 
   it('refuses a name with a dot or a slash before asking the master', async () => {
-    master = await startFakeMaster(routes);
     for (const name of ['../x', 'a.b']) {
-      const { code, stderr } = await run([
+      const { code, stderr, requests } = await run([
         'site',
         'aliases',
         'www.example.com',
         '--dir',
-        dir,
+        cli.dir,
         '--name',
         name,
       ]);
       expect(code).toBe(2);
       expect(stderr).toContain(`--name "${name}" is not valid`);
+      expect(requests).toHaveLength(0);
     }
-    expect(master.requests).toHaveLength(0);
   });
 });
