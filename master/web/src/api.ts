@@ -1,127 +1,17 @@
-import type { SiteAction } from '../../../shared/src/site-actions.js';
-import type { TaskState } from '../../../shared/src/tasks.js';
-
-/** The shapes of the REST API's answers that the UI reads (see /api/docs). */
-
-export interface WhoAmI {
-  name: string;
-  role: 'admin' | 'client';
-  client: string | null;
-}
-
-export interface Server {
-  id: string;
-  name: string;
-  slots: number;
-  slotsBusy: number;
-  connected: boolean;
-  services: Array<{ kind: string; name?: string; version?: string }>;
-  agentVersion: string | null;
-  lastSeenAt: string | null;
-}
-
-export interface Platform {
-  id: string;
-  name: string;
-  serverName: string;
-  path: string;
-  coreVersion: string | null;
-  status: string;
-  locked: boolean;
-  verifiedAt: string | null;
-}
-
-export interface Package {
-  name: string;
-  type: string;
-  version: string | null;
-  schemaVersion: number;
-  title?: string | null;
-}
-
-export interface Site {
-  id: string;
-  domain: string;
-  status: string;
-  platform: string;
-  client: string | null;
-  dbServer: string;
-  profile: string;
-  url: string;
-  verifiedAt: string | null;
-  createdAt: string;
-  actions: SiteAction[];
-}
-
-export interface Backup {
-  id: string;
-  domain: string;
-  reason: string;
-  createdAt: string;
-  /** What the archive holds (shared/src/steps.ts SiteArchiveManifest) and where it came from. */
-  manifest: {
-    archive?: { bytes: number; sha256: string };
-    platform?: { name: string; coreVersion: string | null };
-  };
-}
-
-export interface TaskPhase {
-  name: string;
-  startedAt: string;
-  endedAt: string | null;
-}
-
-export interface TaskProgress {
-  stepName: string;
-  phase: string;
-  done: number;
-  total: number;
-  unit: string;
-}
-
-export interface Task {
-  id: string;
-  type: string;
-  state: TaskState;
-  targetKind: string;
-  targetName: string;
-  result: Record<string, unknown> | null;
-  error: string | null;
-  phases: TaskPhase[];
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  progress: TaskProgress | null;
-  steps?: Array<{ id: string; seq: number; name: string; serverName: string; state: string }>;
-}
-
-export interface LogLine {
-  id: string;
-  at: string;
-  stream: string;
-  text: string;
-  stepId: string | null;
-}
-
-export interface CompatibilityRow {
-  name: string;
-  type: string;
-  siteVersion: string | null;
-  targetVersion: string | null;
-  siteSchema: number;
-  targetSchema: number | null;
-  status: string;
-  severity: 'ok' | 'warning' | 'error';
-  message: string;
-}
-
-export interface CompatibilityReport {
-  platform: string;
-  rows: CompatibilityRow[];
-  errors: number;
-  warnings: number;
-  upgrades: number;
-}
+/** The shapes of the REST API's answers that the UI reads (see /api/docs): the master's own contract. */
+export type {
+  Backup,
+  LogLine,
+  MigrateCandidate,
+  MigrateCheck,
+  Package,
+  Platform,
+  Server,
+  Site,
+  Task,
+  TaskProgress,
+  WhoAmI,
+} from '../../../shared/src/api.js';
 
 const TOKEN_KEY = 'berth.token';
 

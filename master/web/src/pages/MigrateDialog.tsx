@@ -1,21 +1,15 @@
-import { api, encode, type CompatibilityReport } from '../api.js';
+import { api, encode, type MigrateCandidate, type MigrateCheck } from '../api.js';
 import { Badge, Problem, usePolled } from '../util.js';
 
-interface Candidate {
-  name: string;
-  coreVersion: string | null;
-  locked: boolean;
-}
-
 /** Every platform the site could move to, each with Aegir's package comparison and a Migrate button. */
-async function loadChecks(domain: string): Promise<CompatibilityReport[]> {
-  const { items } = await api<{ items: Candidate[] }>(
+async function loadChecks(domain: string): Promise<MigrateCheck[]> {
+  const { items } = await api<{ items: MigrateCandidate[] }>(
     'GET',
     `/api/sites/${encode(domain)}/migrate-candidates`,
   );
   return Promise.all(
     items.map((candidate) =>
-      api<CompatibilityReport>(
+      api<MigrateCheck>(
         'GET',
         `/api/sites/${encode(domain)}/migrate-check?platform=${encode(candidate.name)}`,
       ),
