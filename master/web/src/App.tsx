@@ -1,5 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import { api, ApiError, session, type WhoAmI } from './api.js';
+import type { WhoAmI } from '../../../shared/src/api.js';
+import { api, ApiError, session } from './api.js';
 import { Dashboard } from './pages/Dashboard.js';
 import { PlatformPage } from './pages/PlatformPage.js';
 import { SitePage } from './pages/SitePage.js';

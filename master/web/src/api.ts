@@ -1,17 +1,7 @@
-/** The shapes of the REST API's answers that the UI reads (see /api/docs): the master's own contract. */
-export type {
-  Backup,
-  LogLine,
-  MigrateCandidate,
-  MigrateCheck,
-  Package,
-  Platform,
-  Server,
-  Site,
-  Task,
-  TaskProgress,
-  WhoAmI,
-} from '../../../shared/src/api.js';
+/**
+ * The UI's session and REST calls. The answers' shapes are in shared/src/api.ts, the contract the
+ * master is compiled against; the pages import them from there.
+ */
 
 const TOKEN_KEY = 'berth.token';
 

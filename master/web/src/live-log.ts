@@ -1,6 +1,7 @@
 import { EventStreamParser } from '../../../shared/src/event-stream.js';
 import type { TaskState } from '../../../shared/src/tasks.js';
-import { authHeaders, type LogLine, type TaskProgress } from './api.js';
+import type { LogLine, TaskProgress } from '../../../shared/src/api.js';
+import { authHeaders } from './api.js';
 
 export interface TaskEventHandlers {
   onLines(lines: LogLine[]): void;

@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
-import { api, encode, type Platform, type Server, type Site, type Task, type WhoAmI } from '../api.js';
+import type { Platform, Server, Site, Task, WhoAmI } from '../../../../shared/src/api.js';
+import { api, encode } from '../api.js';
 import { Badge, formatDuration, formatTime, navigate, Problem, usePolled } from '../util.js';
 
 interface Overview {

@@ -1,4 +1,5 @@
-import { api, encode, type MigrateCandidate, type MigrateCheck } from '../api.js';
+import type { MigrateCandidate, MigrateCheck } from '../../../../shared/src/api.js';
+import { api, encode } from '../api.js';
 import { Badge, Problem, usePolled } from '../util.js';
 
 /** Every platform the site could move to, each with Aegir's package comparison and a Migrate button. */

@@ -1,4 +1,5 @@
-import { api, encode, type Package, type Platform, type Site } from '../api.js';
+import type { Package, Platform, Site } from '../../../../shared/src/api.js';
+import { api, encode } from '../api.js';
 import { Badge, formatTime, Problem, usePolled } from '../util.js';
 import { PackageTable } from './SitePage.js';
 

@@ -1,7 +1,8 @@
 import { useState, type FormEvent } from 'react';
 import type { SiteAction } from '../../../../shared/src/site-actions.js';
 import { FINISHED_TASK_STATES } from '../../../../shared/src/tasks.js';
-import { api, encode, type Backup, type Package, type Site, type Task, type WhoAmI } from '../api.js';
+import type { Backup, Package, Site, Task, WhoAmI } from '../../../../shared/src/api.js';
+import { api, encode } from '../api.js';
 import { Badge, formatBytes, formatTime, navigate, Problem, usePolled } from '../util.js';
 import { MigrateDialog } from './MigrateDialog.js';
 

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { FINISHED_TASK_STATES, type TaskState } from '../../../../shared/src/tasks.js';
-import { api, encode, type LogLine, type Task, type TaskProgress } from '../api.js';
+import type { LogLine, Task, TaskProgress } from '../../../../shared/src/api.js';
+import { api, encode } from '../api.js';
 import { followTaskEvents } from '../live-log.js';
 import { Badge, formatDuration, formatTime, Problem, usePolled } from '../util.js';
 
