@@ -1,12 +1,10 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import type { TaskPhase } from '../../../shared/src/api.js';
 import type { TaskState, TaskType } from '../../../shared/src/tasks.js';
 
-/** A recorded phase of a task (backup, rehearsal, read-only window, offline window ...). */
-export interface TaskPhase {
-  name: string;
-  startedAt: string;
-  endedAt: string | null;
-}
+// A recorded phase of a task (backup, rehearsal, read-only window, offline window ...): stored as
+// JSON in `phases` and sent as is by the REST API, so its shape is the API's (shared/src/api.ts).
+export type { TaskPhase };
 
 /** One operation on a server, platform or site, made of steps. */
 @Entity('tasks')
