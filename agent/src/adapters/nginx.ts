@@ -12,6 +12,29 @@ export interface NginxContext {
 export class Nginx {
   constructor(private readonly context: NginxContext) {}
 
+  /**
+   * Runs a configuration change (write, `nginx -t`, reload, or put back) with no other change to
+   * this nginx in between, in this agent process. Two changes side by side went wrong both ways: a
+   * reload waited on the other step's new workers and returned before nginx had read its own vhost
+   * (the probe right after it met a 404), and a file written between another step's test and its
+   * reload could make that reload fail.
+   */
+  async exclusive<T>(change: () => Promise<T>): Promise<T> {
+    const conf = this.context.host.nginxConf;
+    const previous = changesInFlight.get(conf) ?? Promise.resolve();
+    const mine = previous.then(change);
+    const settled = mine.then(
+      () => undefined,
+      () => undefined,
+    );
+    changesInFlight.set(conf, settled);
+    try {
+      return await mine;
+    } finally {
+      if (changesInFlight.get(conf) === settled) changesInFlight.delete(conf);
+    }
+  }
+
   /** `nginx -t`: fails with CONFIG_REJECTED and nginx's own words when the configuration is invalid. */
   async test(): Promise<void> {
     try {
@@ -59,6 +82,9 @@ export class Nginx {
     }
   }
 }
+
+/** The last configuration change queued for each nginx (by its main configuration file). */
+const changesInFlight = new Map<string, Promise<void>>();
 
 /** How long a reload may take to put its new workers in place before the step goes on anyway. */
 const RELOAD_SETTLE_MS = 10_000;

@@ -74,6 +74,26 @@ describe('http.write-vhost, http.remove-vhost and probe.http', () => {
     expect(conf).toContain(`fastcgi_pass unix:${stack.phpFpmSocket};`);
   });
 
+  it('serves each new vhost as soon as its step returns, with several steps reloading side by side', async () => {
+    // Two reloads at once used to wait on each other's new workers: the later step returned before
+    // nginx had read its vhost, and the probe right after it (a migrate's rehearsal) got a 404.
+    const domains = Array.from({ length: 6 }, (_, index) => `side${index}.test`);
+    await Promise.all(
+      domains.map(async (domain) => {
+        await runStep(httpWriteVhost, { domain, platform: 'p1' }, testContext(host));
+        const probe = await runStep(
+          probeHttp,
+          { domain, path: '/berth-probe.txt', expectText: 'served from p1' },
+          testContext(host),
+        );
+        expect(probe.status).toBe(200);
+      }),
+    );
+    for (const domain of domains) {
+      await runStep(httpRemoveVhost, { domain }, testContext(host));
+    }
+  });
+
   it('keeps the old file when nginx -t refuses the new one, and every site still serves', async () => {
     const path = join(vhostDir(), 'b.test.conf');
     const before = await readFile(path, 'utf8');

@@ -59,7 +59,7 @@ export const httpWriteVhost: StepHandler<'http.write-vhost'> = {
 
 /**
  * Puts `content` (or, with undefined, no file) at `path`, then `nginx -t` and a reload; puts the
- * previous state back if either fails.
+ * previous state back if either fails. One change at a time per nginx (Nginx.exclusive).
  */
 export async function replaceConfig(
   context: StepContext,
@@ -67,6 +67,15 @@ export async function replaceConfig(
   content: string | undefined,
 ): Promise<void> {
   const nginx = new Nginx(context);
+  await nginx.exclusive(() => replaceAndReload(context, nginx, path, content));
+}
+
+async function replaceAndReload(
+  context: StepContext,
+  nginx: Nginx,
+  path: string,
+  content: string | undefined,
+): Promise<void> {
   const backup = `${path}.old`;
   const hadOld = (await pathKind(path)) === 'file';
   if (hadOld) await copyFile(path, backup);
