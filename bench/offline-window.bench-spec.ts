@@ -368,13 +368,13 @@ describe('offline window of a migrate', () => {
       [
         'dump',
         () =>
-          execa('mariadb-dump', [...client, '--single-transaction', '--quick', site.db.database]).pipe(
-            'gzip',
-            [],
-            {
-              stdout: { file: dump },
-            },
-          ),
+          // buffer: false — execa would also keep the piped output in memory, and stop the dump at
+          // its 100 MB maxBuffer (mariadb-dump: errno 32 on write).
+          execa('mariadb-dump', [...client, '--single-transaction', '--quick', site.db.database], {
+            buffer: false,
+          }).pipe('gzip', [], {
+            stdout: { file: dump },
+          }),
       ],
       ['tar', () => execa('tar', ['czf', tarball, '-C', join(stack.root, 'sites'), site.domain])],
       [
@@ -388,7 +388,10 @@ describe('offline window of a migrate', () => {
               `GRANT ALL PRIVILEGES ON \`${fresh.database}\`.* TO '${fresh.user}'@'127.0.0.1';\n`,
           }),
       ],
-      ['import', () => execa('gunzip', ['-c', dump]).pipe('mariadb', [...client, fresh.database])],
+      [
+        'import',
+        () => execa('gunzip', ['-c', dump], { buffer: false }).pipe('mariadb', [...client, fresh.database]),
+      ],
       ['untar', () => execa('tar', ['xzf', tarball, '-C', join(to, 'web', 'sites')])],
       [
         // provision-deploy writes the site's settings with the new database's credentials.
