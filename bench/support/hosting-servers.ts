@@ -1,16 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { packageRoot } from '../../shared/src/package-root.js';
 import { buildFixturePlatform, type FixturePlatformName } from '../../test/fixtures/platforms.js';
-import {
-  startAgent,
-  startMaster,
-  type AgentHandle,
-  type MasterHandle,
-} from '../../test/support/processes.js';
+import { startHostingAgent } from '../../test/support/hosting-stack.js';
+import { startMaster, type AgentHandle, type MasterHandle } from '../../test/support/processes.js';
 import { createTestDatabase, type TestDatabase } from '../../test/support/test-database.js';
 import { startWebStack, type WebStack } from '../../test/support/web-stack.js';
 
@@ -76,29 +72,12 @@ export async function startHostingServers(options: {
       }
       const web = await startWebStack({ root });
       stops.push(() => web.stop());
-      const adminDefaults = join(root, 'db-admin.cnf');
-      writeFileSync(adminDefaults, '[client]\nhost=127.0.0.1\nport=3306\nuser=root\npassword=\n', {
-        mode: 0o600,
-      });
-      const agent = await startAgent(master, {
+      const agent = await startHostingAgent(master, {
         name: spec.name,
         slots: spec.slots,
         label: `${options.label}-${spec.name}`,
-        args: [
-          '--root',
-          root,
-          '--nginx-conf',
-          web.nginxConf,
-          '--php-fpm-socket',
-          web.phpFpmSocket,
-          '--http-port',
-          `127.0.0.1:${web.port}`,
-          '--db-admin-defaults',
-          adminDefaults,
-          // The private web stack runs PHP-FPM as root in a root-only temp dir (see web-stack.ts).
-          '--web-user',
-          'root',
-        ],
+        root,
+        web,
       });
       stops.push(() => agent.stop());
       servers.push({ name: spec.name, agent, web, root });

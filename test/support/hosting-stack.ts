@@ -43,30 +43,8 @@ export async function startHostingStack(options: {
     buildFixturePlatform(fixture, join(root, 'platforms', name));
   }
   const web = await startWebStack({ root });
-  const adminDefaults = join(root, 'db-admin.cnf');
-  writeFileSync(adminDefaults, '[client]\nhost=127.0.0.1\nport=3306\nuser=root\npassword=\n', {
-    mode: 0o600,
-  });
   const master = await startMaster(database, { label: `${options.label}-master`, env: options.masterEnv });
-  const agent = await startAgent(master, {
-    name: 'web1',
-    label: `${options.label}-web1`,
-    args: [
-      '--root',
-      root,
-      '--nginx-conf',
-      web.nginxConf,
-      '--php-fpm-socket',
-      web.phpFpmSocket,
-      '--http-port',
-      `127.0.0.1:${web.port}`,
-      '--db-admin-defaults',
-      adminDefaults,
-      // The test web stack runs PHP-FPM as root in a root-only temp dir (see web-stack.ts).
-      '--web-user',
-      'root',
-    ],
-  });
+  const agent = await startHostingAgent(master, { name: 'web1', label: `${options.label}-web1`, root, web });
   const berth = (...args: string[]) =>
     run(process.execPath, [join(packageRoot(), 'bin', 'berth.js'), ...args], {
       env: { ...process.env, BERTH_URL: master.url, BERTH_TOKEN: master.token },
@@ -94,4 +72,39 @@ export async function startHostingStack(options: {
       rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * An agent for a server whose root and private web stack live in `root`: MariaDB as root over
+ * loopback through a 0600 defaults file in that root, PHP-FPM as root (see web-stack.ts).
+ */
+export async function startHostingAgent(
+  master: MasterHandle,
+  options: { name: string; label: string; root: string; web: WebStack; slots?: number },
+): Promise<AgentHandle> {
+  const { root, web } = options;
+  const adminDefaults = join(root, 'db-admin.cnf');
+  writeFileSync(adminDefaults, '[client]\nhost=127.0.0.1\nport=3306\nuser=root\npassword=\n', {
+    mode: 0o600,
+  });
+  return startAgent(master, {
+    name: options.name,
+    label: options.label,
+    ...(options.slots !== undefined ? { slots: options.slots } : {}),
+    args: [
+      '--root',
+      root,
+      '--nginx-conf',
+      web.nginxConf,
+      '--php-fpm-socket',
+      web.phpFpmSocket,
+      '--http-port',
+      `127.0.0.1:${web.port}`,
+      '--db-admin-defaults',
+      adminDefaults,
+      // The test web stack runs PHP-FPM as root in a root-only temp dir (see web-stack.ts).
+      '--web-user',
+      'root',
+    ],
+  });
 }
