@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SITE_STATUSES, siteActions, statesOffering } from './site-actions.js';
+import { SITE_ACTIONS, SITE_STATUSES, siteActions, statesOffering } from './site-actions.js';
+import { isTaskType } from './tasks.js';
 
 describe('siteActions', () => {
   it('offers only enable and delete for a disabled site, as Aegir does', () => {
@@ -25,5 +26,23 @@ describe('siteActions', () => {
     for (const status of SITE_STATUSES) {
       for (const action of siteActions(status)) expect(statesOffering(action)).toContain(status);
     }
+  });
+});
+
+describe('SITE_ACTIONS', () => {
+  it('are the site task types that a site offers, in the order the web UI shows them', () => {
+    expect(SITE_ACTIONS).toEqual([
+      'verify',
+      'backup',
+      'restore',
+      'login-reset',
+      'migrate',
+      'clone',
+      'rename',
+      'disable',
+      'enable',
+      'delete',
+    ]);
+    for (const action of SITE_ACTIONS) expect(isTaskType(`site.${action}`)).toBe(true);
   });
 });

@@ -1,40 +1,33 @@
 /**
  * Which tasks a site offers in each state: the buttons of its page in the web UI, the `actions` of
- * GET /api/sites/{domain}, and the state checks of the API's state-changing site tasks. Aegir's rule:
- * a disabled site offers only enable and delete; an enabled one everything but enable (delete needs
- * it disabled first); a site being installed offers nothing yet.
+ * GET /api/sites/{domain}, and the state checks of the API's state-changing site tasks. Derived from
+ * the site task types that declare `offeredIn` (shared/src/tasks.ts), so they are listed once.
  */
+import { SITE_STATUSES, type SiteStatus } from './site-status.js';
+import { TASK_KINDS, TASK_TYPES, type TaskKind, type TaskType } from './tasks.js';
 
-export const SITE_STATUSES = ['installing', 'enabled', 'disabled', 'failed', 'deleted'] as const;
-export type SiteStatus = (typeof SITE_STATUSES)[number];
+export { SITE_STATUSES, type SiteStatus };
 
-export const SITE_ACTIONS = [
-  'verify',
-  'backup',
-  'restore',
-  'login-reset',
-  'migrate',
-  'clone',
-  'rename',
-  'disable',
-  'enable',
-  'delete',
-] as const;
-export type SiteAction = (typeof SITE_ACTIONS)[number];
+type OfferedSiteTask = {
+  [T in TaskType]: (typeof TASK_KINDS)[T] extends { offeredIn: readonly SiteStatus[] } ? T : never;
+}[TaskType];
 
-const OFFERED: Record<SiteStatus, readonly SiteAction[]> = {
-  installing: [],
-  enabled: ['verify', 'backup', 'restore', 'login-reset', 'migrate', 'clone', 'rename', 'disable'],
-  disabled: ['enable', 'delete'],
-  failed: [],
-  deleted: [],
-};
+/** A site task by its action name: `migrate` is the task `site.migrate`. */
+export type SiteAction = OfferedSiteTask extends `site.${infer Action}` ? Action : never;
+
+const OFFERED_IN = new Map<SiteAction, readonly SiteStatus[]>();
+for (const type of TASK_TYPES) {
+  const kind: TaskKind = TASK_KINDS[type];
+  if (kind.offeredIn) OFFERED_IN.set(type.slice('site.'.length) as SiteAction, kind.offeredIn);
+}
+
+export const SITE_ACTIONS: readonly SiteAction[] = [...OFFERED_IN.keys()];
 
 export function siteActions(status: string): readonly SiteAction[] {
-  return (SITE_STATUSES as readonly string[]).includes(status) ? OFFERED[status as SiteStatus] : [];
+  return SITE_ACTIONS.filter((action) => (OFFERED_IN.get(action) as readonly string[]).includes(status));
 }
 
 /** The states in which a site offers an action, for messages ("only an enabled site ..."). */
 export function statesOffering(action: SiteAction): SiteStatus[] {
-  return SITE_STATUSES.filter((status) => OFFERED[status].includes(action));
+  return [...(OFFERED_IN.get(action) ?? [])];
 }

@@ -1,4 +1,10 @@
-/** Task and attempt states, and the task types the master knows. */
+/**
+ * Task and attempt states, and every task type with its parameters and result (TaskDefinitions),
+ * as StepDefinitions does for steps: the master's services write a task's params with this shape,
+ * its workflow reads them with it, and the API and the CLI show them.
+ */
+import type { SiteStatus } from './site-status.js';
+import type { ServiceInfo, StepOutput } from './steps.js';
 
 export const TASK_STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type TaskState = (typeof TASK_STATES)[number];
@@ -16,44 +22,216 @@ export const ATTEMPT_STATES = ['pending', 'assigned', 'running', 'done', 'failed
 export type AttemptState = (typeof ATTEMPT_STATES)[number];
 export const ACTIVE_ATTEMPT_STATES: readonly AttemptState[] = ['assigned', 'running'];
 
-export const TASK_TYPES = [
-  'server.verify',
-  'server.transfer-check',
-  'platform.verify',
-  'site.install',
-  'site.verify',
-  'site.backup',
-  'site.restore',
-  'site.disable',
-  'site.enable',
-  'site.delete',
-  'site.login-reset',
-  'site.backup-delete',
-  'site.migrate',
-  'site.clone',
-  'site.rename',
-  'platform.migrate-sites',
-  'debug.sleep',
-  'debug.noop',
-] as const;
-export type TaskType = (typeof TASK_TYPES)[number];
+export type TaskTargetKind = 'server' | 'platform' | 'site';
+
+/** A site and the platform it is on: what most app and site steps are given. */
+export type SiteOnPlatform = { domain: string; platform: string };
+
+/** The packages a site task recorded for the site: how many, and their schema versions. */
+export type RecordedPackages = { packages: number; schemaVersions: Record<string, number> };
+
+/**
+ * What a migrate is created with (sites service, checked and named up front so a replay uses the
+ * same): the target, the archives reserved for its backup and rollback point, the rehearsal's names.
+ */
+export type MigrateParams = {
+  targetPlatformId: string;
+  /** The target's name at queue time, for people reading the task. */
+  targetPlatform: string;
+  /** The online backup, deployed as the rehearsal. */
+  backupArchiveId: string;
+  /** The rollback point dumped once writes are held. */
+  rollbackArchiveId: string;
+  rehearsal: { domain: string; database: string; user: string };
+};
+
+/**
+ * What a clone is created with. The task targets the source (so no other task changes it while it
+ * is copied); the new site's row exists already, with its own database names and password, and
+ * `secretsFrom` names it so that db.create and site.write-settings get the new site's password.
+ */
+export type CloneParams = {
+  cloneSiteId: string;
+  cloneDomain: string;
+  /** The platform the clone goes on, by name, for people reading the task. */
+  platform: string;
+  /** The source's backup that the clone is made of, reserved up front. */
+  archiveId: string;
+  secretsFrom: string;
+};
+
+/** What a rename is created with: both names fixed up front, so a replay uses the same. */
+export type RenameParams = {
+  from: string;
+  domain: string;
+  /** The backup taken first, online: a restore point of the site as it was (reserved up front). */
+  archiveId: string;
+  /** The site's files as the window starts, which become the new name's directory; removed after. */
+  filesArchiveId: string;
+  /** Keep the old name as a permanent redirect to the new one; else it no longer answers. */
+  redirect: boolean;
+};
+
+/** What a platform upgrade is created with: the sites fixed up front, so a replay sees the same list. */
+export type PlatformUpgradeParams = {
+  targetPlatformId: string;
+  targetPlatform: string;
+  concurrency: number;
+  force: boolean;
+  sites: Array<{ id: string; domain: string }>;
+};
+
+export type PlatformUpgradeSite =
+  | { state: 'migrated'; domain: string; taskId: string; offlineMs: number | null }
+  | { state: 'failed'; domain: string; taskId: string | null; reason: string };
+
+export type PlatformUpgradeSummary = {
+  to: string;
+  migrated: number;
+  failed: number;
+  longestOfflineMs: number | null;
+  medianOfflineMs: number | null;
+  sites: PlatformUpgradeSite[];
+};
+
+/** Every task type: what it targets, what it is created with, and what it returns. */
+export type TaskDefinitions = {
+  'server.verify': {
+    target: 'server';
+    params: Record<string, never>;
+    result: { hostname: string; os: string; agentVersion: string; services: ServiceInfo[] };
+  };
+  'server.transfer-check': {
+    target: 'server';
+    params: { archiveId: string; bytes: number };
+    result: StepOutput<'link.transfer-check'>;
+  };
+  'platform.verify': {
+    target: 'platform';
+    params: { platform: string; serverId: string };
+    result: { coreVersion: string | null; packages: number };
+  };
+  'platform.migrate-sites': {
+    target: 'platform';
+    params: PlatformUpgradeParams;
+    result: PlatformUpgradeSummary;
+  };
+  'site.install': {
+    target: 'site';
+    params: { profile: string };
+    result: { domain: string; status: number } & RecordedPackages;
+  };
+  'site.verify': {
+    target: 'site';
+    params: Record<string, never>;
+    result: { drupalVersion: string; bootstrap: string; probe: number } & RecordedPackages;
+  };
+  'site.backup': {
+    target: 'site';
+    params: { archiveId: string };
+    result: { backupId: string; manifest: Record<string, unknown> };
+  };
+  'site.restore': {
+    target: 'site';
+    params: { backupId: string; preArchiveId: string };
+    result: { restored: string; preRestoreBackupId: string };
+  };
+  'site.login-reset': { target: 'site'; params: Record<string, never>; result: { url: string } };
+  'site.migrate': {
+    target: 'site';
+    params: MigrateParams;
+    result: { from: string; to: string } & RecordedPackages;
+  };
+  'site.clone': {
+    target: 'site';
+    params: CloneParams;
+    result: {
+      domain: string;
+      from: string;
+      platform: string;
+      backupId: string;
+      updated: boolean;
+      status: number;
+    } & RecordedPackages;
+  };
+  'site.rename': {
+    target: 'site';
+    params: RenameParams;
+    result: { from: string; domain: string; redirect: boolean; backupId: string; status: number };
+  };
+  'site.disable': { target: 'site'; params: Record<string, never>; result: { status: 'disabled' } };
+  'site.enable': { target: 'site'; params: Record<string, never>; result: { status: 'enabled' } };
+  'site.delete': {
+    target: 'site';
+    params: { archiveId: string; force: boolean };
+    result: { lastBackupId: string };
+  };
+  'site.backup-delete': { target: 'site'; params: { backupId: string }; result: { deleted: string } };
+  'debug.sleep': { target: 'server'; params: { ms: number }; result: StepOutput<'debug.sleep'> };
+  'debug.noop': { target: 'server'; params: Record<string, never>; result: StepOutput<'debug.noop'> };
+};
+
+export type TaskType = keyof TaskDefinitions;
+export type TaskParams<T extends TaskType> = TaskDefinitions[T]['params'];
+export type TaskResult<T extends TaskType> = TaskDefinitions[T]['result'];
+export type TaskTarget<T extends TaskType> = TaskDefinitions[T]['target'];
+
+/** What the runtime knows of a task type beyond its shape. */
+export interface TaskKind<Target extends TaskTargetKind = TaskTargetKind> {
+  target: Target;
+  /**
+   * A site task a site offers as an action (a button in the web UI, a CLI command that checks it),
+   * and the states in which it does. Absent for site tasks that come with something else: install
+   * with the new site, backup-delete with a backup.
+   */
+  offeredIn?: readonly SiteStatus[];
+  /** Exists for tests and benchmarks; the master accepts it only when told to. */
+  debug?: true;
+}
+
+/**
+ * Every task type, in the order they are listed and offered. Aegir's rule for a site's actions: a
+ * disabled site offers only enable and delete; an enabled one everything but enable (delete needs it
+ * disabled first); a site being installed offers nothing yet.
+ */
+export const TASK_KINDS = {
+  'server.verify': { target: 'server' },
+  'server.transfer-check': { target: 'server' },
+  'platform.verify': { target: 'platform' },
+  'site.install': { target: 'site' },
+  'site.verify': { target: 'site', offeredIn: ['enabled'] },
+  'site.backup': { target: 'site', offeredIn: ['enabled'] },
+  'site.restore': { target: 'site', offeredIn: ['enabled'] },
+  'site.login-reset': { target: 'site', offeredIn: ['enabled'] },
+  'site.migrate': { target: 'site', offeredIn: ['enabled'] },
+  'site.clone': { target: 'site', offeredIn: ['enabled'] },
+  'site.rename': { target: 'site', offeredIn: ['enabled'] },
+  'site.disable': { target: 'site', offeredIn: ['enabled'] },
+  'site.enable': { target: 'site', offeredIn: ['disabled'] },
+  'site.delete': { target: 'site', offeredIn: ['disabled'] },
+  'site.backup-delete': { target: 'site' },
+  'platform.migrate-sites': { target: 'platform' },
+  'debug.sleep': { target: 'server', debug: true },
+  'debug.noop': { target: 'server', debug: true },
+} as const satisfies { readonly [T in TaskType]: TaskKind<TaskTarget<T>> };
+
+export const TASK_TYPES = Object.keys(TASK_KINDS) as TaskType[];
+
+export function isTaskType(value: string): value is TaskType {
+  return Object.hasOwn(TASK_KINDS, value);
+}
 
 /** The task types that `POST /api/tasks` creates on a server; the others come from their feature's API. */
-export const SERVER_TASK_TYPES = [
-  'server.verify',
-  'server.transfer-check',
-  'debug.sleep',
-  'debug.noop',
-] as const;
-export type ServerTaskType = (typeof SERVER_TASK_TYPES)[number];
+export type ServerTaskType = {
+  [T in TaskType]: TaskTarget<T> extends 'server' ? T : never;
+}[TaskType];
+export const SERVER_TASK_TYPES = TASK_TYPES.filter(
+  (type): type is ServerTaskType => TASK_KINDS[type].target === 'server',
+);
 
 export function isServerTaskType(value: string): value is ServerTaskType {
-  return (SERVER_TASK_TYPES as readonly string[]).includes(value);
+  return isTaskType(value) && TASK_KINDS[value].target === 'server';
 }
 
 /** Task types that exist for tests and benchmarks; the master accepts them only when told to. */
-export const DEBUG_TASK_TYPES: readonly TaskType[] = ['debug.sleep', 'debug.noop'];
-
-export function isTaskType(value: string): value is TaskType {
-  return (TASK_TYPES as readonly string[]).includes(value);
-}
+export const DEBUG_TASK_TYPES: readonly TaskType[] = TASK_TYPES.filter((type) => 'debug' in TASK_KINDS[type]);
