@@ -19,6 +19,25 @@ export default tseslint.config(
     },
   },
   {
+    // Workflows (each feature's tasks/ folder) reach the registry only through the dependencies they
+    // declare and TaskContext.record, so that every write is in the task's step log: never a repository.
+    files: ['master/src/*/tasks/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/*.repository.js', '**/*.repository'],
+              message:
+                'a workflow declares what it changes as an interface of its dependencies and writes through context.record; master.ts wires the repositories in',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['eslint.config.js'],
     ...tseslint.configs.disableTypeChecked,
   },

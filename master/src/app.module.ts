@@ -1,6 +1,6 @@
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import { AuthController } from './auth/auth.controller.js';
+import { AuthController, ClientNames } from './auth/auth.controller.js';
 import { AuthGuard } from './auth/auth.guard.js';
 import { AuthService } from './auth/auth.service.js';
 import { ClientsController } from './clients/clients.controller.js';
@@ -16,10 +16,11 @@ import { MetricsController } from './metrics/metrics.controller.js';
 import { ServersController } from './servers/servers.controller.js';
 import { SitesController } from './sites/sites.controller.js';
 import { SitesService } from './sites/sites.service.js';
+import { ServerTasksService } from './servers/server-tasks.service.js';
 import { ServersService } from './servers/servers.service.js';
 import { TaskLogBus } from './tasks/task-log-bus.js';
 import { TasksController } from './tasks/tasks.controller.js';
-import { TasksService } from './tasks/tasks.service.js';
+import { ServerTaskCreator, TasksService } from './tasks/tasks.service.js';
 import type { Logger } from 'pino';
 
 /** The objects the HTTP layer needs, built by the master's composition root (master.ts). */
@@ -29,6 +30,7 @@ export interface HttpDependencies {
   platforms: PlatformsService;
   sites: SitesService;
   servers: ServersService;
+  serverTasks: ServerTasksService;
   tasks: TasksService;
   bus: TaskLogBus;
   health: HealthInfo;
@@ -47,9 +49,13 @@ export class AppModule {
     const providers: Provider[] = [
       { provide: AuthService, useValue: dependencies.auth },
       { provide: ClientsService, useValue: dependencies.clients },
+      { provide: ClientNames, useValue: dependencies.clients },
       { provide: PlatformsService, useValue: dependencies.platforms },
       { provide: SitesService, useValue: dependencies.sites },
       { provide: ServersService, useValue: dependencies.servers },
+      { provide: ServerTasksService, useValue: dependencies.serverTasks },
+      // The task API creates server tasks through the servers feature, which it does not import.
+      { provide: ServerTaskCreator, useValue: dependencies.serverTasks },
       { provide: TasksService, useValue: dependencies.tasks },
       { provide: TaskLogBus, useValue: dependencies.bus },
       { provide: HealthInfo, useValue: dependencies.health },

@@ -41,11 +41,21 @@ import { SecretBox } from './infra/crypto/secret-box.js';
 import { siteSecretResolver } from './sites/site-secrets.js';
 import { SitesRepository } from './sites/sites.repository.js';
 import { SitesService } from './sites/sites.service.js';
-import { TaskEngine } from './tasks/task-engine.js';
+import { serverWorkflows } from './servers/tasks/server.workflows.js';
+import { AgentPresenceRecorder } from './servers/agent-presence.js';
+import { ServerTasksService } from './servers/server-tasks.service.js';
+import { platformWorkflows } from './platforms/tasks/platform.workflows.js';
+import { SitePlaces } from './sites/site-places.js';
+import { siteWorkflows } from './sites/tasks/index.js';
+import { AttemptsRepository } from './tasks/attempts.repository.js';
+import { TaskEngine } from './tasks/engine/task-engine.js';
+import { WorkflowRegistry } from './tasks/engine/workflow-registry.js';
+import { StepLogRepository } from './tasks/step-log.repository.js';
 import { TaskLogBus } from './tasks/task-log-bus.js';
+import { TaskLogsRepository } from './tasks/task-logs.repository.js';
+import { TaskQueue } from './tasks/task-queue.js';
 import { TasksRepository } from './tasks/tasks.repository.js';
 import { TasksService } from './tasks/tasks.service.js';
-import { createWorkflows } from './tasks/workflows/index.js';
 
 /** Who the master itself acts as when a task queues other tasks (a platform upgrade's migrates). */
 const SYSTEM_PRINCIPAL: Principal = { tokenId: 'system', name: 'berth', role: 'admin', clientId: null };
@@ -74,8 +84,6 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       await stop().catch((error: unknown) => logger.error({ err: error }, 'error while stopping'));
     }
   };
-  // Built after the engine (it queues tasks), used by the engine's platform upgrades: bound late.
-  let sitesService: SitesService | undefined;
   try {
     const ca = await CertificateAuthority.open(
       { dataDir: config.dataDir, publicHosts: [...config.publicHosts] },
@@ -83,7 +91,16 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
     );
     const enrollment = new EnrollmentService(ca, new EnrollmentTokenRepository(db), config, logger);
     const credentials = new AgentCredentialsRepository(db);
-    const gateway = new AgentGateway(new AgentAuthenticator(ca, credentials), credentials, config, logger);
+    const serversRepository = new ServersRepository(db);
+    const presence = new AgentPresenceRecorder(serversRepository, logger);
+    stops.push(() => presence.flush());
+    const gateway = new AgentGateway(
+      new AgentAuthenticator(ca, credentials),
+      credentials,
+      config,
+      logger,
+      presence,
+    );
     const metricsRepository = new MetricsRepository(db);
     const metrics = new MasterMetrics({
       taskCounts: () => metricsRepository.taskCounts(),
@@ -92,7 +109,6 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
     const archives = new ArchiveStore(new ArchiveRepository(db), config, logger, metrics);
     await archives.start();
 
-    const serversRepository = new ServersRepository(db);
     const platformsRepository = new PlatformsRepository(db);
     const packagesRepository = new PackagesRepository(db);
     const sitesRepository = new SitesRepository(db);
@@ -100,47 +116,81 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
     const clientsRepository = new ClientsRepository(db);
     const secretBox = SecretBox.open({ dataDir: config.dataDir, keyBase64: config.secretKey });
     const tasksRepository = new TasksRepository(db);
+    const stepLog = new StepLogRepository(db);
+    const attempts = new AttemptsRepository(db);
+    const taskLogs = new TaskLogsRepository(db);
     const bus = new TaskLogBus();
-    const engine = new TaskEngine(
-      tasksRepository,
-      serversRepository,
-      gateway,
+    const workflows = new WorkflowRegistry();
+    const engine = new TaskEngine({
+      tasks: tasksRepository,
+      stepLog,
+      attempts,
+      logs: taskLogs,
+      link: gateway,
       bus,
-      createWorkflows({
-        servers: serversRepository,
-        archives,
-        platforms: platformsRepository,
-        packages: packagesRepository,
+      workflows,
+      config,
+      logger: logger.child({ component: 'engine' }),
+      runnerId: `master-${randomUUID()}`,
+      secrets: siteSecretResolver(tasksRepository, sitesRepository, secretBox),
+      metrics,
+    });
+    const queue = new TaskQueue(tasksRepository, bus, () => engine.wake());
+    const auth = new AuthService(new ApiTokensRepository(db));
+    const adminToken = await auth.bootstrapAdminToken();
+
+    const serverTasks = new ServerTasksService(serversRepository, queue, archives, config);
+    const platformsService = new PlatformsService(
+      platformsRepository,
+      packagesRepository,
+      serversRepository,
+      queue,
+    );
+    const sitesService = new SitesService(
+      sitesRepository,
+      platformsRepository,
+      serversRepository,
+      clientsRepository,
+      packagesRepository,
+      backupsRepository,
+      queue,
+      archives,
+      secretBox,
+    );
+
+    // Each feature gives the engine its workflows, with what they may change spelled out.
+    for (const registration of [
+      ...serverWorkflows({ servers: serversRepository, archives }),
+      ...platformWorkflows({ platforms: platformsRepository, packages: packagesRepository }),
+      ...siteWorkflows({
+        places: new SitePlaces(sitesRepository, platformsRepository),
         sites: sitesRepository,
+        packages: packagesRepository,
         backups: backupsRepository,
+        archives,
         platformUpgrade: {
           // A platform upgrade queues each site's migrate through the same checks as the API.
-          queueMigrate: async (domain, target, force) => {
+          queueMigrate: async (upgradeTaskId, domain, target, force) => {
             try {
-              const task = await sitesService!.migrate(SYSTEM_PRINCIPAL, domain, { platform: target, force });
+              const task = await sitesService.migrate(
+                SYSTEM_PRINCIPAL,
+                domain,
+                { platform: target, force },
+                upgradeTaskId,
+              );
               return { taskId: task.id };
             } catch (error) {
               if (error instanceof AppError) return { refused: error.message };
               throw error;
             }
           },
-          existingMigrate: (upgrade, siteId) =>
-            tasksRepository.findMigrateSince(
-              siteId,
-              String(upgrade.params.targetPlatformId),
-              upgrade.startedAt ?? upgrade.createdAt,
-            ),
-          task: (id) => tasksRepository.findTask(id),
+          queuedMigrate: (upgradeTaskId, siteId) => queue.findChild(upgradeTaskId, siteId),
+          task: (id) => queue.find(id),
         },
       }),
-      config,
-      logger.child({ component: 'engine' }),
-      `master-${randomUUID()}`,
-      siteSecretResolver(tasksRepository, sitesRepository, secretBox),
-      metrics,
-    );
-    const auth = new AuthService(new ApiTokensRepository(db));
-    const adminToken = await auth.bootstrapAdminToken();
+    ]) {
+      workflows.register(registration);
+    }
 
     // The engine attaches to the gateway before any agent can say hello.
     await engine.start();
@@ -149,42 +199,28 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
     const grpcPort = await grpcServer.start();
     stops.push(() => grpcServer.stop());
 
+    const serversService = new ServersService(serversRepository, enrollment, gateway, {
+      ...config,
+      grpcPort,
+    });
     const tasksService = new TasksService(
-      db,
       tasksRepository,
-      serversRepository,
+      stepLog,
+      attempts,
+      taskLogs,
+      serversService,
       engine,
       bus,
-      archives,
-      config,
     );
-    sitesService = new SitesService(
-      sitesRepository,
-      platformsRepository,
-      serversRepository,
-      clientsRepository,
-      packagesRepository,
-      backupsRepository,
-      tasksRepository,
-      tasksService,
-      engine,
-      archives,
-      secretBox,
-    );
+
     const app = await NestFactory.create<NestExpressApplication>(
       AppModule.with({
         auth,
         clients: new ClientsService(clientsRepository),
-        servers: new ServersService(serversRepository, enrollment, gateway, { ...config, grpcPort }),
+        servers: serversService,
+        serverTasks,
         tasks: tasksService,
-        platforms: new PlatformsService(
-          platformsRepository,
-          packagesRepository,
-          serversRepository,
-          tasksRepository,
-          tasksService,
-          engine,
-        ),
+        platforms: platformsService,
         sites: sitesService,
         bus,
         health: new HealthInfo(database, () => gateway.connectedCount()),

@@ -1,12 +1,6 @@
-import type {
-  AttemptRef__Output,
-  Hello__Output,
-  MasterFrame,
-  StepResult__Output,
-} from '../../../shared/src/protocol.js';
-import type { Heartbeat__Output } from '../../../generated/proto/berth/agent/v1/Heartbeat.js';
-import type { StepLog__Output } from '../../../generated/proto/berth/agent/v1/StepLog.js';
-import type { StepProgress__Output } from '../../../generated/proto/berth/agent/v1/StepProgress.js';
+import type { StepFailure } from '../../../shared/src/errors.js';
+import type { MasterFrame } from '../../../shared/src/protocol.js';
+import type { ServiceInfo } from '../../../shared/src/steps.js';
 
 /** One connected agent, as the task engine sees it: who it is and a way to send it frames. */
 export interface AgentSession {
@@ -20,19 +14,74 @@ export interface AgentSession {
   close(reason: string): void;
 }
 
+/** Which attempt of which step a message is about; the epoch fences stale messages. */
+export interface AttemptRef {
+  stepId: string;
+  attemptId: string;
+  epoch: string;
+}
+
+export type StepOutcome = { ok: true; output: unknown } | { ok: false; failure: StepFailure };
+
+/** How an attempt ended on its agent. */
+export interface AttemptResult {
+  ref: AttemptRef;
+  outcome: StepOutcome;
+}
+
+export interface AgentLogLine {
+  /** The agent's number for the line within its attempt (a bigint, as a string). */
+  seq: string;
+  stream: 'stdout' | 'stderr' | 'agent';
+  text: string;
+  at: Date;
+}
+
+export interface AgentProgress {
+  phase: string;
+  done: number;
+  /** 0 when the total is not known. */
+  total: number;
+  unit: string;
+}
+
+/** What an agent says first on each connection. */
+export interface AgentHello {
+  agentVersion: string;
+  hostname: string | null;
+  services: ServiceInfo[];
+  /** Attempts it is still running. */
+  running: AttemptRef[];
+  /** Attempts that ended while it was not connected, oldest first. */
+  finished: AttemptResult[];
+}
+
 /**
  * What the gRPC gateway tells the task engine about agents. The gateway authenticates the agent,
- * keeps the stream and decodes frames; everything about steps and leases is the engine's business.
+ * keeps the stream and decodes its frames (agent-frames.ts); everything about steps and leases is
+ * the engine's business.
  */
 export interface AgentEvents {
-  /** After the agent's hello: record its services, settle the attempts it reports, dispatch work. */
-  agentConnected(session: AgentSession, hello: Hello__Output): Promise<void>;
+  /** After the agent's hello: settle the attempts it reports, dispatch work. */
+  agentConnected(session: AgentSession, hello: AgentHello): Promise<void>;
   agentDisconnected(session: AgentSession): void;
-  heartbeat(session: AgentSession, heartbeat: Heartbeat__Output): Promise<void>;
-  stepAccepted(session: AgentSession, ref: AttemptRef__Output): Promise<void>;
-  stepLog(session: AgentSession, log: StepLog__Output): Promise<void>;
-  stepProgress(session: AgentSession, progress: StepProgress__Output): Promise<void>;
-  stepResult(session: AgentSession, result: StepResult__Output): Promise<void>;
+  heartbeat(session: AgentSession, running: AttemptRef[]): Promise<void>;
+  stepAccepted(session: AgentSession, ref: AttemptRef): Promise<void>;
+  stepLog(session: AgentSession, ref: AttemptRef, lines: AgentLogLine[]): Promise<void>;
+  stepProgress(session: AgentSession, ref: AttemptRef, progress: AgentProgress): Promise<void>;
+  stepResult(session: AgentSession, result: AttemptResult): Promise<void>;
+}
+
+/**
+ * What the gateway tells the servers registry about agents: what each one found on its server when
+ * it said hello, and that it was heard from (a heartbeat).
+ */
+export interface AgentPresence {
+  helloFrom(
+    serverId: string,
+    hello: Pick<AgentHello, 'agentVersion' | 'hostname' | 'services'>,
+  ): Promise<void>;
+  heardFrom(serverId: string): void;
 }
 
 /** Which agents are connected now, for the engine's dispatcher and the API's "connected" flag. */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { Duplex } from 'node:stream';
 import { pino } from 'pino';
@@ -90,7 +91,10 @@ describe('AgentGateway', () => {
     gateway.serve(call as unknown as ConnectCall, agent);
     call.receive(hello);
     call.receive({ kind: 'heartbeat', heartbeat: { sentAtMs: '5', running: [] } });
-    call.receive({ kind: 'accepted', accepted: { ref: { stepId: 's', attemptId: 'a', epoch: '1' } } });
+    const ref = { stepId: randomUUID(), attemptId: randomUUID(), epoch: '1' };
+    call.receive({ kind: 'accepted', accepted: { ref } });
+    // A reference that names no attempt is dropped here, not handed on.
+    call.receive({ kind: 'accepted', accepted: { ref: { ...ref, attemptId: 'not-a-uuid' } } });
     await tick();
     expect(seen).toEqual(['accepted']);
     expect(call.status).toBeUndefined();

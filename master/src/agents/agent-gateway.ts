@@ -4,9 +4,20 @@ import type { AgentFrame__Output, MasterFrame } from '../../../shared/src/protoc
 import type { MasterConfig } from '../infra/config/master-config.js';
 import type { AgentAuthenticator, AuthenticatedAgent, CallWithAuthContext } from './agent-authenticator.js';
 import type { AgentCredentialsRepository } from './agent-credentials.repository.js';
-import type { AgentDirectory, AgentEvents, AgentSession } from './agent-events.js';
+import type { AgentDirectory, AgentEvents, AgentPresence, AgentSession } from './agent-events.js';
+import {
+  decodeHeartbeat,
+  decodeHello,
+  decodeLogLines,
+  decodeProgress,
+  decodeRef,
+  decodeResult,
+} from './agent-frames.js';
 
 export type ConnectCall = ServerDuplexStream<AgentFrame__Output, MasterFrame>;
+
+/** For a gateway whose agents' presence nobody records (tests of the link itself). */
+const NO_PRESENCE: AgentPresence = { helloFrom: () => Promise.resolve(), heardFrom: () => undefined };
 
 /** The first frame of a Connect must arrive within this. */
 export const HELLO_TIMEOUT_MS = 10_000;
@@ -85,6 +96,7 @@ export class AgentGateway implements AgentDirectory {
     private readonly credentials: AgentCredentialsRepository,
     private readonly config: Pick<MasterConfig, 'heartbeatIntervalMs' | 'leaseMs'>,
     private readonly logger: Logger,
+    private readonly presence: AgentPresence = NO_PRESENCE,
     private readonly helloTimeoutMs: number = HELLO_TIMEOUT_MS,
   ) {}
 
@@ -250,8 +262,14 @@ export class AgentGateway implements AgentDirectory {
       { connectionId: session.connectionId, agentVersion: hello.agentVersion, hostname: hello.hostname },
       'agent connected',
     );
+    const decoded = decodeHello(hello);
     try {
-      await events.agentConnected(session, hello);
+      await this.presence.helloFrom(agent.serverId, decoded);
+    } catch (error) {
+      log.error({ err: error }, 'could not record the services the agent reported');
+    }
+    try {
+      await events.agentConnected(session, decoded);
     } catch (error) {
       log.error({ err: error }, 'the task engine failed to handle an agent hello');
     }
@@ -267,24 +285,44 @@ export class AgentGateway implements AgentDirectory {
       case 'heartbeat':
         if (!frame.heartbeat) return;
         session.send({ heartbeatAck: { sentAtMs: frame.heartbeat.sentAtMs } });
-        await events.heartbeat(session, frame.heartbeat);
+        this.presence.heardFrom(session.serverId);
+        await events.heartbeat(session, decodeHeartbeat(frame.heartbeat));
         return;
-      case 'accepted':
-        if (frame.accepted?.ref) await events.stepAccepted(session, frame.accepted.ref);
+      case 'accepted': {
+        const ref = this.refOf(frame.accepted?.ref, frame.kind, log);
+        if (ref) await events.stepAccepted(session, ref);
         return;
-      case 'log':
-        if (frame.log) await events.stepLog(session, frame.log);
+      }
+      case 'log': {
+        const ref = this.refOf(frame.log?.ref, frame.kind, log);
+        if (ref) await events.stepLog(session, ref, decodeLogLines(frame.log!.lines));
         return;
-      case 'progress':
-        if (frame.progress) await events.stepProgress(session, frame.progress);
+      }
+      case 'progress': {
+        const ref = this.refOf(frame.progress?.ref, frame.kind, log);
+        if (ref) await events.stepProgress(session, ref, decodeProgress(frame.progress!));
         return;
-      case 'result':
-        if (frame.result) await events.stepResult(session, frame.result);
+      }
+      case 'result': {
+        const result = frame.result ? decodeResult(frame.result) : undefined;
+        if (result) await events.stepResult(session, result);
+        else log.warn({ kind: frame.kind }, 'dropped a result that names no attempt');
         return;
+      }
       case undefined:
         log.warn('ignored an empty frame (an agent newer than this master?)');
         return;
     }
+  }
+
+  private refOf(
+    ref: Parameters<typeof decodeRef>[0],
+    kind: string,
+    log: Logger,
+  ): ReturnType<typeof decodeRef> {
+    const decoded = decodeRef(ref);
+    if (!decoded) log.warn({ kind }, 'dropped a frame that names no attempt');
+    return decoded;
   }
 
   /** A newer connection of a server replaces the older one, which is reported gone first. */

@@ -1,14 +1,19 @@
 import { Controller, Get, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ClientsService } from '../clients/clients.service.js';
-import type { AuthenticatedRequest } from './auth.guard.js';
 import type { WhoAmI } from '../../../shared/src/api.js';
+import type { AuthenticatedRequest } from './auth.guard.js';
+
+/** The names of clients, for saying who a client token is (the clients feature provides it). */
+export abstract class ClientNames {
+  /** The client's name; throws the clients' 404 when there is none. */
+  abstract nameOf(clientId: string): Promise<string>;
+}
 
 @ApiTags('auth')
 @ApiBearerAuth()
 @Controller('api/auth')
 export class AuthController {
-  constructor(private readonly clients: ClientsService) {}
+  constructor(private readonly clients: ClientNames) {}
 
   @Get('me')
   @ApiOperation({
@@ -18,7 +23,7 @@ export class AuthController {
   @ApiResponse({ status: 401, description: 'no token, or not a valid one' })
   async me(@Req() request: AuthenticatedRequest): Promise<WhoAmI> {
     const { name, role, clientId } = request.principal;
-    const client = clientId ? (await this.clients.get(clientId)).name : null;
+    const client = clientId ? await this.clients.nameOf(clientId) : null;
     return { name, role, client };
   }
 }

@@ -14,6 +14,8 @@ export class BackupEntity {
   @Column('varchar', { length: 253 })
   domain!: string;
 
+  /** One backup per archive: a task that records its backup again after a restart finds it. */
+  @Index('uq_backups_archive', { unique: true })
   @Column('uuid', { name: 'archive_id' })
   archiveId!: string;
 

@@ -1,12 +1,37 @@
 import type { DataSource } from 'typeorm';
+import { sqlOne } from '../infra/db/sql.js';
 import { BackupEntity } from './backup.entity.js';
+
+export type NewBackup = Omit<BackupEntity, 'id' | 'createdAt'>;
 
 export class BackupsRepository {
   constructor(private readonly db: DataSource) {}
 
-  create(input: Omit<BackupEntity, 'id' | 'createdAt'>): Promise<BackupEntity> {
+  /**
+   * Records the backup of an archive once: recording the same archive again (a task replayed after
+   * a restart) returns the backup recorded first (uq_backups_archive).
+   */
+  async recordOnce(input: NewBackup): Promise<BackupEntity> {
+    const inserted = await sqlOne<{ id: string }>(
+      this.db,
+      `INSERT INTO backups (site_id, domain, archive_id, task_id, reason, manifest)
+       VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (archive_id) DO NOTHING RETURNING id`,
+      [
+        input.siteId,
+        input.domain,
+        input.archiveId,
+        input.taskId,
+        input.reason,
+        JSON.stringify(input.manifest),
+      ],
+    );
     const repository = this.db.getRepository(BackupEntity);
-    return repository.save(repository.create(input));
+    const backup = inserted
+      ? await repository.findOneBy({ id: inserted.id })
+      : await repository.findOneBy({ archiveId: input.archiveId });
+    if (!backup) throw new Error(`the backup of archive ${input.archiveId} vanished as it was recorded`);
+    return backup;
   }
 
   findById(id: string): Promise<BackupEntity | null> {

@@ -1,4 +1,5 @@
 import type * as api from '../../../shared/src/api.js';
+import type { ClientNames } from '../auth/auth.controller.js';
 import { validateName } from '../../../shared/src/validation.js';
 import { isUniqueViolation } from '../infra/db/sql.js';
 import type { ClientEntity } from './client.entity.js';
@@ -10,7 +11,7 @@ export type ClientView = api.Client;
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,189}$/;
 
 /** Clients own sites; a client's API token sees only its sites. */
-export class ClientsService {
+export class ClientsService implements ClientNames {
   constructor(private readonly clients: ClientsRepository) {}
 
   async add(input: { name: unknown; email?: unknown }): Promise<ClientView> {
@@ -32,6 +33,10 @@ export class ClientsService {
 
   async list(): Promise<ClientView[]> {
     return (await this.clients.list()).map(view);
+  }
+
+  async nameOf(clientId: string): Promise<string> {
+    return (await this.get(clientId)).name;
   }
 
   async get(nameOrId: string): Promise<ClientEntity> {

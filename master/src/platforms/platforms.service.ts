@@ -5,9 +5,8 @@ import { isUniqueViolation } from '../infra/db/sql.js';
 import type { PackagesRepository } from '../packages/packages.repository.js';
 import type { ServersRepository } from '../servers/servers.repository.js';
 import { ServersError } from '../servers/servers.errors.js';
-import type { TaskEngine } from '../tasks/task-engine.js';
-import type { TasksRepository } from '../tasks/tasks.repository.js';
-import type { TasksService, TaskView } from '../tasks/tasks.service.js';
+import type { TaskQueue } from '../tasks/task-queue.js';
+import type { TaskView } from '../tasks/tasks.service.js';
 import type { PlatformEntity } from './platform.entity.js';
 import { PlatformsError, PlatformsErrorCode } from './platforms.errors.js';
 import type { PlatformsRepository } from './platforms.repository.js';
@@ -20,9 +19,7 @@ export class PlatformsService {
     private readonly platforms: PlatformsRepository,
     private readonly packages: PackagesRepository,
     private readonly servers: ServersRepository,
-    private readonly tasks: TasksRepository,
-    private readonly taskViews: TasksService,
-    private readonly engine: TaskEngine,
+    private readonly queue: TaskQueue,
   ) {}
 
   /** Registers a platform and queues its verify. The codebase lives at <root>/platforms/<name> on the server. */
@@ -96,7 +93,6 @@ export class PlatformsService {
     };
   }
 
-  /** Locks a platform: it takes no new sites; the sites on it stay where they are. */
   /**
    * Platform upgrade: queues one task that moves every site of `from` to `to`, each site with its own
    * migrate (rehearsal, short window); at most `concurrency` in flight.
@@ -139,9 +135,8 @@ export class PlatformsService {
     if (sites.length === 0) {
       throw new PlatformsError(PlatformsErrorCode.InvalidInput, `platform ${source.name} hosts no sites`);
     }
-    const task = await this.tasks.insertTask({
+    return this.queue.queue({
       type: 'platform.migrate-sites',
-      targetKind: 'platform',
       targetId: source.id,
       targetName: source.name,
       lockKey: `platform:${source.id}`,
@@ -154,10 +149,9 @@ export class PlatformsService {
       },
       createdBy: principal.name,
     });
-    this.engine.wake();
-    return this.taskViews.view(task);
   }
 
+  /** Locks a platform: it takes no new sites; the sites on it stay where they are. */
   async lock(nameOrId: string): Promise<PlatformView> {
     return this.setLocked(nameOrId, true);
   }
@@ -209,17 +203,14 @@ export class PlatformsService {
   }
 
   private async queueVerify(principal: Principal, platform: PlatformEntity): Promise<TaskView> {
-    const task = await this.tasks.insertTask({
+    return this.queue.queue({
       type: 'platform.verify',
-      targetKind: 'platform',
       targetId: platform.id,
       targetName: platform.name,
       lockKey: `platform:${platform.id}`,
       params: { platform: platform.name, serverId: platform.serverId },
       createdBy: principal.name,
     });
-    this.engine.wake();
-    return this.taskViews.view(task);
   }
 
   private async view(platform: PlatformEntity): Promise<PlatformView> {

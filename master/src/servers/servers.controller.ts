@@ -8,7 +8,8 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { AdminOnly, type AuthenticatedRequest } from '../auth/auth.guard.js';
-import { TasksService, type TaskView } from '../tasks/tasks.service.js';
+import type { TaskView } from '../tasks/tasks.service.js';
+import { ServerTasksService } from './server-tasks.service.js';
 import { ServersService, type EnrollmentView, type ServerView } from './servers.service.js';
 
 export class AddServerBody {
@@ -34,7 +35,7 @@ export class AddServerBody {
 export class ServersController {
   constructor(
     private readonly servers: ServersService,
-    private readonly tasks: TasksService,
+    private readonly tasks: ServerTasksService,
   ) {}
 
   @Post()
@@ -74,6 +75,6 @@ export class ServersController {
     summary: 'Queue a verify task: the agent probes its services and the registry records them',
   })
   verify(@Req() request: AuthenticatedRequest, @Param('server') server: string): Promise<TaskView> {
-    return this.tasks.createServerTask(request.principal, { type: 'server.verify', server });
+    return this.tasks.create(request.principal, { type: 'server.verify', server });
   }
 }

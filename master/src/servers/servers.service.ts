@@ -3,6 +3,7 @@ import { validateHostname } from '../../../shared/src/validation.js';
 import type { AgentDirectory } from '../agents/agent-events.js';
 import type { MasterConfig } from '../infra/config/master-config.js';
 import { isUniqueViolation } from '../infra/db/sql.js';
+import type { ServerDirectory } from '../tasks/tasks.service.js';
 import type { ServerEntity } from './server.entity.js';
 import { ServersError, ServersErrorCode } from './servers.errors.js';
 import type { ServersRepository } from './servers.repository.js';
@@ -17,7 +18,7 @@ export type EnrollmentView = api.Enrollment;
 
 export const MAX_SLOTS = 64;
 
-export class ServersService {
+export class ServersService implements ServerDirectory {
   constructor(
     private readonly servers: ServersRepository,
     private readonly enrollment: EnrollmentTokenIssuer,
@@ -56,6 +57,15 @@ export class ServersService {
     const server = await this.servers.findByNameOrId(nameOrId);
     if (!server) throw ServersError.notFound(nameOrId);
     return server;
+  }
+
+  async serverId(nameOrId: string): Promise<string> {
+    return (await this.get(nameOrId)).id;
+  }
+
+  /** Every server's name by id. */
+  async names(): Promise<Map<string, string>> {
+    return new Map((await this.servers.list()).map((server) => [server.id, server.name]));
   }
 
   async show(nameOrId: string): Promise<ServerView> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DispatchableAttempt } from '../tasks/tasks.repository.js';
+import type { DispatchableAttempt } from '../tasks/attempts.repository.js';
 import type { TaskEntity } from '../tasks/task.entity.js';
 import type { SiteEntity } from './site.entity.js';
 import { secretsSiteId, siteSecretResolver } from './site-secrets.js';

@@ -1,5 +1,5 @@
 import type { SecretBox } from '../infra/crypto/secret-box.js';
-import type { StepSecretResolver } from '../tasks/task-engine.js';
+import type { StepSecretResolver } from '../tasks/engine/dispatcher.js';
 import type { TasksRepository } from '../tasks/tasks.repository.js';
 import type { SitesRepository } from './sites.repository.js';
 

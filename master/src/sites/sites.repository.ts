@@ -1,6 +1,5 @@
 import type { DataSource, FindOptionsWhere } from 'typeorm';
 import { isUuid } from '../../../shared/src/validation.js';
-import { sqlRows } from '../infra/db/sql.js';
 import { SiteEntity, type SiteStatus } from './site.entity.js';
 
 export class SitesRepository {
@@ -44,21 +43,9 @@ export class SitesRepository {
     await this.db.getRepository(SiteEntity).update({ id }, { domain, verifiedAt: new Date() });
   }
 
-  /**
-   * Whether a domain is spoken for: a site has it, or a rename not yet finished is taking it (a
-   * rename changes the registry only at its end, but its files and vhost use the name before).
-   */
-  async isDomainClaimed(domain: string): Promise<boolean> {
-    const rows = await sqlRows<{ claimed: number }>(
-      this.db,
-      `SELECT 1 AS claimed FROM sites WHERE domain = $1
-       UNION ALL
-       SELECT 1 FROM tasks
-        WHERE type = 'site.rename' AND state IN ('queued', 'running') AND params->>'domain' = $1
-       LIMIT 1`,
-      [domain],
-    );
-    return rows.length > 0;
+  /** Whether a site has this domain. */
+  async hasDomain(domain: string): Promise<boolean> {
+    return (await this.db.getRepository(SiteEntity).countBy({ domain })) > 0;
   }
 
   async remove(id: string): Promise<void> {

@@ -1,6 +1,6 @@
 import type * as api from '../../../shared/src/api.js';
 import { isUuid, validateHostname, validateName } from '../../../shared/src/validation.js';
-import { siteActions, statesOffering, type SiteAction } from '../../../shared/src/site-actions.js';
+import { siteActions, type SiteAction } from '../../../shared/src/site-actions.js';
 import type { Principal } from '../auth/auth.service.js';
 import type { BackupEntity } from '../backups/backup.entity.js';
 import type { BackupsRepository } from '../backups/backups.repository.js';
@@ -13,21 +13,25 @@ import type { PlatformsRepository } from '../platforms/platforms.repository.js';
 import { PlatformsError } from '../platforms/platforms.errors.js';
 import type { ServersRepository } from '../servers/servers.repository.js';
 import { ServersError } from '../servers/servers.errors.js';
-import type { TaskEngine } from '../tasks/task-engine.js';
-import type { TasksRepository } from '../tasks/tasks.repository.js';
-import type { TasksService, TaskView } from '../tasks/tasks.service.js';
-import type { TaskType } from '../../../shared/src/tasks.js';
+import type { TaskQueue } from '../tasks/task-queue.js';
+import type { TaskView } from '../tasks/tasks.service.js';
+import type { TaskParams, TaskType } from '../../../shared/src/tasks.js';
 import { newDatabasePassword, siteDatabaseNames } from './site-names.js';
 import { cloneDatabasePlacement } from './site-clone.js';
 import { migrateCandidates, type MigrateCandidate } from './migrate-candidates.js';
-import type { CloneParams } from '../tasks/workflows/clone.workflow.js';
-import type { RenameParams } from '../tasks/workflows/rename.workflow.js';
 import { compareForMigration, type CompatibilityReport } from '../packages/compatibility.js';
 import type { PlatformEntity } from '../platforms/platform.entity.js';
 import { randomBytes } from 'node:crypto';
 import type { SiteEntity } from './site.entity.js';
 import { SitesError, SitesErrorCode } from './sites.errors.js';
 import type { SitesRepository } from './sites.repository.js';
+import {
+  incompatibilityRefusal,
+  migrateTargetRefusal,
+  planMigrate,
+  stateRefusal,
+  type Refusal,
+} from './tasks/migrate/plan-migrate.js';
 
 export type SiteView = api.Site;
 
@@ -82,9 +86,7 @@ export class SitesService {
     private readonly clients: ClientsRepository,
     private readonly packages: PackagesRepository,
     private readonly backups: BackupsRepository,
-    private readonly tasks: TasksRepository,
-    private readonly taskViews: TasksService,
-    private readonly engine: TaskEngine,
+    private readonly queue: TaskQueue,
     private readonly archives: ArchiveReserver,
     private readonly secrets: SecretBox,
   ) {}
@@ -118,7 +120,7 @@ export class SitesService {
       dbPort: 3306,
       profile: profile.value,
     });
-    const task = await this.queue(principal, site, 'site.install', { profile: profile.value });
+    const task = await this.queueFor(principal, site, 'site.install', { profile: profile.value });
     return { site: this.view(site, await this.names()), task };
   }
 
@@ -147,11 +149,15 @@ export class SitesService {
     }
     const target = await this.platformForNewSite(input.platform ?? source.platformId);
     if (target.id !== source.platformId) {
-      this.refuseIncompatible(
-        `${source.domain} cannot be cloned onto ${target.name}`,
-        `cloning ${source.domain} onto ${target.name}`,
-        await this.compatibility(source, target),
-        input.force === true,
+      refuse(
+        incompatibilityRefusal(
+          await this.compatibility(source, target),
+          {
+            refused: `${source.domain} cannot be cloned onto ${target.name}`,
+            move: `cloning ${source.domain} onto ${target.name}`,
+          },
+          input.force === true,
+        ),
       );
     }
     await this.refuseClaimed(newDomain.value);
@@ -163,13 +169,13 @@ export class SitesService {
       ...cloneDatabasePlacement(source, sourcePlatform!.serverId, target.serverId),
       profile: source.profile,
     });
-    const task = await this.queue(principal, source, 'site.clone', {
+    const task = await this.queueFor(principal, source, 'site.clone', {
       cloneSiteId: site.id,
       cloneDomain: site.domain,
       platform: target.name,
       archiveId: await this.archives.reserve(sourcePlatform!.serverId, 'backup'),
       secretsFrom: site.id,
-    } satisfies CloneParams & { platform: string });
+    });
     return { site: this.view(site, await this.names()), task };
   }
 
@@ -190,13 +196,19 @@ export class SitesService {
     requireOffered(site, 'rename', 'can be renamed');
     await this.refuseClaimed(newDomain.value);
     const platform = await this.platforms.findByNameOrId(site.platformId);
-    return this.queue(principal, site, 'site.rename', {
-      from: site.domain,
-      domain: newDomain.value,
-      archiveId: await this.archives.reserve(platform!.serverId, 'backup'),
-      filesArchiveId: await this.archives.reserve(platform!.serverId, 'rename-files'),
-      redirect: input.redirect === true,
-    } satisfies RenameParams);
+    return this.queueFor(
+      principal,
+      site,
+      'site.rename',
+      {
+        from: site.domain,
+        domain: newDomain.value,
+        archiveId: await this.archives.reserve(platform!.serverId, 'backup'),
+        filesArchiveId: await this.archives.reserve(platform!.serverId, 'rename-files'),
+        redirect: input.redirect === true,
+      },
+      { claimedDomain: newDomain.value },
+    );
   }
 
   async list(principal: Principal): Promise<SiteView[]> {
@@ -217,14 +229,14 @@ export class SitesService {
   }
 
   async verify(principal: Principal, domain: string): Promise<TaskView> {
-    return this.queue(principal, await this.get(principal, domain), 'site.verify', {});
+    return this.queueFor(principal, await this.get(principal, domain), 'site.verify', {});
   }
 
   async backup(principal: Principal, domain: string): Promise<TaskView> {
     const site = await this.get(principal, domain);
     const platform = await this.platforms.findByNameOrId(site.platformId);
     const archiveId = await this.archives.reserve(platform!.serverId, 'backup');
-    return this.queue(principal, site, 'site.backup', { archiveId });
+    return this.queueFor(principal, site, 'site.backup', { archiveId });
   }
 
   async listBackups(principal: Principal, domain: string): Promise<BackupView[]> {
@@ -249,7 +261,7 @@ export class SitesService {
     }
     const platform = await this.platforms.findByNameOrId(site.platformId);
     const preArchiveId = await this.archives.reserve(platform!.serverId, 'backup');
-    return this.queue(principal, site, 'site.restore', { backupId: backup.id, preArchiveId });
+    return this.queueFor(principal, site, 'site.restore', { backupId: backup.id, preArchiveId });
   }
 
   async deleteBackup(principal: Principal, domain: string, backupId: string): Promise<TaskView> {
@@ -258,26 +270,14 @@ export class SitesService {
     if (!backup || backup.siteId !== site.id) {
       throw new SitesError(SitesErrorCode.BackupNotFound, `no backup "${backupId}" of ${site.domain}`);
     }
-    return this.queue(principal, site, 'site.backup-delete', { backupId: backup.id });
+    return this.queueFor(principal, site, 'site.backup-delete', { backupId: backup.id });
   }
 
   /** Aegir's package comparison of a site against a target platform (also what migrate checks first). */
   async migrateCheck(principal: Principal, domain: string, platform: unknown): Promise<MigrateCheck> {
     const site = await this.get(principal, domain);
-    if (typeof platform !== 'string' || platform === '') {
-      throw new SitesError(SitesErrorCode.InvalidInput, 'platform is required: the target platform');
-    }
-    const target = await this.platforms.findByNameOrId(platform);
-    if (!target) throw PlatformsError.notFound(platform);
-    if (target.status !== 'verified') {
-      throw new SitesError(
-        SitesErrorCode.PlatformNotReady,
-        `platform ${target.name} is ${target.status}, not verified: run \`berth platform verify ${target.name}\``,
-      );
-    }
-    if (target.id === site.platformId) {
-      throw new SitesError(SitesErrorCode.InvalidInput, `${site.domain} is already on ${target.name}`);
-    }
+    const target = await this.migrateTarget(platform);
+    refuse(migrateTargetRefusal(site, target));
     return { site, target, report: await this.compatibility(site, target) };
   }
 
@@ -287,47 +287,50 @@ export class SitesService {
     return migrateCandidates(site, await this.platforms.list());
   }
 
+  /**
+   * Migrate: planned first (planMigrate: the target, the site's state, the packages, the
+   * rehearsal's names), then its two archives reserved, then queued.
+   */
   async migrate(
     principal: Principal,
     domain: string,
     input: { platform: unknown; force?: unknown },
+    parentTaskId: string | null = null,
   ): Promise<TaskView> {
-    const { site, target, report } = await this.migrateCheck(principal, domain, input.platform);
-    requireOffered(site, 'migrate', 'migrates');
-    this.refuseIncompatible(
-      `${site.domain} cannot move to ${target.name}`,
-      `moving ${site.domain} to ${target.name}`,
-      report,
-      input.force === true,
-    );
-    const platform = await this.platforms.findByNameOrId(site.platformId);
-    const rehearsalDomain = `rehearsal-${randomBytes(4).toString('hex')}.${site.domain}`;
-    if (!validateHostname('rehearsal domain', rehearsalDomain).ok) {
-      throw new SitesError(
-        SitesErrorCode.InvalidInput,
-        `${site.domain} is too long for a rehearsal copy beside it`,
-      );
-    }
-    const names = siteDatabaseNames(rehearsalDomain);
-    return this.queue(principal, site, 'site.migrate', {
-      targetPlatformId: target.id,
-      targetPlatform: target.name,
-      backupArchiveId: await this.archives.reserve(platform!.serverId, 'backup'),
-      rollbackArchiveId: await this.archives.reserve(site.dbServerId, 'rollback-point'),
-      rehearsal: { domain: rehearsalDomain, database: names.database, user: names.user },
+    const site = await this.get(principal, domain);
+    const target = await this.migrateTarget(input.platform);
+    const plan = planMigrate({
+      site,
+      target,
+      report: await this.compatibility(site, target),
+      force: input.force === true,
+      random: randomBytes(4),
     });
+    if (!plan.ok) throw refusalError(plan);
+    const platform = await this.platforms.findByNameOrId(site.platformId);
+    return this.queueFor(
+      principal,
+      site,
+      'site.migrate',
+      {
+        ...plan.params,
+        backupArchiveId: await this.archives.reserve(platform!.serverId, 'backup'),
+        rollbackArchiveId: await this.archives.reserve(site.dbServerId, 'rollback-point'),
+      },
+      { parentTaskId },
+    );
   }
 
   async disable(principal: Principal, domain: string): Promise<TaskView> {
     const site = await this.get(principal, domain);
     requireOffered(site, 'disable', 'can be disabled');
-    return this.queue(principal, site, 'site.disable', {});
+    return this.queueFor(principal, site, 'site.disable', {});
   }
 
   async enable(principal: Principal, domain: string): Promise<TaskView> {
     const site = await this.get(principal, domain);
     requireOffered(site, 'enable', 'can be enabled');
-    return this.queue(principal, site, 'site.enable', {});
+    return this.queueFor(principal, site, 'site.enable', {});
   }
 
   async delete(principal: Principal, domain: string, force: boolean): Promise<TaskView> {
@@ -340,11 +343,11 @@ export class SitesService {
     }
     const platform = await this.platforms.findByNameOrId(site.platformId);
     const archiveId = await this.archives.reserve(platform!.serverId, 'backup');
-    return this.queue(principal, site, 'site.delete', { archiveId, force });
+    return this.queueFor(principal, site, 'site.delete', { archiveId, force });
   }
 
   async loginReset(principal: Principal, domain: string): Promise<TaskView> {
-    return this.queue(principal, await this.get(principal, domain), 'site.login-reset', {});
+    return this.queueFor(principal, await this.get(principal, domain), 'site.login-reset', {});
   }
 
   async get(principal: Principal, domain: string): Promise<SiteEntity> {
@@ -373,9 +376,9 @@ export class SitesService {
     return platform;
   }
 
-  /** A domain a site has, or a rename is taking, is refused before anything is written. */
+  /** A domain a site has, or a task is giving a site (a rename), is refused before anything is written. */
   private async refuseClaimed(domain: string): Promise<void> {
-    if (await this.sites.isDomainClaimed(domain)) {
+    if ((await this.sites.hasDomain(domain)) || (await this.queue.isDomainClaimed(domain))) {
       throw new SitesError(SitesErrorCode.DomainTaken, `a site ${domain} already exists`);
     }
   }
@@ -431,48 +434,32 @@ export class SitesService {
     return compareForMigration([...core, ...installed], await this.packages.list({ platformId: target.id }));
   }
 
-  /** Errors always refuse a move to another platform; warnings refuse unless forced. */
-  private refuseIncompatible(
-    refused: string,
-    move: string,
-    report: CompatibilityReport,
-    force: boolean,
-  ): void {
-    const listed = (severity: string) =>
-      report.rows
-        .filter((row) => row.severity === severity)
-        .map((row) => row.message)
-        .join('; ');
-    if (report.errors > 0) {
-      throw new SitesError(SitesErrorCode.Incompatible, `${refused}: ${listed('error')}`, { report });
+  private async migrateTarget(platform: unknown): Promise<PlatformEntity> {
+    if (typeof platform !== 'string' || platform === '') {
+      throw new SitesError(SitesErrorCode.InvalidInput, 'platform is required: the target platform');
     }
-    if (report.warnings > 0 && !force) {
-      throw new SitesError(
-        SitesErrorCode.Incompatible,
-        `${move} has warnings (${listed('warning')}); use force to go ahead`,
-        { report },
-      );
-    }
+    const target = await this.platforms.findByNameOrId(platform);
+    if (!target) throw PlatformsError.notFound(platform);
+    return target;
   }
 
-  private async queue(
+  private queueFor<T extends TaskType>(
     principal: Principal,
     site: SiteEntity,
-    type: TaskType,
-    params: Record<string, unknown>,
+    type: T,
+    params: TaskParams<T>,
+    extra: { parentTaskId?: string | null; claimedDomain?: string } = {},
   ): Promise<TaskView> {
-    const task = await this.tasks.insertTask({
+    return this.queue.queue({
       type,
-      targetKind: 'site',
       targetId: site.id,
       targetName: site.domain,
       lockKey: `site:${site.id}`,
       params,
       clientId: site.clientId,
       createdBy: principal.name,
+      ...extra,
     });
-    this.engine.wake();
-    return this.taskViews.view(task);
   }
 
   /** Names of platforms, servers and clients by id: what a site view shows instead of ids. */
@@ -506,13 +493,16 @@ export class SitesService {
 
 /** Refuses a task the site does not offer in its state, saying which state it needs. */
 function requireOffered(site: SiteEntity, action: SiteAction, does: string): void {
-  if (siteActions(site.status).includes(action)) return;
-  const states = statesOffering(action);
-  const article = states[0] === 'enabled' ? 'an' : 'a';
-  throw new SitesError(
-    SitesErrorCode.WrongState,
-    `${site.domain} is ${site.status}; only ${article} ${states.join(' or ')} site ${does}`,
-  );
+  refuse(stateRefusal(site, action, does));
+}
+
+/** Throws a planned refusal, if there is one, as the API's error. */
+function refuse(refusal: Refusal | null): void {
+  if (refusal) throw refusalError(refusal);
+}
+
+function refusalError(refusal: Refusal): SitesError {
+  return new SitesError(refusal.code, refusal.message, refusal.details);
 }
 
 function backupView(backup: BackupEntity): BackupView {

@@ -15,6 +15,12 @@ export type { TaskPhase };
   unique: true,
   where: "state = 'running' AND lock_key IS NOT NULL",
 })
+// A domain a task is about to give a site (a rename's new name) is spoken for until it ends: a second
+// task, or a new site, cannot take it meanwhile.
+@Index('uq_tasks_claimed_domain', ['claimedDomain'], {
+  unique: true,
+  where: "state IN ('queued', 'running') AND claimed_domain IS NOT NULL",
+})
 export class TaskEntity {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
@@ -40,8 +46,25 @@ export class TaskEntity {
   @Column('varchar', { name: 'lock_key', length: 80, nullable: true })
   lockKey!: string | null;
 
+  /** TaskDefinitions[type]['params'], written by the feature that queued the task. */
   @Column('jsonb', { default: () => "'{}'" })
   params!: Record<string, unknown>;
+
+  /**
+   * The version of its type's workflow the task runs, set when it starts (WorkflowRegistry): a
+   * replay runs the same version even after a release with a newer one. Null while queued.
+   */
+  @Column('int', { name: 'workflow_version', nullable: true })
+  workflowVersion!: number | null;
+
+  /** The task that queued this one (a platform upgrade's site migrates). */
+  @Index('idx_tasks_parent')
+  @Column('uuid', { name: 'parent_task_id', nullable: true })
+  parentTaskId!: string | null;
+
+  /** A domain this task will give a site (see uq_tasks_claimed_domain). */
+  @Column('varchar', { name: 'claimed_domain', length: 253, nullable: true })
+  claimedDomain!: string | null;
 
   @Column('jsonb', { nullable: true })
   result!: Record<string, unknown> | null;

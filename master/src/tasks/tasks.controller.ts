@@ -9,14 +9,20 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { FINISHED_TASK_STATES, TASK_TYPES } from '../../../shared/src/tasks.js';
+import { FINISHED_TASK_STATES, SERVER_TASK_TYPES } from '../../../shared/src/tasks.js';
 import { AdminOnly, type AuthenticatedRequest } from '../auth/auth.guard.js';
 import { TaskLogBus, type TaskEvent } from './task-log-bus.js';
-import { TasksService, type StepView, type TaskListFilter, type TaskView } from './tasks.service.js';
+import {
+  ServerTaskCreator,
+  TasksService,
+  type StepView,
+  type TaskListFilter,
+  type TaskView,
+} from './tasks.service.js';
 
 export class CreateTaskBody {
   @ApiProperty({
-    enum: TASK_TYPES,
+    enum: SERVER_TASK_TYPES,
     description: 'debug.* types only when the master runs with BERTH_DEBUG_TASKS=1',
   })
   type!: string;
@@ -38,6 +44,7 @@ export class CreateTaskBody {
 export class TasksController {
   constructor(
     private readonly tasks: TasksService,
+    private readonly serverTasks: ServerTaskCreator,
     private readonly bus: TaskLogBus,
   ) {}
 
@@ -47,7 +54,7 @@ export class TasksController {
   @ApiOperation({ summary: 'Queue a server task (server.verify, server.transfer-check, debug.*)' })
   @ApiResponse({ status: 400, description: 'unknown type, bad params, or a debug type while disabled' })
   create(@Req() request: AuthenticatedRequest, @Body() body: CreateTaskBody): Promise<TaskView> {
-    return this.tasks.createServerTask(request.principal, body ?? {});
+    return this.serverTasks.create(request.principal, body ?? {});
   }
 
   @Get()

@@ -5,6 +5,7 @@ export enum TasksErrorCode {
   InvalidInput = 'TASK_INVALID_INPUT',
   AlreadyFinished = 'TASK_ALREADY_FINISHED',
   TypeDisabled = 'TASK_TYPE_DISABLED',
+  DomainClaimed = 'TASK_DOMAIN_CLAIMED',
 }
 
 const STATUS: Record<TasksErrorCode, number> = {
@@ -12,6 +13,7 @@ const STATUS: Record<TasksErrorCode, number> = {
   [TasksErrorCode.InvalidInput]: 400,
   [TasksErrorCode.TypeDisabled]: 400,
   [TasksErrorCode.AlreadyFinished]: 409,
+  [TasksErrorCode.DomainClaimed]: 409,
 };
 
 export class TasksError extends AppError<TasksErrorCode> {

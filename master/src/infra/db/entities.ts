@@ -12,6 +12,7 @@ import { ServerEntity } from '../../servers/server.entity.js';
 import { SiteEntity } from '../../sites/site.entity.js';
 import { StepAttemptEntity } from '../../tasks/step-attempt.entity.js';
 import { TaskLogEntity } from '../../tasks/task-log.entity.js';
+import { TaskRecordEntity } from '../../tasks/task-record.entity.js';
 import { TaskStepEntity } from '../../tasks/task-step.entity.js';
 import { TaskEntity } from '../../tasks/task.entity.js';
 
@@ -28,6 +29,7 @@ export const ENTITIES = [
   PackageInstanceEntity,
   TaskEntity,
   TaskStepEntity,
+  TaskRecordEntity,
   StepAttemptEntity,
   TaskLogEntity,
   ArchiveEntity,

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash, randomUUID, X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {
   AgentFrame,
@@ -238,7 +238,8 @@ describe.each(TEST_DATABASE_KINDS)('agent link on %s', (kind) => {
         const server = await kit.db.getRepository(ServerEntity).findOneByOrFail({ id: agent.serverId });
         expect(server.lastSeenAt).toBeInstanceOf(Date);
 
-        const ref = { stepId: 's', attemptId: 'a', epoch: '7' };
+        // The gateway hands on only frames whose reference can name an attempt (UUIDs, an epoch).
+        const ref = { stepId: randomUUID(), attemptId: randomUUID(), epoch: '7' };
         stream.send({ heartbeat: { sentAtMs: '12345', running: [ref] } });
         stream.send({ accepted: { ref } });
         stream.send({ log: { ref, lines: [{ seq: '1', stream: 'stdout', text: 'hello', atMs: '1' }] } });
@@ -261,7 +262,7 @@ describe.each(TEST_DATABASE_KINDS)('agent link on %s', (kind) => {
         const connected = mine[0]!;
         expect(connected.type === 'connected' && connected.hello.hostname).toBe('web1');
         const log = mine[3]!;
-        expect(log.type === 'log' && log.log.lines[0]?.text).toBe('hello');
+        expect(log.type === 'log' && log.lines[0]?.text).toBe('hello');
 
         // The engine talks back through the session.
         expect(

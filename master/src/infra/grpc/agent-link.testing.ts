@@ -6,17 +6,12 @@ import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { EnrollRequest } from '../../../../generated/proto/berth/agent/v1/EnrollRequest.js';
-import type { Heartbeat__Output } from '../../../../generated/proto/berth/agent/v1/Heartbeat.js';
-import type { StepLog__Output } from '../../../../generated/proto/berth/agent/v1/StepLog.js';
-import type { StepProgress__Output } from '../../../../generated/proto/berth/agent/v1/StepProgress.js';
 import {
   GRPC_CHANNEL_OPTIONS,
   loadAgentProtocol,
   type AgentServiceClient,
   type AttemptRef__Output,
   type EnrollResponse__Output,
-  type Hello__Output,
-  type StepResult__Output,
 } from '../../../../shared/src/protocol.js';
 import {
   createTestDatabase,
@@ -25,7 +20,15 @@ import {
 } from '../../../../test/support/test-database.js';
 import { AgentAuthenticator } from '../../agents/agent-authenticator.js';
 import { AgentCredentialsRepository } from '../../agents/agent-credentials.repository.js';
-import type { AgentEvents, AgentSession } from '../../agents/agent-events.js';
+import type {
+  AgentEvents,
+  AgentHello,
+  AgentLogLine,
+  AgentProgress,
+  AgentSession,
+  AttemptRef,
+  AttemptResult,
+} from '../../agents/agent-events.js';
 import { AgentGateway } from '../../agents/agent-gateway.js';
 import { ArchiveStore } from '../../backups/archive-store.js';
 import { ArchiveRepository } from '../../backups/archive.repository.js';
@@ -41,14 +44,15 @@ import type { AttemptState } from '../../../../shared/src/tasks.js';
 import { openDatabase } from '../db/data-source.js';
 import { AgentGrpcServer } from './grpc-server.js';
 
+/** What the gateway handed on, decoded (agent-frames.ts). */
 export type RecordedEvent =
-  | { type: 'connected'; session: AgentSession; hello: Hello__Output }
+  | { type: 'connected'; session: AgentSession; hello: AgentHello }
   | { type: 'disconnected'; session: AgentSession }
-  | { type: 'heartbeat'; session: AgentSession; heartbeat: Heartbeat__Output }
-  | { type: 'accepted'; session: AgentSession; ref: AttemptRef__Output }
-  | { type: 'log'; session: AgentSession; log: StepLog__Output }
-  | { type: 'progress'; session: AgentSession; progress: StepProgress__Output }
-  | { type: 'result'; session: AgentSession; result: StepResult__Output };
+  | { type: 'heartbeat'; session: AgentSession; running: AttemptRef[] }
+  | { type: 'accepted'; session: AgentSession; ref: AttemptRef }
+  | { type: 'log'; session: AgentSession; ref: AttemptRef; lines: AgentLogLine[] }
+  | { type: 'progress'; session: AgentSession; ref: AttemptRef; progress: AgentProgress }
+  | { type: 'result'; session: AgentSession; result: AttemptResult };
 
 /** Stands in for the task engine: records every call, in order. */
 export class RecordingAgentEvents implements AgentEvents {
@@ -60,25 +64,25 @@ export class RecordingAgentEvents implements AgentEvents {
     if (this.delayMs > 0 && event.type !== 'disconnected') await sleep(this.delayMs);
     this.events.push(event);
   }
-  agentConnected(session: AgentSession, hello: Hello__Output) {
+  agentConnected(session: AgentSession, hello: AgentHello) {
     return this.record({ type: 'connected', session, hello });
   }
   agentDisconnected(session: AgentSession) {
     this.events.push({ type: 'disconnected', session });
   }
-  heartbeat(session: AgentSession, heartbeat: Heartbeat__Output) {
-    return this.record({ type: 'heartbeat', session, heartbeat });
+  heartbeat(session: AgentSession, running: AttemptRef[]) {
+    return this.record({ type: 'heartbeat', session, running });
   }
-  stepAccepted(session: AgentSession, ref: AttemptRef__Output) {
+  stepAccepted(session: AgentSession, ref: AttemptRef) {
     return this.record({ type: 'accepted', session, ref });
   }
-  stepLog(session: AgentSession, log: StepLog__Output) {
-    return this.record({ type: 'log', session, log });
+  stepLog(session: AgentSession, ref: AttemptRef, lines: AgentLogLine[]) {
+    return this.record({ type: 'log', session, ref, lines });
   }
-  stepProgress(session: AgentSession, progress: StepProgress__Output) {
-    return this.record({ type: 'progress', session, progress });
+  stepProgress(session: AgentSession, ref: AttemptRef, progress: AgentProgress) {
+    return this.record({ type: 'progress', session, ref, progress });
   }
-  stepResult(session: AgentSession, result: StepResult__Output) {
+  stepResult(session: AgentSession, result: AttemptResult) {
     return this.record({ type: 'result', session, result });
   }
 
@@ -149,6 +153,7 @@ export async function startAgentLink(
     credentials,
     config,
     logger,
+    undefined,
     options.helloTimeoutMs,
   );
   const events = new RecordingAgentEvents();

@@ -5,8 +5,6 @@ export interface HeartbeatWrite {
   serverId: string;
   /** The attempts the agent says it runs (ids already checked to be UUIDs). */
   running: string[];
-  /** Also record when the server was last seen. */
-  touch: boolean;
 }
 
 /**
@@ -29,8 +27,7 @@ export class HeartbeatBatch {
   ) {}
 
   add(heartbeat: HeartbeatWrite): void {
-    const waiting = this.pending.get(heartbeat.serverId);
-    this.pending.set(heartbeat.serverId, { ...heartbeat, touch: heartbeat.touch || waiting?.touch === true });
+    this.pending.set(heartbeat.serverId, heartbeat);
     this.schedule();
   }
 

@@ -5,19 +5,23 @@ import {
   createTestDatabase,
   TEST_DATABASE_KINDS,
   type TestDatabase,
-} from '../../../test/support/test-database.js';
-import type { Hello__Output, MasterFrame } from '../../../shared/src/protocol.js';
-import { TASK_TYPES } from '../../../shared/src/tasks.js';
-import type { AgentEvents, AgentSession } from '../agents/agent-events.js';
-import { openDatabase } from '../infra/db/data-source.js';
-import { sqlRows } from '../infra/db/sql.js';
-import { ServersRepository } from '../servers/servers.repository.js';
+} from '../../../../test/support/test-database.js';
+import type { MasterFrame } from '../../../../shared/src/protocol.js';
+import { TASK_TYPES } from '../../../../shared/src/tasks.js';
+import type { AgentEvents, AgentHello, AgentSession } from '../../agents/agent-events.js';
+import { openDatabase } from '../../infra/db/data-source.js';
+import { sqlRows } from '../../infra/db/sql.js';
+import { ServersRepository } from '../../servers/servers.repository.js';
+import { AttemptsRepository } from '../attempts.repository.js';
+import { StepLogRepository } from '../step-log.repository.js';
+import { TaskLogBus } from '../task-log-bus.js';
+import { TaskLogsRepository } from '../task-logs.repository.js';
+import { NO_TASK_METRICS, type AttemptOutcome, type TaskMetrics } from '../task-metrics.js';
+import { TasksRepository } from '../tasks.repository.js';
+import type { TaskEntity } from '../task.entity.js';
+import { registerWorkflow, type WorkflowRegistration } from '../workflow.js';
 import { TaskEngine, type AgentLink } from './task-engine.js';
-import { TaskLogBus } from './task-log-bus.js';
-import { NO_TASK_METRICS, type AttemptOutcome, type TaskMetrics } from './task-metrics.js';
-import { TasksRepository } from './tasks.repository.js';
-import type { TaskEntity } from './task.entity.js';
-import type { Workflow, WorkflowRegistry } from './workflow.js';
+import { WorkflowRegistry } from './workflow-registry.js';
 
 /**
  * The engine against a real registry (PostgreSQL and PGlite). The agent side is a scripted stand-in
@@ -36,17 +40,15 @@ class ScriptedAgents implements AgentLink {
   connectedServerIds() {
     return [...this.sessions.keys()];
   }
-  async connect(serverId: string, behaviour: Behaviour, hello: Partial<Hello__Output> = {}) {
+  async connect(serverId: string, behaviour: Behaviour, hello: Partial<AgentHello> = {}) {
     const session = new ScriptedSession(serverId, this, behaviour);
     this.sessions.set(serverId, session);
     await this.events.agentConnected(session, {
       agentVersion: 'test',
       hostname: 'test',
       services: [],
-      slots: 1,
       running: [],
       finished: [],
-      steps: [],
       ...hello,
     });
     return session;
@@ -89,20 +91,12 @@ class ScriptedSession implements AgentSession {
       };
       void (async () => {
         await events.stepAccepted(this, ref);
-        await events.stepLog(this, {
-          ref,
-          lines: [
-            { seq: '1', stream: 'stdout', text: `running ${frame.assign!.step}`, atMs: String(Date.now()) },
-          ],
-        });
+        await events.stepLog(this, ref, [
+          { seq: '1', stream: 'stdout', text: `running ${frame.assign!.step}`, at: new Date() },
+        ]);
         if (this.behaviour === 'obey-cancel') return;
         await sleep(this.stepMs);
-        await events.stepResult(this, {
-          ref,
-          ok: true,
-          outputJson: JSON.stringify({ step: frame.assign!.step }),
-          error: null,
-        });
+        await events.stepResult(this, { ref, outcome: { ok: true, output: { step: frame.assign!.step } } });
       })();
     }
     if (frame.cancel?.ref && this.behaviour === 'obey-cancel') {
@@ -113,14 +107,9 @@ class ScriptedSession implements AgentSession {
       };
       void events.stepResult(this, {
         ref,
-        ok: false,
-        outputJson: '',
-        error: {
-          code: 'CANCELLED',
-          message: 'stopped by request',
-          retryable: false,
-          exitCode: 143,
-          stderrTail: '',
+        outcome: {
+          ok: false,
+          failure: { code: 'CANCELLED', message: 'stopped by request', retryable: false, exitCode: 143 },
         },
       });
     }
@@ -155,23 +144,28 @@ async function waitFor<T>(
   }
 }
 
-const oneStep: Workflow = async (context) => context.step(context.task.targetId, 'debug.noop', {});
-const twoSteps: Workflow = async (context) => {
-  const first = await context.step(context.task.targetId, 'debug.noop', {});
-  const second = await context.step(context.task.targetId, 'debug.sleep', { ms: 1 });
-  return { first, second };
-};
-const workflows = (overrides: Partial<Record<string, Workflow>> = {}): WorkflowRegistry =>
-  ({
-    ...Object.fromEntries(TASK_TYPES.map((type) => [type, oneStep])),
-    'debug.sleep': twoSteps,
-    ...overrides,
-  }) as WorkflowRegistry;
+type Registration = (type: TaskEntity['type']) => WorkflowRegistration;
+const oneStep: Registration = (type) =>
+  registerWorkflow(type, 1, (context) => context.step(context.task.targetId, 'debug.noop', {}) as never);
+const twoSteps: Registration = (type) =>
+  registerWorkflow(type, 1, async (context) => {
+    const first = await context.step(context.task.targetId, 'debug.noop', {});
+    const second = await context.step(context.task.targetId, 'debug.sleep', { ms: 1 });
+    return { first, second } as never;
+  });
+/** One step for every task type (debug.sleep: two), unless overridden. */
+const workflows = (overrides: Partial<Record<TaskEntity['type'], Registration>> = {}): WorkflowRegistry =>
+  new WorkflowRegistry(
+    TASK_TYPES.map((type) => (overrides[type] ?? (type === 'debug.sleep' ? twoSteps : oneStep))(type)),
+  );
 
 describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
   let database: TestDatabase;
   let db: DataSource;
   let tasks: TasksRepository;
+  let stepLog: StepLogRepository;
+  let attempts: AttemptsRepository;
+  let logs: TaskLogsRepository;
   let servers: ServersRepository;
   const logger = pino({ level: 'silent' });
 
@@ -179,6 +173,9 @@ describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
     database = await createTestDatabase(kind);
     db = await openDatabase({ url: database.url, dataDir: database.dataDir });
     tasks = new TasksRepository(db);
+    stepLog = new StepLogRepository(db);
+    attempts = new AttemptsRepository(db);
+    logs = new TaskLogsRepository(db);
     servers = new ServersRepository(db);
   });
 
@@ -196,18 +193,19 @@ describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
       metrics?: TaskMetrics;
     } = {},
   ) {
-    return new TaskEngine(
+    return new TaskEngine({
       tasks,
-      servers,
+      stepLog,
+      attempts,
+      logs,
       link,
-      new TaskLogBus(),
-      options.registry ?? workflows(),
-      { leaseMs: options.leaseMs ?? 5_000, agentWaitMs: options.agentWaitMs ?? 60_000 },
+      bus: new TaskLogBus(),
+      workflows: options.registry ?? workflows(),
+      config: { leaseMs: options.leaseMs ?? 5_000, agentWaitMs: options.agentWaitMs ?? 60_000 },
       logger,
-      `test-${Math.random()}`,
-      undefined,
-      options.metrics,
-    );
+      runnerId: `test-${Math.random()}`,
+      metrics: options.metrics,
+    });
   }
 
   /** Runs `run` with a started engine, and stops the engine whatever happens. */
@@ -228,7 +226,6 @@ describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
   async function queue(type: TaskEntity['type'], serverId: string): Promise<TaskEntity> {
     return tasks.insertTask({
       type,
-      targetKind: 'server',
       targetId: serverId,
       targetName: 'x',
       lockKey: null,
@@ -284,8 +281,8 @@ describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
     const link = new ScriptedAgents();
     let running = 0;
     let most = 0;
-    const assign = tasks.assignAttempt.bind(tasks);
-    const spy = vi.spyOn(tasks, 'assignAttempt').mockImplementation(async (attempt, leaseMs) => {
+    const assign = attempts.assignAttempt.bind(attempts);
+    const spy = vi.spyOn(attempts, 'assignAttempt').mockImplementation(async (attempt, leaseMs) => {
       running++;
       most = Math.max(most, running);
       try {
@@ -329,7 +326,6 @@ describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
     const insert = (lockKey: string | null) =>
       tasks.insertTask({
         type: 'debug.noop',
-        targetKind: 'server',
         targetId: server.id,
         targetName: 'x',
         lockKey,
@@ -341,10 +337,10 @@ describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
     const other = await insert(`${site}-other`);
     const free = await insert(null);
     const runner = `locks-${Math.random()}`;
-    const started = await tasks.startQueuedTasks(runner, 50);
+    const started = await tasks.startQueuedTasks(runner, 50, workflows().currentVersions());
     const mine = started.filter((task) => task.targetId === server.id).map((task) => task.id);
     expect(mine).toEqual([first.id, other.id, free.id]);
-    expect(await tasks.startQueuedTasks(runner, 50)).toEqual([]);
+    expect(await tasks.startQueuedTasks(runner, 50, workflows().currentVersions())).toEqual([]);
     // Not left for another test's engine to pick up.
     for (const id of mine) await tasks.finishTask(id, 'cancelled', {});
     await sqlRows(
@@ -358,7 +354,7 @@ describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
     const first = await servers.create({ name: `beat-a-${kind}`, slots: 1 });
     const second = await servers.create({ name: `beat-b-${kind}`, slots: 1 });
     const link = new ScriptedAgents();
-    const renewals = vi.spyOn(tasks, 'renewLeases');
+    const renewals = vi.spyOn(attempts, 'renewLeases');
     try {
       await withEngine(link, {}, async (engine) => {
         const sessions = [await link.connect(first.id, 'silent'), await link.connect(second.id, 'silent')];
@@ -377,13 +373,10 @@ describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
         );
         renewals.mockClear();
 
-        // The first agent no longer lists its attempt; the second lists its own, the first's (a
-        // confused agent) and an id that is no UUID, which must not fail the batch.
-        await link.events.heartbeat(sessions[0]!, { sentAtMs: '1', running: [] });
-        await link.events.heartbeat(sessions[1]!, {
-          sentAtMs: '2',
-          running: [secondRef!, firstRef!, { stepId: 'x', attemptId: 'not-a-uuid', epoch: '1' }],
-        });
+        // The first agent no longer lists its attempt; the second lists its own and the first's (a
+        // confused agent). (An id that is no UUID never gets this far: see agent-frames.spec.ts.)
+        await link.events.heartbeat(sessions[0]!, []);
+        await link.events.heartbeat(sessions[1]!, [secondRef!, firstRef!]);
         const leases = () =>
           sqlRows<{ serverId: string; renewed: boolean }>(
             db,
@@ -417,8 +410,8 @@ describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
       expect(done.state).toBe('failed');
       expect(done.errorCode).toBe('AGENT_LOST');
       expect(done.error).toMatch(/stopped answering during step debug\.noop/);
-      const attempts = await tasks.attemptsOfTask(task.id);
-      expect(attempts.map((attempt) => attempt.state)).toEqual(['lost']);
+      const tried = await attempts.attemptsOfTask(task.id);
+      expect(tried.map((attempt) => attempt.state)).toEqual(['lost']);
       const held = await sqlRows(
         db,
         `SELECT 1 FROM server_slots WHERE server_id = $1 AND attempt_id IS NOT NULL`,
@@ -442,13 +435,11 @@ describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
         attemptId: ref.attemptId!,
         epoch: String(BigInt(ref.epoch!) + 1000n),
       };
-      await link.events.stepResult(session, { ref: stale, ok: true, outputJson: '{}', error: null });
+      await link.events.stepResult(session, { ref: stale, outcome: { ok: true, output: {} } });
       expect((await tasks.findTask(task.id))?.state).toBe('running');
       await link.events.stepResult(session, {
         ref: { stepId: ref.stepId!, attemptId: ref.attemptId!, epoch: ref.epoch! },
-        ok: true,
-        outputJson: '{"ok":true}',
-        error: null,
+        outcome: { ok: true, output: { ok: true } },
       });
       expect((await finished(task.id)).state).toBe('succeeded');
     });
@@ -465,7 +456,7 @@ describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
     // Step 1 completes; step 2 is assigned and then the master "dies".
     const ref1 = refOf(await waitFor('step 1', () => session.assigned()[0]));
     await firstLink.events.stepAccepted(session, ref1);
-    await firstLink.events.stepResult(session, { ref: ref1, ok: true, outputJson: '{"n":1}', error: null });
+    await firstLink.events.stepResult(session, { ref: ref1, outcome: { ok: true, output: { n: 1 } } });
     const ref2 = refOf(await waitFor('step 2', () => session.assigned()[1]));
     await firstLink.events.stepAccepted(session, ref2);
     await first.stop();
@@ -476,11 +467,11 @@ describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
     try {
       // The agent reconnects to the new master, still running step 2, then finishes it.
       const again = await secondLink.connect(server.id, 'silent', { running: [ref2] });
-      await secondLink.events.stepResult(again, { ref: ref2, ok: true, outputJson: '{"n":2}', error: null });
+      await secondLink.events.stepResult(again, { ref: ref2, outcome: { ok: true, output: { n: 2 } } });
       const done = await finished(task.id);
       expect(done.state).toBe('succeeded');
       expect(done.result).toEqual({ first: { n: 1 }, second: { n: 2 } });
-      const steps = await tasks.stepsOfTask(task.id);
+      const steps = await stepLog.stepsOfTask(task.id);
       expect(steps.map((step) => step.name)).toEqual(['debug.noop', 'debug.sleep']);
       expect(again.assigned()).toHaveLength(0);
     } finally {
@@ -515,7 +506,10 @@ describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
       const running = await queue('debug.noop', server.id);
       engine.wake();
       await waitFor('assignment', () => session.assigned()[0]);
-      await waitFor('running', async () => (await tasks.attemptsOfTask(running.id))[0]?.state === 'running');
+      await waitFor(
+        'running',
+        async () => (await attempts.attemptsOfTask(running.id))[0]?.state === 'running',
+      );
       await engine.cancelTask(running.id);
       const done = await finished(running.id);
       expect(done.state).toBe('cancelled');

@@ -5,22 +5,22 @@ import { HeartbeatBatch, type HeartbeatWrite } from './heartbeat-batch.js';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('HeartbeatBatch', () => {
-  it("writes the heartbeats of a short spell in one go, a server's latest one, last-seen kept", async () => {
+  it("writes the heartbeats of a short spell in one go, a server's latest one", async () => {
     const writes: HeartbeatWrite[][] = [];
     const batch = new HeartbeatBatch(
       (heartbeats) => Promise.resolve(void writes.push(heartbeats)),
       20,
       pino({ level: 'silent' }),
     );
-    batch.add({ serverId: 'a', running: ['1'], touch: true });
-    batch.add({ serverId: 'b', running: [], touch: false });
-    batch.add({ serverId: 'a', running: [], touch: false });
+    batch.add({ serverId: 'a', running: ['1'] });
+    batch.add({ serverId: 'b', running: [] });
+    batch.add({ serverId: 'a', running: [] });
     expect(writes).toEqual([]);
     await sleep(60);
     expect(writes).toEqual([
       [
-        { serverId: 'a', running: [], touch: true },
-        { serverId: 'b', running: [], touch: false },
+        { serverId: 'a', running: [] },
+        { serverId: 'b', running: [] },
       ],
     ]);
   });
@@ -39,15 +39,15 @@ describe('HeartbeatBatch', () => {
       5,
       pino({ level: 'silent' }),
     );
-    batch.add({ serverId: 'a', running: [], touch: false });
+    batch.add({ serverId: 'a', running: [] });
     await sleep(20);
-    batch.add({ serverId: 'b', running: [], touch: false });
-    batch.add({ serverId: 'c', running: [], touch: false });
+    batch.add({ serverId: 'b', running: [] });
+    batch.add({ serverId: 'c', running: [] });
     await sleep(20);
     expect(writes).toEqual([['a']]);
     release();
     await sleep(30);
-    batch.add({ serverId: 'd', running: [], touch: false });
+    batch.add({ serverId: 'd', running: [] });
     await batch.flush();
     expect(writes).toEqual([['a'], ['b', 'c'], ['d']]);
   });

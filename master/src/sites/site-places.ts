@@ -1,0 +1,44 @@
+import type { PlatformEntity } from '../platforms/platform.entity.js';
+import type { PlatformsRepository } from '../platforms/platforms.repository.js';
+import type { SitesRepository } from './sites.repository.js';
+import type { PlatformPlace, SitePlace } from './tasks/site-steps.js';
+
+/** Where sites and platforms are, as the site tasks record it (SiteTaskDependencies.places). */
+export class SitePlaces {
+  constructor(
+    private readonly sites: Pick<SitesRepository, 'findById'>,
+    private readonly platforms: Pick<PlatformsRepository, 'findByNameOrId'>,
+  ) {}
+
+  async of(siteId: string): Promise<SitePlace | null> {
+    const site = await this.sites.findById(siteId);
+    if (!site) return null;
+    const platform = await this.platform(site.platformId);
+    if (!platform) throw new Error(`the platform of ${site.domain} is no longer in the registry`);
+    return {
+      siteId: site.id,
+      domain: site.domain,
+      status: site.status,
+      platform,
+      web: platform.serverId,
+      db: site.dbServerId,
+      database: { name: site.dbName, user: site.dbUser, host: site.dbHost, port: site.dbPort },
+      on: { domain: site.domain, platform: platform.name },
+    };
+  }
+
+  async platform(platformId: string): Promise<PlatformPlace | null> {
+    const platform = await this.platforms.findByNameOrId(platformId);
+    return platform ? platformPlace(platform) : null;
+  }
+}
+
+function platformPlace(platform: PlatformEntity): PlatformPlace {
+  return {
+    id: platform.id,
+    name: platform.name,
+    path: platform.path,
+    serverId: platform.serverId,
+    coreVersion: platform.coreVersion,
+  };
+}

@@ -1,0 +1,60 @@
+import type { Workflow } from '../../tasks/workflow.js';
+import { SiteSteps, type SiteTaskDependencies } from './site-steps.js';
+
+/** Backup: the site's files and a consistent dump into the store, recorded with its manifest. */
+export function backupWorkflow(deps: SiteTaskDependencies): Workflow<'site.backup'> {
+  const steps = new SiteSteps(deps);
+  return async (context) => {
+    const place = await steps.place(context, context.task.targetId, context.task.targetName);
+    const { archiveId } = context.task.params;
+    context.onRollback('discard the partial archive', () =>
+      context.record('archives.remove', () => deps.archives.remove(archiveId)),
+    );
+    const backup = await context.phase('backup', () => steps.archive(context, place, archiveId, 'manual'));
+    return { backupId: backup.id, manifest: backup.manifest };
+  };
+}
+
+/**
+ * Restore: a backup of the site as it is now first (so the restore can itself be undone), then the
+ * chosen backup's files and database, the settings written again for this site and server, the link.
+ */
+export function restoreWorkflow(deps: SiteTaskDependencies): Workflow<'site.restore'> {
+  const steps = new SiteSteps(deps);
+  return async (context) => {
+    const place = await steps.place(context, context.task.targetId, context.task.targetName);
+    const { backupId, preArchiveId } = context.task.params;
+    const backup = await context.record('backups.find', () => deps.backups.findById(backupId));
+    if (!backup) throw new Error(`backup ${backupId} is gone`);
+    const before = await context.phase('backup', () =>
+      steps.archive(context, place, preArchiveId, 'pre-restore'),
+    );
+    await context.phase('restore', async () => {
+      // A backup taken before a rename is of the old name: it is extracted under the current one.
+      await context.step(place.web, 'site.extract', {
+        domain: backup.domain,
+        archiveId: backup.archiveId,
+        ...(backup.domain !== place.domain ? { targetDomain: place.domain } : {}),
+        importDatabase: { database: place.database.name },
+      });
+      // Settings are never in backups: they are written again for this site and this server.
+      await steps.writeSettings(context, place);
+      await context.step(place.web, 'site.link', place.on);
+    });
+    await context.step(place.web, 'probe.http', { domain: place.domain, expectStatus: [200, 503] });
+    return { restored: backup.id, preRestoreBackupId: before.id };
+  };
+}
+
+/** Deletes a backup: its archive from the store, then its record. */
+export function backupDeleteWorkflow(deps: SiteTaskDependencies): Workflow<'site.backup-delete'> {
+  return async (context) => {
+    const { backupId } = context.task.params;
+    const backup = await context.record('backups.find', () => deps.backups.findById(backupId));
+    if (backup) {
+      await context.record('archives.remove', () => deps.archives.remove(backup.archiveId));
+      await context.record('backups.remove', () => deps.backups.remove(backup.id));
+    }
+    return { deleted: backupId };
+  };
+}

@@ -1,0 +1,25 @@
+import type { Workflow } from '../../tasks/workflow.js';
+import { SiteSteps, type SiteTaskDependencies } from './site-steps.js';
+
+/**
+ * Delete: a last backup first (kept after the site is gone), then the vhost, the link, the site
+ * directory, the database and its user; the registry forgets the site last.
+ */
+export function deleteWorkflow(deps: SiteTaskDependencies): Workflow<'site.delete'> {
+  const steps = new SiteSteps(deps);
+  return async (context) => {
+    const place = await steps.place(context, context.task.targetId, context.task.targetName);
+    const last = await context.phase('backup', () =>
+      steps.archive(context, place, context.task.params.archiveId, 'delete'),
+    );
+    await context.phase('delete', async () => {
+      await context.step(place.web, 'http.remove-vhost', { domain: place.domain });
+      await context.step(place.web, 'site.unlink', place.on);
+      await context.step(place.web, 'site.remove', { domain: place.domain });
+      await context.step(place.db, 'db.drop', steps.database(place));
+    });
+    await context.record('packages.replace', () => deps.packages.replace({ siteId: place.siteId }, []));
+    await context.record('sites.remove', () => deps.sites.remove(place.siteId));
+    return { lastBackupId: last.id };
+  };
+}

@@ -1,0 +1,40 @@
+import { registerWorkflow, type WorkflowRegistration } from '../../tasks/workflow.js';
+import { backupDeleteWorkflow, backupWorkflow, restoreWorkflow } from './backup.workflows.js';
+import { cloneWorkflow } from './clone.workflow.js';
+import { deleteWorkflow } from './delete.workflow.js';
+import { installWorkflow } from './install.workflow.js';
+import { migrateWorkflow } from './migrate/migrate.workflow.js';
+import {
+  platformUpgradeWorkflow,
+  type PlatformUpgradeDependencies,
+} from './migrate/platform-upgrade.workflow.js';
+import { renameWorkflow } from './rename.workflow.js';
+import type { SiteTaskDependencies } from './site-steps.js';
+import { disableWorkflow, enableWorkflow, loginResetWorkflow, verifyWorkflow } from './site.workflows.js';
+
+export interface SiteWorkflowDependencies extends SiteTaskDependencies {
+  platformUpgrade: PlatformUpgradeDependencies;
+}
+
+/**
+ * Every workflow of the sites feature: the site tasks, and the platform upgrade, which is a migrate
+ * of each site of a platform. A change to a workflow's steps is a new version here (see
+ * WorkflowRegistration), the old one kept while tasks in flight use it.
+ */
+export function siteWorkflows(deps: SiteWorkflowDependencies): WorkflowRegistration[] {
+  return [
+    registerWorkflow('site.install', 1, installWorkflow(deps)),
+    registerWorkflow('site.verify', 1, verifyWorkflow(deps)),
+    registerWorkflow('site.backup', 1, backupWorkflow(deps)),
+    registerWorkflow('site.restore', 1, restoreWorkflow(deps)),
+    registerWorkflow('site.login-reset', 1, loginResetWorkflow(deps)),
+    registerWorkflow('site.migrate', 1, migrateWorkflow(deps)),
+    registerWorkflow('site.clone', 1, cloneWorkflow(deps)),
+    registerWorkflow('site.rename', 1, renameWorkflow(deps)),
+    registerWorkflow('site.disable', 1, disableWorkflow(deps)),
+    registerWorkflow('site.enable', 1, enableWorkflow(deps)),
+    registerWorkflow('site.delete', 1, deleteWorkflow(deps)),
+    registerWorkflow('site.backup-delete', 1, backupDeleteWorkflow(deps)),
+    registerWorkflow('platform.migrate-sites', 1, platformUpgradeWorkflow(deps.platformUpgrade)),
+  ];
+}

@@ -1,0 +1,53 @@
+import type { Workflow } from '../../tasks/workflow.js';
+import { SiteSteps, type SiteTaskDependencies } from './site-steps.js';
+
+/**
+ * Install: the database and its user, the settings, the link into the platform, drush
+ * site:install, the vhost and a probe. Every part is undone on failure, newest first, so a failed
+ * install leaves nothing behind and the domain is free again.
+ */
+export function installWorkflow(deps: SiteTaskDependencies): Workflow<'site.install'> {
+  const steps = new SiteSteps(deps);
+  return async (context) => {
+    const place = await steps.place(context, context.task.targetId, context.task.targetName);
+    // Registered first, so it runs last.
+    context.onRollback('forget the site', () =>
+      context.record('sites.remove', () => deps.sites.remove(place.siteId)),
+    );
+    await context.phase('database', async () => {
+      context.onRollback('drop the database and its user', async () => {
+        await context.step(place.db, 'db.drop', steps.database(place));
+      });
+      await context.step(place.db, 'db.create', steps.database(place));
+    });
+    await context.phase('files', async () => {
+      context.onRollback('remove the site directory', async () => {
+        await context.step(place.web, 'site.remove', { domain: place.domain });
+      });
+      await steps.writeSettings(context, place);
+      context.onRollback('unlink the site from its platform', async () => {
+        await context.step(place.web, 'site.unlink', place.on);
+      });
+      await context.step(place.web, 'site.link', place.on);
+    });
+    await context.phase('install', () =>
+      context.step(place.web, 'app.install', {
+        ...place.on,
+        profile: context.task.params.profile,
+        siteName: place.domain,
+      }),
+    );
+    await context.phase('vhost', async () => {
+      context.onRollback('remove the vhost', async () => {
+        await context.step(place.web, 'http.remove-vhost', { domain: place.domain });
+      });
+      await context.step(place.web, 'http.write-vhost', place.on);
+    });
+    const probe = await context.phase('probe', () =>
+      context.step(place.web, 'probe.http', { domain: place.domain, expectStatus: [200] }),
+    );
+    const recorded = await steps.recordPackages(context, place);
+    await context.record('sites.setStatus', () => deps.sites.setStatus(place.siteId, 'enabled', true));
+    return { domain: place.domain, status: probe.status, ...recorded };
+  };
+}

@@ -1,0 +1,18 @@
+/**
+ * The phases a migrate records on its task, in order. The offline window is the one users and
+ * monitoring care about: the time the site answers 503, which the metrics and a platform upgrade's
+ * summary read from the task.
+ */
+export const MIGRATE_PHASES = {
+  /** The online backup, deployed as the rehearsal. */
+  backup: 'backup',
+  /** The updates on a throwaway copy on the target; the live site is untouched. */
+  rehearsal: 'rehearsal',
+  /** Writes held (read-only, pages served) from the rollback point to the end of the window. */
+  readOnlyWindow: 'read-only window',
+  rollbackPoint: 'rollback point',
+  /** Maintenance: the site answers 503 while it is moved and its database updated. */
+  offlineWindow: 'offline window',
+} as const;
+
+export const OFFLINE_WINDOW_PHASE = MIGRATE_PHASES.offlineWindow;

@@ -1,0 +1,240 @@
+import { describe, expect, it } from 'vitest';
+import type { MigrateParams } from '../../../../../shared/src/tasks.js';
+import { stepFailure, WorkflowHarness, type StepCall } from '../../../tasks/testing/workflow-harness.js';
+import { show, shown } from '../testing/calls.js';
+import { MemorySiteRegistry, PLATFORMS, sitePlace } from '../testing/memory-site-registry.js';
+import { MIGRATE_PHASES } from './migrate-phases.js';
+import { migrateWorkflow } from './migrate.workflow.js';
+
+const LIVE = 'a.example';
+const COPY = 'rehearsal-0a0b0c0d.a.example';
+const COPY_DB = 'rehearsal_0a0b0c0d_a_example_1111';
+
+const params: MigrateParams = {
+  targetPlatformId: PLATFORMS.target.id,
+  targetPlatform: PLATFORMS.target.name,
+  backupArchiveId: 'backup-archive',
+  rollbackArchiveId: 'rollback-archive',
+  rehearsal: { domain: COPY, database: COPY_DB, user: 'rehearsal_0a0b0c0d_1111' },
+};
+
+const site = sitePlace({ domain: LIVE });
+
+/** The migrate of a.example from d102 to d103 on web1, its database beside it. */
+function migrate(options: { fail?: (call: StepCall) => ReturnType<typeof stepFailure> | undefined } = {}) {
+  const registry = new MemorySiteRegistry({ platforms: Object.values(PLATFORMS), sites: [site] });
+  const held: Record<number, readonly string[]> = {};
+  const harness = new WorkflowHarness(migrateWorkflow(registry), {
+    type: 'site.migrate',
+    params,
+    targetId: site.siteId,
+    targetName: LIVE,
+    fail: (call) => {
+      // Which slots the task held when each step was asked for.
+      held[call.seq] = harness.store.held;
+      return options.fail?.(call);
+    },
+  });
+  return { registry, harness, held };
+}
+
+const BACKUP = [`site.archive web1 domain=${LIVE} archiveId=backup-archive`];
+const REHEARSAL = [
+  `db.create web1 database=${COPY_DB}`,
+  `site.extract web1 domain=${LIVE} targetDomain=${COPY} archiveId=backup-archive`,
+  `site.write-settings web1 domain=${COPY} database=${COPY_DB}`,
+  `site.link web1 domain=${COPY} platform=d103`,
+  `app.update web1 domain=${COPY} platform=d103`,
+  `http.write-vhost web1 domain=${COPY} platform=d103`,
+  `probe.http web1 domain=${COPY}`,
+];
+const REHEARSAL_CLEAN_UP = [
+  `http.remove-vhost web1 domain=${COPY}`,
+  `site.unlink web1 domain=${COPY} platform=d103`,
+  `site.remove web1 domain=${COPY}`,
+  `db.drop web1 database=${COPY_DB}`,
+];
+const ROLLBACK_POINT = [`db.dump web1 database=${site.database.name} archiveId=rollback-archive`];
+const WINDOW = [
+  `app.maintenance web1 domain=${LIVE} platform=d102 on=true`,
+  `site.link web1 domain=${LIVE} platform=d103`,
+  `app.update web1 domain=${LIVE} platform=d103`,
+  `http.write-vhost web1 domain=${LIVE} platform=d103`,
+  `app.maintenance web1 domain=${LIVE} platform=d103 on=false`,
+];
+const WINDOW_UNDO = [
+  `http.write-vhost web1 domain=${LIVE} platform=d102 disabled=true`,
+  `db.import web1 database=${site.database.name} archiveId=rollback-archive`,
+  `http.write-vhost web1 domain=${LIVE} platform=d102`,
+  `site.unlink web1 domain=${LIVE} platform=d103`,
+  `app.maintenance web1 domain=${LIVE} platform=d102 on=false`,
+];
+const READ_ONLY_ON = [`app.readonly web1 domain=${LIVE} platform=d102 on=true`];
+const READ_ONLY_OFF_ON_TARGET = [`app.readonly web1 domain=${LIVE} platform=d103 on=false`];
+const WRITES_ALLOWED_AGAIN = [`app.readonly web1 domain=${LIVE} platform=d102 on=false`];
+const COMMIT = [
+  `probe.http web1 domain=${LIVE}`,
+  `app.packages web1 domain=${LIVE} platform=d103`,
+  `db.schema-versions web1 database=${site.database.name}`,
+];
+
+const SUCCESS = [
+  ...BACKUP,
+  ...REHEARSAL,
+  ...REHEARSAL_CLEAN_UP,
+  ...READ_ONLY_ON,
+  ...ROLLBACK_POINT,
+  ...WINDOW,
+  ...READ_ONLY_OFF_ON_TARGET,
+  ...COMMIT,
+];
+/** Step numbers (1-based) of the parts of a successful migrate. */
+const FIRST_REHEARSAL_STEP = BACKUP.length + 1;
+const FIRST_WINDOW_STEP =
+  BACKUP.length +
+  REHEARSAL.length +
+  REHEARSAL_CLEAN_UP.length +
+  READ_ONLY_ON.length +
+  ROLLBACK_POINT.length +
+  1;
+
+describe('migrate workflow', () => {
+  it('runs backup, rehearsal, read-only, rollback point, window, commit, in this order, and moves the site', async () => {
+    const { registry, harness, held } = migrate();
+    const trace = await harness.run();
+
+    expect(trace.state).toBe('succeeded');
+    expect(shown(trace.calls)).toEqual(SUCCESS);
+    expect(trace.phases.map((phase) => phase.name)).toEqual([
+      MIGRATE_PHASES.backup,
+      MIGRATE_PHASES.rehearsal,
+      MIGRATE_PHASES.readOnlyWindow,
+      MIGRATE_PHASES.rollbackPoint,
+      MIGRATE_PHASES.offlineWindow,
+    ]);
+    // Every step of the window runs in the slots it holds on web and db; none before or after.
+    for (const call of trace.calls) {
+      const inWindow = call.seq >= FIRST_WINDOW_STEP && call.seq < FIRST_WINDOW_STEP + WINDOW.length;
+      expect(held[call.seq], show(call)).toEqual(inWindow ? ['web1', 'web1'] : []);
+    }
+    expect(registry.siteRows.get(site.siteId)?.platform.id).toBe(PLATFORMS.target.id);
+    expect(registry.backupRows).toHaveLength(1);
+    expect(registry.writes).toEqual([
+      'backups.recordOnce backup-archive pre-migrate',
+      `packages.replace ${site.siteId} 2`,
+      `sites.setPlatform ${site.siteId} ${PLATFORMS.target.id}`,
+    ]);
+    expect(trace.outcome.result).toMatchObject({ from: 'd102', to: 'd103', packages: 2 });
+  });
+
+  it.each(REHEARSAL.map((step, index) => [step, FIRST_REHEARSAL_STEP + index] as const))(
+    'stops at a failed rehearsal step (%s): the live site is never touched, the copy is cleaned up',
+    async (_step, failing) => {
+      const { registry, harness } = migrate({
+        fail: (call) => (call.seq === failing ? stepFailure('update 8109 failed') : undefined),
+      });
+      const trace = await harness.run();
+
+      expect(trace.state).toBe('failed');
+      expect(shown(trace.calls)).toEqual([
+        ...BACKUP,
+        ...REHEARSAL.slice(0, failing - FIRST_REHEARSAL_STEP + 1),
+        ...REHEARSAL_CLEAN_UP,
+      ]);
+      expect(trace.phases.map((phase) => phase.name)).toEqual(['backup', 'rehearsal']);
+      expect(registry.siteRows.get(site.siteId)).toEqual(site);
+      // The backup is a good backup, and stays.
+      expect(registry.backupRows).toHaveLength(1);
+      expect(trace.outcome.rollbackCompleted).toBe(true);
+    },
+  );
+
+  it('holds the writes with maintenance when the site has no read-only mode, and ends only that', async () => {
+    const { harness } = migrate({
+      fail: (call) =>
+        call.step === 'app.readonly' && call.params.on === true
+          ? stepFailure('no module readonlymode', 'NOT_FOUND')
+          : undefined,
+    });
+    const trace = await harness.run();
+
+    expect(trace.state).toBe('succeeded');
+    expect(shown(trace.calls)).toEqual([
+      ...BACKUP,
+      ...REHEARSAL,
+      ...REHEARSAL_CLEAN_UP,
+      ...READ_ONLY_ON,
+      // Maintenance from here, through the rollback point: the window turns it off on the target.
+      `app.maintenance web1 domain=${LIVE} platform=d102 on=true`,
+      ...ROLLBACK_POINT,
+      ...WINDOW.slice(1),
+      ...COMMIT,
+    ]);
+    expect(trace.logs).toContain(
+      'the site has no read-only mode (module readonlymode): maintenance holds the writes',
+    );
+  });
+
+  it.each(WINDOW.map((step, index) => [step, FIRST_WINDOW_STEP + index] as const))(
+    'undoes the whole window when %s fails, in order, holding its slots, then allows writes again',
+    async (_step, failing) => {
+      const { registry, harness, held } = migrate({
+        fail: (call) => (call.seq === failing ? stepFailure('drush updatedb failed') : undefined),
+      });
+      const trace = await harness.run();
+
+      expect(trace.state).toBe('failed');
+      const windowDone = WINDOW.slice(0, failing - FIRST_WINDOW_STEP + 1);
+      expect(shown(trace.calls)).toEqual([
+        ...BACKUP,
+        ...REHEARSAL,
+        ...REHEARSAL_CLEAN_UP,
+        ...READ_ONLY_ON,
+        ...ROLLBACK_POINT,
+        ...windowDone,
+        ...WINDOW_UNDO,
+        ...WRITES_ALLOWED_AGAIN,
+      ]);
+      const undo = trace.calls.slice(failing, failing + WINDOW_UNDO.length);
+      for (const call of undo) expect(held[call.seq], show(call)).toEqual(['web1', 'web1']);
+      expect(held[trace.calls.at(-1)!.seq]).toEqual([]);
+      expect(trace.outcome.rollbackCompleted).toBe(true);
+      expect(registry.siteRows.get(site.siteId)).toEqual(site);
+      expect(registry.count('sites.setPlatform')).toBe(0);
+      expect(trace.phases.find((phase) => phase.name === 'offline window')?.endedAt).not.toBeNull();
+    },
+  );
+
+  it('runs every undo of the window even when one fails, and says the rollback is incomplete', async () => {
+    const { harness } = migrate({
+      fail: (call) =>
+        (call.step === 'app.update' && call.params.domain === LIVE) || call.step === 'db.import'
+          ? stepFailure(`${call.step} failed`)
+          : undefined,
+    });
+    const trace = await harness.run();
+
+    expect(shown(trace.calls).slice(-WINDOW_UNDO.length - 1)).toEqual([
+      ...WINDOW_UNDO,
+      ...WRITES_ALLOWED_AGAIN,
+    ]);
+    expect(trace.outcome.rollbackCompleted).toBe(false);
+    expect(trace.logs.at(-1)).toMatch(/step app\.update failed: app\.update failed \(ROLLBACK INCOMPLETE\)$/);
+  });
+
+  it.each(SUCCESS.map((step, index) => [index + 1, step] as const))(
+    'replays after a master restart before step %i (%s): the same steps, each once, and one backup',
+    async (stopBefore) => {
+      const { registry, harness } = migrate();
+      expect(await harness.stopBeforeStep(stopBefore)).toBe('stopped');
+      const trace = await harness.resume();
+
+      expect(trace.state).toBe('succeeded');
+      expect(shown(trace.calls)).toEqual(SUCCESS);
+      expect(registry.backupRows).toHaveLength(1);
+      expect(registry.count('backups.recordOnce')).toBe(1);
+      expect(registry.count('sites.setPlatform')).toBe(1);
+      expect(registry.siteRows.get(site.siteId)?.platform.id).toBe(PLATFORMS.target.id);
+    },
+  );
+});

@@ -1,0 +1,130 @@
+import type { TaskPhase } from '../../../../../shared/src/api.js';
+import type {
+  PlatformUpgradeSite,
+  PlatformUpgradeSummary,
+  TaskState,
+} from '../../../../../shared/src/tasks.js';
+import type { Workflow } from '../../../tasks/workflow.js';
+import { OFFLINE_WINDOW_PHASE } from './migrate-phases.js';
+
+/** What a platform upgrade sees of a site's migrate. */
+export interface MigrateTaskState {
+  id: string;
+  state: TaskState;
+  error: string | null;
+  phases: TaskPhase[];
+}
+
+export interface PlatformUpgradeDependencies {
+  /**
+   * Queues a site's migrate as a task of the upgrade (through the same checks as the API); the
+   * refusal's message when the checks refuse it.
+   */
+  queueMigrate(
+    upgradeTaskId: string,
+    domain: string,
+    target: string,
+    force: boolean,
+  ): Promise<{ taskId: string } | { refused: string }>;
+  /** The migrate this upgrade queued for a site already, if any. */
+  queuedMigrate(upgradeTaskId: string, siteId: string): Promise<MigrateTaskState | null>;
+  task(id: string): Promise<MigrateTaskState | null>;
+}
+
+const POLL_MS = 250;
+
+/**
+ * platform.migrate-sites: every site of a platform moves with its own migrate task — its own
+ * rehearsal and its own short window (the window holds its servers' slots, so no site is offline
+ * while another site's step runs there). At most `concurrency` migrates are in flight; a site that
+ * fails stays on the old platform and the others go on. The result is the summary.
+ */
+export function platformUpgradeWorkflow(
+  deps: PlatformUpgradeDependencies,
+): Workflow<'platform.migrate-sites'> {
+  return async (context) => {
+    const params = context.task.params;
+    const pending = [...params.sites];
+    const inFlight = new Map<string, { domain: string; taskId: string }>();
+    const done: PlatformUpgradeSite[] = [];
+    const report = () =>
+      context.progress({ phase: 'sites', done: done.length, total: params.sites.length, unit: 'sites' });
+    report();
+
+    while (pending.length > 0 || inFlight.size > 0) {
+      while (pending.length > 0 && inFlight.size < params.concurrency) {
+        const site = pending.shift()!;
+        // Recorded, and looked up first: a replay, or a master that stopped right after queueing,
+        // finds the migrate it queued instead of queueing a second.
+        const queued = await context.record('migrate.queue', async () => {
+          const existing = await deps.queuedMigrate(context.task.id, site.id);
+          return existing
+            ? { taskId: existing.id }
+            : deps.queueMigrate(context.task.id, site.domain, params.targetPlatform, params.force);
+        });
+        if ('refused' in queued) {
+          done.push({ state: 'failed', domain: site.domain, taskId: null, reason: queued.refused });
+          report();
+          await context.log(`${site.domain}: not migrated: ${queued.refused}`);
+        } else {
+          inFlight.set(site.id, { domain: site.domain, taskId: queued.taskId });
+          await context.log(`${site.domain}: migrate queued (task ${queued.taskId})`);
+        }
+      }
+      for (const [siteId, child] of [...inFlight]) {
+        const task = await deps.task(child.taskId);
+        if (!task || task.state === 'queued' || task.state === 'running') continue;
+        inFlight.delete(siteId);
+        if (task.state === 'succeeded') {
+          const offlineMs = windowMs(task.phases);
+          done.push({ state: 'migrated', domain: child.domain, taskId: task.id, offlineMs });
+          await context.log(`${child.domain}: migrated (offline ${offlineMs ?? '?'} ms)`);
+        } else {
+          const reason = task.error ?? task.state;
+          done.push({ state: 'failed', domain: child.domain, taskId: task.id, reason });
+          await context.log(`${child.domain}: ${task.state}, stays on its platform: ${task.error ?? ''}`);
+        }
+        report();
+      }
+      if (inFlight.size > 0) await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+    const summary = summarize(params.targetPlatform, done);
+    await context.log(
+      `${summary.migrated} migrated, ${summary.failed} failed; offline median ${summary.medianOfflineMs ?? '-'} ms, longest ${summary.longestOfflineMs ?? '-'} ms`,
+    );
+    if (summary.failed > 0 && summary.migrated === 0) {
+      const reasons = done.flatMap((site) =>
+        site.state === 'failed' ? [`${site.domain}: ${site.reason}`] : [],
+      );
+      throw new Error(`no site could be migrated: ${reasons.join('; ')}`);
+    }
+    return summary;
+  };
+}
+
+/** The summary: migrated sites first, then failed ones, each in the order they ended. */
+export function summarize(to: string, sites: readonly PlatformUpgradeSite[]): PlatformUpgradeSummary {
+  const migrated = sites.filter((site) => site.state === 'migrated');
+  const failed = sites.filter((site) => site.state === 'failed');
+  const windows = migrated.map((site) => site.offlineMs).filter((ms): ms is number => ms !== null);
+  return {
+    to,
+    migrated: migrated.length,
+    failed: failed.length,
+    longestOfflineMs: windows.length ? Math.max(...windows) : null,
+    medianOfflineMs: median(windows),
+    sites: [...migrated, ...failed],
+  };
+}
+
+function windowMs(phases: readonly TaskPhase[]): number | null {
+  const window = phases.find((phase) => phase.name === OFFLINE_WINDOW_PHASE);
+  return window?.endedAt ? Date.parse(window.endedAt) - Date.parse(window.startedAt) : null;
+}
+
+function median(values: number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : Math.round((sorted[middle - 1]! + sorted[middle]!) / 2);
+}

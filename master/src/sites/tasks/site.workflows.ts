@@ -1,0 +1,54 @@
+import type { Workflow } from '../../tasks/workflow.js';
+import { SiteSteps, type SiteTaskDependencies } from './site-steps.js';
+
+/** Verify: drush status, an HTTP probe, and the site's packages and schema versions recorded. */
+export function verifyWorkflow(deps: SiteTaskDependencies): Workflow<'site.verify'> {
+  const steps = new SiteSteps(deps);
+  return async (context) => {
+    const place = await steps.place(context, context.task.targetId, context.task.targetName);
+    const status = await context.step(place.web, 'app.status', place.on);
+    const expectStatus = place.status === 'disabled' ? [503, 200] : [200];
+    const probe = await context.step(place.web, 'probe.http', { domain: place.domain, expectStatus });
+    const recorded = await steps.recordPackages(context, place);
+    await context.record('sites.setStatus', () => deps.sites.setStatus(place.siteId, place.status, true));
+    return {
+      drupalVersion: status.drupalVersion,
+      bootstrap: status.bootstrap,
+      probe: probe.status,
+      ...recorded,
+    };
+  };
+}
+
+/** Disable: the vhost answers 503 from a static page; the site's files and database stay. */
+export function disableWorkflow(deps: SiteTaskDependencies): Workflow<'site.disable'> {
+  const steps = new SiteSteps(deps);
+  return async (context) => {
+    const place = await steps.place(context, context.task.targetId, context.task.targetName);
+    await context.step(place.web, 'http.write-vhost', { ...place.on, disabled: true });
+    await context.record('sites.setStatus', () => deps.sites.setStatus(place.siteId, 'disabled'));
+    return { status: 'disabled' };
+  };
+}
+
+/** Enable: the site's own vhost again, probed. */
+export function enableWorkflow(deps: SiteTaskDependencies): Workflow<'site.enable'> {
+  const steps = new SiteSteps(deps);
+  return async (context) => {
+    const place = await steps.place(context, context.task.targetId, context.task.targetName);
+    await context.step(place.web, 'http.write-vhost', place.on);
+    await context.step(place.web, 'probe.http', { domain: place.domain, expectStatus: [200] });
+    await context.record('sites.setStatus', () => deps.sites.setStatus(place.siteId, 'enabled'));
+    return { status: 'enabled' };
+  };
+}
+
+/** Login reset: a one-time login link for the site's first user. */
+export function loginResetWorkflow(deps: SiteTaskDependencies): Workflow<'site.login-reset'> {
+  const steps = new SiteSteps(deps);
+  return async (context) => {
+    const place = await steps.place(context, context.task.targetId, context.task.targetName);
+    const link = await context.step(place.web, 'app.login-link', place.on);
+    return { url: link.url };
+  };
+}

@@ -1,0 +1,167 @@
+import type { SiteStatus } from '../../../../../shared/src/site-status.js';
+import type { PackageRelease, PackageRow } from '../../../packages/package-release.js';
+import type {
+  NewBackup,
+  PlatformPlace,
+  RecordedBackup,
+  SitePlace,
+  SiteTaskDependencies,
+} from '../site-steps.js';
+
+/**
+ * The registry and the backup store as the site workflows see them, in memory, for unit tests:
+ * every write is also listed in `writes`, in order, so a test can tell how often each happened.
+ */
+export class MemorySiteRegistry implements SiteTaskDependencies {
+  readonly siteRows = new Map<string, SitePlace>();
+  readonly platformRows = new Map<string, PlatformPlace>();
+  readonly sitePackages = new Map<string, PackageRelease[]>();
+  readonly backupRows: RecordedBackup[] = [];
+  readonly removedArchives: string[] = [];
+  readonly writes: string[] = [];
+
+  constructor(input: { platforms: PlatformPlace[]; sites: SitePlace[]; backups?: RecordedBackup[] }) {
+    for (const platform of input.platforms) this.platformRows.set(platform.id, platform);
+    for (const site of input.sites) this.siteRows.set(site.siteId, site);
+    this.backupRows.push(...(input.backups ?? []));
+  }
+
+  places: SiteTaskDependencies['places'] = {
+    of: (siteId) => Promise.resolve(structuredClone(this.siteRows.get(siteId) ?? null)),
+    platform: (platformId) => Promise.resolve(structuredClone(this.platformRows.get(platformId) ?? null)),
+  };
+
+  sites: SiteTaskDependencies['sites'] = {
+    setStatus: (id: string, status: SiteStatus) => {
+      this.write(`sites.setStatus ${id} ${status}`);
+      this.update(id, (site) => ({ ...site, status }));
+      return Promise.resolve();
+    },
+    setPlatform: (id: string, platformId: string) => {
+      this.write(`sites.setPlatform ${id} ${platformId}`);
+      const platform = this.platformRows.get(platformId)!;
+      this.update(id, (site) => ({
+        ...site,
+        platform,
+        web: platform.serverId,
+        on: { domain: site.domain, platform: platform.name },
+      }));
+      return Promise.resolve();
+    },
+    setDomain: (id: string, domain: string) => {
+      this.write(`sites.setDomain ${id} ${domain}`);
+      this.update(id, (site) => ({ ...site, domain, on: { ...site.on, domain } }));
+      return Promise.resolve();
+    },
+    remove: (id: string) => {
+      this.write(`sites.remove ${id}`);
+      this.siteRows.delete(id);
+      return Promise.resolve();
+    },
+  };
+
+  packages: SiteTaskDependencies['packages'] = {
+    replace: (owner, releases) => {
+      this.write(`packages.replace ${owner.siteId} ${releases.length}`);
+      this.sitePackages.set(owner.siteId, structuredClone(releases));
+      return Promise.resolve();
+    },
+    list: (owner) =>
+      Promise.resolve(
+        (this.sitePackages.get(owner.siteId) ?? []).map((release): PackageRow => ({
+          ...release,
+          title: null,
+        })),
+      ),
+  };
+
+  backups: SiteTaskDependencies['backups'] = {
+    recordOnce: (backup: NewBackup) => {
+      this.write(`backups.recordOnce ${backup.archiveId} ${backup.reason}`);
+      const existing = this.backupRows.find((row) => row.archiveId === backup.archiveId);
+      if (existing) return Promise.resolve(existing);
+      const row: RecordedBackup = {
+        id: `backup-${this.backupRows.length + 1}`,
+        archiveId: backup.archiveId,
+        domain: backup.domain,
+        manifest: backup.manifest,
+      };
+      this.backupRows.push(row);
+      return Promise.resolve(row);
+    },
+    findById: (id) => Promise.resolve(this.backupRows.find((row) => row.id === id) ?? null),
+    remove: (id) => {
+      this.write(`backups.remove ${id}`);
+      const index = this.backupRows.findIndex((row) => row.id === id);
+      if (index >= 0) this.backupRows.splice(index, 1);
+      return Promise.resolve();
+    },
+  };
+
+  archives: SiteTaskDependencies['archives'] = {
+    remove: (archiveId) => {
+      this.write(`archives.remove ${archiveId}`);
+      this.removedArchives.push(archiveId);
+      return Promise.resolve();
+    },
+  };
+
+  /** How many times a write was made (by its first words). */
+  count(prefix: string): number {
+    return this.writes.filter((write) => write.startsWith(prefix)).length;
+  }
+
+  private write(description: string): void {
+    this.writes.push(description);
+  }
+
+  private update(id: string, change: (site: SitePlace) => SitePlace): void {
+    const site = this.siteRows.get(id);
+    if (site) this.siteRows.set(id, change(site));
+  }
+}
+
+/** Two platforms on web1 (10.2 and 10.3), for the site workflows' tests. */
+export const PLATFORMS: Record<'current' | 'target', PlatformPlace> = {
+  current: {
+    id: 'platform-102',
+    name: 'd102',
+    path: '/var/berth/platforms/d102',
+    serverId: 'web1',
+    coreVersion: '10.2.0',
+  },
+  target: {
+    id: 'platform-103',
+    name: 'd103',
+    path: '/var/berth/platforms/d103',
+    serverId: 'web1',
+    coreVersion: '10.3.0',
+  },
+};
+
+/** A site on a platform, its database on `db` (beside it on loopback when that is its web server). */
+export function sitePlace(
+  overrides: Partial<Pick<SitePlace, 'siteId' | 'domain' | 'status' | 'db'>> & {
+    platform?: PlatformPlace;
+  } = {},
+): SitePlace {
+  const domain = overrides.domain ?? 'a.example';
+  const platform = overrides.platform ?? PLATFORMS.current;
+  const db = overrides.db ?? platform.serverId;
+  const base = domain.replace(/\W+/g, '_');
+  return {
+    siteId: overrides.siteId ?? `site-${base}`,
+    domain,
+    status: overrides.status ?? 'enabled',
+    platform,
+    web: platform.serverId,
+    db,
+    database: {
+      name: `${base}_0001`,
+      user: `${base}_0001`,
+      host: db === platform.serverId ? '127.0.0.1' : `${db}.internal`,
+      port: 3306,
+    },
+    on: { domain, platform: platform.name },
+  };
+}

@@ -1,0 +1,58 @@
+import type * as api from '../../../shared/src/api.js';
+import type { TaskType } from '../../../shared/src/tasks.js';
+import { isUniqueViolation } from '../infra/db/sql.js';
+import type { TaskLogBus } from './task-log-bus.js';
+import type { TaskEntity } from './task.entity.js';
+import { taskView } from './task-view.js';
+import { TasksError, TasksErrorCode } from './tasks.errors.js';
+import type { NewTask, TasksRepository } from './tasks.repository.js';
+
+/**
+ * How features queue their tasks (and look at tasks they queued): the task goes into the registry
+ * and the engine is woken to start it. Params are typed by the task type's definition.
+ */
+export class TaskQueue {
+  constructor(
+    private readonly tasks: Pick<
+      TasksRepository,
+      'insertTask' | 'findTask' | 'findChildTask' | 'isDomainClaimed'
+    >,
+    private readonly bus: Pick<TaskLogBus, 'latestProgress'>,
+    private readonly wake: () => void,
+  ) {}
+
+  async queue<T extends TaskType>(task: NewTask<T>): Promise<api.Task> {
+    let entity: TaskEntity;
+    try {
+      entity = await this.tasks.insertTask(task);
+    } catch (error) {
+      if (isUniqueViolation(error, 'uq_tasks_claimed_domain')) {
+        throw new TasksError(
+          TasksErrorCode.DomainClaimed,
+          `another task is already giving ${task.claimedDomain} to a site`,
+        );
+      }
+      throw error;
+    }
+    this.wake();
+    return taskView(entity, null);
+  }
+
+  find(id: string): Promise<TaskEntity | null> {
+    return this.tasks.findTask(id);
+  }
+
+  /** The task `parentTaskId` queued for `targetId`, if any (found again on a replay). */
+  findChild(parentTaskId: string, targetId: string): Promise<TaskEntity | null> {
+    return this.tasks.findChildTask(parentTaskId, targetId);
+  }
+
+  /** Whether a queued or running task will give this domain to a site. */
+  isDomainClaimed(domain: string): Promise<boolean> {
+    return this.tasks.isDomainClaimed(domain);
+  }
+
+  view(task: TaskEntity): api.Task {
+    return taskView(task, this.bus.latestProgress(task.id));
+  }
+}

@@ -1,0 +1,86 @@
+import type { StepName, StepOutput, StepParams } from '../../../../shared/src/steps.js';
+
+/** A stand-in agent's answer per step: its output, made from its parameters. */
+export type StepOutputs = { [S in StepName]?: (params: StepParams<S>) => StepOutput<S> };
+
+const SHA = 'ab'.repeat(32);
+
+/**
+ * Plausible outputs for every step, shaped as StepDefinitions says, for workflows under test (the
+ * fixture agent's real outputs come from the e2e tests).
+ */
+export const DEFAULT_STEP_OUTPUTS: Required<StepOutputs> = {
+  'server.probe': () => ({ hostname: 'web1', services: [], agentVersion: 'test', os: 'Debian' }),
+  'link.transfer-check': ({ bytes }) => ({ sha256: SHA, bytes, uploadMs: 1, downloadMs: 1 }),
+  'debug.noop': () => ({ at: 0 }),
+  'debug.sleep': ({ ms }) => ({ sleptMs: ms }),
+  'db.create': ({ database, user }) => ({ database, user }),
+  'db.drop': ({ database, user }) => ({ database, user }),
+  'db.dump': () => ({ sha256: SHA, bytes: 1024 }),
+  'db.import': () => ({ sha256: SHA, bytes: 1024 }),
+  'db.schema-versions': () => ({ versions: { system: 10300, node: 10201 } }),
+  'site.write-settings': ({ domain }) => ({
+    settingsPath: `/var/berth/sites/${domain}/settings.php`,
+    credentialsPath: `/var/berth/config/sites/${domain}/credentials.php`,
+    hashSaltSource: 'kept',
+  }),
+  'site.link': ({ domain, platform }) => ({
+    link: `/var/berth/platforms/${platform}/web/sites/${domain}`,
+    target: `/var/berth/sites/${domain}`,
+  }),
+  'site.unlink': ({ domain, platform }) => ({
+    link: `/var/berth/platforms/${platform}/web/sites/${domain}`,
+    removed: true,
+  }),
+  'site.archive': ({ domain, includeDatabase }) => ({
+    sha256: SHA,
+    bytes: 4096,
+    manifest: {
+      format: 'berth-site-archive/1',
+      domain,
+      createdAt: '2026-12-01T00:00:00.000Z',
+      files: { entries: 3, bytes: 100, sha256: SHA },
+      database: includeDatabase ? { database: includeDatabase.database, bytes: 2048, sha256: SHA } : null,
+    },
+  }),
+  'site.extract': ({ domain, importDatabase }) => ({
+    files: 3,
+    bytes: 100,
+    databaseImported: importDatabase !== null,
+    manifest: {
+      format: 'berth-site-archive/1',
+      domain,
+      createdAt: '2026-12-01T00:00:00.000Z',
+      files: { entries: 3, bytes: 100, sha256: SHA },
+      database: null,
+    },
+  }),
+  'site.remove': ({ domain }) => ({ removed: [`/var/berth/sites/${domain}`] }),
+  'platform.scan': () => ({
+    coreVersion: '10.3.0',
+    packages: [{ name: 'drupal', type: 'core', version: '10.3.0', schemaVersion: 0, path: 'core' }],
+  }),
+  'http.write-vhost': ({ domain }) => ({ path: `/var/berth/config/nginx/${domain}.conf`, changed: true }),
+  'http.remove-vhost': ({ domain }) => ({ path: `/var/berth/config/nginx/${domain}.conf`, removed: true }),
+  'probe.http': ({ expectStatus }) => ({ status: expectStatus?.[0] ?? 200, ms: 5, bodyExcerpt: '' }),
+  'app.install': ({ profile }) => ({ profile }),
+  'app.update': () => ({ pendingBefore: [] }),
+  'app.maintenance': ({ on }) => ({ on }),
+  'app.readonly': ({ on }) => ({ on }),
+  'app.login-link': ({ domain }) => ({ url: `http://${domain}/user/reset/1/1/abc/login` }),
+  'app.status': () => ({
+    drupalVersion: '10.3.0',
+    dbStatus: 'Connected',
+    bootstrap: 'Successful',
+    sitePath: 'sites/default',
+    raw: {},
+  }),
+  'app.cron': () => ({ ran: true }),
+  'app.update-status': () => ({ pending: [] }),
+  'app.packages': () => ({
+    packages: [
+      { name: 'system', type: 'module', version: '10.3.0', status: 'enabled' },
+      { name: 'node', type: 'module', version: '10.3.0', status: 'enabled' },
+    ],
+  }),
+};
