@@ -16,8 +16,9 @@ export function backupWorkflow(deps: SiteTaskDependencies): Workflow<'site.backu
 }
 
 /**
- * Restore: a backup of the site as it is now first (so the restore can itself be undone), then the
- * chosen backup's files and database, the settings written again for this site and server, the link.
+ * Restore: a backup of the site as it is now first, then the chosen backup's files and database,
+ * the settings written again for this site and server, the link, a probe. A restore that fails
+ * after it began (its database import half done, say) puts that first backup back the same way.
  */
 export function restoreWorkflow(deps: SiteTaskDependencies): Workflow<'site.restore'> {
   const steps = new SiteSteps(deps);
@@ -29,18 +30,22 @@ export function restoreWorkflow(deps: SiteTaskDependencies): Workflow<'site.rest
     const before = await context.phase('backup', () =>
       steps.archive(context, place, preArchiveId, 'pre-restore'),
     );
-    await context.phase('restore', async () => {
-      // A backup taken before a rename is of the old name: it is extracted under the current one.
+    // A backup taken before a rename is of the old name: it is extracted under the current one.
+    const restore = async (archive: { domain: string; archiveId: string }) => {
       await context.step(place.web, 'site.extract', {
-        domain: backup.domain,
-        archiveId: backup.archiveId,
-        ...(backup.domain !== place.domain ? { targetDomain: place.domain } : {}),
+        domain: archive.domain,
+        archiveId: archive.archiveId,
+        ...(archive.domain !== place.domain ? { targetDomain: place.domain } : {}),
         importDatabase: { database: place.database.name },
       });
       // Settings are never in backups: they are written again for this site and this server.
       await steps.writeSettings(context, place);
       await context.step(place.web, 'site.link', place.on);
-    });
+    };
+    context.onRollback('the site back as it was before the restore', () =>
+      restore({ domain: place.domain, archiveId: preArchiveId }),
+    );
+    await context.phase('restore', () => restore(backup));
     await context.step(place.web, 'probe.http', { domain: place.domain, expectStatus: [200, 503] });
     return { restored: backup.id, preRestoreBackupId: before.id };
   };
