@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import type { CloneParams } from '../../../../shared/src/tasks.js';
+import { stepFailure, WorkflowHarness, type StepCall } from '../../tasks/testing/workflow-harness.js';
+import { cloneWorkflow } from './clone.workflow.js';
+import { shown } from './testing/calls.js';
+import { MemorySiteRegistry, PLATFORMS, sitePlace } from './testing/memory-site-registry.js';
+
+const source = sitePlace({ domain: 'a.example' });
+const copy = sitePlace({ domain: 'b.example', platform: PLATFORMS.target, status: 'installing' });
+const params: CloneParams = {
+  cloneSiteId: copy.siteId,
+  cloneDomain: copy.domain,
+  platform: PLATFORMS.target.name,
+  archiveId: 'clone-archive',
+  secretsFrom: copy.siteId,
+};
+
+function clone(fail?: (call: StepCall) => ReturnType<typeof stepFailure> | undefined) {
+  const registry = new MemorySiteRegistry({ platforms: Object.values(PLATFORMS), sites: [source, copy] });
+  const harness = new WorkflowHarness(cloneWorkflow(registry), {
+    type: 'site.clone',
+    params,
+    targetId: source.siteId,
+    targetName: source.domain,
+    fail,
+  });
+  return { registry, harness };
+}
+
+const DB = copy.database.name;
+const SUCCESS = [
+  'site.archive web1 domain=a.example archiveId=clone-archive',
+  `db.create web1 database=${DB}`,
+  'site.extract web1 domain=a.example targetDomain=b.example archiveId=clone-archive',
+  `site.write-settings web1 domain=b.example database=${DB}`,
+  'site.link web1 domain=b.example platform=d103',
+  // Onto a newer platform: the updates run on the clone.
+  'app.update web1 domain=b.example platform=d103',
+  'http.write-vhost web1 domain=b.example platform=d103',
+  'probe.http web1 domain=b.example',
+  'app.packages web1 domain=b.example platform=d103',
+  `db.schema-versions web1 database=${DB}`,
+];
+/** The undo of each thing the clone made, and the step (1-based) before which it is registered. */
+const UNDO: Array<[string, number]> = [
+  [`db.drop web1 database=${DB}`, 2],
+  ['site.remove web1 domain=b.example', 3],
+  ['site.unlink web1 domain=b.example platform=d103', 5],
+  ['http.remove-vhost web1 domain=b.example', 7],
+];
+
+describe('clone workflow', () => {
+  it('makes the new site from a backup of the source, with its own database, and runs the updates on it', async () => {
+    const { registry, harness } = clone();
+    const trace = await harness.run();
+
+    expect(trace.state).toBe('succeeded');
+    expect(shown(trace.calls)).toEqual(SUCCESS);
+    expect(registry.writes).toEqual([
+      'backups.recordOnce clone-archive clone',
+      `packages.replace ${copy.siteId} 2`,
+      `sites.setStatus ${copy.siteId} enabled`,
+    ]);
+    expect(registry.siteRows.get(source.siteId)).toEqual(source);
+    expect(trace.outcome.result).toMatchObject({ domain: 'b.example', from: 'a.example', updated: true });
+  });
+
+  it('does not update a clone on the same platform', async () => {
+    const registry = new MemorySiteRegistry({
+      platforms: Object.values(PLATFORMS),
+      sites: [
+        source,
+        { ...copy, platform: PLATFORMS.current, on: { domain: 'b.example', platform: 'd102' } },
+      ],
+    });
+    const trace = await new WorkflowHarness(cloneWorkflow(registry), {
+      type: 'site.clone',
+      params: { ...params, platform: 'd102' },
+      targetId: source.siteId,
+    }).run();
+    expect(trace.calls.map((call) => call.step)).not.toContain('app.update');
+    expect(trace.outcome.result).toMatchObject({ updated: false });
+  });
+
+  it.each(SUCCESS.map((step, index) => [step, index + 1] as const))(
+    'undoes everything of the clone when %s fails, newest first, and forgets it',
+    async (_step, failing) => {
+      const { registry, harness } = clone((call) => (call.seq === failing ? stepFailure('boom') : undefined));
+      const trace = await harness.run();
+
+      expect(trace.state).toBe('failed');
+      const undo = UNDO.filter(([, before]) => before <= failing)
+        .map(([step]) => step)
+        .reverse();
+      expect(shown(trace.calls)).toEqual([...SUCCESS.slice(0, failing), ...undo]);
+      expect(registry.siteRows.has(copy.siteId)).toBe(false);
+      expect(registry.siteRows.get(source.siteId)).toEqual(source);
+      // The source's backup, once recorded, is a good backup and stays; a partial one goes.
+      expect(registry.backupRows).toHaveLength(failing === 1 ? 0 : 1);
+      expect(registry.removedArchives).toEqual(failing === 1 ? ['clone-archive'] : []);
+      expect(trace.outcome.rollbackCompleted).toBe(true);
+    },
+  );
+
+  it.each(SUCCESS.map((step, index) => [index + 1, step] as const))(
+    'replays after a master restart before step %i (%s): the same steps, one backup, the clone enabled once',
+    async (stopBefore) => {
+      const { registry, harness } = clone();
+      expect(await harness.stopBeforeStep(stopBefore)).toBe('stopped');
+      const trace = await harness.resume();
+
+      expect(trace.state).toBe('succeeded');
+      expect(shown(trace.calls)).toEqual(SUCCESS);
+      expect(registry.backupRows).toHaveLength(1);
+      expect(registry.count('backups.recordOnce')).toBe(1);
+      expect(registry.count('sites.setStatus')).toBe(1);
+    },
+  );
+});

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { stepFailure, WorkflowHarness, type StepCall } from '../../tasks/testing/workflow-harness.js';
+import { deleteWorkflow } from './delete.workflow.js';
+import { shown } from './testing/calls.js';
+import { MemorySiteRegistry, PLATFORMS, sitePlace } from './testing/memory-site-registry.js';
+
+const site = sitePlace({ domain: 'a.example', status: 'disabled' });
+
+function remove(fail?: (call: StepCall) => ReturnType<typeof stepFailure> | undefined) {
+  const registry = new MemorySiteRegistry({ platforms: Object.values(PLATFORMS), sites: [site] });
+  const harness = new WorkflowHarness(deleteWorkflow(registry), {
+    type: 'site.delete',
+    params: { archiveId: 'last-archive', force: false },
+    targetId: site.siteId,
+    targetName: site.domain,
+    fail,
+  });
+  return { registry, harness };
+}
+
+const SUCCESS = [
+  'site.archive web1 domain=a.example archiveId=last-archive',
+  'http.remove-vhost web1 domain=a.example',
+  'site.unlink web1 domain=a.example platform=d102',
+  'site.remove web1 domain=a.example',
+  `db.drop web1 database=${site.database.name}`,
+];
+
+describe('delete workflow', () => {
+  it('takes a last backup, removes vhost, link, directory and database, then forgets the site', async () => {
+    const { registry, harness } = remove();
+    const trace = await harness.run();
+
+    expect(trace.state).toBe('succeeded');
+    expect(shown(trace.calls)).toEqual(SUCCESS);
+    expect(registry.writes).toEqual([
+      'backups.recordOnce last-archive delete',
+      `packages.replace ${site.siteId} 0`,
+      `sites.remove ${site.siteId}`,
+    ]);
+    expect(registry.backupRows).toHaveLength(1);
+  });
+
+  it.each(SUCCESS.map((step, index) => [step, index + 1] as const))(
+    'stops where %s fails and keeps the site in the registry (running delete again finishes it)',
+    async (_step, failing) => {
+      const { registry, harness } = remove((call) =>
+        call.seq === failing ? stepFailure('boom') : undefined,
+      );
+      const trace = await harness.run();
+
+      expect(trace.state).toBe('failed');
+      expect(shown(trace.calls)).toEqual(SUCCESS.slice(0, failing));
+      expect(registry.siteRows.get(site.siteId)).toEqual(site);
+      // Without a last backup nothing is removed.
+      expect(registry.backupRows).toHaveLength(failing === 1 ? 0 : 1);
+    },
+  );
+
+  it.each(SUCCESS.map((step, index) => [index + 1, step] as const))(
+    'replays after a master restart before step %i (%s): the same steps, one last backup',
+    async (stopBefore) => {
+      const { registry, harness } = remove();
+      expect(await harness.stopBeforeStep(stopBefore)).toBe('stopped');
+      const trace = await harness.resume();
+
+      expect(shown(trace.calls)).toEqual(SUCCESS);
+      expect(registry.backupRows).toHaveLength(1);
+      expect(registry.count('backups.recordOnce')).toBe(1);
+      expect(registry.count('sites.remove')).toBe(1);
+    },
+  );
+});

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import type { CompatibilityReport } from '../../../packages/compatibility.js';
+import { SitesErrorCode } from '../../sites.errors.js';
+import { planMigrate, type MigrateRequest } from './plan-migrate.js';
+
+const clean: CompatibilityReport = { rows: [], errors: 0, warnings: 0, upgrades: 1 };
+
+function request(overrides: Partial<MigrateRequest> = {}): MigrateRequest {
+  return {
+    site: { domain: 'a.example', status: 'enabled', platformId: 'p1' },
+    target: { id: 'p2', name: 'd103', status: 'verified' },
+    report: clean,
+    force: false,
+    random: Buffer.from([0x0a, 0x0b, 0x0c, 0x0d]),
+    ...overrides,
+  };
+}
+
+const row = (severity: 'error' | 'warning', message: string) =>
+  ({ severity, message }) as CompatibilityReport['rows'][number];
+
+describe('planMigrate', () => {
+  it('names the rehearsal copy beside the site, with its own database and user, from the random bytes', () => {
+    const plan = planMigrate(request());
+    expect(plan).toMatchObject({
+      ok: true,
+      params: {
+        targetPlatformId: 'p2',
+        targetPlatform: 'd103',
+        rehearsal: { domain: 'rehearsal-0a0b0c0d.a.example' },
+      },
+    });
+    if (!plan.ok) throw new Error('refused');
+    expect(plan.params.rehearsal.database).toMatch(/^rehearsal_0a0b0c0d_a_example_[0-9a-f]{8}$/);
+    expect(plan.params.rehearsal.user.length).toBeLessThanOrEqual(32);
+    expect(planMigrate(request())).toEqual(plan);
+  });
+
+  it.each([
+    [
+      'a target that is not verified',
+      { target: { id: 'p2', name: 'd103', status: 'new' } },
+      SitesErrorCode.PlatformNotReady,
+      /not verified/,
+    ],
+    [
+      'the platform it is on',
+      { target: { id: 'p1', name: 'd102', status: 'verified' } },
+      SitesErrorCode.InvalidInput,
+      /already on d102/,
+    ],
+    [
+      'a disabled site',
+      { site: { domain: 'a.example', status: 'disabled' as const, platformId: 'p1' } },
+      SitesErrorCode.WrongState,
+      /only an enabled site migrates/,
+    ],
+    [
+      'a schema downgrade',
+      { report: { ...clean, errors: 1, rows: [row('error', 'node: schema 10300 > 10201')] } },
+      SitesErrorCode.Incompatible,
+      /cannot move to d103: node/,
+    ],
+    [
+      'a missing module, unforced',
+      { report: { ...clean, warnings: 1, rows: [row('warning', 'token is missing')] } },
+      SitesErrorCode.Incompatible,
+      /has warnings \(token is missing\); use force/,
+    ],
+  ] as const)('refuses %s', (_what, overrides, code, message) => {
+    const plan = planMigrate(request(overrides as Partial<MigrateRequest>));
+    expect(plan).toMatchObject({ ok: false, code });
+    expect(plan.ok ? '' : plan.message).toMatch(message);
+  });
+
+  it('goes ahead with warnings when forced, never with errors', () => {
+    const warnings = { ...clean, warnings: 1, rows: [row('warning', 'token is missing')] };
+    expect(planMigrate(request({ report: warnings, force: true })).ok).toBe(true);
+    const errors = { ...clean, errors: 1, rows: [row('error', 'downgrade')] };
+    expect(planMigrate(request({ report: errors, force: true })).ok).toBe(false);
+  });
+
+  it('refuses a site too long to have a rehearsal copy beside it', () => {
+    const long = `${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(50)}.example`;
+    const plan = planMigrate(request({ site: { domain: long, status: 'enabled', platformId: 'p1' } }));
+    expect(plan).toMatchObject({ ok: false, code: SitesErrorCode.InvalidInput });
+  });
+});
