@@ -6,9 +6,7 @@ import {
   TEST_DATABASE_KINDS,
   type TestDatabase,
 } from '../../../../test/support/test-database.js';
-import type { MasterFrame } from '../../../../shared/src/protocol.js';
 import { TASK_TYPES } from '../../../../shared/src/tasks.js';
-import type { AgentEvents, AgentHello, AgentSession } from '../../agents/agent-events.js';
 import { openDatabase } from '../../infra/db/data-source.js';
 import { sqlRows } from '../../infra/db/sql.js';
 import { ServersRepository } from '../../servers/servers.repository.js';
@@ -20,129 +18,11 @@ import { NO_TASK_METRICS, type AttemptOutcome, type TaskMetrics } from '../task-
 import { TasksRepository } from '../tasks.repository.js';
 import type { TaskEntity } from '../task.entity.js';
 import { registerWorkflow, type WorkflowRegistration } from '../workflow.js';
-import { TaskEngine, type AgentLink } from './task-engine.js';
+import { ScriptedAgents, refOf, sleep, waitFor } from '../testing/scripted-agents.js';
+import { TaskEngine } from './task-engine.js';
 import { WorkflowRegistry } from './workflow-registry.js';
 
-/**
- * The engine against a real registry (PostgreSQL and PGlite). The agent side is a scripted stand-in
- * for the gRPC gateway and the agents (the cross-process tests in test/e2e use real ones): it
- * receives the frames the engine sends and answers through the engine's AgentEvents.
- */
-class ScriptedAgents implements AgentLink {
-  events!: AgentEvents;
-  readonly sessions = new Map<string, ScriptedSession>();
-  attach(events: AgentEvents) {
-    this.events = events;
-  }
-  session(serverId: string) {
-    return this.sessions.get(serverId);
-  }
-  connectedServerIds() {
-    return [...this.sessions.keys()];
-  }
-  async connect(serverId: string, behaviour: Behaviour, hello: Partial<AgentHello> = {}) {
-    const session = new ScriptedSession(serverId, this, behaviour);
-    this.sessions.set(serverId, session);
-    await this.events.agentConnected(session, {
-      agentVersion: 'test',
-      hostname: 'test',
-      services: [],
-      running: [],
-      finished: [],
-      ...hello,
-    });
-    return session;
-  }
-  disconnect(serverId: string) {
-    const session = this.sessions.get(serverId);
-    this.sessions.delete(serverId);
-    if (session) {
-      session.closed = true;
-      this.events.agentDisconnected(session);
-    }
-  }
-}
-
-type Behaviour = 'complete' | 'silent' | 'obey-cancel';
-
-let nextConnection = 1;
-class ScriptedSession implements AgentSession {
-  readonly connectionId = nextConnection++;
-  readonly serverName: string;
-  readonly frames: MasterFrame[] = [];
-  closed = false;
-  stepMs = 40;
-  constructor(
-    readonly serverId: string,
-    private readonly agents: ScriptedAgents,
-    private readonly behaviour: Behaviour,
-  ) {
-    this.serverName = `server-${serverId.slice(0, 4)}`;
-  }
-  send(frame: MasterFrame): boolean {
-    if (this.closed) return false;
-    this.frames.push(frame);
-    const events = this.agents.events;
-    if (frame.assign?.ref && this.behaviour !== 'silent') {
-      const ref = {
-        stepId: frame.assign.ref.stepId!,
-        attemptId: frame.assign.ref.attemptId!,
-        epoch: frame.assign.ref.epoch!,
-      };
-      void (async () => {
-        await events.stepAccepted(this, ref);
-        await events.stepLog(this, ref, [
-          { seq: '1', stream: 'stdout', text: `running ${frame.assign!.step}`, at: new Date() },
-        ]);
-        if (this.behaviour === 'obey-cancel') return;
-        await sleep(this.stepMs);
-        await events.stepResult(this, { ref, outcome: { ok: true, output: { step: frame.assign!.step } } });
-      })();
-    }
-    if (frame.cancel?.ref && this.behaviour === 'obey-cancel') {
-      const ref = {
-        stepId: frame.cancel.ref.stepId!,
-        attemptId: frame.cancel.ref.attemptId!,
-        epoch: frame.cancel.ref.epoch!,
-      };
-      void events.stepResult(this, {
-        ref,
-        outcome: {
-          ok: false,
-          failure: { code: 'CANCELLED', message: 'stopped by request', retryable: false, exitCode: 143 },
-        },
-      });
-    }
-    return true;
-  }
-  close() {
-    this.closed = true;
-  }
-  assigned() {
-    return this.frames.filter((frame) => frame.assign);
-  }
-}
-
-const refOf = (frame: MasterFrame) => {
-  const ref = (frame.assign ?? frame.cancel)!.ref!;
-  return { stepId: ref.stepId!, attemptId: ref.attemptId!, epoch: ref.epoch! };
-};
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor<T>(
-  what: string,
-  probe: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
+/** The engine against a real registry (PostgreSQL and PGlite), with scripted agents. */
 
 type Registration = (type: TaskEntity['type']) => WorkflowRegistration;
 const oneStep: Registration = (type) =>
@@ -154,10 +34,28 @@ const twoSteps: Registration = (type) =>
     return { first, second } as never;
   });
 /** One step for every task type (debug.sleep: two), unless overridden. */
-const workflows = (overrides: Partial<Record<TaskEntity['type'], Registration>> = {}): WorkflowRegistry =>
-  new WorkflowRegistry(
-    TASK_TYPES.map((type) => (overrides[type] ?? (type === 'debug.sleep' ? twoSteps : oneStep))(type)),
-  );
+const workflows = (
+  overrides: Partial<Record<TaskEntity['type'], Registration>> = {},
+  more: WorkflowRegistration[] = [],
+): WorkflowRegistry =>
+  new WorkflowRegistry([
+    ...TASK_TYPES.map((type) => (overrides[type] ?? (type === 'debug.sleep' ? twoSteps : oneStep))(type)),
+    ...more,
+  ]);
+
+/** debug.sleep as two releases have it: version 2 asks for the same steps the other way round. */
+const sleepVersion = (version: 1 | 2) =>
+  registerWorkflow('debug.sleep', version, async (context) => {
+    const server = context.task.targetId;
+    const steps =
+      version === 1
+        ? [await context.step(server, 'debug.noop', {}), await context.step(server, 'debug.sleep', { ms: 1 })]
+        : [
+            await context.step(server, 'debug.sleep', { ms: 1 }),
+            await context.step(server, 'debug.noop', {}),
+          ];
+    return { version, steps } as never;
+  });
 
 describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
   let database: TestDatabase;
@@ -477,6 +375,73 @@ describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
     } finally {
       await second.stop();
     }
+  });
+
+  it('finishes a task started under workflow version 1 on a master whose newest version is 2', async () => {
+    const server = await servers.create({ name: `versions-${kind}`, slots: 1 });
+    const other = await servers.create({ name: `versions-new-${kind}`, slots: 1 });
+    const releaseOne = workflows({ 'debug.sleep': () => sleepVersion(1) });
+    const releaseTwo = workflows({ 'debug.sleep': () => sleepVersion(1) }, [sleepVersion(2)]);
+    expect(releaseTwo.currentVersion('debug.sleep')).toBe(2);
+
+    const firstLink = new ScriptedAgents();
+    const first = engineWith(firstLink, { registry: releaseOne });
+    await first.start();
+    const session = await firstLink.connect(server.id, 'silent');
+    const task = await queue('debug.sleep', server.id);
+    first.wake();
+    const ref1 = refOf(await waitFor('step 1', () => session.assigned()[0]));
+    await firstLink.events.stepResult(session, { ref: ref1, outcome: { ok: true, output: { n: 1 } } });
+    const ref2 = refOf(await waitFor('step 2', () => session.assigned()[1]));
+    await firstLink.events.stepAccepted(session, ref2);
+    await first.stop();
+    expect((await tasks.findTask(task.id))?.workflowVersion).toBe(1);
+
+    // The new release starts; the task in flight goes on with the version it started with.
+    const secondLink = new ScriptedAgents();
+    const second = engineWith(secondLink, { registry: releaseTwo });
+    await second.start();
+    try {
+      const again = await secondLink.connect(server.id, 'silent', { running: [ref2] });
+      await secondLink.events.stepResult(again, { ref: ref2, outcome: { ok: true, output: { n: 2 } } });
+      const done = await finished(task.id);
+      expect(done.state).toBe('succeeded');
+      expect(done.workflowVersion).toBe(1);
+      expect(done.result).toEqual({ version: 1, steps: [{ n: 1 }, { n: 2 }] });
+      expect((await stepLog.stepsOfTask(task.id)).map((step) => step.name)).toEqual([
+        'debug.noop',
+        'debug.sleep',
+      ]);
+
+      // A task that starts now runs version 2.
+      await secondLink.connect(other.id, 'complete');
+      const fresh = await queue('debug.sleep', other.id);
+      second.wake();
+      const freshDone = await finished(fresh.id);
+      expect(freshDone.workflowVersion).toBe(2);
+      expect((await stepLog.stepsOfTask(fresh.id)).map((step) => step.name)).toEqual([
+        'debug.sleep',
+        'debug.noop',
+      ]);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('fails a running task whose workflow version this master does not have, saying so', async () => {
+    const server = await servers.create({ name: `unknown-version-${kind}`, slots: 1 });
+    const task = await queue('debug.sleep', server.id);
+    await sqlRows(
+      db,
+      `UPDATE tasks SET state = 'running', started_at = now(), workflow_version = 7 WHERE id = $1 RETURNING id`,
+      [task.id],
+    );
+    await withEngine(new ScriptedAgents(), {}, async () => {
+      const done = await finished(task.id);
+      expect(done.state).toBe('failed');
+      expect(done.errorCode).toBe('WORKFLOW_VERSION_UNKNOWN');
+      expect(done.error).toMatch(/no version 7 of the debug\.sleep workflow .*\(it has 1\)/);
+    });
   });
 
   it('fails the attempt of a restarted agent that no longer runs it', async () => {

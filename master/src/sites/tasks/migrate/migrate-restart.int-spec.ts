@@ -1,0 +1,223 @@
+import { pino } from 'pino';
+import type { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createTestDatabase,
+  TEST_DATABASE_KINDS,
+  type TestDatabase,
+} from '../../../../../test/support/test-database.js';
+import { isStepName } from '../../../../../shared/src/steps.js';
+import type { MigrateParams } from '../../../../../shared/src/tasks.js';
+import { BackupsRepository } from '../../../backups/backups.repository.js';
+import { openDatabase } from '../../../infra/db/data-source.js';
+import { sqlRows } from '../../../infra/db/sql.js';
+import { PackagesRepository } from '../../../packages/packages.repository.js';
+import { platformWorkflows } from '../../../platforms/tasks/platform.workflows.js';
+import { PlatformsRepository } from '../../../platforms/platforms.repository.js';
+import { serverWorkflows } from '../../../servers/tasks/server.workflows.js';
+import { ServersRepository } from '../../../servers/servers.repository.js';
+import { AttemptsRepository } from '../../../tasks/attempts.repository.js';
+import { TaskEngine } from '../../../tasks/engine/task-engine.js';
+import { WorkflowRegistry } from '../../../tasks/engine/workflow-registry.js';
+import { StepLogRepository } from '../../../tasks/step-log.repository.js';
+import { TaskLogBus } from '../../../tasks/task-log-bus.js';
+import { TaskLogsRepository } from '../../../tasks/task-logs.repository.js';
+import { TasksRepository } from '../../../tasks/tasks.repository.js';
+import { refOf, ScriptedAgents, waitFor } from '../../../tasks/testing/scripted-agents.js';
+import { DEFAULT_STEP_OUTPUTS } from '../../../tasks/testing/step-outputs.js';
+import { SitePlaces } from '../../site-places.js';
+import { SitesRepository } from '../../sites.repository.js';
+import { siteWorkflows } from '../index.js';
+
+/** What a fixture agent would answer, by step (every step succeeds). */
+const answer = (step: string, params: Record<string, unknown>) => {
+  if (!isStepName(step)) throw new Error(`unknown step ${step}`);
+  return (DEFAULT_STEP_OUTPUTS[step] as (params: unknown) => unknown)(params);
+};
+
+/**
+ * A migrate whose master stops right after the backup step, and a new master that replays it, on
+ * the real registry with the real repositories and workflows (the agent is scripted): the backup is
+ * recorded once — also when the master stopped before it could record that it had.
+ */
+describe.each(TEST_DATABASE_KINDS)('a migrate across a master restart on %s', (kind) => {
+  let database: TestDatabase;
+  let db: DataSource;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(kind);
+    db = await openDatabase({ url: database.url, dataDir: database.dataDir });
+  });
+
+  afterAll(async () => {
+    await db?.destroy();
+    await database?.drop();
+  });
+
+  function engine(link: ScriptedAgents) {
+    const tasks = new TasksRepository(db);
+    const sites = new SitesRepository(db);
+    const platforms = new PlatformsRepository(db);
+    const packages = new PackagesRepository(db);
+    const archives = { remove: () => Promise.resolve() };
+    const workflows = new WorkflowRegistry([
+      ...serverWorkflows({ servers: new ServersRepository(db), archives }),
+      ...platformWorkflows({ platforms, packages }),
+      ...siteWorkflows({
+        places: new SitePlaces(sites, platforms),
+        sites,
+        packages,
+        backups: new BackupsRepository(db),
+        archives,
+        platformUpgrade: {
+          queueMigrate: () => Promise.reject(new Error('no platform upgrade here')),
+          queuedMigrate: () => Promise.resolve(null),
+          task: () => Promise.resolve(null),
+        },
+      }),
+    ]);
+    return new TaskEngine({
+      tasks,
+      stepLog: new StepLogRepository(db),
+      attempts: new AttemptsRepository(db),
+      logs: new TaskLogsRepository(db),
+      link,
+      bus: new TaskLogBus(),
+      workflows,
+      config: { leaseMs: 10_000, agentWaitMs: 60_000 },
+      logger: pino({ level: 'silent' }),
+      runnerId: `restart-${Math.random()}`,
+    });
+  }
+
+  async function seed(name: string) {
+    const server = await new ServersRepository(db).create({ name: `${name}-${kind}`, slots: 1 });
+    const platforms = new PlatformsRepository(db);
+    const [from, to] = await Promise.all(
+      ['d102', 'd103'].map(async (platform) => {
+        const created = await platforms.create({
+          name: `${name}-${platform}`,
+          serverId: server.id,
+          path: `/var/berth/platforms/${name}-${platform}`,
+          docroot: 'web',
+        });
+        await platforms.recordVerified(created.id, platform === 'd102' ? '10.2.0' : '10.3.0');
+        return created;
+      }),
+    );
+    const site = await new SitesRepository(db).create({
+      domain: `${name}.example`,
+      platformId: from!.id,
+      clientId: null,
+      dbServerId: server.id,
+      dbHost: '127.0.0.1',
+      dbPort: 3306,
+      dbName: `${name}_0001`,
+      dbUser: `${name}_0001`,
+      dbPasswordEncrypted: 'not used by a scripted agent',
+      hashSaltEncrypted: null,
+      profile: 'standard',
+      status: 'enabled',
+    });
+    const params: MigrateParams = {
+      targetPlatformId: to!.id,
+      targetPlatform: to!.name,
+      backupArchiveId: crypto.randomUUID(),
+      rollbackArchiveId: crypto.randomUUID(),
+      rehearsal: {
+        domain: `rehearsal-0a0b0c0d.${name}.example`,
+        database: 'rehearsal_db',
+        user: 'rehearsal_u',
+      },
+    };
+    const task = await new TasksRepository(db).insertTask({
+      type: 'site.migrate',
+      targetId: site.id,
+      targetName: site.domain,
+      lockKey: `site:${site.id}`,
+      params,
+    });
+    return { server, site, to: to!, task };
+  }
+
+  const backupsOf = async (siteId: string) =>
+    sqlRows<{ id: string }>(db, `SELECT id FROM backups WHERE site_id = $1`, [siteId]);
+
+  /** Runs the migrate on a first master until its backup is done, then stops that master. */
+  async function firstMasterStopsAfterTheBackup(serverId: string) {
+    const link = new ScriptedAgents(answer);
+    const first = engine(link);
+    await first.start();
+    const session = await link.connect(serverId, 'silent');
+    first.wake();
+    const archive = await waitFor('the backup step', () => session.assigned()[0]);
+    expect(archive.assign?.step).toBe('site.archive');
+    const params = JSON.parse(archive.assign!.paramsJson!) as Record<string, unknown>;
+    await link.events.stepResult(session, {
+      ref: refOf(archive),
+      outcome: { ok: true, output: answer('site.archive', params) },
+    });
+    // The rehearsal's first step is sent: the backup is behind the task.
+    const next = await waitFor('the rehearsal', () => session.assigned()[1]);
+    await link.events.stepAccepted(session, refOf(next));
+    await first.stop();
+    return refOf(next);
+  }
+
+  async function secondMasterFinishes(serverId: string, inFlight: ReturnType<typeof refOf>, taskId: string) {
+    const link = new ScriptedAgents(answer);
+    const second = engine(link);
+    await second.start();
+    try {
+      const session = await link.connect(serverId, 'complete', { running: [inFlight] });
+      await link.events.stepResult(session, {
+        ref: inFlight,
+        outcome: { ok: true, output: { database: 'rehearsal_db', user: 'rehearsal_u' } },
+      });
+      return await waitFor(
+        'the migrate to finish',
+        async () => {
+          const task = await new TasksRepository(db).findTask(taskId);
+          return task && task.state !== 'running' ? task : undefined;
+        },
+        30_000,
+      );
+    } finally {
+      await second.stop();
+    }
+  }
+
+  it('records the backup once when a master restarted after the backup step replays the migrate', async () => {
+    const { server, site, to, task } = await seed('restart');
+    const inFlight = await firstMasterStopsAfterTheBackup(server.id);
+    expect(await backupsOf(site.id)).toHaveLength(1);
+
+    const done = await secondMasterFinishes(server.id, inFlight, task.id);
+    expect(done.state).toBe('succeeded');
+    expect(await backupsOf(site.id)).toHaveLength(1);
+    expect((await new SitesRepository(db).findById(site.id))?.platformId).toBe(to.id);
+    // site.archive ran once: the replay took its recorded output.
+    const archives = await sqlRows(
+      db,
+      `SELECT 1 FROM step_attempts a JOIN task_steps s ON s.id = a.step_id
+        WHERE s.task_id = $1 AND s.name = 'site.archive'`,
+      [task.id],
+    );
+    expect(archives).toHaveLength(1);
+  });
+
+  it('records it once too when the master stopped before it could record that it had', async () => {
+    const { server, site, task } = await seed('unrecorded');
+    const inFlight = await firstMasterStopsAfterTheBackup(server.id);
+    // As if the master had died between the backup's row and its record in the step log.
+    await sqlRows(
+      db,
+      `DELETE FROM task_records WHERE task_id = $1 AND name = 'backups.record' RETURNING seq`,
+      [task.id],
+    );
+
+    const done = await secondMasterFinishes(server.id, inFlight, task.id);
+    expect(done.state).toBe('succeeded');
+    expect(await backupsOf(site.id)).toHaveLength(1);
+  });
+});
