@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { TASK_STATES, TASK_TYPES, DEBUG_TASK_TYPES, type TaskType } from '../../../shared/src/tasks.js';
 import type { ArchiveMetrics } from '../backups/archive-store.js';
+import { OFFLINE_WINDOW_PHASE } from '../sites/tasks/migrate/migrate-phases.js';
 import type { AttemptOutcome, TaskMetrics } from '../tasks/task-metrics.js';
 import type { TaskPhase } from '../tasks/task.entity.js';
 import type { TaskCount } from './metrics.repository.js';
@@ -16,8 +17,6 @@ export const STEP_DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 6
 /** A migrate's offline window should last as long as the database updates: seconds, not minutes. */
 export const OFFLINE_WINDOW_BUCKETS = [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800];
 
-/** The phase of a migrate during which the site answers 503 (migrate.workflow.ts). */
-const OFFLINE_WINDOW_PHASE = 'offline window';
 /** The archive purpose of site backups (each one recorded as a backup of its site). */
 const BACKUP_PURPOSE = 'backup';
 
