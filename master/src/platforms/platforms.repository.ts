@@ -39,16 +39,16 @@ export class PlatformsRepository {
     return repository.findOneBy({ id });
   }
 
-  /**
-   * Removes the platform and the packages recorded for it, unless a site is on it or a task of the
-   * platform (a verify) is queued or running: then nothing is removed and the obstacles are returned.
-   * The platform row is locked for the check, so two deletes cannot interleave.
-   */
   /** The sites on a platform, by domain (what a platform upgrade moves). */
   sitesOn(id: string): Promise<Array<{ id: string; domain: string }>> {
     return sqlRows(this.db, `SELECT id, domain FROM sites WHERE platform_id = $1 ORDER BY domain`, [id]);
   }
 
+  /**
+   * Removes the platform and the packages recorded for it, unless a site is on it or a task of the
+   * platform (a verify) is queued or running: then nothing is removed and the obstacles are returned.
+   * The platform row is locked for the check, so two deletes cannot interleave.
+   */
   removeUnused(id: string): Promise<PlatformRemoval> {
     return this.db.transaction(async (manager): Promise<PlatformRemoval> => {
       const locked = await sqlOne<{ id: string }>(
