@@ -16,6 +16,16 @@ describe('SecretBox', () => {
     expect(() => box.decrypt(parts.join(':'))).toThrow();
   });
 
+  it('refuses a truncated tag, even one that is the start of the right one', () => {
+    const box = SecretBox.open({ dataDir: '/unused', keyBase64: Buffer.alloc(32, 1).toString('base64') });
+    const parts = box.encrypt('s3cret-password').split(':');
+    for (const bytes of [4, 8, 12, 15]) {
+      const truncated = [...parts];
+      truncated[2] = Buffer.from(parts[2]!, 'base64').subarray(0, bytes).toString('base64');
+      expect(() => box.decrypt(truncated.join(':')), `${bytes}-byte tag`).toThrow(/tag/);
+    }
+  });
+
   it('creates its key file once, readable by the owner only, and reuses it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'berth-secret-'));
     try {

@@ -3,6 +3,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const VERSION = 'v1';
+/** GCM's full tag. Pinned: without it Node accepts a truncated tag, and a 4-byte tag is forged in 2^32 tries. */
+const TAG_BYTES = 16;
 
 /**
  * Encrypts the secrets the registry keeps (sites' database passwords) with AES-256-GCM. The key
@@ -30,7 +32,7 @@ export class SecretBox {
 
   encrypt(plaintext: string): string {
     const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv, { authTagLength: TAG_BYTES });
     const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
     return [
       VERSION,
@@ -43,8 +45,12 @@ export class SecretBox {
   decrypt(sealed: string): string {
     const [version, iv, tag, body] = sealed.split(':');
     if (version !== VERSION || !iv || !tag || body === undefined) throw new Error('not a sealed secret');
-    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64'));
-    decipher.setAuthTag(Buffer.from(tag, 'base64'));
+    const authTag = Buffer.from(tag, 'base64');
+    if (authTag.length !== TAG_BYTES) throw new Error('not a sealed secret: its tag is not 16 bytes');
+    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64'), {
+      authTagLength: TAG_BYTES,
+    });
+    decipher.setAuthTag(authTag);
     return Buffer.concat([decipher.update(Buffer.from(body, 'base64')), decipher.final()]).toString('utf8');
   }
 }
