@@ -4,6 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { berthVersion } from '../../shared/src/package-root.js';
@@ -56,6 +57,26 @@ import { TaskLogsRepository } from './tasks/task-logs.repository.js';
 import { TaskQueue } from './tasks/task-queue.js';
 import { TasksRepository } from './tasks/tasks.repository.js';
 import { TasksService } from './tasks/tasks.service.js';
+
+/** How long requests in flight may take to finish when the master stops. */
+const HTTP_DRAIN_MS = 1_000;
+
+/**
+ * Stops the REST API: no new connections, idle ones closed now, requests in flight given a moment,
+ * then every connection closed — a follower's event stream (`berth task log --follow`, a task page)
+ * never ends by itself, and waiting for it would keep the engine and the registry from stopping.
+ */
+async function closeHttp(app: NestExpressApplication): Promise<void> {
+  const server: Server = app.getHttpServer();
+  const closed = app.close();
+  server.closeIdleConnections();
+  const drain = setTimeout(() => server.closeAllConnections(), HTTP_DRAIN_MS);
+  try {
+    await closed;
+  } finally {
+    clearTimeout(drain);
+  }
+}
 
 /** Who the master itself acts as when a task queues other tasks (a platform upgrade's migrates). */
 const SYSTEM_PRINCIPAL: Principal = { tokenId: 'system', name: 'berth', role: 'admin', clientId: null };
@@ -243,7 +264,7 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
     );
     SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs/openapi.json' });
     await app.listen(config.httpPort, config.httpHost);
-    stops.push(() => app.close());
+    stops.push(() => closeHttp(app));
     const address = app.getHttpServer().address() as { port: number };
     const host = config.httpHost.includes(':') ? `[${config.httpHost}]` : config.httpHost;
     const httpUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
