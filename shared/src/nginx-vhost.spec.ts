@@ -38,6 +38,19 @@ describe('renderDrupalVhost', () => {
     expect(conf.indexOf('location ~ \\.php(/|$)')).toBeGreaterThan(conf.indexOf('files/.*\\.php$'));
   });
 
+  it("serves only the site's own files directory, and never through a symlink below its site directory", () => {
+    const conf = renderDrupalVhost(options());
+    const own = conf.indexOf('location ~ ^/sites/example\\.com/files/ {');
+    const others = conf.indexOf('location ~ ^/sites/[^/]+/files/ {');
+    expect(own).toBeGreaterThan(0);
+    expect(conf).toContain('disable_symlinks on from=$document_root/sites/example.com;');
+    // Regex locations match in order: the site's own first, then every other site's refused; the
+    // refusals of private files and PHP in files come before both.
+    expect(others).toBeGreaterThan(own);
+    expect(own).toBeGreaterThan(conf.indexOf('location ~ ^/sites/[^/]+/private/ {'));
+    expect(own).toBeGreaterThan(conf.indexOf('files/.*\\.php$'));
+  });
+
   it('accepts an address and port and a larger body limit', () => {
     const conf = renderDrupalVhost(options({ listen: '127.0.0.1:8080', maxBodyMegabytes: 256 }));
     expect(conf).toContain('listen 127.0.0.1:8080;');

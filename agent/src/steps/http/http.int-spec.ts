@@ -1,5 +1,6 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StepErrorCode } from '../../../../shared/src/errors.js';
 import type { StepOutput } from '../../../../shared/src/steps.js';
@@ -8,6 +9,7 @@ import { startWebStack, type WebStack } from '../../../../test/support/web-stack
 import { type HostSettings, loadHostSettings } from '../../config.js';
 import { runStep, stepFailure, testContext, testRoot } from '../../testing/step-context.js';
 import { probeHttp } from '../probe/http.js';
+import { siteLink } from '../site/link.js';
 import { httpRemoveVhost } from './remove-vhost.js';
 import { httpWriteVhost } from './write-vhost.js';
 
@@ -191,5 +193,59 @@ describe('http.write-vhost, http.remove-vhost and probe.http', () => {
       runStep(httpWriteVhost, { domain: 'd.test', platform: 'p1' }, testContext(noSocket)),
     );
     expect(error.code).toBe(StepErrorCode.MissingDependency);
+  });
+
+  it("never serves another site's private files through a link in a site's files, whatever made it", async () => {
+    const sites = join(root.root, 'sites');
+    for (const domain of ['own.test', 'other.test']) {
+      await mkdir(join(sites, domain, 'files'), { recursive: true });
+      await mkdir(join(sites, domain, 'private'), { recursive: true });
+      await runStep(siteLink, { domain, platform: 'p1' }, testContext(host));
+      await runStep(httpWriteVhost, { domain, platform: 'p1' }, testContext(host));
+    }
+    await writeFile(join(sites, 'own.test', 'files', 'public.txt'), 'OWN-PUBLIC\n');
+    await writeFile(join(sites, 'other.test', 'private', 'secret.txt'), 'OTHER-SECRET\n');
+    await writeFile(join(sites, 'other.test', 'files', 'theirs.txt'), 'OTHER-PUBLIC\n');
+    // Links as a site's own PHP makes them (symlink()), and a chain of links that are each "inside".
+    const files = join(sites, 'own.test', 'files');
+    await execa('php', [
+      '-r',
+      'symlink($argv[1], $argv[2]); symlink($argv[3], $argv[4]);',
+      join(sites, 'other.test', 'private'),
+      join(files, 'absolute'),
+      '../../other.test/private',
+      join(files, 'relative'),
+    ]);
+    await symlink('.', join(files, 'l'));
+    await symlink('l/..', join(files, 'u'));
+    await symlink('u/..', join(files, 'u2'));
+
+    // Refused links fall through to Drupal's front controller (this fixture site is not installed: 500).
+    const get = (path: string) =>
+      runStep(probeHttp, { domain: 'own.test', path, expectStatus: [200, 403, 404, 500] }, testContext(host));
+    expect(await probeUntil({ domain: 'own.test', path: '/sites/own.test/files/public.txt' })).toMatchObject({
+      status: 200,
+      bodyExcerpt: 'OWN-PUBLIC\n',
+    });
+    for (const path of [
+      '/sites/own.test/files/absolute/secret.txt',
+      '/sites/own.test/files/relative/secret.txt',
+      '/sites/own.test/files/u2/other.test/private/secret.txt',
+      // Another site's files answer under its own name only.
+      '/sites/other.test/files/theirs.txt',
+    ]) {
+      const answer = await get(path);
+      expect(answer.bodyExcerpt, path).not.toMatch(/OTHER-/);
+      expect(answer.status, path).not.toBe(200);
+    }
+    expect(
+      (
+        await runStep(
+          probeHttp,
+          { domain: 'other.test', path: '/sites/other.test/files/theirs.txt' },
+          testContext(host),
+        )
+      ).bodyExcerpt,
+    ).toBe('OTHER-PUBLIC\n');
   });
 });
