@@ -52,6 +52,11 @@ export interface SiteArchiveManifest {
   createdAt: string;
   files: SiteArchiveFilesPart;
   database: SiteArchiveDatabasePart | null;
+  /**
+   * What the backup left out of the site directory because a restore would refuse it (sockets,
+   * FIFOs, devices, links leaving the site directory), with why. Absent in older archives.
+   */
+  skipped?: Array<{ path: string; why: string }>;
 }
 
 export type PlatformPackageType = 'core' | 'module' | 'theme' | 'profile';

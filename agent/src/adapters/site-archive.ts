@@ -1,12 +1,13 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod, link, lstat, lutimes, mkdir, readdir, readlink, symlink } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { join } from 'node:path';
 import { PassThrough, type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Extract, Header, Pack } from 'tar-stream';
 import { StepError, StepErrorCode } from '../../../shared/src/errors.js';
 import type { SiteArchiveFilesPart, SiteArchiveManifest } from '../../../shared/src/steps.js';
+import { linkTargetProblem, resolvesInside } from './site-links.js';
 
 /**
  * Site archives: a gzipped tar of
@@ -87,7 +88,10 @@ async function entryOf(pack: Pack, header: Headers, content?: Buffer): Promise<v
 
 /**
  * Packs the site directory under `site/`: directories, regular files and symlinks (as links,
- * never followed), in sorted order. Sockets, FIFOs and devices are left out (`onSkip`).
+ * never followed), in sorted order. What a restore would refuse is left out (`onSkip`), so that a
+ * backup always restores: sockets, FIFOs and devices, and links that leave the site directory,
+ * by their text or through other links (site-links.ts). Every entry is held to the restore's own
+ * rules (planEntry) before it is written.
  */
 export async function packSiteDirectory(
   pack: Pack,
@@ -95,6 +99,10 @@ export async function packSiteDirectory(
   options: { onSkip?: (path: string, why: string) => void; onFile?: (bytes: number) => void } = {},
 ): Promise<SiteArchiveFilesPart> {
   const listing = new FilesListing();
+  const entry = (header: Headers, content?: Buffer) => {
+    restorable(header);
+    return entryOf(pack, header, content);
+  };
   const walk = async (relative: string): Promise<void> => {
     const names = (await readdir(join(siteDir, relative))).sort();
     for (const name of names) {
@@ -105,12 +113,21 @@ export async function packSiteDirectory(
       const name_ = `${SITE_PREFIX}/${path}`;
       const mode = stats.mode & 0o777;
       if (stats.isDirectory()) {
-        await entryOf(pack, { name: `${name_}/`, type: 'directory', mode, mtime: stats.mtime });
+        await entry({ name: `${name_}/`, type: 'directory', mode, mtime: stats.mtime });
         listing.add('d', path, 0, '-');
         await walk(path);
       } else if (stats.isSymbolicLink()) {
         const target = await readlink(full);
-        await entryOf(pack, { name: name_, type: 'symlink', linkname: target, mode, mtime: stats.mtime });
+        const problem =
+          linkTargetProblem(path, target) ??
+          ((await resolvesInside(siteDir, path))
+            ? null
+            : `it leads outside the site directory through other links (${JSON.stringify(target)})`);
+        if (problem) {
+          options.onSkip?.(path, `a symlink a restore would refuse: ${problem}`);
+          continue;
+        }
+        await entry({ name: name_, type: 'symlink', linkname: target, mode, mtime: stats.mtime });
         listing.add('l', path, 0, target);
       } else if (stats.isFile()) {
         const tap = hashingTap();
@@ -118,20 +135,31 @@ export async function packSiteDirectory(
         // Exactly the size announced in the header: a file that grows meanwhile is cut at it, one
         // that shrinks fails the entry (tar-stream checks the size).
         const source = size > 0 ? createReadStream(full, { start: 0, end: size - 1 }) : emptyStream();
-        await entryFrom(
-          pack,
-          { name: name_, type: 'file', size, mode, mtime: stats.mtime },
-          source.pipe(tap.stream),
-        );
+        const header: Headers = { name: name_, type: 'file', size, mode, mtime: stats.mtime };
+        restorable(header);
+        await entryFrom(pack, header, source.pipe(tap.stream));
         listing.add('f', path, size, tap.digest().sha256);
         options.onFile?.(size);
       } else {
-        options.onSkip?.(path, 'not a file, directory or symlink');
+        options.onSkip?.(path, 'not a file, directory or symlink (a socket, FIFO or device)');
       }
     }
   };
   await walk('');
   return listing.finish();
+}
+
+/** A backup must restore: an entry the restore's own rules refuse is a bug here, never written. */
+function restorable(header: Headers): void {
+  try {
+    planEntry(header);
+  } catch (error) {
+    throw new StepError({
+      code: StepErrorCode.Internal,
+      message: `the backup would not restore: ${(error as Error).message}`,
+      retryable: false,
+    });
+  }
 }
 
 function emptyStream(): Readable {
@@ -229,15 +257,8 @@ export function planEntry(header: Pick<Headers, 'name' | 'type' | 'linkname'>): 
       return { kind: 'file', path };
     case 'symlink': {
       const target = header.linkname ?? '';
-      if (target === '' || target.startsWith('/') || target.includes('\0')) {
-        throw unsafe(
-          `the symlink ${shown} points to ${JSON.stringify(target)}: only relative links inside the site directory are restored`,
-        );
-      }
-      const resolved = posix.normalize(posix.join(posix.dirname(path), target));
-      if (resolved === '..' || resolved.startsWith('../')) {
-        throw unsafe(`the symlink ${shown} points outside the site directory (${JSON.stringify(target)})`);
-      }
+      const problem = linkTargetProblem(path, target);
+      if (problem) throw unsafe(`the symlink ${shown} is not restored: ${problem}`);
       return { kind: 'symlink', path, target };
     }
     case 'link': {
@@ -373,6 +394,7 @@ export async function extractSiteArchive(
         await mkdir(join(full, '..'), { recursive: true, mode: 0o755 });
         await symlink(plan.target, full);
         links.add(plan.path);
+        await refuseEscapingLink(targetDir, plan.path, shown);
         listing.add('l', plan.path, 0, plan.target);
         entry.resume();
         break;
@@ -397,6 +419,8 @@ export async function extractSiteArchive(
 
   if (manifestText === undefined)
     throw unsafe('the archive has no manifest.json: it is not a complete site archive');
+  // Against the whole tree: a link extracted later can change where an earlier one leads.
+  for (const path of links) await refuseEscapingLink(targetDir, path, JSON.stringify(`site/${path}`));
   const manifest = parseManifest(manifestText);
   const computed = listing.finish();
   if (computed.sha256 !== manifest.files.sha256 || computed.entries !== manifest.files.entries) {
@@ -423,6 +447,12 @@ export async function extractSiteArchive(
     );
   }
   return { files: fileCount, bytes: computed.bytes, listing: computed, database, manifest };
+}
+
+async function refuseEscapingLink(targetDir: string, path: string, shown: string): Promise<void> {
+  if (!(await resolvesInside(targetDir, path))) {
+    throw unsafe(`the symlink ${shown} leads outside the site directory through other links`);
+  }
 }
 
 export function parseManifest(text: string): SiteArchiveManifest {

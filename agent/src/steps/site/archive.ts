@@ -4,6 +4,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
 import { pack as tarPack } from 'tar-stream';
+import { warning } from '../../../../shared/src/log-lines.js';
 import type { SiteArchiveManifest } from '../../../../shared/src/steps.js';
 import { ensureDir } from '../../adapters/files.js';
 import { HostLayout } from '../../adapters/layout.js';
@@ -70,8 +71,12 @@ export const siteArchive: StepHandler<'site.archive'> = {
       context.note(
         `archiving ${siteDir}${includeDatabase ? ` and database ${includeDatabase.database}` : ''}`,
       );
+      const skipped: Array<{ path: string; why: string }> = [];
       const files = await packSiteDirectory(pack, siteDir, {
-        onSkip: (path, why) => context.note(`left out ${path}: ${why}`),
+        onSkip: (path, why) => {
+          skipped.push({ path, why });
+          context.note(warning(`left out ${path}: ${why}`));
+        },
         onFile: (bytes) => {
           archivedBytes += bytes;
           context.progress('files', archivedBytes, 0, 'bytes');
@@ -88,6 +93,7 @@ export const siteArchive: StepHandler<'site.archive'> = {
         createdAt: new Date().toISOString(),
         files,
         database,
+        skipped,
       };
       await packManifest(pack, manifest);
       pack.finalize();

@@ -1,6 +1,17 @@
 import { execa } from 'execa';
 import { createHash, randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  link,
+  lstat,
+  mkdir,
+  readdir,
+  readFile,
+  readlink,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { gunzipSync, createGzip } from 'node:zlib';
@@ -20,6 +31,7 @@ import {
 import { siteArchive } from './archive.js';
 import { siteExtract } from './extract.js';
 import { siteLink, siteUnlink } from './link.js';
+import { chownTree } from './ownership.js';
 import { siteRemove } from './remove.js';
 import { siteWriteSettings } from './write-settings.js';
 
@@ -428,6 +440,108 @@ describe('site.archive and site.extract', () => {
       expect(error.code).toBe(StepErrorCode.UnsafeArchive);
     }
     expect(await snapshot(root.root)).toEqual(before);
+  });
+
+  it('refuses a chain of links each inside by its text that leads out, and changes nothing outside, ownership included', async () => {
+    await seedSite();
+    const archives = new MemoryArchives();
+    // files/l -> .  files/u -> l/..  (the site directory)  files/u2 -> u/..  (the sites directory)
+    const links: Array<[string, string]> = [
+      ['files/l', '.'],
+      ['files/u', 'l/..'],
+      ['files/u2', 'u/..'],
+    ];
+    const listing = new FilesListing();
+    listing.add('d', 'files', 0, '-');
+    for (const [path, target] of links) listing.add('l', path, 0, target);
+    const manifest = JSON.stringify({
+      format: 'berth-site-archive/1',
+      domain,
+      createdAt: new Date().toISOString(),
+      files: listing.finish(),
+      database: null,
+    });
+    const chain = ids();
+    archives.archives.set(
+      chain,
+      await hostileArchive([
+        { header: { name: 'site/', type: 'directory' } },
+        { header: { name: 'site/files/', type: 'directory' } },
+        ...links.map(([path, target]) => ({
+          header: { name: `site/${path}`, type: 'symlink' as const, linkname: target },
+        })),
+        { header: { name: 'manifest.json' }, content: manifest },
+      ]),
+    );
+    const sites = join(root.root, 'sites');
+    const before = await snapshot(root.root);
+    const owner = (await stat(sites)).uid;
+    const error = await stepFailure(
+      runStep(
+        siteExtract,
+        { domain, archiveId: chain, targetDomain: 'chain.example.org', importDatabase: null },
+        testContext(root.host, { archives }),
+      ),
+    );
+    expect(error.code).toBe(StepErrorCode.UnsafeArchive);
+    expect(error.message).toMatch(/site\/files\/u2.*leads outside the site directory through other links/);
+    expect(await snapshot(root.root)).toEqual(before);
+    expect((await stat(sites)).uid).toBe(owner);
+  });
+
+  it('leaves out of a backup what a restore would refuse, with a warning and a list in the manifest, and that backup restores', async () => {
+    const siteDir = await seedSite();
+    const files = join(siteDir, 'files');
+    await symlink('/etc', join(files, 'absolute'));
+    await symlink('../../../etc', join(files, 'escaping'));
+    await symlink('.', join(files, 'l'));
+    await symlink('l/..', join(files, 'u'));
+    await symlink('u/..', join(files, 'u2'));
+    await execa('mkfifo', [join(files, 'fifo')]);
+    await writeFile(join(files, 'setuid'), '#!/bin/sh\n', { mode: 0o755 });
+    await chmod(join(files, 'setuid'), 0o4755);
+    await link(join(files, 'a.txt'), join(files, 'hardlink.txt'));
+    const archives = new MemoryArchives();
+    const archiveId = ids();
+    const context = testContext(root.host, { archives });
+    const archived = await runStep(siteArchive, { domain, archiveId, includeDatabase: null }, context);
+    expect(archived.manifest.skipped?.map((entry) => entry.path).sort()).toEqual(
+      ['files/absolute', 'files/escaping', 'files/fifo', 'files/u2'].sort(),
+    );
+    for (const path of ['files/absolute', 'files/escaping', 'files/fifo', 'files/u2']) {
+      expect(context.lines.some((line) => line.startsWith(`agent: warning: left out ${path}: `))).toBe(true);
+    }
+
+    const restored = join(root.root, 'sites', 'restored.example.org');
+    await runStep(
+      siteExtract,
+      { domain, archiveId, targetDomain: 'restored.example.org', importDatabase: null },
+      testContext(root.host, { archives }),
+    );
+    expect(await readlink(join(restored, 'files', 'l'))).toBe('.');
+    expect(await readlink(join(restored, 'files', 'u'))).toBe('l/..');
+    expect(await readFile(join(restored, 'files', 'hardlink.txt'), 'utf8')).toBe('hello');
+    // Restored, without its setuid bit.
+    expect((await stat(join(restored, 'files', 'setuid'))).mode & 0o7777).toBe(0o755);
+    for (const name of ['absolute', 'escaping', 'fifo', 'u2']) {
+      expect(await readdir(join(restored, 'files'))).not.toContain(name);
+    }
+  });
+
+  it('gives the web user files/ and private/ without following a link anywhere', async () => {
+    const site = join(root.root, 'chown-site');
+    const outside = join(root.root, 'outside');
+    await mkdir(join(site, 'private', 'deep'), { recursive: true });
+    await mkdir(outside);
+    await writeFile(join(outside, 'passwd'), "not the site's");
+    await symlink(outside, join(site, 'files'));
+    await symlink(join(outside, 'passwd'), join(site, 'private', 'deep', 'link'));
+    await chownTree(site, ['files', 'private'], { uid: 65534, gid: 65534 });
+    for (const path of [outside, join(outside, 'passwd')]) expect((await stat(path)).uid).toBe(0);
+    expect((await lstat(join(site, 'files'))).uid).toBe(0);
+    for (const path of ['private', 'private/deep', 'private/deep/link']) {
+      expect((await lstat(join(site, path))).uid, path).toBe(65534);
+    }
   });
 
   it('extracts a hardlink to a file of the site', async () => {
