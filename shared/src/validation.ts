@@ -41,7 +41,79 @@ export function validateHostname(field: string, input: unknown): Validated<strin
   return { ok: true, value: input };
 }
 
+/**
+ * Names Drupal's `sites/` directory uses for itself: a site by one of these names would be
+ * installed into `sites/all`, or clash with `sites/default` or a file of core's.
+ */
+export const RESERVED_SITE_NAMES: ReadonlySet<string> = new Set([
+  'default',
+  'all',
+  'simpletest',
+  'sites.php',
+  'example.sites.php',
+  'default.settings.php',
+  'default.services.yml',
+  'development.services.yml',
+  'example.settings.local.php',
+  'example.settings.php',
+  'settings.php',
+  'settings.local.php',
+  'services.yml',
+]);
+
+/**
+ * A site's domain: a DNS name a person could type into a browser — at least two parts
+ * (`example.com`, `demo.localhost`), the last one not all digits (no IP address and no `0`), and
+ * not one of the names Drupal's sites/ directory keeps for itself. It names the site's directory,
+ * its vhost file and its database, so it is checked before anything is written.
+ */
+export function validateSiteDomain(field: string, input: unknown): Validated<string> {
+  const name = validateHostname(field, input);
+  if (!name.ok) return name;
+  const domain = name.value;
+  if (RESERVED_SITE_NAMES.has(domain)) {
+    return fail(
+      field,
+      `${field} "${domain}" is a name Drupal's sites/ directory uses for itself; choose another`,
+    );
+  }
+  const labels = domain.split('.');
+  if (labels.length < 2) {
+    return fail(
+      field,
+      `${field} "${domain}" must have at least two parts, like example.com or ${domain}.localhost`,
+    );
+  }
+  if (/^\d+$/.test(labels.at(-1)!)) {
+    return fail(
+      field,
+      `${field} "${domain}" ends in a number: a site's domain is a name like example.com, not an address`,
+    );
+  }
+  return name;
+}
+
 const simpleName = /^[a-z][a-z0-9_-]{0,62}$/;
+const platformName = /^[a-z][a-z0-9._-]{0,62}$/;
+
+/**
+ * A platform's name: as validateName, and dots too, so a platform can be named after its build
+ * (`drupal-10.2.0`, `d11.0.1-acme`) — never two dots in a row nor a dot at the end. It names the
+ * platform's directory, `<root>/platforms/<name>`.
+ */
+export function validatePlatformName(field: string, input: unknown): Validated<string> {
+  if (typeof input !== 'string' || input.length === 0) {
+    return fail(field, `${field} is required`);
+  }
+  if (!platformName.test(input) || input.includes('..') || input.endsWith('.')) {
+    return fail(
+      field,
+      `${field} "${printable(input)}" is not valid: use 1-63 lowercase letters, digits, ".", "-" or "_", ` +
+        `starting with a letter, with no ".." and no "." at the end`,
+    );
+  }
+  return { ok: true, value: input };
+}
 
 /** A short name for a platform, client, cluster or token: lowercase, starts with a letter, at most 63. */
 export function validateName(field: string, input: unknown): Validated<string> {

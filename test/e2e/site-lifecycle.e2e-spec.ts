@@ -190,6 +190,88 @@ describe('site lifecycle', () => {
     ).toBe('0');
   });
 
+  it("refuses names Drupal's sites/ keeps for itself, numbers and names nobody types, in the API and the CLI, leaving nothing behind", async () => {
+    const refused = [
+      'default',
+      'all',
+      'simpletest',
+      'sites.php',
+      'example.sites.php',
+      'default.settings.php',
+      'development.services.yml',
+      'example.settings.local.php',
+      '0',
+      '123',
+      '10.0.0.1',
+      'localhost',
+      'Upper.example',
+      'a..b.example',
+      '-dash.example',
+      'under_score.example',
+      `${'x'.repeat(64)}.example`,
+    ];
+    const sitesDir = join(root, 'sites');
+    const state = async () => ({
+      sites: (await master.api.get<{ items: unknown[] }>('/api/sites')).items.length,
+      tasks: (await master.api.get<{ items: unknown[] }>('/api/tasks?limit=1000')).items.length,
+      directories: readdirSync(sitesDir).sort(),
+      links: readdirSync(join(root, 'platforms', PLATFORM, 'web', 'sites')).sort(),
+      vhosts: readdirSync(join(root, 'config', 'nginx')).sort(),
+      databases: await mariadb('SELECT COUNT(*) FROM information_schema.schemata'),
+      users: await mariadb('SELECT COUNT(*) FROM mysql.user'),
+    });
+    const before = await state();
+    const post = (path: string, body: unknown) =>
+      fetch(`${master.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${master.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const cli = (...args: string[]) =>
+      promisify(execFile)(process.execPath, [join(process.cwd(), 'bin', 'berth.js'), ...args], {
+        env: { ...process.env, BERTH_URL: master.url, BERTH_TOKEN: master.token },
+      }).then(
+        () => ({ code: 0, stderr: '' }),
+        (error: { code: number; stderr: string }) => ({ code: error.code, stderr: error.stderr }),
+      );
+    for (const domain of refused) {
+      const answer = await post('/api/sites', { domain, platform: PLATFORM });
+      expect(answer.status, domain).toBe(400);
+      expect(((await answer.json()) as { message: string }).message, domain).toMatch(/domain/);
+      expect((await post('/api/sites/two.example/clone', { domain })).status, `clone to ${domain}`).toBe(400);
+      expect((await post('/api/sites/two.example/rename', { domain })).status, `rename to ${domain}`).toBe(
+        400,
+      );
+    }
+    for (const domain of ['default', 'sites.php', '0', 'localhost']) {
+      const installed = await cli('site', 'install', domain, '--platform', PLATFORM);
+      expect(installed.code, domain).toBe(2);
+      expect(installed.stderr, domain).toMatch(/domain/);
+      expect((await cli('site', 'clone', 'two.example', domain)).code, `clone to ${domain}`).toBe(2);
+    }
+    expect(await state()).toEqual(before);
+  });
+
+  it('takes a platform named after its build, dots and all, and serves a site from it', async () => {
+    const name = 'd10.2.0-acme';
+    buildFixturePlatform('fixture-10.2', join(root, 'platforms', name));
+    await berth('platform', 'add', name, '--server', 'web1', '--path', join(root, 'platforms', name));
+    await berth('site', 'install', 'dotted.example', '--platform', name);
+    const page = await web.request('dotted.example', '/');
+    expect(page.status).toBe(200);
+    expect(readFileSync(join(root, 'config', 'nginx', 'dotted.example.conf'), 'utf8')).toContain(
+      `root ${join(root, 'platforms', name, 'web')};`,
+    );
+    for (const bad of ['a..b', '.hidden', 'trailing.', '10.2']) {
+      const answer = await fetch(`${master.url}/api/platforms`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${master.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: bad, server: 'web1' }),
+      });
+      expect(answer.status, bad).toBe(400);
+    }
+  });
+
   it('verifies each fixture platform into exactly the packages and schema versions in its files', async () => {
     for (const [fixture, expected] of Object.entries(FIXTURE_PLATFORMS) as Array<
       [FixturePlatformName, (typeof FIXTURE_PLATFORMS)[FixturePlatformName]]

@@ -31,7 +31,7 @@ export interface HostingStack {
 
 export async function startHostingStack(options: {
   label: string;
-  /** Registry name → fixture (registry names may not hold dots). */
+  /** Registry name → fixture. */
   platforms: Record<string, FixturePlatformName>;
   /** More environment for the master (e.g. BERTH_METRICS_TOKEN). */
   masterEnv?: NodeJS.ProcessEnv;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { validateName } from '../../../shared/src/validation.js';
+import { validatePlatformName } from '../../../shared/src/validation.js';
 import type { CliContext } from '../context.js';
 import { usageError } from '../errors.js';
 import { formatRelative } from '../output/format.js';
@@ -32,7 +32,7 @@ export function registerPlatformCommands(program: Command, ctx: CliContext): voi
         options: { server: string; path?: string; wait: boolean; json?: boolean },
         command: Command,
       ) => {
-        const checked = validateName('platform name', name);
+        const checked = validatePlatformName('platform name', name);
         if (!checked.ok) throw usageError(checked.failure.message);
         const client = await ctx.client(command);
         const created = await client.createPlatform({ name, server: options.server, path: options.path });

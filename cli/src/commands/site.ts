@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { validateHostname, validateName } from '../../../shared/src/validation.js';
+import { validateHostname, validateName, validateSiteDomain } from '../../../shared/src/validation.js';
 import type { ApiClient } from '../api-client.js';
 import type { Task } from '../api-types.js';
 import type { CliContext } from '../context.js';
@@ -40,6 +40,12 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
     if (!checked.ok) throw usageError(checked.failure.message);
     return checked.value;
   };
+  /** A domain a new site (an install, a clone, a rename) is to get: the master's own rule. */
+  const newDomainArgument = (domain: string) => {
+    const checked = validateSiteDomain('domain', domain);
+    if (!checked.ok) throw usageError(checked.failure.message);
+    return checked.value;
+  };
 
   site
     .command('install')
@@ -59,7 +65,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
         options: WaitOptions & { platform: string; profile?: string; dbServer?: string; client?: string },
         command: Command,
       ) => {
-        domainArgument(domain);
+        newDomainArgument(domain);
         if (options.profile !== undefined) {
           const checked = validateName('profile', options.profile);
           if (!checked.ok) throw usageError(checked.failure.message);
@@ -315,7 +321,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
         options: WaitOptions & { platform?: string; client?: string; force?: boolean },
         command: Command,
       ) => {
-        domainArgument(newDomain);
+        newDomainArgument(newDomain);
         await runTask(
           command,
           options,
@@ -351,7 +357,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
         options: WaitOptions & { redirect?: boolean },
         command: Command,
       ) => {
-        domainArgument(newDomain);
+        newDomainArgument(newDomain);
         await runTask(
           command,
           options,

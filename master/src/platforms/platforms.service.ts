@@ -1,5 +1,5 @@
 import type * as api from '../../../shared/src/api.js';
-import { validateAbsolutePath, validateName } from '../../../shared/src/validation.js';
+import { validateAbsolutePath, validatePlatformName } from '../../../shared/src/validation.js';
 import type { Principal } from '../auth/auth.service.js';
 import { isUniqueViolation } from '../infra/db/sql.js';
 import type { PackagesRepository } from '../packages/packages.repository.js';
@@ -27,7 +27,7 @@ export class PlatformsService {
     principal: Principal,
     input: { name: unknown; server: unknown; path?: unknown },
   ): Promise<{ platform: PlatformView; task: TaskView }> {
-    const name = validateName('platform name', input.name);
+    const name = validatePlatformName('platform name', input.name);
     if (!name.ok) throw new PlatformsError(PlatformsErrorCode.InvalidInput, name.failure.message);
     if (typeof input.server !== 'string' || input.server === '') {
       throw new PlatformsError(

@@ -1,5 +1,5 @@
 import type * as api from '../../../shared/src/api.js';
-import { isUuid, validateHostname, validateName } from '../../../shared/src/validation.js';
+import { isUuid, validateName, validateSiteDomain } from '../../../shared/src/validation.js';
 import { siteActions, type SiteAction } from '../../../shared/src/site-actions.js';
 import type { Principal } from '../auth/auth.service.js';
 import type { BackupEntity } from '../backups/backup.entity.js';
@@ -92,7 +92,7 @@ export class SitesService {
   ) {}
 
   async install(principal: Principal, input: InstallSiteInput): Promise<{ site: SiteView; task: TaskView }> {
-    const domain = validateHostname('domain', input.domain);
+    const domain = validateSiteDomain('domain', input.domain);
     if (!domain.ok) throw new SitesError(SitesErrorCode.InvalidInput, domain.failure.message);
     const profile = validateName('profile', input.profile ?? 'standard');
     if (!profile.ok) throw new SitesError(SitesErrorCode.InvalidInput, profile.failure.message);
@@ -135,7 +135,7 @@ export class SitesService {
     input: CloneSiteInput,
   ): Promise<{ site: SiteView; task: TaskView }> {
     const source = await this.get(principal, domain);
-    const newDomain = validateHostname('domain', input.domain);
+    const newDomain = validateSiteDomain('domain', input.domain);
     if (!newDomain.ok) throw new SitesError(SitesErrorCode.InvalidInput, newDomain.failure.message);
     if (source.status !== 'enabled' && source.status !== 'disabled') {
       throw new SitesError(
@@ -185,7 +185,7 @@ export class SitesService {
    */
   async rename(principal: Principal, domain: string, input: RenameSiteInput): Promise<TaskView> {
     const site = await this.get(principal, domain);
-    const newDomain = validateHostname('domain', input.domain);
+    const newDomain = validateSiteDomain('domain', input.domain);
     if (!newDomain.ok) throw new SitesError(SitesErrorCode.InvalidInput, newDomain.failure.message);
     if (input.redirect !== undefined && typeof input.redirect !== 'boolean') {
       throw new SitesError(SitesErrorCode.InvalidInput, 'redirect must be true or false');

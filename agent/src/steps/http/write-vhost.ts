@@ -1,7 +1,7 @@
 import { copyFile, readFile, rename, rm } from 'node:fs/promises';
 import { StepError, StepErrorCode } from '../../../../shared/src/errors.js';
 import { renderDrupalVhost } from '../../../../shared/src/nginx-vhost.js';
-import { must, validateName } from '../../../../shared/src/validation.js';
+import { must, validatePlatformName } from '../../../../shared/src/validation.js';
 import { ensureDir, pathKind, writeFileAtomic } from '../../adapters/files.js';
 import { HostLayout } from '../../adapters/layout.js';
 import { Nginx } from '../../adapters/nginx.js';
@@ -22,7 +22,7 @@ export const httpWriteVhost: StepHandler<'http.write-vhost'> = {
   parseParams: (input) =>
     parseWith(input, ['domain', 'platform'], ['disabled', 'redirectFrom'], (params) => ({
       domain: domainValue('domain', params.domain),
-      platform: must(validateName('platform', params.platform)),
+      platform: must(validatePlatformName('platform', params.platform)),
       ...(params.disabled !== undefined ? { disabled: booleanValue('disabled', params.disabled) } : {}),
       ...(params.redirectFrom !== undefined
         ? { redirectFrom: listValue('redirectFrom', params.redirectFrom, 50, domainValue) }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StepError, StepErrorCode } from '../../../../shared/src/errors.js';
-import { must, validateName } from '../../../../shared/src/validation.js';
+import { must, validatePlatformName } from '../../../../shared/src/validation.js';
 import { HostLayout } from '../../adapters/layout.js';
 import { coreVersionOf, scanPackages } from '../../adapters/platform-scan.js';
 import { parseWith } from '../params.js';
@@ -17,7 +17,7 @@ export const platformScan: StepHandler<'platform.scan'> = {
   name: 'platform.scan',
   parseParams: (input) =>
     parseWith(input, ['platform'], [], (params) => ({
-      platform: must(validateName('platform', params.platform)),
+      platform: must(validatePlatformName('platform', params.platform)),
     })),
   async run({ platform }, context) {
     const layout = new HostLayout(context.host.root);

@@ -1,9 +1,15 @@
 import { StepError, StepErrorCode } from '../../../../shared/src/errors.js';
-import { must, validateHostname, ValidationError } from '../../../../shared/src/validation.js';
+import {
+  must,
+  validateHostname,
+  validateSiteDomain,
+  ValidationError,
+} from '../../../../shared/src/validation.js';
 import { pathKind } from '../../adapters/files.js';
 
+/** A site's domain (validateSiteDomain): never a name Drupal's sites/ directory keeps for itself. */
 export function domainValue(field: string, value: unknown): string {
-  return must(validateHostname(field, value));
+  return must(validateSiteDomain(field, value));
 }
 
 /** A trusted host: a domain, or `*.` and a domain for any of its subdomains. */

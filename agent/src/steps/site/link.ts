@@ -1,7 +1,7 @@
 import { readdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StepError, StepErrorCode } from '../../../../shared/src/errors.js';
-import { must, validateName } from '../../../../shared/src/validation.js';
+import { must, validatePlatformName } from '../../../../shared/src/validation.js';
 import { pathKind, readLinkOrUndefined, symlinkAtomic } from '../../adapters/files.js';
 import { HostLayout } from '../../adapters/layout.js';
 import { parseWith } from '../params.js';
@@ -11,7 +11,7 @@ import { domainValue, requireDirectory } from './common.js';
 export function siteOnPlatformParams(input: unknown) {
   return parseWith(input, ['domain', 'platform'], [], (params) => ({
     domain: domainValue('domain', params.domain),
-    platform: must(validateName('platform', params.platform)),
+    platform: must(validatePlatformName('platform', params.platform)),
   }));
 }
 
