@@ -8,16 +8,16 @@ import { startWebStack, type WebStack } from './web-stack.js';
 /** A docroot with a front controller that says which platform served it, and files nginx must refuse. */
 function makePlatform(root: string, name: string): string {
   const web = join(root, 'platforms', name, 'web');
-  mkdirSync(join(web, 'sites', 'default', 'files'), { recursive: true });
-  mkdirSync(join(web, 'sites', 'default', 'private'), { recursive: true });
+  mkdirSync(join(web, 'sites', 'site.test', 'files'), { recursive: true });
+  mkdirSync(join(web, 'sites', 'site.test', 'private'), { recursive: true });
   writeFileSync(
     join(web, 'index.php'),
     `<?php echo "${name} " . $_SERVER['SCRIPT_FILENAME'] . ' ' . ($_GET['q'] ?? '') . ' ' . $_SERVER['REQUEST_URI'];`,
   );
   writeFileSync(join(web, 'other.php'), '<?php echo "must not run";');
-  writeFileSync(join(web, 'sites', 'default', 'files', 'evil.php'), '<?php echo "must not run";');
-  writeFileSync(join(web, 'sites', 'default', 'files', 'hello.txt'), 'static file');
-  writeFileSync(join(web, 'sites', 'default', 'private', 'secret.txt'), 'secret');
+  writeFileSync(join(web, 'sites', 'site.test', 'files', 'evil.php'), '<?php echo "must not run";');
+  writeFileSync(join(web, 'sites', 'site.test', 'files', 'hello.txt'), 'static file');
+  writeFileSync(join(web, 'sites', 'site.test', 'private', 'secret.txt'), 'secret');
   writeFileSync(join(web, '.env'), 'SECRET=1');
   writeFileSync(join(web, 'composer.json'), '{}');
   writeFileSync(join(web, 'system.install'), '<?php');
@@ -64,9 +64,13 @@ describe('startWebStack', () => {
     expect(front.body).toContain(`alpha ${join(root, 'platforms', 'alpha', 'web', 'index.php')}`);
     expect(front.body).toContain('/node/1?x=1');
 
-    expect((await stack.request('site.test', '/sites/default/files/hello.txt')).body).toBe('static file');
-    expect((await stack.request('site.test', '/sites/default/files/evil.php')).status).toBe(403);
-    expect((await stack.request('site.test', '/sites/default/private/secret.txt')).status).toBe(403);
+    expect((await stack.request('site.test', '/sites/site.test/files/hello.txt')).body).toBe('static file');
+    expect((await stack.request('site.test', '/sites/site.test/files/evil.php')).status).toBe(403);
+    expect((await stack.request('site.test', '/sites/site.test/private/secret.txt')).status).toBe(403);
+    // A site serves its own files only: another's (here its platform's sites/default) answer 404.
+    mkdirSync(join(root, 'platforms', 'alpha', 'web', 'sites', 'default', 'files'), { recursive: true });
+    writeFileSync(join(root, 'platforms', 'alpha', 'web', 'sites', 'default', 'files', 'x.txt'), 'x');
+    expect((await stack.request('site.test', '/sites/default/files/x.txt')).status).toBe(404);
     expect((await stack.request('site.test', '/other.php')).status).toBe(404);
     expect((await stack.request('site.test', '/.env')).status).toBe(403);
     expect((await stack.request('site.test', '/composer.json')).status).toBe(404);
