@@ -71,8 +71,21 @@ export interface PlatformPackage {
   type: PlatformPackageType;
   /** Its `version:` (core's own extensions report the core version); "" when absent. */
   version: string;
-  /** Highest N of `function <name>_update_N(` in `<name>.install`; 0 when none. */
+  /**
+   * The schema its code is at: the highest N of `function <name>_update_N(` in `<name>.install`,
+   * or its `hook_update_last_removed()` when that is higher (Drupal 11 removed every update of
+   * system, node, user ... and kept only the last removed number); 0 when it has neither.
+   */
   schemaVersion: number;
+  /**
+   * `<name>_update_last_removed()`'s number, 0 when it has none: a site whose schema is below it
+   * cannot be updated on this code (Drupal: update to an intermediate version first).
+   */
+  lastRemovedSchema: number;
+  /** The `<name>_post_update_NAME()` functions of `<name>.post_update.php`, by function name. */
+  postUpdates: string[];
+  /** The post-updates `<name>_removed_post_updates()` lists: a site must have run them before. */
+  removedPostUpdates: string[];
   /** Directory of the package relative to the docroot (web/), e.g. `modules/contrib/token`, as pm:list gives it. */
   path: string;
 }
@@ -150,12 +163,17 @@ export interface StepDefinitions {
     output: { sha256: string; bytes: number };
   };
   /**
-   * The installed schema version of every module of a Drupal site, read from its database
-   * (`key_value`, collection `system.schema`) over the admin connection.
+   * The installed schema version of every module of a Drupal site and the post-updates it ran,
+   * read from its database (`key_value`, collections `system.schema` and `post_update`) over the
+   * admin connection.
    */
   'db.schema-versions': {
     params: { database: string };
-    output: { versions: Record<string, number> };
+    /**
+     * `postUpdates`: the post-update functions the site has run (key_value `post_update`,
+     * `existing_updates`), null when its database does not say (never updated by Drupal 8.1+).
+     */
+    output: { versions: Record<string, number>; postUpdates: string[] | null };
   };
 
   /**

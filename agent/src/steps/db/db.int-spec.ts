@@ -163,7 +163,8 @@ describe('db.dump and db.import', () => {
        INSERT INTO node SELECT seq, CONCAT('title ', seq, ' é'), RANDOM_BYTES(512) FROM seq_1_to_${rows};
        CREATE TABLE key_value (collection VARCHAR(128), name VARCHAR(128), value LONGBLOB, PRIMARY KEY (collection, name));
        INSERT INTO key_value VALUES ('system.schema', 'system', 'i:10201;'), ('system.schema', 'node', 'i:8001;'),
-         ('system.schema', 'gone', 'i:-1;'), ('state', 'x', 'i:5;');`,
+         ('system.schema', 'gone', 'i:-1;'), ('state', 'x', 'i:5;'),
+         ('post_update', 'existing_updates', 'a:2:{i:0;s:28:"node_post_update_first_thing";i:1;s:29:"system_post_update_second_one";}');`,
     );
   }
 
@@ -197,7 +198,10 @@ describe('db.dump and db.import', () => {
     );
 
     const versions = await runStep(dbSchemaVersions, { database: target }, testContext(host));
-    expect(versions).toEqual({ versions: { node: 8001, system: 10201 } });
+    expect(versions).toEqual({
+      versions: { node: 8001, system: 10201 },
+      postUpdates: ['node_post_update_first_thing', 'system_post_update_second_one'],
+    });
   });
 
   it('fails with the client stderr tail on bad SQL, and on a cut-short download', async () => {

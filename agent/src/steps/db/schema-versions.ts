@@ -7,7 +7,8 @@ import type { StepHandler } from '../step.js';
 /**
  * The installed schema version of each module of a Drupal site, from its database over the admin
  * connection: `key_value` rows of collection `system.schema`, whose values are PHP-serialized
- * integers (`i:8001;`). Read here rather than through drush, which would need the site's password
+ * integers (`i:8001;`), and the post-updates it ran (`post_update`/`existing_updates`, a serialized
+ * list of function names). Read here rather than through drush, which would need the site's password
  * on its command line (sql:query).
  */
 export const dbSchemaVersions: StepHandler<'db.schema-versions'> = {
@@ -34,9 +35,24 @@ export const dbSchemaVersions: StepHandler<'db.schema-versions'> = {
       "SELECT name, value FROM key_value WHERE collection = 'system.schema' ORDER BY name;",
       { database },
     );
-    return { versions: parseSchemaRows(rows) };
+    const [existing] = await mariadb.query(
+      "SELECT value FROM key_value WHERE collection = 'post_update' AND name = 'existing_updates';",
+      { database },
+    );
+    return {
+      versions: parseSchemaRows(rows),
+      postUpdates: existing ? parsePostUpdates(existing[0] ?? '') : null,
+    };
   },
 };
+
+/**
+ * The post-update function names of a PHP-serialized list (`a:2:{i:0;s:26:"system_post_update_x";...}`),
+ * as Drupal stores them in key_value `post_update`/`existing_updates`.
+ */
+export function parsePostUpdates(serialized: string): string[] {
+  return [...serialized.matchAll(/s:\d+:"([A-Za-z0-9_]+)";/g)].map((match) => match[1]!).sort();
+}
 
 export function parseSchemaRows(rows: readonly string[][]): Record<string, number> {
   const versions: Record<string, number> = {};

@@ -3,14 +3,15 @@ import { join } from 'node:path';
 import { StepError, StepErrorCode } from '../../../../shared/src/errors.js';
 import { must, validatePlatformName } from '../../../../shared/src/validation.js';
 import { HostLayout } from '../../adapters/layout.js';
-import { coreVersionOf, scanPackages } from '../../adapters/platform-scan.js';
+import { composerVersions, coreVersionOf, scanPackages } from '../../adapters/platform-scan.js';
 import { parseWith } from '../params.js';
 import type { StepHandler } from '../step.js';
 import { requireDirectory } from '../site/common.js';
 
 /**
  * A static scan of a platform: core's VERSION, then every module, theme and profile with its
- * version and schema version (highest hook_update_N). No PHP runs, so a platform can be verified
+ * version (Composer's installed.json where the platform has one, else its .info.yml), schema
+ * version (highest hook_update_N or last removed one) and post-updates. No PHP runs, so a platform can be verified
  * before anything is served from it. Core itself is a package too (name `drupal`, type `core`).
  */
 export const platformScan: StepHandler<'platform.scan'> = {
@@ -32,12 +33,28 @@ export const platformScan: StepHandler<'platform.scan'> = {
         retryable: false,
       });
     }
-    const packages = await scanPackages(docroot, coreVersion);
+    const installedJson = await readFile(
+      join(layout.platformDir(platform), 'vendor', 'composer', 'installed.json'),
+      'utf8',
+    ).catch(() => undefined);
+    const composer = installedJson
+      ? composerVersions(installedJson, layout.platformDir(platform), docroot)
+      : [];
+    const packages = await scanPackages(docroot, coreVersion, composer);
     context.note(`platform ${platform}: Drupal ${coreVersion}, ${packages.length} packages`);
     return {
       coreVersion,
       packages: [
-        { name: 'drupal', type: 'core', version: coreVersion, schemaVersion: 0, path: 'core' },
+        {
+          name: 'drupal',
+          type: 'core',
+          version: coreVersion,
+          schemaVersion: 0,
+          lastRemovedSchema: 0,
+          postUpdates: [],
+          removedPostUpdates: [],
+          path: 'core',
+        },
         ...packages,
       ],
     };
