@@ -76,6 +76,14 @@ export interface Package {
   title: string | null;
   version: string | null;
   schemaVersion: number;
+  /** A platform's hook_update_last_removed() (0: none). */
+  lastRemovedSchema: number;
+  /**
+   * A platform's post-update functions, or those a site ran (null: the site's database did not say).
+   */
+  postUpdates: string[] | null;
+  /** A platform's removed post-updates: a site must have run them before moving here. */
+  removedPostUpdates: string[];
   path: string | null;
   enabled?: boolean;
 }
@@ -119,7 +127,8 @@ export interface MigrateCandidate {
   locked: boolean;
 }
 
-export type CompatibilityStatus = 'same' | 'upgrade' | 'missing' | 'downgrade' | 'core-too-old';
+/** too-old: below the target's last removed update, or missing a post-update the target removed. */
+export type CompatibilityStatus = 'same' | 'upgrade' | 'missing' | 'downgrade' | 'too-old' | 'core-too-old';
 export type CompatibilitySeverity = 'ok' | 'warning' | 'error';
 
 export interface CompatibilityRow {
@@ -131,6 +140,8 @@ export interface CompatibilityRow {
   siteSchema: number;
   /** null when the target does not have the package. */
   targetSchema: number | null;
+  /** The target's post-updates of the package the site has not run: `drush updatedb` runs them. */
+  pendingPostUpdates: number;
   status: CompatibilityStatus;
   severity: CompatibilitySeverity;
   message: string;

@@ -267,6 +267,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
                 { header: 'FROM' },
                 { header: 'TO' },
                 { header: 'SCHEMA' },
+                { header: 'POST-UPDATES', align: 'right' },
                 { header: 'STATUS' },
               ],
               check.rows.map((row) => [
@@ -274,10 +275,15 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
                 row.siteVersion ?? '-',
                 row.targetVersion ?? '-',
                 `${row.siteSchema} -> ${row.targetSchema ?? '-'}`,
+                row.pendingPostUpdates > 0 ? String(row.pendingPostUpdates) : '-',
                 row.severity === 'ok' ? row.status : `${row.status} (${row.severity})`,
               ]),
             ),
           );
+          // What refuses or risks the move, said in full.
+          for (const row of check.rows.filter((item) => item.severity !== 'ok')) {
+            ctx.out(`${row.severity}: ${row.name}: ${row.message}`);
+          }
           ctx.out(`${check.errors} errors, ${check.warnings} warnings, ${check.upgrades} upgrades`);
           return;
         }

@@ -263,3 +263,74 @@ describe('compareForMigration: order and empty inputs', () => {
     expect(report.rows.every((item) => item.status === 'missing')).toBe(true);
   });
 });
+
+describe('compareForMigration: removed updates and post-updates (Drupal 10.1+, 11)', () => {
+  const target = (
+    name: string,
+    schemaVersion: number,
+    overrides: Partial<TargetPackage> = {},
+  ): TargetPackage => ({
+    ...pkg(name, schemaVersion),
+    ...overrides,
+  });
+  const only = (site: SitePackage, offered: TargetPackage) => compareForMigration([site], [offered]).rows[0]!;
+
+  it('takes a last removed update as the schema of code that has no updates left: equal is no change', () => {
+    // Drupal 11's system.install: no system_update_N(), system_update_last_removed() returns 10201.
+    const row = only(pkg('system', 10201), target('system', 10201, { lastRemovedSchema: 10201 }));
+    expect(row).toMatchObject({ status: 'same', severity: 'ok' });
+  });
+
+  it('refuses a site below the last removed update: update to an intermediate version first', () => {
+    const row = only(pkg('system', 10100), target('system', 10201, { lastRemovedSchema: 10201 }));
+    expect(row).toMatchObject({ status: 'too-old', severity: 'error' });
+    expect(row.message).toMatch(
+      /schema is 10100.*removed every update up to 10201.*intermediate version first/,
+    );
+  });
+
+  it("does not hold a theme's unrecorded schema (0) against a last removed update", () => {
+    expect(
+      only(
+        pkg('olivero', 0, { type: 'theme' }),
+        target('olivero', 10000, { type: 'theme', lastRemovedSchema: 10000 }),
+      ).status,
+    ).not.toBe('too-old');
+  });
+
+  it('refuses a site that never ran a post-update the target removed', () => {
+    const row = only(
+      pkg('node', 10100, { postUpdates: ['node_post_update_a'] }),
+      target('node', 10100, { removedPostUpdates: ['node_post_update_a', 'node_post_update_b'] }),
+    );
+    expect(row).toMatchObject({ status: 'too-old', severity: 'error' });
+    expect(row.message).toMatch(/never ran the post-update node_post_update_b/);
+  });
+
+  it('counts the post-updates a site has not run as an upgrade, even when no schema number moves', () => {
+    const row = only(
+      pkg('system', 10300, { postUpdates: ['system_post_update_a'] }),
+      target('system', 10300, {
+        postUpdates: ['system_post_update_a', 'system_post_update_b', 'system_post_update_c'],
+      }),
+    );
+    expect(row).toMatchObject({ status: 'upgrade', severity: 'ok', pendingPostUpdates: 2 });
+    expect(row.message).toBe('database updates to run: 2 post-updates');
+    const both = only(
+      pkg('system', 10201, { postUpdates: [] }),
+      target('system', 10300, { postUpdates: ['system_post_update_b'] }),
+    );
+    expect(both.message).toBe('database updates to run: schema 10201 → 10300, and 1 post-update');
+  });
+
+  it('neither refuses nor counts post-updates for a site whose database did not say which it ran', () => {
+    const row = only(
+      pkg('system', 10300, { postUpdates: null }),
+      target('system', 10300, {
+        postUpdates: ['system_post_update_b'],
+        removedPostUpdates: ['system_post_update_a'],
+      }),
+    );
+    expect(row).toMatchObject({ status: 'same', pendingPostUpdates: 0 });
+  });
+});

@@ -21,10 +21,18 @@ export interface SitePackage {
   type: PackageType;
   version: string | null;
   schemaVersion: number;
+  /** The post-updates the site ran for it; null (or absent) when the site's database did not say. */
+  postUpdates?: readonly string[] | null;
 }
 
-/** A package the target platform offers, with the schema version of its code (highest hook_update_N). */
-export type TargetPackage = SitePackage;
+/**
+ * A package the target platform offers, with the schema version of its code (highest
+ * hook_update_N, or its last removed one), that last removed one, and its post-updates.
+ */
+export interface TargetPackage extends SitePackage {
+  lastRemovedSchema?: number;
+  removedPostUpdates?: readonly string[];
+}
 
 /** The package that stands for Drupal core in platform scans: compared by version, not by schema. */
 export const CORE_PACKAGE = 'drupal';
@@ -38,7 +46,10 @@ const NO_UPDATES_SCHEMA = 8000;
 
 /**
  * Compares what a site has installed with what a target platform offers, per package of the site:
- * missing on the target → warning; target schema lower → error; equal → no change; higher → upgrade.
+ * missing on the target → warning; target schema lower → error; the site's schema below the
+ * target's last removed update, or a post-update the target removed that the site never ran →
+ * error (Drupal: update to an intermediate version first); equal → no change; higher, or
+ * post-updates the site has not run → upgrade.
  * The core package ("drupal") is compared by version instead: an older core is an error. Packages
  * that only the target has do not matter to the site and are not listed.
  */
@@ -98,6 +109,7 @@ function compareOne(installed: SitePackage, offered: TargetPackage | undefined):
     targetVersion: offered?.version ?? null,
     siteSchema: installed.schemaVersion,
     targetSchema: offered?.schemaVersion ?? null,
+    pendingPostUpdates: offered ? pendingPostUpdates(installed, offered).length : 0,
   };
   if (!offered) {
     return {
@@ -137,8 +149,43 @@ function compareCore(siteVersion: string | null, targetVersion: string | null): 
   return { status: 'same', severity: 'ok', message: 'no change' };
 }
 
+/** The target's post-updates of a package that the site has not run (none when the site did not say). */
+function pendingPostUpdates(installed: SitePackage, offered: TargetPackage): string[] {
+  if (!installed.postUpdates) return [];
+  const ran = new Set(installed.postUpdates);
+  return (offered.postUpdates ?? []).filter((name) => !ran.has(name));
+}
+
 function compareSchema(installed: SitePackage, offered: TargetPackage): Verdict {
   const [siteSchema, targetSchema] = [installed.schemaVersion, offered.schemaVersion];
+  const lastRemoved = offered.lastRemovedSchema ?? 0;
+  // A schema of 0 is one the site's database does not record (a theme): nothing to compare.
+  if (lastRemoved > 0 && siteSchema > 0 && effectiveSchema(siteSchema) < lastRemoved) {
+    return {
+      status: 'too-old',
+      severity: 'error',
+      message:
+        `too old to update: the site's schema is ${siteSchema}, and the target has removed every update ` +
+        `up to ${lastRemoved}; update to an intermediate version first (one that still has those updates)`,
+    };
+  }
+  if (installed.postUpdates) {
+    const ran = new Set(installed.postUpdates);
+    const missing = (offered.removedPostUpdates ?? []).filter((name) => !ran.has(name));
+    if (missing.length > 0) {
+      const shown =
+        missing.slice(0, 3).join(', ') + (missing.length > 3 ? ` and ${missing.length - 3} more` : '');
+      return {
+        status: 'too-old',
+        severity: 'error',
+        message:
+          `too old to update: the site never ran the post-update${missing.length === 1 ? '' : 's'} ${shown}, ` +
+          `which the target has removed; update to an intermediate version first`,
+      };
+    }
+  }
+  const pending = pendingPostUpdates(installed, offered).length;
+  const postUpdateText = pending === 0 ? '' : `${pending} post-update${pending === 1 ? '' : 's'}`;
   const order = effectiveSchema(targetSchema) - effectiveSchema(siteSchema);
   if (order < 0) {
     return {
@@ -151,8 +198,13 @@ function compareSchema(installed: SitePackage, offered: TargetPackage): Verdict 
     return {
       status: 'upgrade',
       severity: 'ok',
-      message: `database updates to run: schema ${siteSchema} → ${targetSchema}`,
+      message:
+        `database updates to run: schema ${siteSchema} → ${targetSchema}` +
+        (postUpdateText ? `, and ${postUpdateText}` : ''),
     };
+  }
+  if (pending > 0) {
+    return { status: 'upgrade', severity: 'ok', message: `database updates to run: ${postUpdateText}` };
   }
   const newCode = installed.version !== offered.version && offered.version !== null;
   return {

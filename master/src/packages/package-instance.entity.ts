@@ -32,6 +32,18 @@ export class PackageInstanceEntity {
   @Column('int', { name: 'schema_version', default: 0 })
   schemaVersion!: number;
 
+  /** A platform's hook_update_last_removed(); 0 when it has none (and always for a site). */
+  @Column('int', { name: 'last_removed_schema', default: 0 })
+  lastRemovedSchema!: number;
+
+  /** A platform's post-update functions, or those a site has run; null for a site that did not say. */
+  @Column('jsonb', { name: 'post_updates', nullable: true })
+  postUpdates!: string[] | null;
+
+  /** A platform's removed post-updates (hook_removed_post_updates()). */
+  @Column('jsonb', { name: 'removed_post_updates', default: () => "'[]'" })
+  removedPostUpdates!: string[];
+
   /** Relative to the platform root. */
   @Column('varchar', { length: 1024, nullable: true })
   path!: string | null;

@@ -20,9 +20,20 @@ export class PackagesRepository {
         const packageId = await this.packageId(manager, release.name, release.type);
         await sqlRows(
           manager,
-          `INSERT INTO package_instances (package_id, ${column}, version, schema_version, path, enabled)
-           VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-          [packageId, ownerId, release.version, release.schemaVersion, release.path, release.enabled ?? true],
+          `INSERT INTO package_instances (package_id, ${column}, version, schema_version, path, enabled,
+                                          last_removed_schema, post_updates, removed_post_updates)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+          [
+            packageId,
+            ownerId,
+            release.version,
+            release.schemaVersion,
+            release.path,
+            release.enabled ?? true,
+            release.lastRemovedSchema ?? 0,
+            release.postUpdates ? JSON.stringify(release.postUpdates) : null,
+            JSON.stringify(release.removedPostUpdates ?? []),
+          ],
         );
       }
     });
@@ -33,7 +44,9 @@ export class PackagesRepository {
       'platformId' in owner ? ['platform_id', owner.platformId] : ['site_id', owner.siteId];
     return sqlRows<PackageRow>(
       this.db,
-      `SELECT p.name, p.type, p.title, i.version, i.schema_version AS "schemaVersion", i.path, i.enabled
+      `SELECT p.name, p.type, p.title, i.version, i.schema_version AS "schemaVersion", i.path, i.enabled,
+              i.last_removed_schema AS "lastRemovedSchema", i.post_updates AS "postUpdates",
+              i.removed_post_updates AS "removedPostUpdates"
          FROM package_instances i JOIN packages p ON p.id = i.package_id
         WHERE i.${column} = $1 ORDER BY p.type, p.name`,
       [ownerId],

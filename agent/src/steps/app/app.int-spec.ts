@@ -170,11 +170,16 @@ describe('a Drupal site through the agent steps', () => {
     const next = { domain, platform: 'fixture-103' };
     await step(siteLink, next);
     const { pending } = await step(appUpdateStatus, next);
-    expect(pending.map((update) => `${update.module}_update_${update.updateId}`).sort()).toEqual([
+    const names = pending.map(
+      (update) =>
+        `${update.module}_${update.type === 'post-update' ? 'post_update' : 'update'}_${update.updateId}`,
+    );
+    expect(names.sort()).toEqual([
       'pathauto_update_8109',
+      'system_post_update_convert_menu_links',
       'system_update_10300',
     ]);
-    expect((await step(appUpdate, next)).pendingBefore).toHaveLength(2);
+    expect((await step(appUpdate, next)).pendingBefore).toHaveLength(3);
     expect((await step(appUpdateStatus, next)).pending).toEqual([]);
     await step(httpWriteVhost, next);
     await probeUntil({ domain, expectText: 'Site One' });

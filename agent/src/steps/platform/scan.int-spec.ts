@@ -27,12 +27,24 @@ describe('platform.scan', () => {
       const scan = await runStep(platformScan, { platform: 'p1' }, testContext(root.host));
       expect(scan.coreVersion).toBe(fixture.coreVersion);
       const expected = [
-        { name: 'drupal', type: 'core', version: fixture.coreVersion, schemaVersion: 0, path: 'core' },
+        {
+          name: 'drupal',
+          type: 'core',
+          version: fixture.coreVersion,
+          schemaVersion: 0,
+          lastRemovedSchema: 0,
+          postUpdates: [],
+          removedPostUpdates: [],
+          path: 'core',
+        },
         ...Object.entries(fixture.packages).map(([packageName, found]) => ({
           name: packageName,
           type: found.type,
           version: found.version,
           schemaVersion: found.schema ?? 0,
+          lastRemovedSchema: found.lastRemovedSchema,
+          postUpdates: found.postUpdates,
+          removedPostUpdates: found.removedPostUpdates,
           path: found.path,
         })),
       ];

@@ -49,6 +49,9 @@ function release(found: PlatformPackage): PackageRelease {
     type: (KNOWN_TYPES as readonly string[]).includes(found.type) ? found.type : 'module',
     version: found.version || null,
     schemaVersion: found.schemaVersion,
+    lastRemovedSchema: found.lastRemovedSchema ?? 0,
+    postUpdates: found.postUpdates ?? [],
+    removedPostUpdates: found.removedPostUpdates ?? [],
     path: found.path,
   };
 }

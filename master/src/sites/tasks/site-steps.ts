@@ -98,6 +98,9 @@ export class SiteSteps {
   recordPackages = async (context: TaskContext<TaskType>, place: SitePlace): Promise<RecordedPackages> => {
     const listed = await context.step(place.web, 'app.packages', place.on);
     const schema = await context.step(place.db, 'db.schema-versions', { database: place.database.name });
+    // Drupal names a post-update <module>_post_update_<name>: each one the site ran, by its module.
+    const ranBy = (module: string) =>
+      schema.postUpdates?.filter((name) => name.startsWith(`${module}_post_update_`)) ?? null;
     await context.record('packages.replace', () =>
       this.deps.packages.replace(
         { siteId: place.siteId },
@@ -106,6 +109,7 @@ export class SiteSteps {
           type: item.type === 'theme' || item.type === 'profile' ? item.type : 'module',
           version: item.version || null,
           schemaVersion: schema.versions[item.name] ?? 0,
+          postUpdates: ranBy(item.name),
           path: null,
         })),
       ),

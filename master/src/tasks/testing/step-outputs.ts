@@ -18,7 +18,7 @@ export const DEFAULT_STEP_OUTPUTS: Required<StepOutputs> = {
   'db.drop': ({ database, user }) => ({ database, user }),
   'db.dump': () => ({ sha256: SHA, bytes: 1024 }),
   'db.import': () => ({ sha256: SHA, bytes: 1024 }),
-  'db.schema-versions': () => ({ versions: { system: 10300, node: 10201 } }),
+  'db.schema-versions': () => ({ versions: { system: 10300, node: 10201 }, postUpdates: [] }),
   'site.write-settings': ({ domain }) => ({
     settingsPath: `/var/berth/sites/${domain}/settings.php`,
     credentialsPath: `/var/berth/config/sites/${domain}/credentials.php`,
@@ -58,7 +58,18 @@ export const DEFAULT_STEP_OUTPUTS: Required<StepOutputs> = {
   'site.remove': ({ domain }) => ({ removed: [`/var/berth/sites/${domain}`] }),
   'platform.scan': () => ({
     coreVersion: '10.3.0',
-    packages: [{ name: 'drupal', type: 'core', version: '10.3.0', schemaVersion: 0, path: 'core' }],
+    packages: [
+      {
+        name: 'drupal',
+        type: 'core',
+        version: '10.3.0',
+        schemaVersion: 0,
+        lastRemovedSchema: 0,
+        postUpdates: [],
+        removedPostUpdates: [],
+        path: 'core',
+      },
+    ],
   }),
   'http.write-vhost': ({ domain }) => ({ path: `/var/berth/config/nginx/${domain}.conf`, changed: true }),
   'http.remove-vhost': ({ domain }) => ({ path: `/var/berth/config/nginx/${domain}.conf`, removed: true }),

@@ -61,6 +61,7 @@ export function MigrateDialog(props: {
                   <th>Site</th>
                   <th>Target</th>
                   <th>Schema</th>
+                  <th>Post-updates</th>
                   <th>Result</th>
                 </tr>
               </thead>
@@ -73,6 +74,7 @@ export function MigrateDialog(props: {
                     <td>
                       {row.siteSchema} → {row.targetSchema ?? '–'}
                     </td>
+                    <td>{row.pendingPostUpdates > 0 ? row.pendingPostUpdates : '–'}</td>
                     <td>
                       <Badge value={row.status} /> {row.message}
                     </td>

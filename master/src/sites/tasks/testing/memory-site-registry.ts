@@ -71,6 +71,9 @@ export class MemorySiteRegistry implements SiteTaskDependencies {
         (this.sitePackages.get(owner.siteId) ?? []).map((release): PackageRow => ({
           ...release,
           title: null,
+          lastRemovedSchema: release.lastRemovedSchema ?? 0,
+          postUpdates: release.postUpdates ?? null,
+          removedPostUpdates: release.removedPostUpdates ?? [],
         })),
       ),
   };
