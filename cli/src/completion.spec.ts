@@ -44,6 +44,7 @@ describe('the command tree', () => {
       '--db-server',
       '--client',
       '--no-wait',
+      '--verbose',
       '--json',
       '-h,--help',
     ]);

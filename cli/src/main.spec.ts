@@ -190,7 +190,15 @@ describe('berth (commands against a fake master)', () => {
         },
         [`GET /api/tasks/${TASK_ID}/log`]: () => ({
           body: {
-            lines: polls === 1 ? [aLogLine(1, 'sending 2 MiB')] : [],
+            lines:
+              polls === 1
+                ? [
+                    aLogLine(1, '$ head -c 2097152 /dev/urandom', { stream: 'agent' }),
+                    aLogLine(2, 'sending 2 MiB'),
+                    aLogLine(3, 'warning: the link is slow', { stream: 'agent' }),
+                    aLogLine(4, 'transfer phase started', { stream: 'master', stepId: null }),
+                  ]
+                : [],
             next: 'c1',
             taskState: polls > 3 ? final.state : 'running',
           },
@@ -216,10 +224,30 @@ describe('berth (commands against a fake master)', () => {
       expect(stderr).not.toMatch(CONTROL);
       expect(stderr).toContain(`Task ${TASK_ID}: server.transfer-check on server web1`);
       expect(stderr).toMatch(/\.\.\. server\.transfer \/ upload: 25% {2}512 KiB \/ 2\.00 MiB/);
-      expect(stderr).toContain('sending 2 MiB');
+      // By default the master's lines and the warnings and errors; each command and its output only with --verbose.
+      expect(stderr).toContain('transfer phase started');
+      expect(stderr).toContain('warning: the link is slow');
+      expect(stderr).not.toContain('sending 2 MiB');
+      expect(stderr).not.toContain('/dev/urandom');
       expect(stdout).toBe(
         `Task ${TASK_ID} succeeded in 2.0s (server.transfer-check on server web1)\nbytes:   2097152\nsha256:  abc\n`,
       );
+    });
+
+    it('shows every log line with --verbose', async () => {
+      const routes = transferRoutes({ state: 'succeeded', result: { bytes: 2 * MiB, sha256: 'abc' } });
+      const { code, stderr } = await run(routes, [
+        'server',
+        'transfer-check',
+        'web1',
+        '--mb',
+        '2',
+        '--verbose',
+      ]);
+      expect(code).toBe(0);
+      for (const text of ['$ head -c 2097152 /dev/urandom', 'sending 2 MiB', 'warning: the link is slow']) {
+        expect(stderr).toContain(text);
+      }
     });
 
     it('exits 1 and prints the error when the task fails', async () => {

@@ -1,3 +1,4 @@
+import { shownByDefault } from '../../shared/src/log-lines.js';
 import type { ApiClient } from './api-client.js';
 import type { Task } from './api-types.js';
 import type { CliContext } from './context.js';
@@ -10,7 +11,13 @@ import { renderFields } from './output/table.js';
 export interface TaskStartOptions {
   wait: boolean;
   json?: boolean;
+  /** Every log line, not only the master's and the warnings and errors. */
+  verbose?: boolean;
 }
+
+export const VERBOSE_HELP =
+  'show every log line while following (each command a step runs, its output); by default only the ' +
+  "master's lines and warnings and errors";
 
 /**
  * What every task-starting command does with the task the master accepted: with --no-wait print its
@@ -37,7 +44,11 @@ export async function finishTaskCommand(
       taskId: started.id,
       pollIntervalMs: ctx.pollIntervalMs,
       signal: ctx.interrupt,
-      onLines: (lines, task) => lines.forEach((line) => reporter.log(formatLogLine(line, task))),
+      onLines: (lines, task) => {
+        for (const line of lines) {
+          if (options.verbose || shownByDefault(line)) reporter.log(formatLogLine(line, task));
+        }
+      },
       onTask: (task) => reporter.update(task),
     });
   } catch (error) {

@@ -5,7 +5,7 @@ import { usageError } from '../errors.js';
 import { formatRelative } from '../output/format.js';
 import { renderFields, renderTable } from '../output/table.js';
 import { positiveInteger } from '../parsers.js';
-import { finishTaskCommand, runTaskCommand } from '../task-wait.js';
+import { finishTaskCommand, runTaskCommand, VERBOSE_HELP } from '../task-wait.js';
 
 export function registerPlatformCommands(program: Command, ctx: CliContext): void {
   const platform = program
@@ -25,6 +25,7 @@ export function registerPlatformCommands(program: Command, ctx: CliContext): voi
       'absolute path of the codebase on the server, for the record (<root>/platforms/<name>)',
     )
     .option('--no-wait', 'print the task id and return at once instead of following the task')
+    .option('--verbose', VERBOSE_HELP)
     .option('--json', 'print the task as JSON (the final task unless --no-wait)')
     .action(
       async (
@@ -51,6 +52,7 @@ export function registerPlatformCommands(program: Command, ctx: CliContext): voi
     .option('--concurrency <n>', 'how many site migrates run at once (default: 2)', positiveInteger)
     .option('--force', 'go ahead for sites whose compatibility check has warnings')
     .option('--no-wait', 'print the task id and return at once instead of following the task')
+    .option('--verbose', VERBOSE_HELP)
     .option('--json', 'print the task as JSON (the final task unless --no-wait)')
     .action(
       async (
@@ -92,6 +94,7 @@ export function registerPlatformCommands(program: Command, ctx: CliContext): voi
     .description('Rescan a platform into packages and schema versions (starts a task)')
     .argument('<name>', 'platform name or id')
     .option('--no-wait', 'print the task id and return at once instead of following the task')
+    .option('--verbose', VERBOSE_HELP)
     .option('--json', 'print the task as JSON (the final task unless --no-wait)')
     .action(async (name: string, options: { wait: boolean; json?: boolean }, command: Command) => {
       const client = await ctx.client(command);

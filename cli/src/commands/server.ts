@@ -6,7 +6,7 @@ import { usageError } from '../errors.js';
 import { formatRelative } from '../output/format.js';
 import { indent, renderFields, renderTable } from '../output/table.js';
 import { positiveInteger } from '../parsers.js';
-import { finishTaskCommand } from '../task-wait.js';
+import { finishTaskCommand, VERBOSE_HELP } from '../task-wait.js';
 
 const MIB = 1024 * 1024;
 const DEFAULT_TRANSFER_MB = 64;
@@ -89,6 +89,7 @@ export function registerServerCommands(program: Command, ctx: CliContext): void 
     .description('Probe the server through its agent and record its services (starts a task)')
     .argument('<name>', 'server name or id')
     .option('--no-wait', 'print the task id and return at once instead of following the task')
+    .option('--verbose', VERBOSE_HELP)
     .option('--json', 'print the task as JSON (the final task unless --no-wait)')
     .action(async (name: string, options: { wait: boolean; json?: boolean }, command: Command) => {
       const client = await ctx.client(command);
@@ -116,6 +117,7 @@ export function registerServerCommands(program: Command, ctx: CliContext): void 
     .argument('<name>', 'server name or id')
     .option('--mb <n>', `how much data to send, in MiB (default: ${DEFAULT_TRANSFER_MB})`, positiveInteger)
     .option('--no-wait', 'print the task id and return at once instead of following the task')
+    .option('--verbose', VERBOSE_HELP)
     .option('--json', 'print the task as JSON (the final task unless --no-wait)')
     .action(
       async (name: string, options: { mb?: number; wait: boolean; json?: boolean }, command: Command) => {

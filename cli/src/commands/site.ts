@@ -15,11 +15,12 @@ import {
 import { usageError } from '../errors.js';
 import { formatRelative } from '../output/format.js';
 import { renderFields, renderTable } from '../output/table.js';
-import { runTaskCommand } from '../task-wait.js';
+import { runTaskCommand, VERBOSE_HELP } from '../task-wait.js';
 
 interface WaitOptions {
   wait: boolean;
   json?: boolean;
+  verbose?: boolean;
 }
 
 const WAIT_HELP = 'print the task id and return at once instead of following the task';
@@ -58,6 +59,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
     .option('--db-server <name>', "database server (default: the platform's server)")
     .option('--client <name>', 'the client that owns the site')
     .option('--no-wait', WAIT_HELP)
+    .option('--verbose', VERBOSE_HELP)
     .option('--json', JSON_HELP)
     .action(
       async (
@@ -191,6 +193,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
       .description(`${description} (starts a task)`)
       .argument('<domain>', 'the domain')
       .option('--no-wait', WAIT_HELP)
+      .option('--verbose', VERBOSE_HELP)
       .option('--json', JSON_HELP)
       .action(async (domain: string, options: WaitOptions, command: Command) => {
         await runTask(command, options, (client) => client.siteAction(domain, action), after);
@@ -229,6 +232,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
     .argument('<domain>', 'the domain')
     .requiredOption('--backup <id>', 'the backup to restore (berth site backups DOMAIN)')
     .option('--no-wait', WAIT_HELP)
+    .option('--verbose', VERBOSE_HELP)
     .option('--json', JSON_HELP)
     .action(async (domain: string, options: WaitOptions & { backup: string }, command: Command) => {
       await runTask(command, options, (client) =>
@@ -247,6 +251,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
     .option('--check', "only compare the site's packages with the target (Aegir's rules) and print the table")
     .option('--force', 'go ahead despite warnings (packages missing on the target); errors always refuse')
     .option('--no-wait', WAIT_HELP)
+    .option('--verbose', VERBOSE_HELP)
     .option('--json', JSON_HELP)
     .action(
       async (
@@ -319,6 +324,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
     .option('--client <name>', "the client that owns the clone (default: the original's)")
     .option('--force', 'onto another platform: go ahead despite warnings (packages missing on it)')
     .option('--no-wait', WAIT_HELP)
+    .option('--verbose', VERBOSE_HELP)
     .option('--json', JSON_HELP)
     .action(
       async (
@@ -355,6 +361,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
     .argument('<new-domain>', 'its new domain, a lowercase DNS name')
     .option('--redirect', 'keep the old name as a permanent (301) redirect to the new one')
     .option('--no-wait', WAIT_HELP)
+    .option('--verbose', VERBOSE_HELP)
     .option('--json', JSON_HELP)
     .action(
       async (
@@ -468,6 +475,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
     .argument('<domain>', 'the domain')
     .requiredOption('--backup <id>', 'the backup to delete (berth site backups DOMAIN)')
     .option('--no-wait', WAIT_HELP)
+    .option('--verbose', VERBOSE_HELP)
     .option('--json', JSON_HELP)
     .action(async (domain: string, options: WaitOptions & { backup: string }, command: Command) => {
       await runTask(command, options, (client) =>
@@ -484,6 +492,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
     .argument('<domain>', 'the domain')
     .option('--force', 'delete an enabled site too')
     .option('--no-wait', WAIT_HELP)
+    .option('--verbose', VERBOSE_HELP)
     .option('--json', JSON_HELP)
     .action(async (domain: string, options: WaitOptions & { force?: boolean }, command: Command) => {
       await runTask(command, options, (client) =>
