@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CloneParams } from '../../../../shared/src/tasks.js';
 import { stepFailure, WorkflowHarness, type StepCall } from '../../tasks/testing/workflow-harness.js';
 import { cloneWorkflow } from './clone.workflow.js';
-import { shown } from './testing/calls.js';
+import { replayedBefore, shown, undoneAfter } from './testing/calls.js';
 import { MemorySiteRegistry, PLATFORMS, sitePlace } from './testing/memory-site-registry.js';
 
 const source = sitePlace({ domain: 'a.example' });
@@ -89,9 +89,7 @@ describe('clone workflow', () => {
       const trace = await harness.run();
 
       expect(trace.state).toBe('failed');
-      const undo = UNDO.filter(([, before]) => before <= failing)
-        .map(([step]) => step)
-        .reverse();
+      const undo = undoneAfter(UNDO, failing);
       expect(shown(trace.calls)).toEqual([...SUCCESS.slice(0, failing), ...undo]);
       expect(registry.siteRows.has(copy.siteId)).toBe(false);
       expect(registry.siteRows.get(source.siteId)).toEqual(source);
@@ -106,8 +104,7 @@ describe('clone workflow', () => {
     'replays after a master restart before step %i (%s): the same steps, one backup, the clone enabled once',
     async (stopBefore) => {
       const { registry, harness } = clone();
-      expect(await harness.stopBeforeStep(stopBefore)).toBe('stopped');
-      const trace = await harness.resume();
+      const trace = await replayedBefore(harness, stopBefore);
 
       expect(trace.state).toBe('succeeded');
       expect(shown(trace.calls)).toEqual(SUCCESS);

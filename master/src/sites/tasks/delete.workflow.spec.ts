@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { stepFailure, WorkflowHarness, type StepCall } from '../../tasks/testing/workflow-harness.js';
 import { deleteWorkflow } from './delete.workflow.js';
-import { shown } from './testing/calls.js';
+import { replayedBefore, shown } from './testing/calls.js';
 import { MemorySiteRegistry, PLATFORMS, sitePlace } from './testing/memory-site-registry.js';
 
 const site = sitePlace({ domain: 'a.example', status: 'disabled' });
@@ -61,8 +61,7 @@ describe('delete workflow', () => {
     'replays after a master restart before step %i (%s): the same steps, one last backup',
     async (stopBefore) => {
       const { registry, harness } = remove();
-      expect(await harness.stopBeforeStep(stopBefore)).toBe('stopped');
-      const trace = await harness.resume();
+      const trace = await replayedBefore(harness, stopBefore);
 
       expect(shown(trace.calls)).toEqual(SUCCESS);
       expect(registry.backupRows).toHaveLength(1);

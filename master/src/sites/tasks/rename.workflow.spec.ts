@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { RenameParams } from '../../../../shared/src/tasks.js';
 import { stepFailure, WorkflowHarness, type StepCall } from '../../tasks/testing/workflow-harness.js';
 import { renameWorkflow } from './rename.workflow.js';
-import { shown } from './testing/calls.js';
+import { replayedBefore, shown, undoneAfter } from './testing/calls.js';
 import { MemorySiteRegistry, PLATFORMS, sitePlace } from './testing/memory-site-registry.js';
 
 const site = sitePlace({ domain: 'a.example' });
@@ -84,9 +84,7 @@ describe('rename workflow', () => {
       const trace = await harness.run();
 
       expect(trace.state).toBe('failed');
-      const undo = UNDO.filter(([, before]) => before <= failing)
-        .map(([step]) => step)
-        .reverse();
+      const undo = undoneAfter(UNDO, failing);
       expect(shown(trace.calls)).toEqual([...SUCCESS.slice(0, failing), ...undo]);
       expect(registry.siteRows.get(site.siteId)).toEqual(site);
       // The files archive goes whenever it was made; the backup taken first stays.
@@ -100,8 +98,7 @@ describe('rename workflow', () => {
     'replays after a master restart before step %i (%s): the same steps, the registry renamed once',
     async (stopBefore) => {
       const { registry, harness } = rename();
-      expect(await harness.stopBeforeStep(stopBefore)).toBe('stopped');
-      const trace = await harness.resume();
+      const trace = await replayedBefore(harness, stopBefore);
 
       expect(shown(trace.calls)).toEqual(SUCCESS);
       expect(registry.count('backups.recordOnce')).toBe(1);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MigrateParams } from '../../../../../shared/src/tasks.js';
 import { stepFailure, WorkflowHarness, type StepCall } from '../../../tasks/testing/workflow-harness.js';
-import { show, shown } from '../testing/calls.js';
+import { replayedBefore, show, shown } from '../testing/calls.js';
 import { MemorySiteRegistry, PLATFORMS, sitePlace } from '../testing/memory-site-registry.js';
 import { MIGRATE_PHASES } from './migrate-phases.js';
 import { migrateWorkflow } from './migrate.workflow.js';
@@ -226,8 +226,7 @@ describe('migrate workflow', () => {
     'replays after a master restart before step %i (%s): the same steps, each once, and one backup',
     async (stopBefore) => {
       const { registry, harness } = migrate();
-      expect(await harness.stopBeforeStep(stopBefore)).toBe('stopped');
-      const trace = await harness.resume();
+      const trace = await replayedBefore(harness, stopBefore);
 
       expect(trace.state).toBe('succeeded');
       expect(shown(trace.calls)).toEqual(SUCCESS);

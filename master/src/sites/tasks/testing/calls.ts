@@ -1,4 +1,6 @@
-import type { StepCall } from '../../../tasks/testing/workflow-harness.js';
+import { expect } from 'vitest';
+import type { StepCall, WorkflowHarness, WorkflowTrace } from '../../../tasks/testing/workflow-harness.js';
+import type { TaskType } from '../../../../../shared/src/tasks.js';
 
 /** The params that tell the site workflows' steps apart, in the order they are shown. */
 const SHOWN = ['domain', 'targetDomain', 'platform', 'on', 'disabled', 'database', 'archiveId'] as const;
@@ -17,4 +19,24 @@ export function show(call: StepCall): string {
 /** The calls of a trace, shown. */
 export function shown(calls: readonly StepCall[]): string[] {
   return calls.map(show);
+}
+
+/**
+ * The undo steps that run when step `failing` fails, newest first: those registered before a step
+ * up to it (`undo` pairs each with the step before which it is registered).
+ */
+export function undoneAfter(undo: ReadonlyArray<readonly [string, number]>, failing: number): string[] {
+  return undo
+    .filter(([, before]) => before <= failing)
+    .map(([step]) => step)
+    .reverse();
+}
+
+/** A master stops before step `seq`, and a restarted one replays the task to its end. */
+export async function replayedBefore<T extends TaskType>(
+  harness: WorkflowHarness<T>,
+  seq: number,
+): Promise<WorkflowTrace> {
+  expect(await harness.stopBeforeStep(seq)).toBe('stopped');
+  return harness.resume();
 }
