@@ -332,6 +332,17 @@ describe('site.archive and site.extract', () => {
   });
 
   /** A gzipped tar with the given entries (content for files), as an attacker would make it. */
+  /** The manifest.json of an archive of `domain`'s files with this listing, and no database. */
+  function manifestOf(listing: FilesListing): string {
+    return JSON.stringify({
+      format: 'berth-site-archive/1',
+      domain,
+      createdAt: new Date().toISOString(),
+      files: listing.finish(),
+      database: null,
+    });
+  }
+
   async function hostileArchive(
     entries: { header: Header | (Partial<Header> & { name: string }); content?: string }[],
   ) {
@@ -413,13 +424,7 @@ describe('site.archive and site.extract', () => {
     );
     const listing = new FilesListing();
     listing.add('f', 'files/a', 1, createHash('sha256').update('a').digest('hex'));
-    const manifest = JSON.stringify({
-      format: 'berth-site-archive/1',
-      domain,
-      createdAt: new Date().toISOString(),
-      files: listing.finish(),
-      database: null,
-    });
+    const manifest = manifestOf(listing);
     const tampered = ids();
     archives.archives.set(
       tampered,
@@ -454,13 +459,7 @@ describe('site.archive and site.extract', () => {
     const listing = new FilesListing();
     listing.add('d', 'files', 0, '-');
     for (const [path, target] of links) listing.add('l', path, 0, target);
-    const manifest = JSON.stringify({
-      format: 'berth-site-archive/1',
-      domain,
-      createdAt: new Date().toISOString(),
-      files: listing.finish(),
-      database: null,
-    });
+    const manifest = manifestOf(listing);
     const chain = ids();
     archives.archives.set(
       chain,
