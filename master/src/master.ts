@@ -156,7 +156,7 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       secrets: siteSecretResolver(tasksRepository, sitesRepository, secretBox),
       metrics,
     });
-    const queue = new TaskQueue(tasksRepository, bus, () => engine.wake());
+    const queue = new TaskQueue(tasksRepository, () => engine.wake());
     const auth = new AuthService(new ApiTokensRepository(db));
     const adminToken = await auth.bootstrapAdminToken();
 

@@ -109,7 +109,7 @@ function compareOne(installed: SitePackage, offered: TargetPackage | undefined):
     targetVersion: offered?.version ?? null,
     siteSchema: installed.schemaVersion,
     targetSchema: offered?.schemaVersion ?? null,
-    pendingPostUpdates: offered ? pendingPostUpdates(installed, offered).length : 0,
+    pendingPostUpdates: offered ? pendingPostUpdates(installed, offered) : 0,
   };
   if (!offered) {
     return {
@@ -121,7 +121,7 @@ function compareOne(installed: SitePackage, offered: TargetPackage | undefined):
   }
   return installed.name === CORE_PACKAGE
     ? { ...base, ...compareCore(installed.version, offered.version) }
-    : { ...base, ...compareSchema(installed, offered) };
+    : { ...base, ...compareSchema(installed, offered, base.pendingPostUpdates) };
 }
 
 type Verdict = Pick<CompatibilityRow, 'status' | 'severity' | 'message'>;
@@ -149,14 +149,14 @@ function compareCore(siteVersion: string | null, targetVersion: string | null): 
   return { status: 'same', severity: 'ok', message: 'no change' };
 }
 
-/** The target's post-updates of a package that the site has not run (none when the site did not say). */
-function pendingPostUpdates(installed: SitePackage, offered: TargetPackage): string[] {
-  if (!installed.postUpdates) return [];
+/** How many of the target's post-updates of a package the site has not run (0 when the site did not say). */
+function pendingPostUpdates(installed: SitePackage, offered: TargetPackage): number {
+  if (!installed.postUpdates) return 0;
   const ran = new Set(installed.postUpdates);
-  return (offered.postUpdates ?? []).filter((name) => !ran.has(name));
+  return (offered.postUpdates ?? []).filter((name) => !ran.has(name)).length;
 }
 
-function compareSchema(installed: SitePackage, offered: TargetPackage): Verdict {
+function compareSchema(installed: SitePackage, offered: TargetPackage, pending: number): Verdict {
   const [siteSchema, targetSchema] = [installed.schemaVersion, offered.schemaVersion];
   const lastRemoved = offered.lastRemovedSchema ?? 0;
   // A schema of 0 is one the site's database does not record (a theme): nothing to compare.
@@ -184,7 +184,6 @@ function compareSchema(installed: SitePackage, offered: TargetPackage): Verdict 
       };
     }
   }
-  const pending = pendingPostUpdates(installed, offered).length;
   const postUpdateText = pending === 0 ? '' : `${pending} post-update${pending === 1 ? '' : 's'}`;
   const order = effectiveSchema(targetSchema) - effectiveSchema(siteSchema);
   if (order < 0) {

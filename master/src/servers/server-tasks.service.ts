@@ -6,6 +6,7 @@ import {
   type TaskParams,
 } from '../../../shared/src/tasks.js';
 import type { Principal } from '../auth/auth.service.js';
+import type { ArchiveStore } from '../backups/archive-store.js';
 import type { MasterConfig } from '../infra/config/master-config.js';
 import type { TaskQueue } from '../tasks/task-queue.js';
 import type { ServerTaskCreator, TaskView } from '../tasks/tasks.service.js';
@@ -13,11 +14,6 @@ import type { ServerEntity } from './server.entity.js';
 import { TasksError, TasksErrorCode } from '../tasks/tasks.errors.js';
 import { ServersError } from './servers.errors.js';
 import type { ServersRepository } from './servers.repository.js';
-
-/** Reserves a slot in the backup store for an upload (the archive store implements it). */
-export interface ArchiveReservations {
-  reserve(serverId: string, purpose: string): Promise<string>;
-}
 
 const MAX_TRANSFER_BYTES = 10 * 1024 * 1024 * 1024;
 const DEFAULT_TRANSFER_BYTES = 16 * 1024 * 1024;
@@ -28,7 +24,7 @@ export class ServerTasksService implements ServerTaskCreator {
   constructor(
     private readonly servers: Pick<ServersRepository, 'findByNameOrId'>,
     private readonly queue: TaskQueue,
-    private readonly archives: ArchiveReservations,
+    private readonly archives: Pick<ArchiveStore, 'reserve'>,
     private readonly config: Pick<MasterConfig, 'debugTasks'>,
   ) {}
 

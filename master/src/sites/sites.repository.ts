@@ -44,8 +44,8 @@ export class SitesRepository {
   }
 
   /** Whether a site has this domain. */
-  async hasDomain(domain: string): Promise<boolean> {
-    return (await this.db.getRepository(SiteEntity).countBy({ domain })) > 0;
+  hasDomain(domain: string): Promise<boolean> {
+    return this.db.getRepository(SiteEntity).existsBy({ domain });
   }
 
   async remove(id: string): Promise<void> {

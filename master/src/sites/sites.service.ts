@@ -2,6 +2,7 @@ import type * as api from '../../../shared/src/api.js';
 import { isUuid, validateName, validateSiteDomain } from '../../../shared/src/validation.js';
 import { siteActions, type SiteAction } from '../../../shared/src/site-actions.js';
 import type { Principal } from '../auth/auth.service.js';
+import type { ArchiveStore } from '../backups/archive-store.js';
 import type { BackupEntity } from '../backups/backup.entity.js';
 import type { BackupsRepository } from '../backups/backups.repository.js';
 import type { ClientsRepository } from '../clients/clients.repository.js';
@@ -69,11 +70,6 @@ export interface InstallSiteInput {
   client?: unknown;
 }
 
-/** Archive reservations in the backup store. */
-export interface ArchiveReserver {
-  reserve(serverId: string, purpose: string): Promise<string>;
-}
-
 /**
  * Sites: every change is a task. Input is checked here, before anything is written, so bad input
  * is a 4xx and leaves nothing behind; the task does the rest and undoes itself on failure.
@@ -87,7 +83,7 @@ export class SitesService {
     private readonly packages: PackagesRepository,
     private readonly backups: BackupsRepository,
     private readonly queue: TaskQueue,
-    private readonly archives: ArchiveReserver,
+    private readonly archives: Pick<ArchiveStore, 'reserve'>,
     private readonly secrets: SecretBox,
   ) {}
 

@@ -48,10 +48,6 @@ export class StepLogRepository {
     return this.db.getRepository(TaskRecordEntity).findOneBy({ taskId, seq });
   }
 
-  recordsOfTask(taskId: string): Promise<TaskRecordEntity[]> {
-    return this.db.getRepository(TaskRecordEntity).find({ where: { taskId }, order: { seq: 'ASC' } });
-  }
-
   async saveRecord(taskId: string, seq: number, name: string, output: unknown): Promise<void> {
     await sqlRows(
       this.db,

@@ -1,7 +1,6 @@
 import type * as api from '../../../shared/src/api.js';
 import type { TaskType } from '../../../shared/src/tasks.js';
 import { isUniqueViolation } from '../infra/db/sql.js';
-import type { TaskLogBus } from './task-log-bus.js';
 import type { TaskEntity } from './task.entity.js';
 import { taskView } from './task-view.js';
 import { TasksError, TasksErrorCode } from './tasks.errors.js';
@@ -17,7 +16,6 @@ export class TaskQueue {
       TasksRepository,
       'insertTask' | 'findTask' | 'findChildTask' | 'isDomainClaimed'
     >,
-    private readonly bus: Pick<TaskLogBus, 'latestProgress'>,
     private readonly wake: () => void,
   ) {}
 
@@ -50,9 +48,5 @@ export class TaskQueue {
   /** Whether a queued or running task will give this domain to a site. */
   isDomainClaimed(domain: string): Promise<boolean> {
     return this.tasks.isDomainClaimed(domain);
-  }
-
-  view(task: TaskEntity): api.Task {
-    return taskView(task, this.bus.latestProgress(task.id));
   }
 }

@@ -33,13 +33,12 @@ export const platformScan: StepHandler<'platform.scan'> = {
         retryable: false,
       });
     }
+    const platformDir = layout.platformDir(platform);
     const installedJson = await readFile(
-      join(layout.platformDir(platform), 'vendor', 'composer', 'installed.json'),
+      join(platformDir, 'vendor', 'composer', 'installed.json'),
       'utf8',
     ).catch(() => undefined);
-    const composer = installedJson
-      ? composerVersions(installedJson, layout.platformDir(platform), docroot)
-      : [];
+    const composer = installedJson ? composerVersions(installedJson, platformDir, docroot) : [];
     const packages = await scanPackages(docroot, coreVersion, composer);
     context.note(`platform ${platform}: Drupal ${coreVersion}, ${packages.length} packages`);
     return {

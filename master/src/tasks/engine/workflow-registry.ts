@@ -9,6 +9,8 @@ import type { WorkflowRegistration } from '../workflow.js';
  */
 export class WorkflowRegistry {
   private readonly byType = new Map<TaskType, Map<number, WorkflowRegistration>>();
+  /** The highest version of each type, kept as versions are registered (the engine reads it every pass). */
+  private readonly current = new Map<TaskType, number>();
 
   constructor(registrations: Iterable<WorkflowRegistration> = []) {
     for (const registration of registrations) this.register(registration);
@@ -27,19 +29,20 @@ export class WorkflowRegistry {
       throw new Error(`${registration.type} version ${registration.version} is registered twice`);
     }
     versions.set(registration.version, registration);
+    this.current.set(
+      registration.type,
+      Math.max(registration.version, this.current.get(registration.type) ?? 0),
+    );
   }
 
   /** The version new tasks of this type start with: the highest registered. */
   currentVersion(type: TaskType): number | undefined {
-    const versions = this.byType.get(type);
-    return versions && versions.size > 0 ? Math.max(...versions.keys()) : undefined;
+    return this.current.get(type);
   }
 
   /** The version every registered type starts new tasks with. */
-  currentVersions(): Map<TaskType, number> {
-    const current = new Map<TaskType, number>();
-    for (const type of this.byType.keys()) current.set(type, this.currentVersion(type)!);
-    return current;
+  currentVersions(): ReadonlyMap<TaskType, number> {
+    return this.current;
   }
 
   resolve(type: TaskType, version: number): WorkflowRegistration | undefined {

@@ -158,7 +158,7 @@ export class WorkflowRun implements TaskContext {
     // Stored as JSON and returned as stored, so this run and a replay see the same value.
     const output = value === undefined ? null : (JSON.parse(JSON.stringify(value)) as unknown);
     await this.store.saveRecord(this.task.id, seq, name, output);
-    return (output ?? undefined) as Recorded<R>;
+    return output as Recorded<R>;
   }
 
   progress(progress: { phase: string; done: number; total: number; unit: string }): void {

@@ -151,11 +151,3 @@ export class WorkflowHarness<T extends TaskType> {
 export function stepFailure(message: string, code: StepFailure['code'] = 'COMMAND_FAILED'): StepFailure {
   return { code, message, retryable: false };
 }
-
-/** A call as `step server key=value ...` of the params named, for readable sequences in tests. */
-export function describeCall(call: StepCall, ...keys: string[]): string {
-  const shown = keys
-    .filter((key) => call.params[key] !== undefined)
-    .map((key) => `${key}=${JSON.stringify(call.params[key])}`);
-  return [call.step, call.server, ...shown].join(' ');
-}
