@@ -59,6 +59,8 @@ export class WorkflowRun implements TaskContext {
   private readonly scopes: Scope[] = [{ name: 'the task', actions: [] }];
   private rollbackCompleted: boolean | null = null;
   private phases: TaskPhase[];
+  /** The process log's lines about this task carry its id and type. */
+  private readonly taskLogger: Logger;
 
   constructor(
     entity: TaskEntity,
@@ -66,7 +68,7 @@ export class WorkflowRun implements TaskContext {
     private readonly store: WorkflowStore,
     private readonly engine: StepCoordinator,
     private readonly bus: Pick<TaskLogBus, 'publish'>,
-    private readonly logger: Logger,
+    logger: Logger,
     private readonly metrics: TaskMetrics = NO_TASK_METRICS,
   ) {
     this.task = {
@@ -82,24 +84,24 @@ export class WorkflowRun implements TaskContext {
     };
     this.phases = [...entity.phases];
     this.cancelled = entity.cancelRequestedAt !== null;
+    this.taskLogger = logger.child({ taskId: entity.id, type: entity.type });
   }
 
   async execute(): Promise<void> {
-    const log = this.logger.child({ taskId: this.task.id, type: this.task.type });
     const taskScope = this.scopes[0]!;
     let result: Record<string, unknown>;
     try {
       result = await this.registration.run(this);
     } catch (error) {
-      await this.unwind(taskScope, true, log);
-      await this.fail(error, log);
+      await this.unwind(taskScope, true);
+      await this.fail(error);
       return;
     }
-    await this.unwind(taskScope, false, log);
+    await this.unwind(taskScope, false);
     await this.store.finishTask(this.task.id, 'succeeded', { result });
     this.bus.publish(this.task.id, { kind: 'state', state: 'succeeded' });
     this.metrics.taskFinished(this.task.type, 'succeeded');
-    log.info('task succeeded');
+    this.taskLogger.info('task succeeded');
   }
 
   async cancel(): Promise<void> {
@@ -220,7 +222,6 @@ export class WorkflowRun implements TaskContext {
   }
 
   private async runScope<R>(name: string, run: () => Promise<R>): Promise<R> {
-    const log = this.logger.child({ taskId: this.task.id, type: this.task.type });
     const scope: Scope = { name, actions: [] };
     this.scopes.push(scope);
     let result: R;
@@ -231,11 +232,11 @@ export class WorkflowRun implements TaskContext {
       if (scope.actions.some((action) => action.kind === 'rollback')) {
         await this.log(`${name} failed (${describe(error)}); undoing it`).catch(() => undefined);
       }
-      await this.unwind(scope, true, log);
+      await this.unwind(scope, true);
       throw error;
     }
     this.scopes.pop();
-    await this.unwind(scope, false, log);
+    await this.unwind(scope, false);
     return result;
   }
 
@@ -253,7 +254,7 @@ export class WorkflowRun implements TaskContext {
    * Runs a scope's undo actions, newest first: all of them when it failed, its clean-ups only when
    * it did not. Every action runs even if one before it failed.
    */
-  private async unwind(scope: Scope, failed: boolean, log: Logger): Promise<void> {
+  private async unwind(scope: Scope, failed: boolean): Promise<void> {
     const actions = scope.actions.filter((action) => failed || action.kind === 'cleanup').reverse();
     if (actions.length === 0) return;
     let complete = true;
@@ -265,7 +266,7 @@ export class WorkflowRun implements TaskContext {
           await action.run();
         } catch (error) {
           complete = false;
-          log.error(
+          this.taskLogger.error(
             { err: error, [action.kind]: action.name, scope: scope.name, ...stepOf(error) },
             `a ${action.kind === 'rollback' ? 'rollback' : 'clean-up'} action failed`,
           );
@@ -280,7 +281,7 @@ export class WorkflowRun implements TaskContext {
     if (failed) this.rollbackCompleted = (this.rollbackCompleted ?? true) && complete;
   }
 
-  private async fail(thrown: unknown, log: Logger): Promise<void> {
+  private async fail(thrown: unknown): Promise<void> {
     const cancelled = this.cancelled || thrown instanceof TaskCancelledError;
     const message = describeFailure(thrown, cancelled);
     const errorCode =
@@ -294,8 +295,13 @@ export class WorkflowRun implements TaskContext {
     await this.store.finishTask(this.task.id, state, { error: message, errorCode, rollbackCompleted });
     this.bus.publish(this.task.id, { kind: 'state', state });
     this.metrics.taskFinished(this.task.type, state);
-    if (!(thrown instanceof StepFailedError) && !cancelled) log.error({ err: thrown }, 'task failed');
-    else log.warn({ reason: message, ...stepOf(thrown) }, cancelled ? 'task cancelled' : 'task failed');
+    if (!(thrown instanceof StepFailedError) && !cancelled)
+      this.taskLogger.error({ err: thrown }, 'task failed');
+    else
+      this.taskLogger.warn(
+        { reason: message, ...stepOf(thrown) },
+        cancelled ? 'task cancelled' : 'task failed',
+      );
   }
 
   private refuseIfCancelled(): void {
