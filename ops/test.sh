@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 require_node
 ops/test-services.sh
 ops/web-services.sh --packages-only
+# Test hosts (test/support/test-hosts.ts): network namespaces, each db host its own mariadbd.
+apt_install iproute2 mariadb-server mariadb-client
 # The web UI's end-to-end test drives Debian's Chromium (playwright-core, /usr/bin/chromium).
 apt_install chromium
 npm_install

@@ -38,10 +38,14 @@ export class BerthProcess {
     readonly label: string,
     args: string[],
     env: NodeJS.ProcessEnv,
+    /** A test host's network namespace to run in (test-hosts.ts); `ip netns exec` execs, same pid. */
+    namespace?: string,
   ) {
     mkdirSync(LOG_DIR, { recursive: true });
     const log = createWriteStream(join(LOG_DIR, `${label}.log`), { flags: 'a' });
-    this.child = spawn(process.execPath, [BERTH, ...args], {
+    const command = [process.execPath, BERTH, ...args];
+    const [binary, ...rest] = namespace ? ['ip', 'netns', 'exec', namespace, ...command] : command;
+    this.child = spawn(binary!, rest, {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -108,7 +112,15 @@ export interface MasterHandle {
 
 export async function startMaster(
   database: TestDatabase,
-  options: { label: string; env?: NodeJS.ProcessEnv },
+  options: {
+    label: string;
+    env?: NodeJS.ProcessEnv;
+    /**
+     * A test network's gateway (test-hosts.ts): the agent gateway listens there, and the master's
+     * certificate names it, so that agents on the test hosts dial it over the bridge.
+     */
+    gateway?: string;
+  },
 ): Promise<MasterHandle> {
   const [httpPort, grpcPort] = [await freePort(), await freePort()];
   const configDir = mkdtempSync(join(tmpdir(), 'berth-cli-'));
@@ -128,11 +140,12 @@ export async function startMaster(
     String(grpcPort),
     '--data-dir',
     database.dataDir,
+    ...(options.gateway ? ['--grpc-host', options.gateway, '--public-host', options.gateway] : []),
   ];
   const url = `http://127.0.0.1:${httpPort}`;
   const handle: MasterHandle = {
     url,
-    grpcAddress: `127.0.0.1:${grpcPort}`,
+    grpcAddress: `${options.gateway ?? '127.0.0.1'}:${grpcPort}`,
     token: '',
     dataDir: database.dataDir,
     process: new BerthProcess(options.label, args, env),
@@ -182,7 +195,14 @@ export interface AgentHandle {
 /** Adds the server on the master, then starts its agent with the enrollment token in its environment. */
 export async function startAgent(
   master: MasterHandle,
-  options: { name: string; slots?: number; label?: string; args?: string[] },
+  options: {
+    name: string;
+    slots?: number;
+    label?: string;
+    args?: string[];
+    /** A test host to run on (test-hosts.ts): the agent runs in its network namespace. */
+    host?: { namespace: string };
+  },
 ): Promise<AgentHandle> {
   const { enrollment } = await master.api.post<{ enrollment: { token: string } }>('/api/servers', {
     name: options.name,
@@ -205,10 +225,10 @@ export async function startAgent(
   const handle: AgentHandle = {
     name: options.name,
     dataDir,
-    process: new BerthProcess(label, args, { BERTH_AGENT_TOKEN: enrollment.token }),
+    process: new BerthProcess(label, args, { BERTH_AGENT_TOKEN: enrollment.token }, options.host?.namespace),
     restart: async () => {
       // Enrolled already: the certificate in its data directory is all it needs.
-      handle.process = new BerthProcess(label, args, { BERTH_AGENT_TOKEN: '' });
+      handle.process = new BerthProcess(label, args, { BERTH_AGENT_TOKEN: '' }, options.host?.namespace);
       await waitForConnected(master, options.name, handle.process);
     },
     stop: async () => {

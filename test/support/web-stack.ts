@@ -33,10 +33,17 @@ export const WEB_STACK_INSTALL_HINT =
 export interface WebStackOptions {
   /** The Berth root: `<root>/config/nginx/*.conf` are included (the directory is created). */
   root: string;
+  /**
+   * A test host (test-hosts.ts) to run nginx and PHP-FPM in: they start inside its network
+   * namespace and nginx listens on its address, port 80. Without it, a free loopback port.
+   */
+  host?: { namespace: string; address: string };
 }
 
 export interface WebStack {
-  /** The loopback port nginx listens on (render vhosts with `listen: 127.0.0.1:<port>`). */
+  /** The address nginx listens on: 127.0.0.1, or the test host's. */
+  address: string;
+  /** The port nginx listens on (render vhosts with `listen: <address>:<port>`). */
   port: number;
   /** The PHP-FPM pool's unix socket, for `renderDrupalVhost({ phpFpmSocket })`. */
   phpFpmSocket: string;
@@ -70,8 +77,9 @@ export interface SiteResponse {
   body: string;
 }
 
-/** One request to 127.0.0.1:port with a Host header; redirects are returned, not followed. */
+/** One request to address:port with a Host header; redirects are returned, not followed. */
 export function requestSite(
+  address: string,
   port: number,
   host: string,
   path = '/',
@@ -86,7 +94,7 @@ export function requestSite(
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       {
-        host: '127.0.0.1',
+        host: address,
         port,
         path,
         method: init.method ?? (body ? 'POST' : 'GET'),
@@ -130,7 +138,11 @@ export async function startWebStack(options: WebStackOptions): Promise<WebStack>
   copyFileSync('/etc/nginx/fastcgi_params', join(dir, 'fastcgi_params'));
   copyFileSync('/etc/nginx/mime.types', join(dir, 'mime.types'));
 
-  const port = await freePort();
+  const address = options.host?.address ?? '127.0.0.1';
+  const port = options.host ? 80 : await freePort();
+  // Inside a test host, every server process runs in its network namespace.
+  const inHost = (binary: string, args: readonly string[]): [string, string[]] =>
+    options.host ? ['ip', ['netns', 'exec', options.host.namespace, binary, ...args]] : [binary, [...args]];
   const isRoot = process.getuid?.() === 0;
   const phpFpmSocket = join(dir, 'php-fpm.sock');
   const nginxConf = join(dir, 'nginx.conf');
@@ -167,7 +179,7 @@ http {
 
     # Hosts that no vhost names get a 404 here, not some other site.
     server {
-        listen 127.0.0.1:${port} default_server;
+        listen ${address}:${port} default_server;
         server_name _;
         return 404;
     }
@@ -207,16 +219,19 @@ php_admin_value[opcache.revalidate_freq] = 0
   let nginx: ChildProcess | undefined;
   let fpm: ChildProcess | undefined;
   const stack: WebStack = {
+    address,
     port,
     phpFpmSocket,
     nginxConf,
     nginxCommand,
     dir,
     test: async () => {
-      await run(nginxCommand[0], [...nginxCommand.slice(1), '-t', '-q']).catch((error: unknown) => {
-        const stderr = (error as { stderr?: string }).stderr ?? String(error);
-        throw new Error(`nginx -t failed:\n${stderr.trim()}`);
-      });
+      await run(...inHost(nginxCommand[0], [...nginxCommand.slice(1), '-t', '-q'])).catch(
+        (error: unknown) => {
+          const stderr = (error as { stderr?: string }).stderr ?? String(error);
+          throw new Error(`nginx -t failed:\n${stderr.trim()}`);
+        },
+      );
     },
     reload: async () => {
       await stack.test();
@@ -233,7 +248,7 @@ php_admin_value[opcache.revalidate_freq] = 0
         nginx,
       );
     },
-    request: (host, path, init) => requestSite(port, host, path, init),
+    request: (host, path, init) => requestSite(address, port, host, path, init),
     logs: () =>
       [nginxErrorLog, fpmLog, phpErrorLog]
         .filter((file) => existsSync(file))
@@ -247,16 +262,18 @@ php_admin_value[opcache.revalidate_freq] = 0
   };
 
   try {
-    fpm = startChild(fpmBinary, [
-      '--nodaemonize',
-      '--fpm-config',
-      join(dir, 'php-fpm.conf'),
-      ...(isRoot ? ['-R'] : []),
-    ]);
+    fpm = startChild(
+      ...inHost(fpmBinary, [
+        '--nodaemonize',
+        '--fpm-config',
+        join(dir, 'php-fpm.conf'),
+        ...(isRoot ? ['-R'] : []),
+      ]),
+    );
     await waitFor('PHP-FPM to listen on its socket', () => socketAnswers(phpFpmSocket), fpm);
     await stack.test();
-    nginx = startChild(nginxCommand[0], nginxCommand.slice(1));
-    await waitFor(`nginx to listen on 127.0.0.1:${port}`, () => portAnswers(port), nginx);
+    nginx = startChild(...inHost(nginxCommand[0], nginxCommand.slice(1)));
+    await waitFor(`nginx to listen on ${address}:${port}`, () => portAnswers(address, port), nginx);
   } catch (error) {
     const logs = stack.logs();
     await stack.stop();
@@ -325,8 +342,8 @@ function socketAnswers(path: string): Promise<boolean> {
   return probe(() => connect(path));
 }
 
-function portAnswers(port: number): Promise<boolean> {
-  return probe(() => connect(port, '127.0.0.1'));
+function portAnswers(address: string, port: number): Promise<boolean> {
+  return probe(() => connect(port, address));
 }
 
 function probe(open: () => ReturnType<typeof connect>): Promise<boolean> {
