@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import pino, { type Logger } from 'pino';
 import { berthVersion } from '../../shared/src/package-root.js';
+import { rolesOfServices } from '../../shared/src/server-roles.js';
 import { join } from 'node:path';
 import { ProcessLedger } from './adapters/process-ledger.js';
 import { ProcessRunner } from './adapters/process-runner.js';
@@ -85,13 +86,18 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       supervisor,
       serverId: identity.serverId,
       logger: log,
-      describe: async () => ({
-        agentVersion,
-        hostname: config.hostname,
-        services: await services.cached(),
-        slots: config.slots,
-        steps: registry.names(),
-      }),
+      describe: async () => {
+        const found = await services.cached();
+        return {
+          agentVersion,
+          hostname: config.hostname,
+          address: config.host.address,
+          roles: [...(config.host.roles ?? rolesOfServices(found))],
+          services: found,
+          slots: config.slots,
+          steps: registry.names(),
+        };
+      },
       onServerName: (name) => {
         serverName = name;
       },
@@ -113,6 +119,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       httpPort: config.host.httpPort,
       dbAdmin: config.host.dbAdminDefaults ?? 'local socket as root',
       webUser: config.host.webUser?.name ?? null,
+      address: config.host.address,
+      roles: config.host.roles ?? 'from the running services',
     },
     'agent started',
   );

@@ -1,7 +1,9 @@
 import { accessSync, constants, readdirSync, readFileSync, statSync } from 'node:fs';
-import { hostname as osHostname } from 'node:os';
+import { isIP } from 'node:net';
+import { hostname as osHostname, networkInterfaces } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { parseRoles, type ServerRole } from '../../shared/src/server-roles.js';
 import { validateAbsolutePath, validateHostname } from '../../shared/src/validation.js';
 import { AgentError, AgentErrorCode } from './errors.js';
 import { type EnrollmentToken, parseEnrollmentToken } from './link/enrollment-token.js';
@@ -35,6 +37,18 @@ export interface AgentOptions {
   dbAdminDefaults?: string;
   /** The user PHP runs as: owns files/ and private/, its group reads the credentials (default www-data when it exists; env BERTH_AGENT_WEB_USER). */
   webUser?: string;
+  /**
+   * The IP address the other servers reach this one at: a db server's sites connect to it, a web
+   * server's database users are granted from it (default: the first non-loopback IPv4 address of
+   * this host, else 127.0.0.1; env BERTH_AGENT_ADDRESS).
+   */
+  address?: string;
+  /**
+   * What this server offers to sites, `http`, `db` or both, comma-separated (default: what its
+   * running services give; env BERTH_AGENT_ROLES): a host with MariaDB installed for something
+   * else is not offered as a database server unless it says so.
+   */
+  roles?: string;
   log?: Logger;
 }
 
@@ -54,6 +68,10 @@ export interface HostSettings {
   readonly dbAdminDefaults: string | undefined;
   /** Undefined: files keep the agent's owner. */
   readonly webUser: { readonly name: string; readonly uid: number; readonly gid: number } | undefined;
+  /** The address the other servers reach this one at (see AgentOptions.address). */
+  readonly address: string;
+  /** The roles given (see AgentOptions.roles); undefined: what the running services give. */
+  readonly roles: readonly ServerRole[] | undefined;
 }
 
 /** The agent's configuration, validated once at start and frozen. */
@@ -79,6 +97,8 @@ export const AGENT_ENV = {
   httpPort: 'BERTH_AGENT_HTTP_PORT',
   dbAdminDefaults: 'BERTH_AGENT_DB_ADMIN_DEFAULTS',
   webUser: 'BERTH_AGENT_WEB_USER',
+  address: 'BERTH_AGENT_ADDRESS',
+  roles: 'BERTH_AGENT_ROLES',
 } as const;
 
 export const DEFAULT_ROOT = '/var/berth';
@@ -172,6 +192,26 @@ export function loadHostSettings(
   const webUserName = pick('webUser');
   const webUser = webUserName !== undefined ? lookUpUser(webUserName, true) : lookUpUser('www-data', false);
 
+  const addressOption = pick('address');
+  if (addressOption !== undefined && isIP(addressOption) === 0) {
+    throw invalid(
+      `--address (${AGENT_ENV.address}) must be an IP address, got "${addressOption.slice(0, 100)}"`,
+    );
+  }
+  const address = addressOption ?? firstExternalAddress();
+
+  const rolesOption = pick('roles');
+  let roles: ServerRole[] | undefined;
+  if (rolesOption !== undefined) {
+    const parsed = parseRoles(rolesOption);
+    if (parsed.unknown.length > 0 || parsed.roles.length === 0) {
+      throw invalid(
+        `--roles (${AGENT_ENV.roles}) must list http, db or both, comma-separated, got "${rolesOption.slice(0, 100)}"`,
+      );
+    }
+    roles = parsed.roles;
+  }
+
   return Object.freeze({
     root,
     nginxConf,
@@ -181,7 +221,21 @@ export function loadHostSettings(
     httpProbeAddress,
     dbAdminDefaults,
     webUser,
+    address,
+    roles,
   });
+}
+
+/**
+ * This host's first non-loopback IPv4 address, else 127.0.0.1: what the other servers reach it at
+ * on a host with one network. A host on several gives --address.
+ */
+function firstExternalAddress(): string {
+  for (const addresses of Object.values(networkInterfaces())) {
+    const found = addresses?.find((entry) => entry.family === 'IPv4' && !entry.internal);
+    if (found) return found.address;
+  }
+  return '127.0.0.1';
 }
 
 function absolutePath(flag: string, variable: string, value: string): string {

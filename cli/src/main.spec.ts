@@ -337,11 +337,13 @@ describe('berth (commands against a fake master)', () => {
                 connected: true,
                 agentVersion: '0.1.0',
                 enrolledAt: '2025-01-01T09:00:00.000Z',
+                roles: ['http'],
+                address: '10.0.0.11',
                 services: [
                   { kind: 'http', name: 'nginx', version: '1.24', running: true, path: '/usr/sbin/nginx' },
                 ],
               }),
-              aServer({ name: 'db-primary', slots: 4, slotsBusy: 1 }),
+              aServer({ name: 'db-primary', slots: 4, slotsBusy: 1, roles: [], address: null }),
             ],
           },
         }),
@@ -350,9 +352,9 @@ describe('berth (commands against a fake master)', () => {
     );
     expect(code).toBe(0);
     expect(stdout.split('\n').slice(0, 3)).toEqual([
-      'NAME        STATUS        SLOTS  SERVICES    AGENT  LAST SEEN  VERIFIED',
-      'web1        connected       0/1  http:nginx  0.1.0  now        -',
-      'db-primary  not enrolled    1/4  -           -      -          -',
+      'NAME        STATUS        ROLES  ADDRESS    SLOTS  SERVICES    AGENT  LAST SEEN  VERIFIED',
+      'web1        connected     http   10.0.0.11    0/1  http:nginx  0.1.0  now        -',
+      'db-primary  not enrolled  -      -            1/4  -           -      -          -',
     ]);
   });
 

@@ -184,7 +184,7 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       ...serverWorkflows({ servers: serversRepository, archives }),
       ...platformWorkflows({ platforms: platformsRepository, packages: packagesRepository }),
       ...siteWorkflows({
-        places: new SitePlaces(sitesRepository, platformsRepository),
+        places: new SitePlaces(sitesRepository, platformsRepository, serversRepository),
         sites: sitesRepository,
         packages: packagesRepository,
         backups: backupsRepository,

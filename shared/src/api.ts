@@ -4,6 +4,7 @@
  * CLI and the web UI read the same types. Dates are ISO 8601 strings, as JSON carries them.
  * Types only: importing this file loads nothing at run time.
  */
+import type { ServerRole } from './server-roles.js';
 import type { StepFailure } from './errors.js';
 import type { SiteAction } from './site-actions.js';
 import type { ServiceInfo } from './steps.js';
@@ -31,6 +32,10 @@ export interface Server {
   slotsBusy: number;
   /** What the agent found on the server at its last verify. */
   services: ServiceInfo[];
+  /** What it offers to sites: http (web server), db (database server). */
+  roles: ServerRole[];
+  /** The IP address the other servers reach it at; null until its agent said. */
+  address: string | null;
   connected: boolean;
   agentVersion: string | null;
   hostname: string | null;

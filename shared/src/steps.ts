@@ -1,3 +1,5 @@
+import type { ServerRole } from './server-roles.js';
+
 /**
  * The agent's fixed step vocabulary and each step's parameters and output. The master only ever
  * names a step from this list with parameters of its shape; the agent validates them again.
@@ -113,7 +115,18 @@ export interface StepDefinitions {
   /** Detects the services this server offers (nginx, apache, php-fpm, MariaDB/MySQL, php, drush). */
   'server.probe': {
     params: Record<string, never>;
-    output: { hostname: string; services: ServiceInfo[]; agentVersion: string; os: string };
+    /**
+     * `address`: the IP address the other servers reach this one at (agent --address); `roles`:
+     * what it offers to sites (agent --roles, else what its running services give).
+     */
+    output: {
+      hostname: string;
+      address: string;
+      roles: ServerRole[];
+      services: ServiceInfo[];
+      agentVersion: string;
+      os: string;
+    };
   };
   /**
    * Checks the archive link: generates `bytes` of pseudo-random data, uploads it to the reserved
@@ -157,9 +170,13 @@ export interface StepDefinitions {
     params: { database: string; archiveId: string };
     output: { sha256: string; bytes: number };
   };
-  /** Streams a gzipped SQL archive (a db.dump) into the database, which must exist. */
+  /**
+   * Streams a gzipped SQL archive (a db.dump) into the database, which must exist. With
+   * `siteArchive`, the archive is a site archive from before dumps were archives of their own
+   * (site.archive with includeDatabase): its `database.sql` entry is imported.
+   */
   'db.import': {
-    params: { database: string; archiveId: string };
+    params: { database: string; archiveId: string; siteArchive?: boolean };
     output: { sha256: string; bytes: number };
   };
   /**
@@ -253,6 +270,14 @@ export interface StepDefinitions {
   'http.remove-vhost': {
     params: { domain: string };
     output: { path: string; removed: boolean };
+  };
+  /**
+   * Opens a TCP connection from this server to `host:port` and closes it: whether a web server
+   * reaches its database server, asked before a task depends on it. Fails with PROBE_FAILED.
+   */
+  'probe.tcp': {
+    params: { host: string; port: number; timeoutMs?: number };
+    output: { ms: number };
   };
   /** A static scan of a platform: core version and every package with its schema version. */
   'platform.scan': {
@@ -365,6 +390,7 @@ export const STEP_NAMES: readonly StepName[] = [
   'http.write-vhost',
   'http.remove-vhost',
   'probe.http',
+  'probe.tcp',
   'app.install',
   'app.update',
   'app.maintenance',

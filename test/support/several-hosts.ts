@@ -95,6 +95,9 @@ export async function startSeveralHosts(options: {
           noAdmin,
           '--web-user',
           'root',
+          // Namespaces share /proc: the MariaDB servers of the db hosts are visible here too.
+          '--roles',
+          'http',
         ],
       });
       network.onStop(() => agent.stop());
@@ -109,7 +112,7 @@ export async function startSeveralHosts(options: {
         name,
         label: `${options.label}-${name}`,
         host,
-        args: ['--root', join(host.dir, 'berth'), '--db-admin-defaults', db.adminDefaults],
+        args: ['--root', join(host.dir, 'berth'), '--db-admin-defaults', db.adminDefaults, '--roles', 'db'],
       });
       network.onStop(() => agent.stop());
       dbs[name] = { host, db, agent };

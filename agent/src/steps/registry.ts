@@ -21,6 +21,7 @@ import { httpRemoveVhost } from './http/remove-vhost.js';
 import { httpWriteVhost } from './http/write-vhost.js';
 import { platformScan } from './platform/scan.js';
 import { probeHttp } from './probe/http.js';
+import { probeTcp } from './probe/tcp.js';
 import { serverProbe } from './server/probe.js';
 import { siteArchive } from './site/archive.js';
 import { siteExtract } from './site/extract.js';
@@ -68,6 +69,7 @@ const ALL_STEPS: readonly RegisteredStep[] = [
   register(httpWriteVhost),
   register(httpRemoveVhost),
   register(probeHttp),
+  register(probeTcp),
   register(appInstall),
   register(appUpdate),
   register(appUpdateStatus),

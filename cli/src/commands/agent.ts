@@ -15,6 +15,8 @@ interface AgentHostFlags {
   httpPort?: string;
   dbAdminDefaults?: string;
   webUser?: string;
+  address?: string;
+  roles?: string;
 }
 
 interface AgentStartOptions extends AgentHostFlags {
@@ -65,6 +67,14 @@ export function registerAgentCommands(program: Command, ctx: CliContext): void {
       '--web-user <user>',
       'the user PHP runs as, owner of files/ and private/ (default: www-data if it exists)',
     )
+    .option(
+      '--address <ip>',
+      "the address other servers reach this one at: database grants and sites' db host (default: the first non-loopback IPv4)",
+    )
+    .option(
+      '--roles <roles>',
+      'what this server offers to sites: http, db or http,db (default: what its running services give)',
+    )
     .option('--json', 'once it runs, print { serverName, serverId } as JSON')
     .addHelpText(
       'after',
@@ -94,7 +104,18 @@ export function registerAgentCommands(program: Command, ctx: CliContext): void {
       // The host flags are passed only when given, so that the agent's loader can fall back to its
       // BERTH_AGENT_* variables.
       const hostFlags: AgentHostFlags = Object.fromEntries(
-        (['root', 'nginxConf', 'phpFpmSocket', 'httpPort', 'dbAdminDefaults', 'webUser'] as const)
+        (
+          [
+            'root',
+            'nginxConf',
+            'phpFpmSocket',
+            'httpPort',
+            'dbAdminDefaults',
+            'webUser',
+            'address',
+            'roles',
+          ] as const
+        )
           .filter((key) => options[key] !== undefined)
           .map((key) => [key, options[key]]),
       );

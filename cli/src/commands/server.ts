@@ -37,7 +37,7 @@ export function registerServerCommands(program: Command, ctx: CliContext): void 
 
   server
     .command('list')
-    .description('List servers with their agent connection, slots and services')
+    .description('List servers with their roles (http, db), address, agent connection, slots and services')
     .option('--json', 'print the servers as JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
       const client = await ctx.client(command);
@@ -53,6 +53,8 @@ export function registerServerCommands(program: Command, ctx: CliContext): void 
           [
             { header: 'NAME' },
             { header: 'STATUS' },
+            { header: 'ROLES' },
+            { header: 'ADDRESS' },
             { header: 'SLOTS', align: 'right' },
             { header: 'SERVICES' },
             { header: 'AGENT' },
@@ -62,6 +64,8 @@ export function registerServerCommands(program: Command, ctx: CliContext): void 
           servers.map((item) => [
             item.name,
             serverStatus(item),
+            item.roles.join(',') || '-',
+            item.address ?? '-',
             `${item.slotsBusy}/${item.slots}`,
             item.services.map((service) => `${service.kind}:${service.name}`).join(',') || '-',
             item.agentVersion ?? '-',
@@ -159,6 +163,11 @@ function printServer(ctx: CliContext, server: Server): void {
       ['ID', server.id],
       ['Status', serverStatus(server)],
       ['Hostname', server.hostname ?? '-'],
+      [
+        'Roles',
+        server.roles.length > 0 ? server.roles.join(', ') : 'none (no web or database service runs there)',
+      ],
+      ['Address', server.address ?? 'not known yet (its agent reports it when it connects)'],
       ['Agent', server.agentVersion ?? '-'],
       ['Slots', `${server.slotsBusy} busy of ${server.slots}`],
       ['Enrolled', when(server.enrolledAt)],

@@ -48,6 +48,8 @@ export function aServer(overrides: Partial<Server> = {}): Server {
     name: 'web1',
     slots: 1,
     slotsBusy: 0,
+    roles: ['http', 'db'],
+    address: '127.0.0.1',
     services: [],
     connected: false,
     agentVersion: null,

@@ -1,3 +1,4 @@
+import type { ServerRole } from '../../../shared/src/server-roles.js';
 import type { StepFailure } from '../../../shared/src/errors.js';
 import type { MasterFrame } from '../../../shared/src/protocol.js';
 import type { ServiceInfo } from '../../../shared/src/steps.js';
@@ -49,6 +50,10 @@ export interface AgentProgress {
 export interface AgentHello {
   agentVersion: string;
   hostname: string | null;
+  /** The IP address the other servers reach it at; null when it sent none (an older agent). */
+  address: string | null;
+  /** What it offers to sites. */
+  roles: ServerRole[];
   services: ServiceInfo[];
   /** Attempts it is still running. */
   running: AttemptRef[];
@@ -79,7 +84,7 @@ export interface AgentEvents {
 export interface AgentPresence {
   helloFrom(
     serverId: string,
-    hello: Pick<AgentHello, 'agentVersion' | 'hostname' | 'services'>,
+    hello: Pick<AgentHello, 'agentVersion' | 'hostname' | 'address' | 'roles' | 'services'>,
   ): Promise<void>;
   heardFrom(serverId: string): void;
 }

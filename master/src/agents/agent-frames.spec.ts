@@ -78,6 +78,8 @@ describe('agent frames', () => {
       decodeHello({
         agentVersion: '0.1.0',
         hostname: '',
+        address: '',
+        roles: [],
         services: [{ kind: 'http', name: 'nginx', version: '1.26', running: true, path: '/usr/sbin/nginx' }],
         slots: 1,
         running: [running, { stepId: 'bad', attemptId: 'bad', epoch: 'x' }],
@@ -87,9 +89,30 @@ describe('agent frames', () => {
     ).toEqual({
       agentVersion: '0.1.0',
       hostname: null,
+      // An agent from before addresses and roles: no address, the roles its running services give.
+      address: null,
+      roles: ['http'],
       services: [{ kind: 'http', name: 'nginx', version: '1.26', running: true, path: '/usr/sbin/nginx' }],
       running: [running],
       finished: [],
     });
+  });
+
+  it('keeps an address only when it is an IP address, and only the roles Berth knows', () => {
+    const hello = (address: string, roles: string[]) =>
+      decodeHello({
+        agentVersion: '1',
+        hostname: 'db1',
+        address,
+        roles,
+        services: [],
+        slots: 1,
+        running: [],
+        finished: [],
+        steps: [],
+      });
+    expect(hello('10.231.4.21', ['db', 'mail'])).toMatchObject({ address: '10.231.4.21', roles: ['db'] });
+    expect(hello("10.0.0.1' OR 1", ['db']).address).toBeNull();
+    expect(hello('fd00::21', ['http', 'db'])).toMatchObject({ address: 'fd00::21', roles: ['http', 'db'] });
   });
 });

@@ -1,8 +1,10 @@
+import { isIP } from 'node:net';
 import type { Heartbeat__Output } from '../../../generated/proto/berth/agent/v1/Heartbeat.js';
 import type { LogLine__Output } from '../../../generated/proto/berth/agent/v1/LogLine.js';
 import type { StepProgress__Output } from '../../../generated/proto/berth/agent/v1/StepProgress.js';
 import { StepErrorCode, type StepFailure } from '../../../shared/src/errors.js';
 import type { AttemptRef__Output, Hello__Output, StepResult__Output } from '../../../shared/src/protocol.js';
+import { rolesOfServices, SERVER_ROLES } from '../../../shared/src/server-roles.js';
 import type { ServiceInfo } from '../../../shared/src/steps.js';
 import { isUuid } from '../../../shared/src/validation.js';
 import type {
@@ -30,18 +32,24 @@ export function decodeRef(ref: AttemptRef__Output | null | undefined): AttemptRe
 const SERVICE_KINDS: ReadonlySet<string> = new Set(['http', 'db', 'php', 'tool']);
 
 export function decodeHello(hello: Hello__Output): AgentHello {
+  const services = hello.services
+    .filter((service) => SERVICE_KINDS.has(service.kind))
+    .map((service): ServiceInfo => ({
+      kind: service.kind as ServiceInfo['kind'],
+      name: service.name,
+      version: service.version,
+      running: service.running,
+      path: service.path,
+    }));
+  const roles = SERVER_ROLES.filter((role) => hello.roles.includes(role));
   return {
     agentVersion: hello.agentVersion,
     hostname: hello.hostname || null,
-    services: hello.services
-      .filter((service) => SERVICE_KINDS.has(service.kind))
-      .map((service): ServiceInfo => ({
-        kind: service.kind as ServiceInfo['kind'],
-        name: service.name,
-        version: service.version,
-        running: service.running,
-        path: service.path,
-      })),
+    // Only an IP address is kept: it goes into database grants and sites' settings.
+    address: isIP(hello.address) !== 0 ? hello.address : null,
+    // An agent from before roles sends none: what its running services give.
+    roles: roles.length > 0 ? roles : rolesOfServices(services),
+    services,
     running: hello.running.map(decodeRef).filter((ref): ref is AttemptRef => ref !== undefined),
     finished: hello.finished
       .map(decodeResult)

@@ -47,7 +47,17 @@ const config = { heartbeatIntervalMs: 1_000, leaseMs: 5_000 };
 const logger = pino({ level: 'silent' });
 const hello: AgentFrame__Output = {
   kind: 'hello',
-  hello: { agentVersion: '1', hostname: 'h', services: [], slots: 1, running: [], finished: [], steps: [] },
+  hello: {
+    agentVersion: '1',
+    hostname: 'h',
+    address: '10.0.0.1',
+    roles: ['http'],
+    services: [],
+    slots: 1,
+    running: [],
+    finished: [],
+    steps: [],
+  },
 };
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 20));

@@ -19,6 +19,13 @@ export class BackupEntity {
   @Column('uuid', { name: 'archive_id' })
   archiveId!: string;
 
+  /**
+   * The database dump, an archive of its own made by the db server's agent; null for the backups
+   * from before, whose site archive holds it as database.sql.
+   */
+  @Column('uuid', { name: 'database_archive_id', nullable: true })
+  databaseArchiveId!: string | null;
+
   @Column('uuid', { name: 'task_id', nullable: true })
   taskId!: string | null;
 

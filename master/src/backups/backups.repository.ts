@@ -14,13 +14,14 @@ export class BackupsRepository {
   async recordOnce(input: NewBackup): Promise<BackupEntity> {
     const inserted = await sqlOne<{ id: string }>(
       this.db,
-      `INSERT INTO backups (site_id, domain, archive_id, task_id, reason, manifest)
-       VALUES ($1, $2, $3, $4, $5, $6)
+      `INSERT INTO backups (site_id, domain, archive_id, database_archive_id, task_id, reason, manifest)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (archive_id) DO NOTHING RETURNING id`,
       [
         input.siteId,
         input.domain,
         input.archiveId,
+        input.databaseArchiveId,
         input.taskId,
         input.reason,
         JSON.stringify(input.manifest),

@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import type { ServerRole } from '../../../shared/src/server-roles.js';
 import type { ServiceInfo } from '../../../shared/src/steps.js';
 
 /** A host running `berth agent`. Its agent enrolls once, then dials in with its client certificate. */
@@ -27,6 +28,17 @@ export class ServerEntity {
 
   @Column('varchar', { length: 253, nullable: true })
   hostname!: string | null;
+
+  /**
+   * The IP address the other servers reach it at, as its agent reports it (hello, verify): a db
+   * server's sites connect to it, a web server's database users are granted from it.
+   */
+  @Column('varchar', { length: 45, nullable: true })
+  address!: string | null;
+
+  /** What it offers to sites (http, db), as its agent reports it. */
+  @Column('jsonb', { default: () => "'[]'" })
+  roles!: ServerRole[];
 
   /** sha256 of the DER of the certificate the agent holds now; older certificates are refused. */
   @Column('varchar', { name: 'certificate_sha256', length: 64, nullable: true })

@@ -1,3 +1,4 @@
+import type { ServerRole } from '../../../shared/src/server-roles.js';
 import { In, type DataSource } from 'typeorm';
 import type { ServiceInfo } from '../../../shared/src/steps.js';
 import { isUuid } from '../../../shared/src/validation.js';
@@ -51,7 +52,13 @@ export class ServersRepository {
 
   async recordHello(
     serverId: string,
-    hello: { services: ServiceInfo[]; agentVersion: string; hostname: string | null },
+    hello: {
+      services: ServiceInfo[];
+      agentVersion: string;
+      hostname: string | null;
+      address: string | null;
+      roles: ServerRole[];
+    },
   ): Promise<void> {
     await this.db.getRepository(ServerEntity).update(
       { id: serverId },
@@ -59,6 +66,9 @@ export class ServersRepository {
         services: hello.services,
         agentVersion: hello.agentVersion,
         hostname: hello.hostname,
+        roles: hello.roles,
+        // An older agent sends none: the address known from before stays.
+        ...(hello.address ? { address: hello.address } : {}),
         lastSeenAt: new Date(),
       },
     );
@@ -70,7 +80,15 @@ export class ServersRepository {
     await this.db.getRepository(ServerEntity).update({ id: In([...serverIds]) }, { lastSeenAt: new Date() });
   }
 
-  async recordVerified(serverId: string, services: ServiceInfo[]): Promise<void> {
-    await this.db.getRepository(ServerEntity).update({ id: serverId }, { services, verifiedAt: new Date() });
+  async recordVerified(
+    serverId: string,
+    probe: { services: ServiceInfo[]; address: string; roles: ServerRole[] },
+  ): Promise<void> {
+    await this.db
+      .getRepository(ServerEntity)
+      .update(
+        { id: serverId },
+        { services: probe.services, address: probe.address, roles: probe.roles, verifiedAt: new Date() },
+      );
   }
 }

@@ -96,6 +96,8 @@ export class ServersService implements ServerDirectory {
       slots: server.slots,
       slotsBusy: busy.get(server.id) ?? 0,
       services: server.services,
+      roles: server.roles,
+      address: server.address,
       connected: connected.has(server.id),
       agentVersion: server.agentVersion,
       hostname: server.hostname,

@@ -1,5 +1,6 @@
 import type { PlatformEntity } from '../platforms/platform.entity.js';
 import type { PlatformsRepository } from '../platforms/platforms.repository.js';
+import type { ServersRepository } from '../servers/servers.repository.js';
 import type { SitesRepository } from './sites.repository.js';
 import type { PlatformPlace, SitePlace } from './tasks/site-steps.js';
 
@@ -8,6 +9,7 @@ export class SitePlaces {
   constructor(
     private readonly sites: Pick<SitesRepository, 'findById'>,
     private readonly platforms: Pick<PlatformsRepository, 'findByNameOrId'>,
+    private readonly servers: Pick<ServersRepository, 'findById'>,
   ) {}
 
   async of(siteId: string): Promise<SitePlace | null> {
@@ -15,12 +17,15 @@ export class SitePlaces {
     if (!site) return null;
     const platform = await this.platform(site.platformId);
     if (!platform) throw new Error(`the platform of ${site.domain} is no longer in the registry`);
+    const web = await this.servers.findById(platform.serverId);
     return {
       siteId: site.id,
       domain: site.domain,
       status: site.status,
       platform,
       web: platform.serverId,
+      webAddress: web?.address ?? null,
+      webName: web?.name ?? platform.serverId,
       db: site.dbServerId,
       database: { name: site.dbName, user: site.dbUser, host: site.dbHost, port: site.dbPort },
       on: { domain: site.domain, platform: platform.name },

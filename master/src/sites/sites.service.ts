@@ -18,7 +18,7 @@ import type { TaskQueue } from '../tasks/task-queue.js';
 import type { TaskView } from '../tasks/tasks.service.js';
 import type { TaskParams, TaskType } from '../../../shared/src/tasks.js';
 import { newDatabasePassword, siteDatabaseNames } from './site-names.js';
-import { cloneDatabasePlacement } from './site-clone.js';
+import { cloneDatabasePlacement, placeDatabase } from './database-placement.js';
 import { migrateCandidates, type MigrateCandidate } from './migrate-candidates.js';
 import { compareForMigration, type CompatibilityReport } from '../packages/compatibility.js';
 import type { PlatformEntity } from '../platforms/platform.entity.js';
@@ -97,23 +97,21 @@ export class SitesService {
     }
     const platform = await this.platformForNewSite(input.platform);
     await this.refuseClaimed(domain.value);
-    let dbServerId = platform.serverId;
-    if (input.dbServer !== undefined) {
-      if (typeof input.dbServer !== 'string')
-        throw new SitesError(SitesErrorCode.InvalidInput, 'dbServer must be a name');
-      const dbServer = await this.servers.findByNameOrId(input.dbServer);
-      if (!dbServer) throw ServersError.notFound(input.dbServer);
-      dbServerId = dbServer.id;
-    }
+    if (input.dbServer !== undefined && typeof input.dbServer !== 'string')
+      throw new SitesError(SitesErrorCode.InvalidInput, 'dbServer must be a name');
+    const webServer = await this.servers.findById(platform.serverId);
+    if (!webServer) throw new Error(`the server of platform ${platform.name} is no longer in the registry`);
+    const dbServer =
+      input.dbServer === undefined ? webServer : await this.servers.findByNameOrId(input.dbServer);
+    if (!dbServer) throw ServersError.notFound(String(input.dbServer));
+    const placed = placeDatabase(webServer, dbServer);
+    if (!placed.ok) throw new SitesError(SitesErrorCode.InvalidInput, placed.message);
     const clientId = await this.owner(principal, input.client, null);
-    const dbServer = dbServerId === platform.serverId ? undefined : await this.servers.findById(dbServerId);
     const site = await this.createSite({
       domain: domain.value,
       platformId: platform.id,
       clientId,
-      dbServerId,
-      dbHost: dbServer ? (dbServer.hostname ?? dbServer.name) : '127.0.0.1',
-      dbPort: 3306,
+      ...placed.placement,
       profile: profile.value,
     });
     const task = await this.queueFor(principal, site, 'site.install', { profile: profile.value });

@@ -1,3 +1,4 @@
+import { rolesOfServices } from '../../../../shared/src/server-roles.js';
 import { describeOs } from '../../adapters/os-info.js';
 import { noParams } from '../params.js';
 import type { StepHandler } from '../step.js';
@@ -19,6 +20,18 @@ export const serverProbe: StepHandler<'server.probe'> = {
       );
     }
     if (services.length === 0) context.note('no web, database or PHP service found');
-    return { hostname: context.hostname, services, agentVersion: context.agentVersion, os };
+    const roles = [...(context.host.roles ?? rolesOfServices(services))];
+    context.note(
+      `offers ${roles.join(' and ') || 'nothing to sites'}${context.host.roles ? ' (--roles)' : ''}; ` +
+        `reached by the other servers at ${context.host.address}`,
+    );
+    return {
+      hostname: context.hostname,
+      address: context.host.address,
+      roles,
+      services,
+      agentVersion: context.agentVersion,
+      os,
+    };
   },
 };

@@ -1,9 +1,15 @@
+import type { ServerRole } from '../../../../shared/src/server-roles.js';
 import type { ServiceInfo } from '../../../../shared/src/steps.js';
 import { registerWorkflow, type WorkflowRegistration } from '../../tasks/workflow.js';
 
 /** What the server tasks change in the registry and the backup store. */
 export interface ServerWorkflowDependencies {
-  servers: { recordVerified(serverId: string, services: ServiceInfo[]): Promise<void> };
+  servers: {
+    recordVerified(
+      serverId: string,
+      probe: { services: ServiceInfo[]; address: string; roles: ServerRole[] },
+    ): Promise<void>;
+  };
   archives: { remove(archiveId: string): Promise<void> };
 }
 
@@ -15,7 +21,13 @@ export function serverWorkflows({ servers, archives }: ServerWorkflowDependencie
       const probe = await context.phase('probe', () =>
         context.step(serverId, 'server.probe', {}, { timeoutMs: 60_000 }),
       );
-      await context.record('servers.recordVerified', () => servers.recordVerified(serverId, probe.services));
+      await context.record('servers.recordVerified', () =>
+        servers.recordVerified(serverId, {
+          services: probe.services,
+          address: probe.address,
+          roles: probe.roles,
+        }),
+      );
       const found = probe.services.map((service) => `${service.name} ${service.version}`.trim()).join(', ');
       await context.log(
         `${probe.hostname} (${probe.os}), agent ${probe.agentVersion}: ${found || 'no services found'}`,

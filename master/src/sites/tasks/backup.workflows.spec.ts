@@ -1,21 +1,32 @@
+import { SITE_WORKFLOW_VERSION } from './site-steps.js';
 import { describe, expect, it } from 'vitest';
 import { stepFailure, WorkflowHarness, type StepCall } from '../../tasks/testing/workflow-harness.js';
 import { backupDeleteWorkflow, backupWorkflow, restoreWorkflow } from './backup.workflows.js';
 import { shown } from './testing/calls.js';
 import { MemorySiteRegistry, PLATFORMS, sitePlace } from './testing/memory-site-registry.js';
 
-const site = sitePlace({ domain: 'a.example' });
+const site = sitePlace({ domain: 'a.example', db: 'db1' });
 const DB = site.database.name;
 /** A backup taken when the site had another name (before a rename). */
-const older = { id: 'backup-old', archiveId: 'old-archive', domain: 'old.example', manifest: {} };
+const older = {
+  id: 'backup-old',
+  archiveId: 'old-archive',
+  databaseArchiveId: 'old-dump',
+  domain: 'old.example',
+  manifest: {},
+};
 
 function registry() {
   return new MemorySiteRegistry({ platforms: Object.values(PLATFORMS), sites: [site], backups: [older] });
 }
 
-function restore(fail?: (call: StepCall) => ReturnType<typeof stepFailure> | undefined) {
+function restore(
+  fail?: (call: StepCall) => ReturnType<typeof stepFailure> | undefined,
+  version = SITE_WORKFLOW_VERSION,
+) {
   const sites = registry();
   const harness = new WorkflowHarness(restoreWorkflow(sites), {
+    version,
     type: 'site.restore',
     params: { backupId: older.id, preArchiveId: 'pre-archive' },
     targetId: site.siteId,
@@ -25,9 +36,15 @@ function restore(fail?: (call: StepCall) => ReturnType<typeof stepFailure> | und
   return { registry: sites, harness };
 }
 
-const PRE_RESTORE_BACKUP = ['site.archive web1 domain=a.example archiveId=pre-archive'];
+/** The dump of the pre-restore backup, reserved on db1 by the task. */
+const PRE_DUMP = 'backup-on-db1-1';
+const PRE_RESTORE_BACKUP = [
+  'site.archive web1 domain=a.example archiveId=pre-archive',
+  `db.dump db1 database=${DB} archiveId=${PRE_DUMP}`,
+];
 const RESTORE = [
   'site.extract web1 domain=old.example targetDomain=a.example archiveId=old-archive',
+  `db.import db1 database=${DB} archiveId=old-dump`,
   `site.write-settings web1 domain=a.example database=${DB}`,
   'site.link web1 domain=a.example platform=d102',
 ];
@@ -36,6 +53,7 @@ const SUCCESS = [...PRE_RESTORE_BACKUP, ...RESTORE, ...PROBE];
 /** The undo: the pre-restore backup put back the same way. */
 const PUT_BACK = [
   'site.extract web1 domain=a.example archiveId=pre-archive',
+  `db.import db1 database=${DB} archiveId=${PRE_DUMP}`,
   `site.write-settings web1 domain=a.example database=${DB}`,
   'site.link web1 domain=a.example platform=d102',
 ];
@@ -47,34 +65,68 @@ describe('restore workflow', () => {
 
     expect(trace.state).toBe('succeeded');
     expect(shown(trace.calls)).toEqual(SUCCESS);
-    expect(registry.writes).toEqual(['backups.recordOnce pre-archive pre-restore']);
+    expect(registry.writes).toEqual([
+      `archives.reserve ${PRE_DUMP}`,
+      'backups.recordOnce pre-archive pre-restore',
+    ]);
+    expect(registry.backupRows.at(-1)).toMatchObject({
+      archiveId: 'pre-archive',
+      databaseArchiveId: PRE_DUMP,
+    });
     expect(trace.outcome.result).toEqual({ restored: older.id, preRestoreBackupId: 'backup-2' });
   });
 
-  it('touches nothing when the backup first fails', async () => {
-    const trace = await restore((call) =>
-      call.seq === 1 ? stepFailure('disk full') : undefined,
-    ).harness.run();
-    expect(shown(trace.calls)).toEqual(PRE_RESTORE_BACKUP);
-    expect(trace.outcome.rollbackCompleted).toBeNull();
+  it.each([1, 2])('touches nothing of the site when step %i of the backup first fails', async (failing) => {
+    const { registry, harness } = restore((call) =>
+      call.seq === failing ? stepFailure('disk full') : undefined,
+    );
+    const trace = await harness.run();
+    expect(shown(trace.calls)).toEqual(PRE_RESTORE_BACKUP.slice(0, failing));
+    // Only the dump's reservation is undone: no backup was recorded.
+    expect(registry.removedArchives).toEqual([PRE_DUMP]);
+    expect(registry.count('backups.recordOnce')).toBe(0);
+    expect(trace.outcome.rollbackCompleted).toBe(true);
   });
 
-  it.each([...RESTORE, ...PROBE].map((step, index) => [step, index + 2] as const))(
-    'puts the pre-restore backup back when %s fails',
-    async (_step, failing) => {
-      const { harness } = restore((call) => (call.seq === failing ? stepFailure('boom') : undefined));
-      const trace = await harness.run();
+  it('restores a backup from before dumps were archives of their own: db1 imports its database.sql', async () => {
+    const { registry, harness } = restore();
+    registry.backupRows[0] = { ...older, databaseArchiveId: null };
+    const trace = await harness.run();
+    expect(shown(trace.calls)).toContain(
+      `db.import db1 database=${DB} archiveId=old-archive siteArchive=true`,
+    );
+  });
 
-      expect(trace.state).toBe('failed');
-      expect(shown(trace.calls)).toEqual([...SUCCESS.slice(0, failing), ...PUT_BACK]);
-      expect(trace.outcome.rollbackCompleted).toBe(true);
-    },
-  );
+  it('replays a version 1 restore (started by a master from before) with the database inside the site archive', async () => {
+    const trace = await restore(undefined, 1).harness.run();
+    expect(trace.state).toBe('succeeded');
+    expect(trace.calls.map((call) => `${call.step} ${call.server}`)).toEqual([
+      'site.archive web1',
+      'site.extract web1',
+      'site.write-settings web1',
+      'site.link web1',
+      'probe.http web1',
+    ]);
+    expect(trace.calls[0]!.params).toMatchObject({ includeDatabase: { database: DB } });
+    expect(trace.calls[1]!.params).toMatchObject({ importDatabase: { database: DB } });
+  });
+
+  it.each(
+    [...RESTORE, ...PROBE].map((step, index) => [step, index + PRE_RESTORE_BACKUP.length + 1] as const),
+  )('puts the pre-restore backup back when %s fails', async (_step, failing) => {
+    const { harness } = restore((call) => (call.seq === failing ? stepFailure('boom') : undefined));
+    const trace = await harness.run();
+
+    expect(trace.state).toBe('failed');
+    expect(shown(trace.calls)).toEqual([...SUCCESS.slice(0, failing), ...PUT_BACK]);
+    expect(trace.outcome.rollbackCompleted).toBe(true);
+  });
 
   it('fails before any step when the backup is gone', async () => {
     const sites = registry();
     sites.backupRows.splice(0);
     const trace = await new WorkflowHarness(restoreWorkflow(sites), {
+      version: SITE_WORKFLOW_VERSION,
       type: 'site.restore',
       params: { backupId: older.id, preArchiveId: 'pre-archive' },
       targetId: site.siteId,
@@ -100,41 +152,55 @@ describe('restore workflow', () => {
 });
 
 describe('backup workflow', () => {
-  it('archives the site and records the backup once, even when a restarted master replays it at its end', async () => {
+  it('archives the files on web1 and the dump on db1, one backup recorded once, even when a restarted master replays it at its end', async () => {
     const sites = registry();
     const harness = new WorkflowHarness(backupWorkflow(sites), {
+      version: SITE_WORKFLOW_VERSION,
       type: 'site.backup',
       params: { archiveId: 'manual-archive' },
       targetId: site.siteId,
     });
-    expect(await harness.stopBeforeStep(2)).toBe('finished');
+    expect(await harness.stopBeforeStep(3)).toBe('finished');
     const trace = await harness.resume();
-    expect(shown(trace.calls)).toEqual(['site.archive web1 domain=a.example archiveId=manual-archive']);
+    expect(shown(trace.calls)).toEqual([
+      'site.archive web1 domain=a.example archiveId=manual-archive',
+      `db.dump db1 database=${DB} archiveId=backup-on-db1-1`,
+    ]);
     expect(sites.count('backups.recordOnce')).toBe(1);
-    expect(trace.outcome.result).toMatchObject({ backupId: 'backup-2' });
+    expect(sites.count('archives.reserve')).toBe(1);
+    expect(trace.outcome.result).toMatchObject({
+      backupId: 'backup-2',
+      manifest: { database: { database: DB, archiveId: 'backup-on-db1-1' } },
+    });
   });
 
-  it('discards a partial archive', async () => {
+  it('discards a partial archive and the dump', async () => {
     const sites = registry();
     const trace = await new WorkflowHarness(backupWorkflow(sites), {
+      version: SITE_WORKFLOW_VERSION,
       type: 'site.backup',
       params: { archiveId: 'manual-archive' },
       targetId: site.siteId,
       fail: () => stepFailure('disk full'),
     }).run();
     expect(trace.state).toBe('failed');
-    expect(sites.removedArchives).toEqual(['manual-archive']);
+    expect(sites.removedArchives).toEqual(['backup-on-db1-1', 'manual-archive']);
     expect(sites.backupRows).toEqual([older]);
   });
 
-  it('deletes a backup: its archive, then its row', async () => {
+  it('deletes a backup: its archives (files, dump), then its row', async () => {
     const sites = registry();
     const trace = await new WorkflowHarness(backupDeleteWorkflow(sites), {
+      version: SITE_WORKFLOW_VERSION,
       type: 'site.backup-delete',
       params: { backupId: older.id },
       targetId: site.siteId,
     }).run();
     expect(trace.calls).toEqual([]);
-    expect(sites.writes).toEqual(['archives.remove old-archive', 'backups.remove backup-old']);
+    expect(sites.writes).toEqual([
+      'archives.remove old-archive',
+      'archives.remove old-dump',
+      'backups.remove backup-old',
+    ]);
   });
 });

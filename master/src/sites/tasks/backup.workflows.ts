@@ -1,5 +1,5 @@
 import type { Workflow } from '../../tasks/workflow.js';
-import { SiteSteps, type SiteTaskDependencies } from './site-steps.js';
+import { SiteSteps, type BackupParts, type SiteTaskDependencies } from './site-steps.js';
 
 /** Backup: the site's files and a consistent dump into the store, recorded with its manifest. */
 export function backupWorkflow(deps: SiteTaskDependencies): Workflow<'site.backup'> {
@@ -31,33 +31,28 @@ export function restoreWorkflow(deps: SiteTaskDependencies): Workflow<'site.rest
       steps.archive(context, place, preArchiveId, 'pre-restore'),
     );
     // A backup taken before a rename is of the old name: it is extracted under the current one.
-    const restore = async (archive: { domain: string; archiveId: string }) => {
-      await context.step(place.web, 'site.extract', {
-        domain: archive.domain,
-        archiveId: archive.archiveId,
-        ...(archive.domain !== place.domain ? { targetDomain: place.domain } : {}),
-        importDatabase: { database: place.database.name },
-      });
+    const restore = async (archive: BackupParts) => {
+      await steps.restoreBackup(context, archive, { ...place, database: place.database.name });
       // Settings are never in backups: they are written again for this site and this server.
       await steps.writeSettings(context, place);
       await context.step(place.web, 'site.link', place.on);
     };
-    context.onRollback('the site back as it was before the restore', () =>
-      restore({ domain: place.domain, archiveId: preArchiveId }),
-    );
+    context.onRollback('the site back as it was before the restore', () => restore(before));
     await context.phase('restore', () => restore(backup));
     await context.step(place.web, 'probe.http', { domain: place.domain, expectStatus: [200, 503] });
     return { restored: backup.id, preRestoreBackupId: before.id };
   };
 }
 
-/** Deletes a backup: its archive from the store, then its record. */
+/** Deletes a backup: its archives (files, dump) from the store, then its record. */
 export function backupDeleteWorkflow(deps: SiteTaskDependencies): Workflow<'site.backup-delete'> {
   return async (context) => {
     const { backupId } = context.task.params;
     const backup = await context.record('backups.find', () => deps.backups.findById(backupId));
     if (backup) {
       await context.record('archives.remove', () => deps.archives.remove(backup.archiveId));
+      const dump = backup.databaseArchiveId;
+      if (dump) await context.record('archives.remove', () => deps.archives.remove(dump));
       await context.record('backups.remove', () => deps.backups.remove(backup.id));
     }
     return { deleted: backupId };

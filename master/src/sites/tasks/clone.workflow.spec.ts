@@ -1,3 +1,4 @@
+import { SITE_WORKFLOW_VERSION } from './site-steps.js';
 import { describe, expect, it } from 'vitest';
 import type { CloneParams } from '../../../../shared/src/tasks.js';
 import { stepFailure, WorkflowHarness, type StepCall } from '../../tasks/testing/workflow-harness.js';
@@ -5,8 +6,10 @@ import { cloneWorkflow } from './clone.workflow.js';
 import { replayedBefore, shown, undoneAfter } from './testing/calls.js';
 import { MemorySiteRegistry, PLATFORMS, sitePlace } from './testing/memory-site-registry.js';
 
-const source = sitePlace({ domain: 'a.example' });
-const copy = sitePlace({ domain: 'b.example', platform: PLATFORMS.target, status: 'installing' });
+const source = sitePlace({ domain: 'a.example', db: 'db1' });
+const copy = sitePlace({ domain: 'b.example', platform: PLATFORMS.target, status: 'installing', db: 'db1' });
+/** The source's dump, reserved on db1 by the task. */
+const DUMP = 'backup-on-db1-1';
 const params: CloneParams = {
   cloneSiteId: copy.siteId,
   cloneDomain: copy.domain,
@@ -18,6 +21,7 @@ const params: CloneParams = {
 function clone(fail?: (call: StepCall) => ReturnType<typeof stepFailure> | undefined) {
   const registry = new MemorySiteRegistry({ platforms: Object.values(PLATFORMS), sites: [source, copy] });
   const harness = new WorkflowHarness(cloneWorkflow(registry), {
+    version: SITE_WORKFLOW_VERSION,
     type: 'site.clone',
     params,
     targetId: source.siteId,
@@ -30,8 +34,10 @@ function clone(fail?: (call: StepCall) => ReturnType<typeof stepFailure> | undef
 const DB = copy.database.name;
 const SUCCESS = [
   'site.archive web1 domain=a.example archiveId=clone-archive',
-  `db.create web1 database=${DB}`,
+  `db.dump db1 database=${source.database.name} archiveId=${DUMP}`,
+  `db.create db1 database=${DB}`,
   'site.extract web1 domain=a.example targetDomain=b.example archiveId=clone-archive',
+  `db.import db1 database=${DB} archiveId=${DUMP}`,
   `site.write-settings web1 domain=b.example database=${DB}`,
   'site.link web1 domain=b.example platform=d103',
   // Onto a newer platform: the updates run on the clone.
@@ -39,14 +45,14 @@ const SUCCESS = [
   'http.write-vhost web1 domain=b.example platform=d103',
   'probe.http web1 domain=b.example',
   'app.packages web1 domain=b.example platform=d103',
-  `db.schema-versions web1 database=${DB}`,
+  `db.schema-versions db1 database=${DB}`,
 ];
 /** The undo of each thing the clone made, and the step (1-based) before which it is registered. */
 const UNDO: Array<[string, number]> = [
-  [`db.drop web1 database=${DB}`, 2],
-  ['site.remove web1 domain=b.example', 3],
-  ['site.unlink web1 domain=b.example platform=d103', 5],
-  ['http.remove-vhost web1 domain=b.example', 7],
+  [`db.drop db1 database=${DB}`, 3],
+  ['site.remove web1 domain=b.example', 4],
+  ['site.unlink web1 domain=b.example platform=d103', 7],
+  ['http.remove-vhost web1 domain=b.example', 9],
 ];
 
 describe('clone workflow', () => {
@@ -57,6 +63,7 @@ describe('clone workflow', () => {
     expect(trace.state).toBe('succeeded');
     expect(shown(trace.calls)).toEqual(SUCCESS);
     expect(registry.writes).toEqual([
+      `archives.reserve ${DUMP}`,
       'backups.recordOnce clone-archive clone',
       `packages.replace ${copy.siteId} 2`,
       `sites.setStatus ${copy.siteId} enabled`,
@@ -74,6 +81,7 @@ describe('clone workflow', () => {
       ],
     });
     const trace = await new WorkflowHarness(cloneWorkflow(registry), {
+      version: SITE_WORKFLOW_VERSION,
       type: 'site.clone',
       params: { ...params, platform: 'd102' },
       targetId: source.siteId,
@@ -94,8 +102,9 @@ describe('clone workflow', () => {
       expect(registry.siteRows.has(copy.siteId)).toBe(false);
       expect(registry.siteRows.get(source.siteId)).toEqual(source);
       // The source's backup, once recorded, is a good backup and stays; a partial one goes.
-      expect(registry.backupRows).toHaveLength(failing === 1 ? 0 : 1);
-      expect(registry.removedArchives).toEqual(failing === 1 ? ['clone-archive'] : []);
+      const inBackup = failing <= 2;
+      expect(registry.backupRows).toHaveLength(inBackup ? 0 : 1);
+      expect(registry.removedArchives).toEqual(inBackup ? [DUMP, 'clone-archive'] : []);
       expect(trace.outcome.rollbackCompleted).toBe(true);
     },
   );

@@ -40,12 +40,7 @@ export function cloneWorkflow(deps: SiteTaskDependencies): Workflow<'site.clone'
       context.onRollback("remove the clone's directory", async () => {
         await context.step(clone.web, 'site.remove', { domain: clone.domain });
       });
-      await context.step(clone.web, 'site.extract', {
-        domain: source.domain,
-        archiveId: params.archiveId,
-        targetDomain: clone.domain,
-        importDatabase: { database: clone.database.name },
-      });
+      await steps.restoreBackup(context, backup, { ...clone, database: clone.database.name });
       await steps.writeSettings(context, clone);
       context.onRollback('unlink the clone from its platform', async () => {
         await context.step(clone.web, 'site.unlink', clone.on);

@@ -9,7 +9,7 @@ import {
   type PlatformUpgradeDependencies,
 } from './migrate/platform-upgrade.workflow.js';
 import { renameWorkflow } from './rename.workflow.js';
-import type { SiteTaskDependencies } from './site-steps.js';
+import { SITE_WORKFLOW_VERSION, type SiteTaskDependencies } from './site-steps.js';
 import { disableWorkflow, enableWorkflow, loginResetWorkflow, verifyWorkflow } from './site.workflows.js';
 
 export interface SiteWorkflowDependencies extends SiteTaskDependencies {
@@ -23,17 +23,21 @@ export interface SiteWorkflowDependencies extends SiteTaskDependencies {
  */
 export function siteWorkflows(deps: SiteWorkflowDependencies): WorkflowRegistration[] {
   return [
-    registerWorkflow('site.install', 1, installWorkflow(deps)),
+    // Version 2: database steps on the db server's agent, dumps as archives of their own (SiteSteps);
+    // version 1 stays for the tasks a master from before started.
+    ...[1, SITE_WORKFLOW_VERSION].flatMap((version) => [
+      registerWorkflow('site.install', version, installWorkflow(deps)),
+      registerWorkflow('site.backup', version, backupWorkflow(deps)),
+      registerWorkflow('site.restore', version, restoreWorkflow(deps)),
+      registerWorkflow('site.migrate', version, migrateWorkflow(deps)),
+      registerWorkflow('site.clone', version, cloneWorkflow(deps)),
+      registerWorkflow('site.delete', version, deleteWorkflow(deps)),
+    ]),
     registerWorkflow('site.verify', 1, verifyWorkflow(deps)),
-    registerWorkflow('site.backup', 1, backupWorkflow(deps)),
-    registerWorkflow('site.restore', 1, restoreWorkflow(deps)),
     registerWorkflow('site.login-reset', 1, loginResetWorkflow(deps)),
-    registerWorkflow('site.migrate', 1, migrateWorkflow(deps)),
-    registerWorkflow('site.clone', 1, cloneWorkflow(deps)),
     registerWorkflow('site.rename', 1, renameWorkflow(deps)),
     registerWorkflow('site.disable', 1, disableWorkflow(deps)),
     registerWorkflow('site.enable', 1, enableWorkflow(deps)),
-    registerWorkflow('site.delete', 1, deleteWorkflow(deps)),
     registerWorkflow('site.backup-delete', 1, backupDeleteWorkflow(deps)),
     registerWorkflow('platform.migrate-sites', 1, platformUpgradeWorkflow(deps.platformUpgrade)),
   ];

@@ -15,6 +15,10 @@ export function installWorkflow(deps: SiteTaskDependencies): Workflow<'site.inst
       context.record('sites.remove', () => deps.sites.remove(place.siteId)),
     );
     await context.phase('database', async () => {
+      // A database on a server of its own: the web server must reach it before anything is made.
+      if (context.task.workflowVersion >= 2 && place.database.host !== '127.0.0.1') {
+        await context.step(place.web, 'probe.tcp', { host: place.database.host, port: place.database.port });
+      }
       context.onRollback('drop the database and its user', async () => {
         await context.step(place.db, 'db.drop', steps.database(place));
       });

@@ -1,6 +1,7 @@
 import type { SiteStatus } from '../../../../shared/src/site-status.js';
 import type { RecordedPackages, SiteOnPlatform, TaskType } from '../../../../shared/src/tasks.js';
 import type { PackageRelease, PackageRow } from '../../packages/package-release.js';
+import type { StepOutput } from '../../../../shared/src/steps.js';
 import type { TaskContext } from '../../tasks/workflow.js';
 
 /** A platform as the site tasks need it. */
@@ -21,6 +22,10 @@ export interface SitePlace {
   platform: PlatformPlace;
   /** The server that serves it (its platform's). */
   web: string;
+  /** That server's name, for messages. */
+  webName: string;
+  /** What the other servers reach the web server at; null until its agent said. */
+  webAddress: string | null;
   /** The server that holds its database. */
   db: string;
   database: { name: string; user: string; host: string; port: number };
@@ -32,6 +37,8 @@ export interface NewBackup {
   siteId: string;
   domain: string;
   archiveId: string;
+  /** The dump, an archive of its own from the db server's agent; null: database.sql inside. */
+  databaseArchiveId: string | null;
   taskId: string;
   reason: string;
   manifest: Record<string, unknown>;
@@ -40,6 +47,7 @@ export interface NewBackup {
 export interface RecordedBackup {
   id: string;
   archiveId: string;
+  databaseArchiveId: string | null;
   domain: string;
   manifest: Record<string, unknown>;
 }
@@ -67,8 +75,24 @@ export interface SiteTaskDependencies {
     findById(id: string): Promise<RecordedBackup | null>;
     remove(id: string): Promise<void>;
   };
-  archives: { remove(archiveId: string): Promise<void> };
+  archives: {
+    /** Reserves an archive that a step on `serverId` will upload. */
+    reserve(serverId: string, purpose: string): Promise<string>;
+    remove(archiveId: string): Promise<void>;
+  };
 }
+
+/**
+ * The newest version of the site tasks that back up, restore or make databases. Version 2: every
+ * database step on the db server's agent, the dump an archive of its own, a web server's reach of
+ * its db server probed first. Version 1 tasks, started by a master from before, replay with the
+ * database inside the site archive, through the web agent.
+ */
+export const SITE_WORKFLOW_VERSION = 2;
+const SEPARATE_DUMPS = 2;
+
+/** A backup's two parts as a restore puts them back. */
+export type BackupParts = Pick<RecordedBackup, 'domain' | 'archiveId' | 'databaseArchiveId'>;
 
 /** The pieces the site tasks share: where the site is, its settings, its backups, its packages. */
 export class SiteSteps {
@@ -84,8 +108,19 @@ export class SiteSteps {
     return place;
   };
 
-  /** The host a site's database user may connect from: loopback when web and db share a server. */
-  grantHost = (place: SitePlace): string => (place.database.host === '127.0.0.1' ? '127.0.0.1' : '%');
+  /**
+   * The host a site's database user may connect from: loopback when web and db share a server,
+   * else the web server's address and nothing else.
+   */
+  grantHost = (place: SitePlace): string => {
+    if (place.database.host === '127.0.0.1') return '127.0.0.1';
+    if (!place.webAddress)
+      throw new Error(
+        `the address of ${place.webName} is not known yet (its agent reports it when it connects): ` +
+          `its database user cannot be granted`,
+      );
+    return place.webAddress;
+  };
 
   /** The grant of a site's database and user, as db.create and db.drop take it. */
   database = (place: SitePlace) => ({
@@ -128,28 +163,111 @@ export class SiteSteps {
       trustedHosts: [place.domain],
     });
 
-  /** Archives the site (files and a consistent dump) into the store and records the backup. */
+  /**
+   * Archives the site into the store and records the backup: the files from the web server's agent
+   * and a consistent dump from the db server's, each an archive of its own, one backup with one
+   * manifest (both sha256s). A dump stored but never recorded is discarded.
+   */
   archive = async (
     context: TaskContext<TaskType>,
     place: SitePlace,
     archiveId: string,
     reason: string,
   ): Promise<RecordedBackup> => {
-    const archived = await context.step(place.web, 'site.archive', {
-      domain: place.domain,
-      archiveId,
-      includeDatabase: { database: place.database.name },
+    if (context.task.workflowVersion < SEPARATE_DUMPS) {
+      const archived = await context.step(place.web, 'site.archive', {
+        domain: place.domain,
+        archiveId,
+        includeDatabase: { database: place.database.name },
+      });
+      return this.recordBackup(context, place, { archiveId, archived, dump: null, reason });
+    }
+    return context.scope('archive', async () => {
+      const dumpArchiveId = await context.record('archives.reserve', () =>
+        this.deps.archives.reserve(place.db, 'backup'),
+      );
+      context.onRollback('discard the dump', () =>
+        context.record('archives.remove', () => this.deps.archives.remove(dumpArchiveId)),
+      );
+      const archived = await context.step(place.web, 'site.archive', {
+        domain: place.domain,
+        archiveId,
+        includeDatabase: null,
+      });
+      const dumped = await context.step(place.db, 'db.dump', {
+        database: place.database.name,
+        archiveId: dumpArchiveId,
+      });
+      return this.recordBackup(context, place, {
+        archiveId,
+        archived,
+        dump: { archiveId: dumpArchiveId, ...dumped },
+        reason,
+      });
     });
+  };
+
+  /**
+   * Puts a backup's files and database into a site (the site itself, a clone, a rehearsal copy):
+   * the files through its web server's agent, the dump through its db server's. A backup from
+   * before dumps were archives of their own has it as database.sql in the site archive.
+   */
+  restoreBackup = async (
+    context: TaskContext<TaskType>,
+    backup: BackupParts,
+    into: { web: string; db: string; domain: string; database: string },
+  ): Promise<void> => {
+    const files = {
+      domain: backup.domain,
+      archiveId: backup.archiveId,
+      ...(backup.domain !== into.domain ? { targetDomain: into.domain } : {}),
+    };
+    if (context.task.workflowVersion < SEPARATE_DUMPS) {
+      await context.step(into.web, 'site.extract', { ...files, importDatabase: { database: into.database } });
+      return;
+    }
+    await context.step(into.web, 'site.extract', { ...files, importDatabase: null });
+    await context.step(
+      into.db,
+      'db.import',
+      backup.databaseArchiveId
+        ? { database: into.database, archiveId: backup.databaseArchiveId }
+        : { database: into.database, archiveId: backup.archiveId, siteArchive: true },
+    );
+  };
+
+  private recordBackup = async (
+    context: TaskContext<TaskType>,
+    place: SitePlace,
+    parts: {
+      archiveId: string;
+      archived: StepOutput<'site.archive'>;
+      dump: (StepOutput<'db.dump'> & { archiveId: string }) | null;
+      reason: string;
+    },
+  ): Promise<RecordedBackup> => {
+    const { archived, dump } = parts;
     const backup = await context.record('backups.record', async () => {
       const packages = await this.deps.packages.list({ siteId: place.siteId });
       return this.deps.backups.recordOnce({
         siteId: place.siteId,
         domain: place.domain,
-        archiveId,
+        archiveId: parts.archiveId,
+        databaseArchiveId: dump?.archiveId ?? null,
         taskId: context.task.id,
-        reason,
+        reason: parts.reason,
         manifest: {
           ...archived.manifest,
+          ...(dump
+            ? {
+                database: {
+                  database: place.database.name,
+                  bytes: dump.bytes,
+                  sha256: dump.sha256,
+                  archiveId: dump.archiveId,
+                },
+              }
+            : {}),
           archive: { sha256: archived.sha256, bytes: archived.bytes },
           platform: { name: place.platform.name, coreVersion: place.platform.coreVersion },
           packages: packages.map(({ name, type, version, schemaVersion }) => ({
@@ -161,7 +279,11 @@ export class SiteSteps {
         },
       });
     });
-    await context.log(`backup ${backup.id}: ${archived.bytes} bytes, sha256 ${archived.sha256}`);
+    const size = archived.bytes + (dump?.bytes ?? 0);
+    await context.log(
+      `backup ${backup.id}: ${size} bytes, sha256 ${archived.sha256}` +
+        (dump ? ` (files), ${dump.sha256} (database)` : ''),
+    );
     return backup;
   };
 }

@@ -29,6 +29,8 @@ export class ScriptedAgents implements AgentLink {
     await this.events.agentConnected(session, {
       agentVersion: 'test',
       hostname: 'test',
+      address: '127.0.0.1',
+      roles: ['http', 'db'],
       services: [],
       running: [],
       finished: [],

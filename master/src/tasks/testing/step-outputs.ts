@@ -10,7 +10,15 @@ const SHA = 'ab'.repeat(32);
  * fixture agent's real outputs come from the e2e tests).
  */
 export const DEFAULT_STEP_OUTPUTS: Required<StepOutputs> = {
-  'server.probe': () => ({ hostname: 'web1', services: [], agentVersion: 'test', os: 'Debian' }),
+  'server.probe': () => ({
+    hostname: 'web1',
+    address: '127.0.0.1',
+    roles: ['http', 'db'],
+    services: [],
+    agentVersion: 'test',
+    os: 'Debian',
+  }),
+  'probe.tcp': () => ({ ms: 1 }),
   'link.transfer-check': ({ bytes }) => ({ sha256: SHA, bytes, uploadMs: 1, downloadMs: 1 }),
   'debug.noop': () => ({ at: 0 }),
   'debug.sleep': ({ ms }) => ({ sleptMs: ms }),

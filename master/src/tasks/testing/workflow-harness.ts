@@ -26,6 +26,8 @@ export interface HarnessOptions<T extends TaskType> {
   /** The task was cancelled before the run started. */
   cancelled?: boolean;
   metrics?: TaskMetrics;
+  /** The workflow version the task started with (default 1). */
+  version?: number;
 }
 
 /** What a run did, for assertions. */
@@ -70,7 +72,7 @@ export class WorkflowHarness<T extends TaskType> {
       targetName: options.targetName ?? 'target',
       lockKey: null,
       params: options.params,
-      workflowVersion: 1,
+      workflowVersion: options.version ?? 1,
       parentTaskId: null,
       claimedDomain: null,
       result: null,
@@ -114,7 +116,7 @@ export class WorkflowHarness<T extends TaskType> {
   private newRun(): WorkflowRun {
     return new WorkflowRun(
       { ...this.entity, phases: structuredClone(this.store.phases) },
-      registerWorkflow(this.options.type, 1, this.workflow),
+      registerWorkflow(this.options.type, this.options.version ?? 1, this.workflow),
       this.store,
       NO_ENGINE,
       { publish: () => undefined },

@@ -2,6 +2,7 @@ import { InitialRegistry1763769600000 } from './1763769600000-initial-registry.j
 import { SiteDatabaseAddress1763856000000 } from './1763856000000-site-database-address.js';
 import { TaskLayer1796256000000 } from './1796256000000-task-layer.js';
 import { PostUpdates1796342400000 } from './1796342400000-post-updates.js';
+import { SeveralServers1796428800000 } from './1796428800000-several-servers.js';
 
 /** The committed migrations, oldest first. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -10,4 +11,5 @@ export const MIGRATIONS: Function[] = [
   SiteDatabaseAddress1763856000000,
   TaskLayer1796256000000,
   PostUpdates1796342400000,
+  SeveralServers1796428800000,
 ];

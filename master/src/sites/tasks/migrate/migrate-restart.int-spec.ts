@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,12 +60,12 @@ describe.each(TEST_DATABASE_KINDS)('a migrate across a master restart on %s', (k
     const sites = new SitesRepository(db);
     const platforms = new PlatformsRepository(db);
     const packages = new PackagesRepository(db);
-    const archives = { remove: () => Promise.resolve() };
+    const archives = { reserve: () => Promise.resolve(randomUUID()), remove: () => Promise.resolve() };
     const workflows = new WorkflowRegistry([
       ...serverWorkflows({ servers: new ServersRepository(db), archives }),
       ...platformWorkflows({ platforms, packages }),
       ...siteWorkflows({
-        places: new SitePlaces(sites, platforms),
+        places: new SitePlaces(sites, platforms, new ServersRepository(db)),
         sites,
         packages,
         backups: new BackupsRepository(db),
@@ -150,15 +151,18 @@ describe.each(TEST_DATABASE_KINDS)('a migrate across a master restart on %s', (k
     await first.start();
     const session = await link.connect(serverId, 'silent');
     first.wake();
-    const archive = await waitFor('the backup step', () => session.assigned()[0]);
-    expect(archive.assign?.step).toBe('site.archive');
-    const params = JSON.parse(archive.assign!.paramsJson!) as Record<string, unknown>;
-    await link.events.stepResult(session, {
-      ref: refOf(archive),
-      outcome: { ok: true, output: answer('site.archive', params) },
-    });
+    // The backup's two steps: the files (site.archive), then the dump (db.dump).
+    for (const [index, step] of (['site.archive', 'db.dump'] as const).entries()) {
+      const assigned = await waitFor(`the backup's ${step}`, () => session.assigned()[index]);
+      expect(assigned.assign?.step).toBe(step);
+      const params = JSON.parse(assigned.assign!.paramsJson!) as Record<string, unknown>;
+      await link.events.stepResult(session, {
+        ref: refOf(assigned),
+        outcome: { ok: true, output: answer(step, params) },
+      });
+    }
     // The rehearsal's first step is sent: the backup is behind the task.
-    const next = await waitFor('the rehearsal', () => session.assigned()[1]);
+    const next = await waitFor('the rehearsal', () => session.assigned()[2]);
     await link.events.stepAccepted(session, refOf(next));
     await first.stop();
     return refOf(next);

@@ -1,3 +1,4 @@
+import { SITE_WORKFLOW_VERSION } from '../site-steps.js';
 import { describe, expect, it } from 'vitest';
 import type { MigrateParams } from '../../../../../shared/src/tasks.js';
 import { stepFailure, WorkflowHarness, type StepCall } from '../../../tasks/testing/workflow-harness.js';
@@ -18,13 +19,15 @@ const params: MigrateParams = {
   rehearsal: { domain: COPY, database: COPY_DB, user: 'rehearsal_0a0b0c0d_1111' },
 };
 
-const site = sitePlace({ domain: LIVE });
+const site = sitePlace({ domain: LIVE, db: 'db1' });
+const DUMP = 'backup-on-db1-1';
 
-/** The migrate of a.example from d102 to d103 on web1, its database beside it. */
+/** The migrate of a.example from d102 to d103 on web1, its database on db1. */
 function migrate(options: { fail?: (call: StepCall) => ReturnType<typeof stepFailure> | undefined } = {}) {
   const registry = new MemorySiteRegistry({ platforms: Object.values(PLATFORMS), sites: [site] });
   const held: Record<number, readonly string[]> = {};
   const harness = new WorkflowHarness(migrateWorkflow(registry), {
+    version: SITE_WORKFLOW_VERSION,
     type: 'site.migrate',
     params,
     targetId: site.siteId,
@@ -38,10 +41,14 @@ function migrate(options: { fail?: (call: StepCall) => ReturnType<typeof stepFai
   return { registry, harness, held };
 }
 
-const BACKUP = [`site.archive web1 domain=${LIVE} archiveId=backup-archive`];
+const BACKUP = [
+  `site.archive web1 domain=${LIVE} archiveId=backup-archive`,
+  `db.dump db1 database=${site.database.name} archiveId=${DUMP}`,
+];
 const REHEARSAL = [
-  `db.create web1 database=${COPY_DB}`,
+  `db.create db1 database=${COPY_DB}`,
   `site.extract web1 domain=${LIVE} targetDomain=${COPY} archiveId=backup-archive`,
+  `db.import db1 database=${COPY_DB} archiveId=${DUMP}`,
   `site.write-settings web1 domain=${COPY} database=${COPY_DB}`,
   `site.link web1 domain=${COPY} platform=d103`,
   `app.update web1 domain=${COPY} platform=d103`,
@@ -52,9 +59,9 @@ const REHEARSAL_CLEAN_UP = [
   `http.remove-vhost web1 domain=${COPY}`,
   `site.unlink web1 domain=${COPY} platform=d103`,
   `site.remove web1 domain=${COPY}`,
-  `db.drop web1 database=${COPY_DB}`,
+  `db.drop db1 database=${COPY_DB}`,
 ];
-const ROLLBACK_POINT = [`db.dump web1 database=${site.database.name} archiveId=rollback-archive`];
+const ROLLBACK_POINT = [`db.dump db1 database=${site.database.name} archiveId=rollback-archive`];
 const WINDOW = [
   `app.maintenance web1 domain=${LIVE} platform=d102 on=true`,
   `site.link web1 domain=${LIVE} platform=d103`,
@@ -64,7 +71,7 @@ const WINDOW = [
 ];
 const WINDOW_UNDO = [
   `http.write-vhost web1 domain=${LIVE} platform=d102 disabled=true`,
-  `db.import web1 database=${site.database.name} archiveId=rollback-archive`,
+  `db.import db1 database=${site.database.name} archiveId=rollback-archive`,
   `http.write-vhost web1 domain=${LIVE} platform=d102`,
   `site.unlink web1 domain=${LIVE} platform=d103`,
   `app.maintenance web1 domain=${LIVE} platform=d102 on=false`,
@@ -75,7 +82,7 @@ const WRITES_ALLOWED_AGAIN = [`app.readonly web1 domain=${LIVE} platform=d102 on
 const COMMIT = [
   `probe.http web1 domain=${LIVE}`,
   `app.packages web1 domain=${LIVE} platform=d103`,
-  `db.schema-versions web1 database=${site.database.name}`,
+  `db.schema-versions db1 database=${site.database.name}`,
 ];
 
 const SUCCESS = [
@@ -115,11 +122,12 @@ describe('migrate workflow', () => {
     // Every step of the window runs in the slots it holds on web and db; none before or after.
     for (const call of trace.calls) {
       const inWindow = call.seq >= FIRST_WINDOW_STEP && call.seq < FIRST_WINDOW_STEP + WINDOW.length;
-      expect(held[call.seq], show(call)).toEqual(inWindow ? ['web1', 'web1'] : []);
+      expect(held[call.seq], show(call)).toEqual(inWindow ? ['web1', 'db1'] : []);
     }
     expect(registry.siteRows.get(site.siteId)?.platform.id).toBe(PLATFORMS.target.id);
     expect(registry.backupRows).toHaveLength(1);
     expect(registry.writes).toEqual([
+      `archives.reserve ${DUMP}`,
       'backups.recordOnce backup-archive pre-migrate',
       `packages.replace ${site.siteId} 2`,
       `sites.setPlatform ${site.siteId} ${PLATFORMS.target.id}`,
@@ -196,7 +204,7 @@ describe('migrate workflow', () => {
         ...WRITES_ALLOWED_AGAIN,
       ]);
       const undo = trace.calls.slice(failing, failing + WINDOW_UNDO.length);
-      for (const call of undo) expect(held[call.seq], show(call)).toEqual(['web1', 'web1']);
+      for (const call of undo) expect(held[call.seq], show(call)).toEqual(['web1', 'db1']);
       expect(held[trace.calls.at(-1)!.seq]).toEqual([]);
       expect(trace.outcome.rollbackCompleted).toBe(true);
       expect(registry.siteRows.get(site.siteId)).toEqual(site);
@@ -208,7 +216,8 @@ describe('migrate workflow', () => {
   it('runs every undo of the window even when one fails, and says the rollback is incomplete', async () => {
     const { harness } = migrate({
       fail: (call) =>
-        (call.step === 'app.update' && call.params.domain === LIVE) || call.step === 'db.import'
+        (call.step === 'app.update' && call.params.domain === LIVE) ||
+        (call.step === 'db.import' && call.params.archiveId === 'rollback-archive')
           ? stepFailure(`${call.step} failed`)
           : undefined,
     });

@@ -1,7 +1,13 @@
 import { StepErrorCode } from '../../../../../shared/src/errors.js';
 import type { MigrateParams } from '../../../../../shared/src/tasks.js';
 import { StepFailedError, type TaskContext, type Workflow } from '../../../tasks/workflow.js';
-import { SiteSteps, type PlatformPlace, type SitePlace, type SiteTaskDependencies } from '../site-steps.js';
+import {
+  SiteSteps,
+  type BackupParts,
+  type PlatformPlace,
+  type SitePlace,
+  type SiteTaskDependencies,
+} from '../site-steps.js';
 import { MIGRATE_PHASES } from './migrate-phases.js';
 
 /**
@@ -23,11 +29,11 @@ export function migrateWorkflow(deps: SiteTaskDependencies): Workflow<'site.migr
     const live = place.on;
     const onTarget = { domain: place.domain, platform: target.name };
 
-    await context.phase(MIGRATE_PHASES.backup, () =>
+    const backup = await context.phase(MIGRATE_PHASES.backup, () =>
       steps.archive(context, place, params.backupArchiveId, 'pre-migrate'),
     );
 
-    await rehearse(context, steps, place, target, params);
+    await rehearse(context, steps, place, target, params, backup);
 
     // Writes held from here: nothing acknowledged after the rollback point can be lost.
     const readOnly = await holdWrites(context, place);
@@ -128,6 +134,7 @@ async function rehearse(
   place: SitePlace,
   target: PlatformPlace,
   params: MigrateParams,
+  backup: BackupParts,
 ): Promise<void> {
   const copy = params.rehearsal;
   const grant = { database: copy.database, user: copy.user, host: steps.grantHost(place) };
@@ -148,11 +155,11 @@ async function rehearse(
         await context.step(place.web, 'http.remove-vhost', { domain: copy.domain });
       });
       await context.step(place.db, 'db.create', grant);
-      await context.step(place.web, 'site.extract', {
-        domain: place.domain,
-        archiveId: params.backupArchiveId,
-        targetDomain: copy.domain,
-        importDatabase: { database: copy.database },
+      await steps.restoreBackup(context, backup, {
+        web: place.web,
+        db: place.db,
+        domain: copy.domain,
+        database: copy.database,
       });
       await context.step(place.web, 'site.write-settings', {
         domain: copy.domain,

@@ -3,7 +3,16 @@ import type { StepCall, WorkflowHarness, WorkflowTrace } from '../../../tasks/te
 import type { TaskType } from '../../../../../shared/src/tasks.js';
 
 /** The params that tell the site workflows' steps apart, in the order they are shown. */
-const SHOWN = ['domain', 'targetDomain', 'platform', 'on', 'disabled', 'database', 'archiveId'] as const;
+const SHOWN = [
+  'domain',
+  'targetDomain',
+  'platform',
+  'on',
+  'disabled',
+  'database',
+  'archiveId',
+  'siteArchive',
+] as const;
 
 /** A step call as one line: `step server key=value ...`, e.g. `site.link web1 domain=a.example platform=d103`. */
 export function show(call: StepCall): string {

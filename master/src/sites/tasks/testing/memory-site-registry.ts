@@ -86,6 +86,7 @@ export class MemorySiteRegistry implements SiteTaskDependencies {
       const row: RecordedBackup = {
         id: `backup-${this.backupRows.length + 1}`,
         archiveId: backup.archiveId,
+        databaseArchiveId: backup.databaseArchiveId,
         domain: backup.domain,
         manifest: backup.manifest,
       };
@@ -102,6 +103,11 @@ export class MemorySiteRegistry implements SiteTaskDependencies {
   };
 
   archives: SiteTaskDependencies['archives'] = {
+    reserve: (serverId, purpose) => {
+      const archiveId = `${purpose}-on-${serverId}-${this.count('archives.reserve') + 1}`;
+      this.write(`archives.reserve ${archiveId}`);
+      return Promise.resolve(archiveId);
+    },
     remove: (archiveId) => {
       this.write(`archives.remove ${archiveId}`);
       this.removedArchives.push(archiveId);
@@ -158,11 +164,13 @@ export function sitePlace(
     status: overrides.status ?? 'enabled',
     platform,
     web: platform.serverId,
+    webName: platform.serverId,
+    webAddress: `10.0.0.${platform.serverId.replace(/\D/g, '') || '1'}`,
     db,
     database: {
       name: `${base}_0001`,
       user: `${base}_0001`,
-      host: db === platform.serverId ? '127.0.0.1' : `${db}.internal`,
+      host: db === platform.serverId ? '127.0.0.1' : `10.0.1.${db.replace(/\D/g, '') || '1'}`,
       port: 3306,
     },
     on: { domain, platform: platform.name },

@@ -1,0 +1,142 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TaskWithSteps } from '../../shared/src/api.js';
+import { startSeveralHosts, type SeveralHosts } from '../support/several-hosts.js';
+
+const PLATFORM = 'fixture-10-2';
+
+/**
+ * Berth across real network boundaries (test hosts in network namespaces): web1 and web2 with their
+ * own nginx and PHP-FPM, db1 and db2 with their own MariaDB, the master on the bridge. The web hosts
+ * have no database admin connection at all (their agents' admin defaults name a socket that does
+ * not exist): every database step must run on a db host's agent, and every task still works.
+ */
+describe('several servers', () => {
+  let hosts: SeveralHosts;
+  const web1 = () => hosts.webs.web1!.web;
+  const db1 = () => hosts.dbs.db1!.db;
+
+  /** Runs the CLI; a failure shows its stderr and the hosts' logs. */
+  const berth = async (...args: string[]) => {
+    try {
+      return await hosts.berth(...args);
+    } catch (error) {
+      const failed = error as { stderr?: string; code?: number };
+      throw Object.assign(new Error(`berth ${args.join(' ')} failed (${failed.code}):\n${failed.stderr}`), {
+        code: failed.code,
+        stderr: failed.stderr,
+      });
+    }
+  };
+  /** A task command with --json: the finished task, and its steps from the API. */
+  const task = async (...args: string[]) => {
+    const { stdout } = await berth(...args, '--json');
+    const done = JSON.parse(stdout) as { id: string; result: Record<string, unknown> };
+    return hosts.master.api.get<TaskWithSteps>(`/api/tasks/${done.id}`);
+  };
+  /** Which server ran each database step of a task: never a web server. */
+  const databaseStepServers = (done: TaskWithSteps) =>
+    new Set(done.steps.filter((step) => step.name.startsWith('db.')).map((step) => step.serverName));
+
+  beforeAll(async () => {
+    hosts = await startSeveralHosts({
+      label: 'several-servers',
+      webs: { web1: { [PLATFORM]: 'fixture-10.2' }, web2: { 'fixture-10-3-web2': 'fixture-10.3' } },
+      dbs: ['db1', 'db2'],
+    });
+  }, 300_000);
+
+  afterAll(async () => {
+    await hosts?.stop();
+  });
+
+  it('lists each server with its roles and the address the others reach it at', async () => {
+    const { stdout } = await berth('server', 'list');
+    const row = (name: string) => stdout.split('\n').find((line) => line.startsWith(`${name} `)) ?? '';
+    expect(row('web1')).toMatch(
+      new RegExp(` http +${hosts.webs.web1!.host.address.replaceAll('.', '\\.')} `),
+    );
+    expect(row('db1')).toMatch(new RegExp(` db +${hosts.dbs.db1!.host.address.replaceAll('.', '\\.')} `));
+  });
+
+  it('installs a site on web1 whose database lives on db1, reached over TCP, granted to web1 only', async () => {
+    const install = await task(
+      'site',
+      'install',
+      'one.example',
+      '--platform',
+      PLATFORM,
+      '--db-server',
+      'db1',
+    );
+    expect(databaseStepServers(install)).toEqual(new Set(['db1']));
+    // The web server reached db1 before anything was made.
+    expect(install.steps[0]).toMatchObject({ name: 'probe.tcp', serverName: 'web1' });
+
+    const page = await web1().request('one.example', '/');
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('one.example');
+    const accounts = await db1().sql("SELECT CONCAT(user, '@', host) FROM mysql.user WHERE user LIKE 'one%'");
+    expect(accounts.split('\n')).toEqual([`${accounts.split('@')[0]}@${hosts.webs.web1!.host.address}`]);
+    expect(await db1().sql("SHOW DATABASES LIKE 'one\\_example%'")).toMatch(/^one_example_/);
+  });
+
+  it('refuses a database on a server without a db service, before anything is made', async () => {
+    const refused = await berth(
+      'site',
+      'install',
+      'nope.example',
+      '--platform',
+      PLATFORM,
+      '--db-server',
+      'web2',
+    ).then(
+      () => null,
+      (error: { stderr?: string; code?: number }) => error,
+    );
+    // 2: the master refused the request (a 4xx), see `berth --help`.
+    expect(refused?.code).toBe(2);
+    expect(refused?.stderr).toMatch(/server web2 has no database service \(it offers http\)/);
+    const { stdout } = await berth('site', 'list');
+    expect(stdout).not.toContain('nope.example');
+  });
+
+  it('backs up the files from web1 and the dump from db1 as one backup, and restores both', async () => {
+    await web1().request('one.example', '/node', { method: 'POST', form: { title: 'before the backup' } });
+    const backup = await task('site', 'backup', 'one.example');
+    expect(databaseStepServers(backup)).toEqual(new Set(['db1']));
+    const { backupId, manifest } = backup.result as {
+      backupId: string;
+      manifest: { files: { sha256: string }; database: { sha256: string; archiveId: string } };
+    };
+    expect(manifest.files.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(manifest.database.sha256).toMatch(/^[0-9a-f]{64}$/);
+
+    await web1().request('one.example', '/node', { method: 'POST', form: { title: 'after the backup' } });
+    expect((await web1().request('one.example', '/')).body).toContain('after the backup');
+    const restore = await task('site', 'restore', 'one.example', '--backup', backupId);
+    expect(databaseStepServers(restore)).toEqual(new Set(['db1']));
+    const page = await web1().request('one.example', '/');
+    expect(page.body).toContain('before the backup');
+    expect(page.body).not.toContain('after the backup');
+  });
+
+  it('clones the site with a database of its own on db1, logs in to it, and deletes the clone', async () => {
+    const clone = await task('site', 'clone', 'one.example', 'two.example');
+    expect(databaseStepServers(clone)).toEqual(new Set(['db1']));
+    const page = await web1().request('two.example', '/');
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('before the backup');
+
+    const { stdout } = await berth('site', 'login-reset', 'two.example');
+    const url = new URL(stdout.trim().split('\n').at(-1)!);
+    expect((await web1().request('two.example', url.pathname)).status).toBeLessThan(400);
+
+    const remove = await task('site', 'delete', 'two.example', '--force');
+    expect(databaseStepServers(remove)).toEqual(new Set(['db1']));
+    expect(await db1().sql("SHOW DATABASES LIKE 'two\\_example%'")).toBe('');
+    expect(await db1().sql("SELECT user FROM mysql.user WHERE user LIKE 'two%'")).toBe('');
+    expect((await web1().request('two.example', '/')).status).toBe(404);
+    // The source is untouched.
+    expect((await web1().request('one.example', '/')).body).toContain('before the backup');
+  });
+});
