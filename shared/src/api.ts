@@ -117,8 +117,12 @@ export interface BackupManifest {
 
 export interface Backup {
   id: string;
-  /** The file in the master's store (<data dir>/store/archives/<archiveId>). */
+  /** The file in the master's store (<data dir>/store/archives/<archiveId>): the site's files. */
   archiveId: string;
+  /** The database dump, an archive of its own; null in backups from before (database.sql inside). */
+  databaseArchiveId: string | null;
+  /** What the backup takes in the store: both archives, gzipped. */
+  bytes: number;
   domain: string;
   reason: string;
   createdAt: string;

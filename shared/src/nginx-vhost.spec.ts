@@ -93,6 +93,14 @@ describe('renderDrupalVhost', () => {
     }
   });
 
+  it("passes a moved site's requests to its new server, its Host kept, and serves nothing itself", () => {
+    const conf = renderDrupalVhost(options({ proxyTo: '10.0.0.12:80' }));
+    expect(conf).toContain('proxy_pass http://10.0.0.12:80;');
+    expect(conf).toContain('proxy_set_header Host $host;');
+    expect(conf).not.toContain('fastcgi_pass');
+    expect(conf).not.toContain('root ');
+  });
+
   describe('refuses input that could inject nginx syntax', () => {
     it.each([
       ['domain', { domain: 'example.com; include /etc/passwd' }],
@@ -112,6 +120,9 @@ describe('renderDrupalVhost', () => {
       ['listen', { listen: 'example.com:80' }],
       ['redirectFrom[0]', { redirectFrom: ['www.example.com;'] }],
       ['redirectFrom[1]', { redirectFrom: ['www.example.com', 'example.com'] }],
+      ['proxyTo', { proxyTo: '10.0.0.12:80; proxy_pass http://evil' }],
+      ['proxyTo', { proxyTo: 'web2.example.com:80' }],
+      ['proxyTo', { proxyTo: '10.0.0.12' }],
       ['maxBodyMegabytes', { maxBodyMegabytes: 0 }],
       ['maxBodyMegabytes', { maxBodyMegabytes: 1.5 }],
     ] as const)('%s: %j', (field, overrides) => {

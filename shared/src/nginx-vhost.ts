@@ -31,6 +31,12 @@ export interface DrupalVhostOptions {
    * the notice as its content (a 200 would), and monitors and Berth's HTTP probe see it is not serving.
    */
   disabled?: boolean;
+  /**
+   * The site moved to another server (ADDRESS:PORT, e.g. `10.0.0.12:80`, `[fd00::12]:80`): this
+   * server answers its requests by passing them there, Host header kept, so that a visitor whose
+   * DNS still names this server is served, never sent a 404, until the site is released from it.
+   */
+  proxyTo?: string;
   /** Other names that answer with a permanent redirect to `domain` (for example `www.` names). */
   redirectFrom?: string[];
   /** Largest request body (uploads), in megabytes. Default 64, Drupal's usual upload limit. */
@@ -59,10 +65,13 @@ export function renderDrupalVhost(options: DrupalVhostOptions): string {
       ].join('\n'),
     );
   }
+  const proxyTo = options.proxyTo === undefined ? undefined : validateProxyTarget(options.proxyTo);
   blocks.push(
     options.disabled
       ? disabledServer(domain, listen)
-      : drupalServer(domain, docroot, socket, listen, maxBody),
+      : proxyTo
+        ? proxyServer(domain, listen, proxyTo, maxBody)
+        : drupalServer(domain, docroot, socket, listen, maxBody),
   );
   return `# Written by Berth for ${domain}. Do not edit: Berth rewrites this file.\n${blocks.join('\n\n')}\n`;
 }
@@ -159,6 +168,39 @@ function drupalServer(
         return 404;
     }
 }`;
+}
+
+function proxyServer(domain: string, listen: string, target: string, maxBody: number): string {
+  return `# ${domain} lives on ${target} now: its requests are passed there until it is released from here.
+server {
+    listen ${listen};
+    server_name ${domain};
+    client_max_body_size ${maxBody}m;
+
+    location / {
+        proxy_pass http://${target};
+        proxy_set_header Host $host;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_read_timeout 300s;
+        proxy_request_buffering off;
+    }
+}`;
+}
+
+const proxyTargetPattern = /^(?:(?:\d{1,3}\.){3}\d{1,3}|\[[0-9a-fA-F:.]+\]):(\d{1,5})$/;
+
+/** ADDRESS:PORT of another server: an IPv4 address or a bracketed IPv6 one, and a port. */
+export function validateProxyTarget(input: unknown): string {
+  const match = typeof input === 'string' ? proxyTargetPattern.exec(input) : null;
+  const port = match ? Number(match[1]) : NaN;
+  if (!match || port < 1 || port > 65535) {
+    throw new ValidationError({
+      field: 'proxyTo',
+      message: `proxyTo must be ADDRESS:PORT of a server (10.0.0.12:80, [fd00::12]:80), not ${JSON.stringify(input)}`,
+    });
+  }
+  return input as string;
 }
 
 function disabledServer(domain: string, listen: string): string {

@@ -59,6 +59,11 @@ export interface SiteArchiveManifest {
    * FIFOs, devices, links leaving the site directory), with why. Absent in older archives.
    */
   skipped?: Array<{ path: string; why: string }>;
+  /**
+   * A delta (site.archive with `changedSince`): only what changed since then, plus `present`, the
+   * number of paths present.list holds. Absent in a full archive.
+   */
+  delta?: { since: string; present: number };
 }
 
 export type PlatformPackageType = 'core' | 'module' | 'theme' | 'profile';
@@ -162,6 +167,11 @@ export interface StepDefinitions {
     params: { database: string; user: string; host: string };
     output: { database: string; user: string };
   };
+  /** Drops one account (`user`@`host`) of a site's user, not its database nor its other accounts. */
+  'db.drop-user': {
+    params: { user: string; host: string };
+    output: { user: string; host: string };
+  };
   /**
    * Dumps the database (mariadb-dump --single-transaction --quick --routines --triggers
    * --hex-blob), gzipped, straight into the reserved archive. A rollback point.
@@ -234,8 +244,18 @@ export interface StepDefinitions {
    * `database.sql` when asked, plus `manifest.json` (last), into the reserved archive.
    */
   'site.archive': {
-    params: { domain: string; archiveId: string; includeDatabase: { database: string } | null };
-    output: { sha256: string; bytes: number; manifest: SiteArchiveManifest };
+    params: {
+      domain: string;
+      archiveId: string;
+      includeDatabase: { database: string } | null;
+      /**
+       * ISO time: a delta, the final copy of a site moving to another server — every directory,
+       * the files and symlinks changed (ctime) since, and present.list (see site-archive.ts).
+       */
+      changedSince?: string;
+    };
+    /** `startedAt`: when it began reading the site directory, by this server's clock. */
+    output: { sha256: string; bytes: number; manifest: SiteArchiveManifest; startedAt: string };
   };
   /**
    * Restores a site archive into `<root>/sites/<targetDomain ?? domain>`: extracted into a new
@@ -249,6 +269,11 @@ export interface StepDefinitions {
       archiveId: string;
       targetDomain?: string;
       importDatabase: { database: string } | null;
+      /**
+       * The archive is a delta: merged into the existing site directory (its files and symlinks
+       * replace theirs, what present.list does not name is removed, settings.php is kept).
+       */
+      delta?: boolean;
     };
     output: { files: number; bytes: number; databaseImported: boolean; manifest: SiteArchiveManifest };
   };
@@ -263,8 +288,16 @@ export interface StepDefinitions {
    * place, `nginx -t`, graceful reload; the previous file is back in place when either fails.
    */
   'http.write-vhost': {
-    params: { domain: string; platform: string; disabled?: boolean; redirectFrom?: string[] };
-    output: { path: string; changed: boolean };
+    params: {
+      domain: string;
+      platform: string;
+      disabled?: boolean;
+      redirectFrom?: string[];
+      /** ADDRESS:PORT: the site moved there; this server passes its requests on (see nginx-vhost.ts). */
+      proxyTo?: string;
+    };
+    /** `port`: the port this server's vhosts listen on (what another server proxies to). */
+    output: { path: string; changed: boolean; port: number };
   };
   /** Removes the site's vhost and reloads nginx. */
   'http.remove-vhost': {
@@ -377,6 +410,7 @@ export const STEP_NAMES: readonly StepName[] = [
   'debug.sleep',
   'db.create',
   'db.drop',
+  'db.drop-user',
   'db.dump',
   'db.import',
   'db.schema-versions',

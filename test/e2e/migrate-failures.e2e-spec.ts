@@ -358,8 +358,9 @@ describe('migrate failures', () => {
       'rollback point',
       'offline window',
     ]);
+    // The rehearsal copy's database, then the rollback point.
     const imports = found.steps!.filter((step) => step.name === 'db.import');
-    expect(imports.map((step) => step.state)).toEqual(['done']);
+    expect(imports.map((step) => step.state)).toEqual(['done', 'done']);
 
     await expectBackOnOldPlatform(domain, before, titles);
     const offline = expectOfflineOnlyInWindow(prober.samples, found);
@@ -382,7 +383,8 @@ describe('migrate failures', () => {
     let found: Task;
     try {
       const { id } = await startMigrate(domain, 'fixture-10-3-slow');
-      const killed = await whenRunning(id, 'backup', 'site.archive');
+      // The held tables keep the backup's dump (db.dump, after the files) running.
+      const killed = await whenRunning(id, 'backup', 'db.dump');
       expect(killed.phases.map((phase) => phase.name)).toEqual(['backup']);
       await killAndRestartAgent(() => lock.release());
       await waitForTask(master, id);
@@ -393,8 +395,9 @@ describe('migrate failures', () => {
     }
     expect(found.state).toBe('failed');
     expect(found.errorCode).toBe('AGENT_LOST');
-    expect(found.error).toMatch(/site\.archive/);
-    expect(found.rollbackCompleted).toBeNull();
+    expect(found.error).toMatch(/db\.dump/);
+    // The only undo: the backup's dump, reserved and never made, is discarded.
+    expect(found.rollbackCompleted).toBe(true);
     await expectBackOnOldPlatform(domain, before, titles);
     expect(prober.samples.filter((sample) => sample.status !== 200)).toEqual([]);
   });
@@ -442,7 +445,8 @@ describe('migrate failures', () => {
       // The backup's dump is over once the rehearsal runs: from then on, hold the rollback point's.
       await whenRunning(id, 'rehearsal', 'app.update', 0);
       lock = await holdDumps(dbName);
-      const killed = await whenRunning(id, 'rollback point', 'db.dump');
+      // db.dump #0 is the backup's dump, #1 the rollback point.
+      const killed = await whenRunning(id, 'rollback point', 'db.dump', 1);
       expect(killed.phases.filter((phase) => phase.endedAt === null).map((phase) => phase.name)).toEqual([
         'read-only window',
         'rollback point',
@@ -490,7 +494,9 @@ describe('migrate failures', () => {
     expect(found.errorCode).toBe('AGENT_LOST');
     expect(found.error).toMatch(/app\.update/);
     expect(found.rollbackCompleted).toBe(true);
+    // The rehearsal copy's database, then the rollback point.
     expect(found.steps!.filter((step) => step.name === 'db.import').map((step) => step.state)).toEqual([
+      'done',
       'done',
     ]);
     // Not the schema versions: the killed agent's drush lives on and records pathauto_update_8109

@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, link, lstat, lutimes, mkdir, readdir, readlink, symlink } from 'node:fs/promises';
+import { chmod, link, lstat, lutimes, mkdir, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -14,7 +14,14 @@ import { linkTargetProblem, resolvesInside } from './site-links.js';
  *
  *   site/...          the site directory (settings.php left out: see SITE_EXCLUDED)
  *   database.sql      a plain mariadb-dump, when the archive holds the database
+ *   present.list      in a delta only: every path of the site directory, NUL-separated
  *   manifest.json     last: sizes and sha256 of each part
+ *
+ * A delta (packSiteDirectory with `changedSince`) holds every directory but only the files and
+ * symlinks whose ctime is at or after that time — what changed since a full archive began, for the
+ * final copy of a site moving to another server. ctime, not mtime: an application can set a file's
+ * mtime back, but every write, chmod or rename sets its ctime to now. present.list lets the
+ * extractor remove what was deleted since.
  *
  * The files part is checked with a listing digest: one line per entry, in archive order,
  * `<f|d|l|h> <JSON path> <size> <sha256 of the content | link target>`, hashed. The archiver and the
@@ -28,7 +35,10 @@ type Headers = Partial<Header> & Pick<Header, 'name'>;
 export const SITE_PREFIX = 'site';
 export const DATABASE_ENTRY = 'database.sql';
 export const MANIFEST_ENTRY = 'manifest.json';
+export const PRESENT_ENTRY = 'present.list';
 const MAX_MANIFEST_BYTES = 1024 * 1024;
+/** present.list of a site with a million files of 64-character paths. */
+const MAX_PRESENT_BYTES = 64 * 1024 * 1024;
 
 /**
  * Paths of the site directory never archived. settings.php: it is regenerated for wherever the
@@ -96,8 +106,16 @@ async function entryOf(pack: Pack, header: Headers, content?: Buffer): Promise<v
 export async function packSiteDirectory(
   pack: Pack,
   siteDir: string,
-  options: { onSkip?: (path: string, why: string) => void; onFile?: (bytes: number) => void } = {},
+  options: {
+    onSkip?: (path: string, why: string) => void;
+    onFile?: (bytes: number) => void;
+    /** A delta: only the files and symlinks changed (ctime) at or after this time. */
+    changedSince?: Date;
+    /** Receives every path of the site directory walked (what present.list holds). */
+    present?: string[];
+  } = {},
 ): Promise<SiteArchiveFilesPart> {
+  const since = options.changedSince?.getTime();
   const listing = new FilesListing();
   const entry = (header: Headers, content?: Buffer) => {
     restorable(header);
@@ -112,6 +130,8 @@ export async function packSiteDirectory(
       const stats = await lstat(full);
       const name_ = `${SITE_PREFIX}/${path}`;
       const mode = stats.mode & 0o777;
+      options.present?.push(path);
+      if (since !== undefined && !stats.isDirectory() && stats.ctimeMs < since) continue;
       if (stats.isDirectory()) {
         await entry({ name: `${name_}/`, type: 'directory', mode, mtime: stats.mtime });
         listing.add('d', path, 0, '-');
@@ -185,6 +205,12 @@ export async function packDatabase(
   return { database, bytes: digest.bytes, sha256: digest.sha256 };
 }
 
+/** Adds present.list: every path of the site directory, NUL-separated (a name may hold a newline). */
+export async function packPresent(pack: Pack, paths: readonly string[]): Promise<void> {
+  const content = Buffer.from(paths.map((path) => `${path}\0`).join(''));
+  await entryOf(pack, { name: PRESENT_ENTRY, type: 'file', size: content.length, mode: 0o600 }, content);
+}
+
 export async function packManifest(pack: Pack, manifest: SiteArchiveManifest): Promise<void> {
   const content = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
   await entryOf(
@@ -200,6 +226,7 @@ export async function packManifest(pack: Pack, manifest: SiteArchiveManifest): P
 export type EntryPlan =
   | { kind: 'manifest' }
   | { kind: 'database' }
+  | { kind: 'present' }
   | { kind: 'site-root' }
   | { kind: 'directory'; path: string }
   | { kind: 'file'; path: string }
@@ -235,9 +262,9 @@ export function planEntry(header: Pick<Headers, 'name' | 'type' | 'linkname'>): 
   if (!segments) throw unsafe(`the archive entry ${shown} has an absolute path, "..", "." or an empty part`);
   const type = header.type ?? 'file';
   const [top, ...rest] = segments;
-  if (rest.length === 0 && (top === MANIFEST_ENTRY || top === DATABASE_ENTRY)) {
+  if (rest.length === 0 && (top === MANIFEST_ENTRY || top === DATABASE_ENTRY || top === PRESENT_ENTRY)) {
     if (type !== 'file') throw unsafe(`the archive entry ${shown} must be a regular file, not a ${type}`);
-    return { kind: top === MANIFEST_ENTRY ? 'manifest' : 'database' };
+    return { kind: top === MANIFEST_ENTRY ? 'manifest' : top === DATABASE_ENTRY ? 'database' : 'present' };
   }
   if (top !== SITE_PREFIX) {
     throw unsafe(
@@ -288,6 +315,8 @@ export interface ExtractResult {
   bytes: number;
   listing: SiteArchiveFilesPart;
   database: { bytes: number; sha256: string } | null;
+  /** A delta's present.list: every path the site directory held; null for a full archive. */
+  present: string[] | null;
   manifest: SiteArchiveManifest;
 }
 
@@ -314,6 +343,7 @@ export async function extractSiteArchive(
   const seen = new Set<string>();
   let manifestText: string | undefined;
   let database: { bytes: number; sha256: string } | null = null;
+  let present: string[] | null = null;
   let fileCount = 0;
 
   const checkPlace = (path: string, shown: string) => {
@@ -343,6 +373,18 @@ export async function extractSiteArchive(
         const chunks: Buffer[] = [];
         for await (const chunk of entry as AsyncIterable<Buffer>) chunks.push(chunk);
         manifestText = Buffer.concat(chunks).toString('utf8');
+        break;
+      }
+      case 'present': {
+        if (present) throw unsafe('the archive has two present.list entries');
+        if ((header.size ?? 0) > MAX_PRESENT_BYTES) throw unsafe('present.list is larger than 64 MiB');
+        const chunks: Buffer[] = [];
+        for await (const chunk of entry as AsyncIterable<Buffer>) chunks.push(chunk);
+        present = Buffer.concat(chunks).toString('utf8').split('\0').filter(Boolean);
+        for (const path of present) {
+          if (!safeSegments(path))
+            throw unsafe(`present.list names an unsafe path ${JSON.stringify(path.slice(0, 200))}`);
+        }
         break;
       }
       case 'database': {
@@ -446,7 +488,66 @@ export async function extractSiteArchive(
         `the manifest says ${manifest.database.bytes} with ${manifest.database.sha256}`,
     );
   }
-  return { files: fileCount, bytes: computed.bytes, listing: computed, database, manifest };
+  if (Boolean(manifest.delta) !== Boolean(present)) {
+    throw unsafe(
+      manifest.delta
+        ? 'the manifest says the archive is a delta but it has no present.list'
+        : 'the archive has a present.list but the manifest does not say it is a delta',
+    );
+  }
+  return { files: fileCount, bytes: computed.bytes, listing: computed, database, present, manifest };
+}
+
+/**
+ * Merges a delta, extracted (with every check of a restore) into `fresh`, into the site directory
+ * `target`, which holds the copy the delta was taken against: every path of `target` that
+ * present.list does not name is removed (settings.php is kept: archives never hold it), then each
+ * directory of the delta is made or kept and each file and symlink renamed over its path (same
+ * filesystem: each replacement is atomic). Top-down, from lstat: a symlink in `target` where the
+ * delta has a directory is replaced, never followed. `fresh` is left with the directories only.
+ */
+export async function mergeDelta(
+  fresh: string,
+  target: string,
+  present: ReadonlySet<string>,
+): Promise<{ removed: number; moved: number }> {
+  let removed = 0;
+  let moved = 0;
+  const prune = async (relative: string): Promise<void> => {
+    for (const name of await readdir(join(target, relative))) {
+      const path = relative ? `${relative}/${name}` : name;
+      if (!relative && SITE_EXCLUDED.has(path)) continue;
+      const full = join(target, path);
+      if (!present.has(path)) {
+        await rm(full, { recursive: true, force: true });
+        removed += 1;
+      } else if ((await lstat(full)).isDirectory()) {
+        await prune(path);
+      }
+    }
+  };
+  const place = async (relative: string): Promise<void> => {
+    for (const name of (await readdir(join(fresh, relative))).sort()) {
+      const path = relative ? `${relative}/${name}` : name;
+      const from = join(fresh, path);
+      const to = join(target, path);
+      const stats = await lstat(from);
+      const existing = await lstat(to).catch(() => undefined);
+      if (stats.isDirectory()) {
+        if (existing && !existing.isDirectory()) await rm(to, { force: true });
+        if (existing?.isDirectory()) await chmod(to, stats.mode & 0o777);
+        else await mkdir(to, { mode: stats.mode & 0o777 });
+        await place(path);
+      } else {
+        if (existing?.isDirectory()) await rm(to, { recursive: true, force: true });
+        await rename(from, to);
+        moved += 1;
+      }
+    }
+  };
+  await prune('');
+  await place('');
+  return { removed, moved };
 }
 
 async function refuseEscapingLink(targetDir: string, path: string, shown: string): Promise<void> {

@@ -83,6 +83,21 @@ export function integerValue(field: string, value: unknown, min: number, max: nu
   return must(integerParam(field, value, min, max));
 }
 
+/** An ISO 8601 time (what Date#toISOString gives). */
+export function timeValue(field: string, value: unknown): string {
+  if (
+    typeof value !== 'string' ||
+    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/.test(value) ||
+    Number.isNaN(Date.parse(value))
+  ) {
+    throw new ValidationError({
+      field,
+      message: `${field} must be an ISO 8601 UTC time, e.g. 2026-12-03T11:00:00.000Z`,
+    });
+  }
+  return value;
+}
+
 export function archiveIdValue(field: string, value: unknown): string {
   if (!isUuid(value)) throw new ValidationError({ field, message: `${field} must be a lowercase UUID` });
   return value;

@@ -10,7 +10,7 @@ import { appStatus } from './app/status.js';
 import { appUpdateStatus } from './app/update-status.js';
 import { appUpdate } from './app/update.js';
 import { dbCreate } from './db/create.js';
-import { dbDrop } from './db/drop.js';
+import { dbDrop, dbDropUser } from './db/drop.js';
 import { dbDump } from './db/dump.js';
 import { dbImport } from './db/import.js';
 import { dbSchemaVersions } from './db/schema-versions.js';
@@ -56,6 +56,7 @@ const ALL_STEPS: readonly RegisteredStep[] = [
   register(debugSleep),
   register(dbCreate),
   register(dbDrop),
+  register(dbDropUser),
   register(dbDump),
   register(dbImport),
   register(dbSchemaVersions),

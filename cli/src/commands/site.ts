@@ -220,7 +220,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
             item.id,
             item.reason,
             formatRelative(item.createdAt, ctx.now()),
-            String((item.manifest.archive as { bytes?: number } | undefined)?.bytes ?? '-'),
+            String(item.bytes),
           ]),
         ),
       );

@@ -499,10 +499,23 @@ function refusalError(refusal: Refusal): SitesError {
   return new SitesError(refusal.code, refusal.message, refusal.details);
 }
 
+/** Both archives of a backup, as its manifest records them (a dump of its own, or inside). */
+function backupBytes(backup: BackupEntity): number {
+  const { archive, database } = backup.manifest as {
+    archive?: { bytes?: unknown };
+    database?: { bytes?: unknown } | null;
+  };
+  const files = typeof archive?.bytes === 'number' ? archive.bytes : 0;
+  const dump = backup.databaseArchiveId && typeof database?.bytes === 'number' ? database.bytes : 0;
+  return files + dump;
+}
+
 function backupView(backup: BackupEntity): BackupView {
   return {
     id: backup.id,
     archiveId: backup.archiveId,
+    databaseArchiveId: backup.databaseArchiveId,
+    bytes: backupBytes(backup),
     domain: backup.domain,
     reason: backup.reason,
     createdAt: backup.createdAt.toISOString(),

@@ -1,6 +1,6 @@
 import { copyFile, readFile, rename, rm } from 'node:fs/promises';
 import { StepError, StepErrorCode } from '../../../../shared/src/errors.js';
-import { renderDrupalVhost } from '../../../../shared/src/nginx-vhost.js';
+import { renderDrupalVhost, validateProxyTarget } from '../../../../shared/src/nginx-vhost.js';
 import { must, validatePlatformName } from '../../../../shared/src/validation.js';
 import { ensureDir, pathKind, writeFileAtomic } from '../../adapters/files.js';
 import { HostLayout } from '../../adapters/layout.js';
@@ -20,15 +20,16 @@ import { domainValue, requireDirectory } from '../site/common.js';
 export const httpWriteVhost: StepHandler<'http.write-vhost'> = {
   name: 'http.write-vhost',
   parseParams: (input) =>
-    parseWith(input, ['domain', 'platform'], ['disabled', 'redirectFrom'], (params) => ({
+    parseWith(input, ['domain', 'platform'], ['disabled', 'redirectFrom', 'proxyTo'], (params) => ({
       domain: domainValue('domain', params.domain),
       platform: must(validatePlatformName('platform', params.platform)),
       ...(params.disabled !== undefined ? { disabled: booleanValue('disabled', params.disabled) } : {}),
       ...(params.redirectFrom !== undefined
         ? { redirectFrom: listValue('redirectFrom', params.redirectFrom, 50, domainValue) }
         : {}),
+      ...(params.proxyTo !== undefined ? { proxyTo: validateProxyTarget(params.proxyTo) } : {}),
     })),
-  async run({ domain, platform, disabled, redirectFrom }, context) {
+  async run({ domain, platform, disabled, redirectFrom, proxyTo }, context) {
     const layout = new HostLayout(context.host.root);
     await requireDirectory(layout.platformDocroot(platform), `the docroot of platform ${platform}`);
     const socket = context.host.phpFpmSocket;
@@ -47,13 +48,16 @@ export const httpWriteVhost: StepHandler<'http.write-vhost'> = {
       listen: context.host.httpListen,
       disabled: disabled ?? false,
       redirectFrom: redirectFrom ?? [],
+      ...(proxyTo ? { proxyTo } : {}),
     });
     await ensureDir(layout.nginxDir, 0o755);
     const path = layout.vhostPath(domain);
     const changed = (await readFile(path, 'utf8').catch(() => undefined)) !== content;
     await replaceConfig(context, path, content);
-    context.note(`${changed ? 'wrote' : 'kept'} ${path}; nginx reloaded`);
-    return { path, changed };
+    context.note(
+      `${changed ? 'wrote' : 'kept'} ${path}${proxyTo ? ` (passing requests to ${proxyTo})` : ''}; nginx reloaded`,
+    );
+    return { path, changed, port: context.host.httpPort };
   },
 };
 

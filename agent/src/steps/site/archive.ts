@@ -13,10 +13,11 @@ import {
   MANIFEST_FORMAT,
   packDatabase,
   packManifest,
+  packPresent,
   packSiteDirectory,
 } from '../../adapters/site-archive.js';
 import { asError, firstFailure } from '../../adapters/streams.js';
-import { archiveIdValue, databaseRefOrNull, parseWith } from '../params.js';
+import { archiveIdValue, databaseRefOrNull, parseWith, timeValue } from '../params.js';
 import type { StepHandler } from '../step.js';
 import { domainValue, requireDirectory } from './common.js';
 
@@ -32,12 +33,16 @@ import { domainValue, requireDirectory } from './common.js';
 export const siteArchive: StepHandler<'site.archive'> = {
   name: 'site.archive',
   parseParams: (input) =>
-    parseWith(input, ['domain', 'archiveId'], ['includeDatabase'], (params) => ({
+    parseWith(input, ['domain', 'archiveId'], ['includeDatabase', 'changedSince'], (params) => ({
       domain: domainValue('domain', params.domain),
       archiveId: archiveIdValue('archiveId', params.archiveId),
       includeDatabase: databaseRefOrNull('includeDatabase', params.includeDatabase),
+      ...(params.changedSince !== undefined
+        ? { changedSince: timeValue('changedSince', params.changedSince) }
+        : {}),
     })),
-  async run({ domain, archiveId, includeDatabase }, context) {
+  async run({ domain, archiveId, includeDatabase, changedSince }, context) {
+    const startedAt = new Date().toISOString();
     const layout = new HostLayout(context.host.root);
     const siteDir = layout.siteDir(domain);
     await requireDirectory(siteDir, 'the site directory');
@@ -69,10 +74,13 @@ export const siteArchive: StepHandler<'site.archive'> = {
     let archivedBytes = 0;
     const produce = async (): Promise<SiteArchiveManifest> => {
       context.note(
-        `archiving ${siteDir}${includeDatabase ? ` and database ${includeDatabase.database}` : ''}`,
+        `archiving ${changedSince ? `what changed in ${siteDir} since ${changedSince}` : siteDir}` +
+          (includeDatabase ? ` and database ${includeDatabase.database}` : ''),
       );
       const skipped: Array<{ path: string; why: string }> = [];
+      const present: string[] = [];
       const files = await packSiteDirectory(pack, siteDir, {
+        ...(changedSince ? { changedSince: new Date(changedSince), present } : {}),
         onSkip: (path, why) => {
           skipped.push({ path, why });
           context.note(warning(`left out ${path}: ${why}`));
@@ -87,6 +95,7 @@ export const siteArchive: StepHandler<'site.archive'> = {
         await dumped;
         database = await packDatabase(pack, dumpFile, includeDatabase.database);
       }
+      if (changedSince) await packPresent(pack, present);
       const manifest: SiteArchiveManifest = {
         format: MANIFEST_FORMAT,
         domain,
@@ -94,6 +103,7 @@ export const siteArchive: StepHandler<'site.archive'> = {
         files,
         database,
         skipped,
+        ...(changedSince ? { delta: { since: changedSince, present: present.length } } : {}),
       };
       await packManifest(pack, manifest);
       pack.finalize();
@@ -129,7 +139,7 @@ export const siteArchive: StepHandler<'site.archive'> = {
           (manifest.database ? ` and a ${manifest.database.bytes}-byte dump` : '') +
           `: ${upload.size} bytes gzipped, sha256 ${upload.sha256}`,
       );
-      return { sha256: upload.sha256, bytes: upload.size, manifest };
+      return { sha256: upload.sha256, bytes: upload.size, manifest, startedAt };
     } finally {
       if (dumped) await dumped.catch(() => undefined);
       await rm(dumpFile, { force: true });

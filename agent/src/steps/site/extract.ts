@@ -7,9 +7,9 @@ import { StepError, StepErrorCode } from '../../../../shared/src/errors.js';
 import { besidePath, ensureDir, pathKind } from '../../adapters/files.js';
 import { HostLayout } from '../../adapters/layout.js';
 import { MariaDb, requireDatabase } from '../../adapters/mysql.js';
-import { extractSiteArchive } from '../../adapters/site-archive.js';
+import { extractSiteArchive, mergeDelta } from '../../adapters/site-archive.js';
 import { asError, firstFailure } from '../../adapters/streams.js';
-import { archiveIdValue, databaseRefOrNull, parseWith } from '../params.js';
+import { archiveIdValue, booleanValue, databaseRefOrNull, parseWith } from '../params.js';
 import type { StepHandler } from '../step.js';
 import { domainValue } from './common.js';
 import { chownTree } from './ownership.js';
@@ -24,19 +24,23 @@ import { chownTree } from './ownership.js';
  * The target's own settings.php, if it has one, is carried into the new directory: archives never
  * hold one, and keeping it keeps the site's hash salt and database settings until
  * site.write-settings rewrites them.
+ *
+ * A delta (`delta`, from site.archive with changedSince) is extracted the same safe way into its
+ * own new directory, then merged into the existing site directory (mergeDelta).
  */
 export const siteExtract: StepHandler<'site.extract'> = {
   name: 'site.extract',
   parseParams: (input) =>
-    parseWith(input, ['domain', 'archiveId'], ['importDatabase', 'targetDomain'], (params) => ({
+    parseWith(input, ['domain', 'archiveId'], ['importDatabase', 'targetDomain', 'delta'], (params) => ({
       domain: domainValue('domain', params.domain),
       archiveId: archiveIdValue('archiveId', params.archiveId),
       importDatabase: databaseRefOrNull('importDatabase', params.importDatabase),
       ...(params.targetDomain !== undefined
         ? { targetDomain: domainValue('targetDomain', params.targetDomain) }
         : {}),
+      ...(params.delta !== undefined ? { delta: booleanValue('delta', params.delta) } : {}),
     })),
-  async run({ domain, archiveId, targetDomain, importDatabase }, context) {
+  async run({ domain, archiveId, targetDomain, importDatabase, delta = false }, context) {
     const layout = new HostLayout(context.host.root);
     const target = layout.siteDir(targetDomain ?? domain);
     const mariadb = new MariaDb(context);
@@ -47,6 +51,13 @@ export const siteExtract: StepHandler<'site.extract'> = {
       throw new StepError({
         code: StepErrorCode.Refused,
         message: `${target} is a ${targetKind}, not a site directory: not replaced`,
+        retryable: false,
+      });
+    }
+    if (delta && targetKind !== 'directory') {
+      throw new StepError({
+        code: StepErrorCode.Refused,
+        message: `${target} does not exist: a delta is merged into the copy it was taken against`,
         retryable: false,
       });
     }
@@ -106,8 +117,25 @@ export const siteExtract: StepHandler<'site.extract'> = {
         });
       }
 
+      if (Boolean(result.present) !== delta) {
+        throw new StepError({
+          code: StepErrorCode.UnsafeArchive,
+          message: delta
+            ? `archive ${archiveId} is a full archive, not a delta`
+            : `archive ${archiveId} is a delta: it restores only into the copy it was taken against`,
+          retryable: false,
+        });
+      }
+
       const web = context.host.webUser;
       if (web) await chownTree(temp, ['files', 'private'], { uid: web.uid, gid: web.gid });
+      if (result.present) {
+        const merged = await mergeDelta(temp, target, new Set(result.present));
+        context.note(
+          `merged ${result.files} changed files (${result.bytes} bytes) into ${target}, removed ${merged.removed} paths`,
+        );
+        return { files: result.files, bytes: result.bytes, databaseImported, manifest: result.manifest };
+      }
       if (targetKind === 'directory') {
         await copyFile(join(target, 'settings.php'), join(temp, 'settings.php')).catch(
           (error: NodeJS.ErrnoException) => {

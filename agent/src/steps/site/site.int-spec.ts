@@ -310,6 +310,89 @@ describe('site.archive and site.extract', () => {
     expect(await readFile(join(siteDir, 'settings.php'), 'utf8')).toBe(settingsBefore);
   });
 
+  it('copies a site to another directory, then only what changed since in a delta: changes, additions, deletions, a link replaced by a directory', async () => {
+    const siteDir = await seedSite();
+    const archives = new MemoryArchives();
+    const full = ids();
+    const archived = await runStep(
+      siteArchive,
+      { domain, archiveId: full, includeDatabase: null },
+      testContext(root.host, { archives }),
+    );
+    const copy = 'moved.example.org';
+    await runStep(
+      siteExtract,
+      { domain, archiveId: full, targetDomain: copy, importDatabase: null },
+      testContext(root.host, { archives }),
+    );
+    const copied = join(root.root, 'sites', copy);
+    await writeFile(join(copied, 'settings.php'), "<?php // the copy's own settings");
+
+    // What the site does while the copy is made, and after.
+    await writeFile(join(siteDir, 'files', 'a.txt'), 'changed after the copy');
+    await writeFile(join(siteDir, 'files', 'new.txt'), 'added after the copy');
+    await execa('rm', ['-r', join(siteDir, 'files', 'deep', 'er')]);
+    await execa('rm', [join(siteDir, 'files', 'link-to-big')]);
+    await mkdir(join(siteDir, 'files', 'link-to-big'));
+    await writeFile(join(siteDir, 'files', 'link-to-big', 'inside.txt'), 'a directory now');
+
+    const delta = ids();
+    const changed = await runStep(
+      siteArchive,
+      { domain, archiveId: delta, includeDatabase: null, changedSince: archived.startedAt },
+      testContext(root.host, { archives }),
+    );
+    expect(changed.manifest.delta).toEqual({ since: archived.startedAt, present: expect.any(Number) });
+    // The big file that did not change is not in the delta.
+    expect(changed.bytes).toBeLessThan(archived.bytes / 10);
+    // A delta never restores as a whole site, and a full archive never merges.
+    await expect(
+      runStep(
+        siteExtract,
+        { domain, archiveId: delta, targetDomain: 'other.example.org', importDatabase: null },
+        testContext(root.host, { archives }),
+      ),
+    ).rejects.toMatchObject({ message: expect.stringMatching(/a delta is merged into the copy|is a delta/) });
+    await expect(
+      runStep(
+        siteExtract,
+        { domain, archiveId: full, targetDomain: copy, importDatabase: null, delta: true },
+        testContext(root.host, { archives }),
+      ),
+    ).rejects.toMatchObject({ message: expect.stringMatching(/is a full archive, not a delta/) });
+
+    await runStep(
+      siteExtract,
+      { domain, archiveId: delta, targetDomain: copy, importDatabase: null, delta: true },
+      testContext(root.host, { archives }),
+    );
+    const tree = async (dir: string) => {
+      const found: string[] = [];
+      const walk = async (relative: string): Promise<void> => {
+        for (const name of (await readdir(join(dir, relative))).sort()) {
+          const path = relative ? `${relative}/${name}` : name;
+          if (path === 'settings.php') continue;
+          const stats = await lstat(join(dir, path));
+          if (stats.isDirectory()) {
+            found.push(`d ${path}`);
+            await walk(path);
+          } else if (stats.isSymbolicLink()) found.push(`l ${path} ${await readlink(join(dir, path))}`);
+          else
+            found.push(
+              `f ${path} ${createHash('sha256')
+                .update(await readFile(join(dir, path)))
+                .digest('hex')}`,
+            );
+        }
+      };
+      await walk('');
+      return found;
+    };
+    expect(await tree(copied)).toEqual(await tree(siteDir));
+    expect(await readFile(join(copied, 'settings.php'), 'utf8')).toBe("<?php // the copy's own settings");
+    expect((await readdir(join(root.root, 'sites'))).sort()).toEqual([copy, domain].sort());
+  });
+
   it('refuses an archive of another domain, and leaves the target as it was', async () => {
     await seedSite();
     const archives = new MemoryArchives();

@@ -19,6 +19,7 @@ export const DEFAULT_STEP_OUTPUTS: Required<StepOutputs> = {
     os: 'Debian',
   }),
   'probe.tcp': () => ({ ms: 1 }),
+  'db.drop-user': ({ user, host }) => ({ user, host }),
   'link.transfer-check': ({ bytes }) => ({ sha256: SHA, bytes, uploadMs: 1, downloadMs: 1 }),
   'debug.noop': () => ({ at: 0 }),
   'debug.sleep': ({ ms }) => ({ sleptMs: ms }),
@@ -41,6 +42,7 @@ export const DEFAULT_STEP_OUTPUTS: Required<StepOutputs> = {
     removed: true,
   }),
   'site.archive': ({ domain, includeDatabase }) => ({
+    startedAt: '2026-12-01T00:00:00.000Z',
     sha256: SHA,
     bytes: 4096,
     manifest: {
@@ -79,7 +81,11 @@ export const DEFAULT_STEP_OUTPUTS: Required<StepOutputs> = {
       },
     ],
   }),
-  'http.write-vhost': ({ domain }) => ({ path: `/var/berth/config/nginx/${domain}.conf`, changed: true }),
+  'http.write-vhost': ({ domain }) => ({
+    path: `/var/berth/config/nginx/${domain}.conf`,
+    changed: true,
+    port: 80,
+  }),
   'http.remove-vhost': ({ domain }) => ({ path: `/var/berth/config/nginx/${domain}.conf`, removed: true }),
   'probe.http': ({ expectStatus }) => ({ status: expectStatus?.[0] ?? 200, ms: 5, bodyExcerpt: '' }),
   'app.install': ({ profile }) => ({ profile }),
