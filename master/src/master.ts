@@ -79,6 +79,9 @@ async function closeHttp(app: NestExpressApplication): Promise<void> {
 }
 
 /** Who the master itself acts as when a task queues other tasks (a platform upgrade's migrates). */
+/** How often the master looks for moved sites whose old server's grace period is over. */
+const RELEASE_CHECK_MS = 60_000;
+
 const SYSTEM_PRINCIPAL: Principal = { tokenId: 'system', name: 'berth', role: 'admin', clientId: null };
 
 export interface RunningMaster {
@@ -177,6 +180,7 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       queue,
       archives,
       secretBox,
+      { releaseOldAfterMs: config.releaseOldAfterMs },
     );
 
     // Each feature gives the engine its workflows, with what they may change spelled out.
@@ -216,6 +220,21 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
     // The engine attaches to the gateway before any agent can say hello.
     await engine.start();
     stops.push(() => engine.stop());
+
+    // Sites that moved to another server are released from the old one once its grace is over.
+    const releases = setInterval(() => {
+      sitesService.releaseDue(SYSTEM_PRINCIPAL, new Date()).then(
+        (queued) => {
+          if (queued > 0) logger.info({ queued }, 'released moved sites from their old servers');
+        },
+        (error: unknown) => logger.error({ err: error }, 'queuing the release of moved sites failed'),
+      );
+    }, RELEASE_CHECK_MS);
+    releases.unref();
+    stops.push(() => {
+      clearInterval(releases);
+      return Promise.resolve();
+    });
     const grpcServer = new AgentGrpcServer({ ca, enrollment, gateway, archives, config, logger });
     const grpcPort = await grpcServer.start();
     stops.push(() => grpcServer.stop());

@@ -43,6 +43,11 @@ export type MigrateParams = {
   /** The rollback point dumped once writes are held. */
   rollbackArchiveId: string;
   rehearsal: { domain: string; database: string; user: string };
+  /**
+   * A move to a platform on another server: how long (ms) the old server keeps the site's copy and
+   * passes its requests on, before the master releases the site from it. Absent in older tasks.
+   */
+  releaseOldAfterMs?: number;
 };
 
 /**
@@ -167,6 +172,8 @@ export type TaskDefinitions = {
     result: { lastBackupId: string };
   };
   'site.backup-delete': { target: 'site'; params: { backupId: string }; result: { deleted: string } };
+  /** The site's copy on the server it moved from: its vhost (the proxy), link, directory, database grant. */
+  'site.release-old': { target: 'site'; params: Record<string, never>; result: { released: string | null } };
   'debug.sleep': { target: 'server'; params: { ms: number }; result: StepOutput<'debug.sleep'> };
   'debug.noop': { target: 'server'; params: Record<string, never>; result: StepOutput<'debug.noop'> };
 };
@@ -210,6 +217,7 @@ export const TASK_KINDS = {
   'site.enable': { target: 'site', offeredIn: ['disabled'] },
   'site.delete': { target: 'site', offeredIn: ['disabled'] },
   'site.backup-delete': { target: 'site' },
+  'site.release-old': { target: 'site' },
   'platform.migrate-sites': { target: 'platform' },
   'debug.sleep': { target: 'server', debug: true },
   'debug.noop': { target: 'server', debug: true },

@@ -186,6 +186,16 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
       'Print a one-time login link for the site',
       (task) => ctx.out(String((task.result as { url?: string } | null)?.url ?? '')),
     ],
+    [
+      'release-old',
+      'release-old',
+      'Release a site that moved to another web server from the old one: its proxying vhost, link, copy and ' +
+        'database account there go (the master does it by itself after BERTH_RELEASE_OLD_AFTER_MS, default 24 h)',
+      (task) => {
+        const released = (task.result as { released?: string | null } | null)?.released;
+        ctx.out(released ? `released from ${released}` : 'nothing to release: no copy on another server');
+      },
+    ],
   ];
   for (const [name, action, description, after] of simple) {
     site

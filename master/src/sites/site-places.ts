@@ -1,5 +1,6 @@
 import type { PlatformEntity } from '../platforms/platform.entity.js';
 import type { PlatformsRepository } from '../platforms/platforms.repository.js';
+import type { ServerEntity } from '../servers/server.entity.js';
 import type { ServersRepository } from '../servers/servers.repository.js';
 import type { SitesRepository } from './sites.repository.js';
 import type { PlatformPlace, SitePlace } from './tasks/site-steps.js';
@@ -17,16 +18,19 @@ export class SitePlaces {
     if (!site) return null;
     const platform = await this.platform(site.platformId);
     if (!platform) throw new Error(`the platform of ${site.domain} is no longer in the registry`);
-    const web = await this.servers.findById(platform.serverId);
+    const db = await this.servers.findById(site.dbServerId);
+    const previous = site.previousPlatformId ? await this.platform(site.previousPlatformId) : null;
     return {
       siteId: site.id,
       domain: site.domain,
       status: site.status,
       platform,
       web: platform.serverId,
-      webAddress: web?.address ?? null,
-      webName: web?.name ?? platform.serverId,
+      webAddress: platform.serverAddress,
+      webName: platform.serverName,
       db: site.dbServerId,
+      dbAddress: db?.address ?? null,
+      previous,
       database: { name: site.dbName, user: site.dbUser, host: site.dbHost, port: site.dbPort },
       on: { domain: site.domain, platform: platform.name },
     };
@@ -34,16 +38,23 @@ export class SitePlaces {
 
   async platform(platformId: string): Promise<PlatformPlace | null> {
     const platform = await this.platforms.findByNameOrId(platformId);
-    return platform ? platformPlace(platform) : null;
+    if (!platform) return null;
+    const server = await this.servers.findById(platform.serverId);
+    return platformPlace(platform, server);
   }
 }
 
-function platformPlace(platform: PlatformEntity): PlatformPlace {
+function platformPlace(
+  platform: PlatformEntity,
+  server: Pick<ServerEntity, 'name' | 'address'> | null,
+): PlatformPlace {
   return {
     id: platform.id,
     name: platform.name,
     path: platform.path,
     serverId: platform.serverId,
+    serverName: server?.name ?? platform.serverId,
+    serverAddress: server?.address ?? null,
     coreVersion: platform.coreVersion,
   };
 }

@@ -51,6 +51,17 @@ export class SiteEntity {
   @Column('varchar', { length: 16, default: 'installing' })
   status!: SiteStatus;
 
+  /**
+   * The platform the site left for one on another server: the old server keeps its copy, and its
+   * vhost passes requests on, until the site is released from it (site.release-old).
+   */
+  @Column('uuid', { name: 'previous_platform_id', nullable: true })
+  previousPlatformId!: string | null;
+
+  /** When the master releases the site from its previous server by itself. */
+  @Column('timestamptz', { name: 'release_old_after', nullable: true })
+  releaseOldAfter!: Date | null;
+
   @Column('timestamptz', { name: 'verified_at', nullable: true })
   verifiedAt!: Date | null;
 

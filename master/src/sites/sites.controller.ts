@@ -268,6 +268,16 @@ export class SitesController {
     return this.sites.delete(request.principal, domain, force === 'true' || force === '1');
   }
 
+  @Post(':domain/release-old')
+  @HttpCode(202)
+  @ApiOperation({
+    summary:
+      'Release a site that moved to another web server from the old one (its proxying vhost, link, copy and database account there)',
+  })
+  releaseOld(@Req() request: AuthenticatedRequest, @Param('domain') domain: string): Promise<TaskView> {
+    return this.sites.releaseOld(request.principal, domain);
+  }
+
   @Post(':domain/login-reset')
   @HttpCode(202)
   @ApiOperation({ summary: "A one-time login link (the task's result.url)" })

@@ -1,13 +1,18 @@
-import type { DataSource, FindOptionsWhere } from 'typeorm';
+import { LessThanOrEqual, type DataSource, type FindOptionsWhere } from 'typeorm';
 import { isUuid } from '../../../shared/src/validation.js';
 import { SiteEntity, type SiteStatus } from './site.entity.js';
 
 export class SitesRepository {
   constructor(private readonly db: DataSource) {}
 
-  create(input: Omit<SiteEntity, 'id' | 'createdAt' | 'updatedAt' | 'verifiedAt'>): Promise<SiteEntity> {
+  create(
+    input: Omit<
+      SiteEntity,
+      'id' | 'createdAt' | 'updatedAt' | 'verifiedAt' | 'previousPlatformId' | 'releaseOldAfter'
+    >,
+  ): Promise<SiteEntity> {
     const repository = this.db.getRepository(SiteEntity);
-    return repository.save(repository.create(input));
+    return repository.save(repository.create({ ...input, previousPlatformId: null, releaseOldAfter: null }));
   }
 
   findByDomainOrId(domainOrId: string): Promise<SiteEntity | null> {
@@ -36,6 +41,33 @@ export class SitesRepository {
 
   async setPlatform(id: string, platformId: string): Promise<void> {
     await this.db.getRepository(SiteEntity).update({ id }, { platformId, verifiedAt: new Date() });
+  }
+
+  /**
+   * A site that moved to a platform on another server: its database host as the new server
+   * reaches it, and the previous platform kept until the site is released from its server.
+   */
+  async setMoved(
+    id: string,
+    move: { platformId: string; dbHost: string; previousPlatformId: string; releaseOldAfter: Date },
+  ): Promise<void> {
+    await this.db.getRepository(SiteEntity).update({ id }, { ...move, verifiedAt: new Date() });
+  }
+
+  /** The site no longer has a copy on its previous server. */
+  async setReleased(id: string): Promise<void> {
+    await this.db
+      .getRepository(SiteEntity)
+      .update({ id }, { previousPlatformId: null, releaseOldAfter: null });
+  }
+
+  /** The sites whose previous server's copy is due to be released, oldest first. */
+  dueForRelease(now: Date, limit: number): Promise<SiteEntity[]> {
+    return this.db.getRepository(SiteEntity).find({
+      where: { releaseOldAfter: LessThanOrEqual(now) },
+      order: { releaseOldAfter: 'ASC' },
+      take: limit,
+    });
   }
 
   /** A site under a new name (the end of a rename). */

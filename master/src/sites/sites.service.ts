@@ -85,6 +85,7 @@ export class SitesService {
     private readonly queue: TaskQueue,
     private readonly archives: Pick<ArchiveStore, 'reserve'>,
     private readonly secrets: SecretBox,
+    private readonly options: { releaseOldAfterMs: number },
   ) {}
 
   async install(principal: Principal, input: InstallSiteInput): Promise<{ site: SiteView; task: TaskView }> {
@@ -293,15 +294,23 @@ export class SitesService {
   ): Promise<TaskView> {
     const site = await this.get(principal, domain);
     const target = await this.migrateTarget(input.platform);
+    const platform = await this.platforms.findByNameOrId(site.platformId);
+    const [from, to] = await Promise.all([
+      this.servers.findById(platform!.serverId),
+      this.servers.findById(target.serverId),
+    ]);
+    if (!from || !to)
+      throw new Error(`the servers of ${site.domain}'s platforms are no longer in the registry`);
     const plan = planMigrate({
       site,
       target,
       report: await this.compatibility(site, target),
       force: input.force === true,
       random: randomBytes(4),
+      servers: { from, to },
+      releaseOldAfterMs: this.options.releaseOldAfterMs,
     });
     if (!plan.ok) throw refusalError(plan);
-    const platform = await this.platforms.findByNameOrId(site.platformId);
     return this.queueFor(
       principal,
       site,
@@ -338,6 +347,32 @@ export class SitesService {
     const platform = await this.platforms.findByNameOrId(site.platformId);
     const archiveId = await this.archives.reserve(platform!.serverId, 'backup');
     return this.queueFor(principal, site, 'site.delete', { archiveId, force });
+  }
+
+  /** Release-old: refused when the site keeps no copy on a server it moved from. */
+  async releaseOld(principal: Principal, domain: string): Promise<TaskView> {
+    const site = await this.get(principal, domain);
+    if (!site.previousPlatformId) {
+      throw new SitesError(
+        SitesErrorCode.WrongState,
+        `${site.domain} keeps no copy on another server: it has not moved, or was released already`,
+      );
+    }
+    return this.queueFor(principal, site, 'site.release-old', {});
+  }
+
+  /**
+   * The sites whose grace period on the server they moved from is over, each released (queued
+   * once: a site that has a release queued or running is skipped). Returns how many were queued.
+   */
+  async releaseDue(principal: Principal, now: Date): Promise<number> {
+    let queued = 0;
+    for (const site of await this.sites.dueForRelease(now, 50)) {
+      if (await this.queue.hasOpen(site.id, 'site.release-old')) continue;
+      await this.queueFor(principal, site, 'site.release-old', {});
+      queued += 1;
+    }
+    return queued;
   }
 
   async loginReset(principal: Principal, domain: string): Promise<TaskView> {

@@ -14,7 +14,7 @@ export class TaskQueue {
   constructor(
     private readonly tasks: Pick<
       TasksRepository,
-      'insertTask' | 'findTask' | 'findChildTask' | 'isDomainClaimed'
+      'insertTask' | 'findTask' | 'findChildTask' | 'isDomainClaimed' | 'hasOpenTask'
     >,
     private readonly wake: () => void,
   ) {}
@@ -43,6 +43,11 @@ export class TaskQueue {
   /** The task `parentTaskId` queued for `targetId`, if any (found again on a replay). */
   findChild(parentTaskId: string, targetId: string): Promise<TaskEntity | null> {
     return this.tasks.findChildTask(parentTaskId, targetId);
+  }
+
+  /** Whether a task of this type is queued or running for this target. */
+  hasOpen(targetId: string, type: TaskType): Promise<boolean> {
+    return this.tasks.hasOpenTask(targetId, type);
   }
 
   /** Whether a queued or running task will give this domain to a site. */

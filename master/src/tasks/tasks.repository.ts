@@ -86,6 +86,17 @@ export class TasksRepository {
       .findOne({ where: { parentTaskId, targetId }, order: { createdAt: 'ASC' } });
   }
 
+  /** Whether a task of this type is queued or running for this target. */
+  async hasOpenTask(targetId: string, type: string): Promise<boolean> {
+    const row = await sqlOne<{ open: number }>(
+      this.db,
+      `SELECT 1 AS open FROM tasks
+        WHERE target_id = $1 AND type = $2 AND state IN ('queued', 'running') LIMIT 1`,
+      [targetId, type],
+    );
+    return row !== undefined;
+  }
+
   /** Whether a queued or running task will give this domain to a site (a rename's new name). */
   async isDomainClaimed(domain: string): Promise<boolean> {
     const row = await sqlOne<{ claimed: number }>(

@@ -33,6 +33,11 @@ export interface MasterConfig {
   readonly secretKey: string | undefined;
   /** Bearer token Prometheus scrapes GET /metrics with (an admin API token works too); absent: none. */
   readonly metricsToken: string | undefined;
+  /**
+   * How long the server a site moved from keeps its copy and passes its requests on, before the
+   * master releases the site from it (BERTH_RELEASE_OLD_AFTER_MS, default 24 h).
+   */
+  readonly releaseOldAfterMs: number;
 }
 
 export interface MasterFlags {
@@ -83,6 +88,7 @@ export function loadMasterConfig(
     logLevel: logLevel(env.BERTH_LOG_LEVEL),
     secretKey: env.BERTH_SECRET_KEY?.trim() || undefined,
     metricsToken: metricsToken(env.BERTH_METRICS_TOKEN),
+    releaseOldAfterMs: positive('BERTH_RELEASE_OLD_AFTER_MS', env.BERTH_RELEASE_OLD_AFTER_MS, 24 * 3600_000),
   };
   if (config.leaseMs < 2 * config.heartbeatIntervalMs) {
     throw new ConfigError(

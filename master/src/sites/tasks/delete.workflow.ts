@@ -18,6 +18,8 @@ export function deleteWorkflow(deps: SiteTaskDependencies): Workflow<'site.delet
       await context.step(place.web, 'site.remove', { domain: place.domain });
       await context.step(place.db, 'db.drop', steps.database(place));
     });
+    // A site that moved lately still has a copy on the server it moved from: that goes too.
+    await steps.releaseOld(context, place);
     await context.record('packages.replace', () => deps.packages.replace({ siteId: place.siteId }, []));
     await context.record('sites.remove', () => deps.sites.remove(place.siteId));
     return { lastBackupId: last.id };

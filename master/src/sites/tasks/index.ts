@@ -10,7 +10,13 @@ import {
 } from './migrate/platform-upgrade.workflow.js';
 import { renameWorkflow } from './rename.workflow.js';
 import { SITE_WORKFLOW_VERSION, type SiteTaskDependencies } from './site-steps.js';
-import { disableWorkflow, enableWorkflow, loginResetWorkflow, verifyWorkflow } from './site.workflows.js';
+import {
+  disableWorkflow,
+  enableWorkflow,
+  loginResetWorkflow,
+  releaseOldWorkflow,
+  verifyWorkflow,
+} from './site.workflows.js';
 
 export interface SiteWorkflowDependencies extends SiteTaskDependencies {
   platformUpgrade: PlatformUpgradeDependencies;
@@ -38,6 +44,7 @@ export function siteWorkflows(deps: SiteWorkflowDependencies): WorkflowRegistrat
     registerWorkflow('site.rename', 1, renameWorkflow(deps)),
     registerWorkflow('site.disable', 1, disableWorkflow(deps)),
     registerWorkflow('site.enable', 1, enableWorkflow(deps)),
+    registerWorkflow('site.release-old', 1, releaseOldWorkflow(deps)),
     registerWorkflow('site.backup-delete', 1, backupDeleteWorkflow(deps)),
     registerWorkflow('platform.migrate-sites', 1, platformUpgradeWorkflow(deps.platformUpgrade)),
   ];

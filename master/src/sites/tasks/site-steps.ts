@@ -11,6 +11,10 @@ export interface PlatformPlace {
   /** `<root>/platforms/<name>` on its server. */
   path: string;
   serverId: string;
+  /** Its server's name, for messages. */
+  serverName: string;
+  /** What the other servers reach its server at; null until its agent said. */
+  serverAddress: string | null;
   coreVersion: string | null;
 }
 
@@ -28,6 +32,13 @@ export interface SitePlace {
   webAddress: string | null;
   /** The server that holds its database. */
   db: string;
+  /** What the other servers reach the db server at; null until its agent said. */
+  dbAddress: string | null;
+  /**
+   * The platform the site left for one on another server, whose server keeps its copy (and
+   * passes its requests on) until the site is released from it; null when there is none.
+   */
+  previous: PlatformPlace | null;
   database: { name: string; user: string; host: string; port: number };
   on: SiteOnPlatform;
 }
@@ -62,6 +73,12 @@ export interface SiteTaskDependencies {
   sites: {
     setStatus(id: string, status: SiteStatus, verified?: boolean): Promise<void>;
     setPlatform(id: string, platformId: string): Promise<void>;
+    /** The site moved to a platform on another server (see SitesRepository.setMoved). */
+    setMoved(
+      id: string,
+      move: { platformId: string; dbHost: string; previousPlatformId: string; releaseOldAfter: Date },
+    ): Promise<void>;
+    setReleased(id: string): Promise<void>;
     setDomain(id: string, domain: string): Promise<void>;
     remove(id: string): Promise<void>;
   };
@@ -208,6 +225,27 @@ export class SiteSteps {
   };
 
   /**
+   * Releases a site from the server it moved from: that server's vhost (which passed the requests
+   * on), its link and its copy go, and the database account it connected with, unless the site
+   * connects with the same one now. Nothing when there is no previous server.
+   */
+  releaseOld = async (context: TaskContext<TaskType>, place: SitePlace): Promise<string | null> => {
+    const old = place.previous;
+    if (!old) return null;
+    const on = { domain: place.domain, platform: old.name };
+    await context.step(old.serverId, 'http.remove-vhost', { domain: place.domain });
+    await context.step(old.serverId, 'site.unlink', on);
+    await context.step(old.serverId, 'site.remove', { domain: place.domain });
+    const oldGrant = place.db === old.serverId ? '127.0.0.1' : old.serverAddress;
+    if (oldGrant && oldGrant !== this.grantHost(place)) {
+      await context.step(place.db, 'db.drop-user', { user: place.database.user, host: oldGrant });
+    }
+    await context.record('sites.setReleased', () => this.deps.sites.setReleased(place.siteId));
+    await context.log(`released ${place.domain} from ${old.serverName}`);
+    return old.serverName;
+  };
+
+  /**
    * Puts a backup's files and database into a site (the site itself, a clone, a rehearsal copy):
    * the files through its web server's agent, the dump through its db server's. A backup from
    * before dumps were archives of their own has it as database.sql in the site archive.
@@ -269,6 +307,8 @@ export class SiteSteps {
               }
             : {}),
           archive: { sha256: archived.sha256, bytes: archived.bytes },
+          // When the files were read from (the web server's clock): a move copies what changed since.
+          ...(archived.startedAt ? { startedAt: archived.startedAt } : {}),
           platform: { name: place.platform.name, coreVersion: place.platform.coreVersion },
           packages: packages.map(({ name, type, version, schemaVersion }) => ({
             name,

@@ -52,3 +52,16 @@ export function loginResetWorkflow(deps: SiteTaskDependencies): Workflow<'site.l
     return { url: link.url };
   };
 }
+
+/**
+ * Release-old: the site's copy on the server it moved from goes (the vhost that passed its
+ * requests on, the link, the directory, the database account), once the move is settled: asked
+ * for (`berth site release-old`), or by the master when the grace period is over.
+ */
+export function releaseOldWorkflow(deps: SiteTaskDependencies): Workflow<'site.release-old'> {
+  const steps = new SiteSteps(deps);
+  return async (context) => {
+    const place = await steps.place(context, context.task.targetId, context.task.targetName);
+    return { released: await steps.releaseOld(context, place) };
+  };
+}

@@ -8,6 +8,8 @@ export const MIGRATE_PHASES = {
   backup: 'backup',
   /** The updates on a throwaway copy on the target; the live site is untouched. */
   rehearsal: 'rehearsal',
+  /** A move to another server: the site's files copied there while it serves. */
+  copy: 'copy to the new server',
   /** Writes held (read-only, pages served) from the rollback point to the end of the window. */
   readOnlyWindow: 'read-only window',
   rollbackPoint: 'rollback point',

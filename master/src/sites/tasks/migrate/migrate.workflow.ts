@@ -5,6 +5,7 @@ import {
   SiteSteps,
   type BackupParts,
   type PlatformPlace,
+  type RecordedBackup,
   type SitePlace,
   type SiteTaskDependencies,
 } from '../site-steps.js';
@@ -16,6 +17,13 @@ import { MIGRATE_PHASES } from './migrate-phases.js';
  * point, and an offline window that lasts only as long as the database updates. Any failure in
  * the window restores the rollback point on the old platform while the window still holds its
  * servers. The registry changes only at the end.
+ *
+ * To a platform on another web server (a move): the new server must reach the database first;
+ * the rehearsal runs there; the site's files are copied there from the backup while the site still
+ * serves, and inside the window only what changed since (a delta, see site.archive). Then the new
+ * server serves the site and the old one passes its requests on (proxyTo) until the site is
+ * released from it (site.release-old); its copy stays as it was, so a rollback is the old server
+ * serving again with nothing lost.
  */
 export function migrateWorkflow(deps: SiteTaskDependencies): Workflow<'site.migrate'> {
   const steps = new SiteSteps(deps);
@@ -27,13 +35,23 @@ export function migrateWorkflow(deps: SiteTaskDependencies): Workflow<'site.migr
     );
     if (!target) throw new Error(`the target platform ${params.targetPlatform} is no longer in the registry`);
     const live = place.on;
-    const onTarget = { domain: place.domain, platform: target.name };
+    const moved = movedPlace(place, target);
+    const onTarget = moved.on;
+    const moving = moved.web !== place.web;
+
+    if (moving && moved.database.host !== '127.0.0.1') {
+      // Before anything is made: the new web server must reach the database where it is.
+      await context.step(moved.web, 'probe.tcp', { host: moved.database.host, port: moved.database.port });
+    }
 
     const backup = await context.phase(MIGRATE_PHASES.backup, () =>
       steps.archive(context, place, params.backupArchiveId, 'pre-migrate'),
     );
 
-    await rehearse(context, steps, place, target, params, backup);
+    await rehearse(context, steps, moved, params, backup);
+
+    if (moving)
+      await context.phase(MIGRATE_PHASES.copy, () => copyToNewServer(context, steps, moved, backup));
 
     // Writes held from here: nothing acknowledged after the rollback point can be lost.
     const readOnly = await holdWrites(context, place);
@@ -53,18 +71,172 @@ export function migrateWorkflow(deps: SiteTaskDependencies): Workflow<'site.migr
       // another task's step once the site is down.
       await context.scope(
         MIGRATE_PHASES.offlineWindow,
-        () => offlineWindow(context, place, onTarget, params, readOnly),
-        { servers: [place.web, place.db], phase: true },
+        () =>
+          moving
+            ? movingWindow(context, deps.archives, place, moved, params, readOnly, changedSince(backup))
+            : offlineWindow(context, place, onTarget, params, readOnly),
+        { servers: moving ? [place.web, moved.web, place.db] : [place.web, place.db], phase: true },
       );
-      if (readOnly) await context.step(place.web, 'app.readonly', { ...onTarget, on: false });
+      if (readOnly) await context.step(moved.web, 'app.readonly', { ...onTarget, on: false });
     });
 
-    await context.step(place.web, 'probe.http', { domain: place.domain, expectStatus: [200] });
+    await context.step(moved.web, 'probe.http', { domain: place.domain, expectStatus: [200] });
+    // The old server answers too, passing the requests on: a visitor whose DNS still names it.
+    if (moving) await context.step(place.web, 'probe.http', { domain: place.domain, expectStatus: [200] });
     // Packages first, the platform last: a task that stops in between leaves the site where it was.
-    const recorded = await steps.recordPackages(context, { ...place, platform: target, on: onTarget });
-    await context.record('sites.setPlatform', () => deps.sites.setPlatform(place.siteId, target.id));
+    const recorded = await steps.recordPackages(context, moved);
+    if (moving) {
+      await context.record('sites.setMoved', () =>
+        deps.sites.setMoved(place.siteId, {
+          platformId: target.id,
+          dbHost: moved.database.host,
+          previousPlatformId: place.platform.id,
+          releaseOldAfter: new Date(Date.now() + (params.releaseOldAfterMs ?? DEFAULT_RELEASE_OLD_AFTER_MS)),
+        }),
+      );
+    } else {
+      await context.record('sites.setPlatform', () => deps.sites.setPlatform(place.siteId, target.id));
+    }
     return { from: place.platform.name, to: target.name, ...recorded };
   };
+}
+
+/** How long the old server keeps a moved site's copy when the task does not say: 24 hours. */
+export const DEFAULT_RELEASE_OLD_AFTER_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * The site as it will be on the target platform: on its server, its database where it is, reached
+ * from there (on loopback when the database is on that server, else at the db server's address).
+ */
+export function movedPlace(place: SitePlace, target: PlatformPlace): SitePlace {
+  const on = { domain: place.domain, platform: target.name };
+  if (target.serverId === place.web) return { ...place, platform: target, on };
+  let host = place.database.host;
+  if (place.db === target.serverId) host = '127.0.0.1';
+  else if (host === '127.0.0.1') {
+    if (!place.dbAddress)
+      throw new Error(`the address of the database server of ${place.domain} is not known yet`);
+    host = place.dbAddress;
+  }
+  return {
+    ...place,
+    platform: target,
+    web: target.serverId,
+    webName: target.serverName,
+    webAddress: target.serverAddress,
+    database: { ...place.database, host },
+    on,
+  };
+}
+
+/**
+ * What the delta in the window holds: what changed since the backup began reading the files
+ * (by the old server's clock), a second earlier for timestamps that round.
+ */
+function changedSince(backup: RecordedBackup): string {
+  const startedAt = backup.manifest.startedAt;
+  if (typeof startedAt !== 'string') throw new Error(`backup ${backup.id} does not say when it began`);
+  return new Date(Date.parse(startedAt) - 1_000).toISOString();
+}
+
+/**
+ * The site's files on the new server while the old one still serves it: the backup's files
+ * extracted there, its settings (the database as the new server reaches it), the link into the
+ * target platform, and its database user granted from the new server. Nothing serves it there
+ * yet (no vhost). Undone if the migrate fails, the old server's copy untouched.
+ */
+async function copyToNewServer(
+  context: TaskContext<'site.migrate'>,
+  steps: SiteSteps,
+  moved: SitePlace,
+  backup: BackupParts,
+): Promise<void> {
+  const grant = steps.database(moved);
+  context.onRollback("drop the site's grant to the new server", async () => {
+    await context.step(moved.db, 'db.drop-user', { user: grant.user, host: grant.host });
+  });
+  context.onRollback('remove the copy on the new server', async () => {
+    await context.step(moved.web, 'site.remove', { domain: moved.domain });
+  });
+  context.onRollback('unlink the copy on the new server', async () => {
+    await context.step(moved.web, 'site.unlink', moved.on);
+  });
+  await context.step(moved.db, 'db.create', grant);
+  await context.step(moved.web, 'site.extract', {
+    domain: backup.domain,
+    archiveId: backup.archiveId,
+    importDatabase: null,
+  });
+  await steps.writeSettings(context, moved);
+  await context.step(moved.web, 'site.link', moved.on);
+}
+
+/**
+ * The window of a move: maintenance on, the files changed since the copy carried over (a delta
+ * through the store, removed after), the updates on the new server, its vhost, the old server
+ * passing requests on, maintenance off. Undo: the old server's vhost back (503 while the database
+ * is restored, then the site), the new server's vhost removed, maintenance off.
+ */
+async function movingWindow(
+  context: TaskContext<'site.migrate'>,
+  archives: SiteTaskDependencies['archives'],
+  place: SitePlace,
+  moved: SitePlace,
+  params: MigrateParams,
+  readOnly: boolean,
+  since: string,
+): Promise<void> {
+  const live = place.on;
+  const undo: Array<[string, () => Promise<unknown>]> = [
+    [
+      'hold the site at the old server',
+      () => context.step(place.web, 'http.write-vhost', { ...live, disabled: true }),
+    ],
+    [
+      'database back to the rollback point',
+      () =>
+        context.step(place.db, 'db.import', {
+          database: place.database.name,
+          archiveId: params.rollbackArchiveId,
+        }),
+    ],
+    ['the old server serves the site again', () => context.step(place.web, 'http.write-vhost', live)],
+    [
+      "remove the new server's vhost",
+      () => context.step(moved.web, 'http.remove-vhost', { domain: moved.domain }),
+    ],
+    ['maintenance off', () => context.step(place.web, 'app.maintenance', { ...live, on: false })],
+  ];
+  for (const [name, action] of undo.reverse()) {
+    context.onRollback(name, async () => {
+      await action();
+    });
+  }
+  if (readOnly) await context.step(place.web, 'app.maintenance', { ...live, on: true });
+  const deltaArchiveId = await context.record('archives.reserve', () =>
+    archives.reserve(place.web, 'transfer'),
+  );
+  context.cleanup('remove the delta from the store', () =>
+    context.record('archives.remove', () => archives.remove(deltaArchiveId)),
+  );
+  await context.step(place.web, 'site.archive', {
+    domain: place.domain,
+    archiveId: deltaArchiveId,
+    includeDatabase: null,
+    changedSince: since,
+  });
+  await context.step(moved.web, 'site.extract', {
+    domain: place.domain,
+    archiveId: deltaArchiveId,
+    importDatabase: null,
+    delta: true,
+  });
+  await context.step(moved.web, 'app.update', moved.on);
+  const vhost = await context.step(moved.web, 'http.write-vhost', moved.on);
+  if (!moved.webAddress) throw new Error(`the address of ${moved.webName} is not known yet`);
+  const address = moved.webAddress.includes(':') ? `[${moved.webAddress}]` : moved.webAddress;
+  await context.step(place.web, 'http.write-vhost', { ...live, proxyTo: `${address}:${vhost.port}` });
+  await context.step(moved.web, 'app.maintenance', { ...moved.on, on: false });
 }
 
 /** Read-only mode where the site has it (module readonlymode); false when maintenance must do. */
@@ -131,13 +303,14 @@ async function offlineWindow(
 async function rehearse(
   context: TaskContext<'site.migrate'>,
   steps: SiteSteps,
+  /** The site as it will be (movedPlace): the copy runs on the target's server, beside its database. */
   place: SitePlace,
-  target: PlatformPlace,
   params: MigrateParams,
   backup: BackupParts,
 ): Promise<void> {
   const copy = params.rehearsal;
   const grant = { database: copy.database, user: copy.user, host: steps.grantHost(place) };
+  const target = place.platform;
   const onTarget = { domain: copy.domain, platform: target.name };
   await context.scope(
     MIGRATE_PHASES.rehearsal,

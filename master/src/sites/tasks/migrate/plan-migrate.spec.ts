@@ -3,15 +3,20 @@ import type { CompatibilityReport } from '../../../packages/compatibility.js';
 import { SitesErrorCode } from '../../sites.errors.js';
 import { planMigrate, type MigrateRequest } from './plan-migrate.js';
 
+const web1 = { id: 's1', name: 'web1', roles: ['http', 'db'] as const, address: '10.0.0.1' };
+const web2 = { id: 's2', name: 'web2', roles: ['http'] as const, address: '10.0.0.2' };
+
 const clean: CompatibilityReport = { rows: [], errors: 0, warnings: 0, upgrades: 1 };
 
 function request(overrides: Partial<MigrateRequest> = {}): MigrateRequest {
   return {
-    site: { domain: 'a.example', status: 'enabled', platformId: 'p1' },
+    site: { domain: 'a.example', status: 'enabled', platformId: 'p1', previousPlatformId: null },
     target: { id: 'p2', name: 'd103', status: 'verified' },
     report: clean,
     force: false,
     random: Buffer.from([0x0a, 0x0b, 0x0c, 0x0d]),
+    servers: { from: web1, to: web1 },
+    releaseOldAfterMs: 3_600_000,
     ...overrides,
   };
 }
@@ -82,7 +87,36 @@ describe('planMigrate', () => {
 
   it('refuses a site too long to have a rehearsal copy beside it', () => {
     const long = `${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(50)}.example`;
-    const plan = planMigrate(request({ site: { domain: long, status: 'enabled', platformId: 'p1' } }));
+    const plan = planMigrate(
+      request({ site: { domain: long, status: 'enabled', platformId: 'p1', previousPlatformId: null } }),
+    );
     expect(plan).toMatchObject({ ok: false, code: SitesErrorCode.InvalidInput });
+  });
+
+  it('plans a move to a platform on another web server, with how long the old one keeps the copy', () => {
+    const plan = planMigrate(request({ servers: { from: web1, to: web2 } }));
+    expect(plan).toMatchObject({ ok: true, params: { releaseOldAfterMs: 3_600_000 } });
+    expect(planMigrate(request())).not.toHaveProperty('params.releaseOldAfterMs');
+  });
+
+  it('refuses a move to a server without a web server, of unknown address, or while the last copy is kept', () => {
+    const db2 = { id: 's3', name: 'db2', roles: ['db'] as const, address: '10.0.1.2' };
+    expect(planMigrate(request({ servers: { from: web1, to: db2 } }))).toMatchObject({
+      ok: false,
+      message: 'platform d103 is on db2, which has no web server (it offers db)',
+    });
+    expect(planMigrate(request({ servers: { from: web1, to: { ...web2, address: null } } }))).toMatchObject({
+      ok: false,
+      code: SitesErrorCode.InvalidInput,
+    });
+    const moved = {
+      domain: 'a.example',
+      status: 'enabled' as const,
+      platformId: 'p1',
+      previousPlatformId: 'p0',
+    };
+    const kept = planMigrate(request({ site: moved, servers: { from: web1, to: web2 } }));
+    expect(kept).toMatchObject({ ok: false, code: SitesErrorCode.WrongState });
+    expect(!kept.ok && kept.message).toContain('berth site release-old a.example');
   });
 });

@@ -1,4 +1,5 @@
 import { siteActions, statesOffering, type SiteAction } from '../../../../../shared/src/site-actions.js';
+import type { ServerRole } from '../../../../../shared/src/server-roles.js';
 import type { SiteStatus } from '../../../../../shared/src/site-status.js';
 import type { MigrateParams } from '../../../../../shared/src/tasks.js';
 import { validateHostname } from '../../../../../shared/src/validation.js';
@@ -24,6 +25,14 @@ export interface SiteToMigrate {
   domain: string;
   status: SiteStatus;
   platformId: string;
+  /** Set while the server it moved from still keeps its copy. */
+  previousPlatformId: string | null;
+}
+
+/** The web servers of the site's platform and of the target, as a move needs them. */
+export interface MigrateServers {
+  from: { id: string; name: string };
+  to: { id: string; name: string; roles: readonly ServerRole[]; address: string | null };
 }
 
 /** What a migrate is decided from: all read before, nothing read or written here. */
@@ -35,6 +44,40 @@ export interface MigrateRequest {
   force: boolean;
   /** Random bytes (at least 4) that name the rehearsal copy and its database. */
   random: Buffer;
+  servers: MigrateServers;
+  /** How long the old server keeps the copy of a site moved off it. */
+  releaseOldAfterMs: number;
+}
+
+/** Whether the site can move to the target's server, when that is another one. */
+export function moveRefusal(
+  site: SiteToMigrate,
+  target: MigrateTarget,
+  servers: MigrateServers,
+): Refusal | null {
+  const { from, to } = servers;
+  if (from.id === to.id) return null;
+  if (!to.roles.includes('http')) {
+    return {
+      code: SitesErrorCode.InvalidInput,
+      message: `platform ${target.name} is on ${to.name}, which has no web server (it offers ${to.roles.join(', ') || 'nothing'})`,
+    };
+  }
+  if (!to.address) {
+    return {
+      code: SitesErrorCode.InvalidInput,
+      message: `the address of ${to.name} is not known yet: its agent reports it when it connects`,
+    };
+  }
+  if (site.previousPlatformId) {
+    return {
+      code: SitesErrorCode.WrongState,
+      message:
+        `${site.domain} still has its copy on the server it moved from: release it first ` +
+        `(\`berth site release-old ${site.domain}\`)`,
+    };
+  }
+  return null;
 }
 
 /** Whether a platform can be a site's migrate target at all (also what migrate-check asks first). */
@@ -109,6 +152,7 @@ export function planMigrate(
   const refusal =
     migrateTargetRefusal(site, target) ??
     stateRefusal(site, 'migrate', 'migrates') ??
+    moveRefusal(site, target, request.servers) ??
     incompatibilityRefusal(
       request.report,
       {
@@ -133,6 +177,9 @@ export function planMigrate(
       targetPlatformId: target.id,
       targetPlatform: target.name,
       rehearsal: { domain: rehearsalDomain, database: names.database, user: names.user },
+      ...(request.servers.from.id !== request.servers.to.id
+        ? { releaseOldAfterMs: request.releaseOldAfterMs }
+        : {}),
     },
   };
 }

@@ -12,6 +12,8 @@ const SHOWN = [
   'database',
   'archiveId',
   'siteArchive',
+  'delta',
+  'proxyTo',
 ] as const;
 
 /** A step call as one line: `step server key=value ...`, e.g. `site.link web1 domain=a.example platform=d103`. */

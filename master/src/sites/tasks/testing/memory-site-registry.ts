@@ -48,6 +48,27 @@ export class MemorySiteRegistry implements SiteTaskDependencies {
       }));
       return Promise.resolve();
     },
+    setMoved: (id, move) => {
+      this.write(`sites.setMoved ${id} ${move.platformId} ${move.dbHost} from ${move.previousPlatformId}`);
+      const platform = this.platformRows.get(move.platformId)!;
+      const previous = this.platformRows.get(move.previousPlatformId)!;
+      this.update(id, (site) => ({
+        ...site,
+        platform,
+        web: platform.serverId,
+        webName: platform.serverName,
+        webAddress: platform.serverAddress,
+        database: { ...site.database, host: move.dbHost },
+        on: { domain: site.domain, platform: platform.name },
+        previous,
+      }));
+      return Promise.resolve();
+    },
+    setReleased: (id) => {
+      this.write(`sites.setReleased ${id}`);
+      this.update(id, (site) => ({ ...site, previous: null }));
+      return Promise.resolve();
+    },
     setDomain: (id: string, domain: string) => {
       this.write(`sites.setDomain ${id} ${domain}`);
       this.update(id, (site) => ({ ...site, domain, on: { ...site.on, domain } }));
@@ -130,13 +151,22 @@ export class MemorySiteRegistry implements SiteTaskDependencies {
   }
 }
 
-/** Two platforms on web1 (10.2 and 10.3), for the site workflows' tests. */
-export const PLATFORMS: Record<'current' | 'target', PlatformPlace> = {
+/** The address of a test server: web<N> at 10.0.0.N, db<N> at 10.0.1.N. */
+export function addressOf(serverId: string): string {
+  return `10.0.${serverId.startsWith('db') ? 1 : 0}.${serverId.replace(/\D/g, '') || '1'}`;
+}
+
+/**
+ * Two platforms on web1 (10.2 and 10.3), and a 10.3 on web2, for the site workflows' tests.
+ */
+export const PLATFORMS: Record<'current' | 'target' | 'elsewhere', PlatformPlace> = {
   current: {
     id: 'platform-102',
     name: 'd102',
     path: '/var/berth/platforms/d102',
     serverId: 'web1',
+    serverName: 'web1',
+    serverAddress: addressOf('web1'),
     coreVersion: '10.2.0',
   },
   target: {
@@ -144,6 +174,17 @@ export const PLATFORMS: Record<'current' | 'target', PlatformPlace> = {
     name: 'd103',
     path: '/var/berth/platforms/d103',
     serverId: 'web1',
+    serverName: 'web1',
+    serverAddress: addressOf('web1'),
+    coreVersion: '10.3.0',
+  },
+  elsewhere: {
+    id: 'platform-103-web2',
+    name: 'd103-web2',
+    path: '/var/berth/platforms/d103-web2',
+    serverId: 'web2',
+    serverName: 'web2',
+    serverAddress: addressOf('web2'),
     coreVersion: '10.3.0',
   },
 };
@@ -164,13 +205,15 @@ export function sitePlace(
     status: overrides.status ?? 'enabled',
     platform,
     web: platform.serverId,
-    webName: platform.serverId,
-    webAddress: `10.0.0.${platform.serverId.replace(/\D/g, '') || '1'}`,
+    webName: platform.serverName,
+    webAddress: platform.serverAddress,
     db,
+    dbAddress: addressOf(db),
+    previous: null,
     database: {
       name: `${base}_0001`,
       user: `${base}_0001`,
-      host: db === platform.serverId ? '127.0.0.1' : `10.0.1.${db.replace(/\D/g, '') || '1'}`,
+      host: db === platform.serverId ? '127.0.0.1' : addressOf(db),
       port: 3306,
     },
     on: { domain, platform: platform.name },
