@@ -1,5 +1,9 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskWithSteps } from '../../shared/src/api.js';
+import { eventually } from '../support/processes.js';
+import { startHttpProber } from '../support/http-prober.js';
 import { startSeveralHosts, type SeveralHosts } from '../support/several-hosts.js';
 
 const PLATFORM = 'fixture-10-2';
@@ -13,6 +17,7 @@ const PLATFORM = 'fixture-10-2';
 describe('several servers', () => {
   let hosts: SeveralHosts;
   const web1 = () => hosts.webs.web1!.web;
+  const web2 = () => hosts.webs.web2!.web;
   const db1 = () => hosts.dbs.db1!.db;
 
   /** Runs the CLI; a failure shows its stderr and the hosts' logs. */
@@ -138,5 +143,115 @@ describe('several servers', () => {
     expect((await web1().request('two.example', '/')).status).toBe(404);
     // The source is untouched.
     expect((await web1().request('one.example', '/')).body).toContain('before the backup');
+  });
+
+  it('moves the site from web1 to web2: served throughout, offline only in the window, nothing lost, web1 passing requests on', async () => {
+    const siteFiles = (web: 'web1' | 'web2') => join(hosts.webs[web]!.root, 'sites', 'one.example', 'files');
+    writeFileSync(join(siteFiles('web1'), 'before.txt'), 'written before the move');
+    const acknowledged: Array<{ title: string; at: number }> = [];
+    let writing = true;
+    const writer = (async () => {
+      for (let n = 0; writing; n++) {
+        const title = `move write ${n}`;
+        const answer = await web1().request('one.example', '/node', { method: 'POST', form: { title } });
+        if (answer.status < 400) acknowledged.push({ title, at: Date.now() });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    const onWeb1 = startHttpProber(web1(), 'one.example');
+    const onWeb2 = startHttpProber(web2(), 'one.example');
+    let moved: TaskWithSteps;
+    try {
+      const { stdout } = await berth(
+        'site',
+        'migrate',
+        'one.example',
+        '--platform',
+        'fixture-10-3-web2',
+        '--no-wait',
+        '--json',
+      );
+      const { id } = JSON.parse(stdout) as { id: string };
+      // A file written while the move is under way (after the backup read the files): the delta's.
+      await eventually(
+        'the rehearsal',
+        async () => {
+          const running = await hosts.master.api.get<TaskWithSteps>(`/api/tasks/${id}`);
+          if (running.state === 'failed') throw new Error(`the move failed: ${running.error}`);
+          return running.phases.some((phase) => phase.name === 'rehearsal');
+        },
+        60_000,
+        20,
+      );
+      writeFileSync(join(siteFiles('web1'), 'during.txt'), 'written during the move');
+      moved = await eventually(
+        'the move to end',
+        async () => {
+          const found = await hosts.master.api.get<TaskWithSteps>(`/api/tasks/${id}`);
+          return ['succeeded', 'failed'].includes(found.state) ? found : undefined;
+        },
+        120_000,
+        100,
+      );
+    } finally {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      writing = false;
+      await Promise.all([onWeb1.stop(), onWeb2.stop(), writer]);
+    }
+    expect(moved.state, moved.error ?? '').toBe('succeeded');
+    const phase = (name: string) => {
+      const found = moved.phases.find((item) => item.name === name)!;
+      return { start: Date.parse(found.startedAt), end: Date.parse(found.endedAt!) };
+    };
+    const window = phase('offline window');
+    const outside = (sample: { at: number }) => sample.at < window.start || sample.at > window.end;
+    // web1, where DNS still points: 200 outside the window (its own site, then passed on to web2).
+    expect(onWeb1.samples.length).toBeGreaterThan(20);
+    expect(onWeb1.samples.filter((sample) => outside(sample) && sample.status !== 200)).toEqual([]);
+    expect(onWeb1.samples.filter((sample) => ![200, 503].includes(sample.status))).toEqual([]);
+    // web2 serves the site from the end of the window on (before it, it did not have it).
+    expect(onWeb2.samples.filter((sample) => sample.at > window.end && sample.status !== 200)).toEqual([]);
+    console.info(
+      `move web1 -> web2: offline window ${window.end - window.start} ms, ` +
+        `${onWeb1.samples.filter((sample) => sample.status === 503).length} of ${onWeb1.samples.length} probes of web1 answered 503`,
+    );
+
+    // Served by web2, with the new platform's code; web1 passes the requests on.
+    const fromWeb2 = await web2().request('one.example', '/');
+    expect(fromWeb2.body).toContain('Drupal 10.3.0 (Berth fixture)');
+    expect((await web1().request('one.example', '/')).body).toContain('Drupal 10.3.0 (Berth fixture)');
+    const readOnly = phase('read-only window');
+    const beforeReadOnly = acknowledged.filter((item) => item.at < readOnly.start);
+    expect(beforeReadOnly.length).toBeGreaterThan(0);
+    for (const write of beforeReadOnly) expect(fromWeb2.body).toContain(write.title);
+    // The files: the copy's and the delta's.
+    expect(readFileSync(join(siteFiles('web2'), 'before.txt'), 'utf8')).toBe('written before the move');
+    expect(readFileSync(join(siteFiles('web2'), 'during.txt'), 'utf8')).toBe('written during the move');
+    const copied = moved.steps.find((step) => step.name === 'site.extract' && step.serverName === 'web2')!;
+    expect(copied).toBeDefined();
+
+    const { stdout } = await berth('site', 'show', 'one.example', '--json');
+    expect(JSON.parse(stdout)).toMatchObject({ platform: 'fixture-10-3-web2', dbServer: 'db1' });
+    const accounts = await db1().sql("SELECT host FROM mysql.user WHERE user LIKE 'one%' ORDER BY host");
+    expect(accounts.split('\n').sort()).toEqual(
+      [hosts.webs.web1!.host.address, hosts.webs.web2!.host.address].sort(),
+    );
+  });
+
+  it('releases the site from web1: web1 no longer has it, web2 serves it, db1 grants web2 only', async () => {
+    const { stdout } = await berth('site', 'release-old', 'one.example');
+    expect(stdout).toContain('released from web1');
+    expect((await web1().request('one.example', '/')).status).toBe(404);
+    expect(existsSync(join(hosts.webs.web1!.root, 'sites', 'one.example'))).toBe(false);
+    expect((await web2().request('one.example', '/')).status).toBe(200);
+    expect(await db1().sql("SELECT host FROM mysql.user WHERE user LIKE 'one%'")).toBe(
+      hosts.webs.web2!.host.address,
+    );
+    // Nothing left to release: a clear refusal.
+    const again = await berth('site', 'release-old', 'one.example').then(
+      () => null,
+      (error: { stderr?: string }) => error,
+    );
+    expect(again?.stderr).toMatch(/keeps no copy on another server/);
   });
 });
