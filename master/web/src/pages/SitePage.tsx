@@ -141,7 +141,7 @@ export function SitePage({ domain, me }: { domain: string; me: WhoAmI }) {
               <tr key={backup.id}>
                 <td>{formatTime(backup.createdAt)}</td>
                 <td>{backup.reason}</td>
-                <td>{backup.manifest.archive ? formatBytes(backup.manifest.archive.bytes) : '–'}</td>
+                <td>{formatBytes(backup.bytes)}</td>
                 <td>{backup.manifest.platform?.name ?? '–'}</td>
                 <td>
                   {offers('restore') && (
