@@ -155,10 +155,12 @@ export interface StepDefinitions {
   /**
    * Creates the database (utf8mb4) and the user, sets the user's password (resetting it when the
    * user exists) and grants it everything on that database only. `host` is the grant's host
-   * pattern: `%`, `localhost`, an IP or a name. Idempotent.
+   * pattern: `%`, `localhost`, an IP or a name. Idempotent, unless `fresh`: then a database of that
+   * name already there refuses the step (REFUSED) before anything is written (a database moved to
+   * this server never lands on one that is not its own).
    */
   'db.create': {
-    params: { database: string; user: string; host: string };
+    params: { database: string; user: string; host: string; fresh?: boolean };
     secrets: { dbPassword: string };
     output: { database: string; user: string };
   };

@@ -48,6 +48,12 @@ export type MigrateParams = {
    * passes its requests on, before the master releases the site from it. Absent in older tasks.
    */
   releaseOldAfterMs?: number;
+  /**
+   * A move of the database to another db server (migrate --db-server): copied there once writes
+   * are held, switched to in the window, the old one dropped after success. Absent: it stays.
+   * `address` is what the site's web server reaches it at (null when it is that same server).
+   */
+  targetDb?: { serverId: string; name: string; address: string | null };
 };
 
 /**
@@ -145,7 +151,12 @@ export type TaskDefinitions = {
   'site.migrate': {
     target: 'site';
     params: MigrateParams;
-    result: { from: string; to: string } & RecordedPackages;
+    result: {
+      from: string;
+      to: string;
+      /** A database moved: its servers, and whether the old copy was dropped (else the log says why). */
+      database?: { from: string; to: string; oldDropped: boolean };
+    } & RecordedPackages;
   };
   'site.clone': {
     target: 'site';

@@ -253,11 +253,16 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
   site
     .command('migrate')
     .description(
-      'Move a site to another platform: backup, a rehearsal on a throwaway copy, read-only, a rollback point, ' +
-        'then an offline window only as long as the database updates; rolled back on failure (starts a task)',
+      'Move a site to another platform (on its web server or another), its database to another db server, or ' +
+        'both: backup, a rehearsal on a throwaway copy, read-only, a rollback point, then an offline window only ' +
+        'as long as the database updates; rolled back on failure (starts a task)',
     )
     .argument('<domain>', 'the domain')
-    .requiredOption('--platform <name>', 'the target platform')
+    .option('--platform <name>', 'the target platform (on another web server: the site moves there)')
+    .option(
+      '--db-server <name>',
+      'move the database to this db server: copied with writes held, switched in the window, the old one dropped after',
+    )
     .option('--check', "only compare the site's packages with the target (Aegir's rules) and print the table")
     .option('--force', 'go ahead despite warnings (packages missing on the target); errors always refuse')
     .option('--no-wait', WAIT_HELP)
@@ -266,10 +271,15 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
     .action(
       async (
         domain: string,
-        options: WaitOptions & { platform: string; check?: boolean; force?: boolean },
+        options: WaitOptions & { platform?: string; dbServer?: string; check?: boolean; force?: boolean },
         command: Command,
       ) => {
+        if (options.platform === undefined && options.dbServer === undefined) {
+          throw usageError('say where to: --platform, --db-server, or both');
+        }
         if (options.check) {
+          if (options.platform === undefined)
+            throw usageError('--check compares with a platform: give --platform');
           const client = await ctx.client(command);
           const check = await client.migrateCheck(domain, options.platform);
           // Errors mean the migrate would be refused: exit 1, with --json as without.
@@ -307,7 +317,11 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
           options,
           (client) =>
             client.siteAction(domain, 'migrate', {
-              body: { platform: options.platform, force: options.force === true },
+              body: {
+                ...(options.platform === undefined ? {} : { platform: options.platform }),
+                ...(options.dbServer === undefined ? {} : { dbServer: options.dbServer }),
+                force: options.force === true,
+              },
             }),
           (task) => {
             for (const phase of task.phases ?? []) {

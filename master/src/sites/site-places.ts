@@ -29,6 +29,7 @@ export class SitePlaces {
       webAddress: platform.serverAddress,
       webName: platform.serverName,
       db: site.dbServerId,
+      dbName: db?.name ?? site.dbServerId,
       dbAddress: db?.address ?? null,
       previous,
       database: { name: site.dbName, user: site.dbUser, host: site.dbHost, port: site.dbPort },

@@ -32,8 +32,16 @@ export class InstallSiteBody {
 }
 
 export class MigrateSiteBody {
-  @ApiProperty({ description: 'The target platform (name or id)' })
-  platform!: string;
+  @ApiPropertyOptional({
+    description: 'The target platform (name or id); absent: the site stays on its platform (dbServer then)',
+  })
+  platform?: string;
+
+  @ApiPropertyOptional({
+    description:
+      "The db server the site's database moves to (name or id): copied there with writes held, switched to in the window, the old one dropped after success",
+  })
+  dbServer?: string;
 
   @ApiPropertyOptional({ description: 'Go ahead despite warnings (packages missing on the target)' })
   force?: boolean;
@@ -192,7 +200,7 @@ export class SitesController {
   @HttpCode(202)
   @ApiOperation({
     summary:
-      'Migrate to another platform: backup, rehearsal on a throwaway copy, read-only, rollback point, an offline window only as long as the updates; rolled back on failure',
+      'Migrate to another platform (on this or another web server), its database to another db server, or both: backup, rehearsal on a throwaway copy, read-only, rollback point, an offline window only as long as the updates; rolled back on failure',
   })
   @ApiResponse({
     status: 409,
@@ -203,7 +211,7 @@ export class SitesController {
     @Param('domain') domain: string,
     @Body() body: MigrateSiteBody,
   ) {
-    return this.sites.migrate(request.principal, domain, body ?? { platform: undefined });
+    return this.sites.migrate(request.principal, domain, body ?? {});
   }
 
   @Post(':domain/clone')

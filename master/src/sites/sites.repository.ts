@@ -33,6 +33,11 @@ export class SitesRepository {
     return this.db.getRepository(SiteEntity).find({ where, order: { domain: 'ASC' } });
   }
 
+  /** The site whose database is `dbName` on server `dbServerId`, if one is. */
+  findByDatabase(dbServerId: string, dbName: string): Promise<SiteEntity | null> {
+    return this.db.getRepository(SiteEntity).findOneBy({ dbServerId, dbName });
+  }
+
   async setStatus(id: string, status: SiteStatus, verified = false): Promise<void> {
     await this.db
       .getRepository(SiteEntity)
@@ -52,6 +57,11 @@ export class SitesRepository {
     move: { platformId: string; dbHost: string; previousPlatformId: string; releaseOldAfter: Date },
   ): Promise<void> {
     await this.db.getRepository(SiteEntity).update({ id }, { ...move, verifiedAt: new Date() });
+  }
+
+  /** The site's database moved to another db server, reached there at `dbHost`. */
+  async setDatabase(id: string, database: { dbServerId: string; dbHost: string }): Promise<void> {
+    await this.db.getRepository(SiteEntity).update({ id }, database);
   }
 
   /** The site no longer has a copy on its previous server. */

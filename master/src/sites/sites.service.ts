@@ -31,6 +31,7 @@ import {
   migrateTargetRefusal,
   planMigrate,
   stateRefusal,
+  type MigrateDbTarget,
   type Refusal,
 } from './tasks/migrate/plan-migrate.js';
 
@@ -289,12 +290,20 @@ export class SitesService {
   async migrate(
     principal: Principal,
     domain: string,
-    input: { platform: unknown; force?: unknown },
+    input: { platform?: unknown; dbServer?: unknown; force?: unknown },
     parentTaskId: string | null = null,
   ): Promise<TaskView> {
     const site = await this.get(principal, domain);
-    const target = await this.migrateTarget(input.platform);
+    if (input.dbServer !== undefined && (typeof input.dbServer !== 'string' || input.dbServer === ''))
+      throw new SitesError(SitesErrorCode.InvalidInput, 'dbServer must be a server name');
+    if (input.platform === undefined && input.dbServer === undefined) {
+      throw new SitesError(
+        SitesErrorCode.InvalidInput,
+        'platform or dbServer is required: the target platform, the db server, or both',
+      );
+    }
     const platform = await this.platforms.findByNameOrId(site.platformId);
+    const target = input.platform === undefined ? platform! : await this.migrateTarget(input.platform);
     const [from, to] = await Promise.all([
       this.servers.findById(platform!.serverId),
       this.servers.findById(target.serverId),
@@ -309,6 +318,7 @@ export class SitesService {
       random: randomBytes(4),
       servers: { from, to },
       releaseOldAfterMs: this.options.releaseOldAfterMs,
+      ...(typeof input.dbServer === 'string' ? { db: await this.dbTarget(site, input.dbServer) } : {}),
     });
     if (!plan.ok) throw refusalError(plan);
     return this.queueFor(
@@ -322,6 +332,20 @@ export class SitesService {
       },
       { parentTaskId },
     );
+  }
+
+  /** The db server a migrate moves a site's database to, with whether its name is taken there. */
+  private async dbTarget(site: SiteEntity, name: string): Promise<MigrateDbTarget> {
+    const server = await this.servers.findByNameOrId(name);
+    if (!server) throw ServersError.notFound(name);
+    const there = await this.sites.findByDatabase(server.id, site.dbName);
+    return {
+      id: server.id,
+      name: server.name,
+      roles: server.roles,
+      address: server.address,
+      nameTaken: there !== null && there.id !== site.id,
+    };
   }
 
   async disable(principal: Principal, domain: string): Promise<TaskView> {

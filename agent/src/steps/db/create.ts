@@ -4,8 +4,9 @@ import {
   validateDatabaseUser,
   validateGrantHost,
 } from '../../../../shared/src/validation.js';
+import { StepError, StepErrorCode } from '../../../../shared/src/errors.js';
 import { account, grantDatabase, MariaDb, quoteIdentifier, quoteString } from '../../adapters/mysql.js';
-import { parseWith, requireSecret } from '../params.js';
+import { booleanValue, parseWith, requireSecret } from '../params.js';
 import type { StepHandler } from '../step.js';
 
 export function databaseAccountParams(input: unknown) {
@@ -35,11 +36,25 @@ export function createDatabaseScript(database: string, user: string, host: strin
 /** Creates a site's database and its user, with privileges on that database only. */
 export const dbCreate: StepHandler<'db.create'> = {
   name: 'db.create',
-  parseParams: databaseAccountParams,
-  async run({ database, user, host }, context) {
+  parseParams: (input) =>
+    parseWith(input, ['database', 'user', 'host'], ['fresh'], (params) => ({
+      database: must(validateDatabaseName('database', params.database)),
+      user: must(validateDatabaseUser('user', params.user)),
+      host: must(validateGrantHost('host', params.host)),
+      fresh: params.fresh === undefined ? false : booleanValue('fresh', params.fresh),
+    })),
+  async run({ database, user, host, fresh }, context) {
     const password = requireSecret(context.secrets, 'dbPassword');
+    const mariadb = new MariaDb(context);
+    if (fresh && (await mariadb.databaseExists(database))) {
+      throw new StepError({
+        code: StepErrorCode.Refused,
+        message: `a database named ${database} is already on this server: it is not this site's to overwrite`,
+        retryable: false,
+      });
+    }
     context.note(`creating database ${database} and user '${user}'@'${host}'`);
-    await new MariaDb(context).execute(createDatabaseScript(database, user, host, password));
+    await mariadb.execute(createDatabaseScript(database, user, host, password));
     return { database, user };
   },
 };

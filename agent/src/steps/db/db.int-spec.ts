@@ -92,6 +92,37 @@ describe('db.create and db.drop', () => {
     ).toBe('utf8mb4');
   });
 
+  it('refuses a fresh create where a database of that name is already, and leaves its user be', async () => {
+    const { database, user } = names();
+    const first = password();
+    await runStep(
+      dbCreate,
+      { database, user, host: '%' },
+      testContext(host, { secrets: { dbPassword: first } }),
+    );
+    const refused = await stepFailure(
+      runStep(
+        dbCreate,
+        { database, user, host: '%', fresh: true },
+        testContext(host, { secrets: { dbPassword: password() } }),
+      ),
+    );
+    expect(refused.code).toBe(StepErrorCode.Refused);
+    expect(refused.message).toContain(`a database named ${database} is already on this server`);
+    // The password was not reset: the refusal came before anything was written.
+    expect(await canUse(await writeDefaultsFile(mariadb.dir, { user, password: first }), database)).toBe(
+      true,
+    );
+    const other = names();
+    expect(
+      await runStep(
+        dbCreate,
+        { ...other, host: '%', fresh: true },
+        testContext(host, { secrets: { dbPassword: password() } }),
+      ),
+    ).toEqual(other);
+  });
+
   it('grants only its own database when the name holds "_" (a_b does not reach axb)', async () => {
     const suffix = randomBytes(3).toString('hex');
     const database = `b_${suffix}`;

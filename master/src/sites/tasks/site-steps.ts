@@ -32,6 +32,8 @@ export interface SitePlace {
   webAddress: string | null;
   /** The server that holds its database. */
   db: string;
+  /** That server's name, for messages. */
+  dbName: string;
   /** What the other servers reach the db server at; null until its agent said. */
   dbAddress: string | null;
   /**
@@ -78,6 +80,8 @@ export interface SiteTaskDependencies {
       id: string,
       move: { platformId: string; dbHost: string; previousPlatformId: string; releaseOldAfter: Date },
     ): Promise<void>;
+    /** The site's database moved to another db server (see SitesRepository.setDatabase). */
+    setDatabase(id: string, database: { dbServerId: string; dbHost: string }): Promise<void>;
     setReleased(id: string): Promise<void>;
     setDomain(id: string, domain: string): Promise<void>;
     remove(id: string): Promise<void>;

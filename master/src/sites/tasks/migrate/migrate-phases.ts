@@ -13,6 +13,8 @@ export const MIGRATE_PHASES = {
   /** Writes held (read-only, pages served) from the rollback point to the end of the window. */
   readOnlyWindow: 'read-only window',
   rollbackPoint: 'rollback point',
+  /** A database moving to another db server: the rollback point imported there. */
+  databaseCopy: 'copy the database',
   /** Maintenance: the site answers 503 while it is moved and its database updated. */
   offlineWindow: 'offline window',
 } as const;

@@ -1,6 +1,7 @@
 import { StepErrorCode } from '../../../../../shared/src/errors.js';
 import type { MigrateParams } from '../../../../../shared/src/tasks.js';
 import { StepFailedError, type TaskContext, type Workflow } from '../../../tasks/workflow.js';
+import type { TaskResult } from '../../../../../shared/src/tasks.js';
 import {
   SiteSteps,
   type BackupParts,
@@ -34,99 +35,192 @@ export function migrateWorkflow(deps: SiteTaskDependencies): Workflow<'site.migr
       deps.places.platform(params.targetPlatformId),
     );
     if (!target) throw new Error(`the target platform ${params.targetPlatform} is no longer in the registry`);
-    const live = place.on;
-    const moved = movedPlace(place, target);
-    const onTarget = moved.on;
-    const moving = moved.web !== place.web;
+    const moved = movedPlace(place, target, params.targetDb);
+    const how: Move = {
+      server: moved.web !== place.web,
+      database: moved.db !== place.db,
+      platform: target.id !== place.platform.id,
+    };
+    // Rolled back as a whole when any of it fails; what follows it (the old database dropped) no longer is.
+    const result = await context.scope('the migrate', () => migrate(context, steps, deps, place, moved, how));
+    if (!how.database) return result;
+    return { ...result, database: await dropOldDatabase(context, steps, place, moved) };
+  };
+}
 
-    if (moving && moved.database.host !== '127.0.0.1') {
-      // Before anything is made: the new web server must reach the database where it is.
-      await context.step(moved.web, 'probe.tcp', { host: moved.database.host, port: moved.database.port });
-    }
+/** What a migrate changes: the web server, the database's server, the platform (one or more). */
+interface Move {
+  server: boolean;
+  database: boolean;
+  platform: boolean;
+}
 
-    const backup = await context.phase(MIGRATE_PHASES.backup, () =>
-      steps.archive(context, place, params.backupArchiveId, 'pre-migrate'),
+async function migrate(
+  context: TaskContext<'site.migrate'>,
+  steps: SiteSteps,
+  deps: SiteTaskDependencies,
+  place: SitePlace,
+  moved: SitePlace,
+  how: Move,
+): Promise<TaskResult<'site.migrate'>> {
+  const params = context.task.params;
+  const live = place.on;
+  const onTarget = moved.on;
+  if ((how.server || how.database) && moved.database.host !== '127.0.0.1') {
+    // Before anything is made: the web server must reach the database where it will be.
+    await context.step(moved.web, 'probe.tcp', { host: moved.database.host, port: moved.database.port });
+  }
+  if (how.database) await createMovedDatabase(context, steps, moved);
+
+  const backup = await context.phase(MIGRATE_PHASES.backup, () =>
+    steps.archive(context, place, params.backupArchiveId, 'pre-migrate'),
+  );
+
+  if (how.platform) await rehearse(context, steps, moved, params, backup);
+
+  if (how.server)
+    await context.phase(MIGRATE_PHASES.copy, () => copyToNewServer(context, steps, moved, backup, how));
+
+  // Writes held from here: nothing acknowledged after the rollback point can be lost.
+  const readOnly = await holdWrites(context, place);
+  context.onRollback('writes allowed again', async () => {
+    await context.step(place.web, readOnly ? 'app.readonly' : 'app.maintenance', { ...live, on: false });
+  });
+  if (!readOnly) await context.step(place.web, 'app.maintenance', { ...live, on: true });
+
+  await context.phase(MIGRATE_PHASES.readOnlyWindow, async () => {
+    await context.phase(MIGRATE_PHASES.rollbackPoint, () =>
+      context.step(place.db, 'db.dump', {
+        database: place.database.name,
+        archiveId: params.rollbackArchiveId,
+      }),
     );
-
-    await rehearse(context, steps, moved, params, backup);
-
-    if (moving)
-      await context.phase(MIGRATE_PHASES.copy, () => copyToNewServer(context, steps, moved, backup));
-
-    // Writes held from here: nothing acknowledged after the rollback point can be lost.
-    const readOnly = await holdWrites(context, place);
-    context.onRollback('writes allowed again', async () => {
-      await context.step(place.web, readOnly ? 'app.readonly' : 'app.maintenance', { ...live, on: false });
-    });
-    if (!readOnly) await context.step(place.web, 'app.maintenance', { ...live, on: true });
-
-    await context.phase(MIGRATE_PHASES.readOnlyWindow, async () => {
-      await context.phase(MIGRATE_PHASES.rollbackPoint, () =>
-        context.step(place.db, 'db.dump', {
-          database: place.database.name,
+    // The rollback point is the copy: taken with writes held, so nothing is missing from it.
+    if (how.database) {
+      await context.phase(MIGRATE_PHASES.databaseCopy, () =>
+        context.step(moved.db, 'db.import', {
+          database: moved.database.name,
           archiveId: params.rollbackArchiveId,
         }),
       );
-      // The window holds a slot on each server it touches, undo included: it never waits behind
-      // another task's step once the site is down.
-      await context.scope(
-        MIGRATE_PHASES.offlineWindow,
-        () =>
-          moving
-            ? movingWindow(context, deps.archives, place, moved, params, readOnly, changedSince(backup))
-            : offlineWindow(context, place, onTarget, params, readOnly),
-        { servers: moving ? [place.web, moved.web, place.db] : [place.web, place.db], phase: true },
-      );
-      if (readOnly) await context.step(moved.web, 'app.readonly', { ...onTarget, on: false });
-    });
-
-    await context.step(moved.web, 'probe.http', { domain: place.domain, expectStatus: [200] });
-    // The old server answers too, passing the requests on: a visitor whose DNS still names it.
-    if (moving) await context.step(place.web, 'probe.http', { domain: place.domain, expectStatus: [200] });
-    // Packages first, the platform last: a task that stops in between leaves the site where it was.
-    const recorded = await steps.recordPackages(context, moved);
-    if (moving) {
-      await context.record('sites.setMoved', () =>
-        deps.sites.setMoved(place.siteId, {
-          platformId: target.id,
-          dbHost: moved.database.host,
-          previousPlatformId: place.platform.id,
-          releaseOldAfter: new Date(Date.now() + (params.releaseOldAfterMs ?? DEFAULT_RELEASE_OLD_AFTER_MS)),
-        }),
-      );
-    } else {
-      await context.record('sites.setPlatform', () => deps.sites.setPlatform(place.siteId, target.id));
     }
-    return { from: place.platform.name, to: target.name, ...recorded };
-  };
+    // The window holds a slot on each server it touches, undo included: it never waits behind
+    // another task's step once the site is down.
+    const servers = [place.web, moved.web, place.db, moved.db].filter(
+      (server, index, all) => all.indexOf(server) === index,
+    );
+    await context.scope(
+      MIGRATE_PHASES.offlineWindow,
+      () =>
+        how.server
+          ? movingWindow(context, deps.archives, place, moved, params, readOnly, how, changedSince(backup))
+          : offlineWindow(context, steps, place, moved, params, readOnly, how),
+      { servers, phase: true },
+    );
+    if (readOnly) await context.step(moved.web, 'app.readonly', { ...onTarget, on: false });
+  });
+
+  await context.step(moved.web, 'probe.http', { domain: place.domain, expectStatus: [200] });
+  // The old server answers too, passing the requests on: a visitor whose DNS still names it.
+  if (how.server) await context.step(place.web, 'probe.http', { domain: place.domain, expectStatus: [200] });
+  // Packages first, the platform last: a task that stops in between leaves the site where it was.
+  const recorded = await steps.recordPackages(context, moved);
+  if (how.database) {
+    await context.record('sites.setDatabase', () =>
+      deps.sites.setDatabase(place.siteId, { dbServerId: moved.db, dbHost: moved.database.host }),
+    );
+  }
+  if (how.server) {
+    await context.record('sites.setMoved', () =>
+      deps.sites.setMoved(place.siteId, {
+        platformId: moved.platform.id,
+        dbHost: moved.database.host,
+        previousPlatformId: place.platform.id,
+        releaseOldAfter: new Date(Date.now() + (params.releaseOldAfterMs ?? DEFAULT_RELEASE_OLD_AFTER_MS)),
+      }),
+    );
+  } else if (how.platform) {
+    await context.record('sites.setPlatform', () => deps.sites.setPlatform(place.siteId, moved.platform.id));
+  }
+  return { from: place.platform.name, to: moved.platform.name, ...recorded };
+}
+
+/**
+ * The database and user on the db server it moves to, before anything else is made: a database of
+ * that name already there refuses the migrate (db.create fresh), and is not dropped on its way out.
+ */
+async function createMovedDatabase(
+  context: TaskContext<'site.migrate'>,
+  steps: SiteSteps,
+  moved: SitePlace,
+): Promise<void> {
+  const grant = steps.database(moved);
+  await context.step(moved.db, 'db.create', { ...grant, fresh: true });
+  context.onRollback('drop the database on the new db server', async () => {
+    await context.step(moved.db, 'db.drop', grant);
+  });
+}
+
+/**
+ * After a database moved: the old one (the rollback point until now) dropped, with its user. The
+ * site is already on the new one; a failure here does not undo that, it says what is left where.
+ */
+async function dropOldDatabase(
+  context: TaskContext<'site.migrate'>,
+  steps: SiteSteps,
+  place: SitePlace,
+  moved: SitePlace,
+): Promise<{ from: string; to: string; oldDropped: boolean }> {
+  const moves = { from: place.dbName, to: moved.dbName };
+  try {
+    await context.step(place.db, 'db.drop', steps.database(place));
+    return { ...moves, oldDropped: true };
+  } catch (error) {
+    if (!(error instanceof StepFailedError)) throw error;
+    await context.log(
+      `${place.domain} runs on its database on ${moved.dbName} now, but the old one could not be dropped ` +
+        `(${error.message}): database ${place.database.name} and user '${place.database.user}' are left on ` +
+        `${place.dbName}; drop them there`,
+    );
+    return { ...moves, oldDropped: false };
+  }
 }
 
 /** How long the old server keeps a moved site's copy when the task does not say: 24 hours. */
 export const DEFAULT_RELEASE_OLD_AFTER_MS = 24 * 60 * 60 * 1000;
 
 /**
- * The site as it will be on the target platform: on its server, its database where it is, reached
- * from there (on loopback when the database is on that server, else at the db server's address).
+ * The site as it will be after the migrate: on the target platform's server, its database where it
+ * is or on the db server it moves to, reached from the web server (on loopback when the database
+ * is on that server, else at the db server's address).
  */
-export function movedPlace(place: SitePlace, target: PlatformPlace): SitePlace {
+export function movedPlace(
+  place: SitePlace,
+  target: PlatformPlace,
+  targetDb?: MigrateParams['targetDb'],
+): SitePlace {
   const on = { domain: place.domain, platform: target.name };
-  if (target.serverId === place.web) return { ...place, platform: target, on };
-  let host = place.database.host;
-  if (place.db === target.serverId) host = '127.0.0.1';
-  else if (host === '127.0.0.1') {
-    if (!place.dbAddress)
-      throw new Error(`the address of the database server of ${place.domain} is not known yet`);
-    host = place.dbAddress;
-  }
-  return {
-    ...place,
+  const web = {
     platform: target,
     web: target.serverId,
     webName: target.serverName,
     webAddress: target.serverAddress,
-    database: { ...place.database, host },
     on,
   };
+  const db = targetDb
+    ? { db: targetDb.serverId, dbName: targetDb.name, dbAddress: targetDb.address }
+    : { db: place.db, dbName: place.dbName, dbAddress: place.dbAddress };
+  let host: string;
+  if (db.db === target.serverId) host = '127.0.0.1';
+  else if (!targetDb && db.db !== place.web) host = place.database.host;
+  else {
+    if (!db.dbAddress)
+      throw new Error(
+        `the address of ${db.dbName}, the database server of ${place.domain}, is not known yet`,
+      );
+    host = db.dbAddress;
+  }
+  return { ...place, ...web, ...db, database: { ...place.database, host } };
 }
 
 /**
@@ -150,18 +244,22 @@ async function copyToNewServer(
   steps: SiteSteps,
   moved: SitePlace,
   backup: BackupParts,
+  how: Move,
 ): Promise<void> {
   const grant = steps.database(moved);
-  context.onRollback("drop the site's grant to the new server", async () => {
-    await context.step(moved.db, 'db.drop-user', { user: grant.user, host: grant.host });
-  });
+  // A database that moves too was made for the new server already (createMovedDatabase).
+  if (!how.database) {
+    context.onRollback("drop the site's grant to the new server", async () => {
+      await context.step(moved.db, 'db.drop-user', { user: grant.user, host: grant.host });
+    });
+  }
   context.onRollback('remove the copy on the new server', async () => {
     await context.step(moved.web, 'site.remove', { domain: moved.domain });
   });
   context.onRollback('unlink the copy on the new server', async () => {
     await context.step(moved.web, 'site.unlink', moved.on);
   });
-  await context.step(moved.db, 'db.create', grant);
+  if (!how.database) await context.step(moved.db, 'db.create', grant);
   await context.step(moved.web, 'site.extract', {
     domain: backup.domain,
     archiveId: backup.archiveId,
@@ -184,22 +282,16 @@ async function movingWindow(
   moved: SitePlace,
   params: MigrateParams,
   readOnly: boolean,
+  how: Move,
   since: string,
 ): Promise<void> {
   const live = place.on;
-  const undo: Array<[string, () => Promise<unknown>]> = [
+  const undo: Undo[] = [
     [
       'hold the site at the old server',
       () => context.step(place.web, 'http.write-vhost', { ...live, disabled: true }),
     ],
-    [
-      'database back to the rollback point',
-      () =>
-        context.step(place.db, 'db.import', {
-          database: place.database.name,
-          archiveId: params.rollbackArchiveId,
-        }),
-    ],
+    ...restoreRollbackPoint(context, place, params, how),
     ['the old server serves the site again', () => context.step(place.web, 'http.write-vhost', live)],
     [
       "remove the new server's vhost",
@@ -251,35 +343,68 @@ async function holdWrites(context: TaskContext<'site.migrate'>, place: SitePlace
   }
 }
 
+/** A named undo action of a window, as its list registers them. */
+type Undo = [string, () => Promise<unknown>];
+
+/** `item` in a list when `condition` holds. */
+function when<T>(condition: boolean, item: T): T[] {
+  return condition ? [item] : [];
+}
+
 /**
- * Maintenance on, the site linked into the target, its updates, the target's vhost, maintenance
- * off. Every undo action is registered before the first step and all of them run on any failure,
- * in this order: while the database is restored it is half there, so nginx answers 503 from a
- * static page (the disabled vhost) instead of letting PHP serve it; the real vhost comes back after.
+ * The undo that puts the database back to the rollback point, when the updates ran on it; a
+ * database that moved was only copied, and the old one is as the rollback point left it.
+ */
+function restoreRollbackPoint(
+  context: TaskContext<'site.migrate'>,
+  place: SitePlace,
+  params: MigrateParams,
+  how: Move,
+): Undo[] {
+  return when<Undo>(!how.database, [
+    'database back to the rollback point',
+    () =>
+      context.step(place.db, 'db.import', {
+        database: place.database.name,
+        archiveId: params.rollbackArchiveId,
+      }),
+  ]);
+}
+
+/**
+ * The window on the site's own server: maintenance on, then what the migrate changes — the site
+ * linked into the target platform, its settings pointed at the moved database, the updates, the
+ * target's vhost — and maintenance off. Every undo action is registered before the first step and
+ * all of them run on any failure, in this order: while the database is restored it is half there,
+ * so nginx answers 503 from a static page (the disabled vhost) instead of letting PHP serve it; the
+ * real vhost comes back after.
  */
 async function offlineWindow(
   context: TaskContext<'site.migrate'>,
+  steps: SiteSteps,
   place: SitePlace,
-  onTarget: SitePlace['on'],
+  moved: SitePlace,
   params: MigrateParams,
   readOnly: boolean,
+  how: Move,
 ): Promise<void> {
   const live = place.on;
-  const undo: Array<[string, () => Promise<unknown>]> = [
+  const onTarget = moved.on;
+  const undo: Undo[] = [
     [
       'hold the site at the web server',
       () => context.step(place.web, 'http.write-vhost', { ...live, disabled: true }),
     ],
-    [
-      'database back to the rollback point',
-      () =>
-        context.step(place.db, 'db.import', {
-          database: place.database.name,
-          archiveId: params.rollbackArchiveId,
-        }),
-    ],
+    ...restoreRollbackPoint(context, place, params, how),
+    ...when<Undo>(how.database, [
+      'settings back to the old database',
+      () => steps.writeSettings(context, place),
+    ]),
     ['vhost back to the old platform', () => context.step(place.web, 'http.write-vhost', live)],
-    ['unlink from the target platform', () => context.step(place.web, 'site.unlink', onTarget)],
+    ...when<Undo>(how.platform, [
+      'unlink from the target platform',
+      () => context.step(place.web, 'site.unlink', onTarget),
+    ]),
     ['maintenance off', () => context.step(place.web, 'app.maintenance', { ...live, on: false })],
   ];
   // Newest first when they run: registered last to first.
@@ -289,9 +414,12 @@ async function offlineWindow(
     });
   }
   if (readOnly) await context.step(place.web, 'app.maintenance', { ...live, on: true });
-  await context.step(place.web, 'site.link', onTarget);
-  await context.step(place.web, 'app.update', onTarget);
-  await context.step(place.web, 'http.write-vhost', onTarget);
+  if (how.platform) await context.step(place.web, 'site.link', onTarget);
+  if (how.database) await steps.writeSettings(context, moved);
+  if (how.platform) {
+    await context.step(place.web, 'app.update', onTarget);
+    await context.step(place.web, 'http.write-vhost', onTarget);
+  }
   await context.step(place.web, 'app.maintenance', { ...onTarget, on: false });
 }
 

@@ -6,11 +6,20 @@ import { planMigrate, type MigrateRequest } from './plan-migrate.js';
 const web1 = { id: 's1', name: 'web1', roles: ['http', 'db'] as const, address: '10.0.0.1' };
 const web2 = { id: 's2', name: 'web2', roles: ['http'] as const, address: '10.0.0.2' };
 
+const site = {
+  domain: 'a.example',
+  status: 'enabled' as const,
+  platformId: 'p1',
+  previousPlatformId: null,
+  dbServerId: 'db1',
+  dbName: 'a_example_0001',
+};
+
 const clean: CompatibilityReport = { rows: [], errors: 0, warnings: 0, upgrades: 1 };
 
 function request(overrides: Partial<MigrateRequest> = {}): MigrateRequest {
   return {
-    site: { domain: 'a.example', status: 'enabled', platformId: 'p1', previousPlatformId: null },
+    site,
     target: { id: 'p2', name: 'd103', status: 'verified' },
     report: clean,
     force: false,
@@ -87,9 +96,7 @@ describe('planMigrate', () => {
 
   it('refuses a site too long to have a rehearsal copy beside it', () => {
     const long = `${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(50)}.example`;
-    const plan = planMigrate(
-      request({ site: { domain: long, status: 'enabled', platformId: 'p1', previousPlatformId: null } }),
-    );
+    const plan = planMigrate(request({ site: { ...site, domain: long } }));
     expect(plan).toMatchObject({ ok: false, code: SitesErrorCode.InvalidInput });
   });
 
@@ -109,14 +116,51 @@ describe('planMigrate', () => {
       ok: false,
       code: SitesErrorCode.InvalidInput,
     });
-    const moved = {
-      domain: 'a.example',
-      status: 'enabled' as const,
-      platformId: 'p1',
-      previousPlatformId: 'p0',
-    };
+    const moved = { ...site, previousPlatformId: 'p0' };
     const kept = planMigrate(request({ site: moved, servers: { from: web1, to: web2 } }));
     expect(kept).toMatchObject({ ok: false, code: SitesErrorCode.WrongState });
     expect(!kept.ok && kept.message).toContain('berth site release-old a.example');
+  });
+
+  it('plans a database move, with or without another platform, to where the web server reaches it', () => {
+    const db2 = { id: 'db2', name: 'db2', roles: ['db'] as const, address: '10.0.1.2', nameTaken: false };
+    const own = { id: 'p1', name: 'd102', status: 'verified' };
+    const only = planMigrate(request({ target: own, db: db2 }));
+    expect(only).toMatchObject({
+      ok: true,
+      params: { targetPlatformId: 'p1', targetDb: { serverId: 'db2', name: 'db2', address: '10.0.1.2' } },
+    });
+    // Onto the web server the site moves to: reached there on loopback.
+    const beside = planMigrate(
+      request({ servers: { from: web1, to: web2 }, db: { ...db2, id: 's2', name: 'web2' } }),
+    );
+    expect(beside).toMatchObject({ ok: true, params: { targetDb: { serverId: 's2', address: null } } });
+    // Without a database move, the same platform is still "already there".
+    expect(planMigrate(request({ target: own }))).toMatchObject({
+      ok: false,
+      code: SitesErrorCode.InvalidInput,
+    });
+  });
+
+  it('refuses a database move to its own server, a server without MariaDB, of unknown address, or a name taken', () => {
+    const db2 = { id: 'db2', name: 'db2', roles: ['db'] as const, address: '10.0.1.2', nameTaken: false };
+    expect(planMigrate(request({ db: { ...db2, id: 'db1', name: 'db1' } }))).toMatchObject({
+      ok: false,
+      message: 'the database of a.example is already on db1',
+    });
+    expect(planMigrate(request({ db: { ...db2, roles: ['http'] } }))).toMatchObject({
+      ok: false,
+      code: SitesErrorCode.InvalidInput,
+      message: expect.stringContaining('server db2 has no database service') as string,
+    });
+    expect(planMigrate(request({ db: { ...db2, address: null } }))).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('the address of db2 is not known yet') as string,
+    });
+    expect(planMigrate(request({ db: { ...db2, nameTaken: true } }))).toMatchObject({
+      ok: false,
+      code: SitesErrorCode.WrongState,
+      message: "db2 already holds a database named a_example_0001 (another site's)",
+    });
   });
 });

@@ -4,6 +4,7 @@ import type { SiteStatus } from '../../../../../shared/src/site-status.js';
 import type { MigrateParams } from '../../../../../shared/src/tasks.js';
 import { validateHostname } from '../../../../../shared/src/validation.js';
 import type { CompatibilityReport } from '../../../packages/compatibility.js';
+import { placeDatabase } from '../../database-placement.js';
 import { siteDatabaseNames } from '../../site-names.js';
 import { SitesErrorCode } from '../../sites.errors.js';
 
@@ -27,12 +28,24 @@ export interface SiteToMigrate {
   platformId: string;
   /** Set while the server it moved from still keeps its copy. */
   previousPlatformId: string | null;
+  dbServerId: string;
+  dbName: string;
 }
 
 /** The web servers of the site's platform and of the target, as a move needs them. */
 export interface MigrateServers {
   from: { id: string; name: string };
   to: { id: string; name: string; roles: readonly ServerRole[]; address: string | null };
+}
+
+/** The db server a migrate moves the database to (--db-server), as the planner needs it. */
+export interface MigrateDbTarget {
+  id: string;
+  name: string;
+  roles: readonly ServerRole[];
+  address: string | null;
+  /** Whether a site in the registry already has a database of this site's name there. */
+  nameTaken: boolean;
 }
 
 /** What a migrate is decided from: all read before, nothing read or written here. */
@@ -47,6 +60,30 @@ export interface MigrateRequest {
   servers: MigrateServers;
   /** How long the old server keeps the copy of a site moved off it. */
   releaseOldAfterMs: number;
+  /** The db server the database moves to; absent: it stays where it is. */
+  db?: MigrateDbTarget;
+}
+
+/**
+ * Whether the site's database can move to `db`: a db server, other than its own, whose address the
+ * web server can be given (unless it is the web server itself), with no database of that name.
+ */
+export function dbMoveRefusal(site: SiteToMigrate, db: MigrateDbTarget, webServerId: string): Refusal | null {
+  if (db.id === site.dbServerId) {
+    return {
+      code: SitesErrorCode.InvalidInput,
+      message: `the database of ${site.domain} is already on ${db.name}`,
+    };
+  }
+  const placed = placeDatabase({ id: webServerId, name: '', roles: [], address: null }, db);
+  if (!placed.ok) return { code: SitesErrorCode.InvalidInput, message: placed.message };
+  if (db.nameTaken) {
+    return {
+      code: SitesErrorCode.WrongState,
+      message: `${db.name} already holds a database named ${site.dbName} (another site's)`,
+    };
+  }
+  return null;
 }
 
 /** Whether the site can move to the target's server, when that is another one. */
@@ -81,14 +118,19 @@ export function moveRefusal(
 }
 
 /** Whether a platform can be a site's migrate target at all (also what migrate-check asks first). */
-export function migrateTargetRefusal(site: SiteToMigrate, target: MigrateTarget): Refusal | null {
+export function migrateTargetRefusal(
+  site: SiteToMigrate,
+  target: MigrateTarget,
+  /** A migrate that moves the database may keep the platform. */
+  movesDatabase = false,
+): Refusal | null {
   if (target.status !== 'verified') {
     return {
       code: SitesErrorCode.PlatformNotReady,
       message: `platform ${target.name} is ${target.status}, not verified: run \`berth platform verify ${target.name}\``,
     };
   }
-  if (target.id === site.platformId) {
+  if (target.id === site.platformId && !movesDatabase) {
     return { code: SitesErrorCode.InvalidInput, message: `${site.domain} is already on ${target.name}` };
   }
   return null;
@@ -150,9 +192,10 @@ export function planMigrate(
   | ({ ok: false } & Refusal) {
   const { site, target } = request;
   const refusal =
-    migrateTargetRefusal(site, target) ??
+    migrateTargetRefusal(site, target, request.db !== undefined) ??
     stateRefusal(site, 'migrate', 'migrates') ??
     moveRefusal(site, target, request.servers) ??
+    (request.db ? dbMoveRefusal(site, request.db, request.servers.to.id) : null) ??
     incompatibilityRefusal(
       request.report,
       {
@@ -179,6 +222,15 @@ export function planMigrate(
       rehearsal: { domain: rehearsalDomain, database: names.database, user: names.user },
       ...(request.servers.from.id !== request.servers.to.id
         ? { releaseOldAfterMs: request.releaseOldAfterMs }
+        : {}),
+      ...(request.db
+        ? {
+            targetDb: {
+              serverId: request.db.id,
+              name: request.db.name,
+              address: request.db.id === request.servers.to.id ? null : request.db.address,
+            },
+          }
         : {}),
     },
   };

@@ -14,6 +14,7 @@ const SHOWN = [
   'siteArchive',
   'delta',
   'proxyTo',
+  'fresh',
 ] as const;
 
 /** A step call as one line: `step server key=value ...`, e.g. `site.link web1 domain=a.example platform=d103`. */

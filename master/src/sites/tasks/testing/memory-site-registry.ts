@@ -64,6 +64,17 @@ export class MemorySiteRegistry implements SiteTaskDependencies {
       }));
       return Promise.resolve();
     },
+    setDatabase: (id, database) => {
+      this.write(`sites.setDatabase ${id} ${database.dbServerId} ${database.dbHost}`);
+      this.update(id, (site) => ({
+        ...site,
+        db: database.dbServerId,
+        dbName: database.dbServerId,
+        dbAddress: addressOf(database.dbServerId),
+        database: { ...site.database, host: database.dbHost },
+      }));
+      return Promise.resolve();
+    },
     setReleased: (id) => {
       this.write(`sites.setReleased ${id}`);
       this.update(id, (site) => ({ ...site, previous: null }));
@@ -208,6 +219,7 @@ export function sitePlace(
     webName: platform.serverName,
     webAddress: platform.serverAddress,
     db,
+    dbName: db,
     dbAddress: addressOf(db),
     previous: null,
     database: {
