@@ -100,6 +100,10 @@ export class ApiClient {
     return this.request('POST', `/api/platforms/${segment(from)}/migrate-sites`, { body });
   }
 
+  drainServer(server: string, body: { to?: string; concurrency?: number; force?: boolean }): Promise<Task> {
+    return this.request('POST', `/api/servers/${segment(server)}/drain`, { body });
+  }
+
   lockPlatform(nameOrId: string): Promise<Platform> {
     return this.request('POST', `/api/platforms/${segment(nameOrId)}/lock`);
   }

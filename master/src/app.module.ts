@@ -14,6 +14,8 @@ import { MasterMetrics } from './metrics/master-metrics.js';
 import { MetricsAccess } from './metrics/metrics-access.js';
 import { MetricsController } from './metrics/metrics.controller.js';
 import { ServersController } from './servers/servers.controller.js';
+import { ServerDrainController } from './sites/server-drain.controller.js';
+import { ServerDrainService } from './sites/server-drain.service.js';
 import { SitesController } from './sites/sites.controller.js';
 import { SitesService } from './sites/sites.service.js';
 import { ServerTasksService } from './servers/server-tasks.service.js';
@@ -29,6 +31,7 @@ export interface HttpDependencies {
   clients: ClientsService;
   platforms: PlatformsService;
   sites: SitesService;
+  drains: ServerDrainService;
   servers: ServersService;
   serverTasks: ServerTasksService;
   tasks: TasksService;
@@ -52,6 +55,7 @@ export class AppModule {
       { provide: ClientNames, useValue: dependencies.clients },
       { provide: PlatformsService, useValue: dependencies.platforms },
       { provide: SitesService, useValue: dependencies.sites },
+      { provide: ServerDrainService, useValue: dependencies.drains },
       { provide: ServersService, useValue: dependencies.servers },
       { provide: ServerTasksService, useValue: dependencies.serverTasks },
       // The task API creates server tasks through the servers feature, which it does not import.
@@ -73,6 +77,7 @@ export class AppModule {
         ClientsController,
         PlatformsController,
         SitesController,
+        ServerDrainController,
         TasksController,
         MetricsController,
       ],

@@ -46,6 +46,7 @@ import { serverWorkflows } from './servers/tasks/server.workflows.js';
 import { AgentPresenceRecorder } from './servers/agent-presence.js';
 import { ServerTasksService } from './servers/server-tasks.service.js';
 import { platformWorkflows } from './platforms/tasks/platform.workflows.js';
+import { ServerDrainService } from './sites/server-drain.service.js';
 import { SitePlaces } from './sites/site-places.js';
 import { siteWorkflows } from './sites/tasks/index.js';
 import { AttemptsRepository } from './tasks/attempts.repository.js';
@@ -194,14 +195,14 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
         backups: backupsRepository,
         archives,
         platformUpgrade: {
-          // A platform upgrade queues each site's migrate through the same checks as the API.
-          queueMigrate: async (upgradeTaskId, domain, target, force) => {
+          // A platform upgrade or a drain queues each site's migrate through the same checks as the API.
+          queueMigrate: async (parentTaskId, domain, target, force) => {
             try {
               const task = await sitesService.migrate(
                 SYSTEM_PRINCIPAL,
                 domain,
-                { platform: target, force },
-                upgradeTaskId,
+                { ...target, force },
+                parentTaskId,
               );
               return { taskId: task.id };
             } catch (error) {
@@ -262,6 +263,13 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
         tasks: tasksService,
         platforms: platformsService,
         sites: sitesService,
+        drains: new ServerDrainService(
+          sitesRepository,
+          platformsRepository,
+          serversRepository,
+          packagesRepository,
+          queue,
+        ),
         bus,
         health: new HealthInfo(database, () => gateway.connectedCount()),
         metrics,

@@ -92,6 +92,25 @@ export type PlatformUpgradeParams = {
   sites: Array<{ id: string; domain: string }>;
 };
 
+/**
+ * What a server drain is created with: every site that has its platform or its database on the
+ * server, each with where it goes (planDrain): a platform elsewhere, a db server elsewhere, or both.
+ */
+export type ServerDrainParams = {
+  /** The server the sites leave, or null: wherever planDrain put each. */
+  to: string | null;
+  concurrency: number;
+  force: boolean;
+  sites: Array<{
+    id: string;
+    domain: string;
+    platform: string | null;
+    dbServer: string | null;
+    /** Why the site has nowhere to go: not migrated, failed in the summary. */
+    refused?: string;
+  }>;
+};
+
 export type PlatformUpgradeSite =
   | { state: 'migrated'; domain: string; taskId: string; offlineMs: number | null }
   | { state: 'failed'; domain: string; taskId: string | null; reason: string };
@@ -125,6 +144,11 @@ export type TaskDefinitions = {
   'platform.migrate-sites': {
     target: 'platform';
     params: PlatformUpgradeParams;
+    result: PlatformUpgradeSummary;
+  };
+  'server.drain': {
+    target: 'server';
+    params: ServerDrainParams;
     result: PlatformUpgradeSummary;
   };
   'site.install': {
@@ -205,6 +229,8 @@ export interface TaskKind<Target extends TaskTargetKind = TaskTargetKind> {
   offeredIn?: readonly SiteStatus[];
   /** Exists for tests and benchmarks; the master accepts it only when told to. */
   debug?: true;
+  /** A server task that its feature's API creates (server drain), not `POST /api/tasks`. */
+  ownApi?: true;
 }
 
 /**
@@ -230,6 +256,7 @@ export const TASK_KINDS = {
   'site.backup-delete': { target: 'site' },
   'site.release-old': { target: 'site' },
   'platform.migrate-sites': { target: 'platform' },
+  'server.drain': { target: 'server', ownApi: true },
   'debug.sleep': { target: 'server', debug: true },
   'debug.noop': { target: 'server', debug: true },
 } as const satisfies { readonly [T in TaskType]: TaskKind<TaskTarget<T>> };
@@ -242,14 +269,16 @@ export function isTaskType(value: string): value is TaskType {
 
 /** The task types that `POST /api/tasks` creates on a server; the others come from their feature's API. */
 export type ServerTaskType = {
-  [T in TaskType]: TaskTarget<T> extends 'server' ? T : never;
+  [T in TaskType]: TaskTarget<T> extends 'server'
+    ? (typeof TASK_KINDS)[T] extends { ownApi: true }
+      ? never
+      : T
+    : never;
 }[TaskType];
-export const SERVER_TASK_TYPES = TASK_TYPES.filter(
-  (type): type is ServerTaskType => TASK_KINDS[type].target === 'server',
-);
+export const SERVER_TASK_TYPES = TASK_TYPES.filter((type): type is ServerTaskType => isServerTaskType(type));
 
 export function isServerTaskType(value: string): value is ServerTaskType {
-  return isTaskType(value) && TASK_KINDS[value].target === 'server';
+  return isTaskType(value) && TASK_KINDS[value].target === 'server' && !('ownApi' in TASK_KINDS[value]);
 }
 
 /** Task types that exist for tests and benchmarks; the master accepts them only when told to. */

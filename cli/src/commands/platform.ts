@@ -3,6 +3,7 @@ import { validatePlatformName } from '../../../shared/src/validation.js';
 import type { CliContext } from '../context.js';
 import { usageError } from '../errors.js';
 import { formatRelative } from '../output/format.js';
+import { renderMigrateSummary } from '../output/migrate-summary.js';
 import { renderFields, renderTable } from '../output/table.js';
 import { positiveInteger } from '../parsers.js';
 import { finishTaskCommand, runTaskCommand, VERBOSE_HELP } from '../task-wait.js';
@@ -70,21 +71,7 @@ export function registerPlatformCommands(program: Command, ctx: CliContext): voi
               concurrency: options.concurrency,
               force: options.force === true,
             }),
-          (task) => {
-            const summary = task.result as {
-              sites: Array<{ domain: string; state: string; offlineMs?: number | null; reason?: string }>;
-            } | null;
-            ctx.out(
-              renderTable(
-                [{ header: 'SITE' }, { header: 'RESULT' }, { header: 'OFFLINE', align: 'right' }],
-                (summary?.sites ?? []).map((site) => [
-                  site.domain,
-                  site.state === 'migrated' ? 'migrated' : `failed: ${site.reason ?? ''}`,
-                  site.offlineMs == null ? '-' : `${site.offlineMs} ms`,
-                ]),
-              ),
-            );
-          },
+          (task) => ctx.out(renderMigrateSummary(task)),
         );
       },
     );

@@ -4,9 +4,10 @@ import type { Enrollment, Server } from '../api-types.js';
 import type { CliContext } from '../context.js';
 import { usageError } from '../errors.js';
 import { formatRelative } from '../output/format.js';
+import { renderMigrateSummary } from '../output/migrate-summary.js';
 import { indent, renderFields, renderTable } from '../output/table.js';
 import { positiveInteger } from '../parsers.js';
-import { finishTaskCommand, VERBOSE_HELP } from '../task-wait.js';
+import { finishTaskCommand, runTaskCommand, VERBOSE_HELP } from '../task-wait.js';
 
 const MIB = 1024 * 1024;
 const DEFAULT_TRANSFER_MB = 64;
@@ -100,6 +101,44 @@ export function registerServerCommands(program: Command, ctx: CliContext): void 
       const task = await client.verifyServer(name);
       ctx.exitCode = await finishTaskCommand(ctx, client, task, options);
     });
+
+  server
+    .command('drain')
+    .description(
+      'Move every site off a server: each site with its platform there to a platform on another web server, ' +
+        'each database there to another db server, one migrate each (rehearsal, short window); a site that ' +
+        'fails stays where it was (starts a task)',
+    )
+    .argument('<server>', 'the server to empty')
+    .option(
+      '--to <server>',
+      'move everything to this server (default: each site to the other server it fits best)',
+    )
+    .option('--concurrency <n>', 'how many site migrates run at once (default: 2)', positiveInteger)
+    .option('--force', 'go ahead for sites whose compatibility check has warnings')
+    .option('--no-wait', 'print the task id and return at once instead of following the task')
+    .option('--verbose', VERBOSE_HELP)
+    .option('--json', 'print the task as JSON (the final task unless --no-wait)')
+    .action(
+      async (
+        name: string,
+        options: { to?: string; concurrency?: number; force?: boolean; wait: boolean; json?: boolean },
+        command: Command,
+      ) => {
+        await runTaskCommand(
+          ctx,
+          await ctx.client(command),
+          options,
+          (client) =>
+            client.drainServer(name, {
+              ...(options.to === undefined ? {} : { to: options.to }),
+              concurrency: options.concurrency,
+              force: options.force === true,
+            }),
+          (task) => ctx.out(renderMigrateSummary(task)),
+        );
+      },
+    );
 
   server
     .command('enroll-token')

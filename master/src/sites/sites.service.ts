@@ -20,7 +20,8 @@ import type { TaskParams, TaskType } from '../../../shared/src/tasks.js';
 import { newDatabasePassword, siteDatabaseNames } from './site-names.js';
 import { cloneDatabasePlacement, placeDatabase } from './database-placement.js';
 import { migrateCandidates, type MigrateCandidate } from './migrate-candidates.js';
-import { compareForMigration, type CompatibilityReport } from '../packages/compatibility.js';
+import type { CompatibilityReport } from '../packages/compatibility.js';
+import { siteCompatibility } from './site-compatibility.js';
 import type { PlatformEntity } from '../platforms/platform.entity.js';
 import { randomBytes } from 'node:crypto';
 import type { SiteEntity } from './site.entity.js';
@@ -480,11 +481,8 @@ export class SitesService {
   }
 
   /** Aegir's comparison of a site's packages (and its platform's core) with a target platform's. */
-  private async compatibility(site: SiteEntity, target: PlatformEntity): Promise<CompatibilityReport> {
-    const current = await this.packages.list({ platformId: site.platformId });
-    const installed = await this.packages.list({ siteId: site.id });
-    const core = current.filter((row) => row.type === 'core');
-    return compareForMigration([...core, ...installed], await this.packages.list({ platformId: target.id }));
+  private compatibility(site: SiteEntity, target: PlatformEntity): Promise<CompatibilityReport> {
+    return siteCompatibility(this.packages, site, target.id);
   }
 
   private async migrateTarget(platform: unknown): Promise<PlatformEntity> {

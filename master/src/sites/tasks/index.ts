@@ -6,6 +6,7 @@ import { installWorkflow } from './install.workflow.js';
 import { migrateWorkflow } from './migrate/migrate.workflow.js';
 import {
   platformUpgradeWorkflow,
+  serverDrainWorkflow,
   type PlatformUpgradeDependencies,
 } from './migrate/platform-upgrade.workflow.js';
 import { renameWorkflow } from './rename.workflow.js';
@@ -47,5 +48,6 @@ export function siteWorkflows(deps: SiteWorkflowDependencies): WorkflowRegistrat
     registerWorkflow('site.release-old', 1, releaseOldWorkflow(deps)),
     registerWorkflow('site.backup-delete', 1, backupDeleteWorkflow(deps)),
     registerWorkflow('platform.migrate-sites', 1, platformUpgradeWorkflow(deps.platformUpgrade)),
+    registerWorkflow('server.drain', 1, serverDrainWorkflow(deps.platformUpgrade)),
   ];
 }

@@ -4,7 +4,7 @@ import type {
   PlatformUpgradeSummary,
   TaskState,
 } from '../../../../../shared/src/tasks.js';
-import type { Workflow } from '../../../tasks/workflow.js';
+import type { TaskContext, Workflow } from '../../../tasks/workflow.js';
 import { OFFLINE_WINDOW_PHASE } from './migrate-phases.js';
 
 /** What a platform upgrade sees of a site's migrate. */
@@ -23,12 +23,27 @@ export interface PlatformUpgradeDependencies {
   queueMigrate(
     upgradeTaskId: string,
     domain: string,
-    target: string,
+    target: MigrateTo,
     force: boolean,
   ): Promise<{ taskId: string } | { refused: string }>;
   /** The migrate this upgrade queued for a site already, if any. */
   queuedMigrate(upgradeTaskId: string, siteId: string): Promise<MigrateTaskState | null>;
   task(id: string): Promise<MigrateTaskState | null>;
+}
+
+/** Where one site of a platform upgrade or a drain goes: a platform, a db server, or both. */
+export interface MigrateTo {
+  platform?: string;
+  dbServer?: string;
+}
+
+/** One site to migrate, and where. */
+export interface SiteToMove {
+  id: string;
+  domain: string;
+  to: MigrateTo;
+  /** Planned to stay, and why: no migrate is queued for it. */
+  refused?: string;
 }
 
 const POLL_MS = 250;
@@ -44,62 +59,100 @@ export function platformUpgradeWorkflow(
 ): Workflow<'platform.migrate-sites'> {
   return async (context) => {
     const params = context.task.params;
-    const pending = [...params.sites];
-    const inFlight = new Map<string, { domain: string; taskId: string }>();
-    const done: PlatformUpgradeSite[] = [];
-    const report = () =>
-      context.progress({ phase: 'sites', done: done.length, total: params.sites.length, unit: 'sites' });
-    report();
-
-    while (pending.length > 0 || inFlight.size > 0) {
-      while (pending.length > 0 && inFlight.size < params.concurrency) {
-        const site = pending.shift()!;
-        // Recorded, and looked up first: a replay, or a master that stopped right after queueing,
-        // finds the migrate it queued instead of queueing a second.
-        const queued = await context.record('migrate.queue', async () => {
-          const existing = await deps.queuedMigrate(context.task.id, site.id);
-          return existing
-            ? { taskId: existing.id }
-            : deps.queueMigrate(context.task.id, site.domain, params.targetPlatform, params.force);
-        });
-        if ('refused' in queued) {
-          done.push({ state: 'failed', domain: site.domain, taskId: null, reason: queued.refused });
-          report();
-          await context.log(`${site.domain}: not migrated: ${queued.refused}`);
-        } else {
-          inFlight.set(site.id, { domain: site.domain, taskId: queued.taskId });
-          await context.log(`${site.domain}: migrate queued (task ${queued.taskId})`);
-        }
-      }
-      for (const [siteId, child] of [...inFlight]) {
-        const task = await deps.task(child.taskId);
-        if (!task || task.state === 'queued' || task.state === 'running') continue;
-        inFlight.delete(siteId);
-        if (task.state === 'succeeded') {
-          const offlineMs = windowMs(task.phases);
-          done.push({ state: 'migrated', domain: child.domain, taskId: task.id, offlineMs });
-          await context.log(`${child.domain}: migrated (offline ${offlineMs ?? '?'} ms)`);
-        } else {
-          const reason = task.error ?? task.state;
-          done.push({ state: 'failed', domain: child.domain, taskId: task.id, reason });
-          await context.log(`${child.domain}: ${task.state}, stays on its platform: ${task.error ?? ''}`);
-        }
-        report();
-      }
-      if (inFlight.size > 0) await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-    }
-    const summary = summarize(params.targetPlatform, done);
-    await context.log(
-      `${summary.migrated} migrated, ${summary.failed} failed; offline median ${summary.medianOfflineMs ?? '-'} ms, longest ${summary.longestOfflineMs ?? '-'} ms`,
-    );
-    if (summary.failed > 0 && summary.migrated === 0) {
-      const reasons = done.flatMap((site) =>
-        site.state === 'failed' ? [`${site.domain}: ${site.reason}`] : [],
-      );
-      throw new Error(`no site could be migrated: ${reasons.join('; ')}`);
-    }
-    return summary;
+    const sites = params.sites.map((site) => ({ ...site, to: { platform: params.targetPlatform } }));
+    return migrateEach(context, deps, sites, params, params.targetPlatform);
   };
+}
+
+/**
+ * server.drain: every site with its platform or its database on the server moves off it, each with
+ * its own migrate, to where planDrain put it; the same bounds and summary as a platform upgrade.
+ */
+export function serverDrainWorkflow(deps: PlatformUpgradeDependencies): Workflow<'server.drain'> {
+  return async (context) => {
+    const params = context.task.params;
+    const sites = params.sites.map((site) => ({
+      id: site.id,
+      domain: site.domain,
+      ...(site.refused === undefined ? {} : { refused: site.refused }),
+      to: {
+        ...(site.platform === null ? {} : { platform: site.platform }),
+        ...(site.dbServer === null ? {} : { dbServer: site.dbServer }),
+      },
+    }));
+    return migrateEach(context, deps, sites, params, params.to ?? 'other servers');
+  };
+}
+
+/**
+ * Each site with its own migrate task, at most `concurrency` in flight; a site that fails stays
+ * where it was and the others go on. Fails only when no site moved at all.
+ */
+async function migrateEach(
+  context: TaskContext<'platform.migrate-sites' | 'server.drain'>,
+  deps: PlatformUpgradeDependencies,
+  sites: readonly SiteToMove[],
+  options: { concurrency: number; force: boolean },
+  to: string,
+): Promise<PlatformUpgradeSummary> {
+  const pending = [...sites];
+  const inFlight = new Map<string, { domain: string; taskId: string }>();
+  const done: PlatformUpgradeSite[] = [];
+  const report = () =>
+    context.progress({ phase: 'sites', done: done.length, total: sites.length, unit: 'sites' });
+  report();
+
+  while (pending.length > 0 || inFlight.size > 0) {
+    while (pending.length > 0 && inFlight.size < options.concurrency) {
+      const site = pending.shift()!;
+      // Recorded, and looked up first: a replay, or a master that stopped right after queueing,
+      // finds the migrate it queued instead of queueing a second.
+      const queued =
+        site.refused === undefined
+          ? await context.record('migrate.queue', async () => {
+              const existing = await deps.queuedMigrate(context.task.id, site.id);
+              return existing
+                ? { taskId: existing.id }
+                : deps.queueMigrate(context.task.id, site.domain, site.to, options.force);
+            })
+          : { refused: site.refused };
+      if ('refused' in queued) {
+        done.push({ state: 'failed', domain: site.domain, taskId: null, reason: queued.refused });
+        report();
+        await context.log(`${site.domain}: not migrated: ${queued.refused}`);
+      } else {
+        inFlight.set(site.id, { domain: site.domain, taskId: queued.taskId });
+        await context.log(`${site.domain}: migrate queued (task ${queued.taskId})`);
+      }
+    }
+    for (const [siteId, child] of [...inFlight]) {
+      const task = await deps.task(child.taskId);
+      if (!task || task.state === 'queued' || task.state === 'running') continue;
+      inFlight.delete(siteId);
+      if (task.state === 'succeeded') {
+        const offlineMs = windowMs(task.phases);
+        done.push({ state: 'migrated', domain: child.domain, taskId: task.id, offlineMs });
+        await context.log(`${child.domain}: migrated (offline ${offlineMs ?? '?'} ms)`);
+      } else {
+        const reason = task.error ?? task.state;
+        done.push({ state: 'failed', domain: child.domain, taskId: task.id, reason });
+        await context.log(`${child.domain}: ${task.state}, stays where it was: ${task.error ?? ''}`);
+      }
+      report();
+    }
+    if (inFlight.size > 0) await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+  const summary = summarize(to, done);
+  await context.log(
+    `${summary.migrated} migrated, ${summary.failed} failed; offline median ${summary.medianOfflineMs ?? '-'} ms, longest ${summary.longestOfflineMs ?? '-'} ms`,
+  );
+  if (summary.failed > 0 && summary.migrated === 0) {
+    const reasons = done.flatMap((site) =>
+      site.state === 'failed' ? [`${site.domain}: ${site.reason}`] : [],
+    );
+    throw new Error(`no site could be migrated: ${reasons.join('; ')}`);
+  }
+  return summary;
 }
 
 /** The summary: migrated sites first, then failed ones, each in the order they ended. */
