@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskWithSteps } from '../../shared/src/api.js';
@@ -19,6 +20,8 @@ describe('several servers', () => {
   const web1 = () => hosts.webs.web1!.web;
   const web2 = () => hosts.webs.web2!.web;
   const db1 = () => hosts.dbs.db1!.db;
+  const db2 = () => hosts.dbs.db2!.db;
+  const address = (name: string) => (hosts.webs[name] ?? hosts.dbs[name])!.host.address;
 
   /** Runs the CLI; a failure shows its stderr and the hosts' logs. */
   const berth = async (...args: string[]) => {
@@ -45,7 +48,10 @@ describe('several servers', () => {
   beforeAll(async () => {
     hosts = await startSeveralHosts({
       label: 'several-servers',
-      webs: { web1: { [PLATFORM]: 'fixture-10.2' }, web2: { 'fixture-10-3-web2': 'fixture-10.3' } },
+      webs: {
+        web1: { [PLATFORM]: 'fixture-10.2' },
+        web2: { 'fixture-10-3-web2': 'fixture-10.3', 'fixture-10-3-slow-web2': 'fixture-10.3-slow-update' },
+      },
       dbs: ['db1', 'db2'],
     });
   }, 300_000);
@@ -254,4 +260,180 @@ describe('several servers', () => {
     );
     expect(again?.stderr).toMatch(/keeps no copy on another server/);
   });
+
+  it('moves the database from db1 to db2: copied with writes held, switched in the window, db1 left with nothing', async () => {
+    const acknowledged: Array<{ title: string; at: number }> = [];
+    let writing = true;
+    const writer = (async () => {
+      for (let n = 0; writing; n++) {
+        const title = `db move write ${n}`;
+        const answer = await web2().request('one.example', '/node', { method: 'POST', form: { title } });
+        if (answer.status < 400) acknowledged.push({ title, at: Date.now() });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    const prober = startHttpProber(web2(), 'one.example');
+    let moved: TaskWithSteps;
+    try {
+      moved = await task('site', 'migrate', 'one.example', '--db-server', 'db2');
+    } finally {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      writing = false;
+      await Promise.all([prober.stop(), writer]);
+    }
+    expect(moved.state, moved.error ?? '').toBe('succeeded');
+    expect(moved.phases.map((phase) => phase.name)).toEqual([
+      'backup',
+      'read-only window',
+      'rollback point',
+      'copy the database',
+      'offline window',
+    ]);
+    const window = moved.phases.find((phase) => phase.name === 'offline window')!;
+    const [start, end] = [Date.parse(window.startedAt), Date.parse(window.endedAt!)];
+    expect(prober.samples.length).toBeGreaterThan(10);
+    expect(
+      prober.samples.filter((sample) => (sample.at < start || sample.at > end) && sample.status !== 200),
+    ).toEqual([]);
+    console.info(`database db1 -> db2: offline window ${end - start} ms`);
+    // Every write acknowledged before writes were held is in the database on db2.
+    const readOnly = moved.phases.find((phase) => phase.name === 'read-only window')!;
+    const before = acknowledged.filter((item) => item.at < Date.parse(readOnly.startedAt));
+    expect(before.length).toBeGreaterThan(0);
+    const page = await web2().request('one.example', '/');
+    for (const write of before) expect(page.body).toContain(write.title);
+    expect(page.body).toContain('before the backup');
+
+    const { stdout } = await berth('site', 'show', 'one.example', '--json');
+    expect(JSON.parse(stdout)).toMatchObject({ platform: 'fixture-10-3-web2', dbServer: 'db2' });
+    expect(moved.result).toMatchObject({ database: { from: 'db1', to: 'db2', oldDropped: true } });
+    expect(await db1().sql("SHOW DATABASES LIKE 'one\\_example%'")).toBe('');
+    expect(await db1().sql("SELECT user FROM mysql.user WHERE user LIKE 'one%'")).toBe('');
+    expect(await db2().sql("SELECT host FROM mysql.user WHERE user LIKE 'one%'")).toBe(address('web2'));
+    // Refused before any step: it is there already.
+    const again = await berth('site', 'migrate', 'one.example', '--db-server', 'db2').then(
+      () => null,
+      (error: { stderr?: string; code?: number }) => error,
+    );
+    expect(again?.code).toBe(2);
+    expect(again?.stderr).toContain('the database of one.example is already on db2');
+  });
+
+  describe('kill -9 of the target web agent', () => {
+    const files = (web: 'web1' | 'web2') => join(hosts.webs[web]!.root, 'sites', 'three.example', 'files');
+
+    beforeAll(async () => {
+      await berth('site', 'install', 'three.example', '--platform', PLATFORM, '--db-server', 'db2');
+      await web1().request('three.example', '/node', { method: 'POST', form: { title: 'three before' } });
+      writeFileSync(join(files('web1'), 'before.txt'), 'three before the kill');
+      // Random bytes do not compress: the copy to web2 takes long enough to be killed in.
+      writeFileSync(join(files('web1'), 'ballast.bin'), randomBytes(96 * 1024 * 1024));
+    }, 120_000);
+
+    /**
+     * Starts a move of three.example to `platform` on web2, kills web2's agent once the `nth` step
+     * `name` on web2 runs, starts it again, and returns the ended task.
+     */
+    async function killDuring(platform: string, name: string, nth: number): Promise<TaskWithSteps> {
+      const { stdout } = await berth(
+        'site',
+        'migrate',
+        'three.example',
+        '--platform',
+        platform,
+        '--no-wait',
+        '--json',
+      );
+      const { id } = JSON.parse(stdout) as { id: string };
+      await eventually(
+        `the ${nth}. ${name} on web2 to run`,
+        async () => {
+          const running = await hosts.master.api.get<TaskWithSteps>(`/api/tasks/${id}`);
+          if (['succeeded', 'failed'].includes(running.state))
+            throw new Error(`the move ended: ${running.state}`);
+          const steps = running.steps.filter((step) => step.name === name && step.serverName === 'web2');
+          return steps[nth - 1]?.state === 'running';
+        },
+        120_000,
+        10,
+      );
+      await hosts.webs.web2!.agent.process.kill9();
+      await hosts.webs.web2!.agent.restart();
+      return eventually(
+        'the move to end',
+        async () => {
+          const found = await hosts.master.api.get<TaskWithSteps>(`/api/tasks/${id}`);
+          return ['succeeded', 'failed'].includes(found.state) ? found : undefined;
+        },
+        120_000,
+        100,
+      );
+    }
+
+    async function expectServedFromWeb1(ended: TaskWithSteps): Promise<void> {
+      expect(ended.state).toBe('failed');
+      expect(ended.error).toMatch(/came back without step|agent/);
+      expect(ended.rollbackCompleted).toBe(true);
+      const page = await web1().request('three.example', '/');
+      expect(page.status).toBe(200);
+      expect(page.body).toContain('three before');
+      expect(page.body).toContain('Drupal 10.2');
+      expect(readFileSync(join(files('web1'), 'before.txt'), 'utf8')).toBe('three before the kill');
+      // web2 keeps nothing of it; db2 still grants web1 only.
+      expect((await web2().request('three.example', '/')).status).toBe(404);
+      expect(existsSync(join(hosts.webs.web2!.root, 'sites', 'three.example'))).toBe(false);
+      expect(await db2().sql("SELECT host FROM mysql.user WHERE user LIKE 'three%'")).toBe(address('web1'));
+      const { stdout } = await berth('site', 'show', 'three.example', '--json');
+      expect(JSON.parse(stdout)).toMatchObject({ platform: PLATFORM, dbServer: 'db2', status: 'enabled' });
+    }
+
+    it('in the middle of the file copy: the task rolls back, web1 serves the site with nothing lost', async () => {
+      // The first site.extract on web2 is the rehearsal's, the second the copy of the site.
+      const ended = await killDuring('fixture-10-3-web2', 'site.extract', 2);
+      expect(ended.phases.at(-1)?.name).toBe('copy to the new server');
+      await expectServedFromWeb1(ended);
+    }, 240_000);
+
+    it('inside the window (its database updates): rolled back there, web1 serves the site with nothing lost', async () => {
+      // The first app.update on web2 is the rehearsal's, the second the site's own, in the window.
+      const ended = await killDuring('fixture-10-3-slow-web2', 'app.update', 2);
+      expect(ended.phases.map((phase) => phase.name)).toContain('offline window');
+      await expectServedFromWeb1(ended);
+    }, 240_000);
+  });
+
+  it('drains web1 of its five sites onto web2, one migrate each, two at a time, with a summary', async () => {
+    rmSync(join(hosts.webs.web1!.root, 'sites', 'three.example', 'files', 'ballast.bin'));
+    const domains = ['three.example', 'd1.example', 'd2.example', 'd3.example', 'd4.example'];
+    for (const domain of domains.slice(1)) {
+      await berth(
+        'site',
+        'install',
+        domain,
+        '--platform',
+        PLATFORM,
+        '--db-server',
+        domain === 'd4.example' ? 'db2' : 'db1',
+      );
+    }
+    // The slow platform takes no new sites: each goes to fixture-10-3-web2.
+    await berth('platform', 'lock', 'fixture-10-3-slow-web2');
+    const { stdout } = await berth('server', 'drain', 'web1', '--to', 'web2', '--concurrency', '2');
+    for (const domain of domains)
+      expect(stdout).toMatch(new RegExp(`${domain.replace('.', '\\.')} +migrated +\\d+ ms`));
+    const { stdout: json } = await berth('site', 'list', '--json');
+    const sites = JSON.parse(json) as Array<{ domain: string; platform: string; dbServer: string }>;
+    for (const domain of domains) {
+      expect(sites.find((site) => site.domain === domain)).toMatchObject({ platform: 'fixture-10-3-web2' });
+      expect((await web2().request(domain, '/')).status).toBe(200);
+      // web1 passes them on until they are released from it.
+      expect((await web1().request(domain, '/')).body).toContain('Drupal 10.3.0 (Berth fixture)');
+    }
+    // Nothing is left to drain but the copies kept for the grace period.
+    const again = await berth('server', 'drain', 'web1', '--to', 'web2').then(
+      () => null,
+      (error: { stderr?: string; code?: number }) => error,
+    );
+    expect(again?.stderr).toMatch(/web1 hosts no sites and no site databases/);
+  }, 300_000);
 });
