@@ -1,5 +1,3 @@
-import type { ServiceInfo } from './steps.js';
-
 /**
  * What a server offers to sites: `http` (a web server serves platforms and sites there), `db` (a
  * database server holds sites' databases there).
@@ -9,7 +7,7 @@ export type ServerRole = 'http' | 'db';
 export const SERVER_ROLES: readonly ServerRole[] = ['http', 'db'];
 
 /** The roles a server's running services give it: what an agent offers unless told otherwise. */
-export function rolesOfServices(services: readonly ServiceInfo[]): ServerRole[] {
+export function rolesOfServices(services: ReadonlyArray<{ kind: string; running: boolean }>): ServerRole[] {
   return SERVER_ROLES.filter((role) => services.some((service) => service.kind === role && service.running));
 }
 
