@@ -100,10 +100,10 @@ describe('planDrain', () => {
       }),
     );
     expect(plan[0]).toMatchObject({
-      refused: expect.stringContaining('no platform on web3 takes its packages'),
+      refused: expect.stringContaining('no platform on web3 takes its packages') as string,
     });
     expect(plan[1]).toMatchObject({
-      refused: expect.stringContaining('berth site release-old kept.example'),
+      refused: expect.stringContaining('berth site release-old kept.example') as string,
     });
     expect(
       planDrain(request({ to: web3, force: true, report: () => ({ ...clean, warnings: 1 }) }))[0],
