@@ -6,6 +6,8 @@ export interface AttemptOwner {
   taskId: string;
   stepId: string;
   stepName: string;
+  /** The agent connection it was sent on (AgentSession.connectionId), when this master sent it. */
+  connectionId?: number;
 }
 
 /**
@@ -30,6 +32,11 @@ export class AttemptOwners {
     const owner = { taskId: found.taskId, stepId: found.stepId, stepName: found.name };
     this.owners.set(ref.attemptId, owner);
     return owner;
+  }
+
+  /** Whether this master sent the attempt on that very connection (after the agent's hello, then). */
+  sentOn(attemptId: string, connectionId: number): boolean {
+    return this.owners.get(attemptId)?.connectionId === connectionId;
   }
 
   /** Forgets a settled attempt; returns what was remembered of it. */

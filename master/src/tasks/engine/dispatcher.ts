@@ -59,6 +59,7 @@ export class Dispatcher {
       taskId: attempt.taskId,
       stepId: attempt.stepId,
       stepName: attempt.name,
+      connectionId: session.connectionId,
     });
     const sent = session.send({
       assign: {

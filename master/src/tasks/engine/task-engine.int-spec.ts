@@ -18,7 +18,7 @@ import { NO_TASK_METRICS, type AttemptOutcome, type TaskMetrics } from '../task-
 import { TasksRepository } from '../tasks.repository.js';
 import type { TaskEntity } from '../task.entity.js';
 import { registerWorkflow, type WorkflowRegistration } from '../workflow.js';
-import { ScriptedAgents, refOf, sleep, waitFor } from '../testing/scripted-agents.js';
+import { ScriptedAgents, ScriptedSession, refOf, sleep, waitFor } from '../testing/scripted-agents.js';
 import { TaskEngine } from './task-engine.js';
 import { WorkflowRegistry } from './workflow-registry.js';
 
@@ -464,6 +464,32 @@ describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
       const done = await finished(task.id);
       expect(done.state).toBe('failed');
       expect(done.error).toMatch(/came back without step debug\.noop/);
+    });
+  });
+
+  it('keeps an attempt sent on a new connection before its hello was handled', async () => {
+    // The gateway takes steps for a connection as soon as it registers it; the hello (which lists
+    // what the agent runs) is handled after. A step sent in between is not one the agent forgot.
+    const server = await servers.create({ name: `early-${kind}`, slots: 1 });
+    const link = new ScriptedAgents();
+    await withEngine(link, {}, async (engine) => {
+      const session = new ScriptedSession(server.id, link, 'silent', () => ({}));
+      link.sessions.set(server.id, session);
+      const task = await queue('debug.noop', server.id);
+      engine.wake();
+      const ref = refOf(await waitFor('assignment', () => session.assigned()[0]));
+      await link.events.agentConnected(session, {
+        agentVersion: 'test',
+        hostname: 'test',
+        address: '127.0.0.1',
+        roles: ['http'],
+        services: [],
+        running: [],
+        finished: [],
+      });
+      await link.events.stepAccepted(session, ref);
+      await link.events.stepResult(session, { ref, outcome: { ok: true, output: {} } });
+      expect((await finished(task.id)).state).toBe('succeeded');
     });
   });
 

@@ -288,8 +288,15 @@ export class TaskEngine implements AgentEvents {
       await this.markRunning(session, ref, 'the master no longer expects this step');
     }
     const active = await this.attempts.activeAttemptsOnServer(session.serverId);
+    // The gateway takes steps for a connection before its hello is handled here: an attempt sent
+    // on this same connection meanwhile is not in the hello, and is not lost.
     const missing = active
-      .filter((attempt) => !reported.has(attempt.attemptId) && !finished.has(attempt.attemptId))
+      .filter(
+        (attempt) =>
+          !reported.has(attempt.attemptId) &&
+          !finished.has(attempt.attemptId) &&
+          !this.owners.sentOn(attempt.attemptId, session.connectionId),
+      )
       .map((attempt) => attempt.attemptId);
     const lost = await this.attempts.settleForgottenAttempts(missing, (attempt) => ({
       code: StepErrorCode.AgentLost,
