@@ -2,6 +2,7 @@ import type {
   Backup,
   MigrateCheck,
   Client,
+  Cluster,
   Site,
   Package,
   Platform,
@@ -60,6 +61,26 @@ export class ApiClient {
 
   createServer(input: { name: string; slots?: number }): Promise<CreatedServer> {
     return this.request('POST', '/api/servers', { body: input });
+  }
+
+  createCluster(body: { name: string; servers: string[] }): Promise<Cluster> {
+    return this.request('POST', '/api/clusters', { body });
+  }
+
+  async listClusters(): Promise<Cluster[]> {
+    return (await this.request<{ items: Cluster[] }>('GET', '/api/clusters')).items;
+  }
+
+  getCluster(nameOrId: string): Promise<Cluster> {
+    return this.request('GET', `/api/clusters/${segment(nameOrId)}`);
+  }
+
+  addClusterServer(cluster: string, server: string): Promise<Cluster> {
+    return this.request('POST', `/api/clusters/${segment(cluster)}/add-server`, { body: { server } });
+  }
+
+  removeClusterServer(cluster: string, server: string): Promise<Cluster> {
+    return this.request('POST', `/api/clusters/${segment(cluster)}/remove-server`, { body: { server } });
   }
 
   createClient(body: { name: string; email?: string }): Promise<Client> {

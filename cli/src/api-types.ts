@@ -6,6 +6,7 @@
 export type {
   Backup,
   Client,
+  Cluster,
   CreatedServer,
   Enrollment,
   LogLine,

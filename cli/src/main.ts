@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { berthVersion, packageRoot } from '../../shared/src/package-root.js';
 import { registerAgentCommands } from './commands/agent.js';
 import { registerClientCommands } from './commands/client.js';
+import { registerClusterCommands } from './commands/cluster.js';
 import { registerCompletionCommand } from './commands/completion.js';
 import { registerMasterCommands } from './commands/master.js';
 import { registerPlatformCommands } from './commands/platform.js';
@@ -62,6 +63,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerAgentCommands(program, ctx);
   registerServerCommands(program, ctx);
   registerClientCommands(program, ctx);
+  registerClusterCommands(program, ctx);
   registerPlatformCommands(program, ctx);
   registerSiteCommands(program, ctx);
   registerTaskCommands(program, ctx);

@@ -14,6 +14,8 @@ import { MasterMetrics } from './metrics/master-metrics.js';
 import { MetricsAccess } from './metrics/metrics-access.js';
 import { MetricsController } from './metrics/metrics.controller.js';
 import { ServersController } from './servers/servers.controller.js';
+import { ClustersController } from './clusters/clusters.controller.js';
+import { ClustersService } from './clusters/clusters.service.js';
 import { ServerDrainController } from './sites/server-drain.controller.js';
 import { ServerDrainService } from './sites/server-drain.service.js';
 import { SitesController } from './sites/sites.controller.js';
@@ -29,6 +31,7 @@ import type { Logger } from 'pino';
 export interface HttpDependencies {
   auth: AuthService;
   clients: ClientsService;
+  clusters: ClustersService;
   platforms: PlatformsService;
   sites: SitesService;
   drains: ServerDrainService;
@@ -53,6 +56,7 @@ export class AppModule {
       { provide: AuthService, useValue: dependencies.auth },
       { provide: ClientsService, useValue: dependencies.clients },
       { provide: ClientNames, useValue: dependencies.clients },
+      { provide: ClustersService, useValue: dependencies.clusters },
       { provide: PlatformsService, useValue: dependencies.platforms },
       { provide: SitesService, useValue: dependencies.sites },
       { provide: ServerDrainService, useValue: dependencies.drains },
@@ -75,6 +79,7 @@ export class AppModule {
         AuthController,
         ServersController,
         ClientsController,
+        ClustersController,
         PlatformsController,
         SitesController,
         ServerDrainController,

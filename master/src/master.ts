@@ -46,6 +46,8 @@ import { serverWorkflows } from './servers/tasks/server.workflows.js';
 import { AgentPresenceRecorder } from './servers/agent-presence.js';
 import { ServerTasksService } from './servers/server-tasks.service.js';
 import { platformWorkflows } from './platforms/tasks/platform.workflows.js';
+import { ClustersRepository } from './clusters/clusters.repository.js';
+import { ClustersService } from './clusters/clusters.service.js';
 import { ServerDrainService } from './sites/server-drain.service.js';
 import { SitePlaces } from './sites/site-places.js';
 import { siteWorkflows } from './sites/tasks/index.js';
@@ -258,6 +260,7 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       AppModule.with({
         auth,
         clients: new ClientsService(clientsRepository),
+        clusters: new ClustersService(new ClustersRepository(db), serversService),
         servers: serversService,
         serverTasks,
         tasks: tasksService,

@@ -45,6 +45,18 @@ export interface Server {
   createdAt: string;
 }
 
+/** A web cluster: heads that serve the same platforms behind a load balancer. */
+export interface Cluster {
+  id: string;
+  name: string;
+  heads: Array<{ name: string; address: string | null; connected: boolean; roles: ServerRole[] }>;
+  /** The platforms that live on every head. */
+  platforms: string[];
+  /** How many sites are on those platforms. */
+  sites: number;
+  createdAt: string;
+}
+
 /** A one-time token for `berth agent start`, and the command that uses it. */
 export interface Enrollment {
   token: string;

@@ -436,4 +436,27 @@ describe('several servers', () => {
     );
     expect(again?.stderr).toMatch(/web1 hosts no sites and no site databases/);
   }, 300_000);
+
+  it('groups web1 and web2 in a cluster: its heads connected, db1 refused as a head, a head removed', async () => {
+    const { stdout } = await berth('cluster', 'add', 'front', '--servers', 'web1,web2');
+    expect(stdout).toContain('Cluster front added with web1, web2.');
+    const shown = await berth('cluster', 'show', 'front');
+    expect(shown.stdout).toMatch(
+      new RegExp(`web1 +${address('web1').replaceAll('.', '\\.')} +http +connected`),
+    );
+    expect(shown.stdout).toMatch(
+      new RegExp(`web2 +${address('web2').replaceAll('.', '\\.')} +http +connected`),
+    );
+    const refused = await berth('cluster', 'add-server', 'front', 'db1').then(
+      () => null,
+      (error: { stderr?: string; code?: number }) => error,
+    );
+    expect(refused?.code).toBe(2);
+    expect(refused?.stderr).toContain('db1 offers no web server (db): a head serves sites');
+    const { stdout: json } = await berth('cluster', 'remove-server', 'front', 'web2', '--json');
+    expect((JSON.parse(json) as { heads: Array<{ name: string }> }).heads.map((head) => head.name)).toEqual([
+      'web1',
+    ]);
+    expect((await berth('cluster', 'list')).stdout).toMatch(/front +web1 +- +0/);
+  });
 });

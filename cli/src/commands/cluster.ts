@@ -1,0 +1,120 @@
+import type { Command } from 'commander';
+import { validateName } from '../../../shared/src/validation.js';
+import type { Cluster } from '../api-types.js';
+import type { CliContext } from '../context.js';
+import { usageError } from '../errors.js';
+import { renderFields, renderTable } from '../output/table.js';
+
+export function registerClusterCommands(program: Command, ctx: CliContext): void {
+  const cluster = program
+    .command('cluster')
+    .description('Web clusters: web servers (heads) that serve the same platforms behind a load balancer');
+
+  cluster
+    .command('add')
+    .description('Add a cluster of web servers')
+    .argument('<name>', 'short name: lowercase letters, digits, "-" or "_", starting with a letter')
+    .requiredOption('--servers <names>', 'its heads, comma-separated: web servers in no other cluster')
+    .option('--json', 'print the cluster as JSON')
+    .action(async (name: string, options: { servers: string; json?: boolean }, command: Command) => {
+      const checked = validateName('cluster name', name);
+      if (!checked.ok) throw usageError(checked.failure.message);
+      const servers = options.servers
+        .split(',')
+        .map((server) => server.trim())
+        .filter(Boolean);
+      if (servers.length === 0) throw usageError('--servers names no server');
+      const created = await (await ctx.client(command)).createCluster({ name, servers });
+      if (options.json) return ctx.json(created);
+      ctx.out(`Cluster ${created.name} added with ${created.heads.map((head) => head.name).join(', ')}.`);
+    });
+
+  cluster
+    .command('list')
+    .description('List clusters with their heads, platforms and sites')
+    .option('--json', 'print the clusters as JSON')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const clusters = await (await ctx.client(command)).listClusters();
+      if (options.json) return ctx.json(clusters);
+      if (clusters.length === 0) {
+        ctx.out('No clusters yet. Add one with: berth cluster add NAME --servers web1,web2');
+        return;
+      }
+      ctx.out(
+        renderTable(
+          [
+            { header: 'NAME' },
+            { header: 'HEADS' },
+            { header: 'PLATFORMS' },
+            { header: 'SITES', align: 'right' },
+          ],
+          clusters.map((item) => [
+            item.name,
+            item.heads.map((head) => head.name).join(',') || '-',
+            item.platforms.join(',') || '-',
+            String(item.sites),
+          ]),
+        ),
+      );
+    });
+
+  cluster
+    .command('show')
+    .description('A cluster: its heads (address, agent connected), platforms and sites')
+    .argument('<name>', 'cluster name or id')
+    .option('--json', 'print the cluster as JSON')
+    .action(async (name: string, options: { json?: boolean }, command: Command) => {
+      const found = await (await ctx.client(command)).getCluster(name);
+      if (options.json) return ctx.json(found);
+      printCluster(ctx, found);
+    });
+
+  cluster
+    .command('add-server')
+    .description(
+      'Make a web server a head of the cluster (before its platforms: they are not deployed to it yet)',
+    )
+    .argument('<cluster>', 'cluster name or id')
+    .argument('<server>', 'the web server')
+    .option('--json', 'print the cluster as JSON')
+    .action(async (name: string, server: string, options: { json?: boolean }, command: Command) => {
+      const changed = await (await ctx.client(command)).addClusterServer(name, server);
+      if (options.json) return ctx.json(changed);
+      printCluster(ctx, changed);
+    });
+
+  cluster
+    .command('remove-server')
+    .description("Remove a head (refused when it is the last and the cluster's platforms have sites)")
+    .argument('<cluster>', 'cluster name or id')
+    .argument('<server>', 'the head')
+    .option('--json', 'print the cluster as JSON')
+    .action(async (name: string, server: string, options: { json?: boolean }, command: Command) => {
+      const changed = await (await ctx.client(command)).removeClusterServer(name, server);
+      if (options.json) return ctx.json(changed);
+      printCluster(ctx, changed);
+    });
+}
+
+function printCluster(ctx: CliContext, cluster: Cluster): void {
+  ctx.out(
+    renderFields([
+      ['name', cluster.name],
+      ['id', cluster.id],
+      ['platforms', cluster.platforms.join(', ') || '-'],
+      ['sites', String(cluster.sites)],
+    ]),
+  );
+  ctx.out();
+  ctx.out(
+    renderTable(
+      [{ header: 'HEAD' }, { header: 'ADDRESS' }, { header: 'ROLES' }, { header: 'AGENT' }],
+      cluster.heads.map((head) => [
+        head.name,
+        head.address ?? '-',
+        head.roles.join(',') || '-',
+        head.connected ? 'connected' : 'disconnected',
+      ]),
+    ),
+  );
+}

@@ -1,0 +1,170 @@
+import type * as api from '../../../shared/src/api.js';
+import { validateName } from '../../../shared/src/validation.js';
+import { isUniqueViolation } from '../infra/db/sql.js';
+import type { ServerEntity } from '../servers/server.entity.js';
+import type { ClusterEntity } from './cluster.entity.js';
+import { ClustersError, ClustersErrorCode } from './clusters.errors.js';
+import type { ClustersRepository } from './clusters.repository.js';
+
+export type ClusterView = api.Cluster;
+
+/**
+ * Web clusters: web servers (heads) that serve the same platforms behind a load balancer. A server
+ * is a head of one cluster at most, and offers http.
+ */
+export class ClustersService {
+  constructor(
+    private readonly clusters: ClustersRepository,
+    /** The servers feature (ServersService): a server by name, and whose agents are connected. */
+    private readonly servers: {
+      get(nameOrId: string): Promise<ServerEntity>;
+      list(): Promise<Array<{ id: string; connected: boolean }>>;
+    },
+  ) {}
+
+  async add(input: { name: unknown; servers: unknown }): Promise<ClusterView> {
+    const name = validateName('cluster name', input.name);
+    if (!name.ok) throw new ClustersError(ClustersErrorCode.InvalidInput, name.failure.message);
+    if (
+      !Array.isArray(input.servers) ||
+      input.servers.length === 0 ||
+      input.servers.some((server) => typeof server !== 'string' || server === '')
+    ) {
+      throw new ClustersError(
+        ClustersErrorCode.InvalidInput,
+        'servers is required: the names of the web servers that are its heads',
+      );
+    }
+    const names = input.servers as string[];
+    if (new Set(names).size !== names.length) {
+      throw new ClustersError(ClustersErrorCode.InvalidInput, 'servers names a server twice');
+    }
+    const heads: ServerEntity[] = [];
+    for (const server of names) heads.push(await this.head(server));
+    let created: ClusterEntity | null;
+    try {
+      created = await this.clusters.create(
+        name.value,
+        heads.map((head) => head.id),
+      );
+    } catch (error) {
+      if (isUniqueViolation(error, 'uq_clusters_name')) {
+        throw new ClustersError(
+          ClustersErrorCode.NameTaken,
+          `a cluster named "${name.value}" already exists`,
+        );
+      }
+      throw error;
+    }
+    if (!created) {
+      throw new ClustersError(
+        ClustersErrorCode.Refused,
+        'one of the servers joined another cluster meanwhile',
+      );
+    }
+    return this.view(created);
+  }
+
+  async list(): Promise<ClusterView[]> {
+    const clusters = await this.clusters.list();
+    return Promise.all(clusters.map((cluster) => this.view(cluster)));
+  }
+
+  async show(nameOrId: string): Promise<ClusterView> {
+    return this.view(await this.get(nameOrId));
+  }
+
+  /**
+   * A server becomes a head. Refused while the cluster has platforms: a new head must get their
+   * codebases before it takes sites, and Berth does not deploy them yet.
+   */
+  async addServer(nameOrId: string, serverName: unknown): Promise<ClusterView> {
+    const cluster = await this.get(nameOrId);
+    const server = await this.head(requireServerName(serverName));
+    const { platforms } = await this.clusters.contents(cluster.id);
+    if (platforms.length > 0) {
+      throw new ClustersError(
+        ClustersErrorCode.Refused,
+        `${cluster.name} has platforms (${platforms.join(', ')}): a new head would serve sites without their ` +
+          'code, and Berth does not deploy platforms to a new head yet; add heads before platforms',
+      );
+    }
+    if (!(await this.clusters.addHead(cluster.id, server.id))) {
+      throw new ClustersError(ClustersErrorCode.Refused, `${server.name} joined another cluster meanwhile`);
+    }
+    return this.view(cluster);
+  }
+
+  /** A head leaves; refused when it is the last one and the cluster's platforms have sites. */
+  async removeServer(nameOrId: string, serverName: unknown): Promise<ClusterView> {
+    const cluster = await this.get(nameOrId);
+    const server = await this.servers.get(requireServerName(serverName));
+    if (server.clusterId !== cluster.id) {
+      throw new ClustersError(
+        ClustersErrorCode.InvalidInput,
+        `${server.name} is not a head of ${cluster.name}`,
+      );
+    }
+    if ((await this.clusters.removeHead(cluster.id, server.id)) === 'last head with sites') {
+      throw new ClustersError(
+        ClustersErrorCode.Refused,
+        `${server.name} is the last head of ${cluster.name}, whose platforms have sites: they would have no ` +
+          'web server left (migrate them first)',
+      );
+    }
+    return this.view(cluster);
+  }
+
+  private async get(nameOrId: string): Promise<ClusterEntity> {
+    const cluster = await this.clusters.findByNameOrId(nameOrId);
+    if (!cluster) throw ClustersError.notFound(nameOrId);
+    return cluster;
+  }
+
+  /** A server that can become a head: it offers http and is in no cluster. */
+  private async head(name: string): Promise<ServerEntity> {
+    const server = await this.servers.get(name);
+    if (!server.roles.includes('http')) {
+      throw new ClustersError(
+        ClustersErrorCode.InvalidInput,
+        `${server.name} offers no web server (${server.roles.join(', ') || 'nothing yet'}): a head serves sites`,
+      );
+    }
+    if (server.clusterId) {
+      throw new ClustersError(
+        ClustersErrorCode.Refused,
+        `${server.name} is a head of another cluster already`,
+      );
+    }
+    return server;
+  }
+
+  private async view(cluster: ClusterEntity): Promise<ClusterView> {
+    const [heads, contents, servers] = await Promise.all([
+      this.clusters.heads(cluster.id),
+      this.clusters.contents(cluster.id),
+      this.servers.list(),
+    ]);
+    const connected = new Map(servers.map((server) => [server.id, server.connected]));
+    return {
+      id: cluster.id,
+      name: cluster.name,
+      heads: heads.map((head) => ({
+        name: head.name,
+        address: head.address,
+        connected: connected.get(head.id) ?? false,
+        roles: head.roles,
+      })),
+      platforms: contents.platforms,
+      sites: contents.sites,
+      createdAt: cluster.createdAt.toISOString(),
+    };
+  }
+}
+
+function requireServerName(input: unknown): string {
+  if (typeof input !== 'string' || input === '') {
+    throw new ClustersError(ClustersErrorCode.InvalidInput, 'server is required: a server name');
+  }
+  return input;
+}
