@@ -58,7 +58,7 @@ describe('bash completion', () => {
 
   it('completes the top-level commands', async () => {
     expect(await complete('berth', '')).toEqual(
-      ['agent', 'client', 'completion', 'master', 'platform', 'server', 'site', 'task'].sort(),
+      ['agent', 'client', 'cluster', 'completion', 'master', 'platform', 'server', 'site', 'task'].sort(),
     );
     expect(await complete('berth', 'si')).toEqual(['site']);
   });

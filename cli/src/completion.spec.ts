@@ -32,6 +32,7 @@ describe('the command tree', () => {
       'agent',
       'server',
       'client',
+      'cluster',
       'platform',
       'site',
       'task',
@@ -57,6 +58,16 @@ describe('the command tree', () => {
     expect(find(root, 'platform lock').arguments[0]?.value).toEqual({ kind: 'names', of: 'platform' });
     expect(find(root, 'platform add').arguments[0]?.value).toEqual({ kind: 'none' });
     expect(find(root, 'server verify').arguments[0]?.value).toEqual({ kind: 'names', of: 'server' });
+    expect(find(root, 'cluster show').arguments[0]?.value).toEqual({ kind: 'names', of: 'cluster' });
+    expect(find(root, 'cluster add-server').arguments.map((argument) => argument.value)).toEqual([
+      { kind: 'names', of: 'cluster' },
+      { kind: 'names', of: 'server' },
+    ]);
+    // server drain --to names a server, platform migrate-sites --to a platform.
+    const to = (path: string) =>
+      find(root, path).options.find((option) => option.flags.includes('--to'))?.value;
+    expect(to('server drain')).toEqual({ kind: 'names', of: 'server' });
+    expect(to('platform migrate-sites')).toEqual({ kind: 'names', of: 'platform' });
     expect(find(root, 'platform migrate-sites').arguments[0]?.value).toEqual({
       kind: 'names',
       of: 'platform',

@@ -13,7 +13,7 @@ export type ValueKind =
   | { kind: 'words'; words: string[] }
   | { kind: 'none' };
 
-export const NAME_KINDS = ['site', 'platform', 'server', 'client'] as const;
+export const NAME_KINDS = ['site', 'platform', 'server', 'client', 'cluster'] as const;
 export type NameKind = (typeof NAME_KINDS)[number];
 
 export interface OptionNode {
@@ -39,6 +39,7 @@ const OPTION_NAMES: Record<string, NameKind> = {
   server: 'server',
   dbServer: 'server',
   client: 'client',
+  cluster: 'cluster',
 };
 const OPTION_FILES = new Set(['tokenFile', 'nginxConf', 'dbAdminDefaults', 'phpFpmSocket']);
 const OPTION_DIRS = new Set(['dir', 'dataDir', 'root']);
@@ -55,7 +56,7 @@ function describe(command: Command, path: string[]): CommandNode {
     name: command.name(),
     description: command.description(),
     options: [
-      ...command.options.filter((option) => !option.hidden).map(describeOption),
+      ...command.options.filter((option) => !option.hidden).map((option) => describeOption(option, path)),
       { flags: ['-h', '--help'], description: 'display help for command', value: null },
     ],
     arguments: command.registeredArguments.map((argument) => ({
@@ -68,13 +69,15 @@ function describe(command: Command, path: string[]): CommandNode {
   };
 }
 
-function describeOption(option: Option): OptionNode {
+function describeOption(option: Option, path: string[]): OptionNode {
   const flags = [option.short, option.long].filter((flag): flag is string => Boolean(flag));
   const takesValue = option.required || option.optional;
   let value: ValueKind | null = null;
   if (takesValue) {
     const attribute = option.attributeName();
     if (option.argChoices) value = { kind: 'words', words: [...option.argChoices] };
+    // `server drain --to` names a server; every other --to a platform.
+    else if (attribute === 'to' && path[0] === 'server') value = { kind: 'names', of: 'server' };
     else if (OPTION_NAMES[attribute]) value = { kind: 'names', of: OPTION_NAMES[attribute] };
     else if (OPTION_FILES.has(attribute)) value = { kind: 'file' };
     else if (OPTION_DIRS.has(attribute)) value = { kind: 'dir' };
@@ -95,9 +98,14 @@ function argumentValue(command: Command, path: string[], argument: Argument): Va
   if (name === 'domain') return { kind: 'names', of: 'site' };
   if (name === 'from') return { kind: 'names', of: 'platform' };
   const group = path[0];
-  if (name === 'name' && (group === 'platform' || group === 'server' || group === 'client')) {
+  if (
+    name === 'name' &&
+    (group === 'platform' || group === 'server' || group === 'client' || group === 'cluster')
+  ) {
     return { kind: 'names', of: group };
   }
+  if (name === 'cluster') return { kind: 'names', of: 'cluster' };
+  if (name === 'server') return { kind: 'names', of: 'server' };
   return { kind: 'none' };
 }
 

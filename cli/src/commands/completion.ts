@@ -71,6 +71,9 @@ async function printNames(ctx: CliContext, command: Command, kind: NameKind): Pr
       case 'client':
         names = (await client.listClients()).map((item) => item.name);
         break;
+      case 'cluster':
+        names = (await client.listClusters()).map((item) => item.name);
+        break;
     }
     // Only names that are safe words for a shell's completion list.
     for (const name of names) if (/^[A-Za-z0-9._-]+$/.test(name)) ctx.out(name);
