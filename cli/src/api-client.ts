@@ -98,7 +98,8 @@ export class ApiClient {
 
   createPlatform(body: {
     name: string;
-    server: string;
+    server?: string;
+    cluster?: string;
     path?: string;
   }): Promise<{ platform: Platform; task: Task }> {
     return this.request('POST', '/api/platforms', { body });

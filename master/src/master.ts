@@ -167,11 +167,13 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
     const adminToken = await auth.bootstrapAdminToken();
 
     const serverTasks = new ServerTasksService(serversRepository, queue, archives, config);
+    const clustersRepository = new ClustersRepository(db);
     const platformsService = new PlatformsService(
       platformsRepository,
       packagesRepository,
       serversRepository,
       queue,
+      clustersRepository,
     );
     const sitesService = new SitesService(
       sitesRepository,
@@ -260,7 +262,7 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       AppModule.with({
         auth,
         clients: new ClientsService(clientsRepository),
-        clusters: new ClustersService(new ClustersRepository(db), serversService),
+        clusters: new ClustersService(clustersRepository, serversService),
         servers: serversService,
         serverTasks,
         tasks: tasksService,

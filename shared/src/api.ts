@@ -75,6 +75,8 @@ export interface Platform {
   name: string;
   serverId: string;
   serverName: string;
+  /** The cluster whose every head holds it; null for a platform on one server. */
+  cluster: string | null;
   path: string;
   docroot: string;
   coreVersion: string | null;

@@ -317,7 +317,15 @@ export interface StepDefinitions {
   /** A static scan of a platform: core version and every package with its schema version. */
   'platform.scan': {
     params: { platform: string };
-    output: { coreVersion: string; packages: PlatformPackage[] };
+    /**
+     * `content`: the codebase hashed file by file (agent/src/adapters/platform-content.ts), so that
+     * the heads of a cluster can be compared. Absent from agents older than it.
+     */
+    output: {
+      coreVersion: string;
+      packages: PlatformPackage[];
+      content?: { sha256: string; files: number; bytes: number };
+    };
   };
   /**
    * GET http://127.0.0.1:<httpPort><path> with `Host: <domain>`; fails with PROBE_FAILED unless the

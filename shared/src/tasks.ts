@@ -138,8 +138,12 @@ export type TaskDefinitions = {
   };
   'platform.verify': {
     target: 'platform';
-    params: { platform: string; serverId: string };
-    result: { coreVersion: string | null; packages: number };
+    /**
+     * `heads`: a platform on a cluster is scanned on every head, and refused unless their codebases
+     * hash the same. Absent: scanned on `serverId` alone.
+     */
+    params: { platform: string; serverId: string; heads?: Array<{ serverId: string; name: string }> };
+    result: { coreVersion: string | null; packages: number; sha256?: string };
   };
   'platform.migrate-sites': {
     target: 'platform';

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskWithSteps } from '../../shared/src/api.js';
 import { eventually } from '../support/processes.js';
 import { startHttpProber } from '../support/http-prober.js';
+import { buildFixturePlatform } from '../fixtures/platforms.js';
 import { startSeveralHosts, type SeveralHosts } from '../support/several-hosts.js';
 
 const PLATFORM = 'fixture-10-2';
@@ -437,7 +438,7 @@ describe('several servers', () => {
     expect(again?.stderr).toMatch(/web1 hosts no sites and no site databases/);
   }, 300_000);
 
-  it('groups web1 and web2 in a cluster: its heads connected, db1 refused as a head, a head removed', async () => {
+  it('groups web1 and web2 in a cluster: heads connected, db1 refused, a platform verified on both heads alike', async () => {
     const { stdout } = await berth('cluster', 'add', 'front', '--servers', 'web1,web2');
     expect(stdout).toContain('Cluster front added with web1, web2.');
     const shown = await berth('cluster', 'show', 'front');
@@ -447,16 +448,64 @@ describe('several servers', () => {
     expect(shown.stdout).toMatch(
       new RegExp(`web2 +${address('web2').replaceAll('.', '\\.')} +http +connected`),
     );
-    const refused = await berth('cluster', 'add-server', 'front', 'db1').then(
-      () => null,
-      (error: { stderr?: string; code?: number }) => error,
-    );
+    const failure = (promise: Promise<unknown>) =>
+      promise.then(
+        () => null,
+        (error: { stderr?: string; code?: number }) => error,
+      );
+    const refused = await failure(berth('cluster', 'add-server', 'front', 'db1'));
     expect(refused?.code).toBe(2);
     expect(refused?.stderr).toContain('db1 offers no web server (db): a head serves sites');
-    const { stdout: json } = await berth('cluster', 'remove-server', 'front', 'web2', '--json');
-    expect((JSON.parse(json) as { heads: Array<{ name: string }> }).heads.map((head) => head.name)).toEqual([
+
+    // The same codebase on both heads: verified on each, one sha256.
+    const codebase = (web: 'web1' | 'web2') => join(hosts.webs[web]!.root, 'platforms', 'fixture-front');
+    buildFixturePlatform('fixture-10.3', codebase('web1'));
+    buildFixturePlatform('fixture-10.3', codebase('web2'));
+    const added = await task(
+      'platform',
+      'add',
+      'fixture-front',
+      '--cluster',
+      'front',
+      '--path',
+      codebase('web1'),
+    );
+    expect(added.state).toBe('succeeded');
+    expect(
+      added.steps.filter((step) => step.name === 'platform.scan').map((step) => step.serverName),
+    ).toEqual(['web1', 'web2']);
+    expect(added.result).toMatchObject({
+      coreVersion: '10.3.0',
+      sha256: expect.stringMatching(/^[0-9a-f]{64}$/) as string,
+    });
+    const { stdout: platformJson } = await berth('platform', 'show', 'fixture-front', '--json');
+    expect(JSON.parse(platformJson)).toMatchObject({ cluster: 'front', status: 'verified' });
+    expect((await berth('cluster', 'list')).stdout).toMatch(/front +web1,web2 +fixture-front +0/);
+    // No site goes on it until every head gets its vhost and link (said, not half done).
+    const install = await failure(berth('site', 'install', 'c.example', '--platform', 'fixture-front'));
+    expect(install?.stderr).toContain('platform fixture-front is on a cluster');
+    // One file differs on web2: the verify fails and names both heads' hashes.
+    writeFileSync(join(codebase('web2'), 'web', 'index.php'), '<?php // changed on web2 only\n');
+    const differs = await failure(berth('platform', 'verify', 'fixture-front'));
+    expect(differs?.code).toBe(1);
+    expect(differs?.stderr).toMatch(
+      /the heads' codebases of fixture-front differ: web1 [0-9a-f]{12} .*; web2 [0-9a-f]{12} /,
+    );
+    expect(JSON.parse((await berth('platform', 'show', 'fixture-front', '--json')).stdout)).toMatchObject({
+      status: 'failed',
+    });
+    rmSync(codebase('web2'), { recursive: true, force: true });
+    buildFixturePlatform('fixture-10.3', codebase('web2'));
+    expect((await task('platform', 'verify', 'fixture-front')).state).toBe('succeeded');
+
+    // A head leaves (no sites yet); it cannot come back while the cluster has platforms.
+    const { stdout: left } = await berth('cluster', 'remove-server', 'front', 'web2', '--json');
+    expect((JSON.parse(left) as { heads: Array<{ name: string }> }).heads.map((head) => head.name)).toEqual([
       'web1',
     ]);
-    expect((await berth('cluster', 'list')).stdout).toMatch(/front +web1 +- +0/);
+    expect((await failure(berth('cluster', 'add-server', 'front', 'web2')))?.stderr).toContain(
+      'front has platforms (fixture-front)',
+    );
+    rmSync(codebase('web2'), { recursive: true, force: true });
   });
 });

@@ -20,7 +20,11 @@ export function registerPlatformCommands(program: Command, ctx: CliContext): voi
       '<name>',
       'platform name: lowercase letters, digits, "-" or "_"; the codebase is <agent root>/platforms/<name>',
     )
-    .requiredOption('--server <name>', 'the web server that holds the codebase')
+    .option('--server <name>', 'the web server that holds the codebase')
+    .option(
+      '--cluster <name>',
+      'instead of --server: the cluster whose every head holds it at the same path (refused unless they hash the same)',
+    )
     .option(
       '--path <path>',
       'absolute path of the codebase on the server, for the record (<root>/platforms/<name>)',
@@ -31,13 +35,21 @@ export function registerPlatformCommands(program: Command, ctx: CliContext): voi
     .action(
       async (
         name: string,
-        options: { server: string; path?: string; wait: boolean; json?: boolean },
+        options: { server?: string; cluster?: string; path?: string; wait: boolean; json?: boolean },
         command: Command,
       ) => {
         const checked = validatePlatformName('platform name', name);
         if (!checked.ok) throw usageError(checked.failure.message);
+        if ((options.server === undefined) === (options.cluster === undefined)) {
+          throw usageError('say where the codebase is: --server or --cluster (one of them)');
+        }
         const client = await ctx.client(command);
-        const created = await client.createPlatform({ name, server: options.server, path: options.path });
+        const created = await client.createPlatform({
+          name,
+          ...(options.server === undefined ? {} : { server: options.server }),
+          ...(options.cluster === undefined ? {} : { cluster: options.cluster }),
+          path: options.path,
+        });
         ctx.exitCode = await finishTaskCommand(ctx, client, created.task, options);
       },
     );

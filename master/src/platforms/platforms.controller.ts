@@ -19,8 +19,18 @@ export class AddPlatformBody {
   })
   name!: string;
 
-  @ApiProperty({ description: 'The web server (name or id) that holds the codebase', example: 'web1' })
-  server!: string;
+  @ApiPropertyOptional({
+    description: 'The web server (name or id) that holds the codebase',
+    example: 'web1',
+  })
+  server?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'Instead of server: the cluster (name or id) whose every head holds the codebase at the same path; verified on each, refused unless they hash the same',
+    example: 'front',
+  })
+  cluster?: string;
 
   @ApiPropertyOptional({
     description: 'Absolute path on the server, for the record: <root>/platforms/<name>',

@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import { In, type DataSource } from 'typeorm';
 import { isUuid } from '../../../shared/src/validation.js';
 import { sqlOne, sqlRows } from '../infra/db/sql.js';
 import { PlatformEntity } from './platform.entity.js';
@@ -6,7 +6,13 @@ import { PlatformEntity } from './platform.entity.js';
 export class PlatformsRepository {
   constructor(private readonly db: DataSource) {}
 
-  create(input: { name: string; serverId: string; path: string; docroot: string }): Promise<PlatformEntity> {
+  create(input: {
+    name: string;
+    serverId: string;
+    clusterId?: string | null;
+    path: string;
+    docroot: string;
+  }): Promise<PlatformEntity> {
     const repository = this.db.getRepository(PlatformEntity);
     return repository.save(repository.create({ ...input, status: 'new', locked: false }));
   }
@@ -28,8 +34,14 @@ export class PlatformsRepository {
       .update({ id }, { status: 'verified', coreVersion, verifiedAt: new Date() });
   }
 
-  async recordFailed(id: string): Promise<void> {
-    await this.db.getRepository(PlatformEntity).update({ id, status: 'new' }, { status: 'failed' });
+  /**
+   * A verify that failed: a new platform is failed; a verified one stays verified (a scan that could
+   * not run says nothing of the code its sites run on), unless `evenIfVerified` (its code is wrong).
+   */
+  async recordFailed(id: string, evenIfVerified = false): Promise<void> {
+    await this.db
+      .getRepository(PlatformEntity)
+      .update({ id, status: evenIfVerified ? In(['new', 'verified']) : 'new' }, { status: 'failed' });
   }
 
   /** Sets whether the platform takes new sites; returns it as it is now, or null if it is gone. */

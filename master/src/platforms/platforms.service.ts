@@ -5,6 +5,8 @@ import { isUniqueViolation } from '../infra/db/sql.js';
 import type { PackagesRepository } from '../packages/packages.repository.js';
 import type { ServersRepository } from '../servers/servers.repository.js';
 import { ServersError } from '../servers/servers.errors.js';
+import type { ClustersRepository } from '../clusters/clusters.repository.js';
+import { ClustersError } from '../clusters/clusters.errors.js';
 import type { TaskQueue } from '../tasks/task-queue.js';
 import type { TaskView } from '../tasks/tasks.service.js';
 import type { PlatformEntity } from './platform.entity.js';
@@ -20,19 +22,22 @@ export class PlatformsService {
     private readonly packages: PackagesRepository,
     private readonly servers: ServersRepository,
     private readonly queue: TaskQueue,
+    private readonly clusters: Pick<ClustersRepository, 'findByNameOrId' | 'heads'>,
   ) {}
 
   /** Registers a platform and queues its verify. The codebase lives at <root>/platforms/<name> on the server. */
   async add(
     principal: Principal,
-    input: { name: unknown; server: unknown; path?: unknown },
+    input: { name: unknown; server?: unknown; cluster?: unknown; path?: unknown },
   ): Promise<{ platform: PlatformView; task: TaskView }> {
     const name = validatePlatformName('platform name', input.name);
     if (!name.ok) throw new PlatformsError(PlatformsErrorCode.InvalidInput, name.failure.message);
-    if (typeof input.server !== 'string' || input.server === '') {
+    const onCluster = input.cluster !== undefined;
+    const where = onCluster ? input.cluster : input.server;
+    if (typeof where !== 'string' || where === '' || (onCluster && input.server !== undefined)) {
       throw new PlatformsError(
         PlatformsErrorCode.InvalidInput,
-        'server is required: the web server that holds it',
+        'server or cluster is required (one of them): the web server that holds it, or the cluster whose every head does',
       );
     }
     let path: string | undefined;
@@ -47,13 +52,15 @@ export class PlatformsService {
       }
       path = checked.value;
     }
-    const server = await this.servers.findByNameOrId(input.server);
-    if (!server) throw ServersError.notFound(input.server);
+    const { serverId, clusterId } = onCluster
+      ? await this.clusterPlace(where)
+      : await this.serverPlace(where);
     let platform: PlatformEntity;
     try {
       platform = await this.platforms.create({
         name: name.value,
-        serverId: server.id,
+        serverId,
+        clusterId,
         // The agent's default root; a server with another --root needs --path.
         path: path ?? `/var/berth/platforms/${name.value}`,
         docroot: 'web',
@@ -202,13 +209,38 @@ export class PlatformsService {
     return this.view(updated);
   }
 
+  private async serverPlace(name: string): Promise<{ serverId: string; clusterId: null }> {
+    const server = await this.servers.findByNameOrId(name);
+    if (!server) throw ServersError.notFound(name);
+    return { serverId: server.id, clusterId: null };
+  }
+
+  /** A platform on a cluster: recorded on its first head, and on the cluster. */
+  private async clusterPlace(name: string): Promise<{ serverId: string; clusterId: string }> {
+    const cluster = await this.clusters.findByNameOrId(name);
+    if (!cluster) throw ClustersError.notFound(name);
+    const [first] = await this.clusters.heads(cluster.id);
+    if (!first) {
+      throw new PlatformsError(
+        PlatformsErrorCode.InvalidInput,
+        `cluster ${cluster.name} has no heads: add one first (\`berth cluster add-server ${cluster.name} SERVER\`)`,
+      );
+    }
+    return { serverId: first.id, clusterId: cluster.id };
+  }
+
   private async queueVerify(principal: Principal, platform: PlatformEntity): Promise<TaskView> {
+    const heads = platform.clusterId ? await this.clusters.heads(platform.clusterId) : null;
     return this.queue.queue({
       type: 'platform.verify',
       targetId: platform.id,
       targetName: platform.name,
       lockKey: `platform:${platform.id}`,
-      params: { platform: platform.name, serverId: platform.serverId },
+      params: {
+        platform: platform.name,
+        serverId: platform.serverId,
+        ...(heads ? { heads: heads.map((head) => ({ serverId: head.id, name: head.name })) } : {}),
+      },
       createdBy: principal.name,
     });
   }
@@ -220,6 +252,9 @@ export class PlatformsService {
       name: platform.name,
       serverId: platform.serverId,
       serverName: server?.name ?? platform.serverId,
+      cluster: platform.clusterId
+        ? ((await this.clusters.findByNameOrId(platform.clusterId))?.name ?? platform.clusterId)
+        : null,
       path: platform.path,
       docroot: platform.docroot,
       coreVersion: platform.coreVersion,

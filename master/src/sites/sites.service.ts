@@ -427,6 +427,7 @@ export class SitesService {
         `platform ${platform.name} is locked: it takes no new sites`,
       );
     }
+    refuseClusterPlatform(platform);
     return platform;
   }
 
@@ -491,6 +492,7 @@ export class SitesService {
     }
     const target = await this.platforms.findByNameOrId(platform);
     if (!target) throw PlatformsError.notFound(platform);
+    refuseClusterPlatform(target);
     return target;
   }
 
@@ -540,6 +542,19 @@ export class SitesService {
       actions: siteActions(site.status),
     };
   }
+}
+
+/**
+ * Sites do not go on a cluster's platforms yet: every head would need its vhost and link, and a
+ * migrate the switch of all heads at once, which are not built. Said, rather than half done.
+ */
+function refuseClusterPlatform(platform: PlatformEntity): void {
+  if (!platform.clusterId) return;
+  throw new SitesError(
+    SitesErrorCode.PlatformNotReady,
+    `platform ${platform.name} is on a cluster: sites on cluster platforms are not supported yet ` +
+      '(each head needs its vhost and link, and a migrate the switch of all heads at once)',
+  );
 }
 
 /** Refuses a task the site does not offer in its state, saying which state it needs. */

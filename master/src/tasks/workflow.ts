@@ -121,6 +121,17 @@ export class StepFailedError extends Error {
   }
 }
 
+/**
+ * The workflow found the task cannot go on (no site could be moved, the heads' code differs): its
+ * message is the task's error as it is, for people, not an "internal error".
+ */
+export class TaskRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TaskRefusedError';
+  }
+}
+
 export class TaskCancelledError extends Error {
   constructor(message = 'the task was cancelled') {
     super(message);

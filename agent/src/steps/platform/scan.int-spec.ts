@@ -53,6 +53,26 @@ describe('platform.scan', () => {
     },
   );
 
+  it('hashes the codebase: the same build twice gives the same sha256, a changed file another; linked sites do not count', async () => {
+    buildFixturePlatform('fixture-10.2', join(root.root, 'platforms', 'p1'));
+    buildFixturePlatform('fixture-10.2', join(root.root, 'platforms', 'p2'));
+    const scan = (platform: string) => runStep(platformScan, { platform }, testContext(root.host));
+    const [first, second] = [await scan('p1'), await scan('p2')];
+    expect(first.content?.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(first.content?.files).toBeGreaterThan(5);
+    expect(second.content).toEqual(first.content);
+    // A site linked into one of them (each head links its own) changes nothing.
+    await mkdir(join(root.root, 'sites', 'a.example'), { recursive: true });
+    await symlink(
+      join(root.root, 'sites', 'a.example'),
+      join(root.root, 'platforms', 'p2', 'web', 'sites', 'a.example'),
+    );
+    expect((await scan('p2')).content).toEqual(first.content);
+    // One byte of code does.
+    await writeFile(join(root.root, 'platforms', 'p2', 'web', 'index.php'), '<?php // changed\n');
+    expect((await scan('p2')).content?.sha256).not.toBe(first.content?.sha256);
+  });
+
   it('leaves out test modules, theme engines and what symlinks point to', async () => {
     const platform = join(root.root, 'platforms', 'p1');
     buildFixturePlatform('fixture-10.2', platform);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { StepError, StepErrorCode } from '../../../../shared/src/errors.js';
 import { must, validatePlatformName } from '../../../../shared/src/validation.js';
 import { HostLayout } from '../../adapters/layout.js';
+import { platformContent } from '../../adapters/platform-content.js';
 import { composerVersions, coreVersionOf, scanPackages } from '../../adapters/platform-scan.js';
 import { parseWith } from '../params.js';
 import type { StepHandler } from '../step.js';
@@ -40,9 +41,14 @@ export const platformScan: StepHandler<'platform.scan'> = {
     ).catch(() => undefined);
     const composer = installedJson ? composerVersions(installedJson, platformDir, docroot) : [];
     const packages = await scanPackages(docroot, coreVersion, composer);
-    context.note(`platform ${platform}: Drupal ${coreVersion}, ${packages.length} packages`);
+    const content = await platformContent(platformDir);
+    context.note(
+      `platform ${platform}: Drupal ${coreVersion}, ${packages.length} packages; ` +
+        `${content.files} files, ${content.bytes} bytes, sha256 ${content.sha256}`,
+    );
     return {
       coreVersion,
+      content,
       packages: [
         {
           name: 'drupal',

@@ -10,6 +10,7 @@ import {
   NonDeterministicWorkflowError,
   StepFailedError,
   TaskCancelledError,
+  TaskRefusedError,
   type Recorded,
   type TaskContext,
   type TaskInfo,
@@ -325,7 +326,7 @@ function describeFailure(error: unknown, cancelled: boolean): string {
       return `cancelled during step ${error.stepName}`;
     return `step ${error.stepName} failed: ${error.message}`;
   }
-  if (error instanceof TaskCancelledError) return error.message;
+  if (error instanceof TaskCancelledError || error instanceof TaskRefusedError) return error.message;
   if (cancelled) return 'the task was cancelled';
   return `internal error: ${describe(error)}`;
 }

@@ -107,6 +107,6 @@ describe('platform upgrade workflow', () => {
       },
     ).run();
     expect(trace.state).toBe('failed');
-    expect(trace.outcome.error).toBe('internal error: no site could be migrated: a.example: downgrade');
+    expect(trace.outcome.error).toBe('no site could be migrated: a.example: downgrade');
   });
 });

@@ -4,7 +4,7 @@ import type {
   PlatformUpgradeSummary,
   TaskState,
 } from '../../../../../shared/src/tasks.js';
-import type { TaskContext, Workflow } from '../../../tasks/workflow.js';
+import { TaskRefusedError, type TaskContext, type Workflow } from '../../../tasks/workflow.js';
 import { OFFLINE_WINDOW_PHASE } from './migrate-phases.js';
 
 /** What a platform upgrade sees of a site's migrate. */
@@ -150,7 +150,7 @@ async function migrateEach(
     const reasons = done.flatMap((site) =>
       site.state === 'failed' ? [`${site.domain}: ${site.reason}`] : [],
     );
-    throw new Error(`no site could be migrated: ${reasons.join('; ')}`);
+    throw new TaskRefusedError(`no site could be migrated: ${reasons.join('; ')}`);
   }
   return summary;
 }
