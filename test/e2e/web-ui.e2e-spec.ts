@@ -122,7 +122,7 @@ describe('web UI', () => {
     const servers = page.getByRole('region', { name: 'Servers' });
     await expect
       .poll(() => servers.getByRole('row', { name: /web1/ }).textContent())
-      .toMatch(/web1connected/);
+      .toMatch(/^web1.*(?<!dis)connected/);
     await expect(
       page.getByRole('region', { name: 'Platforms' }).getByRole('link').allTextContents(),
     ).resolves.toEqual(['p101', 'p102', 'p103', 'p103m']);
@@ -296,6 +296,7 @@ describe('web UI', () => {
     expect(await status(acme.get('/api/servers'))).toBe(403);
     expect(await status(acme.get('/api/platforms'))).toBe(403);
     expect(await status(acme.get('/api/clients'))).toBe(403);
+    expect(await status(acme.get('/api/clusters'))).toBe(403);
     // Its own site works, including the migrate candidates it may not list platforms for.
     const candidates = await acme.get<{ items: Array<{ name: string }> }>(
       '/api/sites/acme.example/migrate-candidates',
@@ -326,5 +327,23 @@ describe('web UI', () => {
     await expect(page.getByRole('alert').textContent()).resolves.toMatch(/globex\.example/);
     expect(await page.getByRole('heading', { name: 'Backups' }).count()).toBe(0);
     await page.context().close();
+  });
+
+  it('shows a cluster: on the dashboard, and its page with each head and its agent', async () => {
+    await stack.master.api.post('/api/clusters', { name: 'front', servers: ['web1'] });
+    const page = await signIn(stack.master.token);
+    const clusters = page.getByRole('region', { name: 'Clusters' });
+    await expect.poll(() => clusters.getByRole('link').allTextContents()).toEqual(['front']);
+    await clusters.getByRole('link', { name: 'front' }).click();
+    await page.waitForURL(/#\/clusters\/front$/);
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('front');
+    const heads = page.getByRole('region', { name: 'Heads' });
+    await expect
+      .poll(() => heads.getByRole('row', { name: /web1/ }).textContent())
+      .toMatch(/^web1.*(?<!dis)connected$/);
+    await expect(
+      page.getByRole('region', { name: 'Platforms on every head' }).textContent(),
+    ).resolves.toContain('berth platform add NAME --cluster front');
+    await page.screenshot({ path: join(SCREENSHOTS, 'cluster.png'), fullPage: true });
   });
 });

@@ -1,13 +1,14 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import type { WhoAmI } from '../../../shared/src/api.js';
 import { api, ApiError, session } from './api.js';
+import { ClusterPage } from './pages/ClusterPage.js';
 import { Dashboard } from './pages/Dashboard.js';
 import { PlatformPage } from './pages/PlatformPage.js';
 import { SitePage } from './pages/SitePage.js';
 import { TaskPage } from './pages/TaskPage.js';
 import { Problem } from './util.js';
 
-/** #/, #/sites/<domain>, #/tasks/<id>, #/platforms/<name>: routes live in the hash. */
+/** #/, #/sites/<domain>, #/tasks/<id>, #/platforms/<name>, #/clusters/<name>: routes live in the hash. */
 function useHashRoute(): string[] {
   const read = () =>
     window.location.hash
@@ -56,6 +57,8 @@ export function App() {
   else if (page === 'tasks' && param) content = <TaskPage key={param} id={param} />;
   else if (page === 'platforms' && param && me.role === 'admin')
     content = <PlatformPage key={param} name={param} />;
+  else if (page === 'clusters' && param && me.role === 'admin')
+    content = <ClusterPage key={param} name={param} />;
   else content = <Dashboard me={me} />;
 
   return (

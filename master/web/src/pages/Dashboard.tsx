@@ -1,10 +1,11 @@
 import { useState, type FormEvent } from 'react';
-import type { Platform, Server, Site, Task, WhoAmI } from '../../../../shared/src/api.js';
+import type { Cluster, Platform, Server, Site, Task, WhoAmI } from '../../../../shared/src/api.js';
 import { api, encode } from '../api.js';
 import { Badge, formatDuration, formatTime, navigate, Problem, usePolled } from '../util.js';
 
 interface Overview {
   servers: Server[] | null;
+  clusters: Cluster[] | null;
   platforms: Platform[] | null;
   sites: Site[];
   tasks: Task[];
@@ -13,14 +14,16 @@ interface Overview {
 /** Servers and platforms are the hosting side: a client token may not read them, so it is not asked. */
 async function loadOverview(me: WhoAmI): Promise<Overview> {
   const admin = me.role === 'admin';
-  const [servers, platforms, sites, tasks] = await Promise.all([
+  const [servers, clusters, platforms, sites, tasks] = await Promise.all([
     admin ? api<{ items: Server[] }>('GET', '/api/servers') : null,
+    admin ? api<{ items: Cluster[] }>('GET', '/api/clusters') : null,
     admin ? api<{ items: Platform[] }>('GET', '/api/platforms') : null,
     api<{ items: Site[] }>('GET', '/api/sites'),
     api<{ items: Task[] }>('GET', '/api/tasks?limit=15'),
   ]);
   return {
     servers: servers?.items ?? null,
+    clusters: clusters?.items ?? null,
     platforms: platforms?.items ?? null,
     sites: sites.items,
     tasks: tasks.items,
@@ -33,6 +36,7 @@ export function Dashboard({ me }: { me: WhoAmI }) {
     <div className="dashboard">
       <Problem message={error} />
       {data?.servers && <Servers servers={data.servers} />}
+      {data?.clusters && data.clusters.length > 0 && <Clusters clusters={data.clusters} />}
       {data?.platforms && <Platforms platforms={data.platforms} />}
       {data && <Sites sites={data.sites} showClient={me.role === 'admin'} />}
       {data?.platforms && <InstallSite platforms={data.platforms} onQueued={reload} />}
@@ -50,6 +54,8 @@ function Servers({ servers }: { servers: Server[] }) {
         <thead>
           <tr>
             <th>Name</th>
+            <th>Roles</th>
+            <th>Address</th>
             <th>Agent</th>
             <th>Slots busy</th>
             <th>Services</th>
@@ -60,6 +66,8 @@ function Servers({ servers }: { servers: Server[] }) {
           {servers.map((server) => (
             <tr key={server.id}>
               <td>{server.name}</td>
+              <td>{server.roles.join(', ') || '–'}</td>
+              <td>{server.address ?? '–'}</td>
               <td>
                 <Badge value={server.connected ? 'connected' : 'disconnected'} />
               </td>
@@ -77,6 +85,36 @@ function Servers({ servers }: { servers: Server[] }) {
         </tbody>
       </table>
       {servers.length === 0 && <p className="empty">No servers yet: berth server add NAME</p>}
+    </section>
+  );
+}
+
+function Clusters({ clusters }: { clusters: Cluster[] }) {
+  return (
+    <section aria-labelledby="clusters">
+      <h2 id="clusters">Clusters</h2>
+      <table>
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Heads</th>
+            <th>Platforms</th>
+            <th>Sites</th>
+          </tr>
+        </thead>
+        <tbody>
+          {clusters.map((cluster) => (
+            <tr key={cluster.id}>
+              <td>
+                <a href={`#/clusters/${encode(cluster.name)}`}>{cluster.name}</a>
+              </td>
+              <td>{cluster.heads.map((head) => head.name).join(', ') || '–'}</td>
+              <td>{cluster.platforms.join(', ') || '–'}</td>
+              <td>{cluster.sites}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </section>
   );
 }
@@ -101,7 +139,7 @@ function Platforms({ platforms }: { platforms: Platform[] }) {
                 <a href={`#/platforms/${encode(platform.name)}`}>{platform.name}</a>
               </td>
               <td>{platform.coreVersion ?? '–'}</td>
-              <td>{platform.serverName}</td>
+              <td>{platform.cluster ? `cluster ${platform.cluster}` : platform.serverName}</td>
               <td>
                 <Badge value={platform.status} /> {platform.locked && <Badge value="locked" />}
               </td>
@@ -152,7 +190,10 @@ function Sites({ sites, showClient }: { sites: Site[]; showClient: boolean }) {
 }
 
 function InstallSite({ platforms, onQueued }: { platforms: Platform[]; onQueued: () => void }) {
-  const usable = platforms.filter((platform) => platform.status === 'verified' && !platform.locked);
+  // Sites do not go on cluster platforms yet (the master refuses them).
+  const usable = platforms.filter(
+    (platform) => platform.status === 'verified' && !platform.locked && platform.cluster === null,
+  );
   const [domain, setDomain] = useState('');
   const [platform, setPlatform] = useState('');
   const [problem, setProblem] = useState<string>();

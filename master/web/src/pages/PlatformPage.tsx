@@ -26,8 +26,14 @@ export function PlatformPage({ name }: { name: string }) {
       <dl className="facts">
         <dt>Drupal core</dt>
         <dd>{platform.coreVersion ?? '–'}</dd>
-        <dt>Server</dt>
-        <dd>{platform.serverName}</dd>
+        <dt>{platform.cluster ? 'Cluster' : 'Server'}</dt>
+        <dd>
+          {platform.cluster ? (
+            <a href={`#/clusters/${encode(platform.cluster)}`}>{platform.cluster}</a>
+          ) : (
+            platform.serverName
+          )}
+        </dd>
         <dt>Path</dt>
         <dd>
           <code>{platform.path}</code>

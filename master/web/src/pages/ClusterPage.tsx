@@ -1,0 +1,62 @@
+import type { Cluster } from '../../../../shared/src/api.js';
+import { api, encode } from '../api.js';
+import { Badge, formatTime, Problem, usePolled } from '../util.js';
+
+/** A cluster (admins only): its heads with their agents' state, its platforms, how many sites. */
+export function ClusterPage({ name }: { name: string }) {
+  const { data, error } = usePolled(() => api<Cluster>('GET', `/api/clusters/${encode(name)}`), 5000, [name]);
+  if (!data) return <Problem message={error} />;
+  return (
+    <div className="cluster-page">
+      <h1>{data.name}</h1>
+      <dl className="facts">
+        <dt>Sites</dt>
+        <dd>{data.sites}</dd>
+        <dt>Added</dt>
+        <dd>{formatTime(data.createdAt)}</dd>
+      </dl>
+      <section aria-labelledby="cluster-heads">
+        <h2 id="cluster-heads">Heads</h2>
+        <table>
+          <thead>
+            <tr>
+              <th>Server</th>
+              <th>Address</th>
+              <th>Roles</th>
+              <th>Agent</th>
+            </tr>
+          </thead>
+          <tbody>
+            {data.heads.map((head) => (
+              <tr key={head.name}>
+                <td>{head.name}</td>
+                <td>{head.address ?? '–'}</td>
+                <td>{head.roles.join(', ') || '–'}</td>
+                <td>
+                  <Badge value={head.connected ? 'connected' : 'disconnected'} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {data.heads.length === 0 && (
+          <p className="empty">No heads: berth cluster add-server {data.name} SERVER</p>
+        )}
+      </section>
+      <section aria-labelledby="cluster-platforms">
+        <h2 id="cluster-platforms">Platforms on every head</h2>
+        {data.platforms.length === 0 ? (
+          <p className="empty">None yet: berth platform add NAME --cluster {data.name}</p>
+        ) : (
+          <ul>
+            {data.platforms.map((platform) => (
+              <li key={platform}>
+                <a href={`#/platforms/${encode(platform)}`}>{platform}</a>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+    </div>
+  );
+}
