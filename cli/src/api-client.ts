@@ -63,8 +63,12 @@ export class ApiClient {
     return this.request('POST', '/api/servers', { body: input });
   }
 
-  createCluster(body: { name: string; servers: string[] }): Promise<Cluster> {
+  createCluster(body: { name: string; servers: string[] }): Promise<{ cluster: Cluster; task: Task }> {
     return this.request('POST', '/api/clusters', { body });
+  }
+
+  verifyCluster(nameOrId: string): Promise<Task> {
+    return this.request('POST', `/api/clusters/${segment(nameOrId)}/verify`);
   }
 
   async listClusters(): Promise<Cluster[]> {

@@ -47,6 +47,7 @@ import { AgentPresenceRecorder } from './servers/agent-presence.js';
 import { ServerTasksService } from './servers/server-tasks.service.js';
 import { platformWorkflows } from './platforms/tasks/platform.workflows.js';
 import { ClustersRepository } from './clusters/clusters.repository.js';
+import { clusterWorkflows } from './clusters/tasks/cluster.workflows.js';
 import { ClustersService } from './clusters/clusters.service.js';
 import { ServerDrainService } from './sites/server-drain.service.js';
 import { SitePlaces } from './sites/site-places.js';
@@ -192,6 +193,7 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
     for (const registration of [
       ...serverWorkflows({ servers: serversRepository, archives }),
       ...platformWorkflows({ platforms: platformsRepository, packages: packagesRepository }),
+      ...clusterWorkflows({ clusters: clustersRepository }),
       ...siteWorkflows({
         places: new SitePlaces(sitesRepository, platformsRepository, serversRepository),
         sites: sitesRepository,
@@ -262,7 +264,7 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       AppModule.with({
         auth,
         clients: new ClientsService(clientsRepository),
-        clusters: new ClustersService(clustersRepository, serversService),
+        clusters: new ClustersService(clustersRepository, serversService, queue),
         servers: serversService,
         serverTasks,
         tasks: tasksService,

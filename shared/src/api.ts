@@ -8,7 +8,7 @@ import type { ServerRole } from './server-roles.js';
 import type { StepFailure } from './errors.js';
 import type { SiteAction } from './site-actions.js';
 import type { ServiceInfo } from './steps.js';
-import type { AttemptState, StepState, TaskState, TaskType } from './tasks.js';
+import type { AttemptState, StepState, TaskState, TaskTargetKind, TaskType } from './tasks.js';
 
 /** GET /api/auth/me: who a token is. */
 export interface WhoAmI {
@@ -54,6 +54,8 @@ export interface Cluster {
   platforms: string[];
   /** How many sites are on those platforms. */
   sites: number;
+  /** When the heads were last seen to share one site directory (cluster verify); null: not since a head joined, or never. */
+  sitesSharedAt: string | null;
   createdAt: string;
 }
 
@@ -233,7 +235,7 @@ export interface Task {
   id: string;
   type: TaskType;
   state: TaskState;
-  targetKind: 'server' | 'platform' | 'site';
+  targetKind: TaskTargetKind;
   targetId: string;
   targetName: string;
   params: Record<string, unknown>;

@@ -315,6 +315,15 @@ export interface StepDefinitions {
     output: { ms: number };
   };
   /** A static scan of a platform: core version and every package with its schema version. */
+  /**
+   * A marker file `name` in the sites directory: write it (with `token`), read it (its token, or
+   * null when this server does not see it), remove it. Whether the heads of a cluster see one
+   * shared site directory.
+   */
+  'sites.marker': {
+    params: { action: 'write' | 'read' | 'remove'; name: string; token?: string };
+    output: { dir: string; token: string | null };
+  };
   'platform.scan': {
     params: { platform: string };
     /**
@@ -431,6 +440,7 @@ export const STEP_NAMES: readonly StepName[] = [
   'site.extract',
   'site.remove',
   'platform.scan',
+  'sites.marker',
   'http.write-vhost',
   'http.remove-vhost',
   'probe.http',

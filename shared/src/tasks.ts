@@ -22,7 +22,7 @@ export const ATTEMPT_STATES = ['pending', 'assigned', 'running', 'done', 'failed
 export type AttemptState = (typeof ATTEMPT_STATES)[number];
 export const ACTIVE_ATTEMPT_STATES: readonly AttemptState[] = ['assigned', 'running'];
 
-export type TaskTargetKind = 'server' | 'platform' | 'site';
+export type TaskTargetKind = 'server' | 'platform' | 'site' | 'cluster';
 
 /** A site and the platform it is on: what most app and site steps are given. */
 export type SiteOnPlatform = { domain: string; platform: string };
@@ -145,6 +145,15 @@ export type TaskDefinitions = {
     params: { platform: string; serverId: string; heads?: Array<{ serverId: string; name: string }> };
     result: { coreVersion: string | null; packages: number; sha256?: string };
   };
+  'cluster.verify': {
+    target: 'cluster';
+    /**
+     * Whether every head sees one shared site directory: `marker` written with `token` through the
+     * first head, read through the others, removed after.
+     */
+    params: { heads: Array<{ serverId: string; name: string }>; marker: string; token: string };
+    result: { heads: string[]; sitesDir: Record<string, string> };
+  };
   'platform.migrate-sites': {
     target: 'platform';
     params: PlatformUpgradeParams;
@@ -260,6 +269,7 @@ export const TASK_KINDS = {
   'site.backup-delete': { target: 'site' },
   'site.release-old': { target: 'site' },
   'platform.migrate-sites': { target: 'platform' },
+  'cluster.verify': { target: 'cluster' },
   'server.drain': { target: 'server', ownApi: true },
   'debug.sleep': { target: 'server', debug: true },
   'debug.noop': { target: 'server', debug: true },

@@ -1,5 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskWithSteps } from '../../shared/src/api.js';
@@ -439,20 +448,45 @@ describe('several servers', () => {
   }, 300_000);
 
   it('groups web1 and web2 in a cluster: heads connected, db1 refused, a platform verified on both heads alike', async () => {
-    const { stdout } = await berth('cluster', 'add', 'front', '--servers', 'web1,web2');
-    expect(stdout).toContain('Cluster front added with web1, web2.');
+    const failure = (promise: Promise<unknown>) =>
+      promise.then(
+        () => null,
+        (error: { stdout?: string; stderr?: string; code?: number }) => error,
+      );
+    // Each test host has its own <root>/sites: the cluster is added, and its check says they differ.
+    const unshared = await failure(berth('cluster', 'add', 'front', '--servers', 'web1,web2'));
+    expect(unshared?.code).toBe(1);
+    expect(unshared?.stderr).toMatch(
+      /the heads do not share one site directory: web1 wrote a marker in .*, which web2 \(/,
+    );
+    expect((await berth('cluster', 'show', 'front')).stdout).toContain('not seen shared yet');
+    // The same directory at both heads' <root>/sites (an NFS mount in production, a link here).
+    const sitesDir = (web: 'web1' | 'web2') => join(hosts.webs[web]!.root, 'sites');
+    mkdirSync(sitesDir('web2'), { recursive: true });
+    renameSync(sitesDir('web2'), `${sitesDir('web2')}.own`);
+    symlinkSync(sitesDir('web1'), sitesDir('web2'));
+    try {
+      const verified = await task('cluster', 'verify', 'front');
+      expect(verified.state).toBe('succeeded');
+      expect(verified.steps.map((step) => `${step.name} ${step.serverName}`)).toEqual([
+        'sites.marker web1',
+        'sites.marker web2',
+        'sites.marker web1',
+      ]);
+    } finally {
+      rmSync(sitesDir('web2'));
+      renameSync(`${sitesDir('web2')}.own`, sitesDir('web2'));
+    }
+    // The marker is gone again.
+    expect(readdirSync(sitesDir('web1')).filter((name) => name.startsWith('.berth-marker'))).toEqual([]);
     const shown = await berth('cluster', 'show', 'front');
+    expect(shown.stdout).toContain('shared by every head');
     expect(shown.stdout).toMatch(
       new RegExp(`web1 +${address('web1').replaceAll('.', '\\.')} +http +connected`),
     );
     expect(shown.stdout).toMatch(
       new RegExp(`web2 +${address('web2').replaceAll('.', '\\.')} +http +connected`),
     );
-    const failure = (promise: Promise<unknown>) =>
-      promise.then(
-        () => null,
-        (error: { stderr?: string; code?: number }) => error,
-      );
     const refused = await failure(berth('cluster', 'add-server', 'front', 'db1'));
     expect(refused?.code).toBe(2);
     expect(refused?.stderr).toContain('db1 offers no web server (db): a head serves sites');

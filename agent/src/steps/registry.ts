@@ -23,6 +23,7 @@ import { platformScan } from './platform/scan.js';
 import { probeHttp } from './probe/http.js';
 import { probeTcp } from './probe/tcp.js';
 import { serverProbe } from './server/probe.js';
+import { sitesMarker } from './server/sites-marker.js';
 import { siteArchive } from './site/archive.js';
 import { siteExtract } from './site/extract.js';
 import { siteLink, siteUnlink } from './site/link.js';
@@ -51,6 +52,7 @@ function register<S extends StepName>(handler: StepHandler<S>): RegisteredStep {
 
 const ALL_STEPS: readonly RegisteredStep[] = [
   register(serverProbe),
+  register(sitesMarker),
   register(linkTransferCheck),
   register(debugNoop),
   register(debugSleep),

@@ -4,6 +4,7 @@ import type { Cluster } from '../api-types.js';
 import type { CliContext } from '../context.js';
 import { usageError } from '../errors.js';
 import { renderFields, renderTable } from '../output/table.js';
+import { finishTaskCommand, runTaskCommand, VERBOSE_HELP } from '../task-wait.js';
 
 export function registerClusterCommands(program: Command, ctx: CliContext): void {
   const cluster = program
@@ -12,21 +13,43 @@ export function registerClusterCommands(program: Command, ctx: CliContext): void
 
   cluster
     .command('add')
-    .description('Add a cluster of web servers')
+    .description(
+      'Add a cluster of web servers, then check that they share one site directory (starts a task: cluster verify)',
+    )
     .argument('<name>', 'short name: lowercase letters, digits, "-" or "_", starting with a letter')
     .requiredOption('--servers <names>', 'its heads, comma-separated: web servers in no other cluster')
-    .option('--json', 'print the cluster as JSON')
-    .action(async (name: string, options: { servers: string; json?: boolean }, command: Command) => {
-      const checked = validateName('cluster name', name);
-      if (!checked.ok) throw usageError(checked.failure.message);
-      const servers = options.servers
-        .split(',')
-        .map((server) => server.trim())
-        .filter(Boolean);
-      if (servers.length === 0) throw usageError('--servers names no server');
-      const created = await (await ctx.client(command)).createCluster({ name, servers });
-      if (options.json) return ctx.json(created);
-      ctx.out(`Cluster ${created.name} added with ${created.heads.map((head) => head.name).join(', ')}.`);
+    .option('--no-wait', 'print the task id and return at once instead of following the task')
+    .option('--verbose', VERBOSE_HELP)
+    .option('--json', 'print the task as JSON (the final task unless --no-wait)')
+    .action(
+      async (name: string, options: { servers: string; wait: boolean; json?: boolean }, command: Command) => {
+        const checked = validateName('cluster name', name);
+        if (!checked.ok) throw usageError(checked.failure.message);
+        const servers = options.servers
+          .split(',')
+          .map((server) => server.trim())
+          .filter(Boolean);
+        if (servers.length === 0) throw usageError('--servers names no server');
+        const client = await ctx.client(command);
+        const { cluster: created, task } = await client.createCluster({ name, servers });
+        if (!options.json) {
+          ctx.out(`Cluster ${created.name} added with ${created.heads.map((head) => head.name).join(', ')}.`);
+        }
+        ctx.exitCode = await finishTaskCommand(ctx, client, task, options);
+      },
+    );
+
+  cluster
+    .command('verify')
+    .description(
+      'Check that every head sees one shared site directory: a marker written through the first head, read through the others (starts a task)',
+    )
+    .argument('<name>', 'cluster name or id')
+    .option('--no-wait', 'print the task id and return at once instead of following the task')
+    .option('--verbose', VERBOSE_HELP)
+    .option('--json', 'print the task as JSON (the final task unless --no-wait)')
+    .action(async (name: string, options: { wait: boolean; json?: boolean }, command: Command) => {
+      await runTaskCommand(ctx, await ctx.client(command), options, (client) => client.verifyCluster(name));
     });
 
   cluster
@@ -103,6 +126,12 @@ function printCluster(ctx: CliContext, cluster: Cluster): void {
       ['id', cluster.id],
       ['platforms', cluster.platforms.join(', ') || '-'],
       ['sites', String(cluster.sites)],
+      [
+        'site directory',
+        cluster.sitesSharedAt
+          ? `shared by every head (seen ${cluster.sitesSharedAt})`
+          : `not seen shared yet: berth cluster verify ${cluster.name}`,
+      ],
     ]),
   );
   ctx.out();

@@ -10,6 +10,10 @@ export class ClusterEntity {
   @Column('varchar', { length: 63 })
   name!: string;
 
+  /** When its heads were last seen to share one site directory (cluster.verify); null: not yet. */
+  @Column('timestamptz', { name: 'sites_shared_at', nullable: true })
+  sitesSharedAt!: Date | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 }

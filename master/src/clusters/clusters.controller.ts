@@ -1,6 +1,7 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProperty, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { AdminOnly } from '../auth/auth.guard.js';
+import { AdminOnly, type AuthenticatedRequest } from '../auth/auth.guard.js';
+import type { TaskView } from '../tasks/tasks.service.js';
 import { ClustersService, type ClusterView } from './clusters.service.js';
 
 export class AddClusterBody {
@@ -34,11 +35,25 @@ export class ClustersController {
 
   @Post()
   @ApiOperation({ summary: 'Add a web cluster: heads that serve the same platforms behind a load balancer' })
-  @ApiResponse({ status: 201, description: 'the cluster with its heads' })
+  @ApiResponse({ status: 201, description: '{ cluster, task }: the cluster with its heads, and its verify' })
   @ApiResponse({ status: 400, description: 'a bad name, no servers, or a server without http' })
   @ApiResponse({ status: 409, description: 'the name is taken, or a server is a head of another cluster' })
-  add(@Body() body: AddClusterBody): Promise<ClusterView> {
-    return this.clusters.add(body ?? {});
+  add(
+    @Req() request: AuthenticatedRequest,
+    @Body() body: AddClusterBody,
+  ): Promise<{ cluster: ClusterView; task: TaskView }> {
+    return this.clusters.add(request.principal, body ?? {});
+  }
+
+  @Post(':cluster/verify')
+  @HttpCode(202)
+  @ApiOperation({
+    summary:
+      'Check that every head sees one shared site directory: a marker written through the first head, read through the others',
+  })
+  @ApiResponse({ status: 404, description: 'no such cluster' })
+  verify(@Req() request: AuthenticatedRequest, @Param('cluster') cluster: string): Promise<TaskView> {
+    return this.clusters.verify(request.principal, cluster);
   }
 
   @Get()

@@ -9,9 +9,13 @@ import { openDatabase } from '../infra/db/data-source.js';
 import { sqlRows } from '../infra/db/sql.js';
 import { ServersError } from '../servers/servers.errors.js';
 import { ServersRepository } from '../servers/servers.repository.js';
+import { TaskQueue } from '../tasks/task-queue.js';
+import { TasksRepository } from '../tasks/tasks.repository.js';
 import { ClustersErrorCode } from './clusters.errors.js';
 import { ClustersRepository } from './clusters.repository.js';
 import { ClustersService } from './clusters.service.js';
+
+const ADMIN = { tokenId: 'test', name: 'admin', role: 'admin' as const, clientId: null };
 
 /** The cluster registry on both registries: heads, refusals, and nothing written when refused. */
 describe.each(TEST_DATABASE_KINDS)('clusters on %s', (kind) => {
@@ -36,15 +40,19 @@ describe.each(TEST_DATABASE_KINDS)('clusters on %s', (kind) => {
         server.id,
       ]);
     }
-    clusters = new ClustersService(new ClustersRepository(db), {
-      get: async (name) => {
-        const server = await servers.findByNameOrId(name);
-        if (!server) throw ServersError.notFound(name);
-        return server;
+    clusters = new ClustersService(
+      new ClustersRepository(db),
+      {
+        get: async (name) => {
+          const server = await servers.findByNameOrId(name);
+          if (!server) throw ServersError.notFound(name);
+          return server;
+        },
+        list: async () =>
+          (await servers.list()).map((server) => ({ id: server.id, connected: server.name === 'web1' })),
       },
-      list: async () =>
-        (await servers.list()).map((server) => ({ id: server.id, connected: server.name === 'web1' })),
-    });
+      new TaskQueue(new TasksRepository(db), () => undefined),
+    );
   });
 
   afterAll(async () => {
@@ -67,7 +75,9 @@ describe.each(TEST_DATABASE_KINDS)('clusters on %s', (kind) => {
     )[0]!.cluster;
 
   it('adds a cluster with its heads, and shows which agents are connected', async () => {
-    const front = await clusters.add({ name: 'front', servers: ['web1', 'web2'] });
+    const { cluster: front, task } = await clusters.add(ADMIN, { name: 'front', servers: ['web1', 'web2'] });
+    // Its verify is queued: do the heads share one site directory?
+    expect(task).toMatchObject({ type: 'cluster.verify', state: 'queued', targetName: 'front' });
     expect(front).toMatchObject({
       name: 'front',
       heads: [
@@ -76,34 +86,35 @@ describe.each(TEST_DATABASE_KINDS)('clusters on %s', (kind) => {
       ],
       platforms: [],
       sites: 0,
+      sitesSharedAt: null,
     });
     expect((await clusters.list()).map((cluster) => cluster.name)).toEqual(['front']);
     expect(await clusters.show('front')).toEqual(front);
   });
 
   it('refuses bad input, a server without http, a head of another cluster, a taken name: writing nothing', async () => {
-    expect(await refusal(clusters.add({ name: 'Bad Name', servers: ['web3'] }))).toMatchObject({
+    expect(await refusal(clusters.add(ADMIN, { name: 'Bad Name', servers: ['web3'] }))).toMatchObject({
       code: ClustersErrorCode.InvalidInput,
     });
-    expect(await refusal(clusters.add({ name: 'back', servers: [] }))).toMatchObject({
+    expect(await refusal(clusters.add(ADMIN, { name: 'back', servers: [] }))).toMatchObject({
       code: ClustersErrorCode.InvalidInput,
       message: expect.stringContaining('servers is required') as string,
     });
-    expect(await refusal(clusters.add({ name: 'back', servers: ['web3', 'web3'] }))).toMatchObject({
+    expect(await refusal(clusters.add(ADMIN, { name: 'back', servers: ['web3', 'web3'] }))).toMatchObject({
       message: 'servers names a server twice',
     });
-    expect(await refusal(clusters.add({ name: 'back', servers: ['web3', 'db1'] }))).toMatchObject({
+    expect(await refusal(clusters.add(ADMIN, { name: 'back', servers: ['web3', 'db1'] }))).toMatchObject({
       code: ClustersErrorCode.InvalidInput,
       message: 'db1 offers no web server (db): a head serves sites',
     });
-    expect(await refusal(clusters.add({ name: 'back', servers: ['web3', 'web1'] }))).toMatchObject({
+    expect(await refusal(clusters.add(ADMIN, { name: 'back', servers: ['web3', 'web1'] }))).toMatchObject({
       code: ClustersErrorCode.Refused,
       message: 'web1 is a head of another cluster already',
     });
-    expect(await refusal(clusters.add({ name: 'front', servers: ['web3'] }))).toMatchObject({
+    expect(await refusal(clusters.add(ADMIN, { name: 'front', servers: ['web3'] }))).toMatchObject({
       code: ClustersErrorCode.NameTaken,
     });
-    expect(await refusal(clusters.add({ name: 'back', servers: ['nope'] }))).toMatchObject({
+    expect(await refusal(clusters.add(ADMIN, { name: 'back', servers: ['nope'] }))).toMatchObject({
       message: expect.stringContaining('nope') as string,
     });
     expect(await clusterOf('web3')).toBeNull();

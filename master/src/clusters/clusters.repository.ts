@@ -70,6 +70,13 @@ export class ClustersRepository {
     });
   }
 
+  /** Whether the heads were just seen to share one site directory: when, or null (they do not). */
+  async recordSitesShared(clusterId: string, shared: boolean): Promise<void> {
+    await this.db
+      .getRepository(ClusterEntity)
+      .update({ id: clusterId }, { sitesSharedAt: shared ? new Date() : null });
+  }
+
   heads(clusterId: string): Promise<ServerEntity[]> {
     return this.db.getRepository(ServerEntity).find({ where: { clusterId }, order: { name: 'ASC' } });
   }
@@ -97,5 +104,11 @@ async function joinCluster(manager: EntityManager, clusterId: string, serverId: 
     `UPDATE servers SET cluster_id = $1 WHERE id = $2 AND cluster_id IS NULL RETURNING id`,
     [clusterId, serverId],
   );
+  // A new head has not been seen to share the site directory yet.
+  if (joined.length === 1) {
+    await sqlRows(manager, `UPDATE clusters SET sites_shared_at = NULL WHERE id = $1 RETURNING id`, [
+      clusterId,
+    ]);
+  }
   return joined.length === 1;
 }

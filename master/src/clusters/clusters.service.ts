@@ -1,7 +1,11 @@
 import type * as api from '../../../shared/src/api.js';
 import { validateName } from '../../../shared/src/validation.js';
 import { isUniqueViolation } from '../infra/db/sql.js';
+import { randomBytes } from 'node:crypto';
+import type { Principal } from '../auth/auth.service.js';
 import type { ServerEntity } from '../servers/server.entity.js';
+import type { TaskQueue } from '../tasks/task-queue.js';
+import type { TaskView } from '../tasks/tasks.service.js';
 import type { ClusterEntity } from './cluster.entity.js';
 import { ClustersError, ClustersErrorCode } from './clusters.errors.js';
 import type { ClustersRepository } from './clusters.repository.js';
@@ -20,9 +24,35 @@ export class ClustersService {
       get(nameOrId: string): Promise<ServerEntity>;
       list(): Promise<Array<{ id: string; connected: boolean }>>;
     },
+    private readonly queue: Pick<TaskQueue, 'queue'>,
   ) {}
 
-  async add(input: { name: unknown; servers: unknown }): Promise<ClusterView> {
+  /** Queues the check that every head sees one shared site directory (cluster.verify). */
+  async verify(principal: Principal, nameOrId: string): Promise<TaskView> {
+    const cluster = await this.get(nameOrId);
+    const heads = await this.clusters.heads(cluster.id);
+    if (heads.length === 0) {
+      throw new ClustersError(ClustersErrorCode.InvalidInput, `${cluster.name} has no heads to verify`);
+    }
+    return this.queue.queue({
+      type: 'cluster.verify',
+      targetId: cluster.id,
+      targetName: cluster.name,
+      lockKey: `cluster:${cluster.id}`,
+      params: {
+        heads: heads.map((head) => ({ serverId: head.id, name: head.name })),
+        marker: `.berth-marker-${randomBytes(8).toString('hex')}`,
+        token: randomBytes(16).toString('hex'),
+      },
+      createdBy: principal.name,
+    });
+  }
+
+  /** Adds the cluster and queues its verify (do the heads share one site directory?). */
+  async add(
+    principal: Principal,
+    input: { name: unknown; servers: unknown },
+  ): Promise<{ cluster: ClusterView; task: TaskView }> {
     const name = validateName('cluster name', input.name);
     if (!name.ok) throw new ClustersError(ClustersErrorCode.InvalidInput, name.failure.message);
     if (
@@ -62,7 +92,7 @@ export class ClustersService {
         'one of the servers joined another cluster meanwhile',
       );
     }
-    return this.view(created);
+    return { cluster: await this.view(created), task: await this.verify(principal, created.id) };
   }
 
   async list(): Promise<ClusterView[]> {
@@ -157,6 +187,7 @@ export class ClustersService {
       })),
       platforms: contents.platforms,
       sites: contents.sites,
+      sitesSharedAt: cluster.sitesSharedAt?.toISOString() ?? null,
       createdAt: cluster.createdAt.toISOString(),
     };
   }

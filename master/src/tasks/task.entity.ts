@@ -1,6 +1,6 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import type { TaskPhase } from '../../../shared/src/api.js';
-import type { TaskState, TaskType } from '../../../shared/src/tasks.js';
+import type { TaskState, TaskTargetKind, TaskType } from '../../../shared/src/tasks.js';
 
 // A recorded phase of a task (backup, rehearsal, read-only window, offline window ...): stored as
 // JSON in `phases` and sent as is by the REST API, so its shape is the API's (shared/src/api.ts).
@@ -33,7 +33,7 @@ export class TaskEntity {
 
   /** "server", "platform" or "site". */
   @Column('varchar', { name: 'target_kind', length: 16 })
-  targetKind!: 'server' | 'platform' | 'site';
+  targetKind!: TaskTargetKind;
 
   @Index('idx_tasks_target')
   @Column('uuid', { name: 'target_id' })

@@ -3,6 +3,7 @@ import { SiteDatabaseAddress1763856000000 } from './1763856000000-site-database-
 import { TaskLayer1796256000000 } from './1796256000000-task-layer.js';
 import { PostUpdates1796342400000 } from './1796342400000-post-updates.js';
 import { SeveralServers1796428800000 } from './1796428800000-several-servers.js';
+import { ClusterSharedSites1796515200000 } from './1796515200000-cluster-shared-sites.js';
 
 /** The committed migrations, oldest first. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -12,4 +13,5 @@ export const MIGRATIONS: Function[] = [
   TaskLayer1796256000000,
   PostUpdates1796342400000,
   SeveralServers1796428800000,
+  ClusterSharedSites1796515200000,
 ];
