@@ -14,6 +14,8 @@ import { openDatabase } from '../../../infra/db/data-source.js';
 import { sqlRows } from '../../../infra/db/sql.js';
 import { PackagesRepository } from '../../../packages/packages.repository.js';
 import { platformWorkflows } from '../../../platforms/tasks/platform.workflows.js';
+import { ClustersRepository } from '../../../clusters/clusters.repository.js';
+import { clusterWorkflows } from '../../../clusters/tasks/cluster.workflows.js';
 import { PlatformsRepository } from '../../../platforms/platforms.repository.js';
 import { serverWorkflows } from '../../../servers/tasks/server.workflows.js';
 import { ServersRepository } from '../../../servers/servers.repository.js';
@@ -64,6 +66,7 @@ describe.each(TEST_DATABASE_KINDS)('a migrate across a master restart on %s', (k
     const workflows = new WorkflowRegistry([
       ...serverWorkflows({ servers: new ServersRepository(db), archives }),
       ...platformWorkflows({ platforms, packages }),
+      ...clusterWorkflows({ clusters: new ClustersRepository(db) }),
       ...siteWorkflows({
         places: new SitePlaces(sites, platforms, new ServersRepository(db)),
         sites,
