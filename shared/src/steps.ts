@@ -320,6 +320,14 @@ export interface StepDefinitions {
    * null when this server does not see it), remove it. Whether the heads of a cluster see one
    * shared site directory.
    */
+  /**
+   * Fails (REFUSED) when this server has anything of `domain` already: its directory, config
+   * directory, vhost or a platform's link to it. Checked before a site moves here.
+   */
+  'site.absent': {
+    params: { domain: string };
+    output: { domain: string };
+  };
   'sites.marker': {
     params: { action: 'write' | 'read' | 'remove'; name: string; token?: string };
     output: { dir: string; token: string | null };
@@ -441,6 +449,7 @@ export const STEP_NAMES: readonly StepName[] = [
   'site.remove',
   'platform.scan',
   'sites.marker',
+  'site.absent',
   'http.write-vhost',
   'http.remove-vhost',
   'probe.http',

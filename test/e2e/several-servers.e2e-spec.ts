@@ -397,6 +397,30 @@ describe('several servers', () => {
       expect(JSON.parse(stdout)).toMatchObject({ platform: PLATFORM, dbServer: 'db2', status: 'enabled' });
     }
 
+    it('refuses a move onto a server that has a leftover of the site, before anything is made, and keeps the leftover', async () => {
+      const leftover = join(hosts.webs.web2!.root, 'sites', 'three.example');
+      mkdirSync(leftover, { recursive: true });
+      writeFileSync(join(leftover, 'note.txt'), 'not berth-made');
+      try {
+        const refused = await berth(
+          'site',
+          'migrate',
+          'three.example',
+          '--platform',
+          'fixture-10-3-web2',
+        ).then(
+          () => null,
+          (error: { stderr?: string; code?: number }) => error,
+        );
+        expect(refused?.code).toBe(1);
+        expect(refused?.stderr).toContain(`this server already has three.example: ${leftover}`);
+        expect(readFileSync(join(leftover, 'note.txt'), 'utf8')).toBe('not berth-made');
+        expect((await web1().request('three.example', '/')).status).toBe(200);
+      } finally {
+        rmSync(leftover, { recursive: true, force: true });
+      }
+    });
+
     it('in the middle of the file copy: the task rolls back, web1 serves the site with nothing lost', async () => {
       // The first site.extract on web2 is the rehearsal's, the second the copy of the site.
       const ended = await killDuring('fixture-10-3-web2', 'site.extract', 2);

@@ -24,6 +24,7 @@ import { probeHttp } from './probe/http.js';
 import { probeTcp } from './probe/tcp.js';
 import { serverProbe } from './server/probe.js';
 import { sitesMarker } from './server/sites-marker.js';
+import { siteAbsent } from './site/absent.js';
 import { siteArchive } from './site/archive.js';
 import { siteExtract } from './site/extract.js';
 import { siteLink, siteUnlink } from './site/link.js';
@@ -53,6 +54,7 @@ function register<S extends StepName>(handler: StepHandler<S>): RegisteredStep {
 const ALL_STEPS: readonly RegisteredStep[] = [
   register(serverProbe),
   register(sitesMarker),
+  register(siteAbsent),
   register(linkTransferCheck),
   register(debugNoop),
   register(debugSleep),

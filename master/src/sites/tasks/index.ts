@@ -3,7 +3,7 @@ import { backupDeleteWorkflow, backupWorkflow, restoreWorkflow } from './backup.
 import { cloneWorkflow } from './clone.workflow.js';
 import { deleteWorkflow } from './delete.workflow.js';
 import { installWorkflow } from './install.workflow.js';
-import { migrateWorkflow } from './migrate/migrate.workflow.js';
+import { MIGRATE_CHECKS_TARGET, migrateWorkflow } from './migrate/migrate.workflow.js';
 import {
   platformUpgradeWorkflow,
   serverDrainWorkflow,
@@ -40,6 +40,8 @@ export function siteWorkflows(deps: SiteWorkflowDependencies): WorkflowRegistrat
       registerWorkflow('site.clone', version, cloneWorkflow(deps)),
       registerWorkflow('site.delete', version, deleteWorkflow(deps)),
     ]),
+    // Version 3: a move checks first that the new server has nothing of the site (site.absent).
+    registerWorkflow('site.migrate', MIGRATE_CHECKS_TARGET, migrateWorkflow(deps)),
     registerWorkflow('site.verify', 1, verifyWorkflow(deps)),
     registerWorkflow('site.login-reset', 1, loginResetWorkflow(deps)),
     registerWorkflow('site.rename', 1, renameWorkflow(deps)),

@@ -10,6 +10,7 @@ const SHA = 'ab'.repeat(32);
  * fixture agent's real outputs come from the e2e tests).
  */
 export const DEFAULT_STEP_OUTPUTS: Required<StepOutputs> = {
+  'site.absent': ({ domain }) => ({ domain }),
   'sites.marker': ({ token }) => ({ dir: '/var/berth/sites', token: token ?? null }),
   'server.probe': () => ({
     hostname: 'web1',

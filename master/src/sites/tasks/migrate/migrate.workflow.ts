@@ -66,6 +66,10 @@ async function migrate(
   const params = context.task.params;
   const live = place.on;
   const onTarget = moved.on;
+  // Version 3 on: the new server must have nothing of the site yet (a leftover copy would be
+  // replaced, and removed by a rollback).
+  if (how.server && context.task.workflowVersion >= MIGRATE_CHECKS_TARGET)
+    await context.step(moved.web, 'site.absent', { domain: moved.domain });
   if ((how.server || how.database) && moved.database.host !== '127.0.0.1') {
     // Before anything is made: the web server must reach the database where it will be.
     await context.step(moved.web, 'probe.tcp', { host: moved.database.host, port: moved.database.port });
@@ -185,6 +189,9 @@ async function dropOldDatabase(
     return { ...moves, oldDropped: false };
   }
 }
+
+/** The migrate's version from which a move checks first that the new server has nothing of the site. */
+export const MIGRATE_CHECKS_TARGET = 3;
 
 /** How long the old server keeps a moved site's copy when the task does not say: 24 hours. */
 export const DEFAULT_RELEASE_OLD_AFTER_MS = 24 * 60 * 60 * 1000;

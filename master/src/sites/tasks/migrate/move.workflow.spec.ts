@@ -6,7 +6,7 @@ import { releaseOldWorkflow } from '../site.workflows.js';
 import { replayedBefore, shown } from '../testing/calls.js';
 import { addressOf, MemorySiteRegistry, PLATFORMS, sitePlace } from '../testing/memory-site-registry.js';
 import { MIGRATE_PHASES } from './migrate-phases.js';
-import { migrateWorkflow } from './migrate.workflow.js';
+import { MIGRATE_CHECKS_TARGET, migrateWorkflow } from './migrate.workflow.js';
 
 const LIVE = 'a.example';
 const COPY = 'rehearsal-0a0b0c0d.a.example';
@@ -27,7 +27,7 @@ function move(fail?: (call: StepCall) => ReturnType<typeof stepFailure> | undefi
   const registry = new MemorySiteRegistry({ platforms: Object.values(PLATFORMS), sites: [site] });
   const held: Record<number, readonly string[]> = {};
   const harness = new WorkflowHarness(migrateWorkflow(registry), {
-    version: SITE_WORKFLOW_VERSION,
+    version: MIGRATE_CHECKS_TARGET,
     type: 'site.migrate',
     params,
     targetId: site.siteId,
@@ -40,7 +40,7 @@ function move(fail?: (call: StepCall) => ReturnType<typeof stepFailure> | undefi
   return { registry, harness, held };
 }
 
-const REACH = ['probe.tcp web2'];
+const REACH = [`site.absent web2 domain=${LIVE}`, 'probe.tcp web2'];
 const BACKUP = [
   `site.archive web1 domain=${LIVE} archiveId=backup-archive`,
   `db.dump db1 database=${DB} archiveId=backup-on-db1-1`,
@@ -105,7 +105,7 @@ describe('migrate to a platform on another web server (a move)', () => {
       MIGRATE_PHASES.offlineWindow,
     ]);
     // web2 reaches db1 at its address; its database users are granted from web2's address only.
-    expect(trace.calls[0]!.params).toEqual({ host: addressOf('db1'), port: 3306 });
+    expect(trace.calls[1]!.params).toEqual({ host: addressOf('db1'), port: 3306 });
     const grants = trace.calls.filter((call) => call.step === 'db.create').map((call) => call.params.host);
     expect(grants).toEqual([addressOf('web2'), addressOf('web2')]);
     // The delta is what changed since the backup began reading, a second before.
@@ -158,6 +158,29 @@ describe('migrate to a platform on another web server (a move)', () => {
     expect(trace.outcome.rollbackCompleted).toBe(true);
     expect(registry.siteRows.get(site.siteId)).toEqual(site);
     expect(registry.removedArchives).toEqual(['transfer-on-web1-2']);
+  });
+
+  it('refuses before anything else when web2 has something of the site already', async () => {
+    const { registry, harness } = move((call) =>
+      call.step === 'site.absent' ? stepFailure('this server already has a.example') : undefined,
+    );
+    const trace = await harness.run();
+    expect(trace.state).toBe('failed');
+    expect(shown(trace.calls)).toEqual([REACH[0]]);
+    expect(registry.siteRows.get(site.siteId)).toEqual(site);
+  });
+
+  it('does not check under version 2, which a task from before the check replays', async () => {
+    const registry = new MemorySiteRegistry({ platforms: Object.values(PLATFORMS), sites: [site] });
+    const trace = await new WorkflowHarness(migrateWorkflow(registry), {
+      version: SITE_WORKFLOW_VERSION,
+      type: 'site.migrate',
+      params,
+      targetId: site.siteId,
+      targetName: LIVE,
+    }).run();
+    expect(trace.state).toBe('succeeded');
+    expect(shown(trace.calls)).toEqual(SUCCESS.slice(1));
   });
 
   it.each(SUCCESS.map((step, index) => [index + 1, step] as const))(
