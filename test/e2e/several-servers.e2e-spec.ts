@@ -12,7 +12,7 @@ import {
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskWithSteps } from '../../shared/src/api.js';
-import { eventually } from '../support/processes.js';
+import { eventually, waitForTask } from '../support/processes.js';
 import { startHttpProber } from '../support/http-prober.js';
 import { buildFixturePlatform } from '../fixtures/platforms.js';
 import { startSeveralHosts, type SeveralHosts } from '../support/several-hosts.js';
@@ -50,6 +50,11 @@ describe('several servers', () => {
     const { stdout } = await berth(...args, '--json');
     const done = JSON.parse(stdout) as { id: string; result: Record<string, unknown> };
     return hosts.master.api.get<TaskWithSteps>(`/api/tasks/${done.id}`);
+  };
+  /** A task once it has ended, with its steps. */
+  const ended = async (id: string) => {
+    await waitForTask(hosts.master, id);
+    return hosts.master.api.get<TaskWithSteps>(`/api/tasks/${id}`);
   };
   /** Which server ran each database step of a task: never a web server. */
   const databaseStepServers = (done: TaskWithSteps) =>
@@ -200,15 +205,7 @@ describe('several servers', () => {
         20,
       );
       writeFileSync(join(siteFiles('web1'), 'during.txt'), 'written during the move');
-      moved = await eventually(
-        'the move to end',
-        async () => {
-          const found = await hosts.master.api.get<TaskWithSteps>(`/api/tasks/${id}`);
-          return ['succeeded', 'failed'].includes(found.state) ? found : undefined;
-        },
-        120_000,
-        100,
-      );
+      moved = await ended(id);
     } finally {
       await new Promise((resolve) => setTimeout(resolve, 300));
       writing = false;
@@ -369,15 +366,7 @@ describe('several servers', () => {
       );
       await hosts.webs.web2!.agent.process.kill9();
       await hosts.webs.web2!.agent.restart();
-      return eventually(
-        'the move to end',
-        async () => {
-          const found = await hosts.master.api.get<TaskWithSteps>(`/api/tasks/${id}`);
-          return ['succeeded', 'failed'].includes(found.state) ? found : undefined;
-        },
-        120_000,
-        100,
-      );
+      return ended(id);
     }
 
     async function expectServedFromWeb1(ended: TaskWithSteps): Promise<void> {

@@ -96,8 +96,8 @@ export class ClustersService {
   }
 
   async list(): Promise<ClusterView[]> {
-    const clusters = await this.clusters.list();
-    return Promise.all(clusters.map((cluster) => this.view(cluster)));
+    const [clusters, connected] = await Promise.all([this.clusters.list(), this.connected()]);
+    return Promise.all(clusters.map((cluster) => this.view(cluster, connected)));
   }
 
   async show(nameOrId: string): Promise<ClusterView> {
@@ -169,20 +169,24 @@ export class ClustersService {
     return server;
   }
 
-  private async view(cluster: ClusterEntity): Promise<ClusterView> {
-    const [heads, contents, servers] = await Promise.all([
+  /** Whose agents are connected, by server id. */
+  private async connected(): Promise<Map<string, boolean>> {
+    return new Map((await this.servers.list()).map((server) => [server.id, server.connected]));
+  }
+
+  private async view(cluster: ClusterEntity, connected?: Map<string, boolean>): Promise<ClusterView> {
+    const [heads, contents, agents] = await Promise.all([
       this.clusters.heads(cluster.id),
       this.clusters.contents(cluster.id),
-      this.servers.list(),
+      connected ?? this.connected(),
     ]);
-    const connected = new Map(servers.map((server) => [server.id, server.connected]));
     return {
       id: cluster.id,
       name: cluster.name,
       heads: heads.map((head) => ({
         name: head.name,
         address: head.address,
-        connected: connected.get(head.id) ?? false,
+        connected: agents.get(head.id) ?? false,
         roles: head.roles,
       })),
       platforms: contents.platforms,

@@ -75,7 +75,9 @@ export class ServerDrainService {
     for (const site of leaving) {
       if (serverOf.get(site.platformId) !== server.id) continue;
       for (const platform of platforms) {
-        if (platform.serverId === server.id || platform.status !== 'verified') continue;
+        // Only where planDrain could put it: verified, unlocked, elsewhere (on --to if given).
+        if (platform.serverId === server.id || platform.status !== 'verified' || platform.locked) continue;
+        if (to && platform.serverId !== to.id) continue;
         reports.set(`${site.id} ${platform.id}`, await siteCompatibility(this.packages, site, platform.id));
       }
     }

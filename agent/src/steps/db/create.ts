@@ -9,12 +9,16 @@ import { account, grantDatabase, MariaDb, quoteIdentifier, quoteString } from '.
 import { booleanValue, parseWith, requireSecret } from '../params.js';
 import type { StepHandler } from '../step.js';
 
-export function databaseAccountParams(input: unknown) {
-  return parseWith(input, ['database', 'user', 'host'], [], (params) => ({
+function accountFields(params: Record<string, unknown>) {
+  return {
     database: must(validateDatabaseName('database', params.database)),
     user: must(validateDatabaseUser('user', params.user)),
     host: must(validateGrantHost('host', params.host)),
-  }));
+  };
+}
+
+export function databaseAccountParams(input: unknown) {
+  return parseWith(input, ['database', 'user', 'host'], [], accountFields);
 }
 
 /**
@@ -38,9 +42,7 @@ export const dbCreate: StepHandler<'db.create'> = {
   name: 'db.create',
   parseParams: (input) =>
     parseWith(input, ['database', 'user', 'host'], ['fresh'], (params) => ({
-      database: must(validateDatabaseName('database', params.database)),
-      user: must(validateDatabaseUser('user', params.user)),
-      host: must(validateGrantHost('host', params.host)),
+      ...accountFields(params),
       fresh: params.fresh === undefined ? false : booleanValue('fresh', params.fresh),
     })),
   async run({ database, user, host, fresh }, context) {
