@@ -214,8 +214,10 @@ export interface StepDefinitions {
   'site.write-settings': {
     params: {
       domain: string;
-      /** `<root>/platforms/<platform>`: the platform the site runs on. */
-      platformPath: string;
+      /** `<root>/platforms/<platform>`: the platform the site runs on (or `platform`, one of them). */
+      platformPath?: string;
+      /** The platform by name, under this server's root: how the heads of a cluster are told. */
+      platform?: string;
       database: string;
       user: string;
       dbHost: string;
@@ -305,6 +307,25 @@ export interface StepDefinitions {
   'http.remove-vhost': {
     params: { domain: string };
     output: { path: string; removed: boolean };
+  };
+  /**
+   * The first phase of a switch on a cluster: the site's vhost written beside the live one
+   * (`<domain>.conf.next`, not served) and `nginx -t` run on the configuration as it will be.
+   */
+  'http.prepare-vhost': {
+    params: StepDefinitions['http.write-vhost']['params'];
+    output: { path: string; port: number };
+  };
+  /** The second phase: the prepared vhost put in place, tested, and nginx reloaded gracefully. */
+  'http.commit-vhost': {
+    params: { domain: string };
+    /** `reloadedAt`: when this server's nginx serves with it, by its own clock. */
+    output: { path: string; reloadedAt: string };
+  };
+  /** A prepared vhost removed without being committed (the live one untouched). */
+  'http.discard-vhost': {
+    params: { domain: string };
+    output: { discarded: boolean };
   };
   /**
    * Opens a TCP connection from this server to `host:port` and closes it: whether a web server
@@ -452,6 +473,9 @@ export const STEP_NAMES: readonly StepName[] = [
   'site.absent',
   'http.write-vhost',
   'http.remove-vhost',
+  'http.prepare-vhost',
+  'http.commit-vhost',
+  'http.discard-vhost',
   'probe.http',
   'probe.tcp',
   'app.install',

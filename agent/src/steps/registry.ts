@@ -18,6 +18,7 @@ import { debugNoop } from './debug/noop.js';
 import { debugSleep } from './debug/sleep.js';
 import { linkTransferCheck } from './link/transfer-check.js';
 import { httpRemoveVhost } from './http/remove-vhost.js';
+import { httpCommitVhost, httpDiscardVhost, httpPrepareVhost } from './http/switch-vhost.js';
 import { httpWriteVhost } from './http/write-vhost.js';
 import { platformScan } from './platform/scan.js';
 import { probeHttp } from './probe/http.js';
@@ -73,6 +74,9 @@ const ALL_STEPS: readonly RegisteredStep[] = [
   register(platformScan),
   register(httpWriteVhost),
   register(httpRemoveVhost),
+  register(httpPrepareVhost),
+  register(httpCommitVhost),
+  register(httpDiscardVhost),
   register(probeHttp),
   register(probeTcp),
   register(appInstall),

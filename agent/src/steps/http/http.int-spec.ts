@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { runStep, stepFailure, testContext, testRoot } from '../../testing/step-
 import { probeHttp } from '../probe/http.js';
 import { siteLink } from '../site/link.js';
 import { httpRemoveVhost } from './remove-vhost.js';
+import { httpCommitVhost, httpDiscardVhost, httpPrepareVhost } from './switch-vhost.js';
 import { httpWriteVhost } from './write-vhost.js';
 
 let root: Awaited<ReturnType<typeof testRoot>>;
@@ -247,5 +248,118 @@ describe('http.write-vhost, http.remove-vhost and probe.http', () => {
         )
       ).bodyExcerpt,
     ).toBe('OTHER-PUBLIC\n');
+  });
+});
+
+describe('http.prepare-vhost, http.commit-vhost and http.discard-vhost (the switch of a cluster)', () => {
+  const domain = 'switch.test';
+  const live = () => join(vhostDir(), `${domain}.conf`);
+  const served = (text: string) => probeUntil({ domain, path: '/berth-probe.txt', expectText: text });
+
+  it('prepares beside the live vhost without serving it, then commits it', async () => {
+    await runStep(httpWriteVhost, { domain, platform: 'p1' }, testContext(host));
+    await served('served from p1');
+    const before = await readFile(live(), 'utf8');
+
+    const prepared = await runStep(httpPrepareVhost, { domain, platform: 'p2' }, testContext(host));
+    expect(prepared).toEqual({ path: `${live()}.next`, port: stack.port });
+    expect(await readFile(live(), 'utf8')).toBe(before);
+    expect(await readFile(prepared.path, 'utf8')).toContain(
+      `root ${join(root.root, 'platforms', 'p2', 'web')};`,
+    );
+    // A reload by anything else now still serves the live file: the prepared one is not included.
+    await stack.test();
+    await runStep(httpWriteVhost, { domain: 'a.test', platform: 'p1' }, testContext(host));
+    expect(
+      (await runStep(probeHttp, { domain, path: '/berth-probe.txt' }, testContext(host))).bodyExcerpt,
+    ).toBe('served from p1\n');
+
+    const committed = await runStep(httpCommitVhost, { domain }, testContext(host));
+    expect(committed.path).toBe(live());
+    expect(Date.parse(committed.reloadedAt)).toBeGreaterThan(Date.now() - 60_000);
+    // Served right after the step returns: the reload waited for nginx's new workers.
+    const probe = await runStep(
+      probeHttp,
+      { domain, path: '/berth-probe.txt', expectText: 'served from p2' },
+      testContext(host),
+    );
+    expect(probe.status).toBe(200);
+    expect((await readdir(vhostDir())).filter((name) => name.startsWith(domain))).toEqual([`${domain}.conf`]);
+    // Nothing prepared any more: a second commit is refused, the live file kept.
+    const again = await stepFailure(runStep(httpCommitVhost, { domain }, testContext(host)));
+    expect(again.code).toBe(StepErrorCode.NotFound);
+    expect(again.message).toContain('no vhost of switch.test is prepared here');
+  });
+
+  it('prepares nothing when nginx -t refuses the candidate, the live vhost untouched and served', async () => {
+    const before = await readFile(live(), 'utf8');
+    const tooLong = `${'x'.repeat(60)}.${'y'.repeat(60)}.${'z'.repeat(60)}.switch.test`;
+    const error = await stepFailure(
+      runStep(httpPrepareVhost, { domain, platform: 'p1', redirectFrom: [tooLong] }, testContext(host)),
+    );
+    expect(error.code).toBe(StepErrorCode.ConfigRejected);
+    expect(await readFile(live(), 'utf8')).toBe(before);
+    expect((await readdir(vhostDir())).filter((name) => name.startsWith(domain))).toEqual([`${domain}.conf`]);
+    await stack.test();
+    await served('served from p2');
+  });
+
+  it('refuses a candidate when another vhost of this nginx is broken: the test is of the whole configuration', async () => {
+    const broken = join(vhostDir(), 'broken.test.conf');
+    await writeFile(broken, 'server { this is not nginx; }\n');
+    try {
+      const error = await stepFailure(
+        runStep(httpPrepareVhost, { domain, platform: 'p1' }, testContext(host)),
+      );
+      expect(error.code).toBe(StepErrorCode.ConfigRejected);
+      expect(error.message).toMatch(/unknown directive "this"/);
+    } finally {
+      await rm(broken);
+    }
+    await served('served from p2');
+  });
+
+  it('fails the commit and puts the live vhost back when nginx does not take it after all', async () => {
+    const before = await readFile(live(), 'utf8');
+    await runStep(httpPrepareVhost, { domain, platform: 'p1' }, testContext(host));
+    // Broken after the prepare: the reload is refused by nginx, whose old workers go on serving.
+    const broken = join(vhostDir(), 'broken-later.test.conf');
+    await writeFile(broken, 'server { this is not nginx; }\n');
+    try {
+      const error = await stepFailure(runStep(httpCommitVhost, { domain }, testContext(host)));
+      expect(error.code).toBe(StepErrorCode.ConfigRejected);
+      expect(error.message).toContain('nginx did not take the new configuration');
+    } finally {
+      await rm(broken);
+    }
+    expect(await readFile(live(), 'utf8')).toBe(before);
+    await served('served from p2');
+    await runStep(httpDiscardVhost, { domain }, testContext(host));
+  }, 30_000);
+
+  it('discards a prepared vhost (and says when there was none); the live one keeps serving', async () => {
+    await runStep(httpPrepareVhost, { domain, platform: 'p1' }, testContext(host));
+    expect(await runStep(httpDiscardVhost, { domain }, testContext(host))).toEqual({ discarded: true });
+    expect(await runStep(httpDiscardVhost, { domain }, testContext(host))).toEqual({ discarded: false });
+    expect((await readdir(vhostDir())).filter((name) => name.startsWith(domain))).toEqual([`${domain}.conf`]);
+    await served('served from p2');
+  });
+
+  it('puts the live vhost back first when an agent stopped in the middle of a test', async () => {
+    // What a kill -9 between "candidate in place" and "live file back" leaves: the candidate at the
+    // live name, the live file aside.
+    const before = await readFile(live(), 'utf8');
+    await writeFile(`${live()}.live`, before);
+    await writeFile(live(), before.replaceAll('/platforms/p2/', '/platforms/p1/'));
+    await writeFile(join(vhostDir(), 'new.test.conf.none'), '');
+    await writeFile(join(vhostDir(), 'new.test.conf'), 'server { listen 127.0.0.1:1; }\n');
+    await runStep(httpWriteVhost, { domain: 'a.test', platform: 'p1' }, testContext(host));
+    expect(await readFile(live(), 'utf8')).toBe(before);
+    const left = (await readdir(vhostDir())).filter(
+      (name) => name.startsWith(domain) || name.startsWith('new.'),
+    );
+    expect(left).toEqual([`${domain}.conf`]);
+    await served('served from p2');
+    await runStep(httpRemoveVhost, { domain }, testContext(host));
   });
 });

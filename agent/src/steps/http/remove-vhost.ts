@@ -3,7 +3,7 @@ import { pathKind } from '../../adapters/files.js';
 import { parseWith } from '../params.js';
 import type { StepHandler } from '../step.js';
 import { domainValue } from '../site/common.js';
-import { replaceConfig } from './write-vhost.js';
+import { replaceConfig } from './vhost-files.js';
 
 /** Removes a site's vhost and reloads nginx; the file comes back if nginx refuses the result. */
 export const httpRemoveVhost: StepHandler<'http.remove-vhost'> = {

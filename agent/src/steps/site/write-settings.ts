@@ -6,6 +6,7 @@ import {
   validateAbsolutePath,
   validateDatabaseName,
   validateDatabaseUser,
+  validatePlatformName,
   ValidationError,
 } from '../../../../shared/src/validation.js';
 import { readHashSalt, renderCredentialsPhp, renderSettingsPhp } from '../../adapters/drupal-settings.js';
@@ -37,9 +38,15 @@ export const siteWriteSettings: StepHandler<'site.write-settings'> = {
   parseParams: (input) =>
     parseWith(
       input,
-      ['domain', 'platformPath', 'database', 'user', 'dbHost', 'dbPort', 'trustedHosts'],
-      ['hashSalt'],
+      ['domain', 'database', 'user', 'dbHost', 'dbPort', 'trustedHosts'],
+      ['platformPath', 'platform', 'hashSalt'],
       (params) => {
+        if ((params.platformPath === undefined) === (params.platform === undefined)) {
+          throw new ValidationError({
+            field: 'platformPath',
+            message: 'name the platform by platformPath or by platform (its name), one of them',
+          });
+        }
         const trustedHosts = listValue('trustedHosts', params.trustedHosts, 50, trustedHostValue);
         if (trustedHosts.length === 0) {
           throw new ValidationError({
@@ -49,7 +56,9 @@ export const siteWriteSettings: StepHandler<'site.write-settings'> = {
         }
         return {
           domain: domainValue('domain', params.domain),
-          platformPath: must(validateAbsolutePath('platformPath', params.platformPath)),
+          ...(params.platformPath !== undefined
+            ? { platformPath: must(validateAbsolutePath('platformPath', params.platformPath)) }
+            : { platform: must(validatePlatformName('platform', params.platform)) }),
           database: must(validateDatabaseName('database', params.database)),
           user: must(validateDatabaseUser('user', params.user)),
           dbHost: dbHostValue('dbHost', params.dbHost),
@@ -62,7 +71,8 @@ export const siteWriteSettings: StepHandler<'site.write-settings'> = {
   async run(params, context) {
     const password = requireSecret(context.secrets, 'dbPassword');
     const layout = new HostLayout(context.host.root);
-    const platform = layout.platformOfPath(params.platformPath);
+    // By name: a head of a cluster finds the platform under its own root.
+    const platform = params.platform ?? layout.platformOfPath(params.platformPath!);
     if (!platform) {
       throw invalidParam(
         `platformPath ${params.platformPath} is not a platform directory (${layout.platformsDir}/<platform>)`,

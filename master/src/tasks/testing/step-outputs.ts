@@ -89,6 +89,12 @@ export const DEFAULT_STEP_OUTPUTS: Required<StepOutputs> = {
     port: 80,
   }),
   'http.remove-vhost': ({ domain }) => ({ path: `/var/berth/config/nginx/${domain}.conf`, removed: true }),
+  'http.prepare-vhost': ({ domain }) => ({ path: `/var/berth/config/nginx/${domain}.conf.next`, port: 80 }),
+  'http.commit-vhost': ({ domain }) => ({
+    path: `/var/berth/config/nginx/${domain}.conf`,
+    reloadedAt: '2026-01-01T00:00:00.000Z',
+  }),
+  'http.discard-vhost': () => ({ discarded: true }),
   'probe.http': ({ expectStatus }) => ({ status: expectStatus?.[0] ?? 200, ms: 5, bodyExcerpt: '' }),
   'app.install': ({ profile }) => ({ profile }),
   'app.update': () => ({ pendingBefore: [] }),

@@ -1,0 +1,179 @@
+import { copyFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StepError, StepErrorCode } from '../../../../shared/src/errors.js';
+import { renderDrupalVhost, validateProxyTarget } from '../../../../shared/src/nginx-vhost.js';
+import type { StepParams } from '../../../../shared/src/steps.js';
+import { must, validatePlatformName } from '../../../../shared/src/validation.js';
+import { ensureDir, pathKind, writeFileAtomic } from '../../adapters/files.js';
+import { HostLayout } from '../../adapters/layout.js';
+import { Nginx } from '../../adapters/nginx.js';
+import { booleanValue, listValue, parseWith } from '../params.js';
+import type { StepContext } from '../step.js';
+import { domainValue, requireDirectory } from '../site/common.js';
+
+/** A site's vhost as http.write-vhost and http.prepare-vhost take it. */
+export type VhostParams = StepParams<'http.write-vhost'>;
+
+export function vhostParams(input: unknown) {
+  return parseWith(input, ['domain', 'platform'], ['disabled', 'redirectFrom', 'proxyTo'], (params) => ({
+    domain: domainValue('domain', params.domain),
+    platform: must(validatePlatformName('platform', params.platform)),
+    ...(params.disabled !== undefined ? { disabled: booleanValue('disabled', params.disabled) } : {}),
+    ...(params.redirectFrom !== undefined
+      ? { redirectFrom: listValue('redirectFrom', params.redirectFrom, 50, domainValue) }
+      : {}),
+    ...(params.proxyTo !== undefined ? { proxyTo: validateProxyTarget(params.proxyTo) } : {}),
+  }));
+}
+
+/** The text of a site's vhost on this server, and where it goes. */
+export async function renderVhost(
+  { domain, platform, disabled, redirectFrom, proxyTo }: VhostParams,
+  context: StepContext,
+): Promise<{ path: string; content: string }> {
+  const layout = new HostLayout(context.host.root);
+  await requireDirectory(layout.platformDocroot(platform), `the docroot of platform ${platform}`);
+  const socket = context.host.phpFpmSocket;
+  if (!socket) {
+    throw new StepError({
+      code: StepErrorCode.MissingDependency,
+      message:
+        'no PHP-FPM socket: none was found in /run/php; install php-fpm (`apt-get install php-fpm`) or start the agent with --php-fpm-socket',
+      retryable: false,
+    });
+  }
+  const content = renderDrupalVhost({
+    domain,
+    docroot: layout.platformDocroot(platform),
+    phpFpmSocket: socket,
+    listen: context.host.httpListen,
+    disabled: disabled ?? false,
+    redirectFrom: redirectFrom ?? [],
+    ...(proxyTo ? { proxyTo } : {}),
+  });
+  await ensureDir(layout.nginxDir, 0o755);
+  return { path: layout.vhostPath(domain), content };
+}
+
+/**
+ * Where a prepared vhost waits for its commit (http.prepare-vhost): beside the live one under a
+ * name nginx does not include (it includes `*.conf`).
+ */
+export function preparedPath(path: string): string {
+  return `${path}.next`;
+}
+
+/**
+ * Puts `content` (or, with undefined, no file) at `path`, then `nginx -t` and a reload; puts the
+ * previous state back if either fails. One change at a time per nginx (Nginx.exclusive).
+ */
+export async function replaceConfig(
+  context: StepContext,
+  path: string,
+  content: string | undefined,
+  options: ReplaceOptions = {},
+): Promise<void> {
+  const nginx = new Nginx(context);
+  await nginx.exclusive(async () => {
+    await recoverInterruptedTests(context, path);
+    await replaceAndReload(context, nginx, path, content, options);
+  });
+}
+
+export interface ReplaceOptions {
+  /**
+   * The whole configuration with `content` passed `nginx -t` already (testCandidate): no test
+   * again, and the reload must renew nginx's workers (else nginx refused it after all, and the
+   * old file is put back).
+   */
+  tested?: boolean;
+}
+
+/**
+ * `nginx -t` of the configuration as it would be with `content` at `path`, which stays as it was.
+ * nginx includes `*.conf`, so the candidate must stand at the live name for the test: the live file
+ * is kept aside (`.live`, or a `.none` marker when there is none) and put back right after, with no
+ * reload in between, so the running nginx never reads the candidate. An agent stopped in the
+ * middle leaves the aside file, and the next change to this nginx puts it back first.
+ */
+export async function testCandidate(context: StepContext, path: string, content: string): Promise<void> {
+  const nginx = new Nginx(context);
+  await nginx.exclusive(async () => {
+    await recoverInterruptedTests(context, path);
+    const hadLive = (await pathKind(path)) === 'file';
+    if (hadLive) await copyFile(path, `${path}${LIVE}`);
+    else await writeFile(`${path}${NONE}`, '');
+    try {
+      await writeFileAtomic(path, content, { mode: 0o644 });
+      await nginx.test();
+    } finally {
+      await putBack(path);
+    }
+  });
+}
+
+const LIVE = '.live';
+const NONE = '.none';
+
+async function putBack(path: string): Promise<boolean> {
+  if ((await pathKind(`${path}${LIVE}`)) === 'file') {
+    await rename(`${path}${LIVE}`, path);
+    return true;
+  }
+  if ((await pathKind(`${path}${NONE}`)) === 'file') {
+    await rm(path, { force: true });
+    await rm(`${path}${NONE}`, { force: true });
+    return true;
+  }
+  return false;
+}
+
+/** Every vhost a stopped test left in the live place is put back (see testCandidate). */
+async function recoverInterruptedTests(context: StepContext, path: string): Promise<void> {
+  const dir = join(path, '..');
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const aside = names.filter((name) => name.endsWith(`.conf${LIVE}`) || name.endsWith(`.conf${NONE}`));
+  for (const name of new Set(aside.map((entry) => entry.replace(/\.(live|none)$/, '')))) {
+    if (await putBack(join(dir, name)))
+      context.note(`${join(dir, name)} put back after an interrupted nginx test`);
+  }
+}
+
+async function replaceAndReload(
+  context: StepContext,
+  nginx: Nginx,
+  path: string,
+  content: string | undefined,
+  options: ReplaceOptions,
+): Promise<void> {
+  const backup = `${path}.old`;
+  const hadOld = (await pathKind(path)) === 'file';
+  if (hadOld) await copyFile(path, backup);
+  const restore = async () => {
+    if (hadOld) await rename(backup, path);
+    else await rm(path, { force: true });
+  };
+  try {
+    if (content === undefined) {
+      await rm(path, { force: true });
+    } else {
+      // Written beside, then renamed: nginx never reads half a file.
+      const fresh = `${path}.new`;
+      await rm(fresh, { force: true });
+      await writeFileAtomic(fresh, content, { mode: 0o644 });
+      await rename(fresh, path);
+    }
+  } catch (error) {
+    await restore();
+    throw error;
+  }
+  try {
+    if (!options.tested) await nginx.test();
+    await nginx.reload({ mustRenew: options.tested === true });
+  } catch (error) {
+    await restore();
+    context.note(`${path} put back as it was`);
+    throw error;
+  }
+  await rm(backup, { force: true });
+}
