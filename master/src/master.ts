@@ -187,6 +187,7 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       archives,
       secretBox,
       { releaseOldAfterMs: config.releaseOldAfterMs },
+      clustersRepository,
     );
 
     // Each feature gives the engine its workflows, with what they may change spelled out.
@@ -195,7 +196,13 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       ...platformWorkflows({ platforms: platformsRepository, packages: packagesRepository }),
       ...clusterWorkflows({ clusters: clustersRepository }),
       ...siteWorkflows({
-        places: new SitePlaces(sitesRepository, platformsRepository, serversRepository),
+        places: new SitePlaces(sitesRepository, platformsRepository, serversRepository, clustersRepository),
+        agents: {
+          disconnected: (serverIds) => {
+            const connected = new Set(gateway.connectedServerIds());
+            return Promise.resolve(serverIds.filter((id) => !connected.has(id)));
+          },
+        },
         sites: sitesRepository,
         packages: packagesRepository,
         backups: backupsRepository,

@@ -193,6 +193,11 @@ export type TaskDefinitions = {
       to: string;
       /** A database moved: its servers, and whether the old copy was dropped (else the log says why). */
       database?: { from: string; to: string; oldDropped: boolean };
+      /**
+       * On a cluster: the heads switched to the new platform at once, and the skew between the
+       * first head's nginx reload and the last's (their clocks), in milliseconds.
+       */
+      switched?: { heads: string[]; skewMs: number };
     } & RecordedPackages;
   };
   'site.clone': {

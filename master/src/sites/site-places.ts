@@ -1,9 +1,10 @@
+import type { ClustersRepository } from '../clusters/clusters.repository.js';
 import type { PlatformEntity } from '../platforms/platform.entity.js';
 import type { PlatformsRepository } from '../platforms/platforms.repository.js';
 import type { ServerEntity } from '../servers/server.entity.js';
 import type { ServersRepository } from '../servers/servers.repository.js';
 import type { SitesRepository } from './sites.repository.js';
-import type { PlatformPlace, SitePlace } from './tasks/site-steps.js';
+import type { HeadPlace, PlatformPlace, SitePlace } from './tasks/site-steps.js';
 
 /** Where sites and platforms are, as the site tasks record it (SiteTaskDependencies.places). */
 export class SitePlaces {
@@ -11,6 +12,7 @@ export class SitePlaces {
     private readonly sites: Pick<SitesRepository, 'findById'>,
     private readonly platforms: Pick<PlatformsRepository, 'findByNameOrId'>,
     private readonly servers: Pick<ServersRepository, 'findById'>,
+    private readonly clusters: Pick<ClustersRepository, 'heads'>,
   ) {}
 
   async of(siteId: string): Promise<SitePlace | null> {
@@ -41,8 +43,22 @@ export class SitePlaces {
     const platform = await this.platforms.findByNameOrId(platformId);
     if (!platform) return null;
     const server = await this.servers.findById(platform.serverId);
-    return platformPlace(platform, server);
+    if (!platform.clusterId) return platformPlace(platform, server);
+    const heads = (await this.clusters.heads(platform.clusterId)).map(headPlace);
+    if (heads.length === 0) throw new Error(`the cluster of platform ${platform.name} has no heads`);
+    // The app steps run on the first head by name: the same one for every platform of the cluster,
+    // so that a migrate between two of them is not a move between servers.
+    const app = heads[0]!;
+    return {
+      ...platformPlace(platform, { name: app.name, address: app.address }),
+      serverId: app.id,
+      heads,
+    };
   }
+}
+
+function headPlace(server: Pick<ServerEntity, 'id' | 'name' | 'address'>): HeadPlace {
+  return { id: server.id, name: server.name, address: server.address };
 }
 
 function platformPlace(

@@ -6,6 +6,7 @@ import type { ArchiveStore } from '../backups/archive-store.js';
 import type { BackupEntity } from '../backups/backup.entity.js';
 import type { BackupsRepository } from '../backups/backups.repository.js';
 import type { ClientsRepository } from '../clients/clients.repository.js';
+import type { ClustersRepository } from '../clusters/clusters.repository.js';
 import { ClientsError } from '../clients/clients.errors.js';
 import type { SecretBox } from '../infra/crypto/secret-box.js';
 import { isUniqueViolation } from '../infra/db/sql.js';
@@ -88,6 +89,7 @@ export class SitesService {
     private readonly archives: Pick<ArchiveStore, 'reserve'>,
     private readonly secrets: SecretBox,
     private readonly options: { releaseOldAfterMs: number },
+    private readonly clusters: Pick<ClustersRepository, 'findByNameOrId'>,
   ) {}
 
   async install(principal: Principal, input: InstallSiteInput): Promise<{ site: SiteView; task: TaskView }> {
@@ -109,6 +111,7 @@ export class SitesService {
     if (!dbServer) throw ServersError.notFound(String(input.dbServer));
     const placed = placeDatabase(webServer, dbServer);
     if (!placed.ok) throw new SitesError(SitesErrorCode.InvalidInput, placed.message);
+    await this.refuseClusterDatabase(platform, dbServer.clusterId, placed.placement.dbHost);
     const clientId = await this.owner(principal, input.client, null);
     const site = await this.createSite({
       domain: domain.value,
@@ -159,11 +162,14 @@ export class SitesService {
     }
     await this.refuseClaimed(newDomain.value);
     const clientId = await this.owner(principal, input.client, source.clientId);
+    const placement = cloneDatabasePlacement(source, sourcePlatform!.serverId, target.serverId);
+    const dbServer = await this.servers.findById(placement.dbServerId);
+    await this.refuseClusterDatabase(target, dbServer?.clusterId ?? null, placement.dbHost);
     const site = await this.createSite({
       domain: newDomain.value,
       platformId: target.id,
       clientId,
-      ...cloneDatabasePlacement(source, sourcePlatform!.serverId, target.serverId),
+      ...placement,
       profile: source.profile,
     });
     const task = await this.queueFor(principal, source, 'site.clone', {
@@ -193,6 +199,11 @@ export class SitesService {
     requireOffered(site, 'rename', 'can be renamed');
     await this.refuseClaimed(newDomain.value);
     const platform = await this.platforms.findByNameOrId(site.platformId);
+    if (platform?.clusterId)
+      throw new SitesError(
+        SitesErrorCode.PlatformNotReady,
+        `${site.domain} is on a cluster (platform ${platform.name}): renaming a site on a cluster is not supported yet`,
+      );
     return this.queueFor(
       principal,
       site,
@@ -305,6 +316,7 @@ export class SitesService {
     }
     const platform = await this.platforms.findByNameOrId(site.platformId);
     const target = input.platform === undefined ? platform! : await this.migrateTarget(input.platform);
+    refuseClusterMove(site, platform!, target, input.dbServer !== undefined);
     const [from, to] = await Promise.all([
       this.servers.findById(platform!.serverId),
       this.servers.findById(target.serverId),
@@ -427,8 +439,33 @@ export class SitesService {
         `platform ${platform.name} is locked: it takes no new sites`,
       );
     }
-    refuseClusterPlatform(platform);
     return platform;
+  }
+
+  /**
+   * A site on a cluster platform is served by every head: its files in the directory the heads
+   * were seen to share, its database on a server of its own that every head reaches at one address.
+   */
+  private async refuseClusterDatabase(
+    platform: PlatformEntity,
+    dbClusterId: string | null,
+    dbHost: string,
+  ): Promise<void> {
+    if (!platform.clusterId) return;
+    const cluster = await this.clusters.findByNameOrId(platform.clusterId);
+    if (!cluster) throw new Error(`the cluster of platform ${platform.name} is no longer in the registry`);
+    if (!cluster.sitesSharedAt)
+      throw new SitesError(
+        SitesErrorCode.PlatformNotReady,
+        `the heads of cluster ${cluster.name} were not seen to share one site directory: mount it at each ` +
+          `head's <root>/sites and run \`berth cluster verify ${cluster.name}\``,
+      );
+    if (dbHost === '127.0.0.1' || dbClusterId === platform.clusterId)
+      throw new SitesError(
+        SitesErrorCode.InvalidInput,
+        `platform ${platform.name} is on cluster ${cluster.name}: its sites need their database on a db ` +
+          'server that is not one of its heads (--db-server)',
+      );
   }
 
   /** A domain a site has, or a task is giving a site (a rename), is refused before anything is written. */
@@ -492,7 +529,6 @@ export class SitesService {
     }
     const target = await this.platforms.findByNameOrId(platform);
     if (!target) throw PlatformsError.notFound(platform);
-    refuseClusterPlatform(target);
     return target;
   }
 
@@ -548,13 +584,28 @@ export class SitesService {
  * Sites do not go on a cluster's platforms yet: every head would need its vhost and link, and a
  * migrate the switch of all heads at once, which are not built. Said, rather than half done.
  */
-function refuseClusterPlatform(platform: PlatformEntity): void {
-  if (!platform.clusterId) return;
-  throw new SitesError(
-    SitesErrorCode.PlatformNotReady,
-    `platform ${platform.name} is on a cluster: sites on cluster platforms are not supported yet ` +
-      '(each head needs its vhost and link, and a migrate the switch of all heads at once)',
-  );
+/**
+ * A migrate on a cluster switches every head from one of its platforms to another; a site moves
+ * into, out of or between clusters, or its database with it, not yet.
+ */
+function refuseClusterMove(
+  site: SiteEntity,
+  from: PlatformEntity,
+  to: PlatformEntity,
+  movesDatabase: boolean,
+): void {
+  if (!from.clusterId && !to.clusterId) return;
+  if (from.clusterId !== to.clusterId)
+    throw new SitesError(
+      SitesErrorCode.PlatformNotReady,
+      `${site.domain} cannot go from ${from.name} to ${to.name}: a site moves between the platforms of ` +
+        'one cluster, not into, out of or between clusters (not supported yet)',
+    );
+  if (movesDatabase)
+    throw new SitesError(
+      SitesErrorCode.PlatformNotReady,
+      `${site.domain} is on a cluster: moving its database to another db server is not supported yet`,
+    );
 }
 
 /** Refuses a task the site does not offer in its state, saying which state it needs. */

@@ -35,11 +35,14 @@ export function restoreWorkflow(deps: SiteTaskDependencies): Workflow<'site.rest
       await steps.restoreBackup(context, archive, { ...place, database: place.database.name });
       // Settings are never in backups: they are written again for this site and this server.
       await steps.writeSettings(context, place);
-      await context.step(place.web, 'site.link', place.on);
+      await steps.onHeads(context, place, 'site.link', () => place.on);
     };
     context.onRollback('the site back as it was before the restore', () => restore(before));
     await context.phase('restore', () => restore(backup));
-    await context.step(place.web, 'probe.http', { domain: place.domain, expectStatus: [200, 503] });
+    await steps.onHeads(context, place, 'probe.http', () => ({
+      domain: place.domain,
+      expectStatus: [200, 503],
+    }));
     return { restored: backup.id, preRestoreBackupId: before.id };
   };
 }

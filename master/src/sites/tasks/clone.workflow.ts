@@ -13,7 +13,6 @@ export function cloneWorkflow(deps: SiteTaskDependencies): Workflow<'site.clone'
     const params = context.task.params;
     const source = await steps.place(context, context.task.targetId, context.task.targetName);
     const clone = await steps.place(context, params.cloneSiteId, params.cloneDomain);
-    const database = steps.database(clone);
 
     // Registered first, so it runs last: a failed clone leaves no trace, the domain is free again.
     context.onRollback('forget the clone', async () => {
@@ -31,21 +30,17 @@ export function cloneWorkflow(deps: SiteTaskDependencies): Workflow<'site.clone'
     );
 
     await context.phase('database', async () => {
-      context.onRollback("drop the clone's database and its user", async () => {
-        await context.step(clone.db, 'db.drop', database);
-      });
-      await context.step(clone.db, 'db.create', database);
+      context.onRollback("drop the clone's database and its user", () => steps.dropDatabase(context, clone));
+      await steps.createDatabase(context, clone);
     });
     await context.phase('files', async () => {
-      context.onRollback("remove the clone's directory", async () => {
-        await context.step(clone.web, 'site.remove', { domain: clone.domain });
-      });
+      context.onRollback("remove the clone's directory", () => steps.removeSite(context, clone));
       await steps.restoreBackup(context, backup, { ...clone, database: clone.database.name });
       await steps.writeSettings(context, clone);
       context.onRollback('unlink the clone from its platform', async () => {
-        await context.step(clone.web, 'site.unlink', clone.on);
+        await steps.onHeads(context, clone, 'site.unlink', () => clone.on);
       });
-      await context.step(clone.web, 'site.link', clone.on);
+      await steps.onHeads(context, clone, 'site.link', () => clone.on);
     });
     const updated = clone.platform.id !== source.platform.id;
     if (updated) {
@@ -53,12 +48,12 @@ export function cloneWorkflow(deps: SiteTaskDependencies): Workflow<'site.clone'
     }
     await context.phase('vhost', async () => {
       context.onRollback("remove the clone's vhost", async () => {
-        await context.step(clone.web, 'http.remove-vhost', { domain: clone.domain });
+        await steps.onHeads(context, clone, 'http.remove-vhost', () => ({ domain: clone.domain }));
       });
-      await context.step(clone.web, 'http.write-vhost', clone.on);
+      await steps.switchVhosts(context, clone, clone.on, null);
     });
-    const probe = await context.phase('probe', () =>
-      context.step(clone.web, 'probe.http', { domain: clone.domain, expectStatus: [200] }),
+    const [probe] = await context.phase('probe', () =>
+      steps.onHeads(context, clone, 'probe.http', () => ({ domain: clone.domain, expectStatus: [200] })),
     );
     const recorded = await steps.recordPackages(context, clone);
     await context.record('sites.setStatus', () => deps.sites.setStatus(clone.siteId, 'enabled', true));
@@ -68,7 +63,7 @@ export function cloneWorkflow(deps: SiteTaskDependencies): Workflow<'site.clone'
       platform: clone.platform.name,
       backupId: backup.id,
       updated,
-      status: probe.status,
+      status: probe!.status,
       ...recorded,
     };
   };

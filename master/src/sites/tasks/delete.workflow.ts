@@ -13,10 +13,10 @@ export function deleteWorkflow(deps: SiteTaskDependencies): Workflow<'site.delet
       steps.archive(context, place, context.task.params.archiveId, 'delete'),
     );
     await context.phase('delete', async () => {
-      await context.step(place.web, 'http.remove-vhost', { domain: place.domain });
-      await context.step(place.web, 'site.unlink', place.on);
-      await context.step(place.web, 'site.remove', { domain: place.domain });
-      await context.step(place.db, 'db.drop', steps.database(place));
+      await steps.onHeads(context, place, 'http.remove-vhost', () => ({ domain: place.domain }));
+      await steps.onHeads(context, place, 'site.unlink', () => place.on);
+      await steps.removeSite(context, place);
+      await steps.dropDatabase(context, place);
     });
     // A site that moved lately still has a copy on the server it moved from: that goes too.
     await steps.releaseOld(context, place);

@@ -15,24 +15,23 @@ export function installWorkflow(deps: SiteTaskDependencies): Workflow<'site.inst
       context.record('sites.remove', () => deps.sites.remove(place.siteId)),
     );
     await context.phase('database', async () => {
-      // A database on a server of its own: the web server must reach it before anything is made.
+      // A database on a server of its own: every head must reach it before anything is made.
       if (context.task.workflowVersion >= 2 && place.database.host !== '127.0.0.1') {
-        await context.step(place.web, 'probe.tcp', { host: place.database.host, port: place.database.port });
+        await steps.onHeads(context, place, 'probe.tcp', () => ({
+          host: place.database.host,
+          port: place.database.port,
+        }));
       }
-      context.onRollback('drop the database and its user', async () => {
-        await context.step(place.db, 'db.drop', steps.database(place));
-      });
-      await context.step(place.db, 'db.create', steps.database(place));
+      context.onRollback('drop the database and its user', () => steps.dropDatabase(context, place));
+      await steps.createDatabase(context, place);
     });
     await context.phase('files', async () => {
-      context.onRollback('remove the site directory', async () => {
-        await context.step(place.web, 'site.remove', { domain: place.domain });
-      });
+      context.onRollback('remove the site directory', () => steps.removeSite(context, place));
       await steps.writeSettings(context, place);
       context.onRollback('unlink the site from its platform', async () => {
-        await context.step(place.web, 'site.unlink', place.on);
+        await steps.onHeads(context, place, 'site.unlink', () => place.on);
       });
-      await context.step(place.web, 'site.link', place.on);
+      await steps.onHeads(context, place, 'site.link', () => place.on);
     });
     await context.phase('install', () =>
       context.step(place.web, 'app.install', {
@@ -43,15 +42,15 @@ export function installWorkflow(deps: SiteTaskDependencies): Workflow<'site.inst
     );
     await context.phase('vhost', async () => {
       context.onRollback('remove the vhost', async () => {
-        await context.step(place.web, 'http.remove-vhost', { domain: place.domain });
+        await steps.onHeads(context, place, 'http.remove-vhost', () => ({ domain: place.domain }));
       });
-      await context.step(place.web, 'http.write-vhost', place.on);
+      await steps.switchVhosts(context, place, place.on, null);
     });
-    const probe = await context.phase('probe', () =>
-      context.step(place.web, 'probe.http', { domain: place.domain, expectStatus: [200] }),
+    const [probe] = await context.phase('probe', () =>
+      steps.onHeads(context, place, 'probe.http', () => ({ domain: place.domain, expectStatus: [200] })),
     );
     const recorded = await steps.recordPackages(context, place);
     await context.record('sites.setStatus', () => deps.sites.setStatus(place.siteId, 'enabled', true));
-    return { domain: place.domain, status: probe.status, ...recorded };
+    return { domain: place.domain, status: probe!.status, ...recorded };
   };
 }

@@ -1,8 +1,16 @@
 import type { SiteStatus } from '../../../../shared/src/site-status.js';
 import type { RecordedPackages, SiteOnPlatform, TaskType } from '../../../../shared/src/tasks.js';
 import type { PackageRelease, PackageRow } from '../../packages/package-release.js';
-import type { StepOutput } from '../../../../shared/src/steps.js';
-import type { TaskContext } from '../../tasks/workflow.js';
+import type { StepName, StepOutput, StepParams } from '../../../../shared/src/steps.js';
+import { TaskRefusedError, type TaskContext } from '../../tasks/workflow.js';
+
+/** A server that serves a site: its web server, or one head of its platform's cluster. */
+export interface HeadPlace {
+  id: string;
+  name: string;
+  /** What the other servers reach it at; null until its agent said. */
+  address: string | null;
+}
 
 /** A platform as the site tasks need it. */
 export interface PlatformPlace {
@@ -16,6 +24,11 @@ export interface PlatformPlace {
   /** What the other servers reach its server at; null until its agent said. */
   serverAddress: string | null;
   coreVersion: string | null;
+  /**
+   * A platform on a cluster: every head, by name (serverId is the one the app steps run on).
+   * Absent for a platform on one server (and in places recorded before clusters).
+   */
+  heads?: HeadPlace[];
 }
 
 /** Where a site lives: the names every step of its tasks needs, as plain data (no secrets). */
@@ -101,7 +114,14 @@ export interface SiteTaskDependencies {
     reserve(serverId: string, purpose: string): Promise<string>;
     remove(archiveId: string): Promise<void>;
   };
+  agents: {
+    /** Of these servers, the ones whose agent is not connected to this master now. */
+    disconnected(serverIds: readonly string[]): Promise<string[]>;
+  };
 }
+
+/** A vhost as http.write-vhost and http.prepare-vhost take it. */
+export type VhostParams = StepParams<'http.write-vhost'>;
 
 /**
  * The newest version of the site tasks that back up, restore or make databases. Version 2: every
@@ -150,6 +170,153 @@ export class SiteSteps {
     host: this.grantHost(place),
   });
 
+  /**
+   * The servers that serve a site: every head of its platform's cluster, or its web server. Its
+   * vhost, its link into the platform and its settings are on each; its files (a directory the
+   * heads share), its database and the app steps (install, updates, cron) are once.
+   */
+  heads = (place: SitePlace): HeadPlace[] =>
+    place.platform.heads ?? [{ id: place.web, name: place.webName, address: place.webAddress }];
+
+  /**
+   * The hosts a site's database user connects from: the web server's (grantHost), and on a
+   * cluster each other head's address too.
+   */
+  private extraGrantHosts = (place: SitePlace): string[] =>
+    this.heads(place)
+      .filter((head) => head.id !== place.web)
+      .map((head) => {
+        if (!head.address)
+          throw new Error(
+            `the address of ${head.name} is not known yet (its agent reports it when it connects): ` +
+              `its database user cannot be granted`,
+          );
+        return head.address;
+      });
+
+  /** The site's database and its user, granted to every server that serves it. */
+  createDatabase = async (context: TaskContext<TaskType>, place: SitePlace): Promise<void> => {
+    const grant = this.database(place);
+    await context.step(place.db, 'db.create', grant);
+    for (const host of this.extraGrantHosts(place))
+      await context.step(place.db, 'db.create', { ...grant, host });
+  };
+
+  /** The site's database and every grant of its user dropped (undoes createDatabase). */
+  dropDatabase = async (context: TaskContext<TaskType>, place: SitePlace): Promise<void> => {
+    for (const host of this.extraGrantHosts(place))
+      await context.step(place.db, 'db.drop-user', { user: place.database.user, host });
+    await context.step(place.db, 'db.drop', this.database(place));
+  };
+
+  /**
+   * One step on every head of the site at once (on one server: just the step there). Each step is
+   * asked for before any is awaited, in head order, so a replay asks for the same ones in the same
+   * order; all of them are waited for, then the first failure fails the call: nothing is still
+   * running on any head when the caller undoes.
+   */
+  onHeads = async <S extends StepName>(
+    context: TaskContext<TaskType>,
+    place: SitePlace,
+    name: S,
+    params: (head: HeadPlace) => StepParams<S>,
+  ): Promise<StepOutput<S>[]> => {
+    const heads = this.heads(place);
+    if (heads.length === 1) return [await context.step(heads[0]!.id, name, params(heads[0]!))];
+    const settled = await Promise.allSettled(heads.map((head) => context.step(head.id, name, params(head))));
+    const failed = settled.find((outcome) => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
+    return settled.map((outcome) => (outcome as PromiseFulfilledResult<StepOutput<S>>).value);
+  };
+
+  /**
+   * The site's directory (which the heads share) and each head's configuration of it: site.remove
+   * on the web server first, then on every other head (where the directory is gone already).
+   */
+  removeSite = async (context: TaskContext<TaskType>, place: SitePlace): Promise<void> => {
+    for (const head of this.headsWebFirst(place))
+      await context.step(head.id, 'site.remove', { domain: place.domain });
+  };
+
+  /** The heads, the site's web server (where the app steps run) first. */
+  private headsWebFirst = (place: SitePlace): HeadPlace[] => {
+    const heads = this.heads(place);
+    const first = heads.find((head) => head.id === place.web) ?? heads[0]!;
+    return [first, ...heads.filter((other) => other !== first)];
+  };
+
+  /** Whether the site is served by the heads of a cluster (more than one server). */
+  onCluster = (place: SitePlace): boolean => this.heads(place).length > 1;
+
+  /**
+   * The first phase of a switch on a cluster: the new vhost prepared on every head and tested there
+   * with `nginx -t`; if any head refuses, the prepared ones are discarded and nothing is switched.
+   */
+  prepareVhosts = async (
+    context: TaskContext<TaskType>,
+    place: SitePlace,
+    vhost: VhostParams,
+  ): Promise<void> => {
+    context.onRollback('discard the prepared vhosts', async () => {
+      await this.onHeads(context, place, 'http.discard-vhost', () => ({ domain: vhost.domain }));
+    });
+    await this.onHeads(context, place, 'http.prepare-vhost', () => vhost);
+  };
+
+  /**
+   * The second phase: every head's prepared vhost put in place and nginx reloaded, sent to all
+   * heads at once, only when every head's agent is connected (a head that is not would switch
+   * late, or never). A head that fails makes the others go back to `back` (none: removed).
+   * Returns when each head's nginx reloaded, by its clock.
+   */
+  commitVhosts = async (
+    context: TaskContext<TaskType>,
+    place: SitePlace,
+    /** What the heads go back to on a failure; 'by the caller': the caller's undo does it. */
+    back: VhostParams | null | 'by the caller',
+  ): Promise<string[]> => {
+    const heads = this.heads(place);
+    const down = await context.record('agents.disconnected', () =>
+      this.deps.agents.disconnected(heads.map((head) => head.id)),
+    );
+    if (down.length > 0) {
+      const names = heads.filter((head) => down.includes(head.id)).map((head) => head.name);
+      throw new TaskRefusedError(
+        `${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} not connected: no head of ${place.domain} was switched`,
+      );
+    }
+    if (back !== 'by the caller') {
+      context.onRollback('every head back to the vhost it had', async () => {
+        if (back) await this.onHeads(context, place, 'http.write-vhost', () => back);
+        else await this.onHeads(context, place, 'http.remove-vhost', () => ({ domain: place.domain }));
+      });
+    }
+    const committed = await this.onHeads(context, place, 'http.commit-vhost', () => ({
+      domain: place.domain,
+    }));
+    return committed.map((output) => output.reloadedAt);
+  };
+
+  /**
+   * A vhost change: on one server, http.write-vhost; on a cluster, the two-phase switch
+   * (prepareVhosts, then commitVhosts) so that every head serves the new vhost or none does.
+   */
+  switchVhosts = async (
+    context: TaskContext<TaskType>,
+    place: SitePlace,
+    vhost: VhostParams,
+    back: VhostParams | null,
+  ): Promise<void> => {
+    if (!this.onCluster(place)) {
+      await context.step(place.web, 'http.write-vhost', vhost);
+      return;
+    }
+    await context.scope('switch the vhosts', async () => {
+      await this.prepareVhosts(context, place, vhost);
+      await this.commitVhosts(context, place, back);
+    });
+  };
+
   /** What the registry keeps of a site's packages: drush's list with the database's schema versions. */
   recordPackages = async (context: TaskContext<TaskType>, place: SitePlace): Promise<RecordedPackages> => {
     const listed = await context.step(place.web, 'app.packages', place.on);
@@ -173,16 +340,26 @@ export class SiteSteps {
     return { packages: listed.packages.length, schemaVersions: schema.versions };
   };
 
-  writeSettings = (context: TaskContext<TaskType>, place: SitePlace) =>
-    context.step(place.web, 'site.write-settings', {
-      domain: place.domain,
-      platformPath: place.platform.path,
-      database: place.database.name,
-      user: place.database.user,
-      dbHost: place.database.host,
-      dbPort: place.database.port,
-      trustedHosts: [place.domain],
-    });
+  /**
+   * The site's settings on every server that serves it: settings.php in the site directory, its
+   * credentials beside each head's configuration. The web server first, then the others one by
+   * one: they keep the hash salt the first wrote (a directory the heads share).
+   */
+  writeSettings = async (context: TaskContext<TaskType>, place: SitePlace): Promise<void> => {
+    const cluster = this.onCluster(place);
+    for (const head of this.headsWebFirst(place)) {
+      await context.step(head.id, 'site.write-settings', {
+        domain: place.domain,
+        // Each head finds a cluster's platform under its own root (the registry has one path).
+        ...(cluster ? { platform: place.platform.name } : { platformPath: place.platform.path }),
+        database: place.database.name,
+        user: place.database.user,
+        dbHost: place.database.host,
+        dbPort: place.database.port,
+        trustedHosts: [place.domain],
+      });
+    }
+  };
 
   /**
    * Archives the site into the store and records the backup: the files from the web server's agent

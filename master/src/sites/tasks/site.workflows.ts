@@ -8,13 +8,17 @@ export function verifyWorkflow(deps: SiteTaskDependencies): Workflow<'site.verif
     const place = await steps.place(context, context.task.targetId, context.task.targetName);
     const status = await context.step(place.web, 'app.status', place.on);
     const expectStatus = place.status === 'disabled' ? [503, 200] : [200];
-    const probe = await context.step(place.web, 'probe.http', { domain: place.domain, expectStatus });
+    // Every head answers for it.
+    const [probe] = await steps.onHeads(context, place, 'probe.http', () => ({
+      domain: place.domain,
+      expectStatus,
+    }));
     const recorded = await steps.recordPackages(context, place);
     await context.record('sites.setStatus', () => deps.sites.setStatus(place.siteId, place.status, true));
     return {
       drupalVersion: status.drupalVersion,
       bootstrap: status.bootstrap,
-      probe: probe.status,
+      probe: probe!.status,
       ...recorded,
     };
   };
@@ -25,7 +29,7 @@ export function disableWorkflow(deps: SiteTaskDependencies): Workflow<'site.disa
   const steps = new SiteSteps(deps);
   return async (context) => {
     const place = await steps.place(context, context.task.targetId, context.task.targetName);
-    await context.step(place.web, 'http.write-vhost', { ...place.on, disabled: true });
+    await steps.switchVhosts(context, place, { ...place.on, disabled: true }, place.on);
     await context.record('sites.setStatus', () => deps.sites.setStatus(place.siteId, 'disabled'));
     return { status: 'disabled' };
   };
@@ -36,8 +40,8 @@ export function enableWorkflow(deps: SiteTaskDependencies): Workflow<'site.enabl
   const steps = new SiteSteps(deps);
   return async (context) => {
     const place = await steps.place(context, context.task.targetId, context.task.targetName);
-    await context.step(place.web, 'http.write-vhost', place.on);
-    await context.step(place.web, 'probe.http', { domain: place.domain, expectStatus: [200] });
+    await steps.switchVhosts(context, place, place.on, { ...place.on, disabled: true });
+    await steps.onHeads(context, place, 'probe.http', () => ({ domain: place.domain, expectStatus: [200] }));
     await context.record('sites.setStatus', () => deps.sites.setStatus(place.siteId, 'enabled'));
     return { status: 'enabled' };
   };

@@ -10,6 +10,8 @@ export const MIGRATE_PHASES = {
   rehearsal: 'rehearsal',
   /** A move to another server: the site's files copied there while it serves. */
   copy: 'copy to the new server',
+  /** A cluster: the target's link and vhost prepared on every head, `nginx -t` on each. */
+  prepare: 'prepare every head',
   /** Writes held (read-only, pages served) from the rollback point to the end of the window. */
   readOnlyWindow: 'read-only window',
   rollbackPoint: 'rollback point',

@@ -68,7 +68,8 @@ describe.each(TEST_DATABASE_KINDS)('a migrate across a master restart on %s', (k
       ...platformWorkflows({ platforms, packages }),
       ...clusterWorkflows({ clusters: new ClustersRepository(db) }),
       ...siteWorkflows({
-        places: new SitePlaces(sites, platforms, new ServersRepository(db)),
+        places: new SitePlaces(sites, platforms, new ServersRepository(db), new ClustersRepository(db)),
+        agents: { disconnected: () => Promise.resolve([]) },
         sites,
         packages,
         backups: new BackupsRepository(db),

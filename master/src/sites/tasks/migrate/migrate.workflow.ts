@@ -85,6 +85,11 @@ async function migrate(
   if (how.server)
     await context.phase(MIGRATE_PHASES.copy, () => copyToNewServer(context, steps, moved, backup, how));
 
+  // A cluster: every head ready to switch (or none), before writes are held.
+  const cluster = steps.onCluster(place);
+  if (cluster) await context.phase(MIGRATE_PHASES.prepare, () => prepareHeads(context, steps, moved));
+
+  let switched: TaskResult<'site.migrate'>['switched'] | null = null;
   // Writes held from here: nothing acknowledged after the rollback point can be lost.
   const readOnly = await holdWrites(context, place);
   context.onRollback('writes allowed again', async () => {
@@ -110,21 +115,37 @@ async function migrate(
     }
     // The window holds a slot on each server it touches, undo included: it never waits behind
     // another task's step once the site is down.
-    const servers = [place.web, moved.web, place.db, moved.db].filter(
-      (server, index, all) => all.indexOf(server) === index,
-    );
-    await context.scope(
+    const servers = [
+      place.web,
+      ...steps.heads(place).map((head) => head.id),
+      moved.web,
+      place.db,
+      moved.db,
+    ].filter((server, index, all) => all.indexOf(server) === index);
+    switched = await context.scope(
       MIGRATE_PHASES.offlineWindow,
-      () =>
-        how.server
-          ? movingWindow(context, deps.archives, place, moved, params, readOnly, how, changedSince(backup))
-          : offlineWindow(context, steps, place, moved, params, readOnly, how),
+      async () => {
+        if (cluster) return clusterWindow(context, steps, place, moved, params, readOnly);
+        if (how.server)
+          await movingWindow(
+            context,
+            deps.archives,
+            place,
+            moved,
+            params,
+            readOnly,
+            how,
+            changedSince(backup),
+          );
+        else await offlineWindow(context, steps, place, moved, params, readOnly, how);
+        return null;
+      },
       { servers, phase: true },
     );
     if (readOnly) await context.step(moved.web, 'app.readonly', { ...onTarget, on: false });
   });
 
-  await context.step(moved.web, 'probe.http', { domain: place.domain, expectStatus: [200] });
+  await steps.onHeads(context, moved, 'probe.http', () => ({ domain: place.domain, expectStatus: [200] }));
   // The old server answers too, passing the requests on: a visitor whose DNS still names it.
   if (how.server) await context.step(place.web, 'probe.http', { domain: place.domain, expectStatus: [200] });
   // Packages first, the platform last: a task that stops in between leaves the site where it was.
@@ -146,7 +167,74 @@ async function migrate(
   } else if (how.platform) {
     await context.record('sites.setPlatform', () => deps.sites.setPlatform(place.siteId, moved.platform.id));
   }
-  return { from: place.platform.name, to: moved.platform.name, ...recorded };
+  return {
+    from: place.platform.name,
+    to: moved.platform.name,
+    ...recorded,
+    ...(switched ? { switched } : {}),
+  };
+}
+
+/**
+ * A cluster's first phase: the site linked into the target platform and the target's vhost
+ * prepared on every head (each tested with `nginx -t`). Any head that fails: every head's prepared
+ * vhost discarded and link removed, nothing switched, the site untouched and serving.
+ */
+async function prepareHeads(
+  context: TaskContext<'site.migrate'>,
+  steps: SiteSteps,
+  moved: SitePlace,
+): Promise<void> {
+  context.onRollback('unlink every head from the target platform', async () => {
+    await steps.onHeads(context, moved, 'site.unlink', () => moved.on);
+  });
+  await steps.onHeads(context, moved, 'site.link', () => moved.on);
+  await steps.prepareVhosts(context, moved, moved.on);
+}
+
+/**
+ * The window on a cluster: maintenance on (in the database, so every head honours it), the
+ * updates once from the site's web server, then the prepared vhosts committed on every head at
+ * once, and maintenance off. Undo, as offlineWindow's: every head holds the site (503 from a
+ * static page) while the database is restored, then every head serves the old platform again.
+ */
+async function clusterWindow(
+  context: TaskContext<'site.migrate'>,
+  steps: SiteSteps,
+  place: SitePlace,
+  moved: SitePlace,
+  params: MigrateParams,
+  readOnly: boolean,
+): Promise<NonNullable<TaskResult<'site.migrate'>['switched']>> {
+  const live = place.on;
+  const undo: Undo[] = [
+    [
+      'hold the site on every head',
+      () => steps.onHeads(context, place, 'http.write-vhost', () => ({ ...live, disabled: true })),
+    ],
+    ...restoreRollbackPoint(context, place, params, { server: false, database: false, platform: true }),
+    [
+      'every head back to the old platform',
+      () => steps.onHeads(context, place, 'http.write-vhost', () => live),
+    ],
+    ['maintenance off', () => context.step(place.web, 'app.maintenance', { ...live, on: false })],
+  ];
+  for (const [name, action] of undo.reverse()) {
+    context.onRollback(name, async () => {
+      await action();
+    });
+  }
+  if (readOnly) await context.step(place.web, 'app.maintenance', { ...live, on: true });
+  await context.step(moved.web, 'app.update', moved.on);
+  const reloads = await steps.commitVhosts(context, moved, 'by the caller');
+  await context.step(moved.web, 'app.maintenance', { ...moved.on, on: false });
+  const times = reloads.map((at) => Date.parse(at));
+  const skewMs = Math.max(...times) - Math.min(...times);
+  const heads = steps.heads(moved).map((head) => head.name);
+  await context.log(
+    `switched ${heads.join(', ')} to ${moved.platform.name}: ${skewMs} ms between the first and last reload`,
+  );
+  return { heads, skewMs };
 }
 
 /**

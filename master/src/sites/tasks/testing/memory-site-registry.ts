@@ -147,6 +147,13 @@ export class MemorySiteRegistry implements SiteTaskDependencies {
     },
   };
 
+  /** The servers whose agent a test took down (the rest are connected). */
+  readonly downServers = new Set<string>();
+
+  agents: SiteTaskDependencies['agents'] = {
+    disconnected: (serverIds) => Promise.resolve(serverIds.filter((id) => this.downServers.has(id))),
+  };
+
   /** How many times a write was made (by its first words). */
   count(prefix: string): number {
     return this.writes.filter((write) => write.startsWith(prefix)).length;
