@@ -19,6 +19,8 @@ export interface ProbeSample {
   state: ProbeState;
   /** The page's Generator meta tag, when it has one (the fixture names its core version there). */
   generator: string | null;
+  /** The system module's schema version the page was served on (the fixture names it), or null. */
+  schema: number | null;
 }
 
 export interface ProbeOptions {
@@ -47,6 +49,11 @@ export function generatorOf(body: string): string | null {
   return /<meta name="Generator" content="([^"]*)"/.exec(body)?.[1] ?? null;
 }
 
+export function schemaOf(body: string): number | null {
+  const schema = /<meta name="X-Fixture-Schema" content="system (\d+)"/.exec(body)?.[1];
+  return schema === undefined ? null : Number(schema);
+}
+
 export function startHttpProber(
   web: Pick<WebStack, 'request'>,
   host: string,
@@ -63,8 +70,9 @@ export function startHttpProber(
           status: response.status,
           state: probeState(response.status, response.body),
           generator: generatorOf(response.body),
+          schema: schemaOf(response.body),
         }),
-        () => ({ status: 0, state: 'error' as const, generator: null }),
+        () => ({ status: 0, state: 'error' as const, generator: null, schema: null }),
       );
       samples.push({ at, answeredAt: Date.now(), ...sample });
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
