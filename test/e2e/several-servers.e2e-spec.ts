@@ -528,11 +528,7 @@ describe('several servers', () => {
     const { stdout: platformJson } = await berth('platform', 'show', 'fixture-front', '--json');
     expect(JSON.parse(platformJson)).toMatchObject({ cluster: 'front', status: 'verified' });
     expect((await berth('cluster', 'list')).stdout).toMatch(/front +web1,web2 +fixture-front +0/);
-    // A site on it needs its database where every head reaches it, not beside one head.
-    const install = await failure(berth('site', 'install', 'c.example', '--platform', 'fixture-front'));
-    expect(install?.stderr).toContain(
-      'platform fixture-front is on cluster front: its sites need their database on a db server that is not one of its heads',
-    );
+    // Sites on a cluster: test/e2e/cluster.e2e-spec.ts.
     // One file differs on web2: the verify fails and names both heads' hashes.
     writeFileSync(join(codebase('web2'), 'web', 'index.php'), '<?php // changed on web2 only\n');
     const differs = await failure(berth('platform', 'verify', 'fixture-front'));

@@ -148,9 +148,20 @@ describe('site.write-settings', () => {
     expect((await readdir(siteDir)).sort()).toEqual(['files', 'private', 'settings.php']);
   });
 
+  it('finds the platform by name under its own root (a head of a cluster), and refuses one it lacks', async () => {
+    const byName = await writeSettings('pw', { platformPath: undefined, platform: 'p1' });
+    expect(byName.settingsPath).toBe(join(root.root, 'sites', domain, 'settings.php'));
+    const missing = await stepFailure(writeSettings('pw', { platformPath: undefined, platform: 'nowhere' }));
+    expect(missing.code).toBe(StepErrorCode.NotFound);
+    expect(missing.message).toContain(join(root.root, 'platforms', 'nowhere'));
+  });
+
   it('refuses a platform path outside <root>/platforms, bad hosts and a missing password', async () => {
     for (const [overrides, field] of [
       [{ platformPath: '/etc' }, /platformPath/],
+      [{ platform: 'p1' }, /by platformPath or by platform/],
+      [{ platformPath: undefined }, /by platformPath or by platform/],
+      [{ platformPath: undefined, platform: '../p1' }, /platform/],
       [{ trustedHosts: ['ex ample.org'] }, /trustedHosts\[0\]/],
       [{ trustedHosts: [] }, /trustedHosts/],
       [{ dbHost: 'db;rm' }, /dbHost/],
