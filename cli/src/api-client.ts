@@ -71,6 +71,10 @@ export class ApiClient {
     return this.request('POST', `/api/clusters/${segment(nameOrId)}/verify`);
   }
 
+  syncClusterHead(nameOrId: string, server: string): Promise<Task> {
+    return this.request('POST', `/api/clusters/${segment(nameOrId)}/sync-head`, { body: { server } });
+  }
+
   async listClusters(): Promise<Cluster[]> {
     return (await this.request<{ items: Cluster[] }>('GET', '/api/clusters')).items;
   }

@@ -16,6 +16,8 @@ import { MetricsController } from './metrics/metrics.controller.js';
 import { ServersController } from './servers/servers.controller.js';
 import { ClustersController } from './clusters/clusters.controller.js';
 import { ClustersService } from './clusters/clusters.service.js';
+import { HeadSyncController } from './sites/head-sync.controller.js';
+import { HeadSyncService } from './sites/head-sync.service.js';
 import { ServerDrainController } from './sites/server-drain.controller.js';
 import { ServerDrainService } from './sites/server-drain.service.js';
 import { SitesController } from './sites/sites.controller.js';
@@ -35,6 +37,7 @@ export interface HttpDependencies {
   platforms: PlatformsService;
   sites: SitesService;
   drains: ServerDrainService;
+  headSyncs: HeadSyncService;
   servers: ServersService;
   serverTasks: ServerTasksService;
   tasks: TasksService;
@@ -60,6 +63,7 @@ export class AppModule {
       { provide: PlatformsService, useValue: dependencies.platforms },
       { provide: SitesService, useValue: dependencies.sites },
       { provide: ServerDrainService, useValue: dependencies.drains },
+      { provide: HeadSyncService, useValue: dependencies.headSyncs },
       { provide: ServersService, useValue: dependencies.servers },
       { provide: ServerTasksService, useValue: dependencies.serverTasks },
       // The task API creates server tasks through the servers feature, which it does not import.
@@ -83,6 +87,7 @@ export class AppModule {
         PlatformsController,
         SitesController,
         ServerDrainController,
+        HeadSyncController,
         TasksController,
         MetricsController,
       ],

@@ -49,6 +49,7 @@ import { platformWorkflows } from './platforms/tasks/platform.workflows.js';
 import { ClustersRepository } from './clusters/clusters.repository.js';
 import { clusterWorkflows } from './clusters/tasks/cluster.workflows.js';
 import { ClustersService } from './clusters/clusters.service.js';
+import { HeadSyncService } from './sites/head-sync.service.js';
 import { ServerDrainService } from './sites/server-drain.service.js';
 import { SitePlaces } from './sites/site-places.js';
 import { siteWorkflows } from './sites/tasks/index.js';
@@ -176,6 +177,10 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       queue,
       clustersRepository,
     );
+    // Which servers' agents are connected to this master now (the sites' cluster checks).
+    const connectedAgents = {
+      isConnected: (serverId: string) => gateway.connectedServerIds().includes(serverId),
+    };
     const sitesService = new SitesService(
       sitesRepository,
       platformsRepository,
@@ -188,6 +193,7 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       secretBox,
       { releaseOldAfterMs: config.releaseOldAfterMs },
       clustersRepository,
+      connectedAgents,
     );
 
     // Each feature gives the engine its workflows, with what they may change spelled out.
@@ -203,6 +209,7 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
             return Promise.resolve(serverIds.filter((id) => !connected.has(id)));
           },
         },
+        heads: clustersRepository,
         sites: sitesRepository,
         packages: packagesRepository,
         backups: backupsRepository,
@@ -284,6 +291,7 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
           packagesRepository,
           queue,
         ),
+        headSyncs: new HeadSyncService(clustersRepository, connectedAgents, queue),
         bus,
         health: new HealthInfo(database, () => gateway.connectedCount()),
         metrics,

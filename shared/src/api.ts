@@ -49,7 +49,14 @@ export interface Server {
 export interface Cluster {
   id: string;
   name: string;
-  heads: Array<{ name: string; address: string | null; connected: boolean; roles: ServerRole[] }>;
+  heads: Array<{
+    name: string;
+    address: string | null;
+    connected: boolean;
+    roles: ServerRole[];
+    /** A task went on without it (--without-head): since when; null when it is up to date. */
+    staleSince: string | null;
+  }>;
   /** The platforms that live on every head. */
   platforms: string[];
   /** How many sites are on those platforms. */

@@ -322,6 +322,11 @@ export interface StepDefinitions {
     /** `reloadedAt`: when this server's nginx serves with it, by its own clock. */
     output: { path: string; reloadedAt: string };
   };
+  /** The domains this server has a vhost of (`<root>/config/nginx/<domain>.conf`). */
+  'http.list-vhosts': {
+    params: Record<string, never>;
+    output: { domains: string[] };
+  };
   /** A prepared vhost removed without being committed (the live one untouched). */
   'http.discard-vhost': {
     params: { domain: string };
@@ -476,6 +481,7 @@ export const STEP_NAMES: readonly StepName[] = [
   'http.prepare-vhost',
   'http.commit-vhost',
   'http.discard-vhost',
+  'http.list-vhosts',
   'probe.http',
   'probe.tcp',
   'app.install',

@@ -54,7 +54,15 @@ export type MigrateParams = {
    * `address` is what the site's web server reaches it at (null when it is that same server).
    */
   targetDb?: { serverId: string; name: string; address: string | null };
+  /**
+   * A site on a cluster: the heads whose agents are down that the migrate goes on without
+   * (--without-head). Each is marked stale first, and left out until `cluster sync` catches it up.
+   */
+  withoutHeads?: Array<{ serverId: string; name: string }>;
 };
+
+/** What a head's sync is created with: the head, by id and by name for people reading the task. */
+export type HeadSyncParams = { serverId: string; serverName: string };
 
 /**
  * What a clone is created with. The task targets the source (so no other task changes it while it
@@ -163,6 +171,12 @@ export type TaskDefinitions = {
     target: 'server';
     params: ServerDrainParams;
     result: PlatformUpgradeSummary;
+  };
+  'cluster.sync-head': {
+    target: 'cluster';
+    params: HeadSyncParams;
+    /** The sites the head was brought up to date for, and the vhosts of sites gone that it lost. */
+    result: { head: string; sites: number; removedVhosts: string[] };
   };
   'site.install': {
     target: 'site';
@@ -276,6 +290,7 @@ export const TASK_KINDS = {
   'platform.migrate-sites': { target: 'platform' },
   'cluster.verify': { target: 'cluster' },
   'server.drain': { target: 'server', ownApi: true },
+  'cluster.sync-head': { target: 'cluster', ownApi: true },
   'debug.sleep': { target: 'server', debug: true },
   'debug.noop': { target: 'server', debug: true },
 } as const satisfies { readonly [T in TaskType]: TaskKind<TaskTarget<T>> };

@@ -258,4 +258,79 @@ describe('a cluster of three heads', () => {
       false,
     );
   }, 300_000);
+
+  it('goes on without a head that is down (--without-head), marks it stale, and syncs it back', async () => {
+    type Shown = { heads: Array<{ name: string; connected: boolean; staleSince: string | null }> };
+    const clusterShown = async () =>
+      JSON.parse((await berth('cluster', 'show', 'front', '--json')).stdout) as Shown;
+    await head('web3').agent.process.stop();
+    await eventually('the master to see web3 gone', async () =>
+      (await clusterShown()).heads.some((one) => one.name === 'web3' && !one.connected),
+    );
+    // A connected head is never left out: it takes the switch with the others.
+    const refused = await berth(
+      'site',
+      'migrate',
+      'two.example',
+      '--platform',
+      'c103',
+      '--without-head',
+      'web2',
+    ).then(
+      () => null,
+      (error: { code?: number; stderr?: string }) => error,
+    );
+    expect(refused?.code).toBe(2);
+    expect(refused?.stderr).toContain("web2's agent is connected: it takes the switch with the other heads");
+
+    const migrate = await task(
+      'site',
+      'migrate',
+      'two.example',
+      '--platform',
+      'c103',
+      '--without-head',
+      'web3',
+    );
+    expect(migrate.state, migrate.error ?? '').toBe('succeeded');
+    expect(migrate.steps.filter((step) => step.serverName === 'web3')).toEqual([]);
+    expect((migrate.result as { switched: { heads: string[] } }).switched.heads).toEqual(['web1', 'web2']);
+    for (const name of ['web1', 'web2'])
+      expect((await onHead(name, 'two.example')).body, name).toContain('Drupal 10.3');
+    // web3's nginx still serves what it had: why a stale head stays out of the load balancer.
+    expect((await onHead('web3', 'two.example')).body).toContain('Drupal 10.2');
+    const stale = (await clusterShown()).heads.find((one) => one.name === 'web3');
+    expect(stale?.staleSince).toMatch(/^\d{4}-/);
+    expect((await berth('cluster', 'show', 'front')).stdout).toContain('stale since');
+
+    // While it is stale, site tasks leave it out instead of waiting for it.
+    const install = await task(
+      'site',
+      'install',
+      'three.example',
+      '--platform',
+      'c103',
+      '--db-server',
+      'db1',
+    );
+    expect(install.state, install.error ?? '').toBe('succeeded');
+    expect(install.steps.filter((step) => step.serverName === 'web3')).toEqual([]);
+    expect((await onHead('web3', 'three.example')).status).toBe(404);
+
+    await head('web3').agent.restart();
+    const sync = await task('cluster', 'sync', 'front', 'web3');
+    expect(sync.state, sync.error ?? '').toBe('succeeded');
+    expect(sync.result).toMatchObject({ head: 'web3', removedVhosts: [] });
+    for (const domain of ['shop.example', 'two.example', 'three.example']) {
+      const page = await onHead('web3', domain);
+      expect(page.status, domain).toBe(200);
+      expect(page.body, domain).toContain('Drupal 10.3');
+    }
+    expect((await clusterShown()).heads.every((one) => one.staleSince === null)).toBe(true);
+    const grants = await hosts.dbs.db1!.db.sql("SELECT host FROM mysql.user WHERE user LIKE 'three%'");
+    expect(grants.split('\n').sort()).toEqual(hosts.heads.map((name) => head(name).host.address).sort());
+    // And the next task includes it again.
+    const disable = await task('site', 'disable', 'three.example');
+    expect(stepsOf(disable, 'http.commit-vhost').sort()).toEqual(hosts.heads);
+  }, 300_000);
 });

@@ -18,6 +18,7 @@ import { debugNoop } from './debug/noop.js';
 import { debugSleep } from './debug/sleep.js';
 import { linkTransferCheck } from './link/transfer-check.js';
 import { httpRemoveVhost } from './http/remove-vhost.js';
+import { httpListVhosts } from './http/list-vhosts.js';
 import { httpCommitVhost, httpDiscardVhost, httpPrepareVhost } from './http/switch-vhost.js';
 import { httpWriteVhost } from './http/write-vhost.js';
 import { platformScan } from './platform/scan.js';
@@ -77,6 +78,7 @@ const ALL_STEPS: readonly RegisteredStep[] = [
   register(httpPrepareVhost),
   register(httpCommitVhost),
   register(httpDiscardVhost),
+  register(httpListVhosts),
   register(probeHttp),
   register(probeTcp),
   register(appInstall),

@@ -53,6 +53,24 @@ export function registerClusterCommands(program: Command, ctx: CliContext): void
     });
 
   cluster
+    .command('sync')
+    .description(
+      "Bring a head up to date after tasks went on without it (--without-head): its codebases checked, every site's grant, settings, link and vhost written on it, vhosts of sites gone removed; it is no longer stale (starts a task)",
+    )
+    .argument('<name>', 'cluster name or id')
+    .argument('<server>', 'the head; its agent must be connected')
+    .option('--no-wait', 'print the task id and return at once instead of following the task')
+    .option('--verbose', VERBOSE_HELP)
+    .option('--json', 'print the task as JSON (the final task unless --no-wait)')
+    .action(
+      async (name: string, server: string, options: { wait: boolean; json?: boolean }, command: Command) => {
+        await runTaskCommand(ctx, await ctx.client(command), options, (client) =>
+          client.syncClusterHead(name, server),
+        );
+      },
+    );
+
+  cluster
     .command('list')
     .description('List clusters with their heads, platforms and sites')
     .option('--json', 'print the clusters as JSON')
@@ -142,7 +160,10 @@ function printCluster(ctx: CliContext, cluster: Cluster): void {
         head.name,
         head.address ?? '-',
         head.roles.join(',') || '-',
-        head.connected ? 'connected' : 'disconnected',
+        (head.connected ? 'connected' : 'disconnected') +
+          (head.staleSince
+            ? `, stale since ${head.staleSince}: berth cluster sync ${cluster.name} ${head.name}`
+            : ''),
       ]),
     ),
   );

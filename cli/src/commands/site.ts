@@ -263,6 +263,10 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
       '--db-server <name>',
       'move the database to this db server: copied with writes held, switched in the window, the old one dropped after',
     )
+    .option(
+      '--without-head <names>',
+      'a site on a cluster: go on without these heads (comma-separated), whose agents are down; they are marked stale until `berth cluster sync`',
+    )
     .option('--check', "only compare the site's packages with the target (Aegir's rules) and print the table")
     .option('--force', 'go ahead despite warnings (packages missing on the target); errors always refuse')
     .option('--no-wait', WAIT_HELP)
@@ -271,7 +275,13 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
     .action(
       async (
         domain: string,
-        options: WaitOptions & { platform?: string; dbServer?: string; check?: boolean; force?: boolean },
+        options: WaitOptions & {
+          platform?: string;
+          dbServer?: string;
+          withoutHead?: string;
+          check?: boolean;
+          force?: boolean;
+        },
         command: Command,
       ) => {
         if (options.platform === undefined && options.dbServer === undefined) {
@@ -320,6 +330,9 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
               body: {
                 ...(options.platform === undefined ? {} : { platform: options.platform }),
                 ...(options.dbServer === undefined ? {} : { dbServer: options.dbServer }),
+                ...(options.withoutHead === undefined
+                  ? {}
+                  : { withoutHeads: options.withoutHead.split(',').map((name) => name.trim()) }),
                 force: options.force === true,
               },
             }),

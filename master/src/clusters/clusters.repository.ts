@@ -77,6 +77,21 @@ export class ClustersRepository {
       .update({ id: clusterId }, { sitesSharedAt: shared ? new Date() : null });
   }
 
+  /** A task went on without these heads: stale from now (kept when they were already). */
+  async markStale(serverIds: readonly string[]): Promise<void> {
+    if (serverIds.length === 0) return;
+    await sqlRows(
+      this.db,
+      `UPDATE servers SET stale_since = now() WHERE id = ANY($1::uuid[]) AND stale_since IS NULL RETURNING id`,
+      [serverIds],
+    );
+  }
+
+  /** The head is up to date again (cluster sync). */
+  async clearStale(serverId: string): Promise<void> {
+    await this.db.getRepository(ServerEntity).update({ id: serverId }, { staleSince: null });
+  }
+
   heads(clusterId: string): Promise<ServerEntity[]> {
     return this.db.getRepository(ServerEntity).find({ where: { clusterId }, order: { name: 'ASC' } });
   }

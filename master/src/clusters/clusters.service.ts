@@ -188,6 +188,7 @@ export class ClustersService {
         address: head.address,
         connected: agents.get(head.id) ?? false,
         roles: head.roles,
+        staleSince: head.staleSince?.toISOString() ?? null,
       })),
       platforms: contents.platforms,
       sites: contents.sites,

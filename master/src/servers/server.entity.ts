@@ -56,6 +56,13 @@ export class ServerEntity {
   @Column('timestamptz', { name: 'verified_at', nullable: true })
   verifiedAt!: Date | null;
 
+  /**
+   * A head of a cluster that a task went on without (--without-head): since when. Site tasks leave
+   * it out until `cluster sync` brought its links, vhosts and settings up to date.
+   */
+  @Column('timestamptz', { name: 'stale_since', nullable: true })
+  staleSince!: Date | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 }

@@ -9,8 +9,8 @@ import type { HeadPlace, PlatformPlace, SitePlace } from './tasks/site-steps.js'
 /** Where sites and platforms are, as the site tasks record it (SiteTaskDependencies.places). */
 export class SitePlaces {
   constructor(
-    private readonly sites: Pick<SitesRepository, 'findById'>,
-    private readonly platforms: Pick<PlatformsRepository, 'findByNameOrId'>,
+    private readonly sites: Pick<SitesRepository, 'findById' | 'list'>,
+    private readonly platforms: Pick<PlatformsRepository, 'findByNameOrId' | 'list'>,
     private readonly servers: Pick<ServersRepository, 'findById'>,
     private readonly clusters: Pick<ClustersRepository, 'heads'>,
   ) {}
@@ -39,13 +39,41 @@ export class SitePlaces {
     };
   }
 
+  /** Every platform of a cluster, and every site on them that is installed (enabled or disabled). */
+  async ofCluster(clusterId: string): Promise<{ platforms: PlatformPlace[]; sites: SitePlace[] }> {
+    const platforms: PlatformPlace[] = [];
+    const sites: SitePlace[] = [];
+    for (const platform of (await this.platforms.list()).filter((item) => item.clusterId === clusterId)) {
+      platforms.push((await this.platform(platform.id))!);
+      for (const site of await this.sites.list({ platformId: platform.id })) {
+        if (site.status !== 'enabled' && site.status !== 'disabled') continue;
+        const place = await this.of(site.id);
+        if (place) sites.push(place);
+      }
+    }
+    return { platforms, sites };
+  }
+
+  /** A server as a head: its name and address. */
+  async head(serverId: string): Promise<HeadPlace | null> {
+    const server = await this.servers.findById(serverId);
+    return server ? headPlace(server) : null;
+  }
+
   async platform(platformId: string): Promise<PlatformPlace | null> {
     const platform = await this.platforms.findByNameOrId(platformId);
     if (!platform) return null;
     const server = await this.servers.findById(platform.serverId);
     if (!platform.clusterId) return platformPlace(platform, server);
-    const heads = (await this.clusters.heads(platform.clusterId)).map(headPlace);
-    if (heads.length === 0) throw new Error(`the cluster of platform ${platform.name} has no heads`);
+    // A stale head (a task went on without it) takes no part until `cluster sync` caught it up.
+    const all = await this.clusters.heads(platform.clusterId);
+    const heads = all.filter((head) => !head.staleSince).map(headPlace);
+    if (heads.length === 0)
+      throw new Error(
+        all.length === 0
+          ? `the cluster of platform ${platform.name} has no heads`
+          : `every head of the cluster of platform ${platform.name} is stale: sync one (berth cluster sync)`,
+      );
     // The app steps run on the first head by name: the same one for every platform of the cluster,
     // so that a migrate between two of them is not a move between servers.
     const app = heads[0]!;

@@ -4,27 +4,36 @@ import type { TaskEntity } from '../tasks/task.entity.js';
 import type { SiteEntity } from './site.entity.js';
 import { secretsSiteId, siteSecretResolver } from './site-secrets.js';
 
-const attempt = (name: string): DispatchableAttempt => ({
+const attempt = (
+  name: string,
+  params: Record<string, unknown> = {},
+  serverId = 'web1',
+): DispatchableAttempt => ({
   attemptId: 'a1',
   stepId: 's1',
   taskId: 't1',
-  serverId: 'web1',
+  serverId,
   epoch: '1',
   name,
-  params: {},
+  params,
   timeoutMs: 1000,
   createdAt: new Date(0),
 });
 
 function resolverFor(task: Partial<TaskEntity>) {
   const passwords: Record<string, string> = { source: 'enc:source-password', clone: 'enc:clone-password' };
+  const site = (id: string) =>
+    Promise.resolve(
+      passwords[id] ? ({ id, dbPasswordEncrypted: passwords[id] } as unknown as SiteEntity) : null,
+    );
   return siteSecretResolver(
     { findTask: () => Promise.resolve({ id: 't1', targetKind: 'site', params: {}, ...task } as TaskEntity) },
     {
-      findById: (id: string) =>
-        Promise.resolve(
-          passwords[id] ? ({ id, dbPasswordEncrypted: passwords[id] } as unknown as SiteEntity) : null,
-        ),
+      findById: site,
+      // The sites by domain, and by database on db1, as the registry has them.
+      findByDomainOrId: (domain: string) => site(domain.replace(/\.example$/, '')),
+      findByDatabase: (server: string, database: string) =>
+        server === 'db1' ? site(database.replace(/_db$/, '')) : Promise.resolve(null),
     },
     { decrypt: (text: string) => text.replace(/^enc:/, '') },
   );
@@ -49,6 +58,19 @@ describe('siteSecretResolver', () => {
   it('sends the password of the site named in secretsFrom (a clone creating its own database)', async () => {
     const resolve = resolverFor({ targetId: 'source', params: { secretsFrom: 'clone' } });
     expect(await resolve(attempt('db.create'))).toEqual({ dbPassword: 'clone-password' });
+  });
+
+  it("sends a head's sync the password of the site each step names: its domain, or its database on that db server", async () => {
+    const resolve = resolverFor({ targetKind: 'cluster', type: 'cluster.sync-head', targetId: 'front' });
+    expect(await resolve(attempt('site.write-settings', { domain: 'clone.example' }))).toEqual({
+      dbPassword: 'clone-password',
+    });
+    expect(await resolve(attempt('db.create', { database: 'source_db' }, 'db1'))).toEqual({
+      dbPassword: 'source-password',
+    });
+    // The same database name on another server is another site's (none here).
+    expect(await resolve(attempt('db.create', { database: 'source_db' }, 'db2'))).toEqual({});
+    expect(await resolve(attempt('site.archive', { domain: 'source.example' }))).toEqual({});
   });
 
   it('sends nothing for a task on a server, or for a site no longer in the registry', async () => {

@@ -1,6 +1,7 @@
 import type { SecretBox } from '../infra/crypto/secret-box.js';
 import type { StepSecretResolver } from '../tasks/engine/dispatcher.js';
 import type { TasksRepository } from '../tasks/tasks.repository.js';
+import type { SiteEntity } from './site.entity.js';
 import type { SitesRepository } from './sites.repository.js';
 
 /** The steps that are sent their site's database password (see StepDefinitions' `secrets`). */
@@ -22,14 +23,32 @@ export function secretsSiteId(task: { targetId: string; params: Record<string, u
  */
 export function siteSecretResolver(
   tasks: Pick<TasksRepository, 'findTask'>,
-  sites: Pick<SitesRepository, 'findById'>,
+  sites: Pick<SitesRepository, 'findById' | 'findByDomainOrId' | 'findByDatabase'>,
   box: Pick<SecretBox, 'decrypt'>,
 ): StepSecretResolver {
   return async (attempt): Promise<Record<string, string>> => {
     if (!NEEDS_DATABASE_PASSWORD.has(attempt.name)) return {};
     const task = await tasks.findTask(attempt.taskId);
-    if (task?.targetKind !== 'site') return {};
-    const site = await sites.findById(secretsSiteId(task));
+    let site: SiteEntity | null = null;
+    if (task?.targetKind === 'site') site = await sites.findById(secretsSiteId(task));
+    else if (task?.type === 'cluster.sync-head') site = await syncedSite(sites, attempt);
     return site ? { dbPassword: box.decrypt(site.dbPasswordEncrypted) } : {};
   };
+}
+
+/**
+ * A head's sync (one task for the cluster) writes each site's settings and grant: the site is the
+ * one the step names (its domain, or its database on that db server), as the workflow wrote them
+ * from the registry; never a request's.
+ */
+function syncedSite(
+  sites: Pick<SitesRepository, 'findByDomainOrId' | 'findByDatabase'>,
+  attempt: { name: string; serverId: string; params: Record<string, unknown> },
+): Promise<SiteEntity | null> {
+  const { domain, database } = attempt.params;
+  if (attempt.name === 'site.write-settings' && typeof domain === 'string')
+    return sites.findByDomainOrId(domain);
+  if (attempt.name === 'db.create' && typeof database === 'string')
+    return sites.findByDatabase(attempt.serverId, database);
+  return Promise.resolve(null);
 }

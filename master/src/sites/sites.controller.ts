@@ -43,6 +43,13 @@ export class MigrateSiteBody {
   })
   dbServer?: string;
 
+  @ApiPropertyOptional({
+    description:
+      'A site on a cluster: heads (names) whose agents are down that the migrate goes on without; each is marked stale and left out of site tasks until synced (POST /api/clusters/{cluster}/sync-head)',
+    type: [String],
+  })
+  withoutHeads?: string[];
+
   @ApiPropertyOptional({ description: 'Go ahead despite warnings (packages missing on the target)' })
   force?: boolean;
 }

@@ -1,4 +1,4 @@
-import { LessThanOrEqual, type DataSource, type FindOptionsWhere } from 'typeorm';
+import { In, LessThanOrEqual, type DataSource, type FindOptionsWhere } from 'typeorm';
 import { isUuid } from '../../../shared/src/validation.js';
 import { SiteEntity, type SiteStatus } from './site.entity.js';
 
@@ -86,6 +86,15 @@ export class SitesRepository {
   }
 
   /** Whether a site has this domain. */
+  /** Of these domains, the ones that are sites. */
+  async knownDomains(domains: readonly string[]): Promise<string[]> {
+    if (domains.length === 0) return [];
+    const rows = await this.db
+      .getRepository(SiteEntity)
+      .find({ where: { domain: In([...domains]) }, select: { domain: true } });
+    return rows.map((row) => row.domain);
+  }
+
   hasDomain(domain: string): Promise<boolean> {
     return this.db.getRepository(SiteEntity).existsBy({ domain });
   }

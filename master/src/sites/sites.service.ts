@@ -89,7 +89,8 @@ export class SitesService {
     private readonly archives: Pick<ArchiveStore, 'reserve'>,
     private readonly secrets: SecretBox,
     private readonly options: { releaseOldAfterMs: number },
-    private readonly clusters: Pick<ClustersRepository, 'findByNameOrId'>,
+    private readonly clusters: Pick<ClustersRepository, 'findByNameOrId' | 'heads'>,
+    private readonly agents: { isConnected(serverId: string): boolean },
   ) {}
 
   async install(principal: Principal, input: InstallSiteInput): Promise<{ site: SiteView; task: TaskView }> {
@@ -302,7 +303,7 @@ export class SitesService {
   async migrate(
     principal: Principal,
     domain: string,
-    input: { platform?: unknown; dbServer?: unknown; force?: unknown },
+    input: { platform?: unknown; dbServer?: unknown; withoutHeads?: unknown; force?: unknown },
     parentTaskId: string | null = null,
   ): Promise<TaskView> {
     const site = await this.get(principal, domain);
@@ -317,6 +318,7 @@ export class SitesService {
     const platform = await this.platforms.findByNameOrId(site.platformId);
     const target = input.platform === undefined ? platform! : await this.migrateTarget(input.platform);
     refuseClusterMove(site, platform!, target, input.dbServer !== undefined);
+    const withoutHeads = await this.headsLeftOut(platform!, input.withoutHeads);
     const [from, to] = await Promise.all([
       this.servers.findById(platform!.serverId),
       this.servers.findById(target.serverId),
@@ -340,6 +342,7 @@ export class SitesService {
       'site.migrate',
       {
         ...plan.params,
+        ...(withoutHeads.length > 0 ? { withoutHeads } : {}),
         backupArchiveId: await this.archives.reserve(platform!.serverId, 'backup'),
         rollbackArchiveId: await this.archives.reserve(site.dbServerId, 'rollback-point'),
       },
@@ -466,6 +469,49 @@ export class SitesService {
         `platform ${platform.name} is on cluster ${cluster.name}: its sites need their database on a db ` +
           'server that is not one of its heads (--db-server)',
       );
+  }
+
+  /**
+   * The heads a migrate on a cluster goes on without (--without-head): heads of the site's cluster
+   * whose agents are down (a connected head takes the switch with the others), and never all.
+   */
+  private async headsLeftOut(
+    platform: PlatformEntity,
+    input: unknown,
+  ): Promise<Array<{ serverId: string; name: string }>> {
+    if (input === undefined) return [];
+    if (
+      !Array.isArray(input) ||
+      input.length > 64 ||
+      !input.every((name) => typeof name === 'string' && name)
+    )
+      throw new SitesError(SitesErrorCode.InvalidInput, 'withoutHeads must be a list of head names');
+    if (!platform.clusterId)
+      throw new SitesError(
+        SitesErrorCode.InvalidInput,
+        `platform ${platform.name} is not on a cluster: there are no heads to go on without`,
+      );
+    const heads = await this.clusters.heads(platform.clusterId);
+    const left: Array<{ serverId: string; name: string }> = [];
+    for (const name of new Set(input as string[])) {
+      const head = heads.find((server) => server.name === name || server.id === name);
+      if (!head)
+        throw new SitesError(
+          SitesErrorCode.InvalidInput,
+          `${name} is not a head of the cluster of ${platform.name}`,
+        );
+      if (this.agents.isConnected(head.id))
+        throw new SitesError(
+          SitesErrorCode.InvalidInput,
+          `${head.name}'s agent is connected: it takes the switch with the other heads`,
+        );
+      left.push({ serverId: head.id, name: head.name });
+    }
+    if (
+      heads.filter((head) => !head.staleSince && !left.some((out) => out.serverId === head.id)).length === 0
+    )
+      throw new SitesError(SitesErrorCode.InvalidInput, 'no head would be left to serve the site');
+    return left;
   }
 
   /** A domain a site has, or a task is giving a site (a rename), is refused before anything is written. */

@@ -10,6 +10,7 @@ import { type HostSettings, loadHostSettings } from '../../config.js';
 import { runStep, stepFailure, testContext, testRoot } from '../../testing/step-context.js';
 import { probeHttp } from '../probe/http.js';
 import { siteLink } from '../site/link.js';
+import { httpListVhosts } from './list-vhosts.js';
 import { httpRemoveVhost } from './remove-vhost.js';
 import { httpCommitVhost, httpDiscardVhost, httpPrepareVhost } from './switch-vhost.js';
 import { httpWriteVhost } from './write-vhost.js';
@@ -336,6 +337,20 @@ describe('http.prepare-vhost, http.commit-vhost and http.discard-vhost (the swit
     await served('served from p2');
     await runStep(httpDiscardVhost, { domain }, testContext(host));
   }, 30_000);
+
+  it('lists the domains it has a vhost of, and nothing else in the directory', async () => {
+    await writeFile(join(vhostDir(), 'notes.txt'), 'not a vhost\n');
+    await runStep(httpPrepareVhost, { domain, platform: 'p1' }, testContext(host));
+    try {
+      const { domains } = await runStep(httpListVhosts, {}, testContext(host));
+      expect(domains).toContain(domain);
+      expect(domains).toContain('a.test');
+      expect(domains.every((name) => !name.endsWith('.next') && name !== 'notes.txt')).toBe(true);
+    } finally {
+      await rm(join(vhostDir(), 'notes.txt'));
+      await runStep(httpDiscardVhost, { domain }, testContext(host));
+    }
+  });
 
   it('discards a prepared vhost (and says when there was none); the live one keeps serving', async () => {
     await runStep(httpPrepareVhost, { domain, platform: 'p1' }, testContext(host));

@@ -8,6 +8,7 @@ import { migrateWorkflow } from './migrate/migrate.workflow.js';
 import { disableWorkflow } from './site.workflows.js';
 import { SITE_WORKFLOW_VERSION, type HeadPlace, type PlatformPlace } from './site-steps.js';
 import { deleteWorkflow } from './delete.workflow.js';
+import { headSyncWorkflow } from './head-sync.workflow.js';
 
 /** Three heads of one cluster, each with both platforms at the same path; the database on db1. */
 const HEADS: HeadPlace[] = ['web1', 'web2', 'web3'].map((id) => ({ id, name: id, address: addressOf(id) }));
@@ -230,5 +231,91 @@ describe('site tasks on a cluster', () => {
       ]);
       expect(registry.siteRows.get(site.siteId)?.platform.id).toBe(C102.id);
     });
+  });
+
+  it('migrates without a head that is down (--without-head): marked stale first, no step on it', async () => {
+    const { harness, registry } = harnessFor('site.migrate', migrateWorkflow, {
+      targetPlatformId: C103.id,
+      targetPlatform: C103.name,
+      backupArchiveId: 'backup-archive',
+      rollbackArchiveId: 'rollback-archive',
+      rehearsal: { domain: 'rehearsal-1.a.example', database: 'rehearsal_1_db', user: 'rehearsal_1' },
+      withoutHeads: [{ serverId: 'web1', name: 'web1' }],
+    });
+    const trace = await harness.run();
+    expect(trace.state, trace.outcome.error ?? '').toBe('succeeded');
+    expect(registry.writes[0]).toBe('heads.markStale web1');
+    expect(trace.calls.filter((call) => call.server === 'web1')).toEqual([]);
+    // The app steps move to the first head left.
+    expect(
+      shown(trace.calls).filter((step) => step.startsWith(`app.update web2 domain=${LIVE} `)),
+    ).toHaveLength(1);
+    expect(shown(trace.calls).filter((step) => step.startsWith('http.commit-vhost'))).toEqual([
+      `http.commit-vhost web2 domain=${LIVE}`,
+      `http.commit-vhost web3 domain=${LIVE}`,
+    ]);
+    expect(trace.outcome.result).toMatchObject({ switched: { heads: ['web2', 'web3'] } });
+  });
+
+  it('syncs a head: codebases compared, then grant, settings, link and vhost of every site; vhosts of sites gone removed', async () => {
+    const registry = new MemorySiteRegistry({ platforms: [C102, C103], sites: [site] });
+    const outputs = {
+      'http.list-vhosts': () => ({ domains: [LIVE, 'gone.example'] }),
+      'platform.scan': () => ({
+        coreVersion: '10.3.0',
+        packages: [],
+        content: { sha256: 'a'.repeat(64), files: 10, bytes: 100 },
+      }),
+    };
+    const synced = new WorkflowHarness(headSyncWorkflow(registry), {
+      version: 1,
+      type: 'cluster.sync-head',
+      params: { serverId: 'web3', serverName: 'web3' },
+      targetId: 'cluster-front',
+      targetName: 'front',
+      outputs,
+    });
+    const trace = await synced.run();
+    expect(trace.state, trace.outcome.error ?? '').toBe('succeeded');
+    expect(shown(trace.calls)).toEqual([
+      'platform.scan web3 platform=c102',
+      'platform.scan web1 platform=c102',
+      'platform.scan web3 platform=c103',
+      'platform.scan web1 platform=c103',
+      `db.create db1 database=${site.database.name}`,
+      `site.write-settings web3 domain=${LIVE} platform=c102 database=${site.database.name}`,
+      `site.link web3 domain=${LIVE} platform=c102`,
+      `http.write-vhost web3 domain=${LIVE} platform=c102`,
+      'http.list-vhosts web3',
+      'http.remove-vhost web3 domain=gone.example',
+    ]);
+    expect(trace.calls.find((call) => call.step === 'db.create')?.params.host).toBe(addressOf('web3'));
+    expect(registry.writes.at(-1)).toBe('heads.clearStale web3');
+    expect(trace.outcome.result).toEqual({ head: 'web3', sites: 1, removedVhosts: ['gone.example'] });
+  });
+
+  it('refuses to sync a head whose codebase differs, before any site is touched', async () => {
+    const registry = new MemorySiteRegistry({ platforms: [C102], sites: [site] });
+    let scans = 0;
+    const trace = await new WorkflowHarness(headSyncWorkflow(registry), {
+      version: 1,
+      type: 'cluster.sync-head',
+      params: { serverId: 'web3', serverName: 'web3' },
+      targetId: 'cluster-front',
+      targetName: 'front',
+      outputs: {
+        'platform.scan': () => ({
+          coreVersion: '10.2.0',
+          packages: [],
+          content: { sha256: String((scans += 1)).repeat(64), files: 1, bytes: 1 },
+        }),
+      },
+    }).run();
+    expect(trace.state).toBe('failed');
+    expect(trace.outcome.error).toMatch(
+      /the codebase of c102 on web3 \(1{12}\) differs from web1's \(2{12}\)/,
+    );
+    expect(trace.calls.map((call) => call.step)).toEqual(['platform.scan', 'platform.scan']);
+    expect(registry.writes).not.toContain('heads.clearStale web3');
   });
 });

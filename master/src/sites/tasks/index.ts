@@ -2,6 +2,7 @@ import { registerWorkflow, type WorkflowRegistration } from '../../tasks/workflo
 import { backupDeleteWorkflow, backupWorkflow, restoreWorkflow } from './backup.workflows.js';
 import { cloneWorkflow } from './clone.workflow.js';
 import { deleteWorkflow } from './delete.workflow.js';
+import { headSyncWorkflow } from './head-sync.workflow.js';
 import { installWorkflow } from './install.workflow.js';
 import { MIGRATE_CHECKS_TARGET, migrateWorkflow } from './migrate/migrate.workflow.js';
 import {
@@ -51,5 +52,6 @@ export function siteWorkflows(deps: SiteWorkflowDependencies): WorkflowRegistrat
     registerWorkflow('site.backup-delete', 1, backupDeleteWorkflow(deps)),
     registerWorkflow('platform.migrate-sites', 1, platformUpgradeWorkflow(deps.platformUpgrade)),
     registerWorkflow('server.drain', 1, serverDrainWorkflow(deps.platformUpgrade)),
+    registerWorkflow('cluster.sync-head', 1, headSyncWorkflow(deps)),
   ];
 }

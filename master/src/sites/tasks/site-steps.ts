@@ -84,6 +84,9 @@ export interface SiteTaskDependencies {
     /** Where a site lives now; null when it is no longer in the registry. */
     of(siteId: string): Promise<SitePlace | null>;
     platform(platformId: string): Promise<PlatformPlace | null>;
+    /** Every platform of a cluster and every installed site on them (SitePlaces.ofCluster). */
+    ofCluster(clusterId: string): Promise<{ platforms: PlatformPlace[]; sites: SitePlace[] }>;
+    head(serverId: string): Promise<HeadPlace | null>;
   };
   sites: {
     setStatus(id: string, status: SiteStatus, verified?: boolean): Promise<void>;
@@ -98,6 +101,8 @@ export interface SiteTaskDependencies {
     setReleased(id: string): Promise<void>;
     setDomain(id: string, domain: string): Promise<void>;
     remove(id: string): Promise<void>;
+    /** Of these domains, the ones that are sites in the registry. */
+    knownDomains(domains: readonly string[]): Promise<string[]>;
   };
   packages: {
     replace(owner: { siteId: string }, releases: PackageRelease[]): Promise<void>;
@@ -117,6 +122,35 @@ export interface SiteTaskDependencies {
   agents: {
     /** Of these servers, the ones whose agent is not connected to this master now. */
     disconnected(serverIds: readonly string[]): Promise<string[]>;
+  };
+  heads: {
+    /** A task goes on without these heads: they are stale until synced (ClustersRepository). */
+    markStale(serverIds: readonly string[]): Promise<void>;
+    clearStale(serverId: string): Promise<void>;
+  };
+}
+
+/**
+ * A platform without some of its cluster's heads (a task that goes on without them): the app
+ * steps on the first head left when its own is one of them.
+ */
+export function platformWithout(platform: PlatformPlace, serverIds: ReadonlySet<string>): PlatformPlace {
+  if (!platform.heads || serverIds.size === 0) return platform;
+  const heads = platform.heads.filter((head) => !serverIds.has(head.id));
+  const app = heads.find((head) => head.id === platform.serverId) ?? heads[0];
+  if (!app) throw new Error(`no head of platform ${platform.name} would be left`);
+  return { ...platform, heads, serverId: app.id, serverName: app.name, serverAddress: app.address };
+}
+
+/** A site without some of its cluster's heads (see platformWithout). */
+export function placeWithout(place: SitePlace, serverIds: ReadonlySet<string>): SitePlace {
+  const platform = platformWithout(place.platform, serverIds);
+  return {
+    ...place,
+    platform,
+    web: platform.serverId,
+    webName: platform.serverName,
+    webAddress: platform.serverAddress,
   };
 }
 

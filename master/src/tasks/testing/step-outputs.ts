@@ -95,6 +95,7 @@ export const DEFAULT_STEP_OUTPUTS: Required<StepOutputs> = {
     reloadedAt: '2026-01-01T00:00:00.000Z',
   }),
   'http.discard-vhost': () => ({ discarded: true }),
+  'http.list-vhosts': () => ({ domains: [] }),
   'probe.http': ({ expectStatus }) => ({ status: expectStatus?.[0] ?? 200, ms: 5, bodyExcerpt: '' }),
   'app.install': ({ profile }) => ({ profile }),
   'app.update': () => ({ pendingBefore: [] }),

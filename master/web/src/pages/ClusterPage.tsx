@@ -34,6 +34,14 @@ export function ClusterPage({ name }: { name: string }) {
                 <td>{head.roles.join(', ') || '–'}</td>
                 <td>
                   <Badge value={head.connected ? 'connected' : 'disconnected'} />
+                  {head.staleSince && (
+                    <span
+                      title={`stale since ${head.staleSince}: berth cluster sync ${data.name} ${head.name}`}
+                    >
+                      {' '}
+                      <Badge value="stale" />
+                    </span>
+                  )}
                 </td>
               </tr>
             ))}

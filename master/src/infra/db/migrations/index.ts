@@ -4,6 +4,7 @@ import { TaskLayer1796256000000 } from './1796256000000-task-layer.js';
 import { PostUpdates1796342400000 } from './1796342400000-post-updates.js';
 import { SeveralServers1796428800000 } from './1796428800000-several-servers.js';
 import { ClusterSharedSites1796515200000 } from './1796515200000-cluster-shared-sites.js';
+import { StaleHeads1796601600000 } from './1796601600000-stale-heads.js';
 
 /** The committed migrations, oldest first. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -14,4 +15,5 @@ export const MIGRATIONS: Function[] = [
   PostUpdates1796342400000,
   SeveralServers1796428800000,
   ClusterSharedSites1796515200000,
+  StaleHeads1796601600000,
 ];

@@ -70,6 +70,7 @@ describe.each(TEST_DATABASE_KINDS)('a migrate across a master restart on %s', (k
       ...siteWorkflows({
         places: new SitePlaces(sites, platforms, new ServersRepository(db), new ClustersRepository(db)),
         agents: { disconnected: () => Promise.resolve([]) },
+        heads: new ClustersRepository(db),
         sites,
         packages,
         backups: new BackupsRepository(db),

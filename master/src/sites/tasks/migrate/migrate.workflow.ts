@@ -3,6 +3,8 @@ import type { MigrateParams } from '../../../../../shared/src/tasks.js';
 import { StepFailedError, type TaskContext, type Workflow } from '../../../tasks/workflow.js';
 import type { TaskResult } from '../../../../../shared/src/tasks.js';
 import {
+  placeWithout,
+  platformWithout,
   SiteSteps,
   type BackupParts,
   type PlatformPlace,
@@ -30,11 +32,19 @@ export function migrateWorkflow(deps: SiteTaskDependencies): Workflow<'site.migr
   const steps = new SiteSteps(deps);
   return async (context) => {
     const params = context.task.params;
-    const place = await steps.place(context, context.task.targetId, context.task.targetName);
-    const target = await context.record('platform.place', () =>
-      deps.places.platform(params.targetPlatformId),
-    );
+    let place = await steps.place(context, context.task.targetId, context.task.targetName);
+    let target = await context.record('platform.place', () => deps.places.platform(params.targetPlatformId));
     if (!target) throw new Error(`the target platform ${params.targetPlatform} is no longer in the registry`);
+    if (params.withoutHeads?.length) {
+      // Heads that are down: stale first (site tasks leave them out until synced), then left out.
+      const without = new Set(params.withoutHeads.map((head) => head.serverId));
+      await context.record('heads.markStale', () => deps.heads.markStale([...without]));
+      await context.log(
+        `going on without ${params.withoutHeads.map((head) => head.name).join(', ')}: stale until \`berth cluster sync\``,
+      );
+      place = placeWithout(place, without);
+      target = platformWithout(target, without);
+    }
     const moved = movedPlace(place, target, params.targetDb);
     const how: Move = {
       server: moved.web !== place.web,

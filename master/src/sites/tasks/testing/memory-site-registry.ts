@@ -29,9 +29,21 @@ export class MemorySiteRegistry implements SiteTaskDependencies {
   places: SiteTaskDependencies['places'] = {
     of: (siteId) => Promise.resolve(structuredClone(this.siteRows.get(siteId) ?? null)),
     platform: (platformId) => Promise.resolve(structuredClone(this.platformRows.get(platformId) ?? null)),
+    ofCluster: () => {
+      const platforms = [...this.platformRows.values()].filter((platform) => platform.heads);
+      const sites = [...this.siteRows.values()].filter(
+        (site) => site.platform.heads && (site.status === 'enabled' || site.status === 'disabled'),
+      );
+      return Promise.resolve(structuredClone({ platforms, sites }));
+    },
+    head: (serverId) => Promise.resolve({ id: serverId, name: serverId, address: addressOf(serverId) }),
   };
 
   sites: SiteTaskDependencies['sites'] = {
+    knownDomains: (domains) =>
+      Promise.resolve(
+        domains.filter((domain) => [...this.siteRows.values()].some((site) => site.domain === domain)),
+      ),
     setStatus: (id: string, status: SiteStatus) => {
       this.write(`sites.setStatus ${id} ${status}`);
       this.update(id, (site) => ({ ...site, status }));
@@ -152,6 +164,17 @@ export class MemorySiteRegistry implements SiteTaskDependencies {
 
   agents: SiteTaskDependencies['agents'] = {
     disconnected: (serverIds) => Promise.resolve(serverIds.filter((id) => this.downServers.has(id))),
+  };
+
+  heads: SiteTaskDependencies['heads'] = {
+    markStale: (serverIds) => {
+      this.write(`heads.markStale ${serverIds.join(',')}`);
+      return Promise.resolve();
+    },
+    clearStale: (serverId) => {
+      this.write(`heads.clearStale ${serverId}`);
+      return Promise.resolve();
+    },
   };
 
   /** How many times a write was made (by its first words). */

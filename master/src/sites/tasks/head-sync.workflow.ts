@@ -1,0 +1,64 @@
+import { TaskRefusedError, type Workflow } from '../../tasks/workflow.js';
+import { SiteSteps, type SiteTaskDependencies } from './site-steps.js';
+
+/**
+ * Brings one head of a cluster up to date (`berth cluster sync`), after tasks went on without it
+ * (--without-head): its codebases checked against the first head's, then for every installed site
+ * on the cluster's platforms its database grant from this head, its settings, its link and its
+ * vhost as the site is now; the vhosts of sites that are gone removed. Only this head is touched,
+ * one step after the other (it is out of service meanwhile). Then it is no longer stale, and the
+ * site tasks include it again.
+ */
+export function headSyncWorkflow(deps: SiteTaskDependencies): Workflow<'cluster.sync-head'> {
+  const steps = new SiteSteps(deps);
+  return async (context) => {
+    const { serverId, serverName } = context.task.params;
+    const head = await context.record('head.place', () => deps.places.head(serverId));
+    if (!head?.address) throw new TaskRefusedError(`the address of ${serverName} is not known yet`);
+    const cluster = await context.record('cluster.places', () =>
+      deps.places.ofCluster(context.task.targetId),
+    );
+
+    for (const platform of cluster.platforms) {
+      const scans = await Promise.all([
+        context.step(serverId, 'platform.scan', { platform: platform.name }),
+        context.step(platform.serverId, 'platform.scan', { platform: platform.name }),
+      ]);
+      const [mine, theirs] = scans.map((scan) => scan.content?.sha256 ?? null);
+      if (!mine || mine !== theirs)
+        throw new TaskRefusedError(
+          `the codebase of ${platform.name} on ${serverName} (${mine?.slice(0, 12) ?? 'none'}) differs from ` +
+            `${platform.serverName}'s (${theirs?.slice(0, 12) ?? 'none'}): deploy it there first`,
+        );
+    }
+
+    for (const site of cluster.sites) {
+      await context.step(site.db, 'db.create', { ...steps.database(site), host: head.address });
+      await context.step(serverId, 'site.write-settings', {
+        domain: site.domain,
+        platform: site.platform.name,
+        database: site.database.name,
+        user: site.database.user,
+        dbHost: site.database.host,
+        dbPort: site.database.port,
+        trustedHosts: [site.domain],
+      });
+      await context.step(serverId, 'site.link', site.on);
+      await context.step(serverId, 'http.write-vhost', {
+        ...site.on,
+        ...(site.status === 'disabled' ? { disabled: true } : {}),
+      });
+    }
+
+    const { domains } = await context.step(serverId, 'http.list-vhosts', {});
+    const known = await context.record('sites.knownDomains', () => deps.sites.knownDomains(domains));
+    const gone = domains.filter((domain) => !known.includes(domain));
+    for (const domain of gone) await context.step(serverId, 'http.remove-vhost', { domain });
+
+    await context.record('heads.clearStale', () => deps.heads.clearStale(serverId));
+    await context.log(
+      `${serverName} is up to date: ${cluster.sites.length} sites, ${gone.length} vhosts of sites gone removed`,
+    );
+    return { head: serverName, sites: cluster.sites.length, removedVhosts: gone };
+  };
+}
