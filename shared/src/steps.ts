@@ -371,6 +371,19 @@ export interface StepDefinitions {
     };
   };
   /**
+   * A platform's codebase into the store (the site archives' format, the sites' links in
+   * web/sites/ left out): a copy for another head of its cluster.
+   */
+  'platform.archive': {
+    params: { platform: string; archiveId: string };
+    output: { sha256: string; bytes: number; files: number };
+  };
+  /** A platform copied by platform.archive, to `<root>/platforms/<platform>` (which must not exist). */
+  'platform.extract': {
+    params: { platform: string; archiveId: string };
+    output: { files: number; bytes: number };
+  };
+  /**
    * GET http://127.0.0.1:<httpPort><path> with `Host: <domain>`; fails with PROBE_FAILED unless the
    * status is one of `expectStatus` (default [200]) and the body holds `expectText` when given.
    */
@@ -474,6 +487,8 @@ export const STEP_NAMES: readonly StepName[] = [
   'site.extract',
   'site.remove',
   'platform.scan',
+  'platform.archive',
+  'platform.extract',
   'sites.marker',
   'site.absent',
   'http.write-vhost',

@@ -65,6 +65,7 @@ describe('a cluster of three heads', () => {
     hosts = await startClusterHosts({
       label: 'cluster',
       heads: 3,
+      spares: 1,
       platforms: { c102: 'fixture-10.2', c103: 'fixture-10.3', 'c103-slow': 'fixture-10.3-slow-update' },
     });
   }, 300_000);
@@ -332,5 +333,34 @@ describe('a cluster of three heads', () => {
     // And the next task includes it again.
     const disable = await task('site', 'disable', 'three.example');
     expect(stepsOf(disable, 'http.commit-vhost').sort()).toEqual(hosts.heads);
+  }, 300_000);
+
+  it("takes a fourth head that joins later: stale until the sync copied the cluster's platforms and wrote its sites", async () => {
+    const joined = JSON.parse((await berth('cluster', 'add-server', 'front', 'web4', '--json')).stdout) as {
+      heads: Array<{ name: string; staleSince: string | null }>;
+    };
+    expect(joined.heads.find((one) => one.name === 'web4')?.staleSince).toMatch(/^\d{4}-/);
+    // A joined head must be seen sharing the site directory, as at cluster add.
+    expect((await task('cluster', 'verify', 'front')).state).toBe('succeeded');
+    // Stale: site tasks leave it out, and it has no platform yet.
+    const enable = await task('site', 'enable', 'three.example');
+    expect(enable.steps.filter((step) => step.serverName === 'web4')).toEqual([]);
+    expect(existsSync(join(head('web4').root, 'platforms', 'c103'))).toBe(false);
+
+    const sync = await task('cluster', 'sync', 'front', 'web4');
+    expect(sync.state, sync.error ?? '').toBe('succeeded');
+    expect(stepsOf(sync, 'platform.extract').length).toBe(3);
+    for (const domain of ['shop.example', 'two.example', 'three.example']) {
+      const page = await onHead('web4', domain);
+      expect(page.status, domain).toBe(200);
+      expect(page.body, domain).toContain('Drupal 10.3');
+    }
+    // Its codebase hashes as the others' do: the next platform verify passes on all four heads.
+    const verify = await task('platform', 'verify', 'c103');
+    expect(verify.state, verify.error ?? '').toBe('succeeded');
+    expect(stepsOf(verify, 'platform.scan').sort()).toEqual([...hosts.heads, 'web4']);
+    // And site tasks include it from now on.
+    const disable = await task('site', 'disable', 'three.example');
+    expect(stepsOf(disable, 'http.commit-vhost').sort()).toEqual([...hosts.heads, 'web4']);
   }, 300_000);
 });

@@ -23,19 +23,25 @@ export const CLUSTER = 'front';
 export async function startClusterHosts(options: {
   label: string;
   heads: number;
+  /**
+   * Web hosts beyond the heads (web<heads+1>, ...): they see the shared site directory but are no
+   * heads and have no platforms (to join the cluster later).
+   */
+  spares?: number;
   /** Registry name → fixture: built on every head, added to the cluster. */
   platforms: Record<string, FixturePlatformName>;
 }): Promise<ClusterHosts> {
   const heads = Array.from({ length: options.heads }, (_, index) => `web${index + 1}`);
+  const spares = Array.from({ length: options.spares ?? 0 }, (_, index) => `web${options.heads + index + 1}`);
   const hosts = await startSeveralHosts({
     label: options.label,
-    webs: Object.fromEntries(heads.map((head) => [head, {}])),
+    webs: Object.fromEntries([...heads, ...spares].map((head) => [head, {}])),
     dbs: ['db1'],
   });
   try {
     const sitesOf = (head: string) => join(hosts.webs[head]!.root, 'sites');
     mkdirSync(sitesOf(heads[0]!), { recursive: true });
-    for (const head of heads.slice(1)) {
+    for (const head of [...heads.slice(1), ...spares]) {
       rmSync(sitesOf(head), { recursive: true, force: true });
       symlinkSync(sitesOf(heads[0]!), sitesOf(head));
     }

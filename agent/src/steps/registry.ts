@@ -21,6 +21,7 @@ import { httpRemoveVhost } from './http/remove-vhost.js';
 import { httpListVhosts } from './http/list-vhosts.js';
 import { httpCommitVhost, httpDiscardVhost, httpPrepareVhost } from './http/switch-vhost.js';
 import { httpWriteVhost } from './http/write-vhost.js';
+import { platformArchive, platformExtract } from './platform/copy.js';
 import { platformScan } from './platform/scan.js';
 import { probeHttp } from './probe/http.js';
 import { probeTcp } from './probe/tcp.js';
@@ -73,6 +74,8 @@ const ALL_STEPS: readonly RegisteredStep[] = [
   register(siteExtract),
   register(siteRemove),
   register(platformScan),
+  register(platformArchive),
+  register(platformExtract),
   register(httpWriteVhost),
   register(httpRemoveVhost),
   register(httpPrepareVhost),

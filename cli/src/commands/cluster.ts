@@ -113,7 +113,7 @@ export function registerClusterCommands(program: Command, ctx: CliContext): void
   cluster
     .command('add-server')
     .description(
-      'Make a web server a head of the cluster (before its platforms: they are not deployed to it yet)',
+      'Make a web server a head of the cluster; when the cluster has platforms it joins stale, taking no part in site tasks until `berth cluster verify` and `berth cluster sync` gave it the platforms and sites',
     )
     .argument('<cluster>', 'cluster name or id')
     .argument('<server>', 'the web server')

@@ -72,9 +72,10 @@ export class ClustersController {
   @Post(':cluster/add-server')
   @HttpCode(200)
   @ApiOperation({
-    summary: 'Add a head (refused while the cluster has platforms: they are not deployed to it yet)',
+    summary:
+      'Add a head; when the cluster has platforms it joins stale (left out of site tasks) until synced: POST /api/clusters/{cluster}/sync-head copies the platforms to it and writes its sites',
   })
-  @ApiResponse({ status: 409, description: 'a head of another cluster, or the cluster has platforms' })
+  @ApiResponse({ status: 409, description: 'a head of another cluster' })
   addServer(@Param('cluster') cluster: string, @Body() body: ClusterServerBody): Promise<ClusterView> {
     return this.clusters.addServer(cluster, body?.server);
   }

@@ -151,10 +151,15 @@ describe.each(TEST_DATABASE_KINDS)('clusters on %s', (kind) => {
       [platform!.id, web1!.id],
     );
     expect(await clusters.show('front')).toMatchObject({ platforms: ['d102'], sites: 1 });
-    expect(await refusal(clusters.addServer('front', 'web2'))).toMatchObject({
-      code: ClustersErrorCode.Refused,
-      message: expect.stringContaining('front has platforms (d102)') as string,
-    });
+    // A head that joins a cluster with platforms joins stale (cluster sync deploys them to it).
+    const joined = await clusters.addServer('front', 'web2');
+    expect(joined.heads.find((head) => head.name === 'web2')?.staleSince).toEqual(expect.any(String));
+    expect(joined.heads.find((head) => head.name === 'web1')?.staleSince).toBeNull();
+    // Leaving clears it: a server outside a cluster is not stale.
+    await clusters.removeServer('front', 'web2');
+    expect(await sqlRows(db, `SELECT stale_since FROM servers WHERE name = 'web2'`)).toEqual([
+      { stale_since: null },
+    ]);
     expect(await refusal(clusters.removeServer('front', 'web1'))).toMatchObject({
       code: ClustersErrorCode.Refused,
       message: expect.stringContaining('web1 is the last head of front') as string,

@@ -41,9 +41,12 @@ export class ClustersRepository {
     return this.db.getRepository(ClusterEntity).find({ order: { name: 'ASC' } });
   }
 
-  /** A server joins the cluster; false when it is in a cluster already. */
-  addHead(clusterId: string, serverId: string): Promise<boolean> {
-    return joinCluster(this.db.manager, clusterId, serverId);
+  /**
+   * A server joins the cluster; false when it is in a cluster already. `stale`: it joins stale (the
+   * cluster has platforms it lacks), left out of site tasks until `cluster sync` deployed them.
+   */
+  addHead(clusterId: string, serverId: string, stale = false): Promise<boolean> {
+    return joinCluster(this.db.manager, clusterId, serverId, stale);
   }
 
   /**
@@ -63,7 +66,7 @@ export class ClustersRepository {
       if (counts && counts.heads <= 1 && counts.sites > 0) return 'last head with sites';
       await sqlRows(
         manager,
-        `UPDATE servers SET cluster_id = NULL WHERE id = $1 AND cluster_id = $2 RETURNING id`,
+        `UPDATE servers SET cluster_id = NULL, stale_since = NULL WHERE id = $1 AND cluster_id = $2 RETURNING id`,
         [serverId, clusterId],
       );
       return 'removed';
@@ -113,11 +116,18 @@ export class ClustersRepository {
 
 class HeadTaken extends Error {}
 
-async function joinCluster(manager: EntityManager, clusterId: string, serverId: string): Promise<boolean> {
+async function joinCluster(
+  manager: EntityManager,
+  clusterId: string,
+  serverId: string,
+  stale = false,
+): Promise<boolean> {
+  // Joined and (when it is) stale in one statement: no site task ever sees it half joined.
   const joined = await sqlRows(
     manager,
-    `UPDATE servers SET cluster_id = $1 WHERE id = $2 AND cluster_id IS NULL RETURNING id`,
-    [clusterId, serverId],
+    `UPDATE servers SET cluster_id = $1, stale_since = CASE WHEN $3::boolean THEN now() ELSE NULL END
+      WHERE id = $2 AND cluster_id IS NULL RETURNING id`,
+    [clusterId, serverId, stale],
   );
   // A new head has not been seen to share the site directory yet.
   if (joined.length === 1) {

@@ -105,21 +105,14 @@ export class ClustersService {
   }
 
   /**
-   * A server becomes a head. Refused while the cluster has platforms: a new head must get their
-   * codebases before it takes sites, and Berth does not deploy them yet.
+   * A server becomes a head. When the cluster has platforms it joins stale: site tasks leave it out
+   * until `cluster sync` copied the platforms to it and wrote its sites (it takes no sites before).
    */
   async addServer(nameOrId: string, serverName: unknown): Promise<ClusterView> {
     const cluster = await this.get(nameOrId);
     const server = await this.head(requireServerName(serverName));
     const { platforms } = await this.clusters.contents(cluster.id);
-    if (platforms.length > 0) {
-      throw new ClustersError(
-        ClustersErrorCode.Refused,
-        `${cluster.name} has platforms (${platforms.join(', ')}): a new head would serve sites without their ` +
-          'code, and Berth does not deploy platforms to a new head yet; add heads before platforms',
-      );
-    }
-    if (!(await this.clusters.addHead(cluster.id, server.id))) {
+    if (!(await this.clusters.addHead(cluster.id, server.id, platforms.length > 0))) {
       throw new ClustersError(ClustersErrorCode.Refused, `${server.name} joined another cluster meanwhile`);
     }
     return this.view(cluster);

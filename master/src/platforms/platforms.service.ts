@@ -219,18 +219,21 @@ export class PlatformsService {
   private async clusterPlace(name: string): Promise<{ serverId: string; clusterId: string }> {
     const cluster = await this.clusters.findByNameOrId(name);
     if (!cluster) throw ClustersError.notFound(name);
-    const [first] = await this.clusters.heads(cluster.id);
+    const [first] = (await this.clusters.heads(cluster.id)).filter((head) => !head.staleSince);
     if (!first) {
       throw new PlatformsError(
         PlatformsErrorCode.InvalidInput,
-        `cluster ${cluster.name} has no heads: add one first (\`berth cluster add-server ${cluster.name} SERVER\`)`,
+        `cluster ${cluster.name} has no heads that are not stale: add one (\`berth cluster add-server ${cluster.name} SERVER\`) or sync one (\`berth cluster sync\`)`,
       );
     }
     return { serverId: first.id, clusterId: cluster.id };
   }
 
   private async queueVerify(principal: Principal, platform: PlatformEntity): Promise<TaskView> {
-    const heads = platform.clusterId ? await this.clusters.heads(platform.clusterId) : null;
+    // A stale head is left out: `cluster sync` copies and checks the platforms it lacks.
+    const heads = platform.clusterId
+      ? (await this.clusters.heads(platform.clusterId)).filter((head) => !head.staleSince)
+      : null;
     return this.queue.queue({
       type: 'platform.verify',
       targetId: platform.id,

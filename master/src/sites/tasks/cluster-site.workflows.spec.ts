@@ -318,4 +318,38 @@ describe('site tasks on a cluster', () => {
     expect(trace.calls.map((call) => call.step)).toEqual(['platform.scan', 'platform.scan']);
     expect(registry.writes).not.toContain('heads.clearStale web3');
   });
+
+  it('copies a platform a head lacks (one that joined later) from the first head, then checks it', async () => {
+    const registry = new MemorySiteRegistry({ platforms: [C102], sites: [site] });
+    const trace = await new WorkflowHarness(headSyncWorkflow(registry), {
+      version: 1,
+      type: 'cluster.sync-head',
+      params: { serverId: 'web4', serverName: 'web4' },
+      targetId: 'cluster-front',
+      targetName: 'front',
+      outputs: {
+        'platform.scan': () => ({
+          coreVersion: '10.2.0',
+          packages: [],
+          content: { sha256: 'c'.repeat(64), files: 10, bytes: 100 },
+        }),
+      },
+      // The first scan on web4 finds no platform there.
+      fail: (call) =>
+        call.step === 'platform.scan' && call.server === 'web4' && call.seq === 1
+          ? stepFailure('the platform /var/berth/platforms/c102 does not exist', 'NOT_FOUND')
+          : undefined,
+    }).run();
+    expect(trace.state, trace.outcome.error ?? '').toBe('succeeded');
+    expect(shown(trace.calls).slice(0, 5)).toEqual([
+      'platform.scan web4 platform=c102',
+      'platform.scan web1 platform=c102',
+      'platform.archive web1 platform=c102 archiveId=transfer-on-web1-1',
+      'platform.extract web4 platform=c102 archiveId=transfer-on-web1-1',
+      'platform.scan web4 platform=c102',
+    ]);
+    // The copy does not stay in the store.
+    expect(registry.removedArchives).toEqual(['transfer-on-web1-1']);
+    expect(registry.writes.at(-1)).toBe('heads.clearStale web4');
+  });
 });

@@ -1,9 +1,11 @@
-import { TaskRefusedError, type Workflow } from '../../tasks/workflow.js';
+import { StepErrorCode } from '../../../../shared/src/errors.js';
+import { StepFailedError, TaskRefusedError, type Workflow } from '../../tasks/workflow.js';
 import { SiteSteps, type SiteTaskDependencies } from './site-steps.js';
 
 /**
  * Brings one head of a cluster up to date (`berth cluster sync`), after tasks went on without it
- * (--without-head): its codebases checked against the first head's, then for every installed site
+ * (--without-head) or when it joined a cluster that has platforms: each platform it lacks copied
+ * from the first head, its codebases checked against the first head's, then for every installed site
  * on the cluster's platforms its database grant from this head, its settings, its link and its
  * vhost as the site is now; the vhosts of sites that are gone removed. Only this head is touched,
  * one step after the other (it is out of service meanwhile). Then it is no longer stale, and the
@@ -20,11 +22,33 @@ export function headSyncWorkflow(deps: SiteTaskDependencies): Workflow<'cluster.
     );
 
     for (const platform of cluster.platforms) {
-      const scans = await Promise.all([
+      const [scanned, source] = await Promise.allSettled([
         context.step(serverId, 'platform.scan', { platform: platform.name }),
         context.step(platform.serverId, 'platform.scan', { platform: platform.name }),
       ]);
-      const [mine, theirs] = scans.map((scan) => scan.content?.sha256 ?? null);
+      if (source.status === 'rejected') throw source.reason;
+      let mine: string | null;
+      if (scanned.status === 'fulfilled') mine = scanned.value.content?.sha256 ?? null;
+      else {
+        // Not on this head (a head that joined after the platform): copied from the first head.
+        const missing: unknown = scanned.reason;
+        if (!(missing instanceof StepFailedError && missing.failure.code === StepErrorCode.NotFound))
+          throw missing;
+        await context.scope(`copy ${platform.name}`, async () => {
+          const archiveId = await context.record('archives.reserve', () =>
+            deps.archives.reserve(platform.serverId, 'transfer'),
+          );
+          context.cleanup('remove the copy from the store', () =>
+            context.record('archives.remove', () => deps.archives.remove(archiveId)),
+          );
+          await context.step(platform.serverId, 'platform.archive', { platform: platform.name, archiveId });
+          await context.step(serverId, 'platform.extract', { platform: platform.name, archiveId });
+        });
+        await context.log(`copied ${platform.name} from ${platform.serverName} to ${serverName}`);
+        const rescanned = await context.step(serverId, 'platform.scan', { platform: platform.name });
+        mine = rescanned.content?.sha256 ?? null;
+      }
+      const theirs = source.value.content?.sha256 ?? null;
       if (!mine || mine !== theirs)
         throw new TaskRefusedError(
           `the codebase of ${platform.name} on ${serverName} (${mine?.slice(0, 12) ?? 'none'}) differs from ` +

@@ -96,6 +96,8 @@ export const DEFAULT_STEP_OUTPUTS: Required<StepOutputs> = {
   }),
   'http.discard-vhost': () => ({ discarded: true }),
   'http.list-vhosts': () => ({ domains: [] }),
+  'platform.archive': () => ({ sha256: 'f'.repeat(64), bytes: 1000, files: 10 }),
+  'platform.extract': () => ({ files: 10, bytes: 4000 }),
   'probe.http': ({ expectStatus }) => ({ status: expectStatus?.[0] ?? 200, ms: 5, bodyExcerpt: '' }),
   'app.install': ({ profile }) => ({ profile }),
   'app.update': () => ({ pendingBefore: [] }),
