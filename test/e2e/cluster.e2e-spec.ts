@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskWithSteps } from '../../shared/src/api.js';
 import { startClusterHosts, type ClusterHosts } from '../support/cluster-hosts.js';
+import { loudCli } from '../support/several-hosts.js';
 import { startHttpProber, type HttpProber, type ProbeSample } from '../support/http-prober.js';
 import { eventually, waitForTask } from '../support/processes.js';
 import { requestSite } from '../support/web-stack.js';
@@ -22,17 +23,8 @@ describe('a cluster of three heads', () => {
   const onHead = (name: string, domain: string, path = '/') =>
     requestSite(head(name).host.address, 80, domain, path);
 
-  const berth = async (...args: string[]) => {
-    try {
-      return await hosts.berth(...args);
-    } catch (error) {
-      const failed = error as { stderr?: string; code?: number };
-      throw Object.assign(new Error(`berth ${args.join(' ')} failed (${failed.code}):\n${failed.stderr}`), {
-        code: failed.code,
-        stderr: failed.stderr,
-      });
-    }
-  };
+  /** Runs the CLI; a failure shows its stderr. */
+  const berth = (...args: string[]) => loudCli(hosts.berth)(...args);
   /** Starts a task command (--no-wait) and returns the ended task with its steps. */
   const task = async (...args: string[]) => {
     const { stdout } = await berth(...args, '--no-wait', '--json');

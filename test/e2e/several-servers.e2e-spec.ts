@@ -15,7 +15,7 @@ import type { TaskWithSteps } from '../../shared/src/api.js';
 import { eventually, waitForTask } from '../support/processes.js';
 import { startHttpProber } from '../support/http-prober.js';
 import { buildFixturePlatform } from '../fixtures/platforms.js';
-import { startSeveralHosts, type SeveralHosts } from '../support/several-hosts.js';
+import { loudCli, startSeveralHosts, type SeveralHosts } from '../support/several-hosts.js';
 
 const PLATFORM = 'fixture-10-2';
 
@@ -33,18 +33,8 @@ describe('several servers', () => {
   const db2 = () => hosts.dbs.db2!.db;
   const address = (name: string) => (hosts.webs[name] ?? hosts.dbs[name])!.host.address;
 
-  /** Runs the CLI; a failure shows its stderr and the hosts' logs. */
-  const berth = async (...args: string[]) => {
-    try {
-      return await hosts.berth(...args);
-    } catch (error) {
-      const failed = error as { stderr?: string; code?: number };
-      throw Object.assign(new Error(`berth ${args.join(' ')} failed (${failed.code}):\n${failed.stderr}`), {
-        code: failed.code,
-        stderr: failed.stderr,
-      });
-    }
-  };
+  /** Runs the CLI; a failure shows its stderr. */
+  const berth = (...args: string[]) => loudCli(hosts.berth)(...args);
   /** A task command with --json: the finished task, and its steps from the API. */
   const task = async (...args: string[]) => {
     const { stdout } = await berth(...args, '--json');

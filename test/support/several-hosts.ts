@@ -38,10 +38,30 @@ export interface SeveralHosts {
   master: MasterHandle;
   webs: Record<string, WebHost>;
   dbs: Record<string, DatabaseHost>;
-  berth(...args: string[]): Promise<{ stdout: string; stderr: string }>;
+  berth: (...args: string[]) => Promise<{ stdout: string; stderr: string }>;
   /** nginx's, PHP's and MariaDB's logs of every host, to print when a test fails. */
   logs(): string;
   stop(): Promise<void>;
+}
+
+/**
+ * The CLI as a test calls it: a failure is an Error whose message holds the command, its exit code
+ * and its stderr (kept as `code` and `stderr` too, for the tests that expect a refusal).
+ */
+export function loudCli(
+  run: SeveralHosts['berth'],
+): (...args: string[]) => Promise<{ stdout: string; stderr: string }> {
+  return async (...args) => {
+    try {
+      return await run(...args);
+    } catch (error) {
+      const failed = error as { stderr?: string; code?: number };
+      throw Object.assign(new Error(`berth ${args.join(' ')} failed (${failed.code}):\n${failed.stderr}`), {
+        code: failed.code,
+        stderr: failed.stderr,
+      });
+    }
+  };
 }
 
 export async function startSeveralHosts(options: {

@@ -1,23 +1,18 @@
 import { mkdtemp, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream';
-import { createGunzip, createGzip } from 'node:zlib';
-import { extract as tarExtract, pack as tarPack } from 'tar-stream';
+import { createGzip } from 'node:zlib';
+import { pack as tarPack } from 'tar-stream';
 import { StepError, StepErrorCode } from '../../../../shared/src/errors.js';
 import { warning } from '../../../../shared/src/log-lines.js';
 import { must, validatePlatformName } from '../../../../shared/src/validation.js';
 import { ensureDir, pathKind } from '../../adapters/files.js';
 import { HostLayout } from '../../adapters/layout.js';
-import {
-  extractSiteArchive,
-  MANIFEST_FORMAT,
-  packManifest,
-  packSiteDirectory,
-} from '../../adapters/site-archive.js';
+import { MANIFEST_FORMAT, packManifest, packSiteDirectory } from '../../adapters/site-archive.js';
 import { asError, firstFailure } from '../../adapters/streams.js';
 import { archiveIdValue, parseWith } from '../params.js';
 import type { StepHandler } from '../step.js';
 import { requireDirectory } from '../site/common.js';
+import { extractFromStore } from '../site/extract.js';
 
 /*
  * A platform copied from one head of a cluster to another (cluster sync), through the master's
@@ -106,34 +101,13 @@ export const platformExtract: StepHandler<'platform.extract'> = {
     const temp = await mkdtemp(join(layout.platformsDir, `.extract-${platform}-`));
     let placed = false;
     try {
-      const gunzip = createGunzip();
-      const extract = tarExtract();
-      pipeline(gunzip, extract, () => undefined);
-      const [, result] = await firstFailure([
-        {
-          run: context.archives.getArchive({
-            archiveId,
-            ref: context.ref,
-            destination: gunzip,
-            signal: context.signal,
-            onProgress: (bytes, total) => context.progress('download', bytes, total, 'bytes'),
-          }),
-          onFailure: (error) => extract.destroy(asError(error)),
-        },
-        {
-          run: extractSiteArchive(extract, temp, {
-            onDatabase: () => {
-              throw new StepError({
-                code: StepErrorCode.UnsafeArchive,
-                message: `archive ${archiveId} holds a database: it is not a platform`,
-                retryable: false,
-              });
-            },
-            onSkip: (path, why) => context.note(`skipped ${path}: ${why}`),
-          }),
-          onFailure: (error) => gunzip.destroy(asError(error)),
-        },
-      ]);
+      const result = await extractFromStore(context, archiveId, temp, () => {
+        throw new StepError({
+          code: StepErrorCode.UnsafeArchive,
+          message: `archive ${archiveId} holds a database: it is not a platform`,
+          retryable: false,
+        });
+      });
       if (result.manifest.domain !== platform) {
         throw new StepError({
           code: StepErrorCode.UnsafeArchive,

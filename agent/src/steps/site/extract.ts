@@ -1,16 +1,16 @@
 import { chmod, copyFile, mkdtemp, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { extract as tarExtract } from 'tar-stream';
 import { StepError, StepErrorCode } from '../../../../shared/src/errors.js';
 import { besidePath, ensureDir, pathKind } from '../../adapters/files.js';
 import { HostLayout } from '../../adapters/layout.js';
 import { MariaDb, requireDatabase } from '../../adapters/mysql.js';
-import { extractSiteArchive, mergeDelta } from '../../adapters/site-archive.js';
+import { extractSiteArchive, mergeDelta, type ExtractResult } from '../../adapters/site-archive.js';
 import { asError, firstFailure } from '../../adapters/streams.js';
 import { archiveIdValue, booleanValue, databaseRefOrNull, parseWith } from '../params.js';
-import type { StepHandler } from '../step.js';
+import type { StepContext, StepHandler } from '../step.js';
 import { domainValue } from './common.js';
 import { chownTree } from './ownership.js';
 
@@ -66,42 +66,18 @@ export const siteExtract: StepHandler<'site.extract'> = {
     const temp = await mkdtemp(join(layout.sitesDir, `.extract-${targetDomain ?? domain}-`));
     let swapped = false;
     try {
-      const gunzip = createGunzip();
-      const extract = tarExtract();
-      // Errors surface through the download and the entries; destroy both ends on any of them.
-      pipeline(gunzip, extract, () => undefined);
       let databaseImported = false;
-      const [, result] = await firstFailure([
-        {
-          run: context.archives.getArchive({
-            archiveId,
-            ref: context.ref,
-            destination: gunzip,
-            signal: context.signal,
-            // The download of an archive of known size is the measure of the whole extraction (the
-            // files are unpacked as it arrives): one phase with a total, so a follower gets an ETA.
-            onProgress: (bytes, total) => context.progress('download', bytes, total, 'bytes'),
-          }),
-          onFailure: (error) => extract.destroy(asError(error)),
-        },
-        {
-          run: extractSiteArchive(extract, temp, {
-            onDatabase: async (content) => {
-              if (!importDatabase) {
-                context.note('the archive holds a database; not imported (no importDatabase)');
-                content.resume();
-                await new Promise((resolve) => content.once('end', resolve));
-                return;
-              }
-              context.note(`importing database.sql into ${importDatabase.database}`);
-              await mariadb.import(importDatabase.database, content);
-              databaseImported = true;
-            },
-            onSkip: (path, why) => context.note(`skipped ${path}: ${why}`),
-          }),
-          onFailure: (error) => gunzip.destroy(asError(error)),
-        },
-      ]);
+      const result = await extractFromStore(context, archiveId, temp, async (content) => {
+        if (!importDatabase) {
+          context.note('the archive holds a database; not imported (no importDatabase)');
+          content.resume();
+          await new Promise((resolve) => content.once('end', resolve));
+          return;
+        }
+        context.note(`importing database.sql into ${importDatabase.database}`);
+        await mariadb.import(importDatabase.database, content);
+        databaseImported = true;
+      });
       if (result.manifest.domain !== domain) {
         throw new StepError({
           code: StepErrorCode.UnsafeArchive,
@@ -152,6 +128,45 @@ export const siteExtract: StepHandler<'site.extract'> = {
     }
   },
 };
+
+/**
+ * Downloads an archive of the store and extracts it into `temp` as it arrives (download -> gunzip
+ * -> tar entries, each checked by extractSiteArchive); database.sql goes to `onDatabase`. A
+ * failure on either side stops the other.
+ */
+export async function extractFromStore(
+  context: StepContext,
+  archiveId: string,
+  temp: string,
+  onDatabase: (content: Readable) => Promise<void>,
+): Promise<ExtractResult> {
+  const gunzip = createGunzip();
+  const extract = tarExtract();
+  // Errors surface through the download and the entries; destroy both ends on any of them.
+  pipeline(gunzip, extract, () => undefined);
+  const [, result] = await firstFailure([
+    {
+      run: context.archives.getArchive({
+        archiveId,
+        ref: context.ref,
+        destination: gunzip,
+        signal: context.signal,
+        // The download of an archive of known size is the measure of the whole extraction (the
+        // files are unpacked as it arrives): one phase with a total, so a follower gets an ETA.
+        onProgress: (bytes, total) => context.progress('download', bytes, total, 'bytes'),
+      }),
+      onFailure: (error) => extract.destroy(asError(error)),
+    },
+    {
+      run: extractSiteArchive(extract, temp, {
+        onDatabase,
+        onSkip: (path, why) => context.note(`skipped ${path}: ${why}`),
+      }),
+      onFailure: (error) => gunzip.destroy(asError(error)),
+    },
+  ]);
+  return result;
+}
 
 /** Puts `fresh` where `target` is: two renames, the old directory removed only after. */
 async function swapInto(fresh: string, target: string, targetExists: boolean): Promise<void> {

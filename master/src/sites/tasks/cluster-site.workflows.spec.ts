@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { MigrateParams } from '../../../../shared/src/tasks.js';
-import { stepFailure, WorkflowHarness, type StepCall } from '../../tasks/testing/workflow-harness.js';
+import {
+  stepFailure,
+  WorkflowHarness,
+  type HarnessOptions,
+  type StepCall,
+} from '../../tasks/testing/workflow-harness.js';
 import { shown } from './testing/calls.js';
 import { addressOf, MemorySiteRegistry, sitePlace } from './testing/memory-site-registry.js';
 import { installWorkflow } from './install.workflow.js';
@@ -44,6 +49,22 @@ function harnessFor<T extends 'site.install' | 'site.migrate' | 'site.disable' |
     ...(fail ? { fail } : {}),
   });
   return { registry, harness };
+}
+
+/** The sync of head `head` of cluster front, its steps' outputs and failures as `options` say. */
+function syncOf(
+  registry: MemorySiteRegistry,
+  head: string,
+  options: Pick<HarnessOptions<'cluster.sync-head'>, 'outputs' | 'fail'>,
+) {
+  return new WorkflowHarness(headSyncWorkflow(registry), {
+    version: 1,
+    type: 'cluster.sync-head',
+    params: { serverId: head, serverName: head },
+    targetId: 'cluster-front',
+    targetName: 'front',
+    ...options,
+  });
 }
 
 describe('site tasks on a cluster', () => {
@@ -267,12 +288,7 @@ describe('site tasks on a cluster', () => {
         content: { sha256: 'a'.repeat(64), files: 10, bytes: 100 },
       }),
     };
-    const synced = new WorkflowHarness(headSyncWorkflow(registry), {
-      version: 1,
-      type: 'cluster.sync-head',
-      params: { serverId: 'web3', serverName: 'web3' },
-      targetId: 'cluster-front',
-      targetName: 'front',
+    const synced = syncOf(registry, 'web3', {
       outputs,
     });
     const trace = await synced.run();
@@ -297,12 +313,7 @@ describe('site tasks on a cluster', () => {
   it('refuses to sync a head whose codebase differs, before any site is touched', async () => {
     const registry = new MemorySiteRegistry({ platforms: [C102], sites: [site] });
     let scans = 0;
-    const trace = await new WorkflowHarness(headSyncWorkflow(registry), {
-      version: 1,
-      type: 'cluster.sync-head',
-      params: { serverId: 'web3', serverName: 'web3' },
-      targetId: 'cluster-front',
-      targetName: 'front',
+    const trace = await syncOf(registry, 'web3', {
       outputs: {
         'platform.scan': () => ({
           coreVersion: '10.2.0',
@@ -321,12 +332,7 @@ describe('site tasks on a cluster', () => {
 
   it('copies a platform a head lacks (one that joined later) from the first head, then checks it', async () => {
     const registry = new MemorySiteRegistry({ platforms: [C102], sites: [site] });
-    const trace = await new WorkflowHarness(headSyncWorkflow(registry), {
-      version: 1,
-      type: 'cluster.sync-head',
-      params: { serverId: 'web4', serverName: 'web4' },
-      targetId: 'cluster-front',
-      targetName: 'front',
+    const trace = await syncOf(registry, 'web4', {
       outputs: {
         'platform.scan': () => ({
           coreVersion: '10.2.0',

@@ -58,15 +58,7 @@ export function headSyncWorkflow(deps: SiteTaskDependencies): Workflow<'cluster.
 
     for (const site of cluster.sites) {
       await context.step(site.db, 'db.create', { ...steps.database(site), host: head.address });
-      await context.step(serverId, 'site.write-settings', {
-        domain: site.domain,
-        platform: site.platform.name,
-        database: site.database.name,
-        user: site.database.user,
-        dbHost: site.database.host,
-        dbPort: site.database.port,
-        trustedHosts: [site.domain],
-      });
+      await steps.writeSettingsOn(context, site, serverId, true);
       await context.step(serverId, 'site.link', site.on);
       await context.step(serverId, 'http.write-vhost', {
         ...site.on,

@@ -380,20 +380,24 @@ export class SiteSteps {
    * one: they keep the hash salt the first wrote (a directory the heads share).
    */
   writeSettings = async (context: TaskContext<TaskType>, place: SitePlace): Promise<void> => {
-    const cluster = this.onCluster(place);
-    for (const head of this.headsWebFirst(place)) {
-      await context.step(head.id, 'site.write-settings', {
-        domain: place.domain,
-        // Each head finds a cluster's platform under its own root (the registry has one path).
-        ...(cluster ? { platform: place.platform.name } : { platformPath: place.platform.path }),
-        database: place.database.name,
-        user: place.database.user,
-        dbHost: place.database.host,
-        dbPort: place.database.port,
-        trustedHosts: [place.domain],
-      });
-    }
+    const byName = this.onCluster(place);
+    for (const head of this.headsWebFirst(place)) await this.writeSettingsOn(context, place, head.id, byName);
   };
+
+  /**
+   * The site's settings on one server; `byName`: a head of a cluster, which finds the platform under
+   * its own root (the registry has one path).
+   */
+  writeSettingsOn = (context: TaskContext<TaskType>, place: SitePlace, serverId: string, byName: boolean) =>
+    context.step(serverId, 'site.write-settings', {
+      domain: place.domain,
+      ...(byName ? { platform: place.platform.name } : { platformPath: place.platform.path }),
+      database: place.database.name,
+      user: place.database.user,
+      dbHost: place.database.host,
+      dbPort: place.database.port,
+      trustedHosts: [place.domain],
+    });
 
   /**
    * Archives the site into the store and records the backup: the files from the web server's agent

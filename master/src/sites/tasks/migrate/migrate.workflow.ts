@@ -229,11 +229,7 @@ async function clusterWindow(
     ],
     ['maintenance off', () => context.step(place.web, 'app.maintenance', { ...live, on: false })],
   ];
-  for (const [name, action] of undo.reverse()) {
-    context.onRollback(name, async () => {
-      await action();
-    });
-  }
+  registerUndo(context, undo);
   if (readOnly) await context.step(place.web, 'app.maintenance', { ...live, on: true });
   await context.step(moved.web, 'app.update', moved.on);
   const reloads = await steps.commitVhosts(context, moved, 'by the caller');
@@ -404,11 +400,7 @@ async function movingWindow(
     ],
     ['maintenance off', () => context.step(place.web, 'app.maintenance', { ...live, on: false })],
   ];
-  for (const [name, action] of undo.reverse()) {
-    context.onRollback(name, async () => {
-      await action();
-    });
-  }
+  registerUndo(context, undo);
   if (readOnly) await context.step(place.web, 'app.maintenance', { ...live, on: true });
   const deltaArchiveId = await context.record('archives.reserve', () =>
     archives.reserve(place.web, 'transfer'),
@@ -450,6 +442,15 @@ async function holdWrites(context: TaskContext<'site.migrate'>, place: SitePlace
 
 /** A named undo action of a window, as its list registers them. */
 type Undo = [string, () => Promise<unknown>];
+
+/** Registers a window's undo actions so that they run in the list's order (newest first: last to first). */
+function registerUndo(context: TaskContext<'site.migrate'>, undo: Undo[]): void {
+  for (const [name, action] of [...undo].reverse()) {
+    context.onRollback(name, async () => {
+      await action();
+    });
+  }
+}
 
 /** `item` in a list when `condition` holds. */
 function when<T>(condition: boolean, item: T): T[] {
@@ -512,12 +513,7 @@ async function offlineWindow(
     ]),
     ['maintenance off', () => context.step(place.web, 'app.maintenance', { ...live, on: false })],
   ];
-  // Newest first when they run: registered last to first.
-  for (const [name, action] of undo.reverse()) {
-    context.onRollback(name, async () => {
-      await action();
-    });
-  }
+  registerUndo(context, undo);
   if (readOnly) await context.step(place.web, 'app.maintenance', { ...live, on: true });
   if (how.platform) await context.step(place.web, 'site.link', onTarget);
   if (how.database) await steps.writeSettings(context, moved);
