@@ -96,6 +96,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
           services: found,
           slots: config.slots,
           steps: registry.names(),
+          timeZone: config.timeZone,
         };
       },
       onServerName: (name) => {

@@ -4,7 +4,7 @@ import { hostname as osHostname, networkInterfaces } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { parseRoles, type ServerRole } from '../../shared/src/server-roles.js';
-import { validateAbsolutePath, validateHostname } from '../../shared/src/validation.js';
+import { isTimeZone, validateAbsolutePath, validateHostname } from '../../shared/src/validation.js';
 import { AgentError, AgentErrorCode } from './errors.js';
 import { type EnrollmentToken, parseEnrollmentToken } from './link/enrollment-token.js';
 
@@ -22,6 +22,8 @@ export interface AgentOptions {
   debugSteps?: boolean;
   /** How many steps the master may run here at once. */
   slots?: number;
+  /** The server's IANA time zone as the master reads its sites' backup windows (default: the host's). */
+  timeZone?: string;
   /** Where platforms, sites and their config live (default /var/berth; env BERTH_AGENT_ROOT). */
   root?: string;
   /** The nginx main configuration tested and reloaded (default /etc/nginx/nginx.conf; env BERTH_AGENT_NGINX_CONF). */
@@ -86,6 +88,7 @@ export interface AgentConfig {
   readonly dataDir: string;
   readonly debugSteps: boolean;
   readonly slots: number;
+  readonly timeZone: string;
   readonly host: HostSettings;
 }
 
@@ -132,6 +135,10 @@ export function loadAgentConfig(
   if (!Number.isInteger(slots) || slots < 1 || slots > MAX_SLOTS) {
     throw invalid(`slots must be a whole number from 1 to ${MAX_SLOTS}, got ${String(slots)}`);
   }
+  const timeZone = options.timeZone?.trim() || Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (!isTimeZone(timeZone)) {
+    throw invalid(`--time-zone: "${timeZone}" is not an IANA time zone such as Europe/Paris or UTC`);
+  }
   const token = options.token?.trim() ? parseEnrollmentToken(options.token) : undefined;
   return Object.freeze({
     masterAddress: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`,
@@ -142,6 +149,7 @@ export function loadAgentConfig(
     dataDir: isAbsolute(dataDir) ? resolve(dataDir) : resolve(process.cwd(), dataDir),
     debugSteps: options.debugSteps ?? false,
     slots,
+    timeZone,
     host: loadHostSettings(options, env),
   });
 }

@@ -26,6 +26,7 @@ export interface AgentStartOptions {
   dataDir: string;
   debugSteps?: boolean;
   slots?: number;
+  timeZone?: string;
 }
 
 export interface RunningAgent {

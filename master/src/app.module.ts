@@ -17,6 +17,10 @@ import { ServersController } from './servers/servers.controller.js';
 import { ClustersController } from './clusters/clusters.controller.js';
 import { ClustersService } from './clusters/clusters.service.js';
 import { HeadSyncController } from './sites/head-sync.controller.js';
+import { BackupPoliciesController } from './schedules/backup-policies.controller.js';
+import { BackupPoliciesService } from './schedules/backup-policies.service.js';
+import { StoreController } from './store/store.controller.js';
+import { StoreService } from './store/store.service.js';
 import { HeadSyncService } from './sites/head-sync.service.js';
 import { ServerDrainController } from './sites/server-drain.controller.js';
 import { ServerDrainService } from './sites/server-drain.service.js';
@@ -38,6 +42,8 @@ export interface HttpDependencies {
   sites: SitesService;
   drains: ServerDrainService;
   headSyncs: HeadSyncService;
+  backupPolicies: BackupPoliciesService;
+  store: StoreService;
   servers: ServersService;
   serverTasks: ServerTasksService;
   tasks: TasksService;
@@ -64,6 +70,8 @@ export class AppModule {
       { provide: SitesService, useValue: dependencies.sites },
       { provide: ServerDrainService, useValue: dependencies.drains },
       { provide: HeadSyncService, useValue: dependencies.headSyncs },
+      { provide: BackupPoliciesService, useValue: dependencies.backupPolicies },
+      { provide: StoreService, useValue: dependencies.store },
       { provide: ServersService, useValue: dependencies.servers },
       { provide: ServerTasksService, useValue: dependencies.serverTasks },
       // The task API creates server tasks through the servers feature, which it does not import.
@@ -88,6 +96,8 @@ export class AppModule {
         SitesController,
         ServerDrainController,
         HeadSyncController,
+        BackupPoliciesController,
+        StoreController,
         TasksController,
         MetricsController,
       ],

@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
+import type { SqlExecutor } from './infra/db/sql.js';
 import { berthVersion } from '../../shared/src/package-root.js';
 import { AgentAuthenticator } from './agents/agent-authenticator.js';
 import { AgentCredentialsRepository } from './agents/agent-credentials.repository.js';
@@ -52,6 +53,14 @@ import { ClustersService } from './clusters/clusters.service.js';
 import { HeadSyncService } from './sites/head-sync.service.js';
 import { ServerDrainService } from './sites/server-drain.service.js';
 import { SitePlaces } from './sites/site-places.js';
+import { BackupPoliciesRepository } from './schedules/backup-policies.repository.js';
+import { BackupPoliciesService } from './schedules/backup-policies.service.js';
+import { FiringsRepository } from './schedules/firings.repository.js';
+import { Scheduler } from './schedules/scheduler.js';
+import { StoreCollector } from './store/store-collector.js';
+import { StoreRepository } from './store/store.repository.js';
+import { StoreService } from './store/store.service.js';
+import { storeWorkflows } from './store/tasks/store-gc.workflow.js';
 import { siteWorkflows } from './sites/tasks/index.js';
 import { AttemptsRepository } from './tasks/attempts.repository.js';
 import { TaskEngine } from './tasks/engine/task-engine.js';
@@ -134,9 +143,18 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
     const metrics = new MasterMetrics({
       taskCounts: () => metricsRepository.taskCounts(),
       agentsConnected: () => gateway.connectedCount(),
+      storeUsage: () => storeCollector.usage(),
     });
     const archives = new ArchiveStore(new ArchiveRepository(db), config, logger, metrics);
     await archives.start();
+    const policiesRepository = new BackupPoliciesRepository(db);
+    const storeCollector: StoreCollector = new StoreCollector({
+      store: new StoreRepository(db),
+      archives,
+      policies: policiesRepository,
+      config,
+      logger: logger.child({ component: 'store' }),
+    });
 
     const platformsRepository = new PlatformsRepository(db);
     const packagesRepository = new PackagesRepository(db);
@@ -201,6 +219,7 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       ...serverWorkflows({ servers: serversRepository, archives }),
       ...platformWorkflows({ platforms: platformsRepository, packages: packagesRepository }),
       ...clusterWorkflows({ clusters: clustersRepository }),
+      ...storeWorkflows({ collector: storeCollector }),
       ...siteWorkflows({
         places: new SitePlaces(sitesRepository, platformsRepository, serversRepository, clustersRepository),
         agents: {
@@ -241,6 +260,28 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
     // The engine attaches to the gateway before any agent can say hello.
     await engine.start();
     stops.push(() => engine.stop());
+
+    // Scheduled backups and the store's collector: firings in the registry, started once.
+    const storeService = new StoreService(storeCollector, queue);
+    const firingsRepository = new FiringsRepository(db);
+    const scheduler = new Scheduler({
+      firings: firingsRepository,
+      policies: policiesRepository,
+      backups: { start: (siteId, executor) => sitesService.scheduledBackup(siteId, executor) },
+      ...(config.storeGcSchedule
+        ? {
+            storeGc: {
+              schedule: config.storeGcSchedule,
+              start: (executor: SqlExecutor) => storeService.scheduledCollect(executor),
+            },
+          }
+        : {}),
+      wake: () => engine.wake(),
+      config,
+      logger: logger.child({ component: 'scheduler' }),
+    });
+    scheduler.start();
+    stops.push(() => scheduler.stop());
 
     // Sites that moved to another server are released from the old one once its grace is over.
     const releases = setInterval(() => {
@@ -292,6 +333,15 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
           queue,
         ),
         headSyncs: new HeadSyncService(clustersRepository, connectedAgents, queue),
+        backupPolicies: new BackupPoliciesService(
+          policiesRepository,
+          {
+            site: (domainOrId) => sitesRepository.findByDomainOrId(domainOrId),
+            client: (nameOrId) => clientsRepository.findByNameOrId(nameOrId),
+          },
+          firingsRepository,
+        ),
+        store: storeService,
         bus,
         health: new HealthInfo(database, () => gateway.connectedCount()),
         metrics,

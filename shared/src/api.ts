@@ -39,6 +39,8 @@ export interface Server {
   connected: boolean;
   agentVersion: string | null;
   hostname: string | null;
+  /** The IANA time zone its agent reports (UTC until it said): its sites' backup windows are read in it. */
+  timeZone: string;
   enrolledAt: string | null;
   lastSeenAt: string | null;
   verifiedAt: string | null;
@@ -278,4 +280,63 @@ export interface LogPage {
   /** The cursor to pass as `after` for the next page. */
   next: string;
   taskState: TaskState;
+}
+
+/** A backup policy (GET /api/backup-policies, PUT /api/backup-policies/...). */
+export interface BackupPolicy {
+  id: string;
+  scope: 'global' | 'client' | 'site';
+  /** The client's name or the site's domain; null for the global default. */
+  target: string | null;
+  /** A five-field cron expression in the web server's time zone; null: no scheduled backups. */
+  schedule: string | null;
+  /** Scheduled backups start only between these local times ("HH:MM"); null: any time. */
+  window: { start: string; end: string } | null;
+  /** Retention: the newest `last`, and the newest of each of the last `daily` days, weeks, months. */
+  keep: { last: number; daily: number; weekly: number; monthly: number };
+  updatedAt: string;
+}
+
+/** The body of PUT /api/backup-policies/...: what is left out stays as it was (or the default). */
+export interface BackupPolicyInput {
+  /** A cron expression, or null for none. */
+  schedule?: string | null;
+  /** "HH:MM-HH:MM", or null for any time. */
+  window?: string | null;
+  keepLast?: number;
+  keepDaily?: number;
+  keepWeekly?: number;
+  keepMonthly?: number;
+}
+
+/** A schedule's firing: one due time of it, for one site. */
+export interface ScheduleFiring {
+  dueAt: string;
+  opensAt: string;
+  expiresAt: string;
+  state: 'waiting' | 'started' | 'missed';
+  taskId: string | null;
+}
+
+/** GET /api/backup-policies/sites/{domain}: what applies to a site and where it comes from. */
+export interface SiteBackupSchedule {
+  domain: string;
+  /** The policy that applies (the site's, its client's or the global one); null: none. */
+  policy: BackupPolicy | null;
+  /** The web server's time zone the schedule and window are read in. */
+  timeZone: string;
+  nextDueAt: string | null;
+  lastFiring: ScheduleFiring | null;
+}
+
+/** GET /api/store: what the master's backup store holds. */
+export interface StoreUsage {
+  totalBytes: number;
+  archives: number;
+  backups: { count: number; bytes: number };
+  /** Archives no backup names: rollback points and transfers of unfinished tasks, or garbage. */
+  otherBytes: number;
+  byClient: Array<{ client: string | null; backups: number; bytes: number }>;
+  /** The sites that take the most, largest first. */
+  topSites: Array<{ domain: string; client: string | null; backups: number; bytes: number }>;
 }

@@ -22,7 +22,8 @@ export const ATTEMPT_STATES = ['pending', 'assigned', 'running', 'done', 'failed
 export type AttemptState = (typeof ATTEMPT_STATES)[number];
 export const ACTIVE_ATTEMPT_STATES: readonly AttemptState[] = ['assigned', 'running'];
 
-export type TaskTargetKind = 'server' | 'platform' | 'site' | 'cluster';
+/** `store`: the master's own backup store (its garbage collector), one target of its own. */
+export type TaskTargetKind = 'server' | 'platform' | 'site' | 'cluster' | 'store';
 
 /** A site and the platform it is on: what most app and site steps are given. */
 export type SiteOnPlatform = { domain: string; platform: string };
@@ -59,6 +60,19 @@ export type MigrateParams = {
    * (--without-head). Each is marked stale first, and left out until `cluster sync` catches it up.
    */
   withoutHeads?: Array<{ serverId: string; name: string }>;
+};
+
+/** What a run of the store's garbage collector did (task store.gc's result). */
+export type StoreGcReport = {
+  /** Backups removed by retention, with both their archives. */
+  backupsRemoved: number;
+  /** Archives no backup and no unfinished task names (rollback points, transfers, unused reservations). */
+  archivesRemoved: number;
+  /** Files in the store without a stored archive row: removed. */
+  strayFiles: number;
+  /** Backups whose archive file is missing from the store: their rows removed (a restore would fail). */
+  brokenBackups: Array<{ backupId: string; domain: string; archiveId: string }>;
+  bytesFreed: number;
 };
 
 /** What a head's sync is created with: the head, by id and by name for people reading the task. */
@@ -190,7 +204,8 @@ export type TaskDefinitions = {
   };
   'site.backup': {
     target: 'site';
-    params: { archiveId: string };
+    /** `reason` is recorded with the backup: absent for a person's (manual), "scheduled" for a policy's. */
+    params: { archiveId: string; reason?: 'scheduled' };
     result: { backupId: string; manifest: Record<string, unknown> };
   };
   'site.restore': {
@@ -241,6 +256,11 @@ export type TaskDefinitions = {
   'site.backup-delete': { target: 'site'; params: { backupId: string }; result: { deleted: string } };
   /** The site's copy on the server it moved from: its vhost (the proxy), link, directory, database grant. */
   'site.release-old': { target: 'site'; params: Record<string, never>; result: { released: string | null } };
+  /**
+   * The store's garbage collector: backups past their policy's retention, archives nothing names
+   * any more (a finished task's rollback point, transfers), and the mismatches between rows and files.
+   */
+  'store.gc': { target: 'store'; params: Record<string, never>; result: StoreGcReport };
   'debug.sleep': { target: 'server'; params: { ms: number }; result: StepOutput<'debug.sleep'> };
   'debug.noop': { target: 'server'; params: Record<string, never>; result: StepOutput<'debug.noop'> };
 };
@@ -291,6 +311,7 @@ export const TASK_KINDS = {
   'cluster.verify': { target: 'cluster' },
   'server.drain': { target: 'server', ownApi: true },
   'cluster.sync-head': { target: 'cluster', ownApi: true },
+  'store.gc': { target: 'store', ownApi: true },
   'debug.sleep': { target: 'server', debug: true },
   'debug.noop': { target: 'server', debug: true },
 } as const satisfies { readonly [T in TaskType]: TaskKind<TaskTarget<T>> };

@@ -233,3 +233,14 @@ export function printable(input: string): string {
   const shown = input.length > 80 ? `${input.slice(0, 77)}...` : input;
   return JSON.stringify(shown).slice(1, -1);
 }
+
+/** Whether this runtime knows an IANA time zone name (Europe/Paris, UTC ...). */
+export function isTimeZone(name: string): boolean {
+  if (name.length === 0 || name.length > 64) return false;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -26,6 +26,7 @@ interface AgentStartOptions extends AgentHostFlags {
   dataDir?: string;
   debugSteps?: boolean;
   slots?: number;
+  timeZone?: string;
   json?: boolean;
 }
 
@@ -46,6 +47,10 @@ export function registerAgentCommands(program: Command, ctx: CliContext): void {
     .option('--data-dir <dir>', 'where the agent keeps its key and certificates (default: ~/.berth/agent)')
     .option('--debug-steps', 'offer the debug.* steps (tests and benchmarks only)')
     .option('--slots <n>', 'how many steps the master may run here at once (default: 1)', positiveInteger)
+    .option(
+      '--time-zone <zone>',
+      "the server's IANA time zone, as its sites' backup windows are read (default: this host's)",
+    )
     .option('--root <dir>', 'where platforms, sites and their config live (default: /var/berth)')
     .option(
       '--nginx-conf <file>',
@@ -126,6 +131,7 @@ export function registerAgentCommands(program: Command, ctx: CliContext): void {
         dataDir,
         debugSteps: options.debugSteps,
         slots: options.slots,
+        timeZone: options.timeZone,
         ...hostFlags,
       };
       let running;

@@ -54,6 +54,7 @@ export function aServer(overrides: Partial<Server> = {}): Server {
     connected: false,
     agentVersion: null,
     hostname: null,
+    timeZone: 'UTC',
     enrolledAt: null,
     lastSeenAt: null,
     verifiedAt: null,

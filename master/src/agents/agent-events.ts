@@ -54,6 +54,8 @@ export interface AgentHello {
   address: string | null;
   /** What it offers to sites. */
   roles: ServerRole[];
+  /** Its IANA time zone; null when it sent none (an older agent) or one this master does not know. */
+  timeZone: string | null;
   services: ServiceInfo[];
   /** Attempts it is still running. */
   running: AttemptRef[];
@@ -84,7 +86,7 @@ export interface AgentEvents {
 export interface AgentPresence {
   helloFrom(
     serverId: string,
-    hello: Pick<AgentHello, 'agentVersion' | 'hostname' | 'address' | 'roles' | 'services'>,
+    hello: Pick<AgentHello, 'agentVersion' | 'hostname' | 'address' | 'roles' | 'services' | 'timeZone'>,
   ): Promise<void>;
   heardFrom(serverId: string): void;
 }

@@ -80,6 +80,7 @@ describe('agent frames', () => {
         hostname: '',
         address: '',
         roles: [],
+        timeZone: '',
         services: [{ kind: 'http', name: 'nginx', version: '1.26', running: true, path: '/usr/sbin/nginx' }],
         slots: 1,
         running: [running, { stepId: 'bad', attemptId: 'bad', epoch: 'x' }],
@@ -92,6 +93,8 @@ describe('agent frames', () => {
       // An agent from before addresses and roles: no address, the roles its running services give.
       address: null,
       roles: ['http'],
+      // An agent from before time zones sends none: the server's stays UTC.
+      timeZone: null,
       services: [{ kind: 'http', name: 'nginx', version: '1.26', running: true, path: '/usr/sbin/nginx' }],
       running: [running],
       finished: [],
@@ -105,6 +108,7 @@ describe('agent frames', () => {
         hostname: 'db1',
         address,
         roles,
+        timeZone: 'Europe/Paris',
         services: [],
         slots: 1,
         running: [],

@@ -6,7 +6,7 @@ import { StepErrorCode, type StepFailure } from '../../../shared/src/errors.js';
 import type { AttemptRef__Output, Hello__Output, StepResult__Output } from '../../../shared/src/protocol.js';
 import { rolesOfServices, SERVER_ROLES } from '../../../shared/src/server-roles.js';
 import type { ServiceInfo } from '../../../shared/src/steps.js';
-import { isUuid } from '../../../shared/src/validation.js';
+import { isTimeZone, isUuid } from '../../../shared/src/validation.js';
 import type {
   AgentHello,
   AgentLogLine,
@@ -49,6 +49,7 @@ export function decodeHello(hello: Hello__Output): AgentHello {
     address: isIP(hello.address) !== 0 ? hello.address : null,
     // An agent from before roles sends none: what its running services give.
     roles: roles.length > 0 ? roles : rolesOfServices(services),
+    timeZone: isTimeZone(hello.timeZone) ? hello.timeZone : null,
     services,
     running: hello.running.map(decodeRef).filter((ref): ref is AttemptRef => ref !== undefined),
     finished: hello.finished

@@ -52,6 +52,7 @@ const hello: AgentFrame__Output = {
     hostname: 'h',
     address: '10.0.0.1',
     roles: ['http'],
+    timeZone: 'UTC',
     services: [],
     slots: 1,
     running: [],

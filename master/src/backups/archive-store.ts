@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { link, mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
@@ -107,6 +107,30 @@ export class ArchiveStore {
   path(archiveId: string): string {
     if (!isUuid(archiveId)) throw new Error(`"${String(archiveId)}" is not an archive id`);
     return join(this.archivesDir, archiveId);
+  }
+
+  /** The names of the files in the store (archive ids, if nothing else wrote there), with their mtimes. */
+  async files(): Promise<Array<{ name: string; modifiedAt: Date }>> {
+    await this.start();
+    const names = await readdir(this.archivesDir);
+    const found = await Promise.all(
+      names.map(async (name) => {
+        try {
+          return { name, modifiedAt: (await stat(join(this.archivesDir, name))).mtime };
+        } catch {
+          return undefined; // removed meanwhile
+        }
+      }),
+    );
+    return found.filter((file) => file !== undefined);
+  }
+
+  /** Removes a file of the store that no archive row names (the garbage collector's repair). */
+  async removeStrayFile(name: string): Promise<void> {
+    if (name.includes('/') || name === '.' || name === '..')
+      throw new Error(`"${name}" is not a file of the store`);
+    await rm(join(this.archivesDir, name), { force: true });
+    this.logger.warn({ file: name }, 'removed a file of the store that no archive names');
   }
 
   /** Deletes an archive's file and marks it deleted. */

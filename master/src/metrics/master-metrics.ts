@@ -1,3 +1,4 @@
+import type * as api from '../../../shared/src/api.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { TASK_STATES, TASK_TYPES, DEBUG_TASK_TYPES, type TaskType } from '../../../shared/src/tasks.js';
 import type { ArchiveMetrics } from '../backups/archive-store.js';
@@ -10,6 +11,8 @@ import type { TaskCount } from './metrics.repository.js';
 export interface MetricsSources {
   taskCounts(): Promise<TaskCount[]>;
   agentsConnected(): number;
+  /** What the backup store holds now (absent in tests that do not look). */
+  storeUsage?: () => Promise<Pick<api.StoreUsage, 'totalBytes' | 'byClient'>>;
 }
 
 /** Steps last from a symlink (milliseconds) to a database dump or drush updatedb (up to an hour). */
@@ -59,6 +62,34 @@ export class MasterMetrics implements TaskMetrics, ArchiveMetrics {
         this.set(sources.agentsConnected());
       },
     });
+    if (sources.storeUsage) {
+      const storeUsage = () => sources.storeUsage!();
+      // One scrape reads the usage once for both gauges.
+      let reading: Promise<Pick<api.StoreUsage, 'totalBytes' | 'byClient'>> | undefined;
+      const read = () => {
+        reading ??= storeUsage().finally(() => setImmediate(() => (reading = undefined)));
+        return reading;
+      };
+      new Gauge({
+        name: 'berth_store_bytes',
+        help: "Bytes of every stored archive in the master's backup store (backups, rollback points, transfers)",
+        registers: [this.registry],
+        async collect() {
+          this.set((await read()).totalBytes);
+        },
+      });
+      new Gauge({
+        name: 'berth_store_client_bytes',
+        help: 'Bytes of backups in the store per client ("" for sites without one)',
+        labelNames: ['client'],
+        registers: [this.registry],
+        async collect() {
+          const usage = await read();
+          this.reset();
+          for (const row of usage.byClient) this.set({ client: row.client ?? '' }, row.bytes);
+        },
+      });
+    }
     this.stepDuration = new Histogram({
       name: 'berth_step_duration_seconds',
       help: 'How long step attempts ran on their agents, by step and outcome (done, failed, lost)',

@@ -63,6 +63,13 @@ export class ServerEntity {
   @Column('timestamptz', { name: 'stale_since', nullable: true })
   staleSince!: Date | null;
 
+  /**
+   * The IANA time zone its agent reports (hello): backup windows and schedules of its sites are
+   * read in it, as the operator of that server reads "02:00". Null until the agent said: UTC.
+   */
+  @Column('varchar', { name: 'time_zone', length: 64, nullable: true })
+  timeZone!: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 }

@@ -58,6 +58,7 @@ export class ServersRepository {
       hostname: string | null;
       address: string | null;
       roles: ServerRole[];
+      timeZone: string | null;
     },
   ): Promise<void> {
     await this.db.getRepository(ServerEntity).update(
@@ -69,6 +70,7 @@ export class ServersRepository {
         roles: hello.roles,
         // An older agent sends none: the address known from before stays.
         ...(hello.address ? { address: hello.address } : {}),
+        ...(hello.timeZone ? { timeZone: hello.timeZone } : {}),
         lastSeenAt: new Date(),
       },
     );

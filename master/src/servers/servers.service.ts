@@ -101,6 +101,7 @@ export class ServersService implements ServerDirectory {
       connected: connected.has(server.id),
       agentVersion: server.agentVersion,
       hostname: server.hostname,
+      timeZone: server.timeZone ?? 'UTC',
       enrolledAt: iso(server.enrolledAt),
       lastSeenAt: iso(server.lastSeenAt),
       verifiedAt: iso(server.verifiedAt),

@@ -9,13 +9,14 @@ import type { ClientsRepository } from '../clients/clients.repository.js';
 import type { ClustersRepository } from '../clusters/clusters.repository.js';
 import { ClientsError } from '../clients/clients.errors.js';
 import type { SecretBox } from '../infra/crypto/secret-box.js';
-import { isUniqueViolation } from '../infra/db/sql.js';
+import { isUniqueViolation, type SqlExecutor } from '../infra/db/sql.js';
 import type { PackagesRepository } from '../packages/packages.repository.js';
 import type { PlatformsRepository } from '../platforms/platforms.repository.js';
 import { PlatformsError } from '../platforms/platforms.errors.js';
 import type { ServersRepository } from '../servers/servers.repository.js';
 import { ServersError } from '../servers/servers.errors.js';
 import type { TaskQueue } from '../tasks/task-queue.js';
+import { TASK_PRIORITY } from '../tasks/tasks.repository.js';
 import type { TaskView } from '../tasks/tasks.service.js';
 import type { TaskParams, TaskType } from '../../../shared/src/tasks.js';
 import { newDatabasePassword, siteDatabaseNames } from './site-names.js';
@@ -246,6 +247,27 @@ export class SitesService {
     const platform = await this.platforms.findByNameOrId(site.platformId);
     const archiveId = await this.archives.reserve(platform!.serverId, 'backup');
     return this.queueFor(principal, site, 'site.backup', { archiveId });
+  }
+
+  /**
+   * A policy's scheduled backup of a site, queued inside its firing's transaction at a schedule's
+   * priority (people's tasks go first); null when the site is not enabled any more.
+   */
+  async scheduledBackup(siteId: string, executor: SqlExecutor): Promise<{ id: string } | null> {
+    const site = await this.sites.findByDomainOrId(siteId);
+    if (site?.status !== 'enabled') return null;
+    const platform = await this.platforms.findByNameOrId(site.platformId);
+    if (!platform) return null;
+    return this.queue.insertIn(executor, {
+      type: 'site.backup',
+      targetId: site.id,
+      targetName: site.domain,
+      lockKey: `site:${site.id}`,
+      params: { archiveId: await this.archives.reserve(platform.serverId, 'backup'), reason: 'scheduled' },
+      clientId: site.clientId,
+      createdBy: 'scheduler',
+      priority: TASK_PRIORITY.scheduled,
+    });
   }
 
   async listBackups(principal: Principal, domain: string): Promise<BackupView[]> {

@@ -50,16 +50,19 @@ export class AttemptsRepository {
     return this.db.getRepository(StepAttemptEntity).find({ where: { taskId }, order: { createdAt: 'ASC' } });
   }
 
-  /** Pending attempts on the given servers, oldest first, with what it takes to send them. */
+  /**
+   * Pending attempts on the given servers with what it takes to send them: those of people's tasks
+   * first (a free slot goes to them before a scheduled backup's step), then oldest first.
+   */
   pendingAttempts(serverIds: string[], limit: number): Promise<DispatchableAttempt[]> {
     if (serverIds.length === 0) return Promise.resolve([]);
     return sqlRows<DispatchableAttempt>(
       this.db,
       `SELECT a.id AS "attemptId", a.step_id AS "stepId", a.task_id AS "taskId", a.server_id AS "serverId",
               a.epoch::text AS epoch, s.name, s.params, s.timeout_ms AS "timeoutMs", a.created_at AS "createdAt"
-         FROM step_attempts a JOIN task_steps s ON s.id = a.step_id
+         FROM step_attempts a JOIN task_steps s ON s.id = a.step_id JOIN tasks t ON t.id = a.task_id
         WHERE a.state = 'pending' AND a.server_id = ANY($1::uuid[])
-        ORDER BY a.created_at, a.id
+        ORDER BY t.priority, a.created_at, a.id
         LIMIT $2`,
       [serverIds, limit],
     );

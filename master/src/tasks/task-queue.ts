@@ -1,6 +1,6 @@
 import type * as api from '../../../shared/src/api.js';
 import type { TaskType } from '../../../shared/src/tasks.js';
-import { isUniqueViolation } from '../infra/db/sql.js';
+import { isUniqueViolation, type SqlExecutor } from '../infra/db/sql.js';
 import type { TaskEntity } from './task.entity.js';
 import { taskView } from './task-view.js';
 import { TasksError, TasksErrorCode } from './tasks.errors.js';
@@ -34,6 +34,19 @@ export class TaskQueue {
     }
     this.wake();
     return taskView(entity, null);
+  }
+
+  /**
+   * Inserts a task inside the caller's transaction (a schedule's firing claims itself in the same
+   * one). The engine finds it on its next pass after the commit, or when the caller wakes it.
+   */
+  insertIn<T extends TaskType>(executor: SqlExecutor, task: NewTask<T>): Promise<TaskEntity> {
+    return this.tasks.insertTask(task, executor);
+  }
+
+  /** Wakes the engine to start what was queued (after the caller's transaction committed). */
+  wakeEngine(): void {
+    this.wake();
   }
 
   find(id: string): Promise<TaskEntity | null> {

@@ -93,6 +93,13 @@ export class TaskEntity {
   @Column('varchar', { name: 'created_by', length: 64, nullable: true })
   createdBy!: string | null;
 
+  /**
+   * 0 for what a person (or a task a person started) asked for; higher for what a schedule started:
+   * queued tasks start, and their steps take a server's slots, lowest first (TASK_PRIORITY).
+   */
+  @Column('smallint', { default: 0 })
+  priority!: number;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

@@ -1,7 +1,7 @@
-import type { DataSource } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { mapWithConcurrency } from '../../../shared/src/concurrency.js';
 import { TASK_KINDS, type TaskParams, type TaskState, type TaskType } from '../../../shared/src/tasks.js';
-import { isUniqueViolation, sqlOne, sqlRows } from '../infra/db/sql.js';
+import { isUniqueViolation, sqlOne, sqlRows, type SqlExecutor } from '../infra/db/sql.js';
 import { TaskEntity, type TaskPhase } from './task.entity.js';
 import type { TaskOutcome } from './engine/workflow-store.js';
 
@@ -19,7 +19,12 @@ export interface NewTask<T extends TaskType = TaskType> {
   parentTaskId?: string | null;
   /** A domain the task will give a site: no other active task and no new site can take it. */
   claimedDomain?: string | null;
+  /** TASK_PRIORITY: a person's (the default) or a schedule's. */
+  priority?: number;
 }
+
+/** Lower first: what people asked for before what schedules started (queue order, then slots). */
+export const TASK_PRIORITY = { person: 0, scheduled: 10 } as const;
 
 export interface TaskListQuery {
   state?: TaskState;
@@ -40,8 +45,14 @@ const START_CONCURRENCY = 6;
 export class TasksRepository {
   constructor(private readonly db: DataSource) {}
 
-  async insertTask<T extends TaskType>(input: NewTask<T>): Promise<TaskEntity> {
-    const repository = this.db.getRepository(TaskEntity);
+  /** Inserts a queued task; `executor` puts it in the caller's transaction (a schedule's firing). */
+  async insertTask<T extends TaskType>(
+    input: NewTask<T>,
+    executor: SqlExecutor = this.db,
+  ): Promise<TaskEntity> {
+    const repository = (executor instanceof DataSource ? executor.manager : executor).getRepository(
+      TaskEntity,
+    );
     return repository.save(
       repository.create({
         type: input.type,
@@ -55,6 +66,7 @@ export class TasksRepository {
         createdBy: input.createdBy ?? null,
         parentTaskId: input.parentTaskId ?? null,
         claimedDomain: input.claimedDomain ?? null,
+        priority: input.priority ?? TASK_PRIORITY.person,
         workflowVersion: null,
         phases: [],
       }),
@@ -109,7 +121,7 @@ export class TasksRepository {
   }
 
   /**
-   * Moves queued tasks to running, oldest first, skipping those whose site or platform already has a
+   * Moves queued tasks to running, people's before schedules', oldest first, skipping those whose site or platform already has a
    * running task (the partial unique index on lock_key refuses a second one even under a race). Each
    * task is given the workflow version its type starts with on this master.
    */
@@ -124,7 +136,7 @@ export class TasksRepository {
         WHERE t.state = 'queued' AND t.cancel_requested_at IS NULL
           AND (t.lock_key IS NULL OR NOT EXISTS (
                 SELECT 1 FROM tasks r WHERE r.state = 'running' AND r.lock_key = t.lock_key))
-        ORDER BY t.created_at, t.id
+        ORDER BY t.priority, t.created_at, t.id
         LIMIT $1`,
       [limit],
     );

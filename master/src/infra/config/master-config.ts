@@ -38,6 +38,15 @@ export interface MasterConfig {
    * master releases the site from it (BERTH_RELEASE_OLD_AFTER_MS, default 24 h).
    */
   readonly releaseOldAfterMs: number;
+  /** How many scheduled tasks (backups) may be queued or running per server at once (default 1). */
+  readonly scheduledPerServer: number;
+  /**
+   * When the store's garbage collector runs: a cron expression in UTC (default hourly, at :17);
+   * null (BERTH_STORE_GC_SCHEDULE=off): only when asked for (`berth store gc`).
+   */
+  readonly storeGcSchedule: string | null;
+  /** How old an archive nothing names must be before the collector removes it (default 1 h). */
+  readonly storeGcGraceMs: number;
 }
 
 export interface MasterFlags {
@@ -89,6 +98,9 @@ export function loadMasterConfig(
     secretKey: env.BERTH_SECRET_KEY?.trim() || undefined,
     metricsToken: metricsToken(env.BERTH_METRICS_TOKEN),
     releaseOldAfterMs: positive('BERTH_RELEASE_OLD_AFTER_MS', env.BERTH_RELEASE_OLD_AFTER_MS, 24 * 3600_000),
+    scheduledPerServer: positive('BERTH_SCHEDULED_PER_SERVER', env.BERTH_SCHEDULED_PER_SERVER, 1, ''),
+    storeGcSchedule: gcSchedule(env.BERTH_STORE_GC_SCHEDULE),
+    storeGcGraceMs: positive('BERTH_STORE_GC_GRACE_MS', env.BERTH_STORE_GC_GRACE_MS, 3600_000),
   };
   if (config.leaseMs < 2 * config.heartbeatIntervalMs) {
     throw new ConfigError(
@@ -96,6 +108,11 @@ export function loadMasterConfig(
     );
   }
   return Object.freeze(config);
+}
+
+function gcSchedule(value: string | undefined): string | null {
+  const schedule = value?.trim() || '17 * * * *';
+  return schedule === 'off' ? null : schedule;
 }
 
 function defaultDataDir(env: NodeJS.ProcessEnv): string {
@@ -118,11 +135,16 @@ function port(name: string, value: string | undefined, fallback: number): number
   return parsed;
 }
 
-function positive(name: string, value: string | undefined, fallback: number): number {
+function positive(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  unit = ' of milliseconds',
+): number {
   if (value === undefined || value === '') return fallback;
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed <= 0) {
-    throw new ConfigError(`${name} must be a positive whole number of milliseconds, got "${value}"`);
+    throw new ConfigError(`${name} must be a positive whole number${unit}, got "${value}"`);
   }
   return parsed;
 }

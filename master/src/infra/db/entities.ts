@@ -1,5 +1,6 @@
 import { ApiTokenEntity } from '../../auth/api-token.entity.js';
 import { ArchiveEntity } from '../../backups/archive.entity.js';
+import { BackupPolicyEntity } from '../../schedules/backup-policy.entity.js';
 import { BackupEntity } from '../../backups/backup.entity.js';
 import { ClientEntity } from '../../clients/client.entity.js';
 import { ClusterEntity } from '../../clusters/cluster.entity.js';
@@ -9,6 +10,7 @@ import { PlatformEntity } from '../../platforms/platform.entity.js';
 import { EnrollmentTokenEntity } from '../../servers/enrollment-token.entity.js';
 import { ServerSlotEntity } from '../../servers/server-slot.entity.js';
 import { ServerEntity } from '../../servers/server.entity.js';
+import { ScheduleFiringEntity } from '../../schedules/schedule-firing.entity.js';
 import { SiteEntity } from '../../sites/site.entity.js';
 import { StepAttemptEntity } from '../../tasks/step-attempt.entity.js';
 import { TaskLogEntity } from '../../tasks/task-log.entity.js';
@@ -34,5 +36,7 @@ export const ENTITIES = [
   TaskLogEntity,
   ArchiveEntity,
   BackupEntity,
+  BackupPolicyEntity,
+  ScheduleFiringEntity,
   ApiTokenEntity,
 ];

@@ -6,11 +6,11 @@ export function backupWorkflow(deps: SiteTaskDependencies): Workflow<'site.backu
   const steps = new SiteSteps(deps);
   return async (context) => {
     const place = await steps.place(context, context.task.targetId, context.task.targetName);
-    const { archiveId } = context.task.params;
+    const { archiveId, reason = 'manual' } = context.task.params;
     context.onRollback('discard the partial archive', () =>
       context.record('archives.remove', () => deps.archives.remove(archiveId)),
     );
-    const backup = await context.phase('backup', () => steps.archive(context, place, archiveId, 'manual'));
+    const backup = await context.phase('backup', () => steps.archive(context, place, archiveId, reason));
     return { backupId: backup.id, manifest: backup.manifest };
   };
 }

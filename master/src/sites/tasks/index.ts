@@ -4,7 +4,11 @@ import { cloneWorkflow } from './clone.workflow.js';
 import { deleteWorkflow } from './delete.workflow.js';
 import { headSyncWorkflow } from './head-sync.workflow.js';
 import { installWorkflow } from './install.workflow.js';
-import { MIGRATE_CHECKS_TARGET, migrateWorkflow } from './migrate/migrate.workflow.js';
+import {
+  MIGRATE_CHECKS_TARGET,
+  MIGRATE_REMOVES_ROLLBACK_POINT,
+  migrateWorkflow,
+} from './migrate/migrate.workflow.js';
 import {
   platformUpgradeWorkflow,
   serverDrainWorkflow,
@@ -43,6 +47,8 @@ export function siteWorkflows(deps: SiteWorkflowDependencies): WorkflowRegistrat
     ]),
     // Version 3: a move checks first that the new server has nothing of the site (site.absent).
     registerWorkflow('site.migrate', MIGRATE_CHECKS_TARGET, migrateWorkflow(deps)),
+    // Version 4: the rollback point leaves the store when the migrate ends.
+    registerWorkflow('site.migrate', MIGRATE_REMOVES_ROLLBACK_POINT, migrateWorkflow(deps)),
     registerWorkflow('site.verify', 1, verifyWorkflow(deps)),
     registerWorkflow('site.login-reset', 1, loginResetWorkflow(deps)),
     registerWorkflow('site.rename', 1, renameWorkflow(deps)),

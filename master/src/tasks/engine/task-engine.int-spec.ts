@@ -482,6 +482,7 @@ describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
         agentVersion: 'test',
         hostname: 'test',
         address: '127.0.0.1',
+        timeZone: 'UTC',
         roles: ['http'],
         services: [],
         running: [],

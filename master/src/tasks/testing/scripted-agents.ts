@@ -31,6 +31,7 @@ export class ScriptedAgents implements AgentLink {
       hostname: 'test',
       address: '127.0.0.1',
       roles: ['http', 'db'],
+      timeZone: 'UTC',
       services: [],
       running: [],
       finished: [],

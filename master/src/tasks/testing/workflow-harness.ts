@@ -71,6 +71,7 @@ export class WorkflowHarness<T extends TaskType> {
       targetId: options.targetId ?? 'target-1',
       targetName: options.targetName ?? 'target',
       lockKey: null,
+      priority: 0,
       params: options.params,
       workflowVersion: options.version ?? 1,
       parentTaskId: null,

@@ -5,6 +5,7 @@ import { PostUpdates1796342400000 } from './1796342400000-post-updates.js';
 import { SeveralServers1796428800000 } from './1796428800000-several-servers.js';
 import { ClusterSharedSites1796515200000 } from './1796515200000-cluster-shared-sites.js';
 import { StaleHeads1796601600000 } from './1796601600000-stale-heads.js';
+import { BackupSchedules1796688000000 } from './1796688000000-backup-schedules.js';
 
 /** The committed migrations, oldest first. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -16,4 +17,5 @@ export const MIGRATIONS: Function[] = [
   SeveralServers1796428800000,
   ClusterSharedSites1796515200000,
   StaleHeads1796601600000,
+  BackupSchedules1796688000000,
 ];

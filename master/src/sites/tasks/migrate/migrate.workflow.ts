@@ -51,6 +51,13 @@ export function migrateWorkflow(deps: SiteTaskDependencies): Workflow<'site.migr
       database: moved.db !== place.db,
       platform: target.id !== place.platform.id,
     };
+    if (context.task.workflowVersion >= MIGRATE_REMOVES_ROLLBACK_POINT) {
+      // Only this task's rollback can use its rollback point: it leaves the store when the task
+      // ends, after the rollback when there is one (the backup before it is kept by its policy).
+      context.cleanup('remove the rollback point from the store', () =>
+        context.record('archives.remove', () => deps.archives.remove(params.rollbackArchiveId)),
+      );
+    }
     // Rolled back as a whole when any of it fails; what follows it (the old database dropped) no longer is.
     const result = await context.scope('the migrate', () => migrate(context, steps, deps, place, moved, how));
     if (!how.database) return result;
@@ -286,6 +293,9 @@ async function dropOldDatabase(
 
 /** The migrate's version from which a move checks first that the new server has nothing of the site. */
 export const MIGRATE_CHECKS_TARGET = 3;
+
+/** The migrate's version from which its rollback point is removed from the store when it ends. */
+export const MIGRATE_REMOVES_ROLLBACK_POINT = 4;
 
 /** How long the old server keeps a moved site's copy when the task does not say: 24 hours. */
 export const DEFAULT_RELEASE_OLD_AFTER_MS = 24 * 60 * 60 * 1000;

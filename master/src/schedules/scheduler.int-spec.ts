@@ -1,0 +1,277 @@
+import pino from 'pino';
+import type { DataSource } from 'typeorm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  createTestDatabase,
+  TEST_DATABASE_KINDS,
+  type TestDatabase,
+} from '../../../test/support/test-database.js';
+import { openDatabase } from '../infra/db/data-source.js';
+import { sqlRows, type SqlExecutor } from '../infra/db/sql.js';
+import { ServersRepository } from '../servers/servers.repository.js';
+import { TaskQueue } from '../tasks/task-queue.js';
+import { TASK_PRIORITY, TasksRepository } from '../tasks/tasks.repository.js';
+import { BackupPoliciesRepository } from './backup-policies.repository.js';
+import { FiringsRepository, type FiringRow } from './firings.repository.js';
+import { Scheduler } from './scheduler.js';
+
+const logger = pino({ level: 'silent' });
+const at = (iso: string) => new Date(iso);
+
+/**
+ * The scheduler against a real registry, its clock driven by the test: firings recorded once and
+ * started once by two schedulers (two masters) at the same instant, a window that defers, a master
+ * that was down past a window (missed), and at most K scheduled tasks per server.
+ */
+describe.each(TEST_DATABASE_KINDS)('scheduler on %s', (kind) => {
+  let database: TestDatabase;
+  let db: DataSource;
+  let tasks: TasksRepository;
+  let queue: TaskQueue;
+  let policies: BackupPoliciesRepository;
+  let firings: FiringsRepository;
+  let servers: Record<'web1' | 'web2', string>;
+  let missed: FiringRow[];
+
+  const scheduler = (perServer: number) =>
+    new Scheduler({
+      firings,
+      policies,
+      backups: {
+        start: async (siteId: string, executor: SqlExecutor) => {
+          const [site] = await sqlRows<{ domain: string; status: string }>(
+            executor,
+            `SELECT domain, status FROM sites WHERE id = $1`,
+            [siteId],
+          );
+          if (site?.status !== 'enabled') return null;
+          return queue.insertIn(executor, {
+            type: 'site.backup',
+            targetId: siteId,
+            targetName: site.domain,
+            lockKey: `site:${siteId}`,
+            params: { archiveId: '00000000-0000-4000-8000-000000000001', reason: 'scheduled' },
+            createdBy: 'scheduler',
+            priority: TASK_PRIORITY.scheduled,
+          });
+        },
+      },
+      wake: () => undefined,
+      missed: (firing) => missed.push(firing),
+      config: { scheduledPerServer: perServer },
+      logger,
+    });
+
+  const addSite = async (domain: string, server: string, createdAt = '2026-01-01T00:00:00Z') => {
+    const [platform] = await sqlRows<{ id: string }>(
+      db,
+      `INSERT INTO platforms (name, server_id, path) VALUES ($1, $2, '/var/berth/platforms/p') RETURNING id`,
+      [`p-${domain.split('.')[0]}`, server],
+    );
+    const [site] = await sqlRows<{ id: string }>(
+      db,
+      `INSERT INTO sites (domain, platform_id, db_server_id, db_name, db_user, db_password_encrypted, status, created_at)
+       VALUES ($1, $2, $3, 'db', 'u', 'x', 'enabled', $4) RETURNING id`,
+      [domain, platform!.id, server, createdAt],
+    );
+    return site!.id;
+  };
+
+  const scheduledTasks = () =>
+    sqlRows<{ id: string; targetName: string; state: string }>(
+      db,
+      `SELECT id, target_name AS "targetName", state FROM tasks WHERE created_by = 'scheduler' ORDER BY target_name`,
+    );
+
+  beforeAll(async () => {
+    database = await createTestDatabase(kind);
+    db = await openDatabase({ url: database.url, dataDir: database.dataDir });
+    tasks = new TasksRepository(db);
+    queue = new TaskQueue(tasks, () => undefined);
+    policies = new BackupPoliciesRepository(db);
+    firings = new FiringsRepository(db);
+    const repository = new ServersRepository(db);
+    servers = {
+      web1: (await repository.create({ name: 'web1', slots: 2 })).id,
+      web2: (await repository.create({ name: 'web2', slots: 2 })).id,
+    };
+    await sqlRows(db, `UPDATE servers SET time_zone = 'Europe/Paris' WHERE id = $1 RETURNING id`, [
+      servers.web2,
+    ]);
+  });
+
+  beforeEach(async () => {
+    missed = [];
+    for (const table of ['schedule_firings', 'backup_policies', 'tasks', 'sites', 'platforms']) {
+      await sqlRows(db, `DELETE FROM ${table} RETURNING 1`);
+    }
+  });
+
+  afterAll(async () => {
+    await db?.destroy();
+    await database?.drop();
+  });
+
+  it('starts each due firing once when two masters tick at the same instant', async () => {
+    for (let n = 0; n < 10; n++) await addSite(`s${n}.example`, n % 2 ? servers.web1 : servers.web2);
+    await policies.put('global', null, {
+      schedule: '*/5 * * * *',
+      windowStart: null,
+      windowEnd: null,
+      keepLast: 2,
+      keepDaily: 0,
+      keepWeekly: 0,
+      keepMonthly: 0,
+    });
+    const now = at('2026-12-04T10:07:00Z');
+    const [first, second] = await Promise.all([scheduler(100).tickNow(now), scheduler(100).tickNow(now)]);
+    // The two passes share the work; together every site once.
+    expect((first?.recorded ?? 0) + (second?.recorded ?? 0)).toBe(10);
+    expect((first?.started ?? 0) + (second?.started ?? 0)).toBe(10);
+    const started = await scheduledTasks();
+    expect(started).toHaveLength(10);
+    expect(new Set(started.map((task) => task.targetName)).size).toBe(10);
+    const rows = await sqlRows<{ state: string; dueAt: Date; taskId: string | null }>(
+      db,
+      `SELECT state, due_at AS "dueAt", task_id AS "taskId" FROM schedule_firings WHERE kind = 'backup'`,
+    );
+    expect(rows.every((row) => row.state === 'started' && row.taskId !== null)).toBe(true);
+    expect(new Set(rows.map((row) => new Date(row.dueAt).toISOString()))).toEqual(
+      new Set(['2026-12-04T10:05:00.000Z']),
+    );
+    // A restarted master (an empty cache) at the same instant starts nothing again.
+    expect(await scheduler(100).tickNow(now)).toMatchObject({ recorded: 0, started: 0 });
+    expect(await scheduledTasks()).toHaveLength(10);
+  });
+
+  it('starts at most K scheduled tasks per server, the rest as earlier ones end', async () => {
+    for (let n = 0; n < 3; n++) await addSite(`a${n}.example`, servers.web1);
+    for (let n = 0; n < 3; n++) await addSite(`b${n}.example`, servers.web2);
+    await policies.put('global', null, {
+      schedule: '0 * * * *',
+      windowStart: null,
+      windowEnd: null,
+      keepLast: 1,
+      keepDaily: 0,
+      keepWeekly: 0,
+      keepMonthly: 0,
+    });
+    const one = scheduler(1);
+    expect(await one.tickNow(at('2026-12-04T10:01:00Z'))).toMatchObject({
+      recorded: 6,
+      started: 2,
+      deferred: 4,
+    });
+    // Still running: nothing more.
+    expect(await one.tickNow(at('2026-12-04T10:02:00Z'))).toMatchObject({ started: 0, deferred: 4 });
+    await sqlRows(db, `UPDATE tasks SET state = 'succeeded' RETURNING id`);
+    expect(await one.tickNow(at('2026-12-04T10:03:00Z'))).toMatchObject({ started: 2, deferred: 2 });
+    const perServer = await sqlRows<{ n: number }>(
+      db,
+      `SELECT count(*)::int AS n FROM tasks t JOIN sites s ON s.id = t.target_id
+         JOIN platforms p ON p.id = s.platform_id GROUP BY p.server_id`,
+    );
+    expect(perServer.map((row) => row.n)).toEqual([2, 2]);
+  });
+
+  it('defers a firing whose window is closed until it opens, in the server time zone', async () => {
+    const site = await addSite('paris.example', servers.web2);
+    await policies.put('site', site, {
+      schedule: '0 0 * * *',
+      windowStart: '02:00',
+      windowEnd: '04:00',
+      keepLast: 3,
+      keepDaily: 0,
+      keepWeekly: 0,
+      keepMonthly: 0,
+    });
+    const paris = scheduler(1);
+    // 00:30 in Paris (23:30 UTC): due at midnight local, the window opens at 02:00 local (01:00 UTC).
+    expect(await paris.tickNow(at('2026-12-03T23:30:00Z'))).toMatchObject({ recorded: 1, started: 0 });
+    const [waiting] = await firings.list('backup', site);
+    expect(waiting).toMatchObject({ state: 'waiting', taskId: null });
+    expect(new Date(waiting!.opensAt).toISOString()).toBe('2026-12-04T01:00:00.000Z');
+    expect(new Date(waiting!.expiresAt).toISOString()).toBe('2026-12-04T03:00:00.000Z');
+    expect(await scheduledTasks()).toHaveLength(0);
+    expect(await paris.tickNow(at('2026-12-04T01:00:30Z'))).toMatchObject({ started: 1 });
+    expect(await scheduledTasks()).toHaveLength(1);
+  });
+
+  it('records a missed firing when its window closed while it waited, or before a master came back', async () => {
+    const busy = await addSite('busy.example', servers.web1);
+    const late = await addSite('late.example', servers.web2);
+    await policies.put('global', null, {
+      schedule: '0 1 * * *',
+      windowStart: '01:00',
+      windowEnd: '02:00',
+      keepLast: 3,
+      keepDaily: 0,
+      keepWeekly: 0,
+      keepMonthly: 0,
+    });
+    // busy.example waits behind a scheduled task already running on web1, past its window.
+    await queue.queue({
+      type: 'site.verify',
+      targetId: busy,
+      targetName: 'busy.example',
+      lockKey: `site:${busy}`,
+      params: {},
+      createdBy: 'scheduler',
+      priority: TASK_PRIORITY.scheduled,
+    });
+    await sqlRows(db, `UPDATE sites SET status = 'disabled' WHERE id = $1 RETURNING id`, [late]);
+    const utc = scheduler(1);
+    expect(await utc.tickNow(at('2026-12-04T01:10:00Z'))).toMatchObject({
+      recorded: 1,
+      started: 0,
+      deferred: 1,
+    });
+    expect(await utc.tickNow(at('2026-12-04T02:00:00Z'))).toMatchObject({ missed: 1 });
+    expect((await firings.list('backup', busy))[0]).toMatchObject({ state: 'missed', taskId: null });
+    // late.example is enabled again; this master was down from 00:00 to 04:00 (Paris: 01:00 UTC
+    // is 02:00 local, so its window was 00:00-01:00 UTC): recorded as missed at once.
+    await sqlRows(db, `UPDATE sites SET status = 'enabled' WHERE id = $1 RETURNING id`, [late]);
+    expect(await scheduler(1).tickNow(at('2026-12-04T04:00:00Z'))).toMatchObject({ recorded: 0, missed: 1 });
+    expect((await firings.list('backup', late))[0]).toMatchObject({ state: 'missed' });
+    expect(missed.map((firing) => firing.targetId).sort()).toEqual([busy, late].sort());
+  });
+
+  it('leaves out due times from before a site existed', async () => {
+    await addSite('new.example', servers.web1, '2026-12-04T10:30:00Z');
+    await policies.put('global', null, {
+      schedule: '0 10 * * *',
+      windowStart: null,
+      windowEnd: null,
+      keepLast: 3,
+      keepDaily: 0,
+      keepWeekly: 0,
+      keepMonthly: 0,
+    });
+    expect(await scheduler(1).tickNow(at('2026-12-04T11:00:00Z'))).toMatchObject({ recorded: 0, started: 0 });
+  });
+
+  it("starts people's queued tasks before a schedule's", async () => {
+    const a = await addSite('a.example', servers.web1);
+    const b = await addSite('b.example', servers.web1);
+    const scheduled = await queue.queue({
+      type: 'site.verify',
+      targetId: a,
+      targetName: 'a.example',
+      lockKey: `site:${a}`,
+      params: {},
+      priority: TASK_PRIORITY.scheduled,
+    });
+    const person = await queue.queue({
+      type: 'site.verify',
+      targetId: b,
+      targetName: 'b.example',
+      lockKey: `site:${b}`,
+      params: {},
+    });
+    const versions = new Map([['site.verify' as const, 1]]);
+    expect((await tasks.startQueuedTasks('test', 1, versions)).map((task) => task.id)).toEqual([person.id]);
+    expect((await tasks.startQueuedTasks('test', 1, versions)).map((task) => task.id)).toEqual([
+      scheduled.id,
+    ]);
+  });
+});

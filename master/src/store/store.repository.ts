@@ -1,0 +1,167 @@
+import type { DataSource } from 'typeorm';
+import { sqlRows } from '../infra/db/sql.js';
+
+/** A backup retention may remove: not a person's, of a site still in the registry. */
+export interface RetentionCandidate {
+  id: string;
+  siteId: string;
+  clientId: string | null;
+  domain: string;
+  createdAt: Date;
+  timeZone: string;
+  archiveIds: string[];
+}
+
+/** A backup with the state of its archives in the registry. */
+export interface BackupArchives {
+  id: string;
+  domain: string;
+  archives: Array<{ id: string; state: string }>;
+}
+
+export interface ArchiveRow {
+  id: string;
+  state: string;
+  /** Decimal string (bigint); null while reserved. */
+  sizeBytes: string | null;
+}
+
+const UUID_IN_TEXT = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+
+/** What the store's garbage collector and its usage report read and remove in the registry. */
+export class StoreRepository {
+  constructor(private readonly db: DataSource) {}
+
+  /** Every automatic backup (scheduled, pre-migrate, pre-restore ...) of every site there is. */
+  retentionCandidates(): Promise<RetentionCandidate[]> {
+    return sqlRows<RetentionCandidate>(
+      this.db,
+      `SELECT b.id, b.site_id AS "siteId", s.client_id AS "clientId", b.domain, b.created_at AS "createdAt",
+              COALESCE(w.time_zone, 'UTC') AS "timeZone",
+              array_remove(ARRAY[b.archive_id, b.database_archive_id], NULL) AS "archiveIds"
+         FROM backups b
+         JOIN sites s ON s.id = b.site_id AND s.status <> 'deleted'
+         JOIN platforms p ON p.id = s.platform_id
+         JOIN servers w ON w.id = p.server_id
+        WHERE b.reason <> 'manual'`,
+    );
+  }
+
+  /**
+   * Every id a queued or running task names (its params, its steps' params, what it recorded):
+   * what such a task may still read or upload is never collected.
+   */
+  async namedByUnfinishedTasks(): Promise<Set<string>> {
+    const rows = await sqlRows<{ text: string }>(
+      this.db,
+      `SELECT t.params::text AS text FROM tasks t WHERE t.state IN ('queued', 'running')
+       UNION ALL
+       SELECT s.params::text FROM task_steps s JOIN tasks t ON t.id = s.task_id
+        WHERE t.state IN ('queued', 'running')
+       UNION ALL
+       SELECT r.result::text FROM task_records r JOIN tasks t ON t.id = r.task_id
+        WHERE t.state IN ('queued', 'running') AND r.result IS NOT NULL`,
+    );
+    const ids = new Set<string>();
+    for (const row of rows) for (const id of row.text.toLowerCase().match(UUID_IN_TEXT) ?? []) ids.add(id);
+    return ids;
+  }
+
+  /** Archives no backup names, made before `before`, not yet deleted. */
+  unreferencedArchives(before: Date): Promise<ArchiveRow[]> {
+    return sqlRows<ArchiveRow>(
+      this.db,
+      `SELECT a.id, a.state, a.size_bytes::text AS "sizeBytes" FROM archives a
+        WHERE a.state <> 'deleted' AND a.created_at < $1
+          AND NOT EXISTS (SELECT 1 FROM backups b WHERE b.archive_id = a.id OR b.database_archive_id = a.id)`,
+      [before.toISOString()],
+    );
+  }
+
+  /** The ids of archives that may have a file in the store (reserved ones may be uploading). */
+  async liveArchiveIds(): Promise<Set<string>> {
+    const rows = await sqlRows<{ id: string }>(this.db, `SELECT id FROM archives WHERE state <> 'deleted'`);
+    return new Set(rows.map((row) => row.id));
+  }
+
+  /** Every backup with its archives' states. */
+  backupArchives(): Promise<BackupArchives[]> {
+    return sqlRows<BackupArchives>(
+      this.db,
+      `SELECT b.id, b.domain,
+              json_agg(json_build_object('id', a.id, 'state', COALESCE(a.state, 'deleted'))) AS archives
+         FROM backups b
+         CROSS JOIN LATERAL unnest(array_remove(ARRAY[b.archive_id, b.database_archive_id], NULL)) AS x(archive_id)
+         LEFT JOIN archives a ON a.id = x.archive_id
+        GROUP BY b.id, b.domain`,
+    );
+  }
+
+  async sizes(archiveIds: readonly string[]): Promise<Map<string, number>> {
+    if (archiveIds.length === 0) return new Map();
+    const rows = await sqlRows<{ id: string; bytes: string | null }>(
+      this.db,
+      `SELECT id, size_bytes::text AS bytes FROM archives WHERE id = ANY($1::uuid[]) AND state = 'stored'`,
+      [archiveIds],
+    );
+    return new Map(rows.map((row) => [row.id, Number(row.bytes ?? 0)]));
+  }
+
+  async removeBackups(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await sqlRows(this.db, `DELETE FROM backups WHERE id = ANY($1::uuid[]) RETURNING id`, [ids]);
+  }
+
+  /** Store use: totals, per client and the largest sites (one query each). */
+  async usage(topSites: number): Promise<{
+    total: { bytes: string; archives: number };
+    backups: { bytes: string; count: number };
+    byClient: Array<{ client: string | null; backups: number; bytes: string }>;
+    topSites: Array<{ domain: string; client: string | null; backups: number; bytes: string }>;
+  }> {
+    const perBackup = `
+      SELECT b.id, b.site_id, b.domain,
+             COALESCE((SELECT sum(a.size_bytes) FROM archives a
+                        WHERE a.state = 'stored' AND a.id IN (b.archive_id, b.database_archive_id)), 0) AS bytes
+        FROM backups b`;
+    const [total, backups, byClient, sites] = await Promise.all([
+      sqlRows<{ bytes: string; archives: number }>(
+        this.db,
+        `SELECT COALESCE(sum(size_bytes), 0)::text AS bytes, count(*)::int AS archives
+           FROM archives WHERE state = 'stored'`,
+      ),
+      sqlRows<{ bytes: string; count: number }>(
+        this.db,
+        `SELECT COALESCE(sum(bytes), 0)::text AS bytes, count(*)::int AS count FROM (${perBackup}) x`,
+      ),
+      sqlRows<{ client: string | null; backups: number; bytes: string }>(
+        this.db,
+        `SELECT c.name AS client, count(*)::int AS backups, sum(x.bytes)::text AS bytes
+           FROM (${perBackup}) x LEFT JOIN sites s ON s.id = x.site_id LEFT JOIN clients c ON c.id = s.client_id
+          GROUP BY c.name ORDER BY sum(x.bytes) DESC`,
+      ),
+      sqlRows<{ domain: string; client: string | null; backups: number; bytes: string }>(
+        this.db,
+        `SELECT COALESCE(s.domain, min(x.domain)) AS domain, c.name AS client, count(*)::int AS backups,
+                sum(x.bytes)::text AS bytes
+           FROM (${perBackup}) x LEFT JOIN sites s ON s.id = x.site_id LEFT JOIN clients c ON c.id = s.client_id
+          GROUP BY x.site_id, s.domain, c.name ORDER BY sum(x.bytes) DESC LIMIT $1`,
+        [topSites],
+      ),
+    ]);
+    return { total: total[0]!, backups: backups[0]!, byClient, topSites: sites };
+  }
+
+  /** What one site's backups take in the store. */
+  async siteUsage(siteId: string): Promise<{ backups: number; bytes: number }> {
+    const rows = await sqlRows<{ backups: number; bytes: string }>(
+      this.db,
+      `SELECT count(DISTINCT b.id)::int AS backups, COALESCE(sum(a.size_bytes), 0)::text AS bytes
+         FROM backups b LEFT JOIN archives a
+           ON a.state = 'stored' AND a.id IN (b.archive_id, b.database_archive_id)
+        WHERE b.site_id = $1`,
+      [siteId],
+    );
+    return { backups: rows[0]?.backups ?? 0, bytes: Number(rows[0]?.bytes ?? 0) };
+  }
+}
