@@ -1,6 +1,22 @@
 import type { DataSource } from 'typeorm';
-import { sqlOne } from '../infra/db/sql.js';
+import { sqlOne, sqlRows } from '../infra/db/sql.js';
 import { ApiTokenEntity, type TokenRole } from './api-token.entity.js';
+
+/** A token as the admin lists it: never its hash. */
+export interface TokenRow {
+  id: string;
+  name: string;
+  role: TokenRole;
+  clientId: string | null;
+  /** The client's name, for a client token. */
+  client: string | null;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+const TOKEN_COLUMNS = `t.id, t.name, t.role, t.client_id AS "clientId", c.name AS client,
+  t.created_at AS "createdAt", t.last_used_at AS "lastUsedAt", t.revoked_at AS "revokedAt"`;
 
 export class ApiTokensRepository {
   constructor(private readonly db: DataSource) {}
@@ -15,22 +31,72 @@ export class ApiTokensRepository {
     return repository.save(repository.create(input));
   }
 
-  /** The live (not revoked) token with this hash, marking it used. */
+  /**
+   * The live (not revoked) token with this hash. Read from the registry on every request, never
+   * cached, so that a revoke holds from the next request on. Its use is noted at most once a minute:
+   * the row is written only when last_used_at is older than that, so a busy token costs a read, not
+   * a write per request. One statement: the CTE's UPDATE runs whether or not its rows are read.
+   */
   async findLiveByHash(tokenSha256: string): Promise<ApiTokenEntity | undefined> {
     return sqlOne<ApiTokenEntity>(
       this.db,
-      `UPDATE api_tokens SET last_used_at = now()
-        WHERE token_sha256 = $1 AND revoked_at IS NULL
-        RETURNING id, name, role, client_id AS "clientId"`,
+      `WITH live AS (
+         SELECT id, name, role, client_id, last_used_at FROM api_tokens
+          WHERE token_sha256 = $1 AND revoked_at IS NULL
+       ), used AS (
+         UPDATE api_tokens t SET last_used_at = now() FROM live
+          WHERE t.id = live.id
+            AND (live.last_used_at IS NULL OR live.last_used_at < now() - interval '1 minute')
+          RETURNING t.id
+       )
+       SELECT id, name, role, client_id AS "clientId" FROM live`,
       [tokenSha256],
     );
   }
 
-  async hasAdminToken(): Promise<boolean> {
+  /** Every token, the newest first. */
+  async list(): Promise<TokenRow[]> {
+    const rows = await sqlRows<TokenRow>(
+      this.db,
+      `SELECT ${TOKEN_COLUMNS} FROM api_tokens t LEFT JOIN clients c ON c.id = t.client_id
+        ORDER BY t.created_at DESC, t.id`,
+    );
+    return rows.map(withDates);
+  }
+
+  /**
+   * Marks the token revoked (a revoked one keeps the time it was first revoked); undefined when
+   * there is no such token.
+   */
+  async revoke(id: string): Promise<TokenRow | undefined> {
+    const row = await sqlOne<TokenRow>(
+      this.db,
+      `WITH revoked AS (
+         UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1
+         RETURNING id, name, role, client_id, created_at, last_used_at, revoked_at
+       )
+       SELECT ${TOKEN_COLUMNS} FROM revoked t LEFT JOIN clients c ON c.id = t.client_id`,
+      [id],
+    );
+    return row && withDates(row);
+  }
+
+  /** Whether some admin token is live: when none is, the master's next start issues one. */
+  async hasLiveAdminToken(): Promise<boolean> {
     const row = await sqlOne<{ id: string }>(
       this.db,
-      `SELECT id FROM api_tokens WHERE role = 'admin' LIMIT 1`,
+      `SELECT id FROM api_tokens WHERE role = 'admin' AND revoked_at IS NULL LIMIT 1`,
     );
     return row !== undefined;
   }
+}
+
+function withDates(row: TokenRow): TokenRow {
+  const date = (value: Date | string | null) => (value === null ? null : new Date(value));
+  return {
+    ...row,
+    createdAt: new Date(row.createdAt),
+    lastUsedAt: date(row.lastUsedAt),
+    revokedAt: date(row.revokedAt),
+  };
 }

@@ -4,12 +4,14 @@ export enum AuthErrorCode {
   MissingToken = 'AUTH_MISSING_TOKEN',
   InvalidToken = 'AUTH_INVALID_TOKEN',
   Forbidden = 'AUTH_FORBIDDEN',
+  TokenNotFound = 'AUTH_TOKEN_NOT_FOUND',
 }
 
 const STATUS: Record<AuthErrorCode, number> = {
   [AuthErrorCode.MissingToken]: 401,
   [AuthErrorCode.InvalidToken]: 401,
   [AuthErrorCode.Forbidden]: 403,
+  [AuthErrorCode.TokenNotFound]: 404,
 };
 
 export class AuthError extends AppError<AuthErrorCode> {

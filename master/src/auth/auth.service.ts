@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { ApiTokensRepository } from './api-tokens.repository.js';
+import type * as api from '../../../shared/src/api.js';
+import { isUuid } from '../../../shared/src/validation.js';
+import type { ApiTokensRepository, TokenRow } from './api-tokens.repository.js';
 import { AuthError, AuthErrorCode } from './auth.errors.js';
 import type { TokenRole } from './api-token.entity.js';
 
@@ -19,9 +21,13 @@ export function hashToken(token: string): string {
 export class AuthService {
   constructor(private readonly tokens: ApiTokensRepository) {}
 
-  /** Creates the first admin token when there is none; returns it (shown once) or null. */
+  /**
+   * Creates an admin token when there is no live one — on the first start, or after every admin
+   * token was revoked (whoever can restart the master owns its data anyway); returns it (shown
+   * once) or null.
+   */
   async bootstrapAdminToken(): Promise<string | null> {
-    if (await this.tokens.hasAdminToken()) return null;
+    if (await this.tokens.hasLiveAdminToken()) return null;
     return this.issue('admin', 'admin', null);
   }
 
@@ -48,4 +54,36 @@ export class AuthService {
     }
     return { tokenId: token.id, name: token.name, role: token.role, clientId: token.clientId };
   }
+
+  /** Every token, newest first, without its hash. */
+  async listTokens(): Promise<api.ApiToken[]> {
+    return (await this.tokens.list()).map(tokenView);
+  }
+
+  /**
+   * Revokes a token: refused from the next request on (authenticate reads the registry each time).
+   * Revoking the token the caller uses is allowed; revoking a revoked token changes nothing.
+   */
+  async revoke(id: string): Promise<api.ApiToken> {
+    const token = isUuid(id) ? await this.tokens.revoke(id) : undefined;
+    if (!token) {
+      throw new AuthError(
+        AuthErrorCode.TokenNotFound,
+        `no API token with id "${id}"; \`berth token list\` shows them`,
+      );
+    }
+    return tokenView(token);
+  }
+}
+
+function tokenView(token: TokenRow): api.ApiToken {
+  return {
+    id: token.id,
+    name: token.name,
+    role: token.role,
+    client: token.client,
+    createdAt: token.createdAt.toISOString(),
+    lastUsedAt: token.lastUsedAt?.toISOString() ?? null,
+    revokedAt: token.revokedAt?.toISOString() ?? null,
+  };
 }
