@@ -1,5 +1,13 @@
 import type {
+  ApiToken,
+  AuditEvent,
+  AuditQuery,
   Backup,
+  BackupPolicy,
+  BackupPolicyInput,
+  SiteBackupSchedule,
+  SiteCron,
+  StoreUsage,
   MigrateCheck,
   Client,
   Cluster,
@@ -29,7 +37,7 @@ export interface ApiClientOptions {
   authHint?: string;
 }
 
-type Method = 'GET' | 'POST';
+type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -228,8 +236,58 @@ export class ApiClient {
     return this.request('GET', `/api/tasks/${segment(id)}/log`, { query: { ...options } });
   }
 
+  retryTask(id: string): Promise<Task> {
+    return this.request('POST', `/api/tasks/${segment(id)}/retry`);
+  }
+
   cancelTask(id: string): Promise<Task> {
     return this.request('POST', `/api/tasks/${segment(id)}/cancel`);
+  }
+
+  async listBackupPolicies(): Promise<BackupPolicy[]> {
+    return (await this.request<{ items: BackupPolicy[] }>('GET', '/api/backup-policies')).items;
+  }
+
+  /** scope: the global default, a client's (by name) or a site's (by domain). */
+  putBackupPolicy(scope: PolicyScopeRef, body: BackupPolicyInput): Promise<BackupPolicy> {
+    return this.request('PUT', policyPath(scope), { body });
+  }
+
+  removeBackupPolicy(scope: PolicyScopeRef): Promise<void> {
+    return this.request('DELETE', policyPath(scope));
+  }
+
+  /** A site's is `siteBackupSchedule` (what applies to it, from wherever it comes). */
+  getBackupPolicy(scope: Exclude<PolicyScopeRef, { scope: 'site' }>): Promise<BackupPolicy> {
+    return this.request('GET', policyPath(scope));
+  }
+
+  siteBackupSchedule(domain: string): Promise<SiteBackupSchedule> {
+    return this.request('GET', `/api/backup-policies/sites/${segment(domain)}`);
+  }
+
+  setSiteCron(domain: string, everyMinutes: number): Promise<SiteCron> {
+    return this.request('PUT', `/api/sites/${segment(domain)}/cron`, { body: { everyMinutes } });
+  }
+
+  storeUsage(): Promise<StoreUsage> {
+    return this.request('GET', '/api/store');
+  }
+
+  collectStore(): Promise<Task> {
+    return this.request('POST', '/api/store/gc');
+  }
+
+  async listAudit(query: AuditQuery = {}): Promise<AuditEvent[]> {
+    return (await this.request<{ items: AuditEvent[] }>('GET', '/api/audit', { query: { ...query } })).items;
+  }
+
+  async listTokens(): Promise<ApiToken[]> {
+    return (await this.request<{ items: ApiToken[] }>('GET', '/api/tokens')).items;
+  }
+
+  revokeToken(id: string): Promise<ApiToken> {
+    return this.request('POST', `/api/tokens/${segment(id)}/revoke`);
   }
 
   async request<T>(
@@ -297,6 +355,15 @@ export function normaliseBaseUrl(input: string): string {
     throw new CliError(`The master URL must start with http:// or https://, got "${input}"`, ExitCode.Usage);
   }
   return url.origin + url.pathname.replace(/\/+$/, '');
+}
+
+/** Which policy: the global default, a client's or a site's. */
+export type PolicyScopeRef =
+  { scope: 'global' } | { scope: 'client'; target: string } | { scope: 'site'; target: string };
+
+function policyPath(ref: PolicyScopeRef): string {
+  if (ref.scope === 'global') return '/api/backup-policies/global';
+  return `/api/backup-policies/${ref.scope === 'client' ? 'clients' : 'sites'}/${segment(ref.target)}`;
 }
 
 function segment(value: string): string {

@@ -4,7 +4,14 @@
  * tasks); what is declared here is the CLI's own side: its queries, and the health and error bodies.
  */
 export type {
+  ApiToken,
+  AuditEvent,
   Backup,
+  BackupPolicy,
+  BackupPolicyInput,
+  SiteBackupSchedule,
+  SiteCron,
+  StoreUsage,
   Client,
   Cluster,
   CreatedServer,
@@ -26,6 +33,12 @@ export interface Health {
   status: 'ok';
   version: string;
   database: string;
+}
+
+export interface AuditQuery {
+  since?: string;
+  target?: string;
+  limit?: number;
 }
 
 export interface TaskQuery {

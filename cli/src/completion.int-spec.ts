@@ -58,7 +58,21 @@ describe('bash completion', () => {
 
   it('completes the top-level commands', async () => {
     expect(await complete('berth', '')).toEqual(
-      ['agent', 'client', 'cluster', 'completion', 'master', 'platform', 'server', 'site', 'task'].sort(),
+      [
+        'agent',
+        'audit',
+        'backup',
+        'client',
+        'cluster',
+        'completion',
+        'master',
+        'platform',
+        'server',
+        'site',
+        'store',
+        'task',
+        'token',
+      ].sort(),
     );
     expect(await complete('berth', 'si')).toEqual(['site']);
   });

@@ -32,10 +32,14 @@ describe('the command tree', () => {
       'agent',
       'server',
       'client',
+      'token',
       'cluster',
       'platform',
       'site',
+      'backup',
+      'store',
       'task',
+      'audit',
       'completion',
     ]);
     const install = find(root, 'site install');

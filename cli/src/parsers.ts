@@ -10,6 +10,14 @@ export function positiveInteger(value: string): number {
   return parsed;
 }
 
+export function wholeNumber(value: string): number {
+  const parsed = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(parsed)) {
+    throw new InvalidArgumentError('expected a whole number (0 or more).');
+  }
+  return parsed;
+}
+
 export function portNumber(value: string): number {
   const parsed = Number(value);
   if (!/^\d+$/.test(value) || parsed > 65535) {

@@ -1,8 +1,11 @@
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { AuditController } from './audit/audit.controller.js';
+import { AuditService } from './audit/audit.service.js';
 import { AuthController, ClientNames } from './auth/auth.controller.js';
 import { AuthGuard } from './auth/auth.guard.js';
 import { AuthService } from './auth/auth.service.js';
+import { TokensController } from './auth/tokens.controller.js';
 import { ClientsController } from './clients/clients.controller.js';
 import { ClientsService } from './clients/clients.service.js';
 import { HealthController } from './health.controller.js';
@@ -36,6 +39,7 @@ import type { Logger } from 'pino';
 /** The objects the HTTP layer needs, built by the master's composition root (master.ts). */
 export interface HttpDependencies {
   auth: AuthService;
+  audit: AuditService;
   clients: ClientsService;
   clusters: ClustersService;
   platforms: PlatformsService;
@@ -63,6 +67,7 @@ export class AppModule {
   static with(dependencies: HttpDependencies): DynamicModule {
     const providers: Provider[] = [
       { provide: AuthService, useValue: dependencies.auth },
+      { provide: AuditService, useValue: dependencies.audit },
       { provide: ClientsService, useValue: dependencies.clients },
       { provide: ClientNames, useValue: dependencies.clients },
       { provide: ClustersService, useValue: dependencies.clusters },
@@ -89,6 +94,7 @@ export class AppModule {
       controllers: [
         HealthController,
         AuthController,
+        TokensController,
         ServersController,
         ClientsController,
         ClustersController,
@@ -100,6 +106,7 @@ export class AppModule {
         StoreController,
         TasksController,
         MetricsController,
+        AuditController,
       ],
       providers,
     };

@@ -7,12 +7,14 @@ import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
-import type { SqlExecutor } from './infra/db/sql.js';
 import { berthVersion } from '../../shared/src/package-root.js';
 import { AgentAuthenticator } from './agents/agent-authenticator.js';
 import { AgentCredentialsRepository } from './agents/agent-credentials.repository.js';
 import { AgentGateway } from './agents/agent-gateway.js';
 import { AppModule } from './app.module.js';
+import { AuditRepository } from './audit/audit.repository.js';
+import { AuditService } from './audit/audit.service.js';
+import { AuditTrail } from './audit/audit-trail.js';
 import { ApiTokensRepository } from './auth/api-tokens.repository.js';
 import { AuthService } from './auth/auth.service.js';
 import { ClientsRepository } from './clients/clients.repository.js';
@@ -70,7 +72,8 @@ import { TaskLogBus } from './tasks/task-log-bus.js';
 import { TaskLogsRepository } from './tasks/task-logs.repository.js';
 import { TaskQueue } from './tasks/task-queue.js';
 import { TasksRepository } from './tasks/tasks.repository.js';
-import { TasksService } from './tasks/tasks.service.js';
+import { TaskRetrier, TasksService } from './tasks/tasks.service.js';
+import { isServerTaskType } from '../../shared/src/tasks.js';
 
 /** How long requests in flight may take to finish when the master stops. */
 const HTTP_DRAIN_MS = 1_000;
@@ -184,6 +187,8 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
     });
     const queue = new TaskQueue(tasksRepository, () => engine.wake());
     const auth = new AuthService(new ApiTokensRepository(db));
+    const auditRepository = new AuditRepository(db);
+    const auditTrail = new AuditTrail(auditRepository, logger.child({ component: 'audit' }));
     const adminToken = await auth.bootstrapAdminToken();
 
     const serverTasks = new ServerTasksService(serversRepository, queue, archives, config);
@@ -267,15 +272,14 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
     const scheduler = new Scheduler({
       firings: firingsRepository,
       policies: policiesRepository,
-      backups: { start: (siteId, executor) => sitesService.scheduledBackup(siteId, executor) },
-      ...(config.storeGcSchedule
-        ? {
-            storeGc: {
-              schedule: config.storeGcSchedule,
-              start: (executor: SqlExecutor) => storeService.scheduledCollect(executor),
-            },
-          }
+      backups: { taskFor: (siteId) => sitesService.scheduledBackup(siteId) },
+      ...(config.siteCron
+        ? { crons: { taskFor: (siteId: string) => sitesService.scheduledCron(siteId) } }
         : {}),
+      ...(config.storeGcSchedule
+        ? { storeGc: { schedule: config.storeGcSchedule, taskFor: () => storeService.scheduledCollect() } }
+        : {}),
+      insert: (executor, task) => queue.insertIn(executor, task),
       wake: () => engine.wake(),
       config,
       logger: logger.child({ component: 'scheduler' }),
@@ -305,6 +309,22 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       ...config,
       grpcPort,
     });
+    // `berth task retry`: each task type is started again by the feature that owns it.
+    const retrier: TaskRetrier = {
+      retry: (principal, task) => {
+        if (task.targetKind === 'site') return sitesService.retry(principal, task);
+        if (task.type === 'platform.verify') return platformsService.verify(principal, task.targetId);
+        if (task.type === 'store.gc') return storeService.collect(principal);
+        if (isServerTaskType(task.type)) {
+          return serverTasks.create(principal, {
+            type: task.type,
+            server: task.targetId,
+            params: task.params,
+          });
+        }
+        return Promise.resolve(undefined);
+      },
+    };
     const tasksService = new TasksService(
       tasksRepository,
       stepLog,
@@ -313,11 +333,13 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       serversService,
       engine,
       bus,
+      retrier,
     );
 
     const app = await NestFactory.create<NestExpressApplication>(
       AppModule.with({
         auth,
+        audit: new AuditService(auditRepository),
         clients: new ClientsService(clientsRepository),
         clusters: new ClustersService(clustersRepository, serversService, queue),
         servers: serversService,
@@ -350,6 +372,8 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       }),
       { logger: new NestPinoLogger(logger.child({ component: 'http' })), bodyParser: true },
     );
+    // First in the chain, so that a request the body parser or the auth guard refuses is audited too.
+    app.use(auditTrail.middleware());
     app.useBodyParser('json', { limit: '1mb' });
     serveWebUi(app);
     const document = SwaggerModule.createDocument(
@@ -363,6 +387,8 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
     );
     SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs/openapi.json' });
     await app.listen(config.httpPort, config.httpHost);
+    // Stopped in reverse: the API closes first, then the audit events of its last requests are written.
+    stops.push(() => auditTrail.flush());
     stops.push(() => closeHttp(app));
     const address = app.getHttpServer().address() as { port: number };
     const host = config.httpHost.includes(':') ? `[${config.httpHost}]` : config.httpHost;

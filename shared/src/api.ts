@@ -131,6 +131,25 @@ export interface Site {
   createdAt: string;
   /** The tasks the site offers in its state (shared/src/site-actions.ts): the web UI's buttons. */
   actions: readonly SiteAction[];
+  /** Only in GET /api/sites/{domain}. */
+  cron?: SiteCron;
+}
+
+/** A site's Drupal cron: how often, and how its recent runs went. */
+export interface SiteCron {
+  /** Minutes between runs while the site is enabled; 0: only when asked for (`berth site cron`). */
+  everyMinutes: number;
+  /** Where in each period the site's runs fall (stable per site, so not every site runs at :00). */
+  offsetSeconds: number;
+  lastRun: {
+    taskId: string;
+    state: string;
+    at: string;
+    durationMs: number | null;
+    error: string | null;
+  } | null;
+  /** Failed runs since the last one that succeeded (of the last 20). */
+  failuresInARow: number;
 }
 
 /** What a backup's archive holds (shared/src/steps.ts SiteArchiveManifest) and where it came from. */
@@ -245,6 +264,8 @@ export interface Task {
   type: TaskType;
   state: TaskState;
   targetKind: TaskTargetKind;
+  /** The failed or cancelled task this one starts again (`berth task retry`); null otherwise. */
+  retryOf: string | null;
   targetId: string;
   targetName: string;
   params: Record<string, unknown>;
@@ -339,4 +360,47 @@ export interface StoreUsage {
   byClient: Array<{ client: string | null; backups: number; bytes: number }>;
   /** The sites that take the most, largest first. */
   topSites: Array<{ domain: string; client: string | null; backups: number; bytes: number }>;
+}
+
+/** An API token as GET /api/tokens lists it: never the token, nor its hash. */
+export interface ApiToken {
+  id: string;
+  name: string;
+  role: 'admin' | 'client';
+  /** A client token's client (its name). */
+  client: string | null;
+  createdAt: string;
+  /** To the minute: the master notes a use at most once a minute per token. */
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+/** One change asked of the REST API, as GET /api/audit lists it (newest first). */
+export interface AuditEvent {
+  id: string;
+  /** When the request arrived. */
+  at: string;
+  /** Who: the token (null when the request had no valid token: see errorCode). */
+  tokenId: string | null;
+  tokenName: string | null;
+  role: 'admin' | 'client' | null;
+  clientId: string | null;
+  method: string;
+  /** The route's pattern, e.g. /api/sites/:domain/backup; null when no route matched. */
+  route: string | null;
+  /** The path as requested, without its query. */
+  path: string;
+  /** The route's parameters, e.g. { domain: 'a.example' }. */
+  target: Record<string, string>;
+  /** Allow-listed fields of the query and body (names, switches); never the body itself. */
+  summary: Record<string, unknown> | null;
+  /** The caller's address (the socket's peer). */
+  address: string | null;
+  /** The HTTP status answered; null when the caller went away first. */
+  status: number | null;
+  /** The code of an error answer (AUTH_INVALID_TOKEN, SITE_NOT_FOUND, ...). */
+  errorCode: string | null;
+  /** The task the request created. */
+  taskId: string | null;
+  durationMs: number;
 }

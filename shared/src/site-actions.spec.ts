@@ -36,6 +36,7 @@ describe('SITE_ACTIONS', () => {
       'backup',
       'restore',
       'login-reset',
+      'cron',
       'migrate',
       'clone',
       'rename',

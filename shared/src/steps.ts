@@ -510,6 +510,35 @@ export const STEP_NAMES: readonly StepName[] = [
   'app.packages',
 ];
 
+/**
+ * Steps that may run again when their attempt was lost (the agent restarted, or went silent past
+ * its lease): the engine gives them a new attempt after a backoff (up to STEP_ATTEMPTS_MAX) instead
+ * of failing the task. Only steps that read or probe, so running one twice changes nothing on the
+ * server. A step that writes (an import, an extraction, the updates) is never retried: whether its
+ * first attempt finished is unknown, and only the workflow's undo knows what to do about it. Nor, for
+ * now, the uploads (site.archive, db.dump): the lost attempt may have stored its archive already (the
+ * retry's upload is then refused), and a rollback point's dump waiting for an agent to come back
+ * would hold the site's writes all that time; they fail and roll back as before. debug.sleep stands
+ * for a retryable step in tests, debug.noop for one that is not.
+ */
+export const RETRYABLE_STEPS: readonly StepName[] = [
+  'server.probe',
+  'db.schema-versions',
+  'platform.scan',
+  'site.absent',
+  'http.list-vhosts',
+  'probe.http',
+  'probe.tcp',
+  'app.status',
+  'app.cron',
+  'app.update-status',
+  'app.packages',
+  'debug.sleep',
+];
+
+/** Attempts a retryable step gets at most (the first and two retries). */
+export const STEP_ATTEMPTS_MAX = 3;
+
 /** Steps that exist for tests and benchmarks; an agent runs them only when started with them enabled. */
 export const DEBUG_STEP_NAMES: readonly StepName[] = ['debug.noop', 'debug.sleep'];
 

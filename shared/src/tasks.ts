@@ -214,6 +214,8 @@ export type TaskDefinitions = {
     result: { restored: string; preRestoreBackupId: string };
   };
   'site.login-reset': { target: 'site'; params: Record<string, never>; result: { url: string } };
+  /** Drupal's cron (drush core:cron) on the site's app head: on its schedule, or asked for. */
+  'site.cron': { target: 'site'; params: Record<string, never>; result: { durationMs: number } };
   'site.migrate': {
     target: 'site';
     params: MigrateParams;
@@ -299,6 +301,7 @@ export const TASK_KINDS = {
   'site.backup': { target: 'site', offeredIn: ['enabled'] },
   'site.restore': { target: 'site', offeredIn: ['enabled'] },
   'site.login-reset': { target: 'site', offeredIn: ['enabled'] },
+  'site.cron': { target: 'site', offeredIn: ['enabled'] },
   'site.migrate': { target: 'site', offeredIn: ['enabled'] },
   'site.clone': { target: 'site', offeredIn: ['enabled'] },
   'site.rename': { target: 'site', offeredIn: ['enabled'] },

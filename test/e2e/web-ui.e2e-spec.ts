@@ -168,6 +168,7 @@ describe('web UI', () => {
       'Log in',
       'Verify',
       'Back up',
+      'Run cron',
       'Disable',
       'Migrate…',
     ]);
@@ -345,5 +346,57 @@ describe('web UI', () => {
       page.getByRole('region', { name: 'Platforms on every head' }).textContent(),
     ).resolves.toContain('berth platform add NAME --cluster front');
     await page.screenshot({ path: join(SCREENSHOTS, 'cluster.png'), fullPage: true });
+  });
+
+  it('sets a backup policy on the backups page, shows it on a site, refuses a bad schedule, removes it', async () => {
+    // A site for the policy to apply to; it installs while the page is used.
+    const { task: install } = await stack.master.api.post<{ task: { id: string } }>('/api/sites', {
+      domain: 'schedule.example',
+      platform: 'p101',
+    });
+    const page = await signIn(stack.master.token);
+    await page.locator('header.top').getByRole('link', { name: 'Backups' }).click();
+    await page.waitForURL(/#\/backups$/);
+    await page
+      .getByRole('region', { name: 'Store' })
+      .getByText(/archives$/)
+      .waitFor();
+    const policies = page.getByRole('region', { name: 'Policies' });
+    await policies.getByText('No policies').waitFor();
+
+    const form = page.getByRole('region', { name: 'Set a policy' });
+    await expect(form.getByLabel('Scope').inputValue()).resolves.toBe('global');
+    expect(await form.getByLabel('Site domain').count()).toBe(0);
+    await form.getByLabel('Schedule').fill('0 2 * * *');
+    await form.getByLabel('Window').fill('01:00-05:00');
+    await form.getByLabel('Keep last').fill('3');
+    await form.getByRole('button', { name: 'Set policy' }).click();
+    const global = policies.getByRole('row', { name: /^global/ });
+    await expect
+      .poll(async () => (await global.locator('td').allTextContents()).slice(0, 5))
+      .toEqual(['global', '–', '0 2 * * *', '01:00–05:00', 'last 3']);
+    await page.screenshot({ path: join(SCREENSHOTS, 'backups.png'), fullPage: true });
+
+    // The site page says where its schedule comes from and when it is next due.
+    expect((await waitForTask(stack.master, install.id)).state).toBe('succeeded');
+    await page.goto(`${stack.master.url}/#/sites/schedule.example`);
+    const schedule = page.getByRole('region', { name: 'Backup schedule' });
+    await expect
+      .poll(() => schedule.textContent())
+      .toMatch(/Policythe global default.*0 2 \* \* \*, window 01:00–05:00 \(.+\).*Keeplast 3Next due\d/);
+    await page.goBack();
+
+    // The server's message for a bad schedule; the policy stays as it was.
+    await form.getByLabel('Schedule').fill('every night');
+    await form.getByRole('button', { name: 'Set policy' }).click();
+    await expect(form.getByRole('alert').textContent()).resolves.toMatch(
+      /"every night" is not a five-field cron expression/,
+    );
+    await expect(global.textContent()).resolves.toMatch(/0 2 \* \* \*/);
+
+    await global.getByRole('button', { name: 'Remove' }).click();
+    await policies.getByText('No policies').waitFor();
+    expect(await policies.getByRole('row').count()).toBe(0);
+    await page.context().close();
   });
 });

@@ -127,8 +127,10 @@ export async function startMaster(
   const env: NodeJS.ProcessEnv = {
     BERTH_CONFIG_DIR: configDir,
     BERTH_DEBUG_TASKS: '1',
-    // A test that counts tasks would meet the hourly collector's at :17; the store tests turn it on.
+    // A test that counts tasks (or holds a site) would meet the hourly collector's at :17 and the
+    // sites' hourly cron; the schedules test turns them on.
     BERTH_STORE_GC_SCHEDULE: 'off',
+    BERTH_SITE_CRON: 'off',
     ...FAST_LEASES,
     ...(database.url ? { DATABASE_URL: database.url } : { DATABASE_URL: '' }),
     ...options.env,

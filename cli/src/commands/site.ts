@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { validateHostname, validateName, validateSiteDomain } from '../../../shared/src/validation.js';
 import type { ApiClient } from '../api-client.js';
-import type { Task } from '../api-types.js';
+import type { SiteCron, Task } from '../api-types.js';
 import type { CliContext } from '../context.js';
 import {
   aliasNameForDomain,
@@ -13,9 +13,10 @@ import {
   writeAliasFile,
 } from '../drush-alias.js';
 import { usageError } from '../errors.js';
-import { formatRelative } from '../output/format.js';
+import { formatDuration, formatRelative } from '../output/format.js';
 import { renderFields, renderTable } from '../output/table.js';
 import { runTaskCommand, VERBOSE_HELP } from '../task-wait.js';
+import { wholeNumber } from '../parsers.js';
 
 interface WaitOptions {
   wait: boolean;
@@ -142,6 +143,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
           ['database on', found.dbServer],
           ['profile', found.profile],
           ['verified', formatRelative(found.verifiedAt, ctx.now())],
+          ...(found.cron ? ([['cron', cronText(found.cron, ctx.now())]] as Array<[string, string]>) : []),
         ]),
       );
       if (found.packages.length > 0) {
@@ -163,6 +165,31 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
           ),
         );
       }
+    });
+
+  site
+    .command('cron')
+    .description(
+      "Run a site's Drupal cron now (starts a task), or with --every set how often it runs on its own",
+    )
+    .argument('<domain>', 'the domain')
+    .option(
+      '--every <minutes>',
+      'run it every N minutes while the site is enabled (0: only when asked for)',
+      wholeNumber,
+    )
+    .option('--no-wait', WAIT_HELP)
+    .option('--verbose', VERBOSE_HELP)
+    .option('--json', 'print the task (or, with --every, the cron settings) as JSON')
+    .action(async (domain: string, options: WaitOptions & { every?: number }, command: Command) => {
+      domainArgument(domain);
+      if (options.every === undefined) {
+        await runTask(command, options, (client) => client.siteAction(domain, 'cron'));
+        return;
+      }
+      const cron = await (await ctx.client(command)).setSiteCron(domain, options.every);
+      if (options.json) return ctx.json(cron);
+      ctx.out(`${domain}: cron ${cronText(cron, ctx.now())}`);
     });
 
   const simple: Array<[string, string, string, ((task: Task) => void) | undefined]> = [
@@ -536,4 +563,15 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
         client.siteAction(domain, 'delete', { force: options.force }),
       );
     });
+}
+
+/** "every 60 min (at 17 s past each period), last run 2 min ago: succeeded in 1.2 s". */
+function cronText(cron: SiteCron, now: number): string {
+  if (cron.everyMinutes === 0) return 'only when asked for (berth site cron DOMAIN)';
+  const every = `every ${cron.everyMinutes} min (at ${cron.offsetSeconds} s into each period)`;
+  const last = cron.lastRun;
+  if (!last) return `${every}, not run yet`;
+  const took = last.durationMs === null ? '' : ` in ${formatDuration(last.durationMs)}`;
+  const failures = cron.failuresInARow > 0 ? `, ${cron.failuresInARow} failed in a row` : '';
+  return `${every}, last run ${formatRelative(last.at, now)}: ${last.state}${took}${failures}`;
 }

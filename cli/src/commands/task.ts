@@ -7,7 +7,7 @@ import { LOG_PAGE_SIZE, exitCodeFor, followTask, formatLogLine } from '../follow
 import { formatDuration, formatRelative, sanitize, taskDuration } from '../output/format.js';
 import { indent, renderFields, renderTable } from '../output/table.js';
 import { positiveInteger } from '../parsers.js';
-import { describeFailure } from '../task-wait.js';
+import { describeFailure, runTaskCommand, VERBOSE_HELP } from '../task-wait.js';
 
 export function registerTaskCommands(program: Command, ctx: CliContext): void {
   const task = program.command('task').description('Tasks: operations on servers, platforms and sites');
@@ -118,6 +118,19 @@ export function registerTaskCommands(program: Command, ctx: CliContext): void {
         for (const line of describeFailure(final)) ctx.err(line);
       }
       ctx.exitCode = exitCodeFor(final);
+    });
+
+  task
+    .command('retry')
+    .description(
+      'Start a failed or cancelled task again: a new task with the same parameters, linked to the first (not for install, clone or rename)',
+    )
+    .argument('<id>', 'task id')
+    .option('--no-wait', 'print the new task id and return at once instead of following it')
+    .option('--verbose', VERBOSE_HELP)
+    .option('--json', 'print the new task as JSON (the final task unless --no-wait)')
+    .action(async (id: string, options: { wait: boolean; json?: boolean }, command: Command) => {
+      await runTaskCommand(ctx, await ctx.client(command), options, (client) => client.retryTask(id));
     });
 
   task

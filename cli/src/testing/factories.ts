@@ -7,6 +7,7 @@ export function aTask(overrides: Partial<Task> = {}): Task {
     type: 'server.verify',
     state: 'queued',
     targetKind: 'server',
+    retryOf: null,
     targetId: '6f1c2d3e-0000-4000-8000-0000000000aa',
     targetName: 'web1',
     params: {},

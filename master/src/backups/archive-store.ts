@@ -11,6 +11,7 @@ import {
   type ArchiveChunk__Output,
   type AttemptRef__Output,
 } from '../../../shared/src/protocol.js';
+import { mapWithConcurrency } from '../../../shared/src/concurrency.js';
 import { isUuid } from '../../../shared/src/validation.js';
 import type { MasterConfig } from '../infra/config/master-config.js';
 import type { ArchiveInfo, ArchiveRepository, TransferRef } from './archive.repository.js';
@@ -58,6 +59,9 @@ export interface ArchiveMetrics {
 }
 
 const PURPOSE = /^[a-z][a-z0-9.-]{0,31}$/;
+/** Files removed at once, and rows marked deleted per statement, by removeMany. */
+const REMOVE_CONCURRENCY = 16;
+const REMOVE_BATCH = 1_000;
 const EPOCH = /^[1-9][0-9]{0,17}$/;
 const SIZE = /^(0|[1-9][0-9]{0,17})$/;
 
@@ -131,6 +135,19 @@ export class ArchiveStore {
       throw new Error(`"${name}" is not a file of the store`);
     await rm(join(this.archivesDir, name), { force: true });
     this.logger.warn({ file: name }, 'removed a file of the store that no archive names');
+  }
+
+  /**
+   * Deletes many archives (the garbage collector): their files a few at a time, then their rows in
+   * batches, instead of one statement per archive.
+   */
+  async removeMany(archiveIds: readonly string[]): Promise<void> {
+    const ids = [...new Set(archiveIds)];
+    await mapWithConcurrency(ids, REMOVE_CONCURRENCY, (id) => rm(this.path(id), { force: true }));
+    for (let start = 0; start < ids.length; start += REMOVE_BATCH) {
+      await this.archives.markManyDeleted(ids.slice(start, start + REMOVE_BATCH));
+    }
+    if (ids.length > 0) this.logger.info({ count: ids.length }, 'removed archives');
   }
 
   /** Deletes an archive's file and marks it deleted. */

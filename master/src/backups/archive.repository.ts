@@ -112,6 +112,12 @@ export class ArchiveRepository {
     );
   }
 
+  async markManyDeleted(archiveIds: readonly string[]): Promise<void> {
+    await sqlRows(this.db, `UPDATE archives SET state = 'deleted' WHERE id = ANY($1::uuid[]) RETURNING id`, [
+      archiveIds,
+    ]);
+  }
+
   async markDeleted(archiveId: string): Promise<void> {
     await sqlRows(this.db, `UPDATE archives SET state = 'deleted' WHERE id = $1 RETURNING id`, [archiveId]);
   }

@@ -86,6 +86,13 @@ export class BackupPoliciesController {
     return this.policies.put('client', client, body ?? {});
   }
 
+  @Get('clients/:client')
+  @ApiOperation({ summary: "A client's own policy" })
+  @ApiResponse({ status: 404, description: 'no such client, or it has no policy' })
+  getClient(@Param('client') client: string): Promise<api.BackupPolicy> {
+    return this.policies.get('client', client);
+  }
+
   @Delete('clients/:client')
   @HttpCode(204)
   @ApiOperation({ summary: "Remove a client's policy (its sites fall back to the global one)" })

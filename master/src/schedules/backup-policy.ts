@@ -122,7 +122,17 @@ export function effectivePolicy<P extends ScopedPolicy>(
  * is not a firing: an hourly schedule with a night window backs up at night only).
  */
 export function latestFiring(rules: PolicyRules, timeZone: string, now: Date): Firing | null {
-  if (rules.schedule === null) return null;
+  return latestFiringUntil(rules, timeZone, now).firing;
+}
+
+/** latestFiring, with until when it stays the answer (the next due time): what a cache keeps. */
+export function latestFiringUntil(
+  rules: PolicyRules,
+  timeZone: string,
+  now: Date,
+): { firing: Firing | null; validUntil: Date } {
+  const never = { firing: null, validUntil: new Date(8.64e15) };
+  if (rules.schedule === null) return never;
   // prev() is strictly before its date: a schedule due this very millisecond counts as due.
   const probe = CronExpressionParser.parse(rules.schedule, {
     currentDate: new Date(now.getTime() + 1),
@@ -132,15 +142,22 @@ export function latestFiring(rules: PolicyRules, timeZone: string, now: Date): F
   try {
     dueAt = probe.prev().toDate();
   } catch {
-    return null;
+    return never;
   }
   const nextDue = CronExpressionParser.parse(rules.schedule, { currentDate: dueAt, tz: timeZone })
     .next()
     .toDate();
-  if (!rules.window) return { dueAt, opensAt: dueAt, expiresAt: nextDue };
+  if (!rules.window) return { firing: { dueAt, opensAt: dueAt, expiresAt: nextDue }, validUntil: nextDue };
   const window = windowAfter(rules.window, timeZone, dueAt);
-  if (window.opensAt >= nextDue) return null;
-  return { dueAt, opensAt: window.opensAt, expiresAt: window.closesAt < nextDue ? window.closesAt : nextDue };
+  if (window.opensAt >= nextDue) return { firing: null, validUntil: nextDue };
+  return {
+    firing: {
+      dueAt,
+      opensAt: window.opensAt,
+      expiresAt: window.closesAt < nextDue ? window.closesAt : nextDue,
+    },
+    validUntil: nextDue,
+  };
 }
 
 /** The next due time after `now` (for people reading a policy). */

@@ -14,6 +14,8 @@ export interface SiteScheduleRow {
   webServerId: string;
   dbServerId: string;
   timeZone: string;
+  /** Drupal's cron every this many minutes (0: off). */
+  cronEveryMinutes: number;
 }
 
 export interface NewFiring {
@@ -46,7 +48,8 @@ export interface FiringRow {
 }
 
 const SITE_SCHEDULE = `SELECT s.id AS "siteId", s.domain, s.client_id AS "clientId", s.created_at AS "createdAt",
-         p.server_id AS "webServerId", s.db_server_id AS "dbServerId", COALESCE(w.time_zone, 'UTC') AS "timeZone"
+         p.server_id AS "webServerId", s.db_server_id AS "dbServerId", COALESCE(w.time_zone, 'UTC') AS "timeZone",
+         s.cron_every_minutes AS "cronEveryMinutes"
     FROM sites s JOIN platforms p ON p.id = s.platform_id JOIN servers w ON w.id = p.server_id`;
 
 const FIRING_COLUMNS = `id, kind, target_id AS "targetId", due_at AS "dueAt", opens_at AS "opensAt",
@@ -116,21 +119,28 @@ export class FiringsRepository {
 
   /**
    * Waiting firings whose window is open, oldest due first, then in a stable order per target
-   * (so a server with many due at once takes them in the same order every night).
+   * (so a server with many due at once takes them in the same order every night); at most
+   * `perServer` per web server, so that one server's backlog does not fill the batch and leave the
+   * other servers' firings waiting until their windows close.
    */
-  open(now: Date, limit: number): Promise<OpenFiring[]> {
+  open(now: Date, limit: number, perServer: number): Promise<OpenFiring[]> {
     return sqlRows<OpenFiring>(
       this.db,
-      `SELECT f.id, f.kind, f.target_id AS "targetId", f.due_at AS "dueAt",
-              CASE WHEN s.id IS NULL THEN ARRAY[]::uuid[]
-                   ELSE ARRAY[p.server_id, s.db_server_id] END AS "serverIds"
-         FROM schedule_firings f
-         LEFT JOIN sites s ON f.kind = 'backup' AND s.id = f.target_id
-         LEFT JOIN platforms p ON p.id = s.platform_id
-        WHERE f.state = 'waiting' AND f.opens_at <= $1 AND f.expires_at > $1
-        ORDER BY f.due_at, md5(f.target_id::text)
+      `SELECT id, kind, "targetId", "dueAt", "serverIds" FROM (
+         SELECT f.id, f.kind, f.target_id AS "targetId", f.due_at AS "dueAt",
+                CASE WHEN s.id IS NULL THEN ARRAY[]::uuid[]
+                     ELSE ARRAY[p.server_id, s.db_server_id] END AS "serverIds",
+                md5(f.target_id::text) AS "order",
+                row_number() OVER (PARTITION BY COALESCE(p.server_id, f.target_id)
+                                   ORDER BY f.due_at, md5(f.target_id::text)) AS "rank"
+           FROM schedule_firings f
+           LEFT JOIN sites s ON f.kind IN ('backup', 'cron') AND s.id = f.target_id
+           LEFT JOIN platforms p ON p.id = s.platform_id
+          WHERE f.state = 'waiting' AND f.opens_at <= $1 AND f.expires_at > $1) open
+        WHERE "rank" <= $3
+        ORDER BY "dueAt", "order"
         LIMIT $2`,
-      [now.toISOString(), limit],
+      [now.toISOString(), limit, perServer],
     );
   }
 

@@ -1,6 +1,6 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
-export type FiringKind = 'backup' | 'store-gc';
+export type FiringKind = 'backup' | 'cron' | 'store-gc';
 export type FiringState = 'waiting' | 'started' | 'missed';
 
 /**
@@ -17,7 +17,7 @@ export class ScheduleFiringEntity {
   @Column('varchar', { length: 32 })
   kind!: FiringKind;
 
-  /** The site backed up; the nil uuid for the store's own jobs. */
+  /** The site backed up or whose cron runs; the nil uuid for the store's own jobs. */
   @Column('uuid', { name: 'target_id' })
   targetId!: string;
 

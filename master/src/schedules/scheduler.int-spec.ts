@@ -10,10 +10,11 @@ import { openDatabase } from '../infra/db/data-source.js';
 import { sqlRows, type SqlExecutor } from '../infra/db/sql.js';
 import { ServersRepository } from '../servers/servers.repository.js';
 import { TaskQueue } from '../tasks/task-queue.js';
-import { TASK_PRIORITY, TasksRepository } from '../tasks/tasks.repository.js';
+import { TASK_PRIORITY, TasksRepository, type NewTask } from '../tasks/tasks.repository.js';
 import { BackupPoliciesRepository } from './backup-policies.repository.js';
 import { FiringsRepository, type FiringRow } from './firings.repository.js';
 import { Scheduler } from './scheduler.js';
+import { cronOffsetSeconds } from './site-cron.js';
 
 const logger = pino({ level: 'silent' });
 const at = (iso: string) => new Date(iso);
@@ -33,19 +34,19 @@ describe.each(TEST_DATABASE_KINDS)('scheduler on %s', (kind) => {
   let servers: Record<'web1' | 'web2', string>;
   let missed: FiringRow[];
 
-  const scheduler = (perServer: number) =>
+  const scheduler = (perServer: number, options: { cron?: boolean } = {}) =>
     new Scheduler({
       firings,
       policies,
       backups: {
-        start: async (siteId: string, executor: SqlExecutor) => {
+        taskFor: async (siteId: string) => {
           const [site] = await sqlRows<{ domain: string; status: string }>(
-            executor,
+            db,
             `SELECT domain, status FROM sites WHERE id = $1`,
             [siteId],
           );
           if (site?.status !== 'enabled') return null;
-          return queue.insertIn(executor, {
+          return {
             type: 'site.backup',
             targetId: siteId,
             targetName: site.domain,
@@ -53,9 +54,33 @@ describe.each(TEST_DATABASE_KINDS)('scheduler on %s', (kind) => {
             params: { archiveId: '00000000-0000-4000-8000-000000000001', reason: 'scheduled' },
             createdBy: 'scheduler',
             priority: TASK_PRIORITY.scheduled,
-          });
+          } satisfies NewTask<'site.backup'>;
         },
       },
+      ...(options.cron
+        ? {
+            crons: {
+              taskFor: async (siteId: string) => {
+                const [site] = await sqlRows<{ domain: string; status: string }>(
+                  db,
+                  `SELECT domain, status FROM sites WHERE id = $1`,
+                  [siteId],
+                );
+                if (site?.status !== 'enabled') return null;
+                return {
+                  type: 'site.cron',
+                  targetId: siteId,
+                  targetName: site.domain,
+                  lockKey: `site:${siteId}`,
+                  params: {},
+                  createdBy: 'scheduler',
+                  priority: TASK_PRIORITY.scheduled,
+                } satisfies NewTask<'site.cron'>;
+              },
+            },
+          }
+        : {}),
+      insert: (executor: SqlExecutor, task: NewTask) => queue.insertIn(executor, task),
       wake: () => undefined,
       missed: (firing) => missed.push(firing),
       config: { scheduledPerServer: perServer },
@@ -157,15 +182,16 @@ describe.each(TEST_DATABASE_KINDS)('scheduler on %s', (kind) => {
       keepMonthly: 0,
     });
     const one = scheduler(1);
+    // One per server looked at (the rest of each server's backlog waits its turn), one started each.
     expect(await one.tickNow(at('2026-12-04T10:01:00Z'))).toMatchObject({
       recorded: 6,
       started: 2,
-      deferred: 4,
+      deferred: 0,
     });
-    // Still running: nothing more.
-    expect(await one.tickNow(at('2026-12-04T10:02:00Z'))).toMatchObject({ started: 0, deferred: 4 });
+    // Still running: nothing more, the next of each server deferred.
+    expect(await one.tickNow(at('2026-12-04T10:02:00Z'))).toMatchObject({ started: 0, deferred: 2 });
     await sqlRows(db, `UPDATE tasks SET state = 'succeeded' RETURNING id`);
-    expect(await one.tickNow(at('2026-12-04T10:03:00Z'))).toMatchObject({ started: 2, deferred: 2 });
+    expect(await one.tickNow(at('2026-12-04T10:03:00Z'))).toMatchObject({ started: 2, deferred: 0 });
     const perServer = await sqlRows<{ n: number }>(
       db,
       `SELECT count(*)::int AS n FROM tasks t JOIN sites s ON s.id = t.target_id
@@ -273,5 +299,39 @@ describe.each(TEST_DATABASE_KINDS)('scheduler on %s', (kind) => {
     expect((await tasks.startQueuedTasks('test', 1, versions)).map((task) => task.id)).toEqual([
       scheduled.id,
     ]);
+  });
+
+  it("runs every enabled site's cron once per period, each at its own offset", async () => {
+    const ids: string[] = [];
+    for (let n = 0; n < 6; n++) ids.push(await addSite(`c${n}.example`, n % 2 ? servers.web1 : servers.web2));
+    await sqlRows(db, `UPDATE sites SET cron_every_minutes = 10 RETURNING id`);
+    await sqlRows(db, `UPDATE sites SET status = 'disabled' WHERE id = $1 RETURNING id`, [ids[5]]);
+    const crons = scheduler(100, { cron: true });
+    // Over one period, tick every 15 s as the master does.
+    const start = Date.parse('2026-12-04T10:00:00Z');
+    const end = start + 10 * 60_000;
+    for (let at = start; at <= end; at += 15_000) await crons.tickNow(new Date(at));
+    // Every enabled site: the run due in the period before (still open at 10:00), then each due
+    // time up to the last tick.
+    const due = await sqlRows<{ targetId: string; dueAt: Date; taskId: string | null }>(
+      db,
+      `SELECT target_id AS "targetId", due_at AS "dueAt", task_id AS "taskId" FROM schedule_firings
+        WHERE kind = 'cron' ORDER BY due_at`,
+    );
+    for (const id of ids.slice(0, 5)) {
+      const offset = cronOffsetSeconds(id, 10) * 1000;
+      const expected = [start - 600_000 + offset, start + offset, start + 600_000 + offset].filter(
+        (dueAt) => dueAt <= end && dueAt + 600_000 > start,
+      );
+      expect(
+        due.filter((firing) => firing.targetId === id).map((firing) => new Date(firing.dueAt).getTime()),
+      ).toEqual(expected);
+    }
+    expect(due.every((firing) => firing.taskId !== null)).toBe(true);
+    const runs = await sqlRows<{ n: number }>(
+      db,
+      `SELECT count(*)::int AS n FROM tasks WHERE type = 'site.cron'`,
+    );
+    expect(runs[0]!.n).toBe(due.length);
   });
 });

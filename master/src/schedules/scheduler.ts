@@ -2,13 +2,16 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { MasterConfig } from '../infra/config/master-config.js';
 import type { SqlExecutor } from '../infra/db/sql.js';
+import type { NewTask } from '../tasks/tasks.repository.js';
 import {
   checkSchedule,
-  effectivePolicy,
   latestFiring,
+  latestFiringUntil,
   type Firing,
+  type PolicyRules,
   type ScopedPolicy,
 } from './backup-policy.js';
+import { latestCronFiring } from './site-cron.js';
 import {
   STORE_TARGET_ID,
   type FiringRow,
@@ -29,12 +32,17 @@ export interface SchedulerDependencies {
   >;
   policies: { rules(): Promise<ScopedPolicy[]> };
   /**
-   * Queues what a firing starts, inside the firing's transaction (the task's INSERT and the claim
-   * commit together); null when there is nothing to start (the site is no longer enabled).
+   * The task a site's firing starts, made before the firing's transaction (it may read the registry
+   * and reserve an archive: on the embedded database, with one connection, nothing else may run
+   * inside that transaction); null when there is nothing to start (the site is no longer enabled).
    */
-  backups: { start(siteId: string, executor: SqlExecutor): Promise<{ id: string } | null> };
+  backups: { taskFor(siteId: string): Promise<NewTask<'site.backup'> | null> };
+  /** A site's Drupal cron run, on its own period (site-cron.ts); absent: not scheduled here. */
+  crons?: { taskFor(siteId: string): Promise<NewTask<'site.cron'> | null> };
   /** The store's collector, on a cron expression of its own in UTC (absent: not scheduled here). */
-  storeGc?: { schedule: string; start(executor: SqlExecutor): Promise<{ id: string } | null> };
+  storeGc?: { schedule: string; taskFor(): NewTask<'store.gc'> };
+  /** Inserts a task inside the firing's transaction: the claim and the INSERT commit together. */
+  insert(executor: SqlExecutor, task: NewTask): Promise<{ id: string }>;
   /** Wakes the task engine once tasks were queued. */
   wake(): void;
   /** Told of each firing missed (its window closed before it could start). */
@@ -63,6 +71,8 @@ export interface TickReport {
 export class Scheduler {
   /** The due time already recorded per target: a pass skips what the database has. */
   private readonly recorded = new Map<string, number>();
+  /** firingOf's cache. */
+  private readonly firings = new Map<string, { firing: Firing | null; from: Date; validUntil: Date }>();
   private task: ScheduledTask | undefined;
   private running: Promise<TickReport> | undefined;
   /** The collector catches up on nothing from before this process: it is housekeeping, not a promise. */
@@ -104,21 +114,23 @@ export class Scheduler {
     const { firings, logger } = this.deps;
     const [sites, policies] = await Promise.all([firings.siteSchedules(), this.deps.policies.rules()]);
     const due: NewFiring[] = [];
-    // Sites on one server under one policy share their due time: computed once per pair.
-    const byRule = new Map<string, Firing | null>();
+    const policyOf = policyLookup(policies);
     for (const site of sites) {
-      const policy = effectivePolicy(policies, { id: site.siteId, clientId: site.clientId });
+      const policy = policyOf(site);
       if (!policy?.schedule) continue;
-      const key = `${policy.id}|${site.timeZone}`;
-      let firing = byRule.get(key);
-      if (firing === undefined) {
-        firing = latestFiring(policy, site.timeZone, now);
-        byRule.set(key, firing);
-      }
+      const firing = this.firingOf(policy, site.timeZone, now);
       // A due time from before the site existed is not its own.
       if (!firing || firing.dueAt < site.createdAt) continue;
       if (this.recorded.get(`backup:${site.siteId}`) === firing.dueAt.getTime()) continue;
       due.push({ kind: 'backup', targetId: site.siteId, policyId: policy.id, ...firing });
+    }
+    if (this.deps.crons) {
+      for (const site of sites) {
+        const cron = latestCronFiring(site.siteId, site.cronEveryMinutes, now);
+        if (!cron || cron.dueAt < site.createdAt) continue;
+        if (this.recorded.get(`cron:${site.siteId}`) === cron.dueAt.getTime()) continue;
+        due.push({ kind: 'cron', targetId: site.siteId, policyId: null, ...cron });
+      }
     }
     const gc = this.deps.storeGc
       ? latestFiring({ schedule: this.deps.storeGc.schedule, window: null, keep: NO_KEEP }, 'UTC', now)
@@ -155,10 +167,23 @@ export class Scheduler {
     return report;
   }
 
+  /**
+   * The latest firing of a schedule in a time zone: computed once per schedule, window and zone
+   * and kept until the schedule is due again (every site under one rule shares it, tick after tick).
+   */
+  private firingOf(rules: PolicyRules, timeZone: string, now: Date): Firing | null {
+    const key = `${rules.schedule}|${rules.window?.start ?? ''}-${rules.window?.end ?? ''}|${timeZone}`;
+    const cached = this.firings.get(key);
+    if (cached && now >= cached.from && now < cached.validUntil) return cached.firing;
+    const computed = latestFiringUntil(rules, timeZone, now);
+    this.firings.set(key, { ...computed, from: computed.firing?.dueAt ?? now });
+    return computed.firing;
+  }
+
   /** Starts open firings while their servers have room for scheduled work. */
   private async startOpen(now: Date): Promise<{ started: number; deferred: number }> {
     const { firings, config } = this.deps;
-    const open = await firings.open(now, OPEN_BATCH);
+    const open = await firings.open(now, OPEN_BATCH, config.scheduledPerServer);
     if (open.length === 0) return { started: 0, deferred: 0 };
     const load = await firings.scheduledLoad();
     let started = 0;
@@ -169,7 +194,10 @@ export class Scheduler {
         deferred++;
         continue;
       }
-      const taskId = await firings.start(firing.id, (executor) => this.startTask(firing, executor));
+      const task = await this.taskFor(firing);
+      const taskId = await firings.start(firing.id, (executor) =>
+        task ? this.deps.insert(executor, task) : Promise.resolve(null),
+      );
       if (taskId === null) continue;
       started++;
       for (const server of servers) load.set(server, (load.get(server) ?? 0) + 1);
@@ -177,14 +205,35 @@ export class Scheduler {
     return { started, deferred };
   }
 
-  private startTask(firing: OpenFiring, executor: SqlExecutor): Promise<{ id: string } | null> {
+  private async taskFor(firing: OpenFiring): Promise<NewTask | null> {
     switch (firing.kind) {
       case 'backup':
-        return this.deps.backups.start(firing.targetId, executor);
+        return this.deps.backups.taskFor(firing.targetId);
+      case 'cron':
+        return (await this.deps.crons?.taskFor(firing.targetId)) ?? null;
       case 'store-gc':
-        return this.deps.storeGc?.start(executor) ?? Promise.resolve(null);
+        return this.deps.storeGc?.taskFor() ?? null;
     }
   }
 }
 
 const NO_KEEP = { last: 0, daily: 0, weekly: 0, monthly: 0 };
+
+/**
+ * effectivePolicy for many sites: the policies in maps once per pass, instead of a scan of every
+ * policy for every site.
+ */
+function policyLookup(
+  policies: readonly ScopedPolicy[],
+): (site: { siteId: string; clientId: string | null }) => ScopedPolicy | undefined {
+  const bySite = new Map<string, ScopedPolicy>();
+  const byClient = new Map<string, ScopedPolicy>();
+  let global: ScopedPolicy | undefined;
+  for (const policy of policies) {
+    if (policy.scope === 'site' && policy.siteId) bySite.set(policy.siteId, policy);
+    else if (policy.scope === 'client' && policy.clientId) byClient.set(policy.clientId, policy);
+    else if (policy.scope === 'global') global = policy;
+  }
+  return (site) =>
+    bySite.get(site.siteId) ?? (site.clientId ? byClient.get(site.clientId) : undefined) ?? global;
+}

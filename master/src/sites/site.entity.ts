@@ -65,6 +65,10 @@ export class SiteEntity {
   @Column('timestamptz', { name: 'verified_at', nullable: true })
   verifiedAt!: Date | null;
 
+  /** Drupal's cron runs every this many minutes while the site is enabled (0: never on its own). */
+  @Column('int', { name: 'cron_every_minutes', default: 60 })
+  cronEveryMinutes!: number;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, Req } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiOperation,
@@ -9,7 +9,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { AuthenticatedRequest } from '../auth/auth.guard.js';
-import type { MigrateCheck, Package } from '../../../shared/src/api.js';
+import type { MigrateCheck, Package, SiteCron } from '../../../shared/src/api.js';
 import type { TaskView } from '../tasks/tasks.service.js';
 import type { MigrateCandidate } from './migrate-candidates.js';
 import { SitesService, type BackupView, type SiteView } from './sites.service.js';
@@ -85,6 +85,14 @@ export class RenameSiteBody {
   redirect?: boolean;
 }
 
+export class SiteCronBody {
+  @ApiProperty({
+    description: 'Minutes between cron runs while the site is enabled; 0: never on its own',
+    example: 60,
+  })
+  everyMinutes!: number;
+}
+
 export class RestoreSiteBody {
   @ApiProperty({ description: 'The backup to restore (from GET /api/sites/{domain}/backups)' })
   backupId!: string;
@@ -133,6 +141,29 @@ export class SitesController {
   })
   verify(@Req() request: AuthenticatedRequest, @Param('domain') domain: string): Promise<TaskView> {
     return this.sites.verify(request.principal, domain);
+  }
+
+  @Post(':domain/cron')
+  @HttpCode(202)
+  @ApiOperation({ summary: "Run Drupal's cron now (drush core:cron on the site's app head)" })
+  @ApiResponse({ status: 409, description: 'the site is not enabled' })
+  cron(@Req() request: AuthenticatedRequest, @Param('domain') domain: string): Promise<TaskView> {
+    return this.sites.cron(request.principal, domain);
+  }
+
+  @Put(':domain/cron')
+  @ApiOperation({
+    summary:
+      "How often the site's cron runs on its own: { everyMinutes } (0: only when asked for). Runs fall at a " +
+      'stable offset per site within each period; GET /api/sites/{domain} shows it with the last run',
+  })
+  @ApiResponse({ status: 400, description: 'not a whole number of minutes from 0 to 10080' })
+  setCron(
+    @Req() request: AuthenticatedRequest,
+    @Param('domain') domain: string,
+    @Body() body: SiteCronBody,
+  ): Promise<SiteCron> {
+    return this.sites.setCron(request.principal, domain, body?.everyMinutes);
   }
 
   @Post(':domain/backups')

@@ -5,11 +5,18 @@ import { SiteEntity, type SiteStatus } from './site.entity.js';
 export class SitesRepository {
   constructor(private readonly db: DataSource) {}
 
+  /** A new site; its cron runs hourly unless said otherwise. */
   create(
     input: Omit<
       SiteEntity,
-      'id' | 'createdAt' | 'updatedAt' | 'verifiedAt' | 'previousPlatformId' | 'releaseOldAfter'
-    >,
+      | 'id'
+      | 'createdAt'
+      | 'updatedAt'
+      | 'verifiedAt'
+      | 'previousPlatformId'
+      | 'releaseOldAfter'
+      | 'cronEveryMinutes'
+    > & { cronEveryMinutes?: number },
   ): Promise<SiteEntity> {
     const repository = this.db.getRepository(SiteEntity);
     return repository.save(repository.create({ ...input, previousPlatformId: null, releaseOldAfter: null }));
@@ -81,6 +88,10 @@ export class SitesRepository {
   }
 
   /** A site under a new name (the end of a rename). */
+  async setCronEvery(id: string, everyMinutes: number): Promise<void> {
+    await this.db.getRepository(SiteEntity).update({ id }, { cronEveryMinutes: everyMinutes });
+  }
+
   async setDomain(id: string, domain: string): Promise<void> {
     await this.db.getRepository(SiteEntity).update({ id }, { domain, verifiedAt: new Date() });
   }

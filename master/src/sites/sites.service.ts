@@ -9,14 +9,15 @@ import type { ClientsRepository } from '../clients/clients.repository.js';
 import type { ClustersRepository } from '../clusters/clusters.repository.js';
 import { ClientsError } from '../clients/clients.errors.js';
 import type { SecretBox } from '../infra/crypto/secret-box.js';
-import { isUniqueViolation, type SqlExecutor } from '../infra/db/sql.js';
+import { isUniqueViolation } from '../infra/db/sql.js';
 import type { PackagesRepository } from '../packages/packages.repository.js';
 import type { PlatformsRepository } from '../platforms/platforms.repository.js';
 import { PlatformsError } from '../platforms/platforms.errors.js';
 import type { ServersRepository } from '../servers/servers.repository.js';
 import { ServersError } from '../servers/servers.errors.js';
 import type { TaskQueue } from '../tasks/task-queue.js';
-import { TASK_PRIORITY } from '../tasks/tasks.repository.js';
+import { TASK_PRIORITY, type NewTask } from '../tasks/tasks.repository.js';
+import { CRON_MAX_MINUTES, cronOffsetSeconds } from '../schedules/site-cron.js';
 import type { TaskView } from '../tasks/tasks.service.js';
 import type { TaskParams, TaskType } from '../../../shared/src/tasks.js';
 import { newDatabasePassword, siteDatabaseNames } from './site-names.js';
@@ -27,6 +28,7 @@ import { siteCompatibility } from './site-compatibility.js';
 import type { PlatformEntity } from '../platforms/platform.entity.js';
 import { randomBytes } from 'node:crypto';
 import type { SiteEntity } from './site.entity.js';
+import type { TaskEntity } from '../tasks/task.entity.js';
 import { SitesError, SitesErrorCode } from './sites.errors.js';
 import type { SitesRepository } from './sites.repository.js';
 import {
@@ -39,6 +41,10 @@ import {
 } from './tasks/migrate/plan-migrate.js';
 
 export type SiteView = api.Site;
+type SiteCron = api.SiteCron;
+
+/** The cron runs a site's view looks at for its last run and its failures in a row. */
+const CRON_RUNS_LOOKED_AT = 20;
 
 interface NameMaps {
   platforms: Map<string, string>;
@@ -234,6 +240,7 @@ export class SitesService {
     const site = await this.get(principal, domain);
     return {
       ...this.view(site, await this.names()),
+      cron: await this.cronOf(site),
       packages: await this.packages.list({ siteId: site.id }),
     };
   }
@@ -250,15 +257,16 @@ export class SitesService {
   }
 
   /**
-   * A policy's scheduled backup of a site, queued inside its firing's transaction at a schedule's
-   * priority (people's tasks go first); null when the site is not enabled any more.
+   * A policy's scheduled backup of a site, to be queued in its firing's transaction, at a
+   * schedule's priority (people's tasks go first); null when the site is not enabled any more. An
+   * archive reserved for a firing another master started is never named, and the collector takes it.
    */
-  async scheduledBackup(siteId: string, executor: SqlExecutor): Promise<{ id: string } | null> {
+  async scheduledBackup(siteId: string): Promise<NewTask<'site.backup'> | null> {
     const site = await this.sites.findByDomainOrId(siteId);
     if (site?.status !== 'enabled') return null;
     const platform = await this.platforms.findByNameOrId(site.platformId);
     if (!platform) return null;
-    return this.queue.insertIn(executor, {
+    return {
       type: 'site.backup',
       targetId: site.id,
       targetName: site.domain,
@@ -267,7 +275,7 @@ export class SitesService {
       clientId: site.clientId,
       createdBy: 'scheduler',
       priority: TASK_PRIORITY.scheduled,
-    });
+    };
   }
 
   async listBackups(principal: Principal, domain: string): Promise<BackupView[]> {
@@ -435,6 +443,141 @@ export class SitesService {
       queued += 1;
     }
     return queued;
+  }
+
+  /**
+   * A failed or cancelled site task again, through the same method its command calls (its state
+   * checks, fresh archives); a scheduled backup stays a scheduled one for retention. Undefined for
+   * install, clone and rename: they made the row they work on, so they start again with their command.
+   */
+  async retry(principal: Principal, task: TaskEntity): Promise<TaskView | undefined> {
+    const domain = task.targetId;
+    switch (task.type) {
+      case 'site.verify':
+        return this.verify(principal, domain);
+      case 'site.backup': {
+        const params = task.params as TaskParams<'site.backup'>;
+        if (params.reason !== 'scheduled') return this.backup(principal, domain);
+        const site = await this.get(principal, domain);
+        const again = await this.scheduledBackup(site.id);
+        if (!again) {
+          refuse(stateRefusal(site, 'backup', 'can be backed up'));
+          throw new SitesError(SitesErrorCode.PlatformNotReady, `the platform of ${site.domain} is gone`);
+        }
+        return this.queue.queue({ ...again, createdBy: principal.name });
+      }
+      case 'site.restore':
+        return this.restore(principal, domain, (task.params as TaskParams<'site.restore'>).backupId);
+      case 'site.backup-delete':
+        return this.deleteBackup(
+          principal,
+          domain,
+          (task.params as TaskParams<'site.backup-delete'>).backupId,
+        );
+      case 'site.migrate': {
+        const params = task.params as TaskParams<'site.migrate'>;
+        return this.migrate(principal, domain, {
+          platform: params.targetPlatformId,
+          ...(params.targetDb ? { dbServer: params.targetDb.serverId } : {}),
+          ...(params.withoutHeads?.length
+            ? { withoutHeads: params.withoutHeads.map((head) => head.name) }
+            : {}),
+        });
+      }
+      case 'site.disable':
+        return this.disable(principal, domain);
+      case 'site.enable':
+        return this.enable(principal, domain);
+      case 'site.delete':
+        return this.delete(principal, domain, (task.params as TaskParams<'site.delete'>).force);
+      case 'site.login-reset':
+        return this.loginReset(principal, domain);
+      case 'site.cron':
+        return this.cron(principal, domain);
+      case 'site.release-old':
+        return this.releaseOld(principal, domain);
+      // They made the site row they work on: started again with their own command.
+      case 'site.install':
+      case 'site.clone':
+      case 'site.rename':
+        return undefined;
+      // Not site tasks.
+      case 'server.verify':
+      case 'server.transfer-check':
+      case 'server.drain':
+      case 'platform.verify':
+      case 'platform.migrate-sites':
+      case 'cluster.verify':
+      case 'cluster.sync-head':
+      case 'store.gc':
+      case 'debug.sleep':
+      case 'debug.noop':
+        return undefined;
+    }
+  }
+
+  /** Drupal's cron now, at a person's priority. */
+  async cron(principal: Principal, domain: string): Promise<TaskView> {
+    const site = await this.get(principal, domain);
+    requireOffered(site, 'cron', 'runs cron');
+    return this.queueFor(principal, site, 'site.cron', {});
+  }
+
+  /** How often the site's cron runs on its own (0: only when asked for). */
+  async setCron(principal: Principal, domain: string, everyMinutes: unknown): Promise<SiteCron> {
+    const site = await this.get(principal, domain);
+    if (
+      typeof everyMinutes !== 'number' ||
+      !Number.isInteger(everyMinutes) ||
+      everyMinutes < 0 ||
+      everyMinutes > CRON_MAX_MINUTES
+    ) {
+      throw new SitesError(
+        SitesErrorCode.InvalidInput,
+        `everyMinutes must be a whole number of minutes from 1 to ${CRON_MAX_MINUTES} (a week), or 0 for never on its own`,
+      );
+    }
+    await this.sites.setCronEvery(site.id, everyMinutes);
+    return this.cronOf({ ...site, cronEveryMinutes: everyMinutes });
+  }
+
+  /** A scheduled cron run of a site (see scheduledBackup); null when it is not enabled any more. */
+  async scheduledCron(siteId: string): Promise<NewTask<'site.cron'> | null> {
+    const site = await this.sites.findByDomainOrId(siteId);
+    if (site?.status !== 'enabled') return null;
+    return {
+      type: 'site.cron',
+      targetId: site.id,
+      targetName: site.domain,
+      lockKey: `site:${site.id}`,
+      params: {},
+      clientId: site.clientId,
+      createdBy: 'scheduler',
+      priority: TASK_PRIORITY.scheduled,
+    };
+  }
+
+  private async cronOf(site: Pick<SiteEntity, 'id' | 'cronEveryMinutes'>): Promise<SiteCron> {
+    const runs = await this.queue.recent(site.id, 'site.cron', CRON_RUNS_LOOKED_AT);
+    const finished = runs.filter((run) => run.finishedAt !== null);
+    const last = finished[0];
+    const lastSuccess = finished.findIndex((run) => run.state === 'succeeded');
+    return {
+      everyMinutes: site.cronEveryMinutes,
+      offsetSeconds: site.cronEveryMinutes > 0 ? cronOffsetSeconds(site.id, site.cronEveryMinutes) : 0,
+      lastRun: last
+        ? {
+            taskId: last.id,
+            state: last.state,
+            at: (last.startedAt ?? last.createdAt).toISOString(),
+            durationMs: (last.result as { durationMs?: number } | null)?.durationMs ?? null,
+            error: last.error,
+          }
+        : null,
+      failuresInARow: (lastSuccess === -1 ? finished : finished.slice(0, lastSuccess)).filter(
+        (run) => run.state === 'failed',
+      ).length,
+    };
   }
 
   async loginReset(principal: Principal, domain: string): Promise<TaskView> {

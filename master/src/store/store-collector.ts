@@ -33,7 +33,7 @@ export class StoreCollector {
   constructor(
     private readonly deps: {
       store: StoreRepository;
-      archives: Pick<ArchiveStore, 'files' | 'remove' | 'removeStrayFile'>;
+      archives: Pick<ArchiveStore, 'files' | 'removeMany' | 'removeStrayFile'>;
       policies: { rules(): Promise<ScopedPolicy[]> };
       config: Pick<MasterConfig, 'storeGcGraceMs'>;
       logger: Logger;
@@ -100,7 +100,7 @@ export class StoreCollector {
     const sizes = await store.sizes(archiveIds);
     // Rows first: a backup is never listed while its files are half gone.
     await store.removeBackups([...plan.expired, ...plan.broken].map((backup) => backup.backupId));
-    for (const id of archiveIds) await archives.remove(id);
+    await archives.removeMany(archiveIds);
     for (const name of plan.strayFiles) await archives.removeStrayFile(name);
     for (const backup of plan.broken) {
       logger.error(

@@ -1,6 +1,5 @@
 import type * as api from '../../../shared/src/api.js';
 import type { Principal } from '../auth/auth.service.js';
-import type { SqlExecutor } from '../infra/db/sql.js';
 import { STORE_TARGET_ID } from '../schedules/firings.repository.js';
 import type { TaskQueue } from '../tasks/task-queue.js';
 import { TASK_PRIORITY, type NewTask } from '../tasks/tasks.repository.js';
@@ -10,7 +9,7 @@ import type { StoreCollector } from './store-collector.js';
 export class StoreService {
   constructor(
     private readonly collector: Pick<StoreCollector, 'usage'>,
-    private readonly queue: Pick<TaskQueue, 'queue' | 'insertIn'>,
+    private readonly queue: Pick<TaskQueue, 'queue'>,
   ) {}
 
   usage(): Promise<api.StoreUsage> {
@@ -22,9 +21,9 @@ export class StoreService {
     return this.queue.queue(gcTask(principal.name, TASK_PRIORITY.person));
   }
 
-  /** The scheduled run, queued in its firing's transaction. */
-  scheduledCollect(executor: SqlExecutor): Promise<{ id: string }> {
-    return this.queue.insertIn(executor, gcTask('scheduler', TASK_PRIORITY.scheduled));
+  /** The scheduled run, queued in its firing's transaction by the scheduler. */
+  scheduledCollect(): NewTask<'store.gc'> {
+    return gcTask('scheduler', TASK_PRIORITY.scheduled);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import type { StepFailure } from '../../../shared/src/errors.js';
+import { StepErrorCode, type StepFailure } from '../../../shared/src/errors.js';
+import { RETRYABLE_STEPS, STEP_ATTEMPTS_MAX } from '../../../shared/src/steps.js';
 import type { StepOutcome } from '../agents/agent-events.js';
 import { sqlOne, sqlRows } from '../infra/db/sql.js';
 import { StepAttemptEntity } from './step-attempt.entity.js';
@@ -27,6 +28,8 @@ export interface SettledAttempt {
   name: string;
   /** How long it ran, from its start on the agent (or its assignment) to now; null if never sent. */
   durationSeconds: number | null;
+  /** The step was given another attempt instead of failing (RETRYABLE_STEPS). */
+  retried?: boolean;
 }
 
 /** An attempt settled without its agent's word, with the failure recorded for its step. */
@@ -36,6 +39,11 @@ export type SettledWithoutAgent = SettledAttempt & { serverName: string; failure
 export type FailureOf = (attempt: SettledAttempt & { serverName: string }) => StepFailure;
 
 const ACTIVE = `('assigned','running')`;
+
+/** What another attempt can fix: the agent lost the attempt (it restarted, or went silent). */
+const RETRIED_FAILURES: ReadonlySet<string> = new Set([StepErrorCode.AgentLost]);
+/** The first retry waits this long, each next one twice as long. */
+export const STEP_RETRY_BACKOFF_MS = 1_000;
 
 /**
  * Step attempts, their leases and the server slots they run in. Every state change that the
@@ -62,6 +70,7 @@ export class AttemptsRepository {
               a.epoch::text AS epoch, s.name, s.params, s.timeout_ms AS "timeoutMs", a.created_at AS "createdAt"
          FROM step_attempts a JOIN task_steps s ON s.id = a.step_id JOIN tasks t ON t.id = a.task_id
         WHERE a.state = 'pending' AND a.server_id = ANY($1::uuid[])
+          AND (a.not_before IS NULL OR a.not_before <= now())
         ORDER BY t.priority, a.created_at, a.id
         LIMIT $2`,
       [serverIds, limit],
@@ -172,7 +181,7 @@ export class AttemptsRepository {
         ],
       );
       if (!settled) return undefined;
-      await this.settleStep(manager, settled.stepId, outcome);
+      settled.retried = !(await this.settleStep(manager, settled.stepId, outcome));
       await sqlRows(
         manager,
         `UPDATE server_slots SET attempt_id = NULL WHERE attempt_id = $1 RETURNING slot_no`,
@@ -182,7 +191,28 @@ export class AttemptsRepository {
     });
   }
 
-  private async settleStep(manager: EntityManager, stepId: string, outcome: StepOutcome): Promise<void> {
+  /**
+   * Settles a step with its attempt's outcome; or, when the attempt was lost and the step may run
+   * again (RETRYABLE_STEPS), gives the step its next attempt after a backoff
+   * (1 s, then 2 s ...) up to STEP_ATTEMPTS_MAX, and leaves it unsettled. True when it settled.
+   */
+  private async settleStep(manager: EntityManager, stepId: string, outcome: StepOutcome): Promise<boolean> {
+    if (!outcome.ok && RETRIED_FAILURES.has(outcome.failure.code)) {
+      const retry = await sqlOne<{ id: string }>(
+        manager,
+        `INSERT INTO step_attempts (step_id, task_id, server_id, attempt_no, state, not_before)
+         SELECT s.id, s.task_id, s.server_id, tried.n + 1, 'pending',
+                now() + ($3 || ' milliseconds')::interval * power(2, tried.n - 1)
+           FROM task_steps s
+           JOIN tasks t ON t.id = s.task_id
+           CROSS JOIN LATERAL (SELECT max(attempt_no) AS n FROM step_attempts WHERE step_id = s.id) tried
+          WHERE s.id = $1 AND s.state IN ('pending', 'running') AND s.name = ANY($2::text[])
+            AND tried.n < $4 AND t.state = 'running' AND t.cancel_requested_at IS NULL
+          RETURNING id`,
+        [stepId, RETRYABLE_STEPS, String(STEP_RETRY_BACKOFF_MS), STEP_ATTEMPTS_MAX],
+      );
+      if (retry) return false;
+    }
     await sqlRows(
       manager,
       `UPDATE task_steps SET state = $2, output = $3, failure = $4, finished_at = now()
@@ -194,6 +224,7 @@ export class AttemptsRepository {
         outcome.ok ? null : JSON.stringify(outcome.failure),
       ],
     );
+    return true;
   }
 
   /** Attempts whose agent went silent past their lease: lost. */
@@ -267,13 +298,13 @@ export class AttemptsRepository {
             WHERE id = $1 RETURNING id`,
           [row.attemptId, attemptState, stepFailure.message],
         );
-        await this.settleStep(manager, row.stepId, { ok: false, failure: stepFailure });
+        const retried = !(await this.settleStep(manager, row.stepId, { ok: false, failure: stepFailure }));
         await sqlRows(
           manager,
           `UPDATE server_slots SET attempt_id = NULL WHERE attempt_id = $1 RETURNING slot_no`,
           [row.attemptId],
         );
-        settled.push({ ...row, failure: stepFailure });
+        settled.push({ ...row, failure: stepFailure, retried });
       }
       return settled;
     });

@@ -37,6 +37,10 @@ export class StepAttemptEntity {
   @Column('timestamptz', { name: 'created_at', default: () => 'now()' })
   createdAt!: Date;
 
+  /** A retry (RETRYABLE_STEPS) is not sent before this: its backoff. Null for a first attempt. */
+  @Column('timestamptz', { name: 'not_before', nullable: true })
+  notBefore!: Date | null;
+
   @Column('timestamptz', { name: 'assigned_at', nullable: true })
   assignedAt!: Date | null;
 

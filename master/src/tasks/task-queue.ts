@@ -14,7 +14,7 @@ export class TaskQueue {
   constructor(
     private readonly tasks: Pick<
       TasksRepository,
-      'insertTask' | 'findTask' | 'findChildTask' | 'isDomainClaimed' | 'hasOpenTask'
+      'insertTask' | 'findTask' | 'findChildTask' | 'isDomainClaimed' | 'hasOpenTask' | 'recentOfTarget'
     >,
     private readonly wake: () => void,
   ) {}
@@ -56,6 +56,11 @@ export class TaskQueue {
   /** The task `parentTaskId` queued for `targetId`, if any (found again on a replay). */
   findChild(parentTaskId: string, targetId: string): Promise<TaskEntity | null> {
     return this.tasks.findChildTask(parentTaskId, targetId);
+  }
+
+  /** The latest tasks of a type for a target, newest first (a site's cron runs). */
+  recent(targetId: string, type: TaskType, limit: number): Promise<TaskEntity[]> {
+    return this.tasks.recentOfTarget(targetId, type, limit);
   }
 
   /** Whether a task of this type is queued or running for this target. */

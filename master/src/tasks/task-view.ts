@@ -13,6 +13,7 @@ export function taskView(task: TaskEntity, progress: api.TaskProgress | null): a
     targetId: task.targetId,
     targetName: task.targetName,
     params: task.params,
+    retryOf: task.retryOf,
     result: task.result,
     error: task.error,
     errorCode: task.errorCode,

@@ -57,6 +57,11 @@ export class TaskEntity {
   @Column('int', { name: 'workflow_version', nullable: true })
   workflowVersion!: number | null;
 
+  /** The failed or cancelled task this one starts again (`berth task retry`). */
+  @Index('idx_tasks_retry_of')
+  @Column('uuid', { name: 'retry_of', nullable: true })
+  retryOf!: string | null;
+
   /** The task that queued this one (a platform upgrade's site migrates). */
   @Index('idx_tasks_parent')
   @Column('uuid', { name: 'parent_task_id', nullable: true })

@@ -164,6 +164,21 @@ export class TasksController {
     if (FINISHED_TASK_STATES.includes(current.state)) finish();
   }
 
+  @Post(':id/retry')
+  @HttpCode(202)
+  @ApiOperation({
+    summary:
+      'Start a failed or cancelled task again: a new task with the same parameters (fresh archives, the checks of ' +
+      'its command), linked to this one by retryOf. Not for install, clone and rename (they made the site row)',
+  })
+  @ApiResponse({
+    status: 409,
+    description: 'the task is not failed or cancelled, or its type cannot be retried',
+  })
+  retry(@Req() request: AuthenticatedRequest, @Param('id') id: string): Promise<TaskView> {
+    return this.tasks.retry(request.principal, id);
+  }
+
   @Post(':id/cancel')
   @HttpCode(202)
   @ApiOperation({

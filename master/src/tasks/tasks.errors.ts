@@ -6,6 +6,7 @@ export enum TasksErrorCode {
   AlreadyFinished = 'TASK_ALREADY_FINISHED',
   TypeDisabled = 'TASK_TYPE_DISABLED',
   DomainClaimed = 'TASK_DOMAIN_CLAIMED',
+  NotRetryable = 'TASK_NOT_RETRYABLE',
 }
 
 const STATUS: Record<TasksErrorCode, number> = {
@@ -14,6 +15,7 @@ const STATUS: Record<TasksErrorCode, number> = {
   [TasksErrorCode.TypeDisabled]: 400,
   [TasksErrorCode.AlreadyFinished]: 409,
   [TasksErrorCode.DomainClaimed]: 409,
+  [TasksErrorCode.NotRetryable]: 409,
 };
 
 export class TasksError extends AppError<TasksErrorCode> {

@@ -67,6 +67,7 @@ export class TasksRepository {
         parentTaskId: input.parentTaskId ?? null,
         claimedDomain: input.claimedDomain ?? null,
         priority: input.priority ?? TASK_PRIORITY.person,
+        retryOf: null,
         workflowVersion: null,
         phases: [],
       }),
@@ -96,6 +97,20 @@ export class TasksRepository {
     return this.db
       .getRepository(TaskEntity)
       .findOne({ where: { parentTaskId, targetId }, order: { createdAt: 'ASC' } });
+  }
+
+  /** Links a task to the one it starts again. */
+  async setRetryOf(id: string, retryOf: string): Promise<void> {
+    await sqlRows(this.db, `UPDATE tasks SET retry_of = $2 WHERE id = $1 RETURNING id`, [id, retryOf]);
+  }
+
+  /** The latest tasks of a type for a target, newest first. */
+  recentOfTarget(targetId: string, type: TaskType, limit: number): Promise<TaskEntity[]> {
+    return this.db.getRepository(TaskEntity).find({
+      where: { targetId, type },
+      order: { createdAt: 'DESC', id: 'ASC' },
+      take: limit,
+    });
   }
 
   /** Whether a task of this type is queued or running for this target. */

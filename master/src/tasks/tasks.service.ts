@@ -41,7 +41,16 @@ export abstract class ServerTaskCreator {
   ): Promise<TaskView>;
 }
 
-/** The task API: list, show, log, cancel. Tasks of a client token are only its own. */
+/**
+ * Starts a finished task's work again through the feature that owns its type, with that feature's
+ * checks and fresh reservations (master.ts composes it from the features); undefined when the type
+ * cannot be started again that way.
+ */
+export abstract class TaskRetrier {
+  abstract retry(principal: Principal, task: TaskEntity): Promise<TaskView | undefined>;
+}
+
+/** The task API: list, show, log, cancel, retry. Tasks of a client token are only its own. */
 export class TasksService {
   constructor(
     private readonly tasks: TasksRepository,
@@ -51,6 +60,7 @@ export class TasksService {
     private readonly servers: ServerDirectory,
     private readonly engine: Pick<TaskEngine, 'cancelTask'>,
     private readonly bus: TaskLogBus,
+    private readonly retrier: TaskRetrier = { retry: () => Promise.resolve(undefined) },
   ) {}
 
   async list(principal: Principal, filter: TaskListFilter): Promise<TaskView[]> {
@@ -128,6 +138,27 @@ export class TasksService {
     }
     await this.engine.cancelTask(task.id);
     return this.view((await this.tasks.findTask(task.id)) ?? task);
+  }
+
+  /** A failed or cancelled task started again as a new task with the same parameters, linked to it. */
+  async retry(principal: Principal, id: string): Promise<TaskView> {
+    const task = await this.get(principal, id);
+    if (task.state !== 'failed' && task.state !== 'cancelled') {
+      throw new TasksError(
+        TasksErrorCode.NotRetryable,
+        `task ${id} is ${task.state}: only a failed or cancelled task can be retried`,
+      );
+    }
+    const again = await this.retrier.retry(principal, task);
+    if (!again) {
+      throw new TasksError(
+        TasksErrorCode.NotRetryable,
+        `a ${task.type} task cannot be retried: it made what it works on (a new site's row), so start it again ` +
+          'with its own command',
+      );
+    }
+    await this.tasks.setRetryOf(again.id, task.id);
+    return { ...again, retryOf: task.id };
   }
 
   view(task: TaskEntity): TaskView {

@@ -1,6 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import type { WhoAmI } from '../../../shared/src/api.js';
 import { api, ApiError, session } from './api.js';
+import { BackupsPage } from './pages/BackupsPage.js';
 import { ClusterPage } from './pages/ClusterPage.js';
 import { Dashboard } from './pages/Dashboard.js';
 import { PlatformPage } from './pages/PlatformPage.js';
@@ -8,7 +9,10 @@ import { SitePage } from './pages/SitePage.js';
 import { TaskPage } from './pages/TaskPage.js';
 import { Problem } from './util.js';
 
-/** #/, #/sites/<domain>, #/tasks/<id>, #/platforms/<name>, #/clusters/<name>: routes live in the hash. */
+/**
+ * #/, #/sites/<domain>, #/tasks/<id>, #/platforms/<name>, #/clusters/<name>, #/backups: routes live in
+ * the hash.
+ */
 function useHashRoute(): string[] {
   const read = () =>
     window.location.hash
@@ -59,6 +63,7 @@ export function App() {
     content = <PlatformPage key={param} name={param} />;
   else if (page === 'clusters' && param && me.role === 'admin')
     content = <ClusterPage key={param} name={param} />;
+  else if (page === 'backups' && me.role === 'admin') content = <BackupsPage />;
   else content = <Dashboard me={me} />;
 
   return (
@@ -67,6 +72,11 @@ export function App() {
         <a href="#/" className="brand">
           Berth
         </a>
+        {me.role === 'admin' && (
+          <a href="#/backups" className="nav">
+            Backups
+          </a>
+        )}
         <span className="who">
           {me.role === 'admin' ? 'admin' : `client ${me.client ?? ''}`} · {me.name}
         </span>

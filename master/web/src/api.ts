@@ -27,7 +27,7 @@ export function authHeaders(token = session.token()): Record<string, string> {
 
 /** One REST call with the session's token; an error answer becomes an ApiError with its message. */
 export async function api<T>(
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
   path: string,
   body?: unknown,
   token?: string,

@@ -47,6 +47,8 @@ export interface MasterConfig {
   readonly storeGcSchedule: string | null;
   /** How old an archive nothing names must be before the collector removes it (default 1 h). */
   readonly storeGcGraceMs: number;
+  /** Whether the master runs every enabled site's cron on its period (BERTH_SITE_CRON=off: never). */
+  readonly siteCron: boolean;
 }
 
 export interface MasterFlags {
@@ -101,6 +103,7 @@ export function loadMasterConfig(
     scheduledPerServer: positive('BERTH_SCHEDULED_PER_SERVER', env.BERTH_SCHEDULED_PER_SERVER, 1, ''),
     storeGcSchedule: gcSchedule(env.BERTH_STORE_GC_SCHEDULE),
     storeGcGraceMs: positive('BERTH_STORE_GC_GRACE_MS', env.BERTH_STORE_GC_GRACE_MS, 3600_000),
+    siteCron: onOff('BERTH_SITE_CRON', env.BERTH_SITE_CRON, true),
   };
   if (config.leaseMs < 2 * config.heartbeatIntervalMs) {
     throw new ConfigError(
@@ -108,6 +111,14 @@ export function loadMasterConfig(
     );
   }
   return Object.freeze(config);
+}
+
+function onOff(name: string, value: string | undefined, fallback: boolean): boolean {
+  const text = value?.trim();
+  if (!text) return fallback;
+  if (text === 'on') return true;
+  if (text === 'off') return false;
+  throw new ConfigError(`${name} must be "on" or "off", got "${value}"`);
 }
 
 function gcSchedule(value: string | undefined): string | null {

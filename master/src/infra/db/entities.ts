@@ -1,5 +1,6 @@
 import { ApiTokenEntity } from '../../auth/api-token.entity.js';
 import { ArchiveEntity } from '../../backups/archive.entity.js';
+import { AuditEventEntity } from '../../audit/audit-event.entity.js';
 import { BackupPolicyEntity } from '../../schedules/backup-policy.entity.js';
 import { BackupEntity } from '../../backups/backup.entity.js';
 import { ClientEntity } from '../../clients/client.entity.js';
@@ -39,4 +40,5 @@ export const ENTITIES = [
   BackupPolicyEntity,
   ScheduleFiringEntity,
   ApiTokenEntity,
+  AuditEventEntity,
 ];

@@ -20,6 +20,7 @@ import {
   disableWorkflow,
   enableWorkflow,
   loginResetWorkflow,
+  cronWorkflow,
   releaseOldWorkflow,
   verifyWorkflow,
 } from './site.workflows.js';
@@ -51,6 +52,7 @@ export function siteWorkflows(deps: SiteWorkflowDependencies): WorkflowRegistrat
     registerWorkflow('site.migrate', MIGRATE_REMOVES_ROLLBACK_POINT, migrateWorkflow(deps)),
     registerWorkflow('site.verify', 1, verifyWorkflow(deps)),
     registerWorkflow('site.login-reset', 1, loginResetWorkflow(deps)),
+    registerWorkflow('site.cron', 1, cronWorkflow(deps)),
     registerWorkflow('site.rename', 1, renameWorkflow(deps)),
     registerWorkflow('site.disable', 1, disableWorkflow(deps)),
     registerWorkflow('site.enable', 1, enableWorkflow(deps)),

@@ -57,6 +57,18 @@ export function loginResetWorkflow(deps: SiteTaskDependencies): Workflow<'site.l
   };
 }
 
+/** Cron: Drupal's cron once, on the app head (a cluster's sites share one database: once is enough). */
+export function cronWorkflow(deps: SiteTaskDependencies): Workflow<'site.cron'> {
+  const steps = new SiteSteps(deps);
+  return async (context) => {
+    const place = await steps.place(context, context.task.targetId, context.task.targetName);
+    const started = await context.record('clock.now', () => Promise.resolve(Date.now()));
+    await context.step(place.web, 'app.cron', place.on);
+    const durationMs = await context.record('clock.since', () => Promise.resolve(Date.now() - started));
+    return { durationMs };
+  };
+}
+
 /**
  * Release-old: the site's copy on the server it moved from goes (the vhost that passed its
  * requests on, the link, the directory, the database account), once the move is settled: asked

@@ -467,6 +467,73 @@ describe.each(TEST_DATABASE_KINDS)('task engine on %s', (kind) => {
     });
   });
 
+  it('gives a retryable step lost to an agent restart a new attempt, and the task succeeds', async () => {
+    const server = await servers.create({ name: `retry-${kind}`, slots: 1 });
+    const link = new ScriptedAgents();
+    const sleepOnly: Registration = (type) =>
+      registerWorkflow(
+        type,
+        1,
+        (context) => context.step(context.task.targetId, 'debug.sleep', { ms: 1 }) as never,
+      );
+    await withEngine(link, { registry: workflows({ 'debug.sleep': sleepOnly }) }, async (engine) => {
+      const session = await link.connect(server.id, 'silent');
+      const task = await queue('debug.sleep', server.id);
+      engine.wake();
+      await link.events.stepAccepted(
+        session,
+        refOf(await waitFor('assignment', () => session.assigned()[0])),
+      );
+      // The agent is restarted while the step runs, and comes back without it.
+      link.disconnect(server.id);
+      const started = Date.now();
+      await link.connect(server.id, 'complete', { running: [] });
+      const done = await finished(task.id);
+      expect(done.state).toBe('succeeded');
+      const tried = await attempts.attemptsOfTask(task.id);
+      expect(tried.map((attempt) => [attempt.attemptNo, attempt.state])).toEqual([
+        [1, 'lost'],
+        [2, 'done'],
+      ]);
+      // Not sent again before its backoff.
+      expect(tried[1]!.assignedAt!.getTime() - started).toBeGreaterThanOrEqual(900);
+      const log = await logs.page(task.id, '0', 100);
+      expect(log.map((line) => line.text).join('\n')).toMatch(/step debug\.sleep is tried again/);
+    });
+  });
+
+  it('fails a retryable step once its attempts are used up, and never retries one that is not retryable', async () => {
+    const server = await servers.create({ name: `retry-limit-${kind}`, slots: 1 });
+    const link = new ScriptedAgents();
+    const sleepOnly: Registration = (type) =>
+      registerWorkflow(
+        type,
+        1,
+        (context) => context.step(context.task.targetId, 'debug.sleep', { ms: 1 }) as never,
+      );
+    await withEngine(
+      link,
+      { leaseMs: 300, registry: workflows({ 'debug.sleep': sleepOnly }) },
+      async (engine) => {
+        // A silent agent: every attempt's lease runs out.
+        await link.connect(server.id, 'silent');
+        const retried = await queue('debug.sleep', server.id);
+        const once = await queue('debug.noop', server.id);
+        engine.wake();
+        const [sleepDone, noopDone] = [await finished(retried.id), await finished(once.id)];
+        expect(sleepDone.state).toBe('failed');
+        expect(sleepDone.errorCode).toBe('AGENT_LOST');
+        expect((await attempts.attemptsOfTask(retried.id)).map((attempt) => attempt.state)).toEqual([
+          'lost',
+          'lost',
+          'lost',
+        ]);
+        expect(noopDone.state).toBe('failed');
+        expect((await attempts.attemptsOfTask(once.id)).map((attempt) => attempt.state)).toEqual(['lost']);
+      },
+    );
+  }, 30_000);
+
   it('keeps an attempt sent on a new connection before its hello was handled', async () => {
     // The gateway takes steps for a connection as soon as it registers it; the hello (which lists
     // what the agent runs) is handled after. A step sent in between is not one the agent forgot.

@@ -108,6 +108,7 @@ export class TaskEngine implements AgentEvents {
     );
     this.reaper = new LeaseReaper(deps.attempts, deps.link, deps.config, deps.logger, (attempt, outcome) => {
       this.observeAttempt(attempt, outcome);
+      this.noteRetry(attempt, attempt.failure.message);
       this.stepSettled(attempt.stepId);
     });
     this.heartbeats = new HeartbeatBatch(
@@ -311,6 +312,7 @@ export class TaskEngine implements AgentEvents {
         attempt.failure.message,
       );
       this.observeAttempt(attempt, 'lost');
+      this.noteRetry(attempt, attempt.failure.message);
       this.stepSettled(attempt.stepId);
     }
     this.logger.info({ serverId: session.serverId, server: session.serverName }, 'agent connected');
@@ -374,7 +376,20 @@ export class TaskEngine implements AgentEvents {
       return;
     }
     this.observeAttempt(settled, outcome.ok ? 'done' : 'failed');
+    if (!outcome.ok) this.noteRetry(settled, outcome.failure.message);
     this.stepSettled(settled.stepId);
     this.wake();
+  }
+
+  /** Says in the task's log that a step got another attempt instead of failing the task. */
+  private noteRetry(attempt: SettledAttempt, why: string): void {
+    if (!attempt.retried) return;
+    this.logger.warn({ taskId: attempt.taskId, stepId: attempt.stepId, step: attempt.name }, 'step retried');
+    void this.logs
+      .appendMaster(attempt.taskId, `step ${attempt.name} is tried again after a short wait: ${why}`)
+      .then((line) => {
+        if (line) this.bus.publish(attempt.taskId, { kind: 'log', lines: [line] });
+      })
+      .catch((error: unknown) => this.logger.error({ err: error }, 'could not log a retry'));
   }
 }

@@ -72,6 +72,7 @@ export class WorkflowHarness<T extends TaskType> {
       targetName: options.targetName ?? 'target',
       lockKey: null,
       priority: 0,
+      retryOf: null,
       params: options.params,
       workflowVersion: options.version ?? 1,
       parentTaskId: null,

@@ -1,9 +1,10 @@
 import { useState, type FormEvent } from 'react';
 import type { SiteAction } from '../../../../shared/src/site-actions.js';
 import { FINISHED_TASK_STATES } from '../../../../shared/src/tasks.js';
-import type { Backup, Package, Site, Task, WhoAmI } from '../../../../shared/src/api.js';
+import type { Backup, Package, Site, SiteBackupSchedule, Task, WhoAmI } from '../../../../shared/src/api.js';
 import { api, encode } from '../api.js';
-import { Badge, formatBytes, formatTime, navigate, Problem, usePolled } from '../util.js';
+import { Badge, formatBytes, formatDuration, formatTime, navigate, Problem, usePolled } from '../util.js';
+import { describePolicy, formatKeep, formatWindow } from './BackupsPage.js';
 import { MigrateDialog } from './MigrateDialog.js';
 
 type SiteDetails = Site & { packages: Package[] };
@@ -18,6 +19,7 @@ const SIMPLE_TASKS: Partial<Record<SiteAction, { label: string; path: string; co
     confirm: 'Disable this site? Visitors get a "site disabled" page.',
   },
   enable: { label: 'Enable', path: 'enable' },
+  cron: { label: 'Run cron', path: 'cron' },
   delete: {
     label: 'Delete',
     path: 'delete',
@@ -79,6 +81,26 @@ export function SitePage({ domain, me }: { domain: string; me: WhoAmI }) {
         <dd>{current.profile}</dd>
         <dt>Verified</dt>
         <dd>{formatTime(current.verifiedAt)}</dd>
+        {current.cron && (
+          <>
+            <dt>Cron</dt>
+            <dd>
+              {current.cron.everyMinutes === 0
+                ? 'only when asked for'
+                : `every ${current.cron.everyMinutes} min, ${current.cron.offsetSeconds} s into each period`}
+              {current.cron.lastRun && (
+                <>
+                  {' '}
+                  · last <Badge value={current.cron.lastRun.state} /> {formatTime(current.cron.lastRun.at)}
+                  {current.cron.lastRun.durationMs !== null &&
+                    ` in ${formatDuration(current.cron.lastRun.durationMs)}`}{' '}
+                  (<a href={`#/tasks/${current.cron.lastRun.taskId}`}>its task</a>)
+                </>
+              )}
+              {current.cron.failuresInARow > 0 && ` · ${current.cron.failuresInARow} failed in a row`}
+            </dd>
+          </>
+        )}
       </dl>
 
       <div className="actions" role="group" aria-label="Tasks">
@@ -163,6 +185,8 @@ export function SitePage({ domain, me }: { domain: string; me: WhoAmI }) {
         {backups.data?.items.length === 0 && <p className="empty">No backups yet.</p>}
       </section>
 
+      {me.role === 'admin' && <BackupSchedule domain={current.domain} />}
+
       <section aria-labelledby="packages">
         <h2 id="packages">Installed packages</h2>
         <PackageTable packages={current.packages} />
@@ -172,6 +196,61 @@ export function SitePage({ domain, me }: { domain: string; me: WhoAmI }) {
         <MigrateDialog domain={current.domain} onClose={() => setMigrating(false)} start={startTask} />
       )}
     </div>
+  );
+}
+
+/** Admins: the backup policy that applies to the site, where it comes from, and its firings. */
+function BackupSchedule({ domain }: { domain: string }) {
+  const { data, error } = usePolled(
+    () => api<SiteBackupSchedule>('GET', `/api/backup-policies/sites/${encode(domain)}`),
+    10_000,
+    [domain],
+  );
+  const policy = data?.policy;
+  return (
+    <section aria-labelledby="backup-schedule">
+      <h2 id="backup-schedule">Backup schedule</h2>
+      <Problem message={error} />
+      {data && !policy && (
+        <p className="empty">
+          No policy applies: no scheduled backups (<a href="#/backups">set one</a>).
+        </p>
+      )}
+      {data && policy && (
+        <dl className="facts">
+          <dt>Policy</dt>
+          <dd>
+            {policy.scope === 'site' ? "the site's own" : describePolicy(policy)} (
+            <a href="#/backups">policies</a>)
+          </dd>
+          <dt>Schedule</dt>
+          <dd>
+            {policy.schedule ? <code>{policy.schedule}</code> : 'none'}, window {formatWindow(policy.window)}{' '}
+            <span className="hint">({data.timeZone})</span>
+          </dd>
+          <dt>Keep</dt>
+          <dd>{formatKeep(policy.keep)}</dd>
+          <dt>Next due</dt>
+          <dd>{formatTime(data.nextDueAt)}</dd>
+          <dt>Last firing</dt>
+          <dd>
+            {data.lastFiring ? (
+              <>
+                <Badge value={data.lastFiring.state} /> due {formatTime(data.lastFiring.dueAt)}
+                {data.lastFiring.taskId && (
+                  <>
+                    {' '}
+                    · <a href={`#/tasks/${data.lastFiring.taskId}`}>its task</a>
+                  </>
+                )}
+              </>
+            ) : (
+              '–'
+            )}
+          </dd>
+        </dl>
+      )}
+    </section>
   );
 }
 

@@ -6,6 +6,8 @@ import { SeveralServers1796428800000 } from './1796428800000-several-servers.js'
 import { ClusterSharedSites1796515200000 } from './1796515200000-cluster-shared-sites.js';
 import { StaleHeads1796601600000 } from './1796601600000-stale-heads.js';
 import { BackupSchedules1796688000000 } from './1796688000000-backup-schedules.js';
+import { AuditLog1796774400000 } from './1796774400000-audit-log.js';
+import { CronAndRetries1796860800000 } from './1796860800000-cron-and-retries.js';
 
 /** The committed migrations, oldest first. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -18,4 +20,6 @@ export const MIGRATIONS: Function[] = [
   ClusterSharedSites1796515200000,
   StaleHeads1796601600000,
   BackupSchedules1796688000000,
+  AuditLog1796774400000,
+  CronAndRetries1796860800000,
 ];

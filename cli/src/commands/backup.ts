@@ -1,0 +1,273 @@
+import type { Command } from 'commander';
+import type { PolicyScopeRef } from '../api-client.js';
+import type { BackupPolicy, BackupPolicyInput } from '../api-types.js';
+import type { CliContext } from '../context.js';
+import { usageError } from '../errors.js';
+import { formatBytes } from '../output/format.js';
+import { renderFields, renderTable } from '../output/table.js';
+import { wholeNumber } from '../parsers.js';
+import { runTaskCommand, VERBOSE_HELP } from '../task-wait.js';
+
+interface ScopeOptions {
+  site?: string;
+  client?: string;
+}
+
+interface SetOptions extends ScopeOptions {
+  schedule?: string;
+  window?: string;
+  keepLast?: number;
+  keepDaily?: number;
+  keepWeekly?: number;
+  keepMonthly?: number;
+  json?: boolean;
+}
+
+const SCOPE_HELP = {
+  site: "the site's own policy (by domain)",
+  client: "the client's policy: its sites without their own (by name)",
+};
+
+const RULE =
+  "The most specific policy applies to a site: its own, else its client's, else the global default. " +
+  "Schedules and windows are read in the time zone of the site's web server. Retention applies to " +
+  "automatic backups (scheduled, pre-migrate, pre-restore), never to a person's own.";
+
+/** berth backup policy ...: when sites are backed up on their own, and how many backups are kept. */
+export function registerBackupCommands(program: Command, ctx: CliContext): void {
+  const backup = program.command('backup').description('Backups on a schedule: policies and retention');
+  const policy = backup
+    .command('policy')
+    .description(`Backup policies (global, per client, per site). ${RULE}`);
+
+  policy
+    .command('set')
+    .description('Set a policy; what is left out stays as it was (a new one keeps the newest 7)')
+    .option('--site <domain>', SCOPE_HELP.site)
+    .option('--client <name>', SCOPE_HELP.client)
+    .option(
+      '--schedule <cron>',
+      'a five-field cron expression, e.g. "0 2 * * *"; "none" for no scheduled backups',
+    )
+    .option(
+      '--window <HH:MM-HH:MM>',
+      'start scheduled backups only between these local times; "none" for any time',
+    )
+    .option('--keep-last <n>', 'keep the newest N automatic backups (at least 1)', wholeNumber)
+    .option('--keep-daily <n>', 'and the newest of each of the last N days that have one', wholeNumber)
+    .option('--keep-weekly <n>', 'and of each of the last N ISO weeks', wholeNumber)
+    .option('--keep-monthly <n>', 'and of each of the last N months', wholeNumber)
+    .option('--json', 'print the policy as JSON')
+    .addHelpText('after', '\nWithout --site or --client it sets the global default.')
+    .action(async (options: SetOptions, command: Command) => {
+      const scope = scopeOf(options);
+      const body: BackupPolicyInput = {
+        ...(options.schedule !== undefined ? { schedule: noneToNull(options.schedule) } : {}),
+        ...(options.window !== undefined ? { window: noneToNull(options.window) } : {}),
+        ...(options.keepLast !== undefined ? { keepLast: options.keepLast } : {}),
+        ...(options.keepDaily !== undefined ? { keepDaily: options.keepDaily } : {}),
+        ...(options.keepWeekly !== undefined ? { keepWeekly: options.keepWeekly } : {}),
+        ...(options.keepMonthly !== undefined ? { keepMonthly: options.keepMonthly } : {}),
+      };
+      if (Object.keys(body).length === 0) {
+        throw usageError('say what to set: --schedule, --window or a --keep-* option');
+      }
+      const saved = await (await ctx.client(command)).putBackupPolicy(scope, body);
+      if (options.json) return ctx.json(saved);
+      ctx.out(`Backup policy of ${describeScope(saved)} set: ${summary(saved)}.`);
+    });
+
+  policy
+    .command('show')
+    .description(
+      "Show a policy; for a site, the one that applies and where it comes from, the server's time zone, the next due time and the last firing",
+    )
+    .option('--site <domain>', SCOPE_HELP.site)
+    .option('--client <name>', SCOPE_HELP.client)
+    .option('--json', 'print it as JSON')
+    .action(async (options: ScopeOptions & { json?: boolean }, command: Command) => {
+      const scope = scopeOf(options);
+      const client = await ctx.client(command);
+      if (scope.scope === 'site') {
+        const schedule = await client.siteBackupSchedule(scope.target);
+        if (options.json) return ctx.json(schedule);
+        const applied = schedule.policy;
+        const last = schedule.lastFiring;
+        ctx.out(
+          renderFields([
+            ['site', schedule.domain],
+            ['policy', applied ? describeScope(applied) : 'none: no scheduled backups, every backup kept'],
+            ...(applied ? policyFields(applied) : []),
+            ['time zone', schedule.timeZone],
+            ['next due', schedule.nextDueAt ?? '-'],
+            [
+              'last firing',
+              last
+                ? `${last.dueAt} ${last.state}${last.state === 'waiting' ? ` (window opens ${last.opensAt})` : ''}${last.taskId ? ` task ${last.taskId}` : ''}`
+                : '-',
+            ],
+          ]),
+        );
+        return;
+      }
+      const shown = await client.getBackupPolicy(scope);
+      if (options.json) return ctx.json(shown);
+      ctx.out(renderFields([['policy', describeScope(shown)], ...policyFields(shown)]));
+    });
+
+  policy
+    .command('list')
+    .description('List every policy')
+    .option('--json', 'print the policies as JSON')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const policies = await (await ctx.client(command)).listBackupPolicies();
+      if (options.json) return ctx.json(policies);
+      if (policies.length === 0) {
+        ctx.out(
+          'No backup policies: no scheduled backups, every backup kept. Set one with: berth backup policy set --schedule "0 2 * * *"',
+        );
+        return;
+      }
+      ctx.out(
+        renderTable(
+          [{ header: 'SCOPE' }, { header: 'SCHEDULE' }, { header: 'WINDOW' }, { header: 'KEEP' }],
+          policies.map((item) => [
+            describeScope(item),
+            item.schedule ?? '-',
+            item.window ? `${item.window.start}-${item.window.end}` : 'any time',
+            keepText(item),
+          ]),
+        ),
+      );
+    });
+
+  policy
+    .command('unset')
+    .description("Remove a policy: a site falls back to its client's, a client's sites to the global one")
+    .option('--site <domain>', SCOPE_HELP.site)
+    .option('--client <name>', SCOPE_HELP.client)
+    .option('--json', 'print { removed } as JSON')
+    .addHelpText('after', '\nWithout --site or --client it removes the global default.')
+    .action(async (options: ScopeOptions & { json?: boolean }, command: Command) => {
+      const scope = scopeOf(options);
+      await (await ctx.client(command)).removeBackupPolicy(scope);
+      const removed = scope.scope === 'global' ? 'the global default' : `${scope.scope} ${scope.target}`;
+      if (options.json) return ctx.json({ removed });
+      ctx.out(`Backup policy of ${removed} removed.`);
+    });
+}
+
+/** berth store ...: the master's backup store. */
+export function registerStoreCommands(program: Command, ctx: CliContext): void {
+  const store = program.command('store').description("The master's backup store");
+
+  store
+    .command('usage')
+    .description('What the store holds: in total, per client, the largest sites, and what no backup names')
+    .option('--json', 'print it as JSON')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const usage = await (await ctx.client(command)).storeUsage();
+      if (options.json) return ctx.json(usage);
+      ctx.out(
+        renderFields([
+          ['total', `${formatBytes(usage.totalBytes)} in ${usage.archives} archives`],
+          ['backups', `${formatBytes(usage.backups.bytes)} in ${usage.backups.count} backups`],
+          [
+            'other',
+            `${formatBytes(usage.otherBytes)} (rollback points, transfers of unfinished tasks, or garbage)`,
+          ],
+        ]),
+      );
+      if (usage.byClient.length > 0) {
+        ctx.out('');
+        ctx.out(
+          renderTable(
+            [
+              { header: 'CLIENT' },
+              { header: 'BACKUPS', align: 'right' },
+              { header: 'BYTES', align: 'right' },
+            ],
+            usage.byClient.map((row) => [
+              row.client ?? '(none)',
+              String(row.backups),
+              formatBytes(row.bytes),
+            ]),
+          ),
+        );
+      }
+      if (usage.topSites.length > 0) {
+        ctx.out('');
+        ctx.out(
+          renderTable(
+            [
+              { header: 'SITE' },
+              { header: 'CLIENT' },
+              { header: 'BACKUPS', align: 'right' },
+              { header: 'BYTES', align: 'right' },
+            ],
+            usage.topSites.map((row) => [
+              row.domain,
+              row.client ?? '-',
+              String(row.backups),
+              formatBytes(row.bytes),
+            ]),
+          ),
+        );
+      }
+    });
+
+  store
+    .command('gc')
+    .description(
+      "Run the store's garbage collector now: backups past their policy's retention, archives nothing names any more (finished tasks' rollback points, transfers), files without a row and rows without a file (starts a task)",
+    )
+    .option('--no-wait', 'print the task id and return at once instead of following the task')
+    .option('--verbose', VERBOSE_HELP)
+    .option('--json', 'print the task as JSON (the final task unless --no-wait)')
+    .action(async (options: { wait: boolean; json?: boolean }, command: Command) => {
+      await runTaskCommand(ctx, await ctx.client(command), options, (client) => client.collectStore());
+    });
+}
+
+function scopeOf(options: ScopeOptions): PolicyScopeRef {
+  if (options.site !== undefined && options.client !== undefined) {
+    throw usageError('name either --site or --client, not both');
+  }
+  if (options.site !== undefined) return { scope: 'site', target: options.site };
+  if (options.client !== undefined) return { scope: 'client', target: options.client };
+  return { scope: 'global' };
+}
+
+function noneToNull(value: string): string | null {
+  return value.trim() === 'none' ? null : value;
+}
+
+function describeScope(policy: BackupPolicy): string {
+  return policy.scope === 'global' ? 'the global default' : `${policy.scope} ${policy.target ?? '?'}`;
+}
+
+function keepText(policy: BackupPolicy): string {
+  const { last, daily, weekly, monthly } = policy.keep;
+  return [
+    `last ${last}`,
+    daily ? `${daily} daily` : '',
+    weekly ? `${weekly} weekly` : '',
+    monthly ? `${monthly} monthly` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+}
+
+function summary(policy: BackupPolicy): string {
+  const when = policy.schedule ? `"${policy.schedule}"` : 'no schedule';
+  const window = policy.window ? ` between ${policy.window.start} and ${policy.window.end}` : '';
+  return `${when}${window}, keep ${keepText(policy)}`;
+}
+
+function policyFields(policy: BackupPolicy): Array<[string, string]> {
+  return [
+    ['schedule', policy.schedule ?? 'none (retention only)'],
+    ['window', policy.window ? `${policy.window.start}-${policy.window.end}` : 'any time'],
+    ['keep', keepText(policy)],
+  ];
+}

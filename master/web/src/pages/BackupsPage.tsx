@@ -1,0 +1,339 @@
+import { useState, type FormEvent } from 'react';
+import type { BackupPolicy, BackupPolicyInput, StoreUsage, Task } from '../../../../shared/src/api.js';
+import { api, encode } from '../api.js';
+import { formatBytes, formatTime, Problem, usePolled } from '../util.js';
+
+type Scope = BackupPolicy['scope'];
+
+/** Where a policy's PUT and DELETE go. */
+function policyPath(scope: Scope, target: string): string {
+  if (scope === 'global') return '/api/backup-policies/global';
+  return `/api/backup-policies/${scope === 'client' ? 'clients' : 'sites'}/${encode(target)}`;
+}
+
+/** "the global default", "client acme", "site www.example.org". */
+export function describePolicy(policy: Pick<BackupPolicy, 'scope' | 'target'>): string {
+  return policy.scope === 'global' ? 'the global default' : `${policy.scope} ${policy.target ?? ''}`;
+}
+
+export function formatWindow(hours: BackupPolicy['window']): string {
+  return hours ? `${hours.start}–${hours.end}` : 'any time';
+}
+
+/** "last 7, 4 weekly": the retention counts that are set. */
+export function formatKeep(keep: BackupPolicy['keep']): string {
+  return [
+    `last ${keep.last}`,
+    ...(['daily', 'weekly', 'monthly'] as const)
+      .filter((period) => keep[period] > 0)
+      .map((period) => `${keep[period]} ${period}`),
+  ].join(', ');
+}
+
+/** Backups (admins only): what the store holds, its garbage collector, and the backup policies. */
+export function BackupsPage() {
+  const store = usePolled(() => api<StoreUsage>('GET', '/api/store'), 10_000, []);
+  const policies = usePolled(() => api<{ items: BackupPolicy[] }>('GET', '/api/backup-policies'), 5000, []);
+  return (
+    <div className="backups-page">
+      <h1>Backups</h1>
+      <Store usage={store.data} error={store.error} onCollect={store.reload} />
+      <Policies policies={policies.data?.items} error={policies.error} onChanged={policies.reload} />
+      <SetPolicy onSet={policies.reload} />
+    </div>
+  );
+}
+
+function Store(props: { usage: StoreUsage | undefined; error: string | undefined; onCollect: () => void }) {
+  const [task, setTask] = useState<Task>();
+  const [problem, setProblem] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const collect = async () => {
+    setBusy(true);
+    setProblem(undefined);
+    try {
+      setTask(await api<Task>('POST', '/api/store/gc', {}));
+      props.onCollect();
+    } catch (error) {
+      setProblem(error instanceof Error ? error.message : String(error));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const usage = props.usage;
+  return (
+    <section aria-labelledby="store">
+      <h2 id="store">Store</h2>
+      <Problem message={props.error} />
+      {!usage && !props.error && <p className="loading">Loading…</p>}
+      {usage && (
+        <>
+          <dl className="facts">
+            <dt>Total</dt>
+            <dd>
+              {formatBytes(usage.totalBytes)} in {usage.archives} archives
+            </dd>
+            <dt>Backups</dt>
+            <dd>
+              {formatBytes(usage.backups.bytes)} in {usage.backups.count} backups
+            </dd>
+            <dt>Other</dt>
+            <dd>
+              {formatBytes(usage.otherBytes)}{' '}
+              <span className="hint">
+                (archives no backup names: unfinished tasks&apos; rollback points and transfers, or garbage)
+              </span>
+            </dd>
+          </dl>
+          <h3>By client</h3>
+          <table aria-label="By client">
+            <thead>
+              <tr>
+                <th>Client</th>
+                <th>Backups</th>
+                <th>Size</th>
+              </tr>
+            </thead>
+            <tbody>
+              {usage.byClient.map((row) => (
+                <tr key={row.client ?? ''}>
+                  <td>{row.client ?? 'no client'}</td>
+                  <td>{row.backups}</td>
+                  <td>{formatBytes(row.bytes)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {usage.byClient.length === 0 && <p className="empty">No backups yet.</p>}
+          <h3>Largest sites</h3>
+          <table aria-label="Largest sites">
+            <thead>
+              <tr>
+                <th>Site</th>
+                <th>Client</th>
+                <th>Backups</th>
+                <th>Size</th>
+              </tr>
+            </thead>
+            <tbody>
+              {usage.topSites.map((site) => (
+                <tr key={site.domain}>
+                  <td>
+                    <a href={`#/sites/${encode(site.domain)}`}>{site.domain}</a>
+                  </td>
+                  <td>{site.client ?? '–'}</td>
+                  <td>{site.backups}</td>
+                  <td>{formatBytes(site.bytes)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {usage.topSites.length === 0 && <p className="empty">No backups yet.</p>}
+        </>
+      )}
+      <div className="actions">
+        <button type="button" disabled={busy} onClick={() => void collect()}>
+          Run the garbage collector now
+        </button>
+        {task && (
+          <a href={`#/tasks/${task.id}`}>
+            {task.type} queued {formatTime(task.createdAt)}: follow its task
+          </a>
+        )}
+      </div>
+      <p className="hint">
+        It removes backups past their policy&apos;s retention (automatic ones only, never a person&apos;s,
+        never a site&apos;s newest), archives nothing names, and files without a row; it also runs on its own
+        schedule (hourly by default).
+      </p>
+      <Problem message={problem} />
+    </section>
+  );
+}
+
+function Policies(props: {
+  policies: BackupPolicy[] | undefined;
+  error: string | undefined;
+  onChanged: () => void;
+}) {
+  const [problem, setProblem] = useState<string>();
+  const remove = async (policy: BackupPolicy) => {
+    if (!window.confirm(`Remove the backup policy of ${describePolicy(policy)}?`)) return;
+    setProblem(undefined);
+    try {
+      await api('DELETE', policyPath(policy.scope, policy.target ?? ''));
+    } catch (error) {
+      setProblem(error instanceof Error ? error.message : String(error));
+    }
+    props.onChanged();
+  };
+  return (
+    <section aria-labelledby="policies">
+      <h2 id="policies">Policies</h2>
+      <p className="hint">
+        The most specific policy applies to a site: its own, else its client&apos;s, else the global default.
+        Schedules and windows are read in the site&apos;s web server&apos;s time zone; retention applies to
+        automatic backups only.
+      </p>
+      <Problem message={props.error} />
+      {props.policies && props.policies.length > 0 && (
+        <table>
+          <thead>
+            <tr>
+              <th>Scope</th>
+              <th>Target</th>
+              <th>Schedule</th>
+              <th>Window</th>
+              <th>Keep</th>
+              <th>Updated</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {props.policies.map((policy) => (
+              <tr key={policy.id}>
+                <td>{policy.scope}</td>
+                <td>
+                  {policy.scope === 'site' && policy.target ? (
+                    <a href={`#/sites/${encode(policy.target)}`}>{policy.target}</a>
+                  ) : (
+                    (policy.target ?? '–')
+                  )}
+                </td>
+                <td>{policy.schedule ? <code>{policy.schedule}</code> : 'none'}</td>
+                <td>{formatWindow(policy.window)}</td>
+                <td>{formatKeep(policy.keep)}</td>
+                <td>{formatTime(policy.updatedAt)}</td>
+                <td>
+                  <button
+                    type="button"
+                    className="danger"
+                    aria-label={`Remove the policy of ${describePolicy(policy)}`}
+                    onClick={() => void remove(policy)}
+                  >
+                    Remove
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {props.policies?.length === 0 && (
+        <p className="empty">No policies: no site is backed up on a schedule.</p>
+      )}
+      <Problem message={problem} />
+    </section>
+  );
+}
+
+const KEEP_FIELDS = [
+  ['keepLast', 'Keep last'],
+  ['keepDaily', 'Daily'],
+  ['keepWeekly', 'Weekly'],
+  ['keepMonthly', 'Monthly'],
+] as const;
+
+type KeepField = (typeof KEEP_FIELDS)[number][0];
+
+function SetPolicy({ onSet }: { onSet: () => void }) {
+  const [scope, setScope] = useState<Scope>('global');
+  const [target, setTarget] = useState('');
+  const [schedule, setSchedule] = useState('');
+  const [hours, setHours] = useState('');
+  const [keep, setKeep] = useState<Record<KeepField, string>>({
+    keepLast: '7',
+    keepDaily: '0',
+    keepWeekly: '0',
+    keepMonthly: '0',
+  });
+  const [problem, setProblem] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setProblem(undefined);
+    const body: BackupPolicyInput = {
+      schedule: schedule.trim() || null,
+      window: hours.trim() || null,
+      keepLast: Number(keep.keepLast),
+      keepDaily: Number(keep.keepDaily),
+      keepWeekly: Number(keep.keepWeekly),
+      keepMonthly: Number(keep.keepMonthly),
+    };
+    try {
+      await api<BackupPolicy>('PUT', policyPath(scope, target.trim()), body);
+      onSet();
+    } catch (error) {
+      setProblem(error instanceof Error ? error.message : String(error));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section aria-labelledby="set-policy">
+      <h2 id="set-policy">Set a policy</h2>
+      <form className="inline" onSubmit={(event) => void submit(event)}>
+        <label>
+          Scope
+          <select name="scope" value={scope} onChange={(e) => setScope(e.target.value as Scope)}>
+            <option value="global">global default</option>
+            <option value="client">a client</option>
+            <option value="site">a site</option>
+          </select>
+        </label>
+        {scope !== 'global' && (
+          <label>
+            {scope === 'client' ? 'Client' : 'Site domain'}
+            <input
+              name="target"
+              value={target}
+              placeholder={scope === 'client' ? 'acme' : 'www.example.org'}
+              onChange={(e) => setTarget(e.target.value)}
+            />
+          </label>
+        )}
+        <label>
+          Schedule (cron)
+          <input
+            name="schedule"
+            value={schedule}
+            placeholder="0 2 * * *"
+            onChange={(e) => setSchedule(e.target.value)}
+          />
+        </label>
+        <label>
+          Window
+          <input
+            name="window"
+            value={hours}
+            placeholder="01:00-05:00"
+            onChange={(e) => setHours(e.target.value)}
+          />
+        </label>
+        {KEEP_FIELDS.map(([field, label]) => (
+          <label key={field}>
+            {label}
+            <input
+              name={field}
+              type="number"
+              min={field === 'keepLast' ? 1 : 0}
+              step={1}
+              className="count"
+              value={keep[field]}
+              onChange={(e) => setKeep((known) => ({ ...known, [field]: e.target.value }))}
+            />
+          </label>
+        ))}
+        <button type="submit" disabled={busy || (scope !== 'global' && target.trim() === '')}>
+          Set policy
+        </button>
+      </form>
+      <p className="hint">
+        An empty schedule sets no scheduled backups, an empty window any time. Setting a scope&apos;s policy
+        again replaces it.
+      </p>
+      <Problem message={problem} />
+    </section>
+  );
+}
