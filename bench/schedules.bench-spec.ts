@@ -10,11 +10,12 @@ import { sqlRows, type SqlExecutor } from '../master/src/infra/db/sql.js';
 import { BackupPoliciesRepository } from '../master/src/schedules/backup-policies.repository.js';
 import { FiringsRepository } from '../master/src/schedules/firings.repository.js';
 import { Scheduler, type TickReport } from '../master/src/schedules/scheduler.js';
+import { scheduledTasksFrom } from '../master/src/schedules/testing/scheduled-tasks.js';
 import { ServersRepository } from '../master/src/servers/servers.repository.js';
 import { StoreCollector, type CollectionPlan } from '../master/src/store/store-collector.js';
 import { StoreRepository } from '../master/src/store/store.repository.js';
 import { TaskQueue } from '../master/src/tasks/task-queue.js';
-import { TASK_PRIORITY, TasksRepository, type NewTask } from '../master/src/tasks/tasks.repository.js';
+import { TasksRepository, type NewTask } from '../master/src/tasks/tasks.repository.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/test-database.js';
 import { cpuSecondsOf, postgresBackends } from './support/cpu.js';
 import { quantile, recordResult, round, type Figures } from './support/results.js';
@@ -120,25 +121,7 @@ describe('scheduler tick with 10,000 sites', () => {
     new Scheduler({
       firings: timed(firings, firingTimes),
       policies,
-      backups: {
-        taskFor: async (siteId: string) => {
-          const [site] = await sqlRows<{ domain: string; status: string }>(
-            db,
-            `SELECT domain, status FROM sites WHERE id = $1`,
-            [siteId],
-          );
-          if (site?.status !== 'enabled') return null;
-          return {
-            type: 'site.backup',
-            targetId: siteId,
-            targetName: site.domain,
-            lockKey: `site:${siteId}`,
-            params: { archiveId: '00000000-0000-4000-8000-000000000001', reason: 'scheduled' },
-            createdBy: 'scheduler',
-            priority: TASK_PRIORITY.scheduled,
-          } satisfies NewTask<'site.backup'>;
-        },
-      },
+      backups: { taskFor: (siteId: string) => scheduledTasksFrom(db).backup(siteId) },
       insert: (executor: SqlExecutor, task: NewTask) => queue.insertIn(executor, task),
       wake: () => undefined,
       config: { scheduledPerServer: 1 },

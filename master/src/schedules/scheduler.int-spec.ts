@@ -15,6 +15,7 @@ import { BackupPoliciesRepository } from './backup-policies.repository.js';
 import { FiringsRepository, type FiringRow } from './firings.repository.js';
 import { Scheduler } from './scheduler.js';
 import { cronOffsetSeconds } from './site-cron.js';
+import { scheduledTasksFrom } from './testing/scheduled-tasks.js';
 
 const logger = pino({ level: 'silent' });
 const at = (iso: string) => new Date(iso);
@@ -34,52 +35,13 @@ describe.each(TEST_DATABASE_KINDS)('scheduler on %s', (kind) => {
   let servers: Record<'web1' | 'web2', string>;
   let missed: FiringRow[];
 
+  let scheduled: ReturnType<typeof scheduledTasksFrom>;
   const scheduler = (perServer: number, options: { cron?: boolean } = {}) =>
     new Scheduler({
       firings,
       policies,
-      backups: {
-        taskFor: async (siteId: string) => {
-          const [site] = await sqlRows<{ domain: string; status: string }>(
-            db,
-            `SELECT domain, status FROM sites WHERE id = $1`,
-            [siteId],
-          );
-          if (site?.status !== 'enabled') return null;
-          return {
-            type: 'site.backup',
-            targetId: siteId,
-            targetName: site.domain,
-            lockKey: `site:${siteId}`,
-            params: { archiveId: '00000000-0000-4000-8000-000000000001', reason: 'scheduled' },
-            createdBy: 'scheduler',
-            priority: TASK_PRIORITY.scheduled,
-          } satisfies NewTask<'site.backup'>;
-        },
-      },
-      ...(options.cron
-        ? {
-            crons: {
-              taskFor: async (siteId: string) => {
-                const [site] = await sqlRows<{ domain: string; status: string }>(
-                  db,
-                  `SELECT domain, status FROM sites WHERE id = $1`,
-                  [siteId],
-                );
-                if (site?.status !== 'enabled') return null;
-                return {
-                  type: 'site.cron',
-                  targetId: siteId,
-                  targetName: site.domain,
-                  lockKey: `site:${siteId}`,
-                  params: {},
-                  createdBy: 'scheduler',
-                  priority: TASK_PRIORITY.scheduled,
-                } satisfies NewTask<'site.cron'>;
-              },
-            },
-          }
-        : {}),
+      backups: { taskFor: (siteId: string) => scheduled.backup(siteId) },
+      ...(options.cron ? { crons: { taskFor: (siteId: string) => scheduled.cron(siteId) } } : {}),
       insert: (executor: SqlExecutor, task: NewTask) => queue.insertIn(executor, task),
       wake: () => undefined,
       missed: (firing) => missed.push(firing),
@@ -115,6 +77,7 @@ describe.each(TEST_DATABASE_KINDS)('scheduler on %s', (kind) => {
     queue = new TaskQueue(tasks, () => undefined);
     policies = new BackupPoliciesRepository(db);
     firings = new FiringsRepository(db);
+    scheduled = scheduledTasksFrom(db);
     const repository = new ServersRepository(db);
     servers = {
       web1: (await repository.create({ name: 'web1', slots: 2 })).id,
