@@ -16,6 +16,7 @@ import { PackagesRepository } from '../../../packages/packages.repository.js';
 import { platformWorkflows } from '../../../platforms/tasks/platform.workflows.js';
 import { ClustersRepository } from '../../../clusters/clusters.repository.js';
 import { clusterWorkflows } from '../../../clusters/tasks/cluster.workflows.js';
+import { storeWorkflows } from '../../../store/tasks/store-gc.workflow.js';
 import { PlatformsRepository } from '../../../platforms/platforms.repository.js';
 import { serverWorkflows } from '../../../servers/tasks/server.workflows.js';
 import { ServersRepository } from '../../../servers/servers.repository.js';
@@ -67,6 +68,13 @@ describe.each(TEST_DATABASE_KINDS)('a migrate across a master restart on %s', (k
       ...serverWorkflows({ servers: new ServersRepository(db), archives }),
       ...platformWorkflows({ platforms, packages }),
       ...clusterWorkflows({ clusters: new ClustersRepository(db) }),
+      // The store's collector is not part of this test: a workflow that says so if it runs.
+      ...storeWorkflows({
+        collector: {
+          plan: () => Promise.reject(new Error('no store collector here')),
+          collect: () => Promise.reject(new Error('no store collector here')),
+        },
+      }),
       ...siteWorkflows({
         places: new SitePlaces(sites, platforms, new ServersRepository(db), new ClustersRepository(db)),
         agents: { disconnected: () => Promise.resolve([]) },
