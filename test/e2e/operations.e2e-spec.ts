@@ -22,8 +22,8 @@ import { eventually } from '../support/processes.js';
  */
 describe('backups on a schedule, kept as the policy says', () => {
   let stack: HostingStack;
-  const sites = ['one.example', 'two.example'];
-  const closed = 'closed.example';
+  const sites = ['ops-one.example', 'ops-two.example'];
+  const closed = 'ops-closed.example';
   let manual: Backup;
 
   const json = async <T>(...args: string[]): Promise<T> =>
@@ -73,11 +73,11 @@ describe('backups on a schedule, kept as the policy says', () => {
       timeout: 360_000,
     },
     async () => {
-      const personal = await json<Task>('site', 'backup', 'one.example');
+      const personal = await json<Task>('site', 'backup', 'ops-one.example');
       expect(personal.state).toBe('succeeded');
-      manual = (await backups('one.example')).find((backup) => backup.reason === 'manual')!;
+      manual = (await backups('ops-one.example')).find((backup) => backup.reason === 'manual')!;
 
-      // closed.example: a policy of its own without a schedule for now (its window test comes later).
+      // ops-closed.example: a policy of its own without a schedule for now (its window test comes later).
       await stack.berth('backup', 'policy', 'set', '--site', closed, '--schedule', 'none');
       await stack.berth('backup', 'policy', 'set', '--schedule', '* * * * *', '--keep-last', '1');
 
@@ -101,7 +101,13 @@ describe('backups on a schedule, kept as the policy says', () => {
         2_000,
       );
       const first = new Map(sites.map((domain) => [domain, oldest([...seen.get(domain)!.values()])!]));
-      const schedule = await json<SiteBackupSchedule>('backup', 'policy', 'show', '--site', 'one.example');
+      const schedule = await json<SiteBackupSchedule>(
+        'backup',
+        'policy',
+        'show',
+        '--site',
+        'ops-one.example',
+      );
       expect(schedule.policy?.scope).toBe('global');
       // Due on the minute; waiting when another site's backup holds the server's one scheduled place.
       expect(['started', 'waiting']).toContain(schedule.lastFiring?.state);
@@ -135,7 +141,7 @@ describe('backups on a schedule, kept as the policy says', () => {
         for (const backup of left) expect(stored(backup.archiveId)).toBe(true);
       }
       // A person's own backup is never retention's.
-      expect((await backups('one.example')).map((backup) => backup.id)).toContain(manual.id);
+      expect((await backups('ops-one.example')).map((backup) => backup.id)).toContain(manual.id);
       expect(stored(manual.archiveId)).toBe(true);
       const collectors = (await json<Task[]>('task', 'list', '--type', 'store.gc', '--limit', '20')).filter(
         (run) => run.state === 'succeeded',
@@ -164,7 +170,7 @@ describe('backups on a schedule, kept as the policy says', () => {
       `${opens.toFormat('HH:mm')}-${opens.plus({ hours: 1 }).toFormat('HH:mm')}`,
     );
     const schedule = await eventually(
-      'the firing of closed.example to be recorded',
+      'the firing of ops-closed.example to be recorded',
       async () => {
         const shown = await json<SiteBackupSchedule>('backup', 'policy', 'show', '--site', closed);
         return shown.lastFiring ? shown : undefined;
@@ -208,11 +214,11 @@ describe('backups on a schedule, kept as the policy says', () => {
   });
 
   it("runs every enabled site's cron on its period at its own offset, and skips a disabled one", async () => {
-    await stack.berth('site', 'install', 'off.example', '--platform', 'fixture-10-2');
-    await stack.berth('site', 'disable', 'off.example');
+    await stack.berth('site', 'install', 'ops-off.example', '--platform', 'fixture-10-2');
+    await stack.berth('site', 'disable', 'ops-off.example');
     const domains = [...sites, closed];
     const offsets = new Map<string, number>();
-    for (const domain of [...domains, 'off.example']) {
+    for (const domain of [...domains, 'ops-off.example']) {
       // Hourly (the default) gives each site its own second of the hour; then every minute.
       const hourly = await json<SiteCron>('site', 'cron', domain, '--every', '60');
       offsets.set(domain, hourly.offsetSeconds);
@@ -236,13 +242,13 @@ describe('backups on a schedule, kept as the policy says', () => {
     const runs = await json<Task[]>('task', 'list', '--type', 'site.cron', '--limit', '100');
     expect(new Set(runs.map((run) => run.targetName))).toEqual(new Set(domains));
     expect(runs.every((run) => run.state !== 'failed')).toBe(true);
-    const shown = await json<Site>('site', 'show', 'one.example');
+    const shown = await json<Site>('site', 'show', 'ops-one.example');
     expect(shown.cron).toMatchObject({ everyMinutes: 1, failuresInARow: 0 });
     expect(shown.cron!.lastRun!.durationMs).toBeGreaterThan(0);
     // And now, asked for.
-    const now = await json<Task>('site', 'cron', 'one.example');
+    const now = await json<Task>('site', 'cron', 'ops-one.example');
     expect(now).toMatchObject({ type: 'site.cron', state: 'succeeded' });
-    for (const domain of [...domains, 'off.example'])
+    for (const domain of [...domains, 'ops-off.example'])
       await stack.berth('site', 'cron', domain, '--every', '0');
   }, 200_000);
 
