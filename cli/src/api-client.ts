@@ -23,6 +23,12 @@ import type {
   Task,
   TaskQuery,
 } from './api-types.js';
+import type {
+  CreatedNotificationTarget,
+  NotificationDelivery,
+  NotificationTarget,
+  NotificationTargetInput,
+} from '../../shared/src/api.js';
 import { CliError, ExitCode } from './errors.js';
 
 export interface ApiClientOptions {
@@ -288,6 +294,26 @@ export class ApiClient {
 
   revokeToken(id: string): Promise<ApiToken> {
     return this.request('POST', `/api/tokens/${segment(id)}/revoke`);
+  }
+
+  async listNotificationTargets(): Promise<NotificationTarget[]> {
+    return (await this.request<{ items: NotificationTarget[] }>('GET', '/api/notifications/targets')).items;
+  }
+
+  addNotificationTarget(input: NotificationTargetInput): Promise<CreatedNotificationTarget> {
+    return this.request('POST', '/api/notifications/targets', { body: input });
+  }
+
+  async removeNotificationTarget(id: string): Promise<void> {
+    await this.request('DELETE', `/api/notifications/targets/${segment(id)}`);
+  }
+
+  async listNotificationDeliveries(limit?: number): Promise<NotificationDelivery[]> {
+    return (
+      await this.request<{ items: NotificationDelivery[] }>('GET', '/api/notifications/deliveries', {
+        query: { limit },
+      })
+    ).items;
   }
 
   async request<T>(

@@ -66,6 +66,7 @@ describe('bash completion', () => {
         'cluster',
         'completion',
         'master',
+        'notify',
         'platform',
         'server',
         'site',

@@ -40,6 +40,7 @@ describe('the command tree', () => {
       'store',
       'task',
       'audit',
+      'notify',
       'completion',
     ]);
     const install = find(root, 'site install');

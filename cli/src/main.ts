@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { berthVersion, packageRoot } from '../../shared/src/package-root.js';
 import { registerAgentCommands } from './commands/agent.js';
 import { registerAuditCommands } from './commands/audit.js';
+import { registerNotifyCommands } from './commands/notify.js';
 import { registerBackupCommands, registerStoreCommands } from './commands/backup.js';
 import { registerClientCommands } from './commands/client.js';
 import { registerClusterCommands } from './commands/cluster.js';
@@ -74,6 +75,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerStoreCommands(program, ctx);
   registerTaskCommands(program, ctx);
   registerAuditCommands(program, ctx);
+  registerNotifyCommands(program, ctx);
   registerCompletionCommand(program, ctx);
   return program;
 }

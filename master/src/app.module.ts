@@ -22,6 +22,8 @@ import { ClustersService } from './clusters/clusters.service.js';
 import { HeadSyncController } from './sites/head-sync.controller.js';
 import { BackupPoliciesController } from './schedules/backup-policies.controller.js';
 import { BackupPoliciesService } from './schedules/backup-policies.service.js';
+import { NotificationsController } from './notifications/notifications.controller.js';
+import { NotificationsService } from './notifications/notifications.service.js';
 import { StoreController } from './store/store.controller.js';
 import { StoreService } from './store/store.service.js';
 import { HeadSyncService } from './sites/head-sync.service.js';
@@ -48,6 +50,7 @@ export interface HttpDependencies {
   headSyncs: HeadSyncService;
   backupPolicies: BackupPoliciesService;
   store: StoreService;
+  notifications: NotificationsService;
   servers: ServersService;
   serverTasks: ServerTasksService;
   tasks: TasksService;
@@ -77,6 +80,7 @@ export class AppModule {
       { provide: HeadSyncService, useValue: dependencies.headSyncs },
       { provide: BackupPoliciesService, useValue: dependencies.backupPolicies },
       { provide: StoreService, useValue: dependencies.store },
+      { provide: NotificationsService, useValue: dependencies.notifications },
       { provide: ServersService, useValue: dependencies.servers },
       { provide: ServerTasksService, useValue: dependencies.serverTasks },
       // The task API creates server tasks through the servers feature, which it does not import.
@@ -104,6 +108,7 @@ export class AppModule {
         HeadSyncController,
         BackupPoliciesController,
         StoreController,
+        NotificationsController,
         TasksController,
         MetricsController,
         AuditController,

@@ -59,6 +59,10 @@ import { BackupPoliciesRepository } from './schedules/backup-policies.repository
 import { BackupPoliciesService } from './schedules/backup-policies.service.js';
 import { FiringsRepository } from './schedules/firings.repository.js';
 import { Scheduler } from './schedules/scheduler.js';
+import { NotificationsRepository } from './notifications/notifications.repository.js';
+import { NotificationsService } from './notifications/notifications.service.js';
+import { Notifier } from './notifications/notifier.js';
+import { SmtpMailer } from './notifications/senders.js';
 import { StoreCollector } from './store/store-collector.js';
 import { StoreRepository } from './store/store.repository.js';
 import { StoreService } from './store/store.service.js';
@@ -98,6 +102,12 @@ async function closeHttp(app: NestExpressApplication): Promise<void> {
 /** Who the master itself acts as when a task queues other tasks (a platform upgrade's migrates). */
 /** How often the master looks for moved sites whose old server's grace period is over. */
 const RELEASE_CHECK_MS = 60_000;
+
+/**
+ * How far back a starting master looks for failed tasks to notify of: one that was down (or a
+ * deploy) for less catches up; the unique delivery rows keep what was sent from being sent again.
+ */
+const NOTIFY_LOOKBACK_MS = 3600_000;
 
 const SYSTEM_PRINCIPAL: Principal = { tokenId: 'system', name: 'berth', role: 'admin', clientId: null };
 
@@ -266,6 +276,27 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
     await engine.start();
     stops.push(() => engine.stop());
 
+    // Notifications of failed tasks and missed schedules: made once per target in the registry, sent
+    // by whichever master claims them first.
+    const notificationsRepository = new NotificationsRepository(db);
+    const mailer = config.smtpUrl ? new SmtpMailer(config.smtpUrl, config.smtpFrom) : undefined;
+    const notifier = new Notifier({
+      repository: notificationsRepository,
+      decrypt: (sealed) => secretBox.decrypt(sealed),
+      ...(mailer ? { mailer } : {}),
+      options: {
+        pollMs: config.notifyPollMs,
+        backoffMs: config.notifyBackoffMs,
+        lookbackMs: NOTIFY_LOOKBACK_MS,
+      },
+      logger: logger.child({ component: 'notifications' }),
+    });
+    notifier.start();
+    stops.push(async () => {
+      await notifier.stop();
+      mailer?.close();
+    });
+
     // Scheduled backups and the store's collector: firings in the registry, started once.
     const storeService = new StoreService(storeCollector, queue);
     const firingsRepository = new FiringsRepository(db);
@@ -281,6 +312,7 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
         : {}),
       insert: (executor, task) => queue.insertIn(executor, task),
       wake: () => engine.wake(),
+      missed: (firing) => notifier.missed(firing),
       config,
       logger: logger.child({ component: 'scheduler' }),
     });
@@ -364,6 +396,12 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
           firingsRepository,
         ),
         store: storeService,
+        notifications: new NotificationsService(
+          notificationsRepository,
+          clientsRepository,
+          secretBox,
+          mailer !== undefined,
+        ),
         bus,
         health: new HealthInfo(database, () => gateway.connectedCount()),
         metrics,

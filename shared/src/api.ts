@@ -4,6 +4,7 @@
  * CLI and the web UI read the same types. Dates are ISO 8601 strings, as JSON carries them.
  * Types only: importing this file loads nothing at run time.
  */
+import type { NotificationEvent } from './notification-events.js';
 import type { ServerRole } from './server-roles.js';
 import type { StepFailure } from './errors.js';
 import type { SiteAction } from './site-actions.js';
@@ -403,4 +404,53 @@ export interface AuditEvent {
   /** The task the request created. */
   taskId: string | null;
   durationMs: number;
+}
+
+/** What notifications are sent about. */
+export type { NotificationEvent } from './notification-events.js';
+export type NotificationKind = 'webhook' | 'email';
+export type DeliveryState = 'pending' | 'delivered' | 'failed';
+
+/** A webhook or an email address notified of events (GET /api/notifications/targets). */
+export interface NotificationTarget {
+  id: string;
+  kind: NotificationKind;
+  /** The webhook's URL; null for email. */
+  url: string | null;
+  /** The email address; null for a webhook. */
+  address: string | null;
+  /** The client whose sites' events it hears; null: the admins' (every event). */
+  client: string | null;
+  /** The events it wants; null: all. */
+  events: NotificationEvent[] | null;
+  createdAt: string;
+}
+
+/** POST /api/notifications/targets: the webhook's signing secret, shown this once. */
+export type CreatedNotificationTarget = NotificationTarget & { secret: string | null };
+
+export interface NotificationTargetInput {
+  kind: NotificationKind;
+  url?: string;
+  address?: string;
+  /** A client's name or id (admin tokens; a client token's targets are always its own). */
+  client?: string;
+  events?: NotificationEvent[];
+  /** The webhook's HMAC key; generated when left out. */
+  secret?: string;
+}
+
+/** One event for one target and its attempts (GET /api/notifications/deliveries, newest first). */
+export interface NotificationDelivery {
+  id: string;
+  targetId: string;
+  event: NotificationEvent;
+  subjectId: string;
+  state: DeliveryState;
+  attempts: number;
+  lastError: string | null;
+  nextAttemptAt: string | null;
+  createdAt: string;
+  deliveredAt: string | null;
+  payload: Record<string, unknown>;
 }

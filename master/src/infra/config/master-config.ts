@@ -49,6 +49,14 @@ export interface MasterConfig {
   readonly storeGcGraceMs: number;
   /** Whether the master runs every enabled site's cron on its period (BERTH_SITE_CRON=off: never). */
   readonly siteCron: boolean;
+  /** The SMTP server notification emails go through (BERTH_SMTP_URL, smtp:// or smtps://); absent: no email. */
+  readonly smtpUrl: string | undefined;
+  /** Their From: address (BERTH_SMTP_FROM, default berth@<this host>). */
+  readonly smtpFrom: string;
+  /** How often the master looks for failed tasks and due notifications (BERTH_NOTIFY_POLL_MS, default 5 s). */
+  readonly notifyPollMs: number;
+  /** The waits before each retry of a notification (BERTH_NOTIFY_BACKOFF_MS, comma-separated; one more attempt than waits). */
+  readonly notifyBackoffMs: readonly number[];
 }
 
 export interface MasterFlags {
@@ -104,6 +112,10 @@ export function loadMasterConfig(
     storeGcSchedule: gcSchedule(env.BERTH_STORE_GC_SCHEDULE),
     storeGcGraceMs: positive('BERTH_STORE_GC_GRACE_MS', env.BERTH_STORE_GC_GRACE_MS, 3600_000),
     siteCron: onOff('BERTH_SITE_CRON', env.BERTH_SITE_CRON, true),
+    smtpUrl: smtpUrl(env.BERTH_SMTP_URL),
+    smtpFrom: env.BERTH_SMTP_FROM?.trim() || `berth@${hostname()}`,
+    notifyPollMs: positive('BERTH_NOTIFY_POLL_MS', env.BERTH_NOTIFY_POLL_MS, 5_000),
+    notifyBackoffMs: backoff(env.BERTH_NOTIFY_BACKOFF_MS),
   };
   if (config.leaseMs < 2 * config.heartbeatIntervalMs) {
     throw new ConfigError(
@@ -124,6 +136,28 @@ function onOff(name: string, value: string | undefined, fallback: boolean): bool
 function gcSchedule(value: string | undefined): string | null {
   const schedule = value?.trim() || '17 * * * *';
   return schedule === 'off' ? null : schedule;
+}
+
+function smtpUrl(value: string | undefined): string | undefined {
+  const url = value?.trim();
+  if (!url) return undefined;
+  if (!/^smtps?:\/\/[^/]/.test(url)) {
+    throw new ConfigError(`BERTH_SMTP_URL must be an smtp:// or smtps:// URL, e.g. smtp://mail.example:587`);
+  }
+  return url;
+}
+
+/** 5 s, 30 s, 2 min, 10 min: five attempts over about 13 minutes, then the delivery has failed. */
+function backoff(value: string | undefined): number[] {
+  const text = value?.trim();
+  if (!text) return [5_000, 30_000, 120_000, 600_000];
+  const waits = text.split(',').map((item) => Number(item.trim()));
+  if (waits.some((wait) => !Number.isInteger(wait) || wait < 0)) {
+    throw new ConfigError(
+      `BERTH_NOTIFY_BACKOFF_MS must be whole numbers of milliseconds separated by commas, got "${value}"`,
+    );
+  }
+  return waits;
 }
 
 function defaultDataDir(env: NodeJS.ProcessEnv): string {

@@ -5,6 +5,8 @@ import { BackupPolicyEntity } from '../../schedules/backup-policy.entity.js';
 import { BackupEntity } from '../../backups/backup.entity.js';
 import { ClientEntity } from '../../clients/client.entity.js';
 import { ClusterEntity } from '../../clusters/cluster.entity.js';
+import { NotificationDeliveryEntity } from '../../notifications/notification-delivery.entity.js';
+import { NotificationTargetEntity } from '../../notifications/notification-target.entity.js';
 import { PackageInstanceEntity } from '../../packages/package-instance.entity.js';
 import { PackageEntity } from '../../packages/package.entity.js';
 import { PlatformEntity } from '../../platforms/platform.entity.js';
@@ -41,4 +43,6 @@ export const ENTITIES = [
   ScheduleFiringEntity,
   ApiTokenEntity,
   AuditEventEntity,
+  NotificationTargetEntity,
+  NotificationDeliveryEntity,
 ];

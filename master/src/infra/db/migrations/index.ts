@@ -8,6 +8,7 @@ import { StaleHeads1796601600000 } from './1796601600000-stale-heads.js';
 import { BackupSchedules1796688000000 } from './1796688000000-backup-schedules.js';
 import { AuditLog1796774400000 } from './1796774400000-audit-log.js';
 import { CronAndRetries1796860800000 } from './1796860800000-cron-and-retries.js';
+import { Notifications1796947200000 } from './1796947200000-notifications.js';
 
 /** The committed migrations, oldest first. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -22,4 +23,5 @@ export const MIGRATIONS: Function[] = [
   BackupSchedules1796688000000,
   AuditLog1796774400000,
   CronAndRetries1796860800000,
+  Notifications1796947200000,
 ];

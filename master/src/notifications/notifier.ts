@@ -1,0 +1,239 @@
+import type { Logger } from 'pino';
+import type { NotificationEvent } from '../../../shared/src/api.js';
+import type { FiringRow } from '../schedules/firings.repository.js';
+import type { ClaimedDelivery, FailedTaskRow, NotificationsRepository } from './notifications.repository.js';
+import { sendWebhook, type Mail } from './senders.js';
+
+/** What the notifier needs of the master's settings. */
+export interface NotifierOptions {
+  /** How often it looks for failed tasks and due deliveries. */
+  pollMs: number;
+  /** The wait before each retry; its length + 1 is how many attempts a delivery gets. */
+  backoffMs: readonly number[];
+  /** How long a failed task is looked back for when the master starts (one that was down catches up). */
+  lookbackMs: number;
+}
+
+/** Deliveries claimed per pass; the rest are the next pass's. */
+const CLAIM_BATCH = 20;
+/**
+ * How long a claim holds a delivery: past the webhook's 10 s timeout and an SMTP exchange, so that
+ * only a master that died mid-send lets another one try it again.
+ */
+const CLAIM_LEASE_MS = 60_000;
+/**
+ * Each look at failed tasks starts this far before the newest one it saw: a task whose finish was
+ * committed after a later one's (two masters, a slow transaction) is not skipped; the unique index
+ * makes the second look at the others a no-op.
+ */
+const RESCAN_OVERLAP_MS = 30_000;
+const FAILED_BATCH = 500;
+
+export interface NotifierDependencies {
+  repository: NotificationsRepository;
+  /** Opens a webhook target's sealed secret (SecretBox). */
+  decrypt(sealed: string): string;
+  /** Absent: BERTH_SMTP_URL is not set, and email deliveries fail with that reason. */
+  mailer?: { send(mail: Mail): Promise<void> };
+  options: NotifierOptions;
+  logger: Logger;
+  now?: () => Date;
+}
+
+/**
+ * Turns failed tasks and missed schedules into deliveries, and sends them.
+ *
+ * Failed tasks are found by polling `tasks` rather than by a callback from the engine: a task fails
+ * in many places (a workflow, an unknown workflow version, a master adopting another's run), the
+ * registry is the one record of all of them, and a master that stops between a task's failure and
+ * its notification finds it again when it comes back. With several masters each sees every failure;
+ * the unique (target, event, subject) row makes the delivery once, and a claim sends it once.
+ */
+export class Notifier {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private cursor: Date;
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: NotifierDependencies) {
+    this.now = deps.now ?? (() => new Date());
+    this.cursor = new Date(this.now().getTime() - deps.options.lookbackMs);
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), this.deps.options.pollMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** One pass: new failures become deliveries, then what is due is sent. Never runs twice at once. */
+  tick(): Promise<void> {
+    this.running ??= this.pass().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async pass(): Promise<void> {
+    try {
+      await this.scanFailedTasks();
+    } catch (error) {
+      this.deps.logger.error({ err: error }, 'looking for failed tasks to notify of failed');
+    }
+    try {
+      await this.deliverDue();
+    } catch (error) {
+      this.deps.logger.error({ err: error }, 'sending notifications failed');
+    }
+  }
+
+  /** The Scheduler's `missed` callback: a scheduled job whose window closed before it could start. */
+  missed(firing: FiringRow): void {
+    void this.scheduleMissed(firing).catch((error: unknown) =>
+      this.deps.logger.error(
+        { err: error, firingId: firing.id },
+        'could not record a missed-schedule notification',
+      ),
+    );
+  }
+
+  async scheduleMissed(firing: FiringRow): Promise<number> {
+    const site = firing.kind === 'store-gc' ? undefined : await this.deps.repository.siteOf(firing.targetId);
+    return this.deps.repository.enqueue({
+      event: 'schedule.missed',
+      subjectId: firing.id,
+      clientId: site?.clientId ?? null,
+      occurredAt: this.now(),
+      payload: {
+        event: 'schedule.missed',
+        at: this.now().toISOString(),
+        firing: {
+          id: firing.id,
+          kind: firing.kind,
+          targetId: firing.targetId,
+          domain: site?.domain ?? null,
+          dueAt: new Date(firing.dueAt).toISOString(),
+          expiresAt: new Date(firing.expiresAt).toISOString(),
+        },
+      },
+    });
+  }
+
+  async scanFailedTasks(): Promise<number> {
+    let made = 0;
+    for (;;) {
+      const tasks = await this.deps.repository.failedTasksSince(this.cursor, FAILED_BATCH);
+      for (const task of tasks) {
+        for (const event of eventsOf(task)) {
+          made += await this.deps.repository.enqueue({
+            event,
+            subjectId: task.id,
+            clientId: task.clientId,
+            occurredAt: task.finishedAt,
+            payload: {
+              event,
+              at: task.finishedAt.toISOString(),
+              task: {
+                id: task.id,
+                type: task.type,
+                targetKind: task.targetKind,
+                targetName: task.targetName,
+                error: task.error,
+                errorCode: task.errorCode,
+              },
+            },
+          });
+        }
+      }
+      const newest = tasks.at(-1)?.finishedAt;
+      if (newest) {
+        const next = new Date(newest.getTime() - RESCAN_OVERLAP_MS);
+        if (next > this.cursor) this.cursor = next;
+      }
+      if (tasks.length < FAILED_BATCH || !newest || newest <= this.cursor) return made;
+      this.cursor = newest;
+    }
+  }
+
+  /** Sends the due deliveries this master claimed; each attempt's outcome is in its row. */
+  async deliverDue(): Promise<number> {
+    const claimed = await this.deps.repository.claimDue(CLAIM_BATCH, CLAIM_LEASE_MS);
+    await Promise.all(claimed.map((delivery) => this.send(delivery)));
+    return claimed.length;
+  }
+
+  private async send(delivery: ClaimedDelivery): Promise<void> {
+    const { repository, logger, options } = this.deps;
+    const fields = { deliveryId: delivery.id, targetId: delivery.targetId, event: delivery.event };
+    try {
+      if (delivery.kind === 'webhook') {
+        if (!delivery.url || !delivery.secretEncrypted)
+          throw new Error('the webhook target has no URL or secret');
+        const body = JSON.stringify(delivery.payload);
+        await sendWebhook(delivery.url, this.deps.decrypt(delivery.secretEncrypted), delivery.event, body);
+      } else {
+        if (!this.deps.mailer) throw new Error('the master has no BERTH_SMTP_URL to send email through');
+        if (!delivery.address) throw new Error('the email target has no address');
+        await this.deps.mailer.send({
+          to: delivery.address,
+          event: delivery.event,
+          ...mailOf(delivery.payload),
+        });
+      }
+      await repository.delivered(delivery.id, delivery.attempts);
+      logger.info({ ...fields, attempts: delivery.attempts }, 'notification delivered');
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const retryInMs = options.backoffMs[delivery.attempts - 1] ?? null;
+      await repository.attemptFailed(delivery.id, delivery.attempts, message, retryInMs);
+      // The target's URL may carry a token of its own: the log names the target by id only.
+      logger.warn(
+        { ...fields, attempts: delivery.attempts, error: message, retryInMs },
+        retryInMs === null ? 'notification given up on' : 'notification attempt failed; will retry',
+      );
+    }
+  }
+}
+
+/** A failed task is a task.failed; a failed scheduled backup is a backup.failed too. */
+function eventsOf(task: FailedTaskRow): NotificationEvent[] {
+  const events: NotificationEvent[] = ['task.failed'];
+  if (task.type === 'site.backup' && task.params.reason === 'scheduled') events.push('backup.failed');
+  return events;
+}
+
+/** The mail of an event: its subject says what failed, its text what the task said. */
+export function mailOf(payload: Record<string, unknown>): { subject: string; text: string } {
+  const event = String(payload.event);
+  const task = payload.task as Record<string, string | null> | undefined;
+  const firing = payload.firing as Record<string, string | null> | undefined;
+  if (task) {
+    const what = event === 'backup.failed' ? 'Scheduled backup failed' : 'Task failed';
+    return {
+      subject: `[Berth] ${what}: ${task.type} ${task.targetName}`,
+      text: [
+        `${what}: ${task.type} on ${task.targetKind} ${task.targetName}.`,
+        '',
+        `Error: ${task.error ?? '(none recorded)'}`,
+        `Error code: ${task.errorCode ?? '-'}`,
+        `Task: ${task.id} (berth task show ${task.id})`,
+        `At: ${String(payload.at)}`,
+      ].join('\n'),
+    };
+  }
+  return {
+    subject: `[Berth] Scheduled ${firing?.kind ?? 'job'} missed${firing?.domain ? `: ${firing.domain}` : ''}`,
+    text: [
+      `A scheduled ${firing?.kind ?? 'job'}${firing?.domain ? ` of ${firing.domain}` : ''} was missed: its window closed before it could start.`,
+      '',
+      `Due at: ${firing?.dueAt ?? '-'}`,
+      `Window closed at: ${firing?.expiresAt ?? '-'}`,
+      `At: ${String(payload.at)}`,
+    ].join('\n'),
+  };
+}
