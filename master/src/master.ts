@@ -156,15 +156,17 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
     const metrics = new MasterMetrics({
       taskCounts: () => metricsRepository.taskCounts(),
       agentsConnected: () => gateway.connectedCount(),
-      storeUsage: () => storeCollector.usage(),
+      storeUsage: () => storeCollector.clientUsage(),
     });
     const archives = new ArchiveStore(new ArchiveRepository(db), config, logger, metrics);
     await archives.start();
     const policiesRepository = new BackupPoliciesRepository(db);
+    const firingsRepository = new FiringsRepository(db);
     const storeCollector: StoreCollector = new StoreCollector({
       store: new StoreRepository(db),
       archives,
       policies: policiesRepository,
+      firings: firingsRepository,
       config,
       logger: logger.child({ component: 'store' }),
     });
@@ -299,7 +301,6 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
 
     // Scheduled backups and the store's collector: firings in the registry, started once.
     const storeService = new StoreService(storeCollector, queue);
-    const firingsRepository = new FiringsRepository(db);
     const scheduler = new Scheduler({
       firings: firingsRepository,
       policies: policiesRepository,

@@ -210,11 +210,19 @@ export class FiringsRepository {
     );
   }
 
-  /** Forgets settled firings older than `before` (the garbage collector). */
+  /**
+   * Forgets settled firings due before `before` (the garbage collector), but never a target's
+   * latest of a kind: a scheduler that finds no row for the latest due time records it again (a
+   * monthly backup would run twice, a closed window would be reported missed again).
+   */
   async prune(before: Date): Promise<number> {
     const rows = await sqlRows<{ id: string }>(
       this.db,
-      `DELETE FROM schedule_firings WHERE state <> 'waiting' AND due_at < $1 RETURNING id`,
+      `DELETE FROM schedule_firings f
+        WHERE f.state <> 'waiting' AND f.due_at < $1
+          AND EXISTS (SELECT 1 FROM schedule_firings later
+                       WHERE later.kind = f.kind AND later.target_id = f.target_id AND later.due_at > f.due_at)
+        RETURNING f.id`,
       [before.toISOString()],
     );
     return rows.length;

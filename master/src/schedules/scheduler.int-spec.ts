@@ -297,4 +297,25 @@ describe.each(TEST_DATABASE_KINDS)('scheduler on %s', (kind) => {
     );
     expect(runs[0]!.n).toBe(due.length);
   });
+
+  it("forgets settled firings once they are old, but never a target's latest", async () => {
+    const site = await addSite('old.example', servers.web1);
+    const firing = (dueAt: string) => ({
+      kind: 'backup' as const,
+      targetId: site,
+      policyId: null,
+      dueAt: at(dueAt),
+      opensAt: at(dueAt),
+      expiresAt: at(dueAt),
+    });
+    // Both past their window when recorded: missed, settled.
+    await firings.record(
+      [firing('2026-11-01T02:00:00Z'), firing('2026-11-02T02:00:00Z')],
+      at('2026-12-04T00:00:00Z'),
+    );
+    expect(await firings.prune(at('2026-12-01T00:00:00Z'))).toBe(1);
+    expect((await firings.list('backup', site)).map((row) => new Date(row.dueAt).toISOString())).toEqual([
+      '2026-11-02T02:00:00.000Z',
+    ]);
+  });
 });

@@ -5,7 +5,6 @@ import type { SqlExecutor } from '../infra/db/sql.js';
 import type { NewTask } from '../tasks/tasks.repository.js';
 import {
   checkSchedule,
-  latestFiring,
   latestFiringUntil,
   type Firing,
   type PolicyRules,
@@ -133,7 +132,7 @@ export class Scheduler {
       }
     }
     const gc = this.deps.storeGc
-      ? latestFiring({ schedule: this.deps.storeGc.schedule, window: null, keep: NO_KEEP }, 'UTC', now)
+      ? this.firingOf({ schedule: this.deps.storeGc.schedule, window: null, keep: NO_KEEP }, 'UTC', now)
       : null;
     if (
       gc &&

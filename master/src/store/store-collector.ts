@@ -5,6 +5,7 @@ import { isUuid } from '../../../shared/src/validation.js';
 import type { ArchiveStore } from '../backups/archive-store.js';
 import type { MasterConfig } from '../infra/config/master-config.js';
 import { effectivePolicy, retainedBackups, type ScopedPolicy } from '../schedules/backup-policy.js';
+import type { FiringsRepository } from '../schedules/firings.repository.js';
 import type { RetentionCandidate, StoreRepository } from './store.repository.js';
 
 /** What one run of the collector removes, decided before anything is removed (recorded by its task). */
@@ -18,6 +19,9 @@ export interface CollectionPlan {
   /** Files of the store no archive row names. */
   strayFiles: string[];
 }
+
+/** How long a started or missed firing stays in the registry (the API shows a site's last one). */
+const FIRINGS_KEPT_MS = 7 * 24 * 3600_000;
 
 /** How many of the largest sites GET /api/store lists. */
 const TOP_SITES = 20;
@@ -35,6 +39,8 @@ export class StoreCollector {
       store: StoreRepository;
       archives: Pick<ArchiveStore, 'files' | 'removeMany' | 'removeStrayFile'>;
       policies: { rules(): Promise<ScopedPolicy[]> };
+      /** The schedules' settled firings, forgotten after FIRINGS_KEPT_MS (absent: kept). */
+      firings?: Pick<FiringsRepository, 'prune'>;
       config: Pick<MasterConfig, 'storeGcGraceMs'>;
       logger: Logger;
     },
@@ -102,6 +108,8 @@ export class StoreCollector {
     await store.removeBackups([...plan.expired, ...plan.broken].map((backup) => backup.backupId));
     await archives.removeMany(archiveIds);
     for (const name of plan.strayFiles) await archives.removeStrayFile(name);
+    // Every site's cron adds a firing an hour: the settled ones are history the registry need not keep.
+    await this.deps.firings?.prune(new Date(Date.now() - FIRINGS_KEPT_MS));
     for (const backup of plan.broken) {
       logger.error(
         { backupId: backup.backupId, domain: backup.domain, archiveId: backup.archiveId },
@@ -117,17 +125,29 @@ export class StoreCollector {
     };
   }
 
+  /** What the store holds, per client and for the largest sites (GET /api/store). */
   async usage(): Promise<api.StoreUsage> {
-    const usage = await this.deps.store.usage(TOP_SITES);
-    const totalBytes = Number(usage.total.bytes);
-    const backupBytes = Number(usage.backups.bytes);
+    const [clients, topSites] = await Promise.all([this.clientUsage(), this.deps.store.topSites(TOP_SITES)]);
+    // The backups' totals are the sum of the clients' rows: every backup is in exactly one.
+    const backups = {
+      count: clients.byClient.reduce((sum, row) => sum + row.backups, 0),
+      bytes: clients.byClient.reduce((sum, row) => sum + row.bytes, 0),
+    };
     return {
-      totalBytes,
-      archives: usage.total.archives,
-      backups: { count: usage.backups.count, bytes: backupBytes },
-      otherBytes: Math.max(0, totalBytes - backupBytes),
-      byClient: usage.byClient.map((row) => ({ ...row, bytes: Number(row.bytes) })),
-      topSites: usage.topSites.map((row) => ({ ...row, bytes: Number(row.bytes) })),
+      ...clients,
+      backups,
+      otherBytes: Math.max(0, clients.totalBytes - backups.bytes),
+      topSites: topSites.map((row) => ({ ...row, bytes: Number(row.bytes) })),
+    };
+  }
+
+  /** The totals and the per-client rows alone: what a metrics scrape reads (two queries). */
+  async clientUsage(): Promise<Pick<api.StoreUsage, 'totalBytes' | 'archives' | 'byClient'>> {
+    const [totals, byClient] = await Promise.all([this.deps.store.totals(), this.deps.store.byClient()]);
+    return {
+      totalBytes: Number(totals.bytes),
+      archives: totals.archives,
+      byClient: byClient.map((row) => ({ ...row, bytes: Number(row.bytes) })),
     };
   }
 }

@@ -117,56 +117,44 @@ export class StoreRepository {
     await sqlRows(this.db, `DELETE FROM backups WHERE id = ANY($1::uuid[]) RETURNING id`, [ids]);
   }
 
-  /** Store use: totals, per client and the largest sites (one query each). */
-  async usage(topSites: number): Promise<{
-    total: { bytes: string; archives: number };
-    backups: { bytes: string; count: number };
-    byClient: Array<{ client: string | null; backups: number; bytes: string }>;
-    topSites: Array<{ domain: string; client: string | null; backups: number; bytes: string }>;
-  }> {
-    const perBackup = `
-      SELECT b.id, b.site_id, b.domain,
-             COALESCE((SELECT sum(a.size_bytes) FROM archives a
-                        WHERE a.state = 'stored' AND a.id IN (b.archive_id, b.database_archive_id)), 0) AS bytes
-        FROM backups b`;
-    const [total, backups, byClient, sites] = await Promise.all([
-      sqlRows<{ bytes: string; archives: number }>(
-        this.db,
-        `SELECT COALESCE(sum(size_bytes), 0)::text AS bytes, count(*)::int AS archives
-           FROM archives WHERE state = 'stored'`,
-      ),
-      sqlRows<{ bytes: string; count: number }>(
-        this.db,
-        `SELECT COALESCE(sum(bytes), 0)::text AS bytes, count(*)::int AS count FROM (${perBackup}) x`,
-      ),
-      sqlRows<{ client: string | null; backups: number; bytes: string }>(
-        this.db,
-        `SELECT c.name AS client, count(*)::int AS backups, sum(x.bytes)::text AS bytes
-           FROM (${perBackup}) x LEFT JOIN sites s ON s.id = x.site_id LEFT JOIN clients c ON c.id = s.client_id
-          GROUP BY c.name ORDER BY sum(x.bytes) DESC`,
-      ),
-      sqlRows<{ domain: string; client: string | null; backups: number; bytes: string }>(
-        this.db,
-        `SELECT COALESCE(s.domain, min(x.domain)) AS domain, c.name AS client, count(*)::int AS backups,
-                sum(x.bytes)::text AS bytes
-           FROM (${perBackup}) x LEFT JOIN sites s ON s.id = x.site_id LEFT JOIN clients c ON c.id = s.client_id
-          GROUP BY x.site_id, s.domain, c.name ORDER BY sum(x.bytes) DESC LIMIT $1`,
-        [topSites],
-      ),
-    ]);
-    return { total: total[0]!, backups: backups[0]!, byClient, topSites: sites };
+  /** Stored archives: their bytes and how many (backups' and the rest alike). */
+  async totals(): Promise<{ bytes: string; archives: number }> {
+    const [row] = await sqlRows<{ bytes: string; archives: number }>(
+      this.db,
+      `SELECT COALESCE(sum(size_bytes), 0)::text AS bytes, count(*)::int AS archives
+         FROM archives WHERE state = 'stored'`,
+    );
+    return row!;
   }
 
-  /** What one site's backups take in the store. */
-  async siteUsage(siteId: string): Promise<{ backups: number; bytes: number }> {
-    const rows = await sqlRows<{ backups: number; bytes: string }>(
+  /** Backups and their bytes per client (null: sites without one, or gone). */
+  byClient(): Promise<Array<{ client: string | null; backups: number; bytes: string }>> {
+    return sqlRows(
       this.db,
-      `SELECT count(DISTINCT b.id)::int AS backups, COALESCE(sum(a.size_bytes), 0)::text AS bytes
-         FROM backups b LEFT JOIN archives a
-           ON a.state = 'stored' AND a.id IN (b.archive_id, b.database_archive_id)
-        WHERE b.site_id = $1`,
-      [siteId],
+      `SELECT c.name AS client, count(*)::int AS backups, sum(x.bytes)::text AS bytes
+         FROM (${PER_BACKUP}) x LEFT JOIN sites s ON s.id = x.site_id LEFT JOIN clients c ON c.id = s.client_id
+        GROUP BY c.name ORDER BY sum(x.bytes) DESC`,
     );
-    return { backups: rows[0]?.backups ?? 0, bytes: Number(rows[0]?.bytes ?? 0) };
+  }
+
+  /** The sites whose backups take the most, largest first. */
+  topSites(
+    limit: number,
+  ): Promise<Array<{ domain: string; client: string | null; backups: number; bytes: string }>> {
+    return sqlRows(
+      this.db,
+      `SELECT COALESCE(s.domain, min(x.domain)) AS domain, c.name AS client, count(*)::int AS backups,
+              sum(x.bytes)::text AS bytes
+         FROM (${PER_BACKUP}) x LEFT JOIN sites s ON s.id = x.site_id LEFT JOIN clients c ON c.id = s.client_id
+        GROUP BY x.site_id, s.domain, c.name ORDER BY sum(x.bytes) DESC LIMIT $1`,
+      [limit],
+    );
   }
 }
+
+/** Each backup with the bytes of its stored archives (files and dump). */
+const PER_BACKUP = `
+  SELECT b.id, b.site_id, b.domain,
+         COALESCE((SELECT sum(a.size_bytes) FROM archives a
+                    WHERE a.state = 'stored' AND a.id IN (b.archive_id, b.database_archive_id)), 0) AS bytes
+    FROM backups b`;

@@ -44,11 +44,6 @@ export class TaskQueue {
     return this.tasks.insertTask(task, executor);
   }
 
-  /** Wakes the engine to start what was queued (after the caller's transaction committed). */
-  wakeEngine(): void {
-    this.wake();
-  }
-
   find(id: string): Promise<TaskEntity | null> {
     return this.tasks.findTask(id);
   }
