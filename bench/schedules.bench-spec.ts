@@ -176,6 +176,7 @@ describe('scheduler tick with 10,000 sites', () => {
       keepDaily: 7,
       keepWeekly: 0,
       keepMonthly: 0,
+      verifySchedule: null,
     });
     const clients = await sqlRows<{ id: string }>(
       db,
@@ -190,6 +191,7 @@ describe('scheduler tick with 10,000 sites', () => {
         keepDaily: 7,
         keepWeekly: 4,
         keepMonthly: 0,
+        verifySchedule: null,
       });
     }
     const sites = await sqlRows<{ id: string }>(
@@ -205,6 +207,7 @@ describe('scheduler tick with 10,000 sites', () => {
         keepDaily: 0,
         keepWeekly: 0,
         keepMonthly: 0,
+        verifySchedule: null,
       });
     }
     await sqlRows(db, 'ANALYZE');
@@ -387,6 +390,7 @@ describe('store collector over 100,000 archives', () => {
       keepDaily: KEEP.daily,
       keepWeekly: 0,
       keepMonthly: 0,
+      verifySchedule: null,
     });
     // Backup k (0..17) of site s: the ten newest 8 hours apart (three a day, so the daily rule and
     // the last-7 rule disagree), the older ones a week apart back to ~60 days; each site shifted by

@@ -305,6 +305,7 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       firings: firingsRepository,
       policies: policiesRepository,
       backups: { taskFor: (siteId) => sitesService.scheduledBackup(siteId) },
+      verifies: { taskFor: (siteId) => sitesService.scheduledVerify(siteId) },
       ...(config.siteCron
         ? { crons: { taskFor: (siteId: string) => sitesService.scheduledCron(siteId) } }
         : {}),

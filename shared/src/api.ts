@@ -172,6 +172,10 @@ export interface Backup {
   reason: string;
   createdAt: string;
   manifest: BackupManifest;
+  /** When a restore test last restored it into a scratch site that answered; null: never. */
+  verifiedAt: string | null;
+  /** When a restore test last failed on it (damaged archive, a copy that did not answer); null: never. */
+  verifyFailedAt: string | null;
 }
 
 /** A platform a site could move to (GET /api/sites/{domain}/migrate-candidates, in `items`). */
@@ -316,6 +320,8 @@ export interface BackupPolicy {
   window: { start: string; end: string } | null;
   /** Retention: the newest `last`, and the newest of each of the last `daily` days, weeks, months. */
   keep: { last: number; daily: number; weekly: number; monthly: number };
+  /** When the newest backup of each site is restore-tested (same window); null: never on its own. */
+  verifySchedule: string | null;
   updatedAt: string;
 }
 
@@ -329,6 +335,8 @@ export interface BackupPolicyInput {
   keepDaily?: number;
   keepWeekly?: number;
   keepMonthly?: number;
+  /** A cron expression for restore tests of each site's newest backup, or null for none. */
+  verifySchedule?: string | null;
 }
 
 /** A schedule's firing: one due time of it, for one site. */

@@ -34,6 +34,7 @@ describe('SITE_ACTIONS', () => {
     expect(SITE_ACTIONS).toEqual([
       'verify',
       'backup',
+      'backup-verify',
       'restore',
       'login-reset',
       'cron',

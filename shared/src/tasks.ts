@@ -43,7 +43,7 @@ export type MigrateParams = {
   backupArchiveId: string;
   /** The rollback point dumped once writes are held. */
   rollbackArchiveId: string;
-  rehearsal: { domain: string; database: string; user: string };
+  rehearsal: ScratchSite;
   /**
    * A move to a platform on another server: how long (ms) the old server keeps the site's copy and
    * passes its requests on, before the master releases the site from it. Absent in older tasks.
@@ -74,6 +74,15 @@ export type StoreGcReport = {
   brokenBackups: Array<{ backupId: string; domain: string; archiveId: string }>;
   bytesFreed: number;
 };
+
+/** A throwaway site beside a live one (a migrate's rehearsal, a restore test): named up front. */
+export type ScratchSite = { domain: string; database: string; user: string };
+
+/**
+ * What a restore test is created with: the backup, and the scratch site it is restored into.
+ * `reason` "scheduled": started by its policy's verify schedule (absent: asked for by a person).
+ */
+export type BackupVerifyParams = { backupId: string; scratch: ScratchSite; reason?: 'scheduled' };
 
 /** What a head's sync is created with: the head, by id and by name for people reading the task. */
 export type HeadSyncParams = { serverId: string; serverName: string };
@@ -256,6 +265,20 @@ export type TaskDefinitions = {
     result: { lastBackupId: string };
   };
   'site.backup-delete': { target: 'site'; params: { backupId: string }; result: { deleted: string } };
+  /**
+   * A restore test: the backup's archives checked against their sha256, then restored into a scratch
+   * site beside the live one (its own directory, database and user), probed over HTTP, removed.
+   */
+  'site.backup-verify': {
+    target: 'site';
+    params: BackupVerifyParams;
+    result: {
+      backupId: string;
+      verifiedAt: string;
+      probe: number;
+      archives: Array<{ archiveId: string; sha256: string; bytes: number }>;
+    };
+  };
   /** The site's copy on the server it moved from: its vhost (the proxy), link, directory, database grant. */
   'site.release-old': { target: 'site'; params: Record<string, never>; result: { released: string | null } };
   /**
@@ -299,6 +322,7 @@ export const TASK_KINDS = {
   'site.install': { target: 'site' },
   'site.verify': { target: 'site', offeredIn: ['enabled'] },
   'site.backup': { target: 'site', offeredIn: ['enabled'] },
+  'site.backup-verify': { target: 'site', offeredIn: ['enabled'] },
   'site.restore': { target: 'site', offeredIn: ['enabled'] },
   'site.login-reset': { target: 'site', offeredIn: ['enabled'] },
   'site.cron': { target: 'site', offeredIn: ['enabled'] },

@@ -20,6 +20,7 @@ interface SetOptions extends ScopeOptions {
   keepDaily?: number;
   keepWeekly?: number;
   keepMonthly?: number;
+  verify?: string;
   json?: boolean;
 }
 
@@ -35,7 +36,9 @@ const RULE =
 
 /** berth backup policy ...: when sites are backed up on their own, and how many backups are kept. */
 export function registerBackupCommands(program: Command, ctx: CliContext): void {
-  const backup = program.command('backup').description('Backups on a schedule: policies and retention');
+  const backup = program
+    .command('backup')
+    .description('Backups on a schedule: policies, retention and restore tests');
   const policy = backup
     .command('policy')
     .description(`Backup policies (global, per client, per site). ${RULE}`);
@@ -57,6 +60,10 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
     .option('--keep-daily <n>', 'and the newest of each of the last N days that have one', wholeNumber)
     .option('--keep-weekly <n>', 'and of each of the last N ISO weeks', wholeNumber)
     .option('--keep-monthly <n>', 'and of each of the last N months', wholeNumber)
+    .option(
+      '--verify <cron>',
+      'restore-test each site\'s newest backup on this schedule (same window), e.g. "0 4 * * 0" weekly; "none" for never',
+    )
     .option('--json', 'print the policy as JSON')
     .addHelpText('after', '\nWithout --site or --client it sets the global default.')
     .action(async (options: SetOptions, command: Command) => {
@@ -68,9 +75,10 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
         ...(options.keepDaily !== undefined ? { keepDaily: options.keepDaily } : {}),
         ...(options.keepWeekly !== undefined ? { keepWeekly: options.keepWeekly } : {}),
         ...(options.keepMonthly !== undefined ? { keepMonthly: options.keepMonthly } : {}),
+        ...(options.verify !== undefined ? { verifySchedule: noneToNull(options.verify) } : {}),
       };
       if (Object.keys(body).length === 0) {
-        throw usageError('say what to set: --schedule, --window or a --keep-* option');
+        throw usageError('say what to set: --schedule, --window, --verify or a --keep-* option');
       }
       const saved = await (await ctx.client(command)).putBackupPolicy(scope, body);
       if (options.json) return ctx.json(saved);
@@ -130,16 +138,55 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
       }
       ctx.out(
         renderTable(
-          [{ header: 'SCOPE' }, { header: 'SCHEDULE' }, { header: 'WINDOW' }, { header: 'KEEP' }],
+          [
+            { header: 'SCOPE' },
+            { header: 'SCHEDULE' },
+            { header: 'WINDOW' },
+            { header: 'KEEP' },
+            { header: 'RESTORE TEST' },
+          ],
           policies.map((item) => [
             describeScope(item),
             item.schedule ?? '-',
             item.window ? `${item.window.start}-${item.window.end}` : 'any time',
             keepText(item),
+            item.verifySchedule ?? '-',
           ]),
         ),
       );
     });
+
+  backup
+    .command('verify')
+    .description(
+      'Restore-test a backup: its archives checked against their sha256, restored into a scratch site beside the live one (its own directory, database and user), probed over HTTP, then removed; records when it passed (starts a task)',
+    )
+    .argument('<domain>', 'the site')
+    .option('--backup <id>', 'the backup to test (berth site backups DOMAIN); default: the newest')
+    .option('--no-wait', 'print the task id and return at once instead of following the task')
+    .option('--verbose', VERBOSE_HELP)
+    .option('--json', 'print the task as JSON (the final task unless --no-wait)')
+    .action(
+      async (
+        domain: string,
+        options: { backup?: string; wait: boolean; json?: boolean },
+        command: Command,
+      ) => {
+        await runTaskCommand(
+          ctx,
+          await ctx.client(command),
+          options,
+          (client) =>
+            client.siteAction(domain, 'backup-verify', {
+              body: options.backup ? { backupId: options.backup } : {},
+            }),
+          (task) => {
+            const result = task.result as { backupId?: string; verifiedAt?: string } | null;
+            ctx.out(`backup ${result?.backupId ?? '?'} restores (verified ${result?.verifiedAt ?? '?'})`);
+          },
+        );
+      },
+    );
 
   policy
     .command('unset')
@@ -261,7 +308,8 @@ function keepText(policy: BackupPolicy): string {
 function summary(policy: BackupPolicy): string {
   const when = policy.schedule ? `"${policy.schedule}"` : 'no schedule';
   const window = policy.window ? ` between ${policy.window.start} and ${policy.window.end}` : '';
-  return `${when}${window}, keep ${keepText(policy)}`;
+  const verify = policy.verifySchedule ? `, restore test "${policy.verifySchedule}"` : '';
+  return `${when}${window}, keep ${keepText(policy)}${verify}`;
 }
 
 function policyFields(policy: BackupPolicy): Array<[string, string]> {
@@ -269,5 +317,6 @@ function policyFields(policy: BackupPolicy): Array<[string, string]> {
     ['schedule', policy.schedule ?? 'none (retention only)'],
     ['window', policy.window ? `${policy.window.start}-${policy.window.end}` : 'any time'],
     ['keep', keepText(policy)],
+    ['restore test', policy.verifySchedule ?? 'none on its own (berth backup verify DOMAIN)'],
   ];
 }

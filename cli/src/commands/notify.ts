@@ -5,7 +5,7 @@ import { renderTable } from '../output/table.js';
 import { positiveInteger } from '../parsers.js';
 
 const EVENTS_HELP =
-  'only these events, comma-separated: task.failed, backup.failed, schedule.missed (default: all)';
+  'only these events, comma-separated: task.failed, backup.failed, backup.verify-failed, schedule.missed (default: all)';
 
 export function registerNotifyCommands(program: Command, ctx: CliContext): void {
   const notify = program

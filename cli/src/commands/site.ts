@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { validateHostname, validateName, validateSiteDomain } from '../../../shared/src/validation.js';
 import type { ApiClient } from '../api-client.js';
-import type { SiteCron, Task } from '../api-types.js';
+import type { Backup, SiteCron, Task } from '../api-types.js';
 import type { CliContext } from '../context.js';
 import {
   aliasNameForDomain,
@@ -252,12 +252,19 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
       }
       ctx.out(
         renderTable(
-          [{ header: 'ID' }, { header: 'REASON' }, { header: 'TAKEN' }, { header: 'BYTES', align: 'right' }],
+          [
+            { header: 'ID' },
+            { header: 'REASON' },
+            { header: 'TAKEN' },
+            { header: 'BYTES', align: 'right' },
+            { header: 'RESTORE TEST' },
+          ],
           backups.map((item) => [
             item.id,
             item.reason,
             formatRelative(item.createdAt, ctx.now()),
             String(item.bytes),
+            restoreTest(item, ctx.now()),
           ]),
         ),
       );
@@ -563,6 +570,16 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
         client.siteAction(domain, 'delete', { force: options.force }),
       );
     });
+}
+
+/** A backup's last restore test: "passed 2d ago", "FAILED 1h ago", or "-" when never tested. */
+export function restoreTest(backup: Pick<Backup, 'verifiedAt' | 'verifyFailedAt'>, now: number): string {
+  const passed = backup.verifiedAt ? Date.parse(backup.verifiedAt) : -Infinity;
+  const failed = backup.verifyFailedAt ? Date.parse(backup.verifyFailedAt) : -Infinity;
+  if (passed === -Infinity && failed === -Infinity) return '-';
+  return failed > passed
+    ? `FAILED ${formatRelative(backup.verifyFailedAt, now)}`
+    : `passed ${formatRelative(backup.verifiedAt, now)}`;
 }
 
 /** "every 60 min (at 17 s past each period), last run 2 min ago: succeeded in 1.2 s". */

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { createHash, randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -324,6 +324,33 @@ describe.each(TEST_DATABASE_KINDS)('archive store over gRPC on %s', (kind) => {
     expect(error?.code).toBe(grpc.status.DATA_LOSS);
     expect(error?.details).toMatch(/sha256 mismatch/);
     expect(chunks.some((chunk) => chunk.kind === 'trailer')).toBe(false);
+  });
+
+  it('checks a stored file against its sha256: whole, changed, missing, never stored', async () => {
+    const { archiveId, ref } = await reservedFor();
+    const data = randomBytes(ARCHIVE_CHUNK_BYTES + 7);
+    const sha256 = createHash('sha256').update(data).digest('hex');
+    await upload(client, { archiveId, ref }, data);
+    const whole = { sha256, bytes: data.length };
+    expect(await kit.archives.check(archiveId)).toEqual({
+      archiveId,
+      state: 'ok',
+      expected: whole,
+      found: whole,
+    });
+
+    const corrupted = Buffer.from(data);
+    corrupted[3] = (corrupted[3] ?? 0) ^ 1;
+    writeFileSync(kit.archives.path(archiveId), corrupted);
+    expect(await kit.archives.check(archiveId)).toMatchObject({
+      state: 'mismatch',
+      found: { sha256: createHash('sha256').update(corrupted).digest('hex'), bytes: data.length },
+    });
+
+    rmSync(kit.archives.path(archiveId));
+    expect(await kit.archives.check(archiveId)).toMatchObject({ state: 'missing', found: null });
+    const reserved = await reservedFor();
+    expect(await kit.archives.check(reserved.archiveId)).toMatchObject({ state: 'not-stored', found: null });
   });
 
   it('refuses archive calls without a valid client certificate', async () => {

@@ -52,6 +52,17 @@ export interface StoredArchive {
   size: string;
 }
 
+/**
+ * An archive's file read again against what it was stored with: `ok`, `mismatch` (changed since),
+ * `missing` (the file is gone), or `not-stored` (the registry has it reserved or deleted).
+ */
+export interface ArchiveCheck {
+  archiveId: string;
+  state: 'ok' | 'mismatch' | 'missing' | 'not-stored';
+  expected: { sha256: string | null; bytes: number };
+  found: { sha256: string; bytes: number } | null;
+}
+
 /** What the store reports for monitoring (MasterMetrics implements it). */
 export interface ArchiveMetrics {
   /** An upload was stored whole and verified. */
@@ -148,6 +159,36 @@ export class ArchiveStore {
       await this.archives.markManyDeleted(ids.slice(start, start + REMOVE_BATCH));
     }
     if (ids.length > 0) this.logger.info({ count: ids.length }, 'removed archives');
+  }
+
+  /**
+   * Reads a stored archive's file whole and compares it with the sha256 and size it was stored
+   * with (a restore test; backups nobody restores would otherwise rot unseen). Never throws for a
+   * file that is missing or changed: that is the answer.
+   */
+  async check(archiveId: string): Promise<ArchiveCheck> {
+    const archive = await this.info(archiveId);
+    const expected = { sha256: archive?.sha256 ?? null, bytes: Number(archive?.sizeBytes ?? 0) };
+    if (archive?.state !== 'stored') return { archiveId, state: 'not-stored', expected, found: null };
+    const hash = createHash('sha256');
+    let bytes = 0;
+    try {
+      const file = await open(this.path(archiveId), 'r');
+      try {
+        for await (const chunk of file.createReadStream({ highWaterMark: ARCHIVE_CHUNK_BYTES })) {
+          hash.update(chunk as Buffer);
+          bytes += (chunk as Buffer).length;
+        }
+      } finally {
+        await file.close();
+      }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      return { archiveId, state: 'missing', expected, found: null };
+    }
+    const found = { sha256: hash.digest('hex'), bytes };
+    const matches = found.sha256 === expected.sha256 && found.bytes === expected.bytes;
+    return { archiveId, state: matches ? 'ok' : 'mismatch', expected, found };
   }
 
   /** Deletes an archive's file and marks it deleted. */

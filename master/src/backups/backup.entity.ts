@@ -37,4 +37,12 @@ export class BackupEntity {
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
+
+  /** When a restore test (site.backup-verify) last restored it and the copy answered; null: never. */
+  @Column('timestamptz', { name: 'verified_at', nullable: true })
+  verifiedAt!: Date | null;
+
+  /** When a restore test last failed on it (a damaged archive, a copy that did not answer). */
+  @Column('timestamptz', { name: 'verify_failed_at', nullable: true })
+  verifyFailedAt!: Date | null;
 }

@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import { sqlOne } from '../infra/db/sql.js';
 import { BackupEntity } from './backup.entity.js';
 
-export type NewBackup = Omit<BackupEntity, 'id' | 'createdAt'>;
+export type NewBackup = Omit<BackupEntity, 'id' | 'createdAt' | 'verifiedAt' | 'verifyFailedAt'>;
 
 export class BackupsRepository {
   constructor(private readonly db: DataSource) {}
@@ -53,6 +53,22 @@ export class BackupsRepository {
       where: [{ siteId: site.id }, { domain: site.domain }],
       order: { createdAt: 'DESC' },
     });
+  }
+
+  /** A restore test's outcome on the backup; returns when it was recorded (ISO), or null if the backup is gone. */
+  async setVerification(id: string, passed: boolean): Promise<string | null> {
+    const column = passed ? 'verified_at' : 'verify_failed_at';
+    const row = await sqlOne<{ at: Date }>(
+      this.db,
+      `UPDATE backups SET ${column} = now() WHERE id = $1 RETURNING ${column} AS at`,
+      [id],
+    );
+    return row ? new Date(row.at).toISOString() : null;
+  }
+
+  /** The site's newest backup (what a scheduled restore test verifies). */
+  newestOf(siteId: string): Promise<BackupEntity | null> {
+    return this.db.getRepository(BackupEntity).findOne({ where: { siteId }, order: { createdAt: 'DESC' } });
   }
 
   async remove(id: string): Promise<void> {

@@ -200,12 +200,21 @@ export class Notifier {
   }
 }
 
-/** A failed task is a task.failed; a failed scheduled backup is a backup.failed too. */
+/**
+ * A failed task is a task.failed; a failed scheduled backup is a backup.failed too, and a failed
+ * restore test (asked for or scheduled) a backup.verify-failed.
+ */
 function eventsOf(task: FailedTaskRow): NotificationEvent[] {
   const events: NotificationEvent[] = ['task.failed'];
   if (task.type === 'site.backup' && task.params.reason === 'scheduled') events.push('backup.failed');
+  if (task.type === 'site.backup-verify') events.push('backup.verify-failed');
   return events;
 }
+
+const TASK_EVENT_TITLES: Partial<Record<NotificationEvent, string>> = {
+  'backup.failed': 'Scheduled backup failed',
+  'backup.verify-failed': 'Backup restore test failed',
+};
 
 /** The mail of an event: its subject says what failed, its text what the task said. */
 export function mailOf(payload: Record<string, unknown>): { subject: string; text: string } {
@@ -213,7 +222,7 @@ export function mailOf(payload: Record<string, unknown>): { subject: string; tex
   const task = payload.task as Record<string, string | null> | undefined;
   const firing = payload.firing as Record<string, string | null> | undefined;
   if (task) {
-    const what = event === 'backup.failed' ? 'Scheduled backup failed' : 'Task failed';
+    const what = TASK_EVENT_TITLES[event as NotificationEvent] ?? 'Task failed';
     return {
       subject: `[Berth] ${what}: ${task.type} ${task.targetName}`,
       text: [

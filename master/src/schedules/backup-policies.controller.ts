@@ -34,6 +34,16 @@ export class BackupPolicyBody implements api.BackupPolicyInput {
 
   @ApiPropertyOptional({ description: 'And of each of the last N months', example: 6 })
   keepMonthly?: number;
+
+  @ApiPropertyOptional({
+    description:
+      "A five-field cron expression: when each site's newest backup is restore-tested (restored into a scratch " +
+      'site, probed, removed), in the same window as the backups; null: never on its own',
+    example: '0 4 * * 0',
+    nullable: true,
+    type: String,
+  })
+  verifySchedule?: string | null;
 }
 
 const POLICY_RULE =

@@ -4,7 +4,14 @@ import type { PolicyScope, ScopedPolicy } from './backup-policy.js';
 
 export type PolicyFields = Pick<
   BackupPolicyEntity,
-  'schedule' | 'windowStart' | 'windowEnd' | 'keepLast' | 'keepDaily' | 'keepWeekly' | 'keepMonthly'
+  | 'schedule'
+  | 'windowStart'
+  | 'windowEnd'
+  | 'keepLast'
+  | 'keepDaily'
+  | 'keepWeekly'
+  | 'keepMonthly'
+  | 'verifySchedule'
 >;
 
 /** The scope key of a policy: one policy per scope (uq_backup_policies_scope). */
@@ -69,5 +76,6 @@ export function policyRules(policy: BackupPolicyEntity): ScopedPolicy {
       weekly: policy.keepWeekly,
       monthly: policy.keepMonthly,
     },
+    verifySchedule: policy.verifySchedule,
   };
 }

@@ -31,6 +31,7 @@ const DEFAULT_FIELDS: PolicyFields = {
   keepDaily: 0,
   keepWeekly: 0,
   keepMonthly: 0,
+  verifySchedule: null,
 };
 
 const KEEP_FIELDS = [
@@ -136,6 +137,7 @@ export class BackupPoliciesService {
       schedule: rules.schedule,
       window: rules.window,
       keep: rules.keep,
+      verifySchedule: rules.verifySchedule,
       updatedAt: policy.updatedAt.toISOString(),
     };
   }
@@ -156,11 +158,11 @@ export function firingView(firing: FiringRow | undefined): api.ScheduleFiring | 
 function checkInput(input: unknown, base: PolicyFields): PolicyFields {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw invalid(
-      'the body must be a JSON object: { schedule, window, keepLast, keepDaily, keepWeekly, keepMonthly }',
+      'the body must be a JSON object: { schedule, window, keepLast, keepDaily, keepWeekly, keepMonthly, verifySchedule }',
     );
   }
   const body = input as Record<string, unknown>;
-  const known = new Set(['schedule', 'window', ...KEEP_FIELDS.map(([name]) => name)]);
+  const known = new Set(['schedule', 'window', 'verifySchedule', ...KEEP_FIELDS.map(([name]) => name)]);
   const unknown = Object.keys(body).filter((key) => !known.has(key));
   if (unknown.length > 0) throw invalid(`unknown field ${unknown.join(', ')}`);
   const fields: PolicyFields = { ...base };
@@ -170,6 +172,14 @@ function checkInput(input: unknown, base: PolicyFields): PolicyFields {
       const schedule = checkSchedule(body.schedule);
       if (!schedule.ok) throw invalid(schedule.message);
       fields.schedule = schedule.value;
+    }
+  }
+  if ('verifySchedule' in body) {
+    if (body.verifySchedule === null) fields.verifySchedule = null;
+    else {
+      const schedule = checkSchedule(body.verifySchedule);
+      if (!schedule.ok) throw invalid(`verifySchedule: ${schedule.message}`);
+      fields.verifySchedule = schedule.value;
     }
   }
   if ('window' in body) {

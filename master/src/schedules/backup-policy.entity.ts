@@ -35,6 +35,13 @@ export class BackupPolicyEntity {
   @Column('varchar', { name: 'window_end', length: 5, nullable: true })
   windowEnd!: string | null;
 
+  /**
+   * Five-field cron expression: when the site's newest backup is restore-tested (site.backup-verify),
+   * in the same window as the backups; null: never on its own.
+   */
+  @Column('varchar', { name: 'verify_schedule', length: 100, nullable: true })
+  verifySchedule!: string | null;
+
   @Column('int', { name: 'keep_last', default: 7 })
   keepLast!: number;
 

@@ -19,6 +19,7 @@ const rules = (schedule: string | null, window: PolicyRules['window'] = null): P
   schedule,
   window,
   keep: KEEP,
+  verifySchedule: null,
 });
 
 describe('checkSchedule', () => {

@@ -15,6 +15,8 @@ export interface PolicyRules {
   /** Start only between these local times ("HH:MM"); null: any time. May cross midnight. */
   window: { start: string; end: string } | null;
   keep: RetentionRule;
+  /** When the newest backup is restore-tested (same window); null: never on its own. */
+  verifySchedule: string | null;
 }
 
 /** Grandfather-father-son: the newest N, and the newest of each of the last D days, W weeks, M months. */
@@ -32,6 +34,9 @@ export interface ScopedPolicy extends PolicyRules {
   clientId: string | null;
   siteId: string | null;
 }
+
+/** What a due time is computed from: a schedule and its window (a policy's backups, or its restore tests). */
+export type ScheduleRules = Pick<PolicyRules, 'schedule' | 'window'>;
 
 /** One due time of a schedule: when it may start, and when waiting for it ends ("missed"). */
 export interface Firing {
@@ -121,13 +126,13 @@ export function effectivePolicy<P extends ScopedPolicy>(
  * when the window would not open before the schedule is due again (a due time outside the window
  * is not a firing: an hourly schedule with a night window backs up at night only).
  */
-export function latestFiring(rules: PolicyRules, timeZone: string, now: Date): Firing | null {
+export function latestFiring(rules: ScheduleRules, timeZone: string, now: Date): Firing | null {
   return latestFiringUntil(rules, timeZone, now).firing;
 }
 
 /** latestFiring, with until when it stays the answer (the next due time): what a cache keeps. */
 export function latestFiringUntil(
-  rules: PolicyRules,
+  rules: ScheduleRules,
   timeZone: string,
   now: Date,
 ): { firing: Firing | null; validUntil: Date } {
@@ -161,7 +166,7 @@ export function latestFiringUntil(
 }
 
 /** The next due time after `now` (for people reading a policy). */
-export function nextDue(rules: PolicyRules, timeZone: string, now: Date): Date | null {
+export function nextDue(rules: ScheduleRules, timeZone: string, now: Date): Date | null {
   if (rules.schedule === null) return null;
   try {
     return CronExpressionParser.parse(rules.schedule, { currentDate: now, tz: timeZone }).next().toDate();

@@ -134,7 +134,7 @@ export class FiringsRepository {
                 row_number() OVER (PARTITION BY COALESCE(p.server_id, f.target_id)
                                    ORDER BY f.due_at, md5(f.target_id::text)) AS "rank"
            FROM schedule_firings f
-           LEFT JOIN sites s ON f.kind IN ('backup', 'cron') AND s.id = f.target_id
+           LEFT JOIN sites s ON f.kind IN ('backup', 'verify', 'cron') AND s.id = f.target_id
            LEFT JOIN platforms p ON p.id = s.platform_id
           WHERE f.state = 'waiting' AND f.opens_at <= $1 AND f.expires_at > $1) open
         WHERE "rank" <= $3

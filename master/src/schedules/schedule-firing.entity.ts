@@ -1,6 +1,7 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
-export type FiringKind = 'backup' | 'cron' | 'store-gc';
+/** backup and verify: a site's policy's backups and restore tests; cron: its Drupal cron. */
+export type FiringKind = 'backup' | 'verify' | 'cron' | 'store-gc';
 export type FiringState = 'waiting' | 'started' | 'missed';
 
 /**

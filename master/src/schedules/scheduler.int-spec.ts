@@ -41,6 +41,7 @@ describe.each(TEST_DATABASE_KINDS)('scheduler on %s', (kind) => {
       firings,
       policies,
       backups: { taskFor: (siteId: string) => scheduled.backup(siteId) },
+      verifies: { taskFor: (siteId: string) => scheduled.verify(siteId) },
       ...(options.cron ? { crons: { taskFor: (siteId: string) => scheduled.cron(siteId) } } : {}),
       insert: (executor: SqlExecutor, task: NewTask) => queue.insertIn(executor, task),
       wake: () => undefined,
@@ -110,6 +111,7 @@ describe.each(TEST_DATABASE_KINDS)('scheduler on %s', (kind) => {
       keepDaily: 0,
       keepWeekly: 0,
       keepMonthly: 0,
+      verifySchedule: null,
     });
     const now = at('2026-12-04T10:07:00Z');
     const [first, second] = await Promise.all([scheduler(100).tickNow(now), scheduler(100).tickNow(now)]);
@@ -143,6 +145,7 @@ describe.each(TEST_DATABASE_KINDS)('scheduler on %s', (kind) => {
       keepDaily: 0,
       keepWeekly: 0,
       keepMonthly: 0,
+      verifySchedule: null,
     });
     const one = scheduler(1);
     // One per server looked at (the rest of each server's backlog waits its turn), one started each.
@@ -173,6 +176,7 @@ describe.each(TEST_DATABASE_KINDS)('scheduler on %s', (kind) => {
       keepDaily: 0,
       keepWeekly: 0,
       keepMonthly: 0,
+      verifySchedule: null,
     });
     const paris = scheduler(1);
     // 00:30 in Paris (23:30 UTC): due at midnight local, the window opens at 02:00 local (01:00 UTC).
@@ -197,6 +201,7 @@ describe.each(TEST_DATABASE_KINDS)('scheduler on %s', (kind) => {
       keepDaily: 0,
       keepWeekly: 0,
       keepMonthly: 0,
+      verifySchedule: null,
     });
     // busy.example waits behind a scheduled task already running on web1, past its window.
     await queue.queue({
@@ -225,6 +230,47 @@ describe.each(TEST_DATABASE_KINDS)('scheduler on %s', (kind) => {
     expect(missed.map((firing) => firing.targetId).sort()).toEqual([busy, late].sort());
   });
 
+  it("restore-tests each site's newest backup on the policy's verify schedule, in its window", async () => {
+    const tested = await addSite('tested.example', servers.web1);
+    const bare = await addSite('bare.example', servers.web2);
+    const [newest] = await sqlRows<{ id: string }>(
+      db,
+      `INSERT INTO backups (site_id, domain, archive_id, manifest, created_at)
+       VALUES ($1, 'tested.example', gen_random_uuid(), '{}', '2026-12-03T02:00:00Z'),
+              ($1, 'tested.example', gen_random_uuid(), '{}', '2026-12-04T02:00:00Z')
+       RETURNING id`,
+      [tested],
+    ).then((rows) => rows.slice(-1));
+    await policies.put('global', null, {
+      schedule: null,
+      windowStart: '03:00',
+      windowEnd: '05:00',
+      keepLast: 7,
+      keepDaily: 0,
+      keepWeekly: 0,
+      keepMonthly: 0,
+      // Sundays at 01:00, in the 03:00-05:00 window (UTC on web1, Paris on web2).
+      verifySchedule: '0 1 * * 0',
+    });
+    // Sunday 2026-12-06 02:00 UTC: due, but the window is not open yet.
+    expect(await scheduler(1).tickNow(at('2026-12-06T02:00:00Z'))).toMatchObject({ started: 0 });
+    expect(await firings.list('verify', tested)).toEqual([
+      expect.objectContaining({ state: 'waiting', opensAt: at('2026-12-06T03:00:00Z') }),
+    ]);
+    expect(await scheduler(1).tickNow(at('2026-12-06T03:00:00Z'))).toMatchObject({ started: 1 });
+    const [task] = await sqlRows<{ type: string; params: { backupId: string; reason: string } }>(
+      db,
+      `SELECT type, params FROM tasks WHERE created_by = 'scheduler'`,
+    );
+    expect(task).toMatchObject({
+      type: 'site.backup-verify',
+      params: { backupId: newest!.id, reason: 'scheduled' },
+    });
+    // A site without a backup has nothing to test: its firing starts no task (02:00 UTC is 03:00 in Paris).
+    expect((await firings.list('verify', bare))[0]).toMatchObject({ state: 'missed', taskId: null });
+    expect(await firings.list('backup', tested)).toEqual([]);
+  });
+
   it('leaves out due times from before a site existed', async () => {
     await addSite('new.example', servers.web1, '2026-12-04T10:30:00Z');
     await policies.put('global', null, {
@@ -235,6 +281,7 @@ describe.each(TEST_DATABASE_KINDS)('scheduler on %s', (kind) => {
       keepDaily: 0,
       keepWeekly: 0,
       keepMonthly: 0,
+      verifySchedule: null,
     });
     expect(await scheduler(1).tickNow(at('2026-12-04T11:00:00Z'))).toMatchObject({ recorded: 0, started: 0 });
   });

@@ -7,9 +7,10 @@ import {
   checkSchedule,
   latestFiringUntil,
   type Firing,
-  type PolicyRules,
+  type ScheduleRules,
   type ScopedPolicy,
 } from './backup-policy.js';
+import type { FiringKind } from './schedule-firing.entity.js';
 import { latestCronFiring } from './site-cron.js';
 import {
   STORE_TARGET_ID,
@@ -36,6 +37,11 @@ export interface SchedulerDependencies {
    * inside that transaction); null when there is nothing to start (the site is no longer enabled).
    */
   backups: { taskFor(siteId: string): Promise<NewTask<'site.backup'> | null> };
+  /**
+   * A restore test of a site's newest backup, on its policy's verify schedule (null: nothing to
+   * test); absent: not scheduled here.
+   */
+  verifies?: { taskFor(siteId: string): Promise<NewTask<'site.backup-verify'> | null> };
   /** A site's Drupal cron run, on its own period (site-cron.ts); absent: not scheduled here. */
   crons?: { taskFor(siteId: string): Promise<NewTask<'site.cron'> | null> };
   /** The store's collector, on a cron expression of its own in UTC (absent: not scheduled here). */
@@ -116,12 +122,20 @@ export class Scheduler {
     const policyOf = policyLookup(policies);
     for (const site of sites) {
       const policy = policyOf(site);
-      if (!policy?.schedule) continue;
-      const firing = this.firingOf(policy, site.timeZone, now);
-      // A due time from before the site existed is not its own.
-      if (!firing || firing.dueAt < site.createdAt) continue;
-      if (this.recorded.get(`backup:${site.siteId}`) === firing.dueAt.getTime()) continue;
-      due.push({ kind: 'backup', targetId: site.siteId, policyId: policy.id, ...firing });
+      if (!policy) continue;
+      // The backups, and their restore tests in the same window.
+      const schedules: Array<[FiringKind, string | null]> = [
+        ['backup', policy.schedule],
+        ['verify', this.deps.verifies ? policy.verifySchedule : null],
+      ];
+      for (const [kind, schedule] of schedules) {
+        if (!schedule) continue;
+        const firing = this.firingOf({ schedule, window: policy.window }, site.timeZone, now);
+        // A due time from before the site existed is not its own.
+        if (!firing || firing.dueAt < site.createdAt) continue;
+        if (this.recorded.get(`${kind}:${site.siteId}`) === firing.dueAt.getTime()) continue;
+        due.push({ kind, targetId: site.siteId, policyId: policy.id, ...firing });
+      }
     }
     if (this.deps.crons) {
       for (const site of sites) {
@@ -132,7 +146,7 @@ export class Scheduler {
       }
     }
     const gc = this.deps.storeGc
-      ? this.firingOf({ schedule: this.deps.storeGc.schedule, window: null, keep: NO_KEEP }, 'UTC', now)
+      ? this.firingOf({ schedule: this.deps.storeGc.schedule, window: null }, 'UTC', now)
       : null;
     if (
       gc &&
@@ -170,7 +184,7 @@ export class Scheduler {
    * The latest firing of a schedule in a time zone: computed once per schedule, window and zone
    * and kept until the schedule is due again (every site under one rule shares it, tick after tick).
    */
-  private firingOf(rules: PolicyRules, timeZone: string, now: Date): Firing | null {
+  private firingOf(rules: ScheduleRules, timeZone: string, now: Date): Firing | null {
     const key = `${rules.schedule}|${rules.window?.start ?? ''}-${rules.window?.end ?? ''}|${timeZone}`;
     const cached = this.firings.get(key);
     if (cached && now >= cached.from && now < cached.validUntil) return cached.firing;
@@ -208,6 +222,8 @@ export class Scheduler {
     switch (firing.kind) {
       case 'backup':
         return this.deps.backups.taskFor(firing.targetId);
+      case 'verify':
+        return (await this.deps.verifies?.taskFor(firing.targetId)) ?? null;
       case 'cron':
         return (await this.deps.crons?.taskFor(firing.targetId)) ?? null;
       case 'store-gc':
@@ -215,8 +231,6 @@ export class Scheduler {
     }
   }
 }
-
-const NO_KEEP = { last: 0, daily: 0, weekly: 0, monthly: 0 };
 
 /**
  * effectivePolicy for many sites: the policies in maps once per pass, instead of a scan of every

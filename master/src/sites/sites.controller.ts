@@ -98,6 +98,13 @@ export class RestoreSiteBody {
   backupId!: string;
 }
 
+export class VerifyBackupBody {
+  @ApiPropertyOptional({
+    description: 'The backup to test (from GET /api/sites/{domain}/backups); left out: the newest',
+  })
+  backupId?: string;
+}
+
 @ApiTags('sites')
 @ApiBearerAuth()
 @Controller('api/sites')
@@ -192,6 +199,22 @@ export class SitesController {
     @Param('backup') backup: string,
   ): Promise<TaskView> {
     return this.sites.deleteBackup(request.principal, domain, backup);
+  }
+
+  @Post(':domain/backup-verify')
+  @HttpCode(202)
+  @ApiOperation({
+    summary:
+      'Restore test of a backup (the newest unless backupId): its archives checked against their sha256, ' +
+      'restored into a scratch site beside the live one, probed over HTTP, removed; records verifiedAt (a task)',
+  })
+  @ApiResponse({ status: 404, description: 'no such backup of this site, or the site has none yet' })
+  verifyBackup(
+    @Req() request: AuthenticatedRequest,
+    @Param('domain') domain: string,
+    @Body() body: VerifyBackupBody,
+  ): Promise<TaskView> {
+    return this.sites.verifyBackup(request.principal, domain, body?.backupId);
   }
 
   @Post(':domain/restore')

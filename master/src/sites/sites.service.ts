@@ -19,7 +19,8 @@ import type { TaskQueue } from '../tasks/task-queue.js';
 import { TASK_PRIORITY, type NewTask } from '../tasks/tasks.repository.js';
 import { CRON_MAX_MINUTES, cronOffsetSeconds } from '../schedules/site-cron.js';
 import type { TaskView } from '../tasks/tasks.service.js';
-import type { TaskParams, TaskType } from '../../../shared/src/tasks.js';
+import type { ScratchSite, TaskParams, TaskType } from '../../../shared/src/tasks.js';
+import { scratchSiteNames } from './tasks/scratch-site.js';
 import { newDatabasePassword, siteDatabaseNames } from './site-names.js';
 import { cloneDatabasePlacement, placeDatabase } from './database-placement.js';
 import { migrateCandidates, type MigrateCandidate } from './migrate-candidates.js';
@@ -312,6 +313,63 @@ export class SitesService {
     return this.queueFor(principal, site, 'site.backup-delete', { backupId: backup.id });
   }
 
+  /**
+   * A restore test of one of the site's backups (its newest when none is named): checked, restored
+   * into a scratch site beside it, probed, removed (site.backup-verify).
+   */
+  async verifyBackup(principal: Principal, domain: string, backupId: unknown): Promise<TaskView> {
+    const site = await this.get(principal, domain);
+    requireOffered(site, 'backup-verify', 'can have its backups tested');
+    const backup = await this.backupToVerify(site, backupId);
+    return this.queueFor(principal, site, 'site.backup-verify', {
+      backupId: backup.id,
+      scratch: scratchFor(site),
+    });
+  }
+
+  /**
+   * A policy's scheduled restore test of a site's newest backup (see scheduledBackup); null when
+   * the site is not enabled any more or has no backup yet.
+   */
+  async scheduledVerify(siteId: string): Promise<NewTask<'site.backup-verify'> | null> {
+    const site = await this.sites.findByDomainOrId(siteId);
+    if (site?.status !== 'enabled') return null;
+    const newest = await this.backups.newestOf(site.id);
+    if (!newest) return null;
+    return {
+      type: 'site.backup-verify',
+      targetId: site.id,
+      targetName: site.domain,
+      lockKey: `site:${site.id}`,
+      params: { backupId: newest.id, scratch: scratchFor(site), reason: 'scheduled' },
+      clientId: site.clientId,
+      createdBy: 'scheduler',
+      priority: TASK_PRIORITY.scheduled,
+    };
+  }
+
+  private async backupToVerify(site: SiteEntity, backupId: unknown): Promise<BackupEntity> {
+    if (backupId === undefined || backupId === null || backupId === 'latest') {
+      const newest = await this.backups.newestOf(site.id);
+      if (!newest) {
+        throw new SitesError(
+          SitesErrorCode.BackupNotFound,
+          `${site.domain} has no backup to test yet; back it up first: berth site backup ${site.domain}`,
+        );
+      }
+      return newest;
+    }
+    const backup =
+      typeof backupId === 'string' && isUuid(backupId) ? await this.backups.findById(backupId) : null;
+    if (!backup || backup.siteId !== site.id) {
+      throw new SitesError(
+        SitesErrorCode.BackupNotFound,
+        `no backup ${JSON.stringify(backupId)} of ${site.domain}; \`berth site backups ${site.domain}\` lists them`,
+      );
+    }
+    return backup;
+  }
+
   /** Aegir's package comparison of a site against a target platform (also what migrate checks first). */
   async migrateCheck(principal: Principal, domain: string, platform: unknown): Promise<MigrateCheck> {
     const site = await this.get(principal, domain);
@@ -468,6 +526,12 @@ export class SitesService {
       }
       case 'site.restore':
         return this.restore(principal, domain, (task.params as TaskParams<'site.restore'>).backupId);
+      case 'site.backup-verify':
+        return this.verifyBackup(
+          principal,
+          domain,
+          (task.params as TaskParams<'site.backup-verify'>).backupId,
+        );
       case 'site.backup-delete':
         return this.deleteBackup(
           principal,
@@ -833,6 +897,13 @@ function refusalError(refusal: Refusal): SitesError {
   return new SitesError(refusal.code, refusal.message, refusal.details);
 }
 
+/** A scratch site's names beside a site (a restore test's): `verify-<hex>.<domain>`. */
+function scratchFor(site: SiteEntity): ScratchSite {
+  const named = scratchSiteNames('verify', site.domain, randomBytes(8));
+  if (!named.ok) throw new SitesError(SitesErrorCode.InvalidInput, named.message);
+  return named.scratch;
+}
+
 /** Both archives of a backup, as its manifest records them (a dump of its own, or inside). */
 function backupBytes(backup: BackupEntity): number {
   const { archive, database } = backup.manifest as {
@@ -854,5 +925,7 @@ function backupView(backup: BackupEntity): BackupView {
     reason: backup.reason,
     createdAt: backup.createdAt.toISOString(),
     manifest: backup.manifest,
+    verifiedAt: backup.verifiedAt?.toISOString() ?? null,
+    verifyFailedAt: backup.verifyFailedAt?.toISOString() ?? null,
   };
 }

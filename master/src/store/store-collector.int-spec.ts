@@ -73,6 +73,7 @@ describe.each(TEST_DATABASE_KINDS)('store collector on %s', (kind) => {
       keepDaily: 0,
       keepWeekly: 0,
       keepMonthly: 0,
+      verifySchedule: null,
     });
 
   beforeAll(async () => {

@@ -12,6 +12,7 @@ const TEST_ARCHIVE_ID = '00000000-0000-4000-8000-000000000001';
 export function scheduledTasksFrom(db: DataSource): {
   backup(siteId: string): Promise<NewTask<'site.backup'> | null>;
   cron(siteId: string): Promise<NewTask<'site.cron'> | null>;
+  verify(siteId: string): Promise<NewTask<'site.backup-verify'> | null>;
 } {
   const enabled = async (siteId: string) => {
     const [site] = await sqlRows<{ domain: string; status: string }>(
@@ -42,6 +43,25 @@ export function scheduledTasksFrom(db: DataSource): {
       const site = await enabled(siteId);
       if (!site) return null;
       return { type: 'site.cron', ...common(siteId, site.domain), params: {} };
+    },
+    // The newest backup of an enabled site (none: nothing to test), into a scratch site never made.
+    verify: async (siteId) => {
+      const site = await enabled(siteId);
+      const [newest] = await sqlRows<{ id: string }>(
+        db,
+        `SELECT id FROM backups WHERE site_id = $1 ORDER BY created_at DESC LIMIT 1`,
+        [siteId],
+      );
+      if (!site || !newest) return null;
+      return {
+        type: 'site.backup-verify',
+        ...common(siteId, site.domain),
+        params: {
+          backupId: newest.id,
+          scratch: { domain: `verify-0.${site.domain}`, database: 'verify_db', user: 'verify_user' },
+          reason: 'scheduled',
+        },
+      };
     },
   };
 }

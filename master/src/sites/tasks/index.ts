@@ -1,5 +1,10 @@
 import { registerWorkflow, type WorkflowRegistration } from '../../tasks/workflow.js';
-import { backupDeleteWorkflow, backupWorkflow, restoreWorkflow } from './backup.workflows.js';
+import {
+  backupDeleteWorkflow,
+  backupVerifyWorkflow,
+  backupWorkflow,
+  restoreWorkflow,
+} from './backup.workflows.js';
 import { cloneWorkflow } from './clone.workflow.js';
 import { deleteWorkflow } from './delete.workflow.js';
 import { headSyncWorkflow } from './head-sync.workflow.js';
@@ -58,6 +63,8 @@ export function siteWorkflows(deps: SiteWorkflowDependencies): WorkflowRegistrat
     registerWorkflow('site.enable', 1, enableWorkflow(deps)),
     registerWorkflow('site.release-old', 1, releaseOldWorkflow(deps)),
     registerWorkflow('site.backup-delete', 1, backupDeleteWorkflow(deps)),
+    // Born after version 2: its restore puts the dump back through the db server (SiteSteps).
+    registerWorkflow('site.backup-verify', SITE_WORKFLOW_VERSION, backupVerifyWorkflow(deps)),
     registerWorkflow('platform.migrate-sites', 1, platformUpgradeWorkflow(deps.platformUpgrade)),
     registerWorkflow('server.drain', 1, serverDrainWorkflow(deps.platformUpgrade)),
     registerWorkflow('cluster.sync-head', 1, headSyncWorkflow(deps)),

@@ -1,4 +1,5 @@
 import type { SiteStatus } from '../../../../shared/src/site-status.js';
+import type { ArchiveCheck } from '../../backups/archive-store.js';
 import type { RecordedPackages, SiteOnPlatform, TaskType } from '../../../../shared/src/tasks.js';
 import type { PackageRelease, PackageRow } from '../../packages/package-release.js';
 import type { StepName, StepOutput, StepParams } from '../../../../shared/src/steps.js';
@@ -113,11 +114,15 @@ export interface SiteTaskDependencies {
     recordOnce(backup: NewBackup): Promise<RecordedBackup>;
     findById(id: string): Promise<RecordedBackup | null>;
     remove(id: string): Promise<void>;
+    /** A restore test's outcome; when it was recorded (ISO), null when the backup is gone. */
+    setVerification(id: string, passed: boolean): Promise<string | null>;
   };
   archives: {
     /** Reserves an archive that a step on `serverId` will upload. */
     reserve(serverId: string, purpose: string): Promise<string>;
     remove(archiveId: string): Promise<void>;
+    /** Reads a stored archive again against its sha256 (ArchiveStore.check). */
+    check(archiveId: string): Promise<ArchiveCheck>;
   };
   agents: {
     /** Of these servers, the ones whose agent is not connected to this master now. */

@@ -185,6 +185,7 @@ function Policies(props: {
               <th>Schedule</th>
               <th>Window</th>
               <th>Keep</th>
+              <th>Restore test</th>
               <th>Updated</th>
               <th />
             </tr>
@@ -203,6 +204,7 @@ function Policies(props: {
                 <td>{policy.schedule ? <code>{policy.schedule}</code> : 'none'}</td>
                 <td>{formatWindow(policy.window)}</td>
                 <td>{formatKeep(policy.keep)}</td>
+                <td>{policy.verifySchedule ? <code>{policy.verifySchedule}</code> : 'none'}</td>
                 <td>{formatTime(policy.updatedAt)}</td>
                 <td>
                   <button
@@ -241,6 +243,7 @@ function SetPolicy({ onSet }: { onSet: () => void }) {
   const [target, setTarget] = useState('');
   const [schedule, setSchedule] = useState('');
   const [hours, setHours] = useState('');
+  const [verify, setVerify] = useState('');
   const [keep, setKeep] = useState<Record<KeepField, string>>({
     keepLast: '7',
     keepDaily: '0',
@@ -260,6 +263,7 @@ function SetPolicy({ onSet }: { onSet: () => void }) {
       keepDaily: Number(keep.keepDaily),
       keepWeekly: Number(keep.keepWeekly),
       keepMonthly: Number(keep.keepMonthly),
+      verifySchedule: verify.trim() || null,
     };
     try {
       await api<BackupPolicy>('PUT', policyPath(scope, target.trim()), body);
@@ -311,6 +315,15 @@ function SetPolicy({ onSet }: { onSet: () => void }) {
             onChange={(e) => setHours(e.target.value)}
           />
         </label>
+        <label>
+          Restore test (cron)
+          <input
+            name="verifySchedule"
+            value={verify}
+            placeholder="0 4 * * 0"
+            onChange={(e) => setVerify(e.target.value)}
+          />
+        </label>
         {KEEP_FIELDS.map(([field, label]) => (
           <label key={field}>
             {label}
@@ -330,8 +343,9 @@ function SetPolicy({ onSet }: { onSet: () => void }) {
         </button>
       </form>
       <p className="hint">
-        An empty schedule sets no scheduled backups, an empty window any time. Setting a scope&apos;s policy
-        again replaces it.
+        An empty schedule sets no scheduled backups, an empty window any time. A restore test restores each
+        site&apos;s newest backup into a scratch site, probes it and removes it, in the same window. Setting a
+        scope&apos;s policy again replaces it.
       </p>
       <Problem message={problem} />
     </section>

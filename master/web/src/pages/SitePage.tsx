@@ -155,6 +155,7 @@ export function SitePage({ domain, me }: { domain: string; me: WhoAmI }) {
               <th>Reason</th>
               <th>Size</th>
               <th>Platform</th>
+              <th>Restore test</th>
               <th />
             </tr>
           </thead>
@@ -166,6 +167,18 @@ export function SitePage({ domain, me }: { domain: string; me: WhoAmI }) {
                 <td>{formatBytes(backup.bytes)}</td>
                 <td>{backup.manifest.platform?.name ?? '–'}</td>
                 <td>
+                  <RestoreTest backup={backup} />
+                </td>
+                <td>
+                  {offers('backup-verify') && (
+                    <button
+                      type="button"
+                      title="Restore it into a scratch site beside this one, probe it, remove it"
+                      onClick={() => void startTask('backup-verify', { backupId: backup.id })}
+                    >
+                      Test restore
+                    </button>
+                  )}{' '}
                   {offers('restore') && (
                     <button
                       type="button"
@@ -346,4 +359,23 @@ function NewNameForms(props: {
       )}
     </form>
   );
+}
+
+/** A backup's last restore test: passed, failed (the newer of the two), or never tested. */
+function RestoreTest({ backup }: { backup: Backup }) {
+  const passed = backup.verifiedAt ? Date.parse(backup.verifiedAt) : null;
+  const failed = backup.verifyFailedAt ? Date.parse(backup.verifyFailedAt) : null;
+  if (failed !== null && (passed === null || failed > passed))
+    return (
+      <>
+        <Badge value="failed" /> {formatTime(backup.verifyFailedAt)}
+      </>
+    );
+  if (passed !== null)
+    return (
+      <>
+        <Badge value="passed" /> {formatTime(backup.verifiedAt)}
+      </>
+    );
+  return <>never</>;
 }

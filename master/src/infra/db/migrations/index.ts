@@ -9,6 +9,7 @@ import { BackupSchedules1796688000000 } from './1796688000000-backup-schedules.j
 import { AuditLog1796774400000 } from './1796774400000-audit-log.js';
 import { CronAndRetries1796860800000 } from './1796860800000-cron-and-retries.js';
 import { Notifications1796947200000 } from './1796947200000-notifications.js';
+import { BackupVerification1797033600000 } from './1797033600000-backup-verification.js';
 
 /** The committed migrations, oldest first. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -24,4 +25,5 @@ export const MIGRATIONS: Function[] = [
   AuditLog1796774400000,
   CronAndRetries1796860800000,
   Notifications1796947200000,
+  BackupVerification1797033600000,
 ];

@@ -12,6 +12,7 @@ import {
   type SitePlace,
   type SiteTaskDependencies,
 } from '../site-steps.js';
+import { deployScratchSite } from '../scratch-site.js';
 import { MIGRATE_PHASES } from './migrate-phases.js';
 
 /**
@@ -536,8 +537,7 @@ async function offlineWindow(
 
 /**
  * The updates on a throwaway copy on the target, from the backup just taken (which proves it
- * restores). Every clean-up is registered first and runs whatever happens, each even if one before
- * it fails: the copy must not outlive the task.
+ * restores). The copy is removed whatever happens: it must not outlive the task.
  */
 async function rehearse(
   context: TaskContext<'site.migrate'>,
@@ -547,45 +547,12 @@ async function rehearse(
   params: MigrateParams,
   backup: BackupParts,
 ): Promise<void> {
-  const copy = params.rehearsal;
-  const grant = { database: copy.database, user: copy.user, host: steps.grantHost(place) };
-  const target = place.platform;
-  const onTarget = { domain: copy.domain, platform: target.name };
   await context.scope(
     MIGRATE_PHASES.rehearsal,
     async () => {
-      context.cleanup("drop the copy's database", async () => {
-        await context.step(place.db, 'db.drop', grant);
+      await deployScratchSite(context, steps, place, backup, params.rehearsal, place.platform, async (on) => {
+        await context.step(place.web, 'app.update', on);
       });
-      context.cleanup("remove the copy's directory", async () => {
-        await context.step(place.web, 'site.remove', { domain: copy.domain });
-      });
-      context.cleanup('unlink the copy', async () => {
-        await context.step(place.web, 'site.unlink', onTarget);
-      });
-      context.cleanup("remove the copy's vhost", async () => {
-        await context.step(place.web, 'http.remove-vhost', { domain: copy.domain });
-      });
-      await context.step(place.db, 'db.create', grant);
-      await steps.restoreBackup(context, backup, {
-        web: place.web,
-        db: place.db,
-        domain: copy.domain,
-        database: copy.database,
-      });
-      await context.step(place.web, 'site.write-settings', {
-        domain: copy.domain,
-        platformPath: target.path,
-        database: copy.database,
-        user: copy.user,
-        dbHost: place.database.host,
-        dbPort: place.database.port,
-        trustedHosts: [copy.domain],
-      });
-      await context.step(place.web, 'site.link', onTarget);
-      await context.step(place.web, 'app.update', onTarget);
-      await context.step(place.web, 'http.write-vhost', onTarget);
-      await context.step(place.web, 'probe.http', { domain: copy.domain, expectStatus: [200] });
     },
     { phase: true },
   );

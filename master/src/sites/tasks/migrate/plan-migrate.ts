@@ -2,11 +2,10 @@ import { siteActions, statesOffering, type SiteAction } from '../../../../../sha
 import type { ServerRole } from '../../../../../shared/src/server-roles.js';
 import type { SiteStatus } from '../../../../../shared/src/site-status.js';
 import type { MigrateParams } from '../../../../../shared/src/tasks.js';
-import { validateHostname } from '../../../../../shared/src/validation.js';
 import type { CompatibilityReport } from '../../../packages/compatibility.js';
 import { placeDatabase } from '../../database-placement.js';
-import { siteDatabaseNames } from '../../site-names.js';
 import { SitesErrorCode } from '../../sites.errors.js';
+import { scratchSiteNames } from '../scratch-site.js';
 
 /** Why a site task is refused before anything is written: its API error. */
 export interface Refusal {
@@ -205,21 +204,14 @@ export function planMigrate(
       request.force,
     );
   if (refusal) return { ok: false, ...refusal };
-  const rehearsalDomain = `rehearsal-${request.random.subarray(0, 4).toString('hex')}.${site.domain}`;
-  if (!validateHostname('rehearsal domain', rehearsalDomain).ok) {
-    return {
-      ok: false,
-      code: SitesErrorCode.InvalidInput,
-      message: `${site.domain} is too long for a rehearsal copy beside it`,
-    };
-  }
-  const names = siteDatabaseNames(rehearsalDomain, () => request.random);
+  const named = scratchSiteNames('rehearsal', site.domain, request.random);
+  if (!named.ok) return { ok: false, code: SitesErrorCode.InvalidInput, message: named.message };
   return {
     ok: true,
     params: {
       targetPlatformId: target.id,
       targetPlatform: target.name,
-      rehearsal: { domain: rehearsalDomain, database: names.database, user: names.user },
+      rehearsal: named.scratch,
       ...(request.servers.from.id !== request.servers.to.id
         ? { releaseOldAfterMs: request.releaseOldAfterMs }
         : {}),

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { SiteStatus } from '../../../../../shared/src/site-status.js';
 import type { PackageRelease, PackageRow } from '../../../packages/package-release.js';
 import type {
@@ -144,7 +145,15 @@ export class MemorySiteRegistry implements SiteTaskDependencies {
       if (index >= 0) this.backupRows.splice(index, 1);
       return Promise.resolve();
     },
+    setVerification: (id, passed) => {
+      this.write(`backups.setVerification ${id} ${passed ? 'passed' : 'failed'}`);
+      const known = this.backupRows.some((row) => row.id === id);
+      return Promise.resolve(known ? '2026-12-06T04:00:00.000Z' : null);
+    },
   };
+
+  /** Archives a test damaged or lost: what `archives.check` finds of them (else they are whole). */
+  readonly archiveFaults = new Map<string, 'mismatch' | 'missing'>();
 
   archives: SiteTaskDependencies['archives'] = {
     reserve: (serverId, purpose) => {
@@ -156,6 +165,16 @@ export class MemorySiteRegistry implements SiteTaskDependencies {
       this.write(`archives.remove ${archiveId}`);
       this.removedArchives.push(archiveId);
       return Promise.resolve();
+    },
+    check: (archiveId) => {
+      const stored = { sha256: sha256Of(archiveId), bytes: 100 };
+      const fault = this.archiveFaults.get(archiveId);
+      return Promise.resolve({
+        archiveId,
+        state: fault ?? 'ok',
+        expected: stored,
+        found: fault === 'missing' ? null : fault ? { sha256: 'f'.repeat(64), bytes: 100 } : stored,
+      });
     },
   };
 
@@ -190,6 +209,11 @@ export class MemorySiteRegistry implements SiteTaskDependencies {
     const site = this.siteRows.get(id);
     if (site) this.siteRows.set(id, change(site));
   }
+}
+
+/** The sha256 a memory registry's archive was stored with (its manifest lists the same). */
+export function sha256Of(archiveId: string): string {
+  return createHash('sha256').update(archiveId).digest('hex');
 }
 
 /** The address of a test server: web<N> at 10.0.0.N, db<N> at 10.0.1.N. */
