@@ -1,10 +1,11 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../shared/src/package-root.js';
 import { startHostingStack, type HostingStack } from '../support/hosting-stack.js';
-import { Api, ApiError, waitForTask } from '../support/processes.js';
+import { Api, ApiError, waitForTask, type TaskSummary } from '../support/processes.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOTS = join(packageRoot(), 'test-artifacts', 'screenshots');
@@ -30,10 +31,20 @@ interface LogSample {
   state: string;
 }
 
+/** What a datetime-local input takes: the local time, to the second (the browser shares our zone). */
+function localDateTime(at: Date): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return (
+    `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}` +
+    `T${pad(at.getHours())}:${pad(at.getMinutes())}:${pad(at.getSeconds())}`
+  );
+}
+
 /**
  * The web UI against a real master and agent (nginx, PHP-FPM, MariaDB, fixture platforms), driven
  * in Debian's Chromium: sign in, install a site, its log arriving live, a backup, the migrate
- * dialog's compatibility tables, and a client token that sees only its own sites.
+ * dialog's compatibility tables, a client token that sees only its own sites, the audit log, and a
+ * failed task retried from its page.
  */
 describe('web UI', () => {
   let stack: HostingStack;
@@ -178,7 +189,7 @@ describe('web UI', () => {
     const backups = page.getByRole('region', { name: 'Backups' });
     await backups
       .getByRole('row', { name: /manual/ })
-      .getByRole('button', { name: 'Restore' })
+      .getByRole('button', { name: 'Restore', exact: true })
       .waitFor();
     await expect(backups.getByRole('row', { name: /manual/ }).textContent()).resolves.toMatch(
       /manual\d+(\.\d)? KiBp102/,
@@ -298,6 +309,7 @@ describe('web UI', () => {
     expect(await status(acme.get('/api/platforms'))).toBe(403);
     expect(await status(acme.get('/api/clients'))).toBe(403);
     expect(await status(acme.get('/api/clusters'))).toBe(403);
+    expect(await status(acme.get('/api/audit'))).toBe(403);
     // Its own site works, including the migrate candidates it may not list platforms for.
     const candidates = await acme.get<{ items: Array<{ name: string }> }>(
       '/api/sites/acme.example/migrate-candidates',
@@ -327,6 +339,12 @@ describe('web UI', () => {
     await page.goto(`${stack.master.url}/#/sites/globex.example`);
     await expect(page.getByRole('alert').textContent()).resolves.toMatch(/globex\.example/);
     expect(await page.getByRole('heading', { name: 'Backups' }).count()).toBe(0);
+
+    // Backups and Audit are an admin's pages: no links to them, and their routes show the dashboard.
+    expect(await page.locator('header.top').getByRole('link').allTextContents()).toEqual(['Berth']);
+    await page.goto(`${stack.master.url}/#/audit`);
+    await page.getByRole('heading', { name: 'Sites' }).waitFor();
+    expect(await page.getByRole('heading', { name: 'Audit' }).count()).toBe(0);
     await page.context().close();
   });
 
@@ -397,6 +415,114 @@ describe('web UI', () => {
     await global.getByRole('button', { name: 'Remove' }).click();
     await policies.getByText('No policies').waitFor();
     expect(await policies.getByRole('row').count()).toBe(0);
+    await page.context().close();
+  });
+
+  it('lists the audit log for admins: newest first, by target, since a time, older events on request', async () => {
+    // A burst of refused changes, all at or after a whole second the page's "since" can name.
+    const since = new Date(Math.ceil(Date.now() / 1000) * 1000);
+    await sleep(since.getTime() - Date.now() + 10);
+    const burst = 60;
+    for (let n = 0; n < burst; n++) {
+      await expect(stack.master.api.post('/api/sites/absent.example/backups')).rejects.toMatchObject({
+        status: 404,
+      });
+    }
+
+    const page = await signIn(stack.master.token);
+    await page.locator('header.top').getByRole('link', { name: 'Audit' }).click();
+    await page.waitForURL(/#\/audit$/);
+    const rows = page.getByRole('table', { name: 'Changes' }).locator('tbody tr');
+    const targets = () => rows.locator('td:nth-child(4)').allTextContents();
+    const loadMore = page.getByRole('button', { name: 'Load more (older)' });
+    // A page of the newest: the burst's requests, who made them, from where, and how they ended.
+    await expect.poll(() => rows.count()).toBe(50);
+    const newest = await rows.first().locator('td').allTextContents();
+    expect(newest.slice(1)).toEqual([
+      'admin',
+      'POST /api/sites/:domain/backups',
+      'absent.example',
+      expect.stringMatching(/127\.0\.0\.1/),
+      '404',
+      expect.stringMatching(/^[A-Z_]+$/),
+    ]);
+    await expect(rows.first().getAttribute('class')).resolves.toBe('row-error');
+
+    // Since the burst began: exactly the burst, its older part after "load more".
+    const filter = page.getByRole('region', { name: 'Filter' });
+    await filter.getByLabel('Since').fill(localDateTime(since));
+    await filter.getByRole('button', { name: 'Filter' }).click();
+    await loadMore.click();
+    await expect.poll(() => rows.count()).toBe(burst);
+    expect(new Set(await targets())).toEqual(new Set(['absent.example']));
+    expect(await loadMore.count()).toBe(0);
+    await filter.getByLabel('Since').fill(localDateTime(new Date(Date.now() + 3_600_000)));
+    await filter.getByRole('button', { name: 'Filter' }).click();
+    await page.getByText('No changes recorded that match.').waitFor();
+
+    // One site's changes, the install the first test made from the UI among them, with its task.
+    await filter.getByRole('button', { name: 'Clear' }).click();
+    await filter.getByLabel('Target').fill('ui.example');
+    await filter.getByRole('button', { name: 'Filter' }).click();
+    const install = rows.filter({ has: page.getByRole('cell', { name: 'POST /api/sites', exact: true }) });
+    await expect.poll(() => install.count()).toBe(1);
+    const backup = page.getByRole('cell', { name: 'POST /api/sites/:domain/backups', exact: true });
+    expect(await rows.filter({ has: backup }).count()).toBeGreaterThanOrEqual(1);
+    const shown = await targets();
+    expect(
+      shown.every((target) => target.split(' ').includes('ui.example')),
+      shown.join(', '),
+    ).toBe(true);
+    await page.screenshot({ path: join(SCREENSHOTS, 'audit.png'), fullPage: true });
+    await install.getByRole('link', { name: /^task / }).click();
+    await page.waitForURL(/#\/tasks\//);
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toMatch(
+      /^site\.install ui\.example/,
+    );
+    await page.context().close();
+  });
+
+  it('retries a failed task from its page and lands on the new one; a refused retry says why', async () => {
+    // A verify fails while the platform's codebase is away.
+    const codebase = join(stack.root, 'platforms', 'p103m');
+    renameSync(codebase, `${codebase}.away`);
+    let failed: TaskSummary;
+    try {
+      const verify = await stack.master.api.post<{ id: string }>('/api/platforms/p103m/verify');
+      failed = await waitForTask(stack.master, verify.id);
+    } finally {
+      renameSync(`${codebase}.away`, codebase);
+    }
+    expect(failed.state).toBe('failed');
+
+    const page = await signIn(stack.master.token);
+    await page.goto(`${stack.master.url}/#/tasks/${failed.id}`);
+    await expect.poll(() => stateBadge(page).textContent()).toBe('failed');
+    await page.getByRole('button', { name: 'Retry' }).click();
+    await page.waitForURL((url) => /#\/tasks\/[\w-]+$/.test(url.hash) && !url.hash.endsWith(failed.id));
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toMatch(
+      /^platform\.verify p103m/,
+    );
+    const facts = page.locator('.task-page .facts');
+    await expect(facts.getByRole('link', { name: `task ${failed.id}` }).getAttribute('href')).resolves.toBe(
+      `#/tasks/${failed.id}`,
+    );
+    await expect.poll(() => stateBadge(page).textContent(), { timeout: 60_000 }).toBe('succeeded');
+    expect(await page.getByRole('button', { name: 'Retry' }).count()).toBe(0);
+
+    // An install made its site's row: the API refuses to retry one, and the page shows its message.
+    const { task: install } = await stack.master.api.post<{ task: { id: string } }>('/api/sites', {
+      domain: 'cancelled.example',
+      platform: 'p101',
+    });
+    await stack.master.api.post(`/api/tasks/${install.id}/cancel`);
+    expect((await waitForTask(stack.master, install.id)).state).toBe('cancelled');
+    await page.goto(`${stack.master.url}/#/tasks/${install.id}`);
+    await page.getByRole('button', { name: 'Retry' }).click();
+    await expect(
+      page.getByRole('alert').filter({ hasText: 'cannot be retried' }).textContent(),
+    ).resolves.toMatch(/a site\.install task cannot be retried/);
+    expect(new URL(page.url()).hash).toBe(`#/tasks/${install.id}`);
     await page.context().close();
   });
 });

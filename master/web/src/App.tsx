@@ -1,6 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import type { WhoAmI } from '../../../shared/src/api.js';
 import { api, ApiError, session } from './api.js';
+import { AuditPage } from './pages/AuditPage.js';
 import { BackupsPage } from './pages/BackupsPage.js';
 import { ClusterPage } from './pages/ClusterPage.js';
 import { Dashboard } from './pages/Dashboard.js';
@@ -10,8 +11,8 @@ import { TaskPage } from './pages/TaskPage.js';
 import { Problem } from './util.js';
 
 /**
- * #/, #/sites/<domain>, #/tasks/<id>, #/platforms/<name>, #/clusters/<name>, #/backups: routes live in
- * the hash.
+ * #/, #/sites/<domain>, #/tasks/<id>, #/platforms/<name>, #/clusters/<name>, #/backups, #/audit: routes
+ * live in the hash.
  */
 function useHashRoute(): string[] {
   const read = () =>
@@ -64,6 +65,7 @@ export function App() {
   else if (page === 'clusters' && param && me.role === 'admin')
     content = <ClusterPage key={param} name={param} />;
   else if (page === 'backups' && me.role === 'admin') content = <BackupsPage />;
+  else if (page === 'audit' && me.role === 'admin') content = <AuditPage />;
   else content = <Dashboard me={me} />;
 
   return (
@@ -73,9 +75,14 @@ export function App() {
           Berth
         </a>
         {me.role === 'admin' && (
-          <a href="#/backups" className="nav">
-            Backups
-          </a>
+          <>
+            <a href="#/backups" className="nav">
+              Backups
+            </a>
+            <a href="#/audit" className="nav">
+              Audit
+            </a>
+          </>
         )}
         <span className="who">
           {me.role === 'admin' ? 'admin' : `client ${me.client ?? ''}`} · {me.name}

@@ -3,7 +3,7 @@ import { FINISHED_TASK_STATES, type TaskState } from '../../../../shared/src/tas
 import type { LogLine, Task, TaskProgress } from '../../../../shared/src/api.js';
 import { api, encode } from '../api.js';
 import { followTaskEvents } from '../live-log.js';
-import { Badge, formatDuration, formatTime, Problem, usePolled } from '../util.js';
+import { Badge, formatDuration, formatTime, navigate, Problem, usePolled } from '../util.js';
 
 /** A task: its state, phase timings and steps, and its log as it arrives (server-sent events). */
 export function TaskPage({ id }: { id: string }) {
@@ -11,6 +11,8 @@ export function TaskPage({ id }: { id: string }) {
   const [liveState, setLiveState] = useState<TaskState>();
   const [progress, setProgress] = useState<TaskProgress>();
   const [streamEnded, setStreamEnded] = useState(false);
+  const [retrying, setRetrying] = useState(false);
+  const [retryProblem, setRetryProblem] = useState<string>();
   const finished = liveState !== undefined && FINISHED_TASK_STATES.includes(liveState);
   // Phases and steps come from the task itself: read again while it runs, and once when it ends.
   const task = usePolled(() => api<Task>('GET', `/api/tasks/${encode(id)}`), finished ? 0 : 2000, [
@@ -46,6 +48,18 @@ export function TaskPage({ id }: { id: string }) {
     await api('POST', `/api/tasks/${encode(id)}/cancel`, {}).catch(() => undefined);
     task.reload();
   };
+  // The API decides what can be retried (not install, clone or rename); its refusal is shown as is.
+  const retry = async () => {
+    setRetrying(true);
+    setRetryProblem(undefined);
+    try {
+      const again = await api<Task>('POST', `/api/tasks/${encode(id)}/retry`, {});
+      navigate(`#/tasks/${encode(again.id)}`);
+    } catch (error) {
+      setRetryProblem(error instanceof Error ? error.message : String(error));
+      setRetrying(false);
+    }
+  };
 
   return (
     <div className="task-page">
@@ -65,12 +79,26 @@ export function TaskPage({ id }: { id: string }) {
         <dd>{formatTime(current.startedAt)}</dd>
         <dt>Finished</dt>
         <dd>{formatTime(current.finishedAt)}</dd>
+        {current.retryOf && (
+          <>
+            <dt>Retry of</dt>
+            <dd>
+              <a href={`#/tasks/${encode(current.retryOf)}`}>task {current.retryOf}</a>
+            </dd>
+          </>
+        )}
       </dl>
       {!FINISHED_TASK_STATES.includes(state) && (
         <button type="button" className="danger" onClick={() => void cancel()}>
           Cancel
         </button>
       )}
+      {(state === 'failed' || state === 'cancelled') && (
+        <button type="button" disabled={retrying} onClick={() => void retry()}>
+          Retry
+        </button>
+      )}
+      <Problem message={retryProblem} />
       {progress && state === 'running' && (
         <p className="progress">
           {progress.stepName}: {progress.done} / {progress.total} {progress.unit}
