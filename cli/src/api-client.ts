@@ -8,6 +8,8 @@ import type {
   SiteBackupSchedule,
   SiteCron,
   StoreUsage,
+  OffsiteTarget,
+  OffsiteTargetInput,
   MigrateCheck,
   Client,
   Cluster,
@@ -282,6 +284,18 @@ export class ApiClient {
 
   collectStore(): Promise<Task> {
     return this.request('POST', '/api/store/gc');
+  }
+
+  async listOffsiteTargets(): Promise<OffsiteTarget[]> {
+    return (await this.request<{ items: OffsiteTarget[] }>('GET', '/api/store/offsite')).items;
+  }
+
+  addOffsiteTarget(body: OffsiteTargetInput): Promise<OffsiteTarget> {
+    return this.request('POST', '/api/store/offsite', { body });
+  }
+
+  removeOffsiteTarget(name: string): Promise<void> {
+    return this.request('DELETE', `/api/store/offsite/${segment(name)}`);
   }
 
   async listAudit(query: AuditQuery = {}): Promise<AuditEvent[]> {

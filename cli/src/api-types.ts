@@ -12,6 +12,8 @@ export type {
   SiteBackupSchedule,
   SiteCron,
   StoreUsage,
+  OffsiteTarget,
+  OffsiteTargetInput,
   Client,
   Cluster,
   CreatedServer,

@@ -24,6 +24,8 @@ import { BackupPoliciesController } from './schedules/backup-policies.controller
 import { BackupPoliciesService } from './schedules/backup-policies.service.js';
 import { NotificationsController } from './notifications/notifications.controller.js';
 import { NotificationsService } from './notifications/notifications.service.js';
+import { OffsiteController } from './offsite/offsite.controller.js';
+import { OffsiteService } from './offsite/offsite.service.js';
 import { StoreController } from './store/store.controller.js';
 import { StoreService } from './store/store.service.js';
 import { HeadSyncService } from './sites/head-sync.service.js';
@@ -50,6 +52,7 @@ export interface HttpDependencies {
   headSyncs: HeadSyncService;
   backupPolicies: BackupPoliciesService;
   store: StoreService;
+  offsite: OffsiteService;
   notifications: NotificationsService;
   servers: ServersService;
   serverTasks: ServerTasksService;
@@ -80,6 +83,7 @@ export class AppModule {
       { provide: HeadSyncService, useValue: dependencies.headSyncs },
       { provide: BackupPoliciesService, useValue: dependencies.backupPolicies },
       { provide: StoreService, useValue: dependencies.store },
+      { provide: OffsiteService, useValue: dependencies.offsite },
       { provide: NotificationsService, useValue: dependencies.notifications },
       { provide: ServersService, useValue: dependencies.servers },
       { provide: ServerTasksService, useValue: dependencies.serverTasks },
@@ -108,6 +112,7 @@ export class AppModule {
         HeadSyncController,
         BackupPoliciesController,
         StoreController,
+        OffsiteController,
         NotificationsController,
         TasksController,
         MetricsController,

@@ -63,6 +63,10 @@ import { NotificationsRepository } from './notifications/notifications.repositor
 import { NotificationsService } from './notifications/notifications.service.js';
 import { Notifier } from './notifications/notifier.js';
 import { SmtpMailer } from './notifications/senders.js';
+import { OffsiteRepository } from './offsite/offsite.repository.js';
+import { OffsiteService } from './offsite/offsite.service.js';
+import { OffsiteStore } from './offsite/offsite-store.js';
+import { S3Bucket } from './offsite/s3-bucket.js';
 import { StoreCollector } from './store/store-collector.js';
 import { StoreRepository } from './store/store.repository.js';
 import { StoreService } from './store/store.service.js';
@@ -177,6 +181,30 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
     const backupsRepository = new BackupsRepository(db);
     const clientsRepository = new ClientsRepository(db);
     const secretBox = SecretBox.open({ dataDir: config.dataDir, keyBase64: config.secretKey });
+    const offsiteRepository = new OffsiteRepository(db);
+    const notificationsRepository = new NotificationsRepository(db);
+    // Backups copied to off-site buckets by a worker (claimed rows, retried), and put back from them.
+    const offsiteStore = new OffsiteStore({
+      repository: offsiteRepository,
+      archives,
+      decrypt: (sealed) => secretBox.decrypt(sealed),
+      gaveUp: async (copy, error) => {
+        const at = new Date();
+        await notificationsRepository.enqueue({
+          event: 'backup.offsite-failed',
+          subjectId: copy.id,
+          clientId: copy.clientId,
+          occurredAt: at,
+          payload: {
+            event: 'backup.offsite-failed',
+            at: at.toISOString(),
+            copy: { archiveId: copy.archiveId, target: copy.target.name, domain: copy.domain, error },
+          },
+        });
+      },
+      options: { pollMs: config.offsitePollMs, backoffMs: config.offsiteBackoffMs },
+      logger: logger.child({ component: 'offsite' }),
+    });
     const tasksRepository = new TasksRepository(db);
     const stepLog = new StepLogRepository(db);
     const attempts = new AttemptsRepository(db);
@@ -229,6 +257,7 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       { releaseOldAfterMs: config.releaseOldAfterMs },
       clustersRepository,
       connectedAgents,
+      offsiteRepository,
     );
 
     // Each feature gives the engine its workflows, with what they may change spelled out.
@@ -248,8 +277,24 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
         heads: clustersRepository,
         sites: sitesRepository,
         packages: packagesRepository,
-        backups: backupsRepository,
-        archives,
+        backups: {
+          findById: (id) => backupsRepository.findById(id),
+          remove: (id) => backupsRepository.remove(id),
+          setVerification: (id, passed) => backupsRepository.setVerification(id, passed),
+          // A backup recorded is a backup to copy off-site, when its policy names a target: the
+          // copies are made in the same recorded effect (once, whichever replay records it).
+          recordOnce: async (backup) => {
+            const recorded = await backupsRepository.recordOnce(backup);
+            await offsiteRepository.enqueueBackup(recorded.id);
+            return recorded;
+          },
+        },
+        archives: {
+          reserve: (serverId, purpose) => archives.reserve(serverId, purpose),
+          remove: (archiveId) => archives.remove(archiveId),
+          check: (archiveId) => archives.check(archiveId),
+          putBack: (archiveId) => offsiteStore.putBack(archiveId),
+        },
         platformUpgrade: {
           // A platform upgrade or a drain queues each site's migrate through the same checks as the API.
           queueMigrate: async (parentTaskId, domain, target, force) => {
@@ -280,7 +325,6 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
 
     // Notifications of failed tasks and missed schedules: made once per target in the registry, sent
     // by whichever master claims them first.
-    const notificationsRepository = new NotificationsRepository(db);
     const mailer = config.smtpUrl ? new SmtpMailer(config.smtpUrl, config.smtpFrom) : undefined;
     const notifier = new Notifier({
       repository: notificationsRepository,
@@ -298,6 +342,8 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       await notifier.stop();
       mailer?.close();
     });
+    offsiteStore.start();
+    stops.push(() => offsiteStore.stop());
 
     // Scheduled backups and the store's collector: firings in the registry, started once.
     const storeService = new StoreService(storeCollector, queue);
@@ -359,6 +405,27 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
         return Promise.resolve(undefined);
       },
     };
+    const offsiteService = new OffsiteService(
+      offsiteRepository,
+      secretBox,
+      async (location) => {
+        const bucket = new S3Bucket(location);
+        try {
+          await bucket.probe();
+        } finally {
+          bucket.close();
+        }
+      },
+      async (scopeKey) => {
+        const [scope, id] = scopeKey.split(':') as [string, string | undefined];
+        if (!id) return scope;
+        const name =
+          scope === 'site'
+            ? (await sitesRepository.findByDomainOrId(id))?.domain
+            : (await clientsRepository.findByNameOrId(id))?.name;
+        return `${scope} ${name ?? id}`;
+      },
+    );
     const tasksService = new TasksService(
       tasksRepository,
       stepLog,
@@ -396,8 +463,13 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
             client: (nameOrId) => clientsRepository.findByNameOrId(nameOrId),
           },
           firingsRepository,
+          {
+            idOf: (name) => offsiteService.idOf(name),
+            nameOf: async (id) => (await offsiteRepository.findTarget(id))?.name ?? null,
+          },
         ),
         store: storeService,
+        offsite: offsiteService,
         notifications: new NotificationsService(
           notificationsRepository,
           clientsRepository,

@@ -176,6 +176,8 @@ export interface Backup {
   verifiedAt: string | null;
   /** When a restore test last failed on it (damaged archive, a copy that did not answer); null: never. */
   verifyFailedAt: string | null;
+  /** Its copies in off-site targets (its policy's), if any. */
+  offsite: BackupOffsiteCopy[];
 }
 
 /** A platform a site could move to (GET /api/sites/{domain}/migrate-candidates, in `items`). */
@@ -322,6 +324,8 @@ export interface BackupPolicy {
   keep: { last: number; daily: number; weekly: number; monthly: number };
   /** When the newest backup of each site is restore-tested (same window); null: never on its own. */
   verifySchedule: string | null;
+  /** The off-site target (its name) each backup is copied to; null: none. */
+  offsite: string | null;
   updatedAt: string;
 }
 
@@ -337,6 +341,8 @@ export interface BackupPolicyInput {
   keepMonthly?: number;
   /** A cron expression for restore tests of each site's newest backup, or null for none. */
   verifySchedule?: string | null;
+  /** The off-site target's name each backup is copied to, or null for none. */
+  offsite?: string | null;
 }
 
 /** A schedule's firing: one due time of it, for one site. */
@@ -357,6 +363,48 @@ export interface SiteBackupSchedule {
   timeZone: string;
   nextDueAt: string | null;
   lastFiring: ScheduleFiring | null;
+}
+
+/** An S3-compatible bucket backups are copied to (GET /api/store/offsite): never its secret key. */
+export interface OffsiteTarget {
+  id: string;
+  name: string;
+  endpoint: string;
+  region: string;
+  bucket: string;
+  prefix: string;
+  pathStyle: boolean;
+  accessKeyId: string;
+  createdAt: string;
+  /** Archives copied and read back whole, waiting to be copied, given up on; bytes of the copied. */
+  copies: { copied: number; pending: number; failed: number; bytes: number };
+  /** The policies that copy their backups there ("global", "client acme", "site shop.example"). */
+  policies: string[];
+}
+
+/** The body of POST /api/store/offsite. */
+export interface OffsiteTargetInput {
+  name: string;
+  /** http(s)://host[:port] of the S3 API. */
+  endpoint: string;
+  bucket: string;
+  /** Default us-east-1 (what most S3-compatible servers accept). */
+  region?: string;
+  /** Prepended to every key, e.g. "berth/"; default none. */
+  prefix?: string;
+  /** Path-style URLs (endpoint/bucket/key); default true, as most S3-compatible servers want. */
+  pathStyle?: boolean;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/** A backup's archives in one off-site target: copied only when every archive is. */
+export interface BackupOffsiteCopy {
+  target: string;
+  state: 'pending' | 'copied' | 'failed' | 'removing';
+  /** When the last of its archives was copied (state copied). */
+  copiedAt: string | null;
+  lastError: string | null;
 }
 
 /** GET /api/store: what the master's backup store holds. */

@@ -6,6 +6,7 @@ export const NOTIFICATION_EVENTS = [
   'task.failed',
   'backup.failed',
   'backup.verify-failed',
+  'backup.offsite-failed',
   'schedule.missed',
 ] as const;
 export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];

@@ -72,6 +72,8 @@ export type StoreGcReport = {
   strayFiles: number;
   /** Backups whose archive file is missing from the store: their rows removed (a restore would fail). */
   brokenBackups: Array<{ backupId: string; domain: string; archiveId: string }>;
+  /** Backups whose archive file is missing from the store but copied off-site: kept, a restore puts it back. */
+  offsiteOnly: Array<{ backupId: string; domain: string; archiveId: string }>;
   bytesFreed: number;
 };
 

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { PolicyScopeRef } from '../api-client.js';
 import type { BackupPolicy, BackupPolicyInput } from '../api-types.js';
@@ -21,6 +22,7 @@ interface SetOptions extends ScopeOptions {
   keepWeekly?: number;
   keepMonthly?: number;
   verify?: string;
+  offsite?: string;
   json?: boolean;
 }
 
@@ -64,6 +66,10 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
       '--verify <cron>',
       'restore-test each site\'s newest backup on this schedule (same window), e.g. "0 4 * * 0" weekly; "none" for never',
     )
+    .option(
+      '--offsite <target>',
+      'copy each backup to this off-site target (berth store offsite list), read back and sha256-checked; "none" for none',
+    )
     .option('--json', 'print the policy as JSON')
     .addHelpText('after', '\nWithout --site or --client it sets the global default.')
     .action(async (options: SetOptions, command: Command) => {
@@ -76,9 +82,10 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
         ...(options.keepWeekly !== undefined ? { keepWeekly: options.keepWeekly } : {}),
         ...(options.keepMonthly !== undefined ? { keepMonthly: options.keepMonthly } : {}),
         ...(options.verify !== undefined ? { verifySchedule: noneToNull(options.verify) } : {}),
+        ...(options.offsite !== undefined ? { offsite: noneToNull(options.offsite) } : {}),
       };
       if (Object.keys(body).length === 0) {
-        throw usageError('say what to set: --schedule, --window, --verify or a --keep-* option');
+        throw usageError('say what to set: --schedule, --window, --verify, --offsite or a --keep-* option');
       }
       const saved = await (await ctx.client(command)).putBackupPolicy(scope, body);
       if (options.json) return ctx.json(saved);
@@ -144,6 +151,7 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
             { header: 'WINDOW' },
             { header: 'KEEP' },
             { header: 'RESTORE TEST' },
+            { header: 'OFF-SITE' },
           ],
           policies.map((item) => [
             describeScope(item),
@@ -151,6 +159,7 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
             item.window ? `${item.window.start}-${item.window.end}` : 'any time',
             keepText(item),
             item.verifySchedule ?? '-',
+            item.offsite ?? '-',
           ]),
         ),
       );
@@ -263,6 +272,120 @@ export function registerStoreCommands(program: Command, ctx: CliContext): void {
       }
     });
 
+  const offsite = store
+    .command('offsite')
+    .description(
+      'Off-site targets: S3-compatible buckets a backup policy copies its backups to (berth backup policy set --offsite NAME)',
+    );
+
+  offsite
+    .command('add')
+    .description(
+      'Add an S3-compatible bucket (AWS, MinIO, Ceph RGW, Backblaze B2, Wasabi ...); added only once it took, ' +
+        'returned and deleted a test object with these settings',
+    )
+    .argument('<name>', 'a name for it (lowercase letters, digits, "-", "_")')
+    .requiredOption('--endpoint <url>', 'the S3 API, e.g. https://s3.eu-central-1.amazonaws.com')
+    .requiredOption('--bucket <bucket>', 'the bucket (it must exist)')
+    .requiredOption('--access-key-id <id>', 'the access key id')
+    .option('--region <region>', 'the region (default us-east-1)')
+    .option('--prefix <prefix>', 'prepended to every key, ending in "/", e.g. berth/')
+    .option('--no-path-style', 'virtual-hosted URLs (bucket.endpoint) instead of endpoint/bucket')
+    .option(
+      '--secret-file <file>',
+      'read the secret access key from this file (else from BERTH_S3_SECRET_ACCESS_KEY; never on the command line)',
+    )
+    .option('--json', 'print the target as JSON')
+    .action(
+      async (
+        name: string,
+        options: {
+          endpoint: string;
+          bucket: string;
+          accessKeyId: string;
+          region?: string;
+          prefix?: string;
+          pathStyle: boolean;
+          secretFile?: string;
+          json?: boolean;
+        },
+        command: Command,
+      ) => {
+        const secretAccessKey = await s3Secret(ctx, options.secretFile);
+        const added = await (
+          await ctx.client(command)
+        ).addOffsiteTarget({
+          name,
+          endpoint: options.endpoint,
+          bucket: options.bucket,
+          accessKeyId: options.accessKeyId,
+          secretAccessKey,
+          pathStyle: options.pathStyle,
+          ...(options.region !== undefined ? { region: options.region } : {}),
+          ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
+        });
+        if (options.json) return ctx.json(added);
+        ctx.out(
+          `Off-site target ${added.name} added: ${added.endpoint}, bucket ${added.bucket}${added.prefix ? `, prefix ${added.prefix}` : ''}.`,
+        );
+        ctx.out(`Copy backups there with: berth backup policy set --offsite ${added.name}`);
+      },
+    );
+
+  offsite
+    .command('list')
+    .description(
+      'The off-site targets, what each holds (copied, waiting, failed) and the policies that copy there',
+    )
+    .option('--json', 'print them as JSON')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const targets = await (await ctx.client(command)).listOffsiteTargets();
+      if (options.json) return ctx.json(targets);
+      if (targets.length === 0) {
+        ctx.out(
+          'No off-site targets. Add one with: BERTH_S3_SECRET_ACCESS_KEY=... berth store offsite add NAME --endpoint URL --bucket B --access-key-id ID',
+        );
+        return;
+      }
+      ctx.out(
+        renderTable(
+          [
+            { header: 'NAME' },
+            { header: 'ENDPOINT' },
+            { header: 'BUCKET' },
+            { header: 'COPIED', align: 'right' },
+            { header: 'WAITING', align: 'right' },
+            { header: 'FAILED', align: 'right' },
+            { header: 'BYTES', align: 'right' },
+            { header: 'POLICIES' },
+          ],
+          targets.map((target) => [
+            target.name,
+            target.endpoint,
+            `${target.bucket}${target.prefix ? `/${target.prefix}` : ''}`,
+            String(target.copies.copied),
+            String(target.copies.pending),
+            String(target.copies.failed),
+            formatBytes(target.copies.bytes),
+            target.policies.join(', ') || '-',
+          ]),
+        ),
+      );
+    });
+
+  offsite
+    .command('remove')
+    .description(
+      'Remove an off-site target from the registry (refused while a policy names it; its objects stay in the bucket)',
+    )
+    .argument('<name>', 'the target')
+    .option('--json', 'print { removed } as JSON')
+    .action(async (name: string, options: { json?: boolean }, command: Command) => {
+      await (await ctx.client(command)).removeOffsiteTarget(name);
+      if (options.json) return ctx.json({ removed: name });
+      ctx.out(`Off-site target ${name} removed (its objects stay in the bucket).`);
+    });
+
   store
     .command('gc')
     .description(
@@ -274,6 +397,28 @@ export function registerStoreCommands(program: Command, ctx: CliContext): void {
     .action(async (options: { wait: boolean; json?: boolean }, command: Command) => {
       await runTaskCommand(ctx, await ctx.client(command), options, (client) => client.collectStore());
     });
+}
+
+/** The secret access key: from a file, else BERTH_S3_SECRET_ACCESS_KEY; never an argument (ps shows those). */
+async function s3Secret(ctx: CliContext, file: string | undefined): Promise<string> {
+  if (file) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      throw usageError(`Cannot read the secret file ${file}: ${(error as Error).message}`);
+    }
+    const secret = text.trim();
+    if (!secret) throw usageError(`The secret file ${file} is empty`);
+    return secret;
+  }
+  const secret = ctx.env.BERTH_S3_SECRET_ACCESS_KEY?.trim();
+  if (!secret) {
+    throw usageError(
+      'give the secret access key in BERTH_S3_SECRET_ACCESS_KEY or with --secret-file FILE (never on the command line)',
+    );
+  }
+  return secret;
 }
 
 function scopeOf(options: ScopeOptions): PolicyScopeRef {
@@ -309,7 +454,8 @@ function summary(policy: BackupPolicy): string {
   const when = policy.schedule ? `"${policy.schedule}"` : 'no schedule';
   const window = policy.window ? ` between ${policy.window.start} and ${policy.window.end}` : '';
   const verify = policy.verifySchedule ? `, restore test "${policy.verifySchedule}"` : '';
-  return `${when}${window}, keep ${keepText(policy)}${verify}`;
+  const offsite = policy.offsite ? `, copied to ${policy.offsite}` : '';
+  return `${when}${window}, keep ${keepText(policy)}${verify}${offsite}`;
 }
 
 function policyFields(policy: BackupPolicy): Array<[string, string]> {
@@ -318,5 +464,6 @@ function policyFields(policy: BackupPolicy): Array<[string, string]> {
     ['window', policy.window ? `${policy.window.start}-${policy.window.end}` : 'any time'],
     ['keep', keepText(policy)],
     ['restore test', policy.verifySchedule ?? 'none on its own (berth backup verify DOMAIN)'],
+    ['off-site', policy.offsite ?? 'none: backups stay on the master'],
   ];
 }

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import type { NotificationEvent, NotificationTarget } from '../../../shared/src/api.js';
+import { NOTIFICATION_EVENTS } from '../../../shared/src/notification-events.js';
 import type { CliContext } from '../context.js';
 import { renderTable } from '../output/table.js';
 import { positiveInteger } from '../parsers.js';
 
-const EVENTS_HELP =
-  'only these events, comma-separated: task.failed, backup.failed, backup.verify-failed, schedule.missed (default: all)';
+const EVENTS_HELP = `only these events, comma-separated: ${NOTIFICATION_EVENTS.join(', ')} (default: all)`;
 
 export function registerNotifyCommands(program: Command, ctx: CliContext): void {
   const notify = program

@@ -258,6 +258,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
             { header: 'TAKEN' },
             { header: 'BYTES', align: 'right' },
             { header: 'RESTORE TEST' },
+            { header: 'OFF-SITE' },
           ],
           backups.map((item) => [
             item.id,
@@ -265,6 +266,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
             formatRelative(item.createdAt, ctx.now()),
             String(item.bytes),
             restoreTest(item, ctx.now()),
+            item.offsite.map((copy) => `${copy.target}: ${copy.state}`).join(', ') || '-',
           ]),
         ),
       );

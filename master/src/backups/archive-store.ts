@@ -191,6 +191,47 @@ export class ArchiveStore {
     return { archiveId, state: matches ? 'ok' : 'mismatch', expected, found };
   }
 
+  /**
+   * Puts a stored archive's file back from elsewhere (an off-site copy): `write` fills a temp file
+   * and returns what it wrote; only bytes whose sha256 and size are the ones the archive was stored
+   * with are published, over a damaged file if there is one. Anything else leaves the store as it was.
+   */
+  async restoreFile(
+    archiveId: string,
+    write: (tempFile: string) => Promise<{ sha256: string; bytes: number }>,
+  ): Promise<void> {
+    await this.start();
+    const archive = await this.info(archiveId);
+    if (archive?.state !== 'stored' || archive.sha256 === null) {
+      throw new ArchiveError(
+        ArchiveErrorCode.NotAuthorized,
+        `archive ${archiveId} is not stored: nothing to put back`,
+      );
+    }
+    const temp = join(this.tmpDir, `${archiveId}.${randomBytes(8).toString('hex')}.part`);
+    try {
+      const written = await write(temp);
+      if (written.sha256 !== archive.sha256 || String(written.bytes) !== archive.sizeBytes) {
+        throw new ArchiveError(
+          ArchiveErrorCode.ChecksumMismatch,
+          `sha256 mismatch: ${written.bytes} bytes with sha256 ${written.sha256} came back for archive ${archiveId}, ` +
+            `stored as ${archive.sizeBytes} bytes with sha256 ${archive.sha256}; the store was left as it was`,
+        );
+      }
+      const file = await open(temp, 'r+');
+      try {
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      await rename(temp, this.path(archiveId));
+      await this.syncArchivesDir();
+      this.logger.warn({ archiveId }, 'put an archive back into the store from elsewhere');
+    } finally {
+      await rm(temp, { force: true });
+    }
+  }
+
   /** Deletes an archive's file and marks it deleted. */
   async remove(archiveId: string): Promise<void> {
     await rm(this.path(archiveId), { force: true });
@@ -392,6 +433,16 @@ export class ArchiveStore {
     }
   }
 
+  /** Makes the archives directory's entries durable (a rename is only on disk once its directory is). */
+  private async syncArchivesDir(): Promise<void> {
+    const dir = await open(this.archivesDir, 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  }
+
   /** Publishes a complete temp file under the archive's name; the same name is never half written. */
   private async moveIntoPlace(temp: string, archiveId: string): Promise<void> {
     const final = this.path(archiveId);
@@ -408,12 +459,7 @@ export class ArchiveStore {
       }
       await rename(temp, final);
     }
-    const dir = await open(this.archivesDir, 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+    await this.syncArchivesDir();
   }
 }
 

@@ -221,6 +221,20 @@ export function mailOf(payload: Record<string, unknown>): { subject: string; tex
   const event = String(payload.event);
   const task = payload.task as Record<string, string | null> | undefined;
   const firing = payload.firing as Record<string, string | null> | undefined;
+  const copy = payload.copy as Record<string, string | null> | undefined;
+  if (copy) {
+    return {
+      subject: `[Berth] Off-site copy failed${copy.domain ? `: ${copy.domain}` : ''} to ${copy.target ?? '?'}`,
+      text: [
+        `A backup archive${copy.domain ? ` of ${copy.domain}` : ''} could not be copied to off-site target ${copy.target ?? '?'}; Berth gave up after its attempts.`,
+        "The backup itself is in the master's store.",
+        '',
+        `Error: ${copy.error ?? '(none recorded)'}`,
+        `Archive: ${copy.archiveId ?? '-'}`,
+        `At: ${String(payload.at)}`,
+      ].join('\n'),
+    };
+  }
   if (task) {
     const what = TASK_EVENT_TITLES[event as NotificationEvent] ?? 'Task failed';
     return {

@@ -44,6 +44,16 @@ export class BackupPolicyBody implements api.BackupPolicyInput {
     type: String,
   })
   verifySchedule?: string | null;
+
+  @ApiPropertyOptional({
+    description:
+      "An off-site target's name (POST /api/store/offsite): each backup of the policy's sites is copied there, " +
+      'read back and checked against its sha256; null: none',
+    example: 'offsite-eu',
+    nullable: true,
+    type: String,
+  })
+  offsite?: string | null;
 }
 
 const POLICY_RULE =

@@ -12,7 +12,9 @@ export type PolicyFields = Pick<
   | 'keepWeekly'
   | 'keepMonthly'
   | 'verifySchedule'
->;
+> &
+  /** Left out: as it was (none for a new policy). */
+  Partial<Pick<BackupPolicyEntity, 'offsiteTargetId'>>;
 
 /** The scope key of a policy: one policy per scope (uq_backup_policies_scope). */
 export function scopeKey(scope: PolicyScope, id: string | null): string {

@@ -22,6 +22,13 @@ export interface PolicyTargets {
   client(nameOrId: string): Promise<{ id: string; name: string } | null>;
 }
 
+/** The off-site targets a policy may name (OffsiteService): by name in, by name out. */
+export interface PolicyOffsiteTargets {
+  /** The target's id; throws the API's 404 for a name that is none. */
+  idOf(name: string): Promise<string>;
+  nameOf(id: string): Promise<string | null>;
+}
+
 /** A new policy's retention: the newest 7, like Aegir's backup manager's default week. */
 const DEFAULT_FIELDS: PolicyFields = {
   schedule: null,
@@ -32,6 +39,7 @@ const DEFAULT_FIELDS: PolicyFields = {
   keepWeekly: 0,
   keepMonthly: 0,
   verifySchedule: null,
+  offsiteTargetId: null,
 };
 
 const KEEP_FIELDS = [
@@ -47,6 +55,7 @@ export class BackupPoliciesService {
     private readonly policies: BackupPoliciesRepository,
     private readonly targets: PolicyTargets,
     private readonly firings: Pick<FiringsRepository, 'siteSchedule' | 'latest'>,
+    private readonly offsite: PolicyOffsiteTargets,
   ) {}
 
   async list(): Promise<api.BackupPolicy[]> {
@@ -70,6 +79,12 @@ export class BackupPoliciesService {
     const id = await this.targetId(scope, target);
     const existing = await this.policies.find(scope, id);
     const fields = checkInput(input, existing ?? DEFAULT_FIELDS);
+    const offsite = (input as { offsite?: unknown }).offsite;
+    if (offsite !== undefined) {
+      if (offsite !== null && typeof offsite !== 'string')
+        throw invalid("offsite must be a target's name, or null");
+      fields.offsiteTargetId = offsite === null ? null : await this.offsite.idOf(offsite);
+    }
     return this.view(await this.policies.put(scope, id, fields));
   }
 
@@ -138,6 +153,7 @@ export class BackupPoliciesService {
       window: rules.window,
       keep: rules.keep,
       verifySchedule: rules.verifySchedule,
+      offsite: policy.offsiteTargetId ? await this.offsite.nameOf(policy.offsiteTargetId) : null,
       updatedAt: policy.updatedAt.toISOString(),
     };
   }
@@ -158,11 +174,17 @@ export function firingView(firing: FiringRow | undefined): api.ScheduleFiring | 
 function checkInput(input: unknown, base: PolicyFields): PolicyFields {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw invalid(
-      'the body must be a JSON object: { schedule, window, keepLast, keepDaily, keepWeekly, keepMonthly, verifySchedule }',
+      'the body must be a JSON object: { schedule, window, keepLast, keepDaily, keepWeekly, keepMonthly, verifySchedule, offsite }',
     );
   }
   const body = input as Record<string, unknown>;
-  const known = new Set(['schedule', 'window', 'verifySchedule', ...KEEP_FIELDS.map(([name]) => name)]);
+  const known = new Set([
+    'schedule',
+    'window',
+    'verifySchedule',
+    'offsite',
+    ...KEEP_FIELDS.map(([name]) => name),
+  ]);
   const unknown = Object.keys(body).filter((key) => !known.has(key));
   if (unknown.length > 0) throw invalid(`unknown field ${unknown.join(', ')}`);
   const fields: PolicyFields = { ...base };

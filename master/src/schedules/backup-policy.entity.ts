@@ -42,6 +42,10 @@ export class BackupPolicyEntity {
   @Column('varchar', { name: 'verify_schedule', length: 100, nullable: true })
   verifySchedule!: string | null;
 
+  /** The off-site target (offsite_targets) each backup of the policy's sites is copied to; null: none. */
+  @Column('uuid', { name: 'offsite_target_id', nullable: true })
+  offsiteTargetId!: string | null;
+
   @Column('int', { name: 'keep_last', default: 7 })
   keepLast!: number;
 

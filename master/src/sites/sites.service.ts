@@ -29,6 +29,7 @@ import { siteCompatibility } from './site-compatibility.js';
 import type { PlatformEntity } from '../platforms/platform.entity.js';
 import { randomBytes } from 'node:crypto';
 import type { SiteEntity } from './site.entity.js';
+import type { CopyOfArchive, OffsiteRepository } from '../offsite/offsite.repository.js';
 import type { TaskEntity } from '../tasks/task.entity.js';
 import { SitesError, SitesErrorCode } from './sites.errors.js';
 import type { SitesRepository } from './sites.repository.js';
@@ -99,6 +100,8 @@ export class SitesService {
     private readonly options: { releaseOldAfterMs: number },
     private readonly clusters: Pick<ClustersRepository, 'findByNameOrId' | 'heads'>,
     private readonly agents: { isConnected(serverId: string): boolean },
+    /** The off-site copies of archives (OffsiteRepository.copiesOf), shown with each backup. */
+    private readonly offsite: Pick<OffsiteRepository, 'copiesOf'>,
   ) {}
 
   async install(principal: Principal, input: InstallSiteInput): Promise<{ site: SiteView; task: TaskView }> {
@@ -284,9 +287,13 @@ export class SitesService {
     if (site && principal.role !== 'admin' && site.clientId !== principal.clientId)
       throw SitesError.notFound(domain);
     if (!site && principal.role !== 'admin') throw SitesError.notFound(domain);
-    return (site ? await this.backups.listForSite(site) : await this.backups.listForDomain(domain)).map(
-      backupView,
+    const backups = site ? await this.backups.listForSite(site) : await this.backups.listForDomain(domain);
+    const copies = await this.offsite.copiesOf(
+      backups.flatMap((backup) =>
+        backup.databaseArchiveId ? [backup.archiveId, backup.databaseArchiveId] : [backup.archiveId],
+      ),
     );
+    return backups.map((backup) => backupView(backup, copies));
   }
 
   async restore(principal: Principal, domain: string, backupId: unknown): Promise<TaskView> {
@@ -915,7 +922,32 @@ function backupBytes(backup: BackupEntity): number {
   return files + dump;
 }
 
-function backupView(backup: BackupEntity): BackupView {
+/**
+ * A backup's copies per target: copied when every archive of it is; else the state of the one that
+ * is not (failed or removing before pending), with its error.
+ */
+function offsiteView(backup: BackupEntity, copies: readonly CopyOfArchive[]): api.BackupOffsiteCopy[] {
+  const parts = [backup.archiveId, ...(backup.databaseArchiveId ? [backup.databaseArchiveId] : [])];
+  const byTarget = new Map<string, CopyOfArchive[]>();
+  for (const copy of copies) {
+    if (!parts.includes(copy.archiveId)) continue;
+    byTarget.set(copy.targetName, [...(byTarget.get(copy.targetName) ?? []), copy]);
+  }
+  const worst: api.BackupOffsiteCopy['state'][] = ['failed', 'removing', 'pending'];
+  return [...byTarget].map(([target, of]) => {
+    const notCopied = worst.flatMap((state) => of.filter((copy) => copy.state === state))[0];
+    const whole = of.length === parts.length && !notCopied;
+    const copiedAt = whole ? Math.max(...of.map((copy) => new Date(copy.copiedAt ?? 0).getTime())) : null;
+    return {
+      target,
+      state: whole ? 'copied' : (notCopied?.state ?? 'pending'),
+      copiedAt: copiedAt === null ? null : new Date(copiedAt).toISOString(),
+      lastError: notCopied?.lastError ?? null,
+    };
+  });
+}
+
+function backupView(backup: BackupEntity, copies: readonly CopyOfArchive[]): BackupView {
   return {
     id: backup.id,
     archiveId: backup.archiveId,
@@ -927,5 +959,6 @@ function backupView(backup: BackupEntity): BackupView {
     manifest: backup.manifest,
     verifiedAt: backup.verifiedAt?.toISOString() ?? null,
     verifyFailedAt: backup.verifyFailedAt?.toISOString() ?? null,
+    offsite: offsiteView(backup, copies),
   };
 }

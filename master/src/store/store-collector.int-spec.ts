@@ -210,6 +210,39 @@ describe.each(TEST_DATABASE_KINDS)('store collector on %s', (kind) => {
     expect(existsSync(file(lost.dumpId))).toBe(false);
   });
 
+  it('keeps a backup whose file is lost but copied off-site, and reports it', async () => {
+    const copied = await addBackup('manual', 2);
+    const [target] = await sqlRows<{ id: string }>(
+      db,
+      `INSERT INTO offsite_targets (name, endpoint, region, bucket, access_key_id, secret_encrypted)
+       VALUES ('offsite-eu', 'http://127.0.0.1:9', 'us-east-1', 'b', 'k', 's') RETURNING id`,
+    );
+    for (const [archiveId, state] of [
+      [copied.archiveId, 'copied'],
+      [copied.dumpId, 'pending'],
+    ] as const) {
+      await sqlRows(
+        db,
+        `INSERT INTO offsite_copies (archive_id, target_id, backup_id, object_key, state, next_attempt_at)
+         VALUES ($1::uuid, $2, $3, $1::text, $4, now()) RETURNING id`,
+        [archiveId, target!.id, copied.id, state],
+      );
+    }
+    rmSync(file(copied.archiveId));
+    const plan = await collector.plan(new Date());
+    expect(plan.broken).toEqual([]);
+    expect(plan.offsiteOnly).toEqual([
+      { backupId: copied.id, domain: 'a.example', archiveId: copied.archiveId },
+    ]);
+    // The dump's copy is not done: losing that file too makes the backup lost.
+    rmSync(file(copied.dumpId));
+    expect((await collector.plan(new Date())).broken.map((backup) => backup.archiveId)).toEqual([
+      copied.dumpId,
+    ]);
+    await sqlRows(db, `DELETE FROM offsite_copies RETURNING 1`);
+    await sqlRows(db, `DELETE FROM offsite_targets RETURNING 1`);
+  });
+
   it('reports what the store holds per client and per site', async () => {
     await addBackup('scheduled', 1);
     await addBackup('manual', 2);

@@ -14,6 +14,11 @@ export interface CollectionPlan {
   expired: Array<{ backupId: string; domain: string; archiveIds: string[] }>;
   /** Backups whose archive is gone: their rows (and their other archive) go. */
   broken: Array<{ backupId: string; domain: string; archiveId: string; archiveIds: string[] }>;
+  /**
+   * Backups whose archive file is gone from the store but copied off-site: kept (a restore or a
+   * restore test puts it back). Absent in plans recorded before off-site copies.
+   */
+  offsiteOnly?: Array<{ backupId: string; domain: string; archiveId: string }>;
   /** Archives nothing names any more. */
   unreferenced: string[];
   /** Files of the store no archive row names. */
@@ -65,17 +70,23 @@ export class StoreCollector {
     const expiredIds = new Set(expired.map((backup) => backup.id));
     const onDisk = new Set(files.map((file) => file.name));
     const broken: CollectionPlan['broken'] = [];
+    const offsiteOnly: NonNullable<CollectionPlan['offsiteOnly']> = [];
     for (const backup of backups) {
       if (expiredIds.has(backup.id) || named.has(backup.id)) continue;
-      const gone = backup.archives.find((archive) => archive.state !== 'stored' || !onDisk.has(archive.id));
-      if (gone) {
-        broken.push({
-          backupId: backup.id,
-          domain: backup.domain,
-          archiveId: gone.id,
-          archiveIds: backup.archives.map((archive) => archive.id),
-        });
+      const gone = backup.archives.filter((archive) => archive.state !== 'stored' || !onDisk.has(archive.id));
+      if (gone.length === 0) continue;
+      // A file lost from the store with a whole copy off-site is not lost: its row stays.
+      const lost = gone.find((archive) => archive.state !== 'stored' || !archive.offsite);
+      if (!lost) {
+        offsiteOnly.push({ backupId: backup.id, domain: backup.domain, archiveId: gone[0]!.id });
+        continue;
       }
+      broken.push({
+        backupId: backup.id,
+        domain: backup.domain,
+        archiveId: lost.id,
+        archiveIds: backup.archives.map((archive) => archive.id),
+      });
     }
     const unreferenced = (await store.unreferencedArchives(grace))
       .map((archive) => archive.id)
@@ -90,6 +101,7 @@ export class StoreCollector {
         archiveIds: backup.archiveIds,
       })),
       broken,
+      offsiteOnly,
       unreferenced,
       strayFiles,
     };
@@ -121,6 +133,7 @@ export class StoreCollector {
       archivesRemoved: plan.unreferenced.length,
       strayFiles: plan.strayFiles.length,
       brokenBackups: plan.broken.map(({ backupId, domain, archiveId }) => ({ backupId, domain, archiveId })),
+      offsiteOnly: plan.offsiteOnly ?? [],
       bytesFreed: [...sizes.values()].reduce((sum, bytes) => sum + bytes, 0),
     };
   }

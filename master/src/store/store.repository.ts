@@ -16,7 +16,8 @@ export interface RetentionCandidate {
 export interface BackupArchives {
   id: string;
   domain: string;
-  archives: Array<{ id: string; state: string }>;
+  /** `offsite`: a copy of it in an off-site target was read back whole (a restore can put it back). */
+  archives: Array<{ id: string; state: string; offsite: boolean }>;
 }
 
 export interface ArchiveRow {
@@ -94,7 +95,10 @@ export class StoreRepository {
     return sqlRows<BackupArchives>(
       this.db,
       `SELECT b.id, b.domain,
-              json_agg(json_build_object('id', a.id, 'state', COALESCE(a.state, 'deleted'))) AS archives
+              json_agg(json_build_object(
+                'id', x.archive_id, 'state', COALESCE(a.state, 'deleted'),
+                'offsite', EXISTS (SELECT 1 FROM offsite_copies c
+                                    WHERE c.archive_id = x.archive_id AND c.state = 'copied'))) AS archives
          FROM backups b
          CROSS JOIN LATERAL unnest(array_remove(ARRAY[b.archive_id, b.database_archive_id], NULL)) AS x(archive_id)
          LEFT JOIN archives a ON a.id = x.archive_id

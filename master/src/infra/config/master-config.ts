@@ -57,6 +57,10 @@ export interface MasterConfig {
   readonly notifyPollMs: number;
   /** The waits before each retry of a notification (BERTH_NOTIFY_BACKOFF_MS, comma-separated; one more attempt than waits). */
   readonly notifyBackoffMs: readonly number[];
+  /** How often the master looks for backups to copy to (or remove from) off-site storage (BERTH_OFFSITE_POLL_MS, default 10 s). */
+  readonly offsitePollMs: number;
+  /** The waits before each retry of an off-site copy (BERTH_OFFSITE_BACKOFF_MS; one more attempt than waits). */
+  readonly offsiteBackoffMs: readonly number[];
 }
 
 export interface MasterFlags {
@@ -115,7 +119,9 @@ export function loadMasterConfig(
     smtpUrl: smtpUrl(env.BERTH_SMTP_URL),
     smtpFrom: env.BERTH_SMTP_FROM?.trim() || `berth@${hostname()}`,
     notifyPollMs: positive('BERTH_NOTIFY_POLL_MS', env.BERTH_NOTIFY_POLL_MS, 5_000),
-    notifyBackoffMs: backoff(env.BERTH_NOTIFY_BACKOFF_MS),
+    notifyBackoffMs: backoff('BERTH_NOTIFY_BACKOFF_MS', env.BERTH_NOTIFY_BACKOFF_MS, NOTIFY_BACKOFF_MS),
+    offsitePollMs: positive('BERTH_OFFSITE_POLL_MS', env.BERTH_OFFSITE_POLL_MS, 10_000),
+    offsiteBackoffMs: backoff('BERTH_OFFSITE_BACKOFF_MS', env.BERTH_OFFSITE_BACKOFF_MS, OFFSITE_BACKOFF_MS),
   };
   if (config.leaseMs < 2 * config.heartbeatIntervalMs) {
     throw new ConfigError(
@@ -148,13 +154,20 @@ function smtpUrl(value: string | undefined): string | undefined {
 }
 
 /** 5 s, 30 s, 2 min, 10 min: five attempts over about 13 minutes, then the delivery has failed. */
-function backoff(value: string | undefined): number[] {
+const NOTIFY_BACKOFF_MS = [5_000, 30_000, 120_000, 600_000];
+/**
+ * 1 min, 5 min, 30 min, 2 h, 6 h: an object store that is down for a night still gets the copy;
+ * six attempts over about nine hours, then the copy has failed (and is told).
+ */
+const OFFSITE_BACKOFF_MS = [60_000, 300_000, 1_800_000, 7_200_000, 21_600_000];
+
+function backoff(name: string, value: string | undefined, fallback: number[]): number[] {
   const text = value?.trim();
-  if (!text) return [5_000, 30_000, 120_000, 600_000];
+  if (!text) return fallback;
   const waits = text.split(',').map((item) => Number(item.trim()));
   if (waits.some((wait) => !Number.isInteger(wait) || wait < 0)) {
     throw new ConfigError(
-      `BERTH_NOTIFY_BACKOFF_MS must be whole numbers of milliseconds separated by commas, got "${value}"`,
+      `${name} must be whole numbers of milliseconds separated by commas, got "${value}"`,
     );
   }
   return waits;

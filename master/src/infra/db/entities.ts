@@ -6,6 +6,8 @@ import { BackupEntity } from '../../backups/backup.entity.js';
 import { ClientEntity } from '../../clients/client.entity.js';
 import { ClusterEntity } from '../../clusters/cluster.entity.js';
 import { NotificationDeliveryEntity } from '../../notifications/notification-delivery.entity.js';
+import { OffsiteCopyEntity } from '../../offsite/offsite-copy.entity.js';
+import { OffsiteTargetEntity } from '../../offsite/offsite-target.entity.js';
 import { NotificationTargetEntity } from '../../notifications/notification-target.entity.js';
 import { PackageInstanceEntity } from '../../packages/package-instance.entity.js';
 import { PackageEntity } from '../../packages/package.entity.js';
@@ -45,4 +47,6 @@ export const ENTITIES = [
   AuditEventEntity,
   NotificationTargetEntity,
   NotificationDeliveryEntity,
+  OffsiteTargetEntity,
+  OffsiteCopyEntity,
 ];

@@ -82,7 +82,26 @@ describe('restore test (site.backup-verify)', () => {
       expect(trace.outcome.error).toContain(
         `backup backup-1 cannot be restored: its database archive dump-1 ${fault === 'missing' ? 'is recorded as stored but its file is missing' : 'no longer matches its sha256'}`,
       );
-      expect(registry.writes).toEqual(['backups.setVerification backup-1 failed']);
+      expect(trace.outcome.error).toContain(', and it could not be put back: it has no off-site copy');
+      expect(registry.writes).toEqual(['archives.putBack dump-1', 'backups.setVerification backup-1 failed']);
+    },
+  );
+
+  it.each(['mismatch', 'missing'] as const)(
+    'puts a %s archive back from its off-site copy, checks it again, and goes on',
+    async (fault) => {
+      const { registry, harness } = verify();
+      registry.archiveFaults.set('files-1', fault);
+      registry.offsiteCopies.set('files-1', 'offsite-eu');
+      const trace = await harness.run();
+      expect(trace.state).toBe('succeeded');
+      expect(shown(trace.calls)).toEqual([...DEPLOY, ...CLEANUP]);
+      expect(registry.writes).toEqual([
+        'archives.putBack files-1',
+        'backups.setVerification backup-1 passed',
+      ]);
+      expect(trace.logs.join('\n')).toContain('files archive files-1');
+      expect(trace.logs.join('\n')).toContain('put back from off-site target offsite-eu');
     },
   );
 

@@ -1,7 +1,12 @@
 import { SITE_WORKFLOW_VERSION } from './site-steps.js';
 import { describe, expect, it } from 'vitest';
 import { stepFailure, WorkflowHarness, type StepCall } from '../../tasks/testing/workflow-harness.js';
-import { backupDeleteWorkflow, backupWorkflow, restoreWorkflow } from './backup.workflows.js';
+import {
+  backupDeleteWorkflow,
+  backupWorkflow,
+  RESTORE_CHECKS_ARCHIVES,
+  restoreWorkflow,
+} from './backup.workflows.js';
 import { shown } from './testing/calls.js';
 import { MemorySiteRegistry, PLATFORMS, sitePlace } from './testing/memory-site-registry.js';
 
@@ -120,6 +125,29 @@ describe('restore workflow', () => {
     expect(trace.state).toBe('failed');
     expect(shown(trace.calls)).toEqual([...SUCCESS.slice(0, failing), ...PUT_BACK]);
     expect(trace.outcome.rollbackCompleted).toBe(true);
+  });
+
+  it('version 3 checks the archives first: one the store lost is put back from off-site, then restored', async () => {
+    const { registry, harness } = restore(undefined, RESTORE_CHECKS_ARCHIVES);
+    registry.archiveFaults.set('old-dump', 'missing');
+    registry.offsiteCopies.set('old-dump', 'offsite-eu');
+    const trace = await harness.run();
+    expect(trace.state).toBe('succeeded');
+    expect(shown(trace.calls)).toEqual(SUCCESS);
+    expect(registry.writes[0]).toBe('archives.putBack old-dump');
+    expect(trace.logs.join('\n')).toContain('put back from off-site target offsite-eu');
+  });
+
+  it('version 3 touches nothing of the site when an archive is damaged and has no off-site copy', async () => {
+    const { registry, harness } = restore(undefined, RESTORE_CHECKS_ARCHIVES);
+    registry.archiveFaults.set('old-archive', 'mismatch');
+    const trace = await harness.run();
+    expect(trace.state).toBe('failed');
+    expect(trace.calls).toEqual([]);
+    expect(trace.outcome.error).toContain(
+      'backup backup-old cannot be restored: its files archive old-archive no longer matches its sha256',
+    );
+    expect(registry.count('archives.reserve')).toBe(0);
   });
 
   it('fails before any step when the backup is gone', async () => {

@@ -23,6 +23,9 @@ export function backupWorkflow(deps: SiteTaskDependencies): Workflow<'site.backu
   };
 }
 
+/** The restore version that checks the backup's archives first, putting back what the store lost. */
+export const RESTORE_CHECKS_ARCHIVES = 3;
+
 /**
  * Restore: a backup of the site as it is now first, then the chosen backup's files and database,
  * the settings written again for this site and server, the link, a probe. A restore that fails
@@ -35,6 +38,9 @@ export function restoreWorkflow(deps: SiteTaskDependencies): Workflow<'site.rest
     const { backupId, preArchiveId } = context.task.params;
     const backup = await context.record('backups.find', () => deps.backups.findById(backupId));
     if (!backup) throw new Error(`backup ${backupId} is gone`);
+    // Version 3: the backup's archives whole (or put back from off-site) before the site is touched.
+    if (context.task.workflowVersion >= RESTORE_CHECKS_ARCHIVES)
+      await context.phase('check', () => wholeArchives(context, deps, backup));
     const before = await context.phase('backup', () =>
       steps.archive(context, place, preArchiveId, 'pre-restore'),
     );
@@ -85,7 +91,7 @@ export function backupVerifyWorkflow(deps: SiteTaskDependencies): Workflow<'site
     const backup = await context.record('backups.find', () => deps.backups.findById(backupId));
     if (!backup) throw new TaskRefusedError(`backup ${backupId} is gone: there is nothing to verify`);
     try {
-      const archives = await context.phase('check', () => checkArchives(context, deps, backup));
+      const archives = await context.phase('check', () => wholeArchives(context, deps, backup));
       const { status } = await context.scope(
         'restore test',
         () => deployScratchSite(context, steps, place, backup, scratch, place.platform),
@@ -108,11 +114,12 @@ export function backupVerifyWorkflow(deps: SiteTaskDependencies): Workflow<'site
 }
 
 /**
- * Each archive of a backup read whole against its stored sha256 and its manifest's: the first that
- * differs, or is gone, fails the test with what was found, before anything is deployed.
+ * Each archive of a backup read whole in the store against its stored sha256 and its manifest's;
+ * one the store lost, or that no longer matches, is put back from an off-site copy and read again.
+ * The first that is still not whole fails the task with what was found, before anything is deployed.
  */
-async function checkArchives(
-  context: TaskContext<'site.backup-verify'>,
+export async function wholeArchives(
+  context: TaskContext<'site.backup-verify' | 'site.restore'>,
   deps: SiteTaskDependencies,
   backup: RecordedBackup,
 ): Promise<TaskResult<'site.backup-verify'>['archives']> {
@@ -126,10 +133,25 @@ async function checkArchives(
   if (backup.databaseArchiveId) parts.push(['database', backup.databaseArchiveId, manifest.database?.sha256]);
   const checked: TaskResult<'site.backup-verify'>['archives'] = [];
   for (const [part, archiveId, listed] of parts) {
-    const check = await context.record('archives.check', () => deps.archives.check(archiveId));
+    let check = await context.record('archives.check', () => deps.archives.check(archiveId));
+    let putBack = '';
+    if (check.state === 'missing' || check.state === 'mismatch') {
+      const back = await context.record('archives.putBack', () => deps.archives.putBack(archiveId));
+      if ('from' in back) {
+        await context.log(
+          `${part} archive ${archiveId} ${check.state === 'missing' ? 'was missing from the store' : 'no longer matched its sha256'}: ` +
+            `put back from off-site target ${back.from}`,
+        );
+        check = await context.record('archives.check', () => deps.archives.check(archiveId));
+      } else {
+        putBack = `, and it could not be put back: ${back.failed}`;
+      }
+    }
     const problem = archiveProblem(check, listed);
     if (problem) {
-      throw new TaskRefusedError(`backup ${backup.id} cannot be restored: its ${part} archive ${problem}`);
+      throw new TaskRefusedError(
+        `backup ${backup.id} cannot be restored: its ${part} archive ${problem}${putBack}`,
+      );
     }
     await context.log(
       `${part} archive ${archiveId}: ${check.found!.bytes} bytes, sha256 ${check.found!.sha256} as stored`,

@@ -3,6 +3,7 @@ import {
   backupDeleteWorkflow,
   backupVerifyWorkflow,
   backupWorkflow,
+  RESTORE_CHECKS_ARCHIVES,
   restoreWorkflow,
 } from './backup.workflows.js';
 import { cloneWorkflow } from './clone.workflow.js';
@@ -55,6 +56,8 @@ export function siteWorkflows(deps: SiteWorkflowDependencies): WorkflowRegistrat
     registerWorkflow('site.migrate', MIGRATE_CHECKS_TARGET, migrateWorkflow(deps)),
     // Version 4: the rollback point leaves the store when the migrate ends.
     registerWorkflow('site.migrate', MIGRATE_REMOVES_ROLLBACK_POINT, migrateWorkflow(deps)),
+    // Version 3: the backup's archives checked (and put back from off-site) before anything changes.
+    registerWorkflow('site.restore', RESTORE_CHECKS_ARCHIVES, restoreWorkflow(deps)),
     registerWorkflow('site.verify', 1, verifyWorkflow(deps)),
     registerWorkflow('site.login-reset', 1, loginResetWorkflow(deps)),
     registerWorkflow('site.cron', 1, cronWorkflow(deps)),

@@ -123,6 +123,11 @@ export interface SiteTaskDependencies {
     remove(archiveId: string): Promise<void>;
     /** Reads a stored archive again against its sha256 (ArchiveStore.check). */
     check(archiveId: string): Promise<ArchiveCheck>;
+    /**
+     * Puts a stored archive that the store lost (or that no longer matches) back from an off-site
+     * copy, checked against its sha256 (OffsiteStore.putBack): where from, or why it could not.
+     */
+    putBack(archiveId: string): Promise<{ from: string } | { failed: string }>;
   };
   agents: {
     /** Of these servers, the ones whose agent is not connected to this master now. */

@@ -28,6 +28,12 @@ export function storeWorkflows({ collector }: StoreWorkflowDependencies): Workfl
           `backup ${broken.backupId} of ${broken.domain} lost archive ${broken.archiveId}: its record was removed`,
         );
       }
+      for (const kept of report.offsiteOnly ?? []) {
+        await context.log(
+          `backup ${kept.backupId} of ${kept.domain} lost archive ${kept.archiveId} from the store; kept: ` +
+            'it is copied off-site, and a restore or a restore test puts it back',
+        );
+      }
       await context.log(`freed ${report.bytesFreed} bytes`);
       return report;
     }),

@@ -1,5 +1,11 @@
 import { useState, type FormEvent } from 'react';
-import type { BackupPolicy, BackupPolicyInput, StoreUsage, Task } from '../../../../shared/src/api.js';
+import type {
+  BackupPolicy,
+  BackupPolicyInput,
+  OffsiteTarget,
+  StoreUsage,
+  Task,
+} from '../../../../shared/src/api.js';
 import { api, encode } from '../api.js';
 import { formatBytes, formatTime, Problem, usePolled } from '../util.js';
 
@@ -34,10 +40,12 @@ export function formatKeep(keep: BackupPolicy['keep']): string {
 export function BackupsPage() {
   const store = usePolled(() => api<StoreUsage>('GET', '/api/store'), 10_000, []);
   const policies = usePolled(() => api<{ items: BackupPolicy[] }>('GET', '/api/backup-policies'), 5000, []);
+  const offsite = usePolled(() => api<{ items: OffsiteTarget[] }>('GET', '/api/store/offsite'), 10_000, []);
   return (
     <div className="backups-page">
       <h1>Backups</h1>
       <Store usage={store.data} error={store.error} onCollect={store.reload} />
+      <OffsiteTargets targets={offsite.data?.items} error={offsite.error} />
       <Policies policies={policies.data?.items} error={policies.error} onChanged={policies.reload} />
       <SetPolicy onSet={policies.reload} />
     </div>
@@ -186,6 +194,7 @@ function Policies(props: {
               <th>Window</th>
               <th>Keep</th>
               <th>Restore test</th>
+              <th>Off-site</th>
               <th>Updated</th>
               <th />
             </tr>
@@ -205,6 +214,7 @@ function Policies(props: {
                 <td>{formatWindow(policy.window)}</td>
                 <td>{formatKeep(policy.keep)}</td>
                 <td>{policy.verifySchedule ? <code>{policy.verifySchedule}</code> : 'none'}</td>
+                <td>{policy.offsite ?? 'none'}</td>
                 <td>{formatTime(policy.updatedAt)}</td>
                 <td>
                   <button
@@ -244,6 +254,7 @@ function SetPolicy({ onSet }: { onSet: () => void }) {
   const [schedule, setSchedule] = useState('');
   const [hours, setHours] = useState('');
   const [verify, setVerify] = useState('');
+  const [offsite, setOffsite] = useState('');
   const [keep, setKeep] = useState<Record<KeepField, string>>({
     keepLast: '7',
     keepDaily: '0',
@@ -264,6 +275,7 @@ function SetPolicy({ onSet }: { onSet: () => void }) {
       keepWeekly: Number(keep.keepWeekly),
       keepMonthly: Number(keep.keepMonthly),
       verifySchedule: verify.trim() || null,
+      offsite: offsite.trim() || null,
     };
     try {
       await api<BackupPolicy>('PUT', policyPath(scope, target.trim()), body);
@@ -324,6 +336,15 @@ function SetPolicy({ onSet }: { onSet: () => void }) {
             onChange={(e) => setVerify(e.target.value)}
           />
         </label>
+        <label>
+          Off-site target
+          <input
+            name="offsite"
+            value={offsite}
+            placeholder="offsite-eu"
+            onChange={(e) => setOffsite(e.target.value)}
+          />
+        </label>
         {KEEP_FIELDS.map(([field, label]) => (
           <label key={field}>
             {label}
@@ -344,10 +365,58 @@ function SetPolicy({ onSet }: { onSet: () => void }) {
       </form>
       <p className="hint">
         An empty schedule sets no scheduled backups, an empty window any time. A restore test restores each
-        site&apos;s newest backup into a scratch site, probes it and removes it, in the same window. Setting a
-        scope&apos;s policy again replaces it.
+        site&apos;s newest backup into a scratch site, probes it and removes it, in the same window. An
+        off-site target copies each new backup to its bucket. Setting a scope&apos;s policy again replaces it.
       </p>
       <Problem message={problem} />
+    </section>
+  );
+}
+
+/** The off-site targets (added with `berth store offsite add`: their secret never goes through a browser). */
+function OffsiteTargets(props: { targets: OffsiteTarget[] | undefined; error: string | undefined }) {
+  return (
+    <section aria-labelledby="offsite">
+      <h2 id="offsite">Off-site targets</h2>
+      <Problem message={props.error} />
+      {props.targets && props.targets.length > 0 && (
+        <table>
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Endpoint</th>
+              <th>Bucket</th>
+              <th>Copied</th>
+              <th>Waiting</th>
+              <th>Failed</th>
+              <th>Policies</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.targets.map((target) => (
+              <tr key={target.id}>
+                <td>{target.name}</td>
+                <td>{target.endpoint}</td>
+                <td>
+                  {target.bucket}
+                  {target.prefix && `/${target.prefix}`}
+                </td>
+                <td>
+                  {target.copies.copied} ({formatBytes(target.copies.bytes)})
+                </td>
+                <td>{target.copies.pending}</td>
+                <td>{target.copies.failed}</td>
+                <td>{target.policies.join(', ') || '–'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {props.targets?.length === 0 && (
+        <p className="empty">
+          No off-site targets: backups stay on the master. Add one with <code>berth store offsite add</code>.
+        </p>
+      )}
     </section>
   );
 }

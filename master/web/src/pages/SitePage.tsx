@@ -156,6 +156,7 @@ export function SitePage({ domain, me }: { domain: string; me: WhoAmI }) {
               <th>Size</th>
               <th>Platform</th>
               <th>Restore test</th>
+              <th>Off-site</th>
               <th />
             </tr>
           </thead>
@@ -168,6 +169,15 @@ export function SitePage({ domain, me }: { domain: string; me: WhoAmI }) {
                 <td>{backup.manifest.platform?.name ?? '–'}</td>
                 <td>
                   <RestoreTest backup={backup} />
+                </td>
+                <td>
+                  {backup.offsite.length === 0
+                    ? '–'
+                    : backup.offsite.map((copy) => (
+                        <span key={copy.target} title={copy.lastError ?? undefined}>
+                          {copy.target} <Badge value={copy.state} />{' '}
+                        </span>
+                      ))}
                 </td>
                 <td>
                   {offers('backup-verify') && (

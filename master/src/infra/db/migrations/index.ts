@@ -10,6 +10,7 @@ import { AuditLog1796774400000 } from './1796774400000-audit-log.js';
 import { CronAndRetries1796860800000 } from './1796860800000-cron-and-retries.js';
 import { Notifications1796947200000 } from './1796947200000-notifications.js';
 import { BackupVerification1797033600000 } from './1797033600000-backup-verification.js';
+import { OffsiteCopies1797120000000 } from './1797120000000-offsite-copies.js';
 
 /** The committed migrations, oldest first. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -26,4 +27,5 @@ export const MIGRATIONS: Function[] = [
   CronAndRetries1796860800000,
   Notifications1796947200000,
   BackupVerification1797033600000,
+  OffsiteCopies1797120000000,
 ];

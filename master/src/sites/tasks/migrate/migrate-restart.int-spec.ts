@@ -67,6 +67,7 @@ describe.each(TEST_DATABASE_KINDS)('a migrate across a master restart on %s', (k
       reserve: () => Promise.resolve(randomUUID()),
       remove: () => Promise.resolve(),
       check: () => Promise.reject(new Error('no restore tests here')),
+      putBack: () => Promise.reject(new Error('no off-site copies here')),
     };
     const workflows = new WorkflowRegistry([
       ...serverWorkflows({ servers: new ServersRepository(db), archives }),

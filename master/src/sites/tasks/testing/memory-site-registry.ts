@@ -154,6 +154,8 @@ export class MemorySiteRegistry implements SiteTaskDependencies {
 
   /** Archives a test damaged or lost: what `archives.check` finds of them (else they are whole). */
   readonly archiveFaults = new Map<string, 'mismatch' | 'missing'>();
+  /** Archives with an off-site copy in this target: `archives.putBack` mends their fault from it. */
+  readonly offsiteCopies = new Map<string, string>();
 
   archives: SiteTaskDependencies['archives'] = {
     reserve: (serverId, purpose) => {
@@ -165,6 +167,13 @@ export class MemorySiteRegistry implements SiteTaskDependencies {
       this.write(`archives.remove ${archiveId}`);
       this.removedArchives.push(archiveId);
       return Promise.resolve();
+    },
+    putBack: (archiveId) => {
+      this.write(`archives.putBack ${archiveId}`);
+      const target = this.offsiteCopies.get(archiveId);
+      if (!target) return Promise.resolve({ failed: 'it has no off-site copy' });
+      this.archiveFaults.delete(archiveId);
+      return Promise.resolve({ from: target });
     },
     check: (archiveId) => {
       const stored = { sha256: sha256Of(archiveId), bytes: 100 };
