@@ -334,6 +334,7 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
         pollMs: config.notifyPollMs,
         backoffMs: config.notifyBackoffMs,
         lookbackMs: NOTIFY_LOOKBACK_MS,
+        agentDownMs: config.notifyAgentDownMs,
       },
       logger: logger.child({ component: 'notifications' }),
     });

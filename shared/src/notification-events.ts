@@ -8,5 +8,6 @@ export const NOTIFICATION_EVENTS = [
   'backup.verify-failed',
   'backup.offsite-failed',
   'schedule.missed',
+  'agent.disconnected',
 ] as const;
 export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];

@@ -46,7 +46,7 @@ export class NotificationTargetBody implements api.NotificationTargetInput {
 }
 
 const SIGNING =
-  'A webhook is POSTed { event, at, task?, firing? } as JSON with X-Berth-Event and ' +
+  'A webhook is POSTed { event, at, task?, firing?, copy?, server? } as JSON with X-Berth-Event and ' +
   'X-Berth-Signature: sha256=<hex HMAC-SHA256 of the exact body with the secret>; a 2xx within 10 s ' +
   'delivers it, anything else is retried with backoff (5 s, 30 s, 2 min, 10 min by default), 5 attempts in all.';
 

@@ -9,6 +9,7 @@ import {
 } from '../../../test/support/test-database.js';
 import { eventually } from '../../../test/support/processes.js';
 import { ClientsRepository } from '../clients/clients.repository.js';
+import { ServersRepository } from '../servers/servers.repository.js';
 import { SecretBox } from '../infra/crypto/secret-box.js';
 import { openDatabase } from '../infra/db/data-source.js';
 import { sqlRows } from '../infra/db/sql.js';
@@ -40,13 +41,14 @@ describe.each(TEST_DATABASE_KINDS)('notifications on %s', (kind) => {
   let acmeId: string;
   let otherId: string;
 
-  const notifier = () => {
+  const notifier = (now?: () => Date) => {
     const made = new Notifier({
       repository,
       decrypt: (sealed) => box.decrypt(sealed),
       mailer,
-      options: { pollMs: 60_000, backoffMs: [50, 50, 50, 50], lookbackMs: 3600_000 },
+      options: { pollMs: 60_000, backoffMs: [50, 50, 50, 50], lookbackMs: 3600_000, agentDownMs: 60_000 },
       logger,
+      ...(now ? { now } : {}),
     });
     notifiers.push(made);
     return made;
@@ -332,6 +334,58 @@ describe.each(TEST_DATABASE_KINDS)('notifications on %s', (kind) => {
       expect(signatureValid(hook.secret!, missed)).toBe(true);
     } finally {
       await receiver.close();
+    }
+  });
+
+  it('tells the admins of an agent silent past the limit, once per outage whichever master sees it', async () => {
+    const receiver = await startWebhookReceiver();
+    try {
+      const admin = await service.addTarget(ADMIN, { kind: 'webhook', url: receiver.url });
+      const acme = await service.addTarget(ADMIN, { kind: 'webhook', url: receiver.url, client: 'acme' });
+      const servers = new ServersRepository(db);
+      const seen = async (name: string, agoMs: number | null) => {
+        const server = await servers.create({ name, slots: 1 });
+        await sqlRows(db, `UPDATE servers SET last_seen_at = $2 WHERE id = $1 RETURNING id`, [
+          server.id,
+          agoMs === null ? null : new Date(Date.now() - agoMs).toISOString(),
+        ]);
+        return server.id;
+      };
+      const down = await seen(`down-${kind}`, 10 * 60_000);
+      // Heard from 10 s before the clock below is read.
+      await seen(`up-${kind}`, -50_000);
+      await seen(`new-${kind}`, null);
+
+      let clock = Date.now();
+      const one = notifier(() => new Date(clock));
+      const two = notifier(() => new Date(clock));
+      // A master that just started gives its agents the limit to reconnect first.
+      expect(await one.scanSilentAgents()).toBe(0);
+      clock += 60_000;
+      expect(await one.scanSilentAgents()).toBe(1);
+      expect(await two.scanSilentAgents()).toBe(0);
+      expect(await deliveriesOf(acme.id)).toEqual([]);
+      await one.deliverDue();
+      const [hit] = receiver.received;
+      expect(JSON.parse(hit!.body)).toMatchObject({
+        event: 'agent.disconnected',
+        server: { id: down, name: `down-${kind}` },
+      });
+      expect(signatureValid(admin.secret!, hit!)).toBe(true);
+
+      // Back, then silent again: another outage, another notification.
+      await sqlRows(db, `UPDATE servers SET last_seen_at = $2 WHERE id = $1 RETURNING id`, [
+        down,
+        new Date(clock - 5 * 60_000).toISOString(),
+      ]);
+      expect(await two.scanSilentAgents()).toBe(1);
+      expect((await deliveriesOf(admin.id)).map((delivery) => delivery.event)).toEqual([
+        'agent.disconnected',
+        'agent.disconnected',
+      ]);
+    } finally {
+      await receiver.close();
+      await sqlRows(db, `DELETE FROM servers RETURNING id`);
     }
   });
 });

@@ -220,6 +220,19 @@ export class NotificationsRepository {
     );
   }
 
+  /**
+   * Servers whose agent was last heard from before `before` (by any master: last_seen_at is written
+   * every 30 s while an agent is connected). Never-connected servers are not silent, only new.
+   */
+  silentServers(before: Date): Promise<Array<{ id: string; name: string; lastSeenAt: Date }>> {
+    return sqlRows<{ id: string; name: string; lastSeenAt: Date }>(
+      this.db,
+      `SELECT id, name, last_seen_at AS "lastSeenAt" FROM servers
+        WHERE last_seen_at IS NOT NULL AND last_seen_at < $1 ORDER BY last_seen_at`,
+      [before.toISOString()],
+    ).then((rows) => rows.map((row) => ({ ...row, lastSeenAt: new Date(row.lastSeenAt) })));
+  }
+
   /** The site a firing is of (its domain, and the client it belongs to). */
   siteOf(siteId: string): Promise<{ domain: string; clientId: string | null } | undefined> {
     return sqlOne(this.db, `SELECT domain, client_id AS "clientId" FROM sites WHERE id = $1`, [siteId]);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { NotificationEvent } from '../../../shared/src/api.js';
 import type { FiringRow } from '../schedules/firings.repository.js';
@@ -12,6 +13,8 @@ export interface NotifierOptions {
   backoffMs: readonly number[];
   /** How long a failed task is looked back for when the master starts (one that was down catches up). */
   lookbackMs: number;
+  /** An agent silent this long is an agent.disconnected (counted from this master's start at most). */
+  agentDownMs: number;
 }
 
 /** Deliveries claimed per pass; the rest are the next pass's. */
@@ -54,9 +57,15 @@ export class Notifier {
   private running: Promise<void> | undefined;
   private cursor: Date;
   private readonly now: () => Date;
+  /**
+   * Agents reconnect when a master comes back: silence is counted from here at most, or every agent
+   * would be reported after a master's own downtime.
+   */
+  private readonly startedAt: Date;
 
   constructor(private readonly deps: NotifierDependencies) {
     this.now = deps.now ?? (() => new Date());
+    this.startedAt = this.now();
     this.cursor = new Date(this.now().getTime() - deps.options.lookbackMs);
   }
 
@@ -84,6 +93,11 @@ export class Notifier {
       await this.scanFailedTasks();
     } catch (error) {
       this.deps.logger.error({ err: error }, 'looking for failed tasks to notify of failed');
+    }
+    try {
+      await this.scanSilentAgents();
+    } catch (error) {
+      this.deps.logger.error({ err: error }, 'looking for disconnected agents to notify of failed');
     }
     try {
       await this.deliverDue();
@@ -122,6 +136,39 @@ export class Notifier {
         },
       },
     });
+  }
+
+  /**
+   * Servers whose agent has been silent longer than `agentDownMs` (since this master started, at
+   * most). One notification per outage: its subject is derived from the server and when it was last
+   * seen, so every master makes the same row, and the next outage (after the agent was back) another.
+   */
+  async scanSilentAgents(): Promise<number> {
+    const now = this.now();
+    if (now.getTime() - this.startedAt.getTime() < this.deps.options.agentDownMs) return 0;
+    const silent = await this.deps.repository.silentServers(
+      new Date(now.getTime() - this.deps.options.agentDownMs),
+    );
+    let made = 0;
+    for (const server of silent) {
+      made += await this.deps.repository.enqueue({
+        event: 'agent.disconnected',
+        subjectId: outageId(server.id, server.lastSeenAt),
+        clientId: null,
+        occurredAt: now,
+        payload: {
+          event: 'agent.disconnected',
+          at: now.toISOString(),
+          server: {
+            id: server.id,
+            name: server.name,
+            lastSeenAt: server.lastSeenAt.toISOString(),
+            silentForMs: now.getTime() - server.lastSeenAt.getTime(),
+          },
+        },
+      });
+    }
+    return made;
   }
 
   async scanFailedTasks(): Promise<number> {
@@ -222,6 +269,19 @@ export function mailOf(payload: Record<string, unknown>): { subject: string; tex
   const task = payload.task as Record<string, string | null> | undefined;
   const firing = payload.firing as Record<string, string | null> | undefined;
   const copy = payload.copy as Record<string, string | null> | undefined;
+  const server = payload.server as Record<string, string | number | null> | undefined;
+  if (server) {
+    return {
+      subject: `[Berth] Agent disconnected: ${String(server.name)}`,
+      text: [
+        `The agent of server ${String(server.name)} has not been heard from since ${String(server.lastSeenAt)}.`,
+        'Tasks with steps on it wait for it (BERTH_AGENT_WAIT_MS), then fail; its sites keep being served by their web server if that is up.',
+        '',
+        `Check it with: berth server show ${String(server.name)}`,
+        `At: ${String(payload.at)}`,
+      ].join('\n'),
+    };
+  }
   if (copy) {
     return {
       subject: `[Berth] Off-site copy failed${copy.domain ? `: ${copy.domain}` : ''} to ${copy.target ?? '?'}`,
@@ -259,4 +319,10 @@ export function mailOf(payload: Record<string, unknown>): { subject: string; tex
       `At: ${String(payload.at)}`,
     ].join('\n'),
   };
+}
+
+/** A uuid of one outage of a server (sha256 of its id and when it was last seen), the same on every master. */
+function outageId(serverId: string, lastSeenAt: Date): string {
+  const hex = createHash('sha256').update(`${serverId}|${lastSeenAt.toISOString()}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }

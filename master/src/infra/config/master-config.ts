@@ -57,6 +57,8 @@ export interface MasterConfig {
   readonly notifyPollMs: number;
   /** The waits before each retry of a notification (BERTH_NOTIFY_BACKOFF_MS, comma-separated; one more attempt than waits). */
   readonly notifyBackoffMs: readonly number[];
+  /** An agent silent this long is told of as agent.disconnected (BERTH_NOTIFY_AGENT_DOWN_MS, default 5 min). */
+  readonly notifyAgentDownMs: number;
   /** How often the master looks for backups to copy to (or remove from) off-site storage (BERTH_OFFSITE_POLL_MS, default 10 s). */
   readonly offsitePollMs: number;
   /** The waits before each retry of an off-site copy (BERTH_OFFSITE_BACKOFF_MS; one more attempt than waits). */
@@ -120,6 +122,7 @@ export function loadMasterConfig(
     smtpFrom: env.BERTH_SMTP_FROM?.trim() || `berth@${hostname()}`,
     notifyPollMs: positive('BERTH_NOTIFY_POLL_MS', env.BERTH_NOTIFY_POLL_MS, 5_000),
     notifyBackoffMs: backoff('BERTH_NOTIFY_BACKOFF_MS', env.BERTH_NOTIFY_BACKOFF_MS, NOTIFY_BACKOFF_MS),
+    notifyAgentDownMs: positive('BERTH_NOTIFY_AGENT_DOWN_MS', env.BERTH_NOTIFY_AGENT_DOWN_MS, 5 * 60_000),
     offsitePollMs: positive('BERTH_OFFSITE_POLL_MS', env.BERTH_OFFSITE_POLL_MS, 10_000),
     offsiteBackoffMs: backoff('BERTH_OFFSITE_BACKOFF_MS', env.BERTH_OFFSITE_BACKOFF_MS, OFFSITE_BACKOFF_MS),
   };
