@@ -1,3 +1,4 @@
+import type { PlatformSource } from './platform-source.js';
 import type { ServerRole } from './server-roles.js';
 
 /**
@@ -378,6 +379,38 @@ export interface StepDefinitions {
     params: { platform: string; archiveId: string };
     output: { sha256: string; bytes: number; files: number };
   };
+  /**
+   * A platform built at `<root>/platforms/<platform>`, which must not exist: its source cloned at
+   * a ref (the commit recorded) or created by `composer create-project`, then `composer install
+   * --no-dev` when the tree has a composer.json; built in a directory beside and renamed into place,
+   * removed whole on any failure. `deployKey`: an SSH private key for the repository, in a 0600
+   * file for this run only.
+   */
+  'platform.build': {
+    params: { platform: string; source: PlatformSource };
+    secrets: { deployKey?: string };
+    output: { path: string; commit: string | null; composer: boolean };
+  };
+  /**
+   * A git platform's checkout moved to another ref in place (fetched from its origin), then
+   * `composer install` again. Only for a platform no site is on (the master checks; the agent
+   * refuses one with a site linked into it).
+   */
+  'platform.pull': {
+    params: { platform: string; ref: string };
+    secrets: { deployKey?: string };
+    output: { commit: string; previous: string; composer: boolean };
+  };
+  /** The commits of a git platform's checkout between two (`git log from..to`, first parent), newest first. */
+  'platform.commits': {
+    params: { platform: string; from: string; to: string };
+    output: { commits: Array<{ sha: string; subject: string }>; truncated: boolean };
+  };
+  /** `<root>/platforms/<platform>` removed; refused while a site is linked into it. Gone already: removed false. */
+  'platform.remove': {
+    params: { platform: string };
+    output: { removed: boolean };
+  };
   /** A platform copied by platform.archive, to `<root>/platforms/<platform>` (which must not exist). */
   'platform.extract': {
     params: { platform: string; archiveId: string };
@@ -489,6 +522,10 @@ export const STEP_NAMES: readonly StepName[] = [
   'platform.scan',
   'platform.archive',
   'platform.extract',
+  'platform.build',
+  'platform.pull',
+  'platform.commits',
+  'platform.remove',
   'sites.marker',
   'site.absent',
   'http.write-vhost',
@@ -525,6 +562,7 @@ export const RETRYABLE_STEPS: readonly StepName[] = [
   'server.probe',
   'db.schema-versions',
   'platform.scan',
+  'platform.commits',
   'site.absent',
   'http.list-vhosts',
   'probe.http',

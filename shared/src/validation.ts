@@ -224,7 +224,7 @@ export class ValidationError extends Error {
   }
 }
 
-function fail<T>(field: string, message: string): Validated<T> {
+export function fail<T>(field: string, message: string): Validated<T> {
   return { ok: false, failure: { field, message } };
 }
 

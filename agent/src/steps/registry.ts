@@ -21,6 +21,7 @@ import { httpRemoveVhost } from './http/remove-vhost.js';
 import { httpListVhosts } from './http/list-vhosts.js';
 import { httpCommitVhost, httpDiscardVhost, httpPrepareVhost } from './http/switch-vhost.js';
 import { httpWriteVhost } from './http/write-vhost.js';
+import { platformBuild, platformCommits, platformPull, platformRemove } from './platform/build.js';
 import { platformArchive, platformExtract } from './platform/copy.js';
 import { platformScan } from './platform/scan.js';
 import { probeHttp } from './probe/http.js';
@@ -76,6 +77,10 @@ const ALL_STEPS: readonly RegisteredStep[] = [
   register(platformScan),
   register(platformArchive),
   register(platformExtract),
+  register(platformBuild),
+  register(platformPull),
+  register(platformCommits),
+  register(platformRemove),
   register(httpWriteVhost),
   register(httpRemoveVhost),
   register(httpPrepareVhost),

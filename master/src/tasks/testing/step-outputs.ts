@@ -68,6 +68,14 @@ export const DEFAULT_STEP_OUTPUTS: Required<StepOutputs> = {
     },
   }),
   'site.remove': ({ domain }) => ({ removed: [`/var/berth/sites/${domain}`] }),
+  'platform.build': ({ platform, source }) => ({
+    path: `/var/berth/platforms/${platform}`,
+    commit: source.kind === 'git' ? 'c0'.repeat(20) : null,
+    composer: true,
+  }),
+  'platform.pull': () => ({ commit: 'c1'.repeat(20), previous: 'c0'.repeat(20), composer: true }),
+  'platform.commits': () => ({ commits: [{ sha: 'c1'.repeat(20), subject: 'Update the fixture module' }], truncated: false }),
+  'platform.remove': () => ({ removed: true }),
   'platform.scan': () => ({
     coreVersion: '10.3.0',
     packages: [
