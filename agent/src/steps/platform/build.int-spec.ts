@@ -63,7 +63,7 @@ describe('platform.build, pull, commits and remove', () => {
     );
     expect(missing).toMatchObject({
       code: StepErrorCode.NotFound,
-      message: expect.stringContaining('"v9.9"'),
+      message: expect.stringContaining('"v9.9"') as string,
     });
     expect(readdirSync(platformsDir())).toEqual([]);
     await mkdir(join(platformsDir(), 'p1'));
@@ -118,7 +118,7 @@ describe('platform.build, pull, commits and remove', () => {
     );
     expect(refused).toMatchObject({
       code: StepErrorCode.Refused,
-      message: expect.stringContaining('has sites linked into it (a.example)'),
+      message: expect.stringContaining('has sites linked into it (a.example)') as string,
     });
     const kept = await stepFailure(runStep(platformRemove, { platform: 'p1' }, testContext(host.host)));
     expect(kept.code).toBe(StepErrorCode.Refused);
