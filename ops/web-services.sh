@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The web side of a Berth server: nginx, PHP-FPM (with PHP's MySQL driver), PHP's CLI (drush) and the
-# MariaDB client, from Debian's packages. Idempotent: safe to run again; it only changes what differs.
+# The web side of a Berth server: nginx, PHP-FPM (with PHP's MySQL driver), PHP's CLI (drush), the
+# MariaDB client, and git and Composer (platform builds), from Debian's packages. Idempotent: safe to run again; it only changes what differs.
 #
 #   ops/web-services.sh                  install, include Berth's vhosts in the system nginx, start both
 #   ops/web-services.sh --packages-only  install the packages only (the test suite runs its own private
@@ -20,7 +20,7 @@ for arg in "$@"; do
   esac
 done
 
-apt_install nginx php-fpm php-mysql php-cli mariadb-client
+apt_install nginx php-fpm php-mysql php-cli mariadb-client git composer
 [ -n "$packages_only" ] && exit 0
 
 berth_root=${BERTH_ROOT:-/var/berth}

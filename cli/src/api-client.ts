@@ -129,6 +129,30 @@ export class ApiClient {
     return this.request('POST', '/api/platforms', { body });
   }
 
+  buildPlatform(body: {
+    name: string;
+    server?: string;
+    cluster?: string;
+    git?: { url: string; ref?: string };
+    composerProject?: string;
+    composerRepository?: string;
+    deployKey?: string;
+  }): Promise<{ platform: Platform; task: Task }> {
+    return this.request('POST', '/api/platforms/build', { body });
+  }
+
+  /** A platform task of its own route: pull, diff. */
+  platformTask(nameOrId: string, action: 'pull' | 'diff', body: unknown): Promise<Task> {
+    return this.request('POST', `/api/platforms/${segment(nameOrId)}/${action}`, { body });
+  }
+
+  updatePlatform(
+    nameOrId: string,
+    body: { ref: string; as?: string; concurrency?: number; force?: boolean; retire?: boolean },
+  ): Promise<{ platform: Platform; task: Task }> {
+    return this.request('POST', `/api/platforms/${segment(nameOrId)}/update`, { body });
+  }
+
   async listPlatforms(): Promise<Platform[]> {
     const page = await this.request<{ items: Platform[] }>('GET', '/api/platforms');
     return page.items;

@@ -43,6 +43,7 @@ import { ServersService } from './servers/servers.service.js';
 import { BackupsRepository } from './backups/backups.repository.js';
 import { SecretBox } from './infra/crypto/secret-box.js';
 import { siteSecretResolver } from './sites/site-secrets.js';
+import { platformSecretResolver } from './platforms/platform-secrets.js';
 import { SitesRepository } from './sites/sites.repository.js';
 import { SitesService } from './sites/sites.service.js';
 import { serverWorkflows } from './servers/tasks/server.workflows.js';
@@ -211,6 +212,8 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
     const taskLogs = new TaskLogsRepository(db);
     const bus = new TaskLogBus();
     const workflows = new WorkflowRegistry();
+    const siteSecrets = siteSecretResolver(tasksRepository, sitesRepository, secretBox);
+    const platformSecrets = platformSecretResolver(tasksRepository, platformsRepository, secretBox);
     const engine = new TaskEngine({
       tasks: tasksRepository,
       stepLog,
@@ -222,7 +225,11 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       config,
       logger: logger.child({ component: 'engine' }),
       runnerId: `master-${randomUUID()}`,
-      secrets: siteSecretResolver(tasksRepository, sitesRepository, secretBox),
+      // Each resolver answers for its own steps only: a site's password, a platform's deploy key.
+      secrets: async (attempt) => ({
+        ...(await siteSecrets(attempt)),
+        ...(await platformSecrets(attempt)),
+      }),
       metrics,
     });
     const queue = new TaskQueue(tasksRepository, () => engine.wake());
@@ -239,6 +246,7 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       serversRepository,
       queue,
       clustersRepository,
+      secretBox,
     );
     // Which servers' agents are connected to this master now (the sites' cluster checks).
     const connectedAgents = {
@@ -260,10 +268,11 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       offsiteRepository,
     );
 
+    const platformDeps = { platforms: platformsRepository, packages: packagesRepository, archives };
     // Each feature gives the engine its workflows, with what they may change spelled out.
     for (const registration of [
       ...serverWorkflows({ servers: serversRepository, archives }),
-      ...platformWorkflows({ platforms: platformsRepository, packages: packagesRepository }),
+      ...platformWorkflows(platformDeps),
       ...clusterWorkflows({ clusters: clustersRepository }),
       ...storeWorkflows({ collector: storeCollector }),
       ...siteWorkflows({
@@ -313,6 +322,8 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
           },
           queuedMigrate: (upgradeTaskId, siteId) => queue.findChild(upgradeTaskId, siteId),
           task: (id) => queue.find(id),
+          build: platformDeps,
+          platforms: platformsRepository,
         },
       }),
     ]) {

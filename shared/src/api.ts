@@ -5,6 +5,7 @@
  * Types only: importing this file loads nothing at run time.
  */
 import type { NotificationEvent } from './notification-events.js';
+import type { PlatformSource } from './platform-source.js';
 import type { ServerRole } from './server-roles.js';
 import type { StepFailure } from './errors.js';
 import type { SiteAction } from './site-actions.js';
@@ -96,6 +97,12 @@ export interface Platform {
   locked: boolean;
   verifiedAt: string | null;
   createdAt: string;
+  /** What Berth built it from (berth platform build); null for a codebase put there by hand. */
+  source: PlatformSource | null;
+  /** The commit its checkout is at (a git build or pull). */
+  commit: string | null;
+  /** Whether a deploy key is stored for its repository (the key itself is never shown). */
+  deployKey: boolean;
 }
 
 export type PackageType = 'core' | 'module' | 'theme' | 'profile' | 'theme_engine';

@@ -406,9 +406,13 @@ export interface StepDefinitions {
     params: { platform: string; from: string; to: string };
     output: { commits: Array<{ sha: string; subject: string }>; truncated: boolean };
   };
-  /** `<root>/platforms/<platform>` removed; refused while a site is linked into it. Gone already: removed false. */
+  /**
+   * `<root>/platforms/<platform>` removed; refused while a site is linked into it, unless
+   * `leftLinks` (a retired platform: the registry has no site on it, and the links left in it are
+   * of sites that moved to another platform, whose own links are elsewhere). Gone already: removed false.
+   */
   'platform.remove': {
-    params: { platform: string };
+    params: { platform: string; leftLinks?: boolean };
     output: { removed: boolean };
   };
   /** A platform copied by platform.archive, to `<root>/platforms/<platform>` (which must not exist). */

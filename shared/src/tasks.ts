@@ -3,6 +3,7 @@
  * as StepDefinitions does for steps: the master's services write a task's params with this shape,
  * its workflow reads them with it, and the API and the CLI show them.
  */
+import type { PlatformSource } from './platform-source.js';
 import type { SiteStatus } from './site-status.js';
 import type { ServiceInfo, StepOutput } from './steps.js';
 
@@ -116,6 +117,42 @@ export type RenameParams = {
   redirect: boolean;
 };
 
+/**
+ * Where a platform is built: its server (the app server of a cluster platform), and the other heads
+ * of its cluster, which get a copy of what was built there (the same code, file for file).
+ */
+export type PlatformPlacement = {
+  platform: string;
+  serverId: string;
+  heads?: Array<{ serverId: string; name: string }>;
+};
+
+/** What a platform build or a scan of one recorded: its commit, core and package count, content hash. */
+export type PlatformBuilt = {
+  path: string;
+  commit: string | null;
+  composer: boolean;
+  coreVersion: string | null;
+  packages: number;
+  sha256?: string;
+};
+
+/**
+ * A leap-frog (platform update): a new platform built from the same source at another ref, every
+ * site of the old one migrated to it (each with its rehearsal and window), the old one locked, and
+ * deleted (codebase too) when `retire` and no site is left on it.
+ */
+export type PlatformUpdateParams = {
+  /** The old platform's servers (retired: its codebase is removed from each). */
+  from: PlatformPlacement;
+  newPlatformId: string;
+  build: PlatformPlacement & { source: PlatformSource };
+  concurrency: number;
+  force: boolean;
+  retire: boolean;
+  sites: Array<{ id: string; domain: string }>;
+};
+
 /** What a platform upgrade is created with: the sites fixed up front, so a replay sees the same list. */
 export type PlatformUpgradeParams = {
   targetPlatformId: string;
@@ -142,6 +179,19 @@ export type ServerDrainParams = {
     /** Why the site has nowhere to go: not migrated, failed in the summary. */
     refused?: string;
   }>;
+};
+
+/** platform.diff's answer: A → B. */
+export type PlatformDiff = {
+  from: string;
+  to: string;
+  packages: Array<{
+    name: string;
+    from: { version: string | null; schema: number } | null;
+    to: { version: string | null; schema: number } | null;
+  }>;
+  /** null: not both built from one repository. */
+  commits: { list: Array<{ sha: string; subject: string }>; truncated: boolean } | null;
 };
 
 export type PlatformUpgradeSite =
@@ -191,6 +241,41 @@ export type TaskDefinitions = {
     target: 'platform';
     params: PlatformUpgradeParams;
     result: PlatformUpgradeSummary;
+  };
+  /** A platform built from its source on its server (every head of its cluster), then scanned. */
+  'platform.build': {
+    target: 'platform';
+    params: PlatformPlacement & { source: PlatformSource };
+    result: PlatformBuilt;
+  };
+  /** A git platform without sites moved to another ref in place, then scanned again. */
+  'platform.pull': {
+    target: 'platform';
+    params: PlatformPlacement & { ref: string };
+    result: PlatformBuilt & { previous: string };
+  };
+  'platform.update': {
+    target: 'platform';
+    params: PlatformUpdateParams;
+    result: {
+      built: { platform: string; commit: string | null; coreVersion: string | null };
+      upgrade: PlatformUpgradeSummary | null;
+      locked: boolean;
+      retired: boolean;
+    };
+  };
+  /**
+   * What moving from one platform to another brings: the packages whose version or schema differ,
+   * and, when both were built from one repository, the commits between their two commits.
+   */
+  'platform.diff': {
+    target: 'platform';
+    params: {
+      to: { id: string; name: string };
+      /** Both from one repository: listed by the agent of `to`'s server, in its checkout. */
+      commits: { serverId: string; platform: string; from: string; to: string } | null;
+    };
+    result: PlatformDiff;
   };
   'server.drain': {
     target: 'server';
@@ -337,6 +422,10 @@ export const TASK_KINDS = {
   'site.backup-delete': { target: 'site' },
   'site.release-old': { target: 'site' },
   'platform.migrate-sites': { target: 'platform' },
+  'platform.build': { target: 'platform' },
+  'platform.pull': { target: 'platform' },
+  'platform.update': { target: 'platform' },
+  'platform.diff': { target: 'platform' },
   'cluster.verify': { target: 'cluster' },
   'server.drain': { target: 'server', ownApi: true },
   'cluster.sync-head': { target: 'cluster', ownApi: true },

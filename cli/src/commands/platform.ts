@@ -1,4 +1,9 @@
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { describeSource } from '../../../shared/src/platform-source.js';
+import type { PlatformDiff, TaskResult } from '../../../shared/src/tasks.js';
+import type { ApiClient } from '../api-client.js';
+import type { Task } from '../api-types.js';
 import { validatePlatformName } from '../../../shared/src/validation.js';
 import type { CliContext } from '../context.js';
 import { usageError } from '../errors.js';
@@ -53,6 +58,186 @@ export function registerPlatformCommands(program: Command, ctx: CliContext): voi
         ctx.exitCode = await finishTaskCommand(ctx, client, created.task, options);
       },
     );
+
+  platform
+    .command('build')
+    .description(
+      'Build a platform from a git repository or a Composer project: cloned at a branch, tag or commit ' +
+        '(the commit recorded), composer install --no-dev when it has a composer.json, then verified; on a ' +
+        'cluster built on its first head and copied to the others. A failed build leaves nothing (starts a task)',
+    )
+    .argument(
+      '<name>',
+      'platform name: lowercase letters, digits, "-" or "_"; built at <agent root>/platforms/<name>',
+    )
+    .option('--git <url>', 'the repository: https://, ssh://, user@host:path or a path on the server')
+    .option('--ref <ref>', "with --git: the branch, tag or commit (default: the repository's default branch)")
+    .option(
+      '--composer-project <package:version>',
+      'instead of --git: composer create-project, e.g. drupal/recommended-project:^10.3',
+    )
+    .option(
+      '--composer-repository <url>',
+      'with --composer-project: a Composer repository instead of Packagist',
+    )
+    .option('--server <name>', 'the web server that builds and holds it')
+    .option(
+      '--cluster <name>',
+      'instead of --server: the cluster (built on its first head, copied to every other)',
+    )
+    .option(
+      '--deploy-key-file <file>',
+      'an SSH private key (no passphrase) the repository is read with; stored encrypted, never shown',
+    )
+    .option('--no-wait', 'print the task id and return at once instead of following the task')
+    .option('--verbose', VERBOSE_HELP)
+    .option('--json', 'print the task as JSON (the final task unless --no-wait)')
+    .action(
+      async (
+        name: string,
+        options: {
+          git?: string;
+          ref?: string;
+          composerProject?: string;
+          composerRepository?: string;
+          server?: string;
+          cluster?: string;
+          deployKeyFile?: string;
+          wait: boolean;
+          json?: boolean;
+        },
+        command: Command,
+      ) => {
+        const checked = validatePlatformName('platform name', name);
+        if (!checked.ok) throw usageError(checked.failure.message);
+        if ((options.git === undefined) === (options.composerProject === undefined)) {
+          throw usageError(
+            'say what to build from: --git URL or --composer-project PACKAGE:VERSION (one of them)',
+          );
+        }
+        if ((options.server === undefined) === (options.cluster === undefined)) {
+          throw usageError('say where to build it: --server or --cluster (one of them)');
+        }
+        if (options.ref !== undefined && options.git === undefined) throw usageError('--ref goes with --git');
+        const deployKey =
+          options.deployKeyFile === undefined ? undefined : await readKey(options.deployKeyFile);
+        const start = async (client: ApiClient) => {
+          const created = await client.buildPlatform({
+            name,
+            ...(options.server === undefined ? {} : { server: options.server }),
+            ...(options.cluster === undefined ? {} : { cluster: options.cluster }),
+            ...(options.git === undefined
+              ? {}
+              : { git: { url: options.git, ...(options.ref === undefined ? {} : { ref: options.ref }) } }),
+            ...(options.composerProject === undefined ? {} : { composerProject: options.composerProject }),
+            ...(options.composerRepository === undefined
+              ? {}
+              : { composerRepository: options.composerRepository }),
+            ...(deployKey === undefined ? {} : { deployKey }),
+          });
+          return created.task;
+        };
+        await runTaskCommand(ctx, await ctx.client(command), options, start, (task) =>
+          ctx.out(builtText(task)),
+        );
+      },
+    );
+
+  platform
+    .command('pull')
+    .description(
+      "Move a git platform's checkout to another ref in place and verify it again. Only for a platform " +
+        'without sites: code never changes under a live site; for one with sites, `berth platform update` ' +
+        'builds the new code as a new platform and moves them (starts a task)',
+    )
+    .argument('<name>', 'platform name or id')
+    .option('--ref <ref>', 'the branch, tag or commit (default: the one it was built from)')
+    .option('--no-wait', 'print the task id and return at once instead of following the task')
+    .option('--verbose', VERBOSE_HELP)
+    .option('--json', 'print the task as JSON (the final task unless --no-wait)')
+    .action(
+      async (name: string, options: { ref?: string; wait: boolean; json?: boolean }, command: Command) => {
+        await runTaskCommand(
+          ctx,
+          await ctx.client(command),
+          options,
+          (client) =>
+            client.platformTask(name, 'pull', options.ref === undefined ? {} : { ref: options.ref }),
+          (task) => ctx.out(builtText(task)),
+        );
+      },
+    );
+
+  platform
+    .command('update')
+    .description(
+      'The leap-frog: build the same source at another ref as a new platform, move every site to it with ' +
+        'its own rehearsal and short offline window, then lock the old platform (starts a task)',
+    )
+    .argument('<name>', 'the platform the sites are on (built by berth platform build)')
+    .requiredOption('--ref <ref>', 'the branch, tag or commit to build (a Composer project: the version)')
+    .option('--as <new>', "the new platform's name (default: <name>-<ref>)")
+    .option('--retire', 'remove the old platform (registry and codebase) once every site moved')
+    .option('--concurrency <n>', 'how many site migrates run at once (default: 2)', positiveInteger)
+    .option('--force', 'go ahead for sites whose compatibility check has warnings')
+    .option('--no-wait', 'print the task id and return at once instead of following the task')
+    .option('--verbose', VERBOSE_HELP)
+    .option('--json', 'print the task as JSON (the final task unless --no-wait)')
+    .action(
+      async (
+        name: string,
+        options: {
+          ref: string;
+          as?: string;
+          retire?: boolean;
+          concurrency?: number;
+          force?: boolean;
+          wait: boolean;
+          json?: boolean;
+        },
+        command: Command,
+      ) => {
+        const start = async (client: ApiClient) => {
+          const created = await client.updatePlatform(name, {
+            ref: options.ref,
+            ...(options.as === undefined ? {} : { as: options.as }),
+            ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+            force: options.force === true,
+            retire: options.retire === true,
+          });
+          ctx.err(`Building ${created.platform.name}, then moving the sites of ${name} to it.`);
+          return created.task;
+        };
+        await runTaskCommand(ctx, await ctx.client(command), options, start, (task) => {
+          const result = task.result as TaskResult<'platform.update'> | null;
+          if (!result) return;
+          ctx.out(
+            `built ${result.built.platform} at ${result.built.commit ?? '-'} (core ${result.built.coreVersion ?? '-'})`,
+          );
+          if (result.upgrade) ctx.out(renderMigrateSummary(task, result.upgrade));
+          ctx.out(`${name} locked${result.retired ? ' and retired' : ''}`);
+        });
+      },
+    );
+
+  platform
+    .command('diff')
+    .description(
+      'What moving from one platform to another brings: the packages whose version or schema differ, and the ' +
+        'commits between the two when both were built from one repository (starts a task)',
+    )
+    .argument('<from>', 'platform name or id')
+    .argument('<to>', 'platform name or id')
+    .option('--json', 'print the task as JSON')
+    .action(async (from: string, to: string, options: { json?: boolean }, command: Command) => {
+      await runTaskCommand(
+        ctx,
+        await ctx.client(command),
+        { wait: true, ...options },
+        (client) => client.platformTask(from, 'diff', { to }),
+        (task) => ctx.out(renderDiff(task.result as PlatformDiff)),
+      );
+    });
 
   platform
     .command('migrate-sites')
@@ -196,6 +381,13 @@ export function registerPlatformCommands(program: Command, ctx: CliContext): voi
           ['core', found.coreVersion ?? '-'],
           ['status', found.locked ? `${found.status} (locked)` : found.status],
           ['verified', formatRelative(found.verifiedAt, ctx.now())],
+          ...(found.source
+            ? ([
+                ['source', describeSource(found.source)],
+                ['commit', found.commit ?? '-'],
+                ['deploy key', found.deployKey ? 'stored (encrypted)' : 'none'],
+              ] as Array<[string, string]>)
+            : []),
         ]),
       );
       ctx.out();
@@ -216,4 +408,43 @@ export function registerPlatformCommands(program: Command, ctx: CliContext): voi
         ),
       );
     });
+}
+
+/** "built d103 at <commit>: core 10.3.0, 12 packages". */
+function builtText(task: Task): string {
+  const result = task.result as TaskResult<'platform.build'> | null;
+  if (!result) return '';
+  return `built ${task.targetName} at ${result.commit ?? '(no commit: a Composer project)'}: core ${result.coreVersion ?? '-'}, ${result.packages} packages`;
+}
+
+/** The packages that differ, then the commits between (or why there are none to list). */
+function renderDiff(diff: PlatformDiff): string {
+  const lines = [`${diff.from} -> ${diff.to}`, ''];
+  if (diff.packages.length === 0) lines.push('The same packages, versions and schema versions.');
+  else {
+    const shown = (side: PlatformDiff['packages'][number]['from']) =>
+      side ? `${side.version ?? '-'} (schema ${side.schema})` : 'absent';
+    lines.push(
+      renderTable(
+        [{ header: 'PACKAGE' }, { header: diff.from }, { header: diff.to }],
+        diff.packages.map((row) => [row.name, shown(row.from), shown(row.to)]),
+      ),
+    );
+  }
+  lines.push('');
+  if (!diff.commits) lines.push('Commits: not both built from one repository.');
+  else if (diff.commits.list.length === 0) lines.push('Commits: none between them.');
+  else {
+    lines.push(`Commits (${diff.commits.list.length}${diff.commits.truncated ? '+' : ''}):`);
+    for (const commit of diff.commits.list) lines.push(`  ${commit.sha.slice(0, 12)} ${commit.subject}`);
+  }
+  return lines.join('\n');
+}
+
+async function readKey(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    throw usageError(`Cannot read the deploy key file ${file}: ${(error as Error).message}`);
+  }
 }

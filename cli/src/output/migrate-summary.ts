@@ -1,9 +1,12 @@
 import type { Task } from '../api-types.js';
 import { renderTable } from './table.js';
 
-/** The summary of a task that migrates many sites (platform migrate-sites, server drain) as a table. */
-export function renderMigrateSummary(task: Task): string {
-  const summary = task.result as {
+/**
+ * The summary of a task that migrates many sites (platform migrate-sites, server drain, and a
+ * platform update's `upgrade`) as a table.
+ */
+export function renderMigrateSummary(task: Task, result: unknown = task.result): string {
+  const summary = result as {
     sites: Array<{ domain: string; state: string; offlineMs?: number | null; reason?: string }>;
   } | null;
   return renderTable(

@@ -1,6 +1,8 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import type { PlatformSource } from '../../../shared/src/platform-source.js';
 
-export type PlatformStatus = 'new' | 'verified' | 'failed' | 'deleted';
+/** building: a build task makes its codebase (it takes no site until verified). */
+export type PlatformStatus = 'new' | 'building' | 'verified' | 'failed' | 'deleted';
 
 /** One codebase at one build, read-only on every web server that serves it. */
 @Entity('platforms')
@@ -39,6 +41,18 @@ export class PlatformEntity {
 
   @Column('timestamptz', { name: 'verified_at', nullable: true })
   verifiedAt!: Date | null;
+
+  /** What Berth built it from (platform build); null for a codebase that was put there by hand. */
+  @Column('jsonb', { nullable: true })
+  source!: PlatformSource | null;
+
+  /** The commit its checkout is at (a git build or pull). */
+  @Column('varchar', { name: 'git_commit', length: 64, nullable: true })
+  commit!: string | null;
+
+  /** The SSH key its repository is read with, sealed with the master's SecretBox; never shown. */
+  @Column('text', { name: 'deploy_key_encrypted', nullable: true })
+  deployKeyEncrypted!: string | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

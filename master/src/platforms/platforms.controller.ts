@@ -38,6 +38,94 @@ export class AddPlatformBody {
   path?: string;
 }
 
+export class GitSourceBody {
+  @ApiProperty({
+    description:
+      'The repository: https://, ssh://, git://, file://, user@host:path or a path on the server (no password in it)',
+    example: 'git@git.example.com:acme/platform.git',
+  })
+  url!: string;
+
+  @ApiPropertyOptional({
+    description: "Branch, tag or commit; default the repository's default branch",
+    example: 'v10.3.1',
+  })
+  ref?: string;
+}
+
+export class BuildPlatformBody {
+  @ApiProperty({ description: 'Short name; built at <agent root>/platforms/<name>', example: 'd103' })
+  name!: string;
+
+  @ApiPropertyOptional({ description: 'The web server that builds and holds it', example: 'web1' })
+  server?: string;
+
+  @ApiPropertyOptional({
+    description: 'Instead of server: the cluster; built on its first head, copied to every other',
+    example: 'front',
+  })
+  cluster?: string;
+
+  @ApiPropertyOptional({
+    description: 'Clone this repository (composer install --no-dev when it has a composer.json)',
+  })
+  git?: GitSourceBody;
+
+  @ApiPropertyOptional({
+    description: 'Instead of git: composer create-project PACKAGE:VERSION',
+    example: 'drupal/recommended-project:^10.3',
+  })
+  composerProject?: string;
+
+  @ApiPropertyOptional({
+    description: 'With composerProject: a Composer repository URL instead of Packagist',
+  })
+  composerRepository?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'An SSH private key (no passphrase) to read the repository with; stored encrypted, never shown',
+  })
+  deployKey?: string;
+}
+
+export class PullPlatformBody {
+  @ApiPropertyOptional({ description: 'Branch, tag or commit; default the one it was built from' })
+  ref?: string;
+}
+
+export class UpdatePlatformBody {
+  @ApiProperty({
+    description: 'The branch, tag or commit (a Composer project: version) to build',
+    example: 'v10.3.2',
+  })
+  ref!: string;
+
+  @ApiPropertyOptional({ description: "The new platform's name; default <name>-<ref>" })
+  as?: string;
+
+  @ApiPropertyOptional({
+    description: 'How many site migrates run at once',
+    default: 2,
+    minimum: 1,
+    maximum: 32,
+  })
+  concurrency?: number;
+
+  @ApiPropertyOptional({ description: 'Go ahead for sites whose check has warnings' })
+  force?: boolean;
+
+  @ApiPropertyOptional({
+    description: 'Remove the old platform (registry and codebase) once every site moved',
+  })
+  retire?: boolean;
+}
+
+export class DiffPlatformBody {
+  @ApiProperty({ description: 'The platform to compare with', example: 'd103-v10-3-2' })
+  to!: string;
+}
+
 export class MigrateSitesBody {
   @ApiProperty({ description: 'The platform to move the sites to' })
   to!: string;
@@ -69,6 +157,19 @@ export class PlatformsController {
     return this.platforms.add(request.principal, body ?? {});
   }
 
+  @Post('build')
+  @ApiOperation({
+    summary:
+      'Build a platform from a git repository (at a branch, tag or commit) or a Composer project on a server, ' +
+      'or on a cluster (built on its first head, copied to the others), then verify it; a failed build leaves nothing',
+  })
+  @ApiResponse({ status: 201, description: '{ platform, task }' })
+  @ApiResponse({ status: 400, description: 'a bad name, source, ref or key' })
+  @ApiResponse({ status: 409, description: 'a platform with that name exists' })
+  build(@Req() request: AuthenticatedRequest, @Body() body: BuildPlatformBody) {
+    return this.platforms.build(request.principal, body ?? {});
+  }
+
   @Get()
   @ApiOperation({ summary: 'List platforms' })
   async list(): Promise<{ items: PlatformView[] }> {
@@ -86,6 +187,55 @@ export class PlatformsController {
   @ApiOperation({ summary: 'Queue a verify: rescan the codebase into packages and schema versions' })
   verify(@Req() request: AuthenticatedRequest, @Param('platform') platform: string): Promise<TaskView> {
     return this.platforms.verify(request.principal, platform);
+  }
+
+  @Post(':platform/pull')
+  @HttpCode(202)
+  @ApiOperation({
+    summary:
+      "Move a git platform's checkout to another ref in place (composer install again), then verify it. " +
+      'Only a platform without sites: code never changes under a site (use update, the leap-frog)',
+  })
+  @ApiResponse({
+    status: 409,
+    description: 'PLATFORM_BUSY: it hosts sites; the message names the update to run',
+  })
+  pull(
+    @Req() request: AuthenticatedRequest,
+    @Param('platform') platform: string,
+    @Body() body: PullPlatformBody,
+  ): Promise<TaskView> {
+    return this.platforms.pull(request.principal, platform, body ?? {});
+  }
+
+  @Post(':platform/update')
+  @ApiOperation({
+    summary:
+      'The leap-frog: build the same source at another ref as a new platform, migrate every site to it ' +
+      '(each with its rehearsal and short window), lock the old one, and with retire remove it once empty',
+  })
+  @ApiResponse({ status: 201, description: '{ platform: the new one, task }' })
+  update(
+    @Req() request: AuthenticatedRequest,
+    @Param('platform') platform: string,
+    @Body() body: UpdatePlatformBody,
+  ) {
+    return this.platforms.update(request.principal, platform, body ?? {});
+  }
+
+  @Post(':platform/diff')
+  @HttpCode(202)
+  @ApiOperation({
+    summary:
+      'Compare with another platform (a task): the packages whose version or schema differ, and the commits ' +
+      'between the two when both were built from one repository',
+  })
+  diff(
+    @Req() request: AuthenticatedRequest,
+    @Param('platform') platform: string,
+    @Body() body: DiffPlatformBody,
+  ): Promise<TaskView> {
+    return this.platforms.diff(request.principal, platform, body ?? {});
   }
 
   @Post(':platform/lock')

@@ -1,6 +1,7 @@
 import { In, type DataSource } from 'typeorm';
 import { isUuid } from '../../../shared/src/validation.js';
 import { sqlOne, sqlRows } from '../infra/db/sql.js';
+import type { PlatformSource } from '../../../shared/src/platform-source.js';
 import { PlatformEntity } from './platform.entity.js';
 
 export class PlatformsRepository {
@@ -12,9 +13,39 @@ export class PlatformsRepository {
     clusterId?: string | null;
     path: string;
     docroot: string;
+    /** A platform Berth builds: 'building' until its build task verified it. */
+    source?: PlatformSource;
+    deployKeyEncrypted?: string | null;
   }): Promise<PlatformEntity> {
     const repository = this.db.getRepository(PlatformEntity);
-    return repository.save(repository.create({ ...input, status: 'new', locked: false }));
+    return repository.save(
+      repository.create({ ...input, status: input.source ? 'building' : 'new', locked: false }),
+    );
+  }
+
+  /** A build or a pull put the codebase in place: its path on the server, the commit it is at. */
+  async recordBuilt(id: string, built: { path: string; commit: string | null }): Promise<void> {
+    await this.db.getRepository(PlatformEntity).update({ id }, { path: built.path, commit: built.commit });
+  }
+
+  async commitOf(id: string): Promise<string | null> {
+    return (await this.db.getRepository(PlatformEntity).findOneBy({ id }))?.commit ?? null;
+  }
+
+  async pathOf(id: string): Promise<string | null> {
+    return (await this.db.getRepository(PlatformEntity).findOneBy({ id }))?.path ?? null;
+  }
+
+  /** A build undone: the platform and its packages, whatever its state (no site can be on it yet). */
+  async remove(id: string): Promise<void> {
+    await this.db.transaction(async (manager) => {
+      await sqlRows(manager, `DELETE FROM package_instances WHERE platform_id = $1 RETURNING id`, [id]);
+      await sqlRows(
+        manager,
+        `DELETE FROM platforms WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM sites WHERE platform_id = $1) RETURNING id`,
+        [id],
+      );
+    });
   }
 
   findByNameOrId(nameOrId: string): Promise<PlatformEntity | null> {
@@ -61,7 +92,7 @@ export class PlatformsRepository {
    * platform (a verify) is queued or running: then nothing is removed and the obstacles are returned.
    * The platform row is locked for the check, so two deletes cannot interleave.
    */
-  removeUnused(id: string): Promise<PlatformRemoval> {
+  removeUnused(id: string, exceptTaskId: string | null = null): Promise<PlatformRemoval> {
     return this.db.transaction(async (manager): Promise<PlatformRemoval> => {
       const locked = await sqlOne<{ id: string }>(
         manager,
@@ -78,8 +109,9 @@ export class PlatformsRepository {
         manager,
         `SELECT id FROM tasks
           WHERE (target_id = $1 OR lock_key = $2) AND state IN ('queued', 'running')
+            AND ($3::uuid IS NULL OR id <> $3::uuid)
           ORDER BY created_at`,
-        [id, `platform:${id}`],
+        [id, `platform:${id}`, exceptTaskId],
       );
       if (sites.length > 0 || tasks.length > 0) {
         return {

@@ -1,5 +1,12 @@
 import type * as api from '../../../shared/src/api.js';
 import { validateAbsolutePath, validatePlatformName } from '../../../shared/src/validation.js';
+import {
+  validateComposerProject,
+  validateGitRef,
+  validatePlatformSource,
+  type PlatformSource,
+} from '../../../shared/src/platform-source.js';
+import type { PlatformPlacement } from '../../../shared/src/tasks.js';
 import type { Principal } from '../auth/auth.service.js';
 import { isUniqueViolation } from '../infra/db/sql.js';
 import type { PackagesRepository } from '../packages/packages.repository.js';
@@ -23,7 +30,202 @@ export class PlatformsService {
     private readonly servers: ServersRepository,
     private readonly queue: TaskQueue,
     private readonly clusters: Pick<ClustersRepository, 'findByNameOrId' | 'heads'>,
+    /** Seals a platform's deploy key (SecretBox). */
+    private readonly secrets: { encrypt(plaintext: string): string },
   ) {}
+
+  /**
+   * Builds a platform from a git repository (at a branch, tag or commit) or a Composer project, on a
+   * server or every head of a cluster (built on the first, copied to the others), then verifies it.
+   * The platform takes no site until its build task verified it; a failed build leaves nothing.
+   */
+  async build(
+    principal: Principal,
+    input: BuildPlatformInput,
+  ): Promise<{ platform: PlatformView; task: TaskView }> {
+    if (typeof input !== 'object' || input === null) throw invalid('the body must be a JSON object');
+    const name = validatePlatformName('platform name', input.name);
+    if (!name.ok) throw invalid(name.failure.message);
+    const source = buildSource(input);
+    const deployKeyEncrypted =
+      input.deployKey === undefined ? null : this.secrets.encrypt(checkDeployKey(input.deployKey));
+    const placement = await this.placement(input);
+    if (await this.platforms.findByNameOrId(name.value)) throw nameTaken(name.value);
+    const platform = await this.createBuilt(name.value, placement, source, deployKeyEncrypted);
+    const task = await this.queue.queue({
+      type: 'platform.build',
+      targetId: platform.id,
+      targetName: platform.name,
+      lockKey: `platform:${platform.id}`,
+      params: { ...(await this.placementParams(platform)), source },
+      createdBy: principal.name,
+    });
+    return { platform: await this.view(platform), task };
+  }
+
+  /**
+   * Moves a git platform's checkout to another ref in place. Only a platform without sites: code
+   * must never change under a live site (seed 004); for one with sites the answer names the
+   * leap-frog to run instead.
+   */
+  async pull(principal: Principal, nameOrId: string, input: { ref?: unknown }): Promise<TaskView> {
+    const platform = await this.get(nameOrId);
+    const source = platform.source;
+    if (source?.kind !== 'git') {
+      throw invalid(
+        `platform ${platform.name} was not built from a git repository: there is nothing to pull`,
+      );
+    }
+    const ref = input?.ref === undefined ? source.ref : checkRef(input.ref);
+    const sites = await this.platforms.sitesOn(platform.id);
+    if (sites.length > 0) {
+      throw new PlatformsError(
+        PlatformsErrorCode.Busy,
+        `platform ${platform.name} hosts ${sites.length} site${sites.length === 1 ? '' : 's'}: its code does not ` +
+          `change under them. Build the new code as a new platform and move them there, each with its ` +
+          `rehearsal and short window: berth platform update ${platform.name} --ref ${ref}`,
+      );
+    }
+    return this.queue.queue({
+      type: 'platform.pull',
+      targetId: platform.id,
+      targetName: platform.name,
+      lockKey: `platform:${platform.id}`,
+      params: { ...(await this.placementParams(platform)), ref },
+      createdBy: principal.name,
+    });
+  }
+
+  /**
+   * The leap-frog: a new platform built from the same source at `ref` (named `as`, or the old name
+   * with the ref), every site of the old one migrated to it, the old one locked (and retired).
+   */
+  async update(
+    principal: Principal,
+    nameOrId: string,
+    input: { ref?: unknown; as?: unknown; concurrency?: unknown; force?: unknown; retire?: unknown },
+  ): Promise<{ platform: PlatformView; task: TaskView }> {
+    const old = await this.get(nameOrId);
+    if (!old.source) {
+      throw invalid(
+        `platform ${old.name} was not built by Berth: build the new code with \`berth platform build\`, then \`berth platform migrate-sites ${old.name} --to NEW\``,
+      );
+    }
+    const ref = checkRef(input?.ref);
+    const source: PlatformSource =
+      old.source.kind === 'git' ? { ...old.source, ref } : { ...old.source, version: ref };
+    const newName = validatePlatformName(
+      'as',
+      input.as ??
+        `${old.name}-${ref.replace(/[^A-Za-z0-9]+/g, '-').toLowerCase()}`.replace(/-+$/, '').slice(0, 63),
+    );
+    if (!newName.ok) throw invalid(`${newName.failure.message}; name the new platform with --as`);
+    if (await this.platforms.findByNameOrId(newName.value)) {
+      throw new PlatformsError(
+        PlatformsErrorCode.NameTaken,
+        `a platform named "${newName.value}" already exists: name the new one with --as`,
+      );
+    }
+    const concurrency = checkConcurrency(input.concurrency);
+    const placement = old.clusterId
+      ? { serverId: old.serverId, clusterId: old.clusterId }
+      : { serverId: old.serverId, clusterId: null };
+    const created = await this.createBuilt(newName.value, placement, source, old.deployKeyEncrypted);
+    const task = await this.queue.queue({
+      type: 'platform.update',
+      targetId: old.id,
+      targetName: old.name,
+      lockKey: `platform:${old.id}`,
+      params: {
+        from: await this.placementParams(old),
+        newPlatformId: created.id,
+        build: { ...(await this.placementParams(created)), source },
+        concurrency,
+        force: input.force === true,
+        retire: input.retire === true,
+        sites: await this.platforms.sitesOn(old.id),
+      },
+      createdBy: principal.name,
+    });
+    return { platform: await this.view(created), task };
+  }
+
+  /** What moving from one platform to another brings: packages that differ, commits between (a task). */
+  async diff(principal: Principal, from: string, input: { to?: unknown }): Promise<TaskView> {
+    const a = await this.get(from);
+    if (typeof input?.to !== 'string' || input.to === '')
+      throw invalid('to is required: the platform to compare with');
+    const b = await this.get(input.to);
+    const sameRepository =
+      a.source?.kind === 'git' &&
+      b.source?.kind === 'git' &&
+      a.source.url === b.source.url &&
+      a.commit &&
+      b.commit;
+    return this.queue.queue({
+      type: 'platform.diff',
+      targetId: a.id,
+      targetName: a.name,
+      // Read-only: it waits for nothing and nothing waits for it.
+      lockKey: null,
+      params: {
+        to: { id: b.id, name: b.name },
+        commits: sameRepository
+          ? { serverId: b.serverId, platform: b.name, from: a.commit!, to: b.commit! }
+          : null,
+      },
+      createdBy: principal.name,
+    });
+  }
+
+  private async createBuilt(
+    name: string,
+    placement: { serverId: string; clusterId: string | null },
+    source: PlatformSource,
+    deployKeyEncrypted: string | null,
+  ): Promise<PlatformEntity> {
+    try {
+      return await this.platforms.create({
+        name,
+        ...placement,
+        // Recorded from the build (the agent's root): a placeholder until then.
+        path: `/var/berth/platforms/${name}`,
+        docroot: 'web',
+        source,
+        deployKeyEncrypted,
+      });
+    } catch (error) {
+      if (isUniqueViolation(error, 'uq_platforms_name')) throw nameTaken(name);
+      throw error;
+    }
+  }
+
+  /** A server or a cluster, exactly one of them. */
+  private async placement(input: {
+    server?: unknown;
+    cluster?: unknown;
+  }): Promise<{ serverId: string; clusterId: string | null }> {
+    const onCluster = input.cluster !== undefined;
+    const where = onCluster ? input.cluster : input.server;
+    if (typeof where !== 'string' || where === '' || (onCluster && input.server !== undefined)) {
+      throw invalid(
+        'server or cluster is required (one of them): the web server that holds it, or the cluster whose every head does',
+      );
+    }
+    return onCluster ? this.clusterPlace(where) : this.serverPlace(where);
+  }
+
+  /** Where a platform's tasks run: its server, and its cluster's heads that are not stale. */
+  private async placementParams(platform: PlatformEntity): Promise<PlatformPlacement> {
+    const heads = platform.clusterId
+      ? (await this.clusters.heads(platform.clusterId)).filter((head) => !head.staleSince)
+      : null;
+    return {
+      platform: platform.name,
+      serverId: platform.serverId,
+      ...(heads ? { heads: heads.map((head) => ({ serverId: head.id, name: head.name })) } : {}),
+    };
+  }
 
   /** Registers a platform and queues its verify. The codebase lives at <root>/platforms/<name> on the server. */
   async add(
@@ -32,14 +234,6 @@ export class PlatformsService {
   ): Promise<{ platform: PlatformView; task: TaskView }> {
     const name = validatePlatformName('platform name', input.name);
     if (!name.ok) throw new PlatformsError(PlatformsErrorCode.InvalidInput, name.failure.message);
-    const onCluster = input.cluster !== undefined;
-    const where = onCluster ? input.cluster : input.server;
-    if (typeof where !== 'string' || where === '' || (onCluster && input.server !== undefined)) {
-      throw new PlatformsError(
-        PlatformsErrorCode.InvalidInput,
-        'server or cluster is required (one of them): the web server that holds it, or the cluster whose every head does',
-      );
-    }
     let path: string | undefined;
     if (input.path !== undefined) {
       const checked = validateAbsolutePath('path', input.path);
@@ -52,9 +246,7 @@ export class PlatformsService {
       }
       path = checked.value;
     }
-    const { serverId, clusterId } = onCluster
-      ? await this.clusterPlace(where)
-      : await this.serverPlace(where);
+    const { serverId, clusterId } = await this.placement(input);
     let platform: PlatformEntity;
     try {
       platform = await this.platforms.create({
@@ -231,19 +423,12 @@ export class PlatformsService {
 
   private async queueVerify(principal: Principal, platform: PlatformEntity): Promise<TaskView> {
     // A stale head is left out: `cluster sync` copies and checks the platforms it lacks.
-    const heads = platform.clusterId
-      ? (await this.clusters.heads(platform.clusterId)).filter((head) => !head.staleSince)
-      : null;
     return this.queue.queue({
       type: 'platform.verify',
       targetId: platform.id,
       targetName: platform.name,
       lockKey: `platform:${platform.id}`,
-      params: {
-        platform: platform.name,
-        serverId: platform.serverId,
-        ...(heads ? { heads: heads.map((head) => ({ serverId: head.id, name: head.name })) } : {}),
-      },
+      params: await this.placementParams(platform),
       createdBy: principal.name,
     });
   }
@@ -265,6 +450,88 @@ export class PlatformsService {
       locked: platform.locked,
       verifiedAt: platform.verifiedAt?.toISOString() ?? null,
       createdAt: platform.createdAt.toISOString(),
+      source: platform.source,
+      commit: platform.commit,
+      deployKey: platform.deployKeyEncrypted !== null,
     };
   }
+}
+
+/** POST /api/platforms/build: one source (git or a Composer project), a server or a cluster. */
+export interface BuildPlatformInput {
+  name?: unknown;
+  server?: unknown;
+  cluster?: unknown;
+  git?: unknown;
+  composerProject?: unknown;
+  composerRepository?: unknown;
+  deployKey?: unknown;
+}
+
+function buildSource(input: BuildPlatformInput): PlatformSource {
+  if ((input.git === undefined) === (input.composerProject === undefined)) {
+    throw invalid('give the source: git { url, ref } or composerProject "PACKAGE:VERSION" (one of them)');
+  }
+  if (input.git !== undefined) {
+    const git = (typeof input.git === 'object' && input.git !== null ? input.git : {}) as {
+      url?: unknown;
+      ref?: unknown;
+    };
+    const checked = validatePlatformSource('git', { kind: 'git', url: git.url, ref: git.ref ?? 'HEAD' });
+    if (!checked.ok) throw invalid(checked.failure.message);
+    if (input.composerRepository !== undefined) throw invalid('composerRepository goes with composerProject');
+    return checked.value;
+  }
+  const project = validateComposerProject('composerProject', input.composerProject);
+  if (!project.ok) throw invalid(project.failure.message);
+  const checked = validatePlatformSource('composerProject', {
+    kind: 'composer-project',
+    ...project.value,
+    ...(input.composerRepository !== undefined ? { repository: input.composerRepository } : {}),
+  });
+  if (!checked.ok) throw invalid(checked.failure.message);
+  return checked.value;
+}
+
+/** An OpenSSH or PEM private key, as ssh -i reads it; nothing else is stored. */
+function checkDeployKey(input: unknown): string {
+  if (
+    typeof input !== 'string' ||
+    input.length > 16_384 ||
+    !/^-----BEGIN [A-Z ]*PRIVATE KEY-----\r?\n[\s\S]+\r?\n-----END [A-Z ]*PRIVATE KEY-----\s*$/.test(
+      input.trim() + '\n',
+    )
+  ) {
+    throw invalid(
+      'deployKey must be an SSH private key (-----BEGIN OPENSSH PRIVATE KEY----- ...), without a passphrase',
+    );
+  }
+  return input.trim() + '\n';
+}
+
+function checkRef(input: unknown): string {
+  const ref = validateGitRef('ref', input);
+  if (!ref.ok) throw invalid(`${ref.failure.message}: give the branch, tag or commit (or version) to build`);
+  return ref.value;
+}
+
+function checkConcurrency(input: unknown): number {
+  const concurrency = input ?? 2;
+  if (
+    typeof concurrency !== 'number' ||
+    !Number.isInteger(concurrency) ||
+    concurrency < 1 ||
+    concurrency > 32
+  ) {
+    throw invalid('concurrency must be a whole number from 1 to 32');
+  }
+  return concurrency;
+}
+
+function invalid(message: string): PlatformsError {
+  return new PlatformsError(PlatformsErrorCode.InvalidInput, message);
+}
+
+function nameTaken(name: string): PlatformsError {
+  return new PlatformsError(PlatformsErrorCode.NameTaken, `a platform named "${name}" already exists`);
 }

@@ -578,6 +578,10 @@ export class SitesService {
       case 'server.drain':
       case 'platform.verify':
       case 'platform.migrate-sites':
+      case 'platform.build':
+      case 'platform.pull':
+      case 'platform.update':
+      case 'platform.diff':
       case 'cluster.verify':
       case 'cluster.sync-head':
       case 'store.gc':

@@ -121,10 +121,11 @@ export const platformCommits: StepHandler<'platform.commits'> = {
 export const platformRemove: StepHandler<'platform.remove'> = {
   name: 'platform.remove',
   parseParams: (input) =>
-    parseWith(input, ['platform'], [], (params) => ({
+    parseWith(input, ['platform'], ['leftLinks'], (params) => ({
       platform: must(validatePlatformName('platform', params.platform)),
+      ...(params.leftLinks === true ? { leftLinks: true } : {}),
     })),
-  async run({ platform }, context) {
+  async run({ platform, leftLinks }, context) {
     const dir = new HostLayout(context.host.root).platformDir(platform);
     const kind = await pathKind(dir);
     if (kind === 'missing') return { removed: false };
@@ -135,7 +136,7 @@ export const platformRemove: StepHandler<'platform.remove'> = {
         retryable: false,
       });
     }
-    await refuseLinkedSites(dir, platform, 'be removed');
+    if (!leftLinks) await refuseLinkedSites(dir, platform, 'be removed');
     await rm(dir, { recursive: true, force: true });
     context.note(`removed platform ${platform} from ${dir}`);
     return { removed: true };

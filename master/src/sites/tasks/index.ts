@@ -16,9 +16,10 @@ import {
   migrateWorkflow,
 } from './migrate/migrate.workflow.js';
 import {
+  platformUpdateWorkflow,
   platformUpgradeWorkflow,
   serverDrainWorkflow,
-  type PlatformUpgradeDependencies,
+  type PlatformUpdateDependencies,
 } from './migrate/platform-upgrade.workflow.js';
 import { renameWorkflow } from './rename.workflow.js';
 import { SITE_WORKFLOW_VERSION, type SiteTaskDependencies } from './site-steps.js';
@@ -32,7 +33,8 @@ import {
 } from './site.workflows.js';
 
 export interface SiteWorkflowDependencies extends SiteTaskDependencies {
-  platformUpgrade: PlatformUpgradeDependencies;
+  /** A platform upgrade's, a drain's and a leap-frog's: migrates queued as children, a build, a lock. */
+  platformUpgrade: PlatformUpdateDependencies;
 }
 
 /**
@@ -70,6 +72,7 @@ export function siteWorkflows(deps: SiteWorkflowDependencies): WorkflowRegistrat
     registerWorkflow('site.backup-verify', SITE_WORKFLOW_VERSION, backupVerifyWorkflow(deps)),
     registerWorkflow('platform.migrate-sites', 1, platformUpgradeWorkflow(deps.platformUpgrade)),
     registerWorkflow('server.drain', 1, serverDrainWorkflow(deps.platformUpgrade)),
+    registerWorkflow('platform.update', 1, platformUpdateWorkflow(deps.platformUpgrade)),
     registerWorkflow('cluster.sync-head', 1, headSyncWorkflow(deps)),
   ];
 }

@@ -74,7 +74,10 @@ export const DEFAULT_STEP_OUTPUTS: Required<StepOutputs> = {
     composer: true,
   }),
   'platform.pull': () => ({ commit: 'c1'.repeat(20), previous: 'c0'.repeat(20), composer: true }),
-  'platform.commits': () => ({ commits: [{ sha: 'c1'.repeat(20), subject: 'Update the fixture module' }], truncated: false }),
+  'platform.commits': () => ({
+    commits: [{ sha: 'c1'.repeat(20), subject: 'Update the fixture module' }],
+    truncated: false,
+  }),
   'platform.remove': () => ({ removed: true }),
   'platform.scan': () => ({
     coreVersion: '10.3.0',

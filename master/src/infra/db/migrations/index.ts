@@ -11,6 +11,7 @@ import { CronAndRetries1796860800000 } from './1796860800000-cron-and-retries.js
 import { Notifications1796947200000 } from './1796947200000-notifications.js';
 import { BackupVerification1797033600000 } from './1797033600000-backup-verification.js';
 import { OffsiteCopies1797120000000 } from './1797120000000-offsite-copies.js';
+import { PlatformBuilds1797206400000 } from './1797206400000-platform-builds.js';
 
 /** The committed migrations, oldest first. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -28,4 +29,5 @@ export const MIGRATIONS: Function[] = [
   Notifications1796947200000,
   BackupVerification1797033600000,
   OffsiteCopies1797120000000,
+  PlatformBuilds1797206400000,
 ];

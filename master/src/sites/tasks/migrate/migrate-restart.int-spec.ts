@@ -71,7 +71,7 @@ describe.each(TEST_DATABASE_KINDS)('a migrate across a master restart on %s', (k
     };
     const workflows = new WorkflowRegistry([
       ...serverWorkflows({ servers: new ServersRepository(db), archives }),
-      ...platformWorkflows({ platforms, packages }),
+      ...platformWorkflows({ platforms, packages, archives }),
       ...clusterWorkflows({ clusters: new ClustersRepository(db) }),
       // The store's collector is not part of this test: a workflow that says so if it runs.
       ...storeWorkflows({
@@ -92,6 +92,8 @@ describe.each(TEST_DATABASE_KINDS)('a migrate across a master restart on %s', (k
           queueMigrate: () => Promise.reject(new Error('no platform upgrade here')),
           queuedMigrate: () => Promise.resolve(null),
           task: () => Promise.resolve(null),
+          build: { platforms, packages, archives },
+          platforms,
         },
       }),
     ]);

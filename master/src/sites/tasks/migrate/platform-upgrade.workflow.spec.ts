@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import type { PlatformUpgradeParams } from '../../../../../shared/src/tasks.js';
 import { WorkflowHarness } from '../../../tasks/testing/workflow-harness.js';
 import { OFFLINE_WINDOW_PHASE } from './migrate-phases.js';
-import { platformUpgradeWorkflow, type MigrateTaskState } from './platform-upgrade.workflow.js';
+import {
+  platformUpdateWorkflow,
+  platformUpgradeWorkflow,
+  type MigrateTaskState,
+} from './platform-upgrade.workflow.js';
 
 const params: PlatformUpgradeParams = {
   targetPlatformId: 'p2',
@@ -108,5 +112,116 @@ describe('platform upgrade workflow', () => {
     ).run();
     expect(trace.state).toBe('failed');
     expect(trace.outcome.error).toBe('no site could be migrated: a.example: downgrade');
+  });
+});
+
+describe('platform update workflow (the leap-frog)', () => {
+  /** d102's sites a and b; `migrates` says how each one's migrate ends. */
+  function update(options: { migrates: Record<string, 'succeeded' | 'failed'>; retire?: boolean }) {
+    const writes: string[] = [];
+    const tasks = new Map<string, MigrateTaskState>();
+    const harness = new WorkflowHarness(
+      platformUpdateWorkflow({
+        queueMigrate: (_parent, domain, target) => {
+          writes.push(`migrate ${domain} to ${target.platform}`);
+          const task = finished(`m-${domain}`, options.migrates[domain]!, 'update failed');
+          tasks.set(task.id, task);
+          return Promise.resolve({ taskId: task.id });
+        },
+        queuedMigrate: () => Promise.resolve(null),
+        task: (id) => Promise.resolve(tasks.get(id) ?? null),
+        build: {
+          platforms: {
+            recordVerified: (id) => Promise.resolve(void writes.push(`verified ${id}`)),
+            recordFailed: () => Promise.resolve(),
+            recordBuilt: (id) => Promise.resolve(void writes.push(`built ${id}`)),
+            remove: (id) => Promise.resolve(void writes.push(`removed ${id}`)),
+            commitOf: () => Promise.resolve(null),
+            pathOf: () => Promise.resolve(null),
+          },
+          packages: { replace: () => Promise.resolve(), list: () => Promise.resolve([]) },
+          archives: { reserve: () => Promise.resolve('a1'), remove: () => Promise.resolve() },
+        },
+        platforms: {
+          setLocked: (id, locked) => Promise.resolve(void writes.push(`locked ${id} ${locked}`)),
+          removeUnused: (id) => {
+            writes.push(`removeUnused ${id}`);
+            return Promise.resolve({ removed: true });
+          },
+        },
+      }),
+      {
+        type: 'platform.update',
+        params: {
+          from: { platform: 'd102', serverId: 'web1' },
+          newPlatformId: 'p-new',
+          build: {
+            platform: 'd102-v10-3',
+            serverId: 'web1',
+            source: { kind: 'git', url: '/srv/p.git', ref: 'v10.3' },
+          },
+          concurrency: 2,
+          force: false,
+          retire: options.retire ?? false,
+          sites: [
+            { id: 's1', domain: 'a.example' },
+            { id: 's2', domain: 'b.example' },
+          ],
+        },
+        targetId: 'p-old',
+        targetName: 'd102',
+      },
+    );
+    return { harness, writes };
+  }
+
+  it('builds the new platform, migrates every site to it, locks the old one and retires it', async () => {
+    const { harness, writes } = update({
+      migrates: { 'a.example': 'succeeded', 'b.example': 'succeeded' },
+      retire: true,
+    });
+    const trace = await harness.run();
+    expect(trace.state).toBe('succeeded');
+    expect(writes).toEqual([
+      'built p-new',
+      'verified p-new',
+      'migrate a.example to d102-v10-3',
+      'migrate b.example to d102-v10-3',
+      'locked p-old true',
+      'removeUnused p-old',
+    ]);
+    expect(trace.calls.map((call) => `${call.step} ${String(call.params.platform)}`)).toEqual([
+      'platform.build d102-v10-3',
+      'platform.scan d102-v10-3',
+      'platform.remove d102',
+    ]);
+    expect(trace.calls.at(-1)!.params).toEqual({ platform: 'd102', leftLinks: true });
+    expect(trace.outcome.result).toMatchObject({
+      built: { platform: 'd102-v10-3' },
+      upgrade: { migrated: 2, failed: 0 },
+      locked: true,
+      retired: true,
+    });
+  });
+
+  it('locks but does not retire the old platform while a site stays on it', async () => {
+    const { harness, writes } = update({
+      migrates: { 'a.example': 'succeeded', 'b.example': 'failed' },
+      retire: true,
+    });
+    const trace = await harness.run();
+    expect(trace.state).toBe('succeeded');
+    expect(writes).toContain('locked p-old true');
+    expect(writes).not.toContain('removeUnused p-old');
+    expect(trace.outcome.result).toMatchObject({ upgrade: { migrated: 1, failed: 1 }, retired: false });
+  });
+
+  it('removes the new platform again when no site could move, and leaves the old one unlocked', async () => {
+    const { harness, writes } = update({ migrates: { 'a.example': 'failed', 'b.example': 'failed' } });
+    const trace = await harness.run();
+    expect(trace.state).toBe('failed');
+    expect(writes.slice(-1)).toEqual(['removed p-new']);
+    expect(writes).not.toContain('locked p-old true');
+    expect(trace.calls.at(-1)).toMatchObject({ step: 'platform.remove', params: { platform: 'd102-v10-3' } });
   });
 });

@@ -4,6 +4,10 @@ import type {
   PlatformUpgradeSummary,
   TaskState,
 } from '../../../../../shared/src/tasks.js';
+import {
+  buildPlatform,
+  type PlatformWorkflowDependencies,
+} from '../../../platforms/tasks/platform.workflows.js';
 import { TaskRefusedError, type TaskContext, type Workflow } from '../../../tasks/workflow.js';
 import { OFFLINE_WINDOW_PHASE } from './migrate-phases.js';
 
@@ -84,12 +88,73 @@ export function serverDrainWorkflow(deps: PlatformUpgradeDependencies): Workflow
   };
 }
 
+/** What a leap-frog changes besides the migrates: the new platform built, the old one locked and retired. */
+export interface PlatformUpdateDependencies extends PlatformUpgradeDependencies {
+  build: PlatformWorkflowDependencies;
+  platforms: {
+    setLocked(platformId: string, locked: boolean): Promise<unknown>;
+    /** Removes a platform no site is on (PlatformsRepository.removeUnused), this task aside. */
+    removeUnused(platformId: string, exceptTaskId: string): Promise<{ removed: boolean }>;
+  };
+}
+
+/**
+ * platform.update, the leap-frog (seed 004): the new code built as a new platform from the same
+ * source at another ref, every site of the old platform migrated to it (its own rehearsal and short
+ * window each), then the old platform locked, and with `retire` removed (codebase and registry)
+ * once no site is left on it. If no site could move, the new platform is removed again.
+ */
+export function platformUpdateWorkflow(deps: PlatformUpdateDependencies): Workflow<'platform.update'> {
+  return async (context) => {
+    const params = context.task.params;
+    const to = params.build.platform;
+    const { built, upgrade } = await context.scope('the leap-frog', async () => {
+      const built = await buildPlatform(context, deps.build, params.newPlatformId, params.build);
+      const sites = params.sites.map((site) => ({ ...site, to: { platform: to } }));
+      const upgrade =
+        sites.length > 0
+          ? await context.phase('migrate the sites', () => migrateEach(context, deps, sites, params, to))
+          : null;
+      return { built, upgrade };
+    });
+    await context.record('platforms.setLocked', () => deps.platforms.setLocked(context.task.targetId, true));
+    await context.log(`${context.task.targetName} locked: it takes no new sites`);
+    let retired = false;
+    if (params.retire) {
+      if (upgrade && upgrade.failed > 0) {
+        await context.log(`not retired: ${upgrade.failed} site(s) stay on ${context.task.targetName}`);
+      } else {
+        const removal = await context.record('platforms.removeUnused', () =>
+          deps.platforms.removeUnused(context.task.targetId, context.task.id),
+        );
+        if (removal.removed) {
+          const from = params.from;
+          const servers = new Set([from.serverId, ...(from.heads ?? []).map((head) => head.serverId)]);
+          for (const serverId of servers) {
+            await context.step(serverId, 'platform.remove', { platform: from.platform, leftLinks: true });
+          }
+          retired = true;
+          await context.log(`${context.task.targetName} retired: removed from the registry and its servers`);
+        } else {
+          await context.log(`not retired: ${context.task.targetName} is still in use`);
+        }
+      }
+    }
+    return {
+      built: { platform: to, commit: built.commit, coreVersion: built.coreVersion },
+      upgrade,
+      locked: true,
+      retired,
+    };
+  };
+}
+
 /**
  * Each site with its own migrate task, at most `concurrency` in flight; a site that fails stays
  * where it was and the others go on. Fails only when no site moved at all.
  */
 async function migrateEach(
-  context: TaskContext<'platform.migrate-sites' | 'server.drain'>,
+  context: TaskContext<'platform.migrate-sites' | 'server.drain' | 'platform.update'>,
   deps: PlatformUpgradeDependencies,
   sites: readonly SiteToMove[],
   options: { concurrency: number; force: boolean },
