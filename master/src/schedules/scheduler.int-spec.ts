@@ -166,6 +166,27 @@ describe.each(TEST_DATABASE_KINDS)('scheduler on %s', (kind) => {
     expect(perServer.map((row) => row.n)).toEqual([2, 2]);
   });
 
+  it('starts the next waiting firing as soon as asked, between ticks, without recording new ones', async () => {
+    for (let n = 0; n < 3; n++) await addSite(`w${n}.example`, servers.web1);
+    await policies.put('global', null, {
+      schedule: '0 * * * *',
+      windowStart: null,
+      windowEnd: null,
+      keepLast: 1,
+      keepDaily: 0,
+      keepWeekly: 0,
+      keepMonthly: 0,
+      verifySchedule: null,
+    });
+    const one = scheduler(1);
+    expect(await one.tickNow(at('2026-12-04T10:01:00Z'))).toMatchObject({ recorded: 3, started: 1 });
+    expect(await one.startWaiting(at('2026-12-04T10:01:01Z'))).toMatchObject({ started: 0, deferred: 1 });
+    await sqlRows(db, `UPDATE tasks SET state = 'succeeded' RETURNING id`);
+    // The backlog's next start, a second later: no need to wait for the next 15 s tick.
+    expect(await one.startWaiting(at('2026-12-04T10:01:02Z'))).toMatchObject({ recorded: 0, started: 1 });
+    expect(await scheduledTasks()).toHaveLength(2);
+  });
+
   it('defers a firing whose window is closed until it opens, in the server time zone', async () => {
     const site = await addSite('paris.example', servers.web2);
     await policies.put('site', site, {
