@@ -1,10 +1,10 @@
 import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { CliError, ExitCode, usageError } from '../errors.js';
+import { CliError, ExitCode } from '../errors.js';
 import { positiveInteger } from '../parsers.js';
+import { readSecretFile } from '../secret-file.js';
 import { type AgentStartOptions as AgentModuleOptions, loadAgent } from '../runtime-modules.js';
 
 /** Where the agent finds platforms, sites and its services; each falls back to a BERTH_AGENT_* variable. */
@@ -159,17 +159,7 @@ async function enrollmentToken(
   file: string | undefined,
 ): Promise<string | undefined> {
   if (flag) return flag;
-  if (file) {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (error) {
-      throw usageError(`Cannot read the token file ${file}: ${(error as Error).message}`);
-    }
-    const token = text.trim();
-    if (!token) throw usageError(`The token file ${file} is empty`);
-    return token;
-  }
+  if (file) return readSecretFile(file, 'token');
   return ctx.env.BERTH_AGENT_TOKEN?.trim() || undefined;
 }
 

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { PolicyScopeRef } from '../api-client.js';
 import type { BackupPolicy, BackupPolicyInput } from '../api-types.js';
@@ -7,6 +6,7 @@ import { usageError } from '../errors.js';
 import { formatBytes } from '../output/format.js';
 import { renderFields, renderTable } from '../output/table.js';
 import { wholeNumber } from '../parsers.js';
+import { readSecretFile } from '../secret-file.js';
 import { runTaskCommand, VERBOSE_HELP } from '../task-wait.js';
 
 interface ScopeOptions {
@@ -401,17 +401,7 @@ export function registerStoreCommands(program: Command, ctx: CliContext): void {
 
 /** The secret access key: from a file, else BERTH_S3_SECRET_ACCESS_KEY; never an argument (ps shows those). */
 async function s3Secret(ctx: CliContext, file: string | undefined): Promise<string> {
-  if (file) {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (error) {
-      throw usageError(`Cannot read the secret file ${file}: ${(error as Error).message}`);
-    }
-    const secret = text.trim();
-    if (!secret) throw usageError(`The secret file ${file} is empty`);
-    return secret;
-  }
+  if (file) return readSecretFile(file, 'secret');
   const secret = ctx.env.BERTH_S3_SECRET_ACCESS_KEY?.trim();
   if (!secret) {
     throw usageError(

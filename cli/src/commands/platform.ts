@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { describeSource } from '../../../shared/src/platform-source.js';
 import type { PlatformDiff, TaskResult } from '../../../shared/src/tasks.js';
@@ -11,6 +10,7 @@ import { formatRelative } from '../output/format.js';
 import { renderMigrateSummary } from '../output/migrate-summary.js';
 import { renderFields, renderTable } from '../output/table.js';
 import { positiveInteger } from '../parsers.js';
+import { readSecretFile } from '../secret-file.js';
 import { finishTaskCommand, runTaskCommand, VERBOSE_HELP } from '../task-wait.js';
 
 export function registerPlatformCommands(program: Command, ctx: CliContext): void {
@@ -120,7 +120,9 @@ export function registerPlatformCommands(program: Command, ctx: CliContext): voi
         }
         if (options.ref !== undefined && options.git === undefined) throw usageError('--ref goes with --git');
         const deployKey =
-          options.deployKeyFile === undefined ? undefined : await readKey(options.deployKeyFile);
+          options.deployKeyFile === undefined
+            ? undefined
+            : await readSecretFile(options.deployKeyFile, 'deploy key', true);
         const start = async (client: ApiClient) => {
           const created = await client.buildPlatform({
             name,
@@ -439,12 +441,4 @@ function renderDiff(diff: PlatformDiff): string {
     for (const commit of diff.commits.list) lines.push(`  ${commit.sha.slice(0, 12)} ${commit.subject}`);
   }
   return lines.join('\n');
-}
-
-async function readKey(file: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (error) {
-    throw usageError(`Cannot read the deploy key file ${file}: ${(error as Error).message}`);
-  }
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { NotificationEvent } from '../../../shared/src/api.js';
+import { PeriodicPass } from '../infra/timers/periodic-pass.js';
 import type { FiringRow } from '../schedules/firings.repository.js';
 import type { ClaimedDelivery, FailedTaskRow, NotificationsRepository } from './notifications.repository.js';
 import { sendWebhook, type Mail } from './senders.js';
@@ -53,8 +54,7 @@ export interface NotifierDependencies {
  * the unique (target, event, subject) row makes the delivery once, and a claim sends it once.
  */
 export class Notifier {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly passes: PeriodicPass;
   private cursor: Date;
   private readonly now: () => Date;
   /**
@@ -67,25 +67,20 @@ export class Notifier {
     this.now = deps.now ?? (() => new Date());
     this.startedAt = this.now();
     this.cursor = new Date(this.now().getTime() - deps.options.lookbackMs);
+    this.passes = new PeriodicPass(deps.options.pollMs, () => this.pass());
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.tick(), this.deps.options.pollMs);
-    this.timer.unref();
+    this.passes.start();
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+  stop(): Promise<void> {
+    return this.passes.stop();
   }
 
   /** One pass: new failures become deliveries, then what is due is sent. Never runs twice at once. */
   tick(): Promise<void> {
-    this.running ??= this.pass().finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
+    return this.passes.tick();
   }
 
   private async pass(): Promise<void> {

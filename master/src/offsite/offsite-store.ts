@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { mapWithConcurrency } from '../../../shared/src/concurrency.js';
 import type { ArchiveStore } from '../backups/archive-store.js';
+import { PeriodicPass } from '../infra/timers/periodic-pass.js';
 import type { ClaimedCopy, OffsiteRepository, OffsiteTargetRow } from './offsite.repository.js';
 import { S3Bucket, type BucketLocation } from './s3-bucket.js';
 
@@ -51,30 +52,26 @@ const CLAIM_LEASE_MS = 3600_000;
  * several masters, and never makes a task wait for a bucket.
  */
 export class OffsiteStore {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly passes: PeriodicPass;
   private readonly abort = new AbortController();
 
-  constructor(private readonly deps: OffsiteStoreDependencies) {}
-
-  start(): void {
-    this.timer = setInterval(() => void this.tick(), this.deps.options.pollMs);
-    this.timer.unref();
+  constructor(private readonly deps: OffsiteStoreDependencies) {
+    this.passes = new PeriodicPass(deps.options.pollMs, () => this.pass());
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
+  start(): void {
+    this.passes.start();
+  }
+
+  /** Stops: an upload in flight is aborted, and the pass waited for. */
+  stop(): Promise<void> {
     this.abort.abort();
-    await this.running;
+    return this.passes.stop();
   }
 
   /** One pass (a pass already running is waited for instead). */
   tick(): Promise<void> {
-    this.running ??= this.pass().finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
+    return this.passes.tick();
   }
 
   private async pass(): Promise<void> {

@@ -11,7 +11,7 @@ import { sqlRows, type SqlExecutor } from '../infra/db/sql.js';
 import { ServersRepository } from '../servers/servers.repository.js';
 import { TaskQueue } from '../tasks/task-queue.js';
 import { TASK_PRIORITY, TasksRepository, type NewTask } from '../tasks/tasks.repository.js';
-import { BackupPoliciesRepository } from './backup-policies.repository.js';
+import { BackupPoliciesRepository, type PolicyFields } from './backup-policies.repository.js';
 import { FiringsRepository, type FiringRow } from './firings.repository.js';
 import { Scheduler } from './scheduler.js';
 import { cronOffsetSeconds } from './site-cron.js';
@@ -48,6 +48,20 @@ describe.each(TEST_DATABASE_KINDS)('scheduler on %s', (kind) => {
       missed: (firing) => missed.push(firing),
       config: { scheduledPerServer: perServer },
       logger,
+    });
+
+  /** A policy: retention keeps the newest 7 and nothing more, unless `fields` say otherwise. */
+  const policy = (scope: 'global' | 'site', target: string | null, fields: Partial<PolicyFields>) =>
+    policies.put(scope, target, {
+      schedule: null,
+      windowStart: null,
+      windowEnd: null,
+      keepLast: 7,
+      keepDaily: 0,
+      keepWeekly: 0,
+      keepMonthly: 0,
+      verifySchedule: null,
+      ...fields,
     });
 
   const addSite = async (domain: string, server: string, createdAt = '2026-01-01T00:00:00Z') => {
@@ -103,16 +117,7 @@ describe.each(TEST_DATABASE_KINDS)('scheduler on %s', (kind) => {
 
   it('starts each due firing once when two masters tick at the same instant', async () => {
     for (let n = 0; n < 10; n++) await addSite(`s${n}.example`, n % 2 ? servers.web1 : servers.web2);
-    await policies.put('global', null, {
-      schedule: '*/5 * * * *',
-      windowStart: null,
-      windowEnd: null,
-      keepLast: 2,
-      keepDaily: 0,
-      keepWeekly: 0,
-      keepMonthly: 0,
-      verifySchedule: null,
-    });
+    await policy('global', null, { schedule: '*/5 * * * *', keepLast: 2 });
     const now = at('2026-12-04T10:07:00Z');
     const [first, second] = await Promise.all([scheduler(100).tickNow(now), scheduler(100).tickNow(now)]);
     // The two passes share the work; together every site once.
@@ -137,16 +142,7 @@ describe.each(TEST_DATABASE_KINDS)('scheduler on %s', (kind) => {
   it('starts at most K scheduled tasks per server, the rest as earlier ones end', async () => {
     for (let n = 0; n < 3; n++) await addSite(`a${n}.example`, servers.web1);
     for (let n = 0; n < 3; n++) await addSite(`b${n}.example`, servers.web2);
-    await policies.put('global', null, {
-      schedule: '0 * * * *',
-      windowStart: null,
-      windowEnd: null,
-      keepLast: 1,
-      keepDaily: 0,
-      keepWeekly: 0,
-      keepMonthly: 0,
-      verifySchedule: null,
-    });
+    await policy('global', null, { schedule: '0 * * * *', keepLast: 1 });
     const one = scheduler(1);
     // One per server looked at (the rest of each server's backlog waits its turn), one started each.
     expect(await one.tickNow(at('2026-12-04T10:01:00Z'))).toMatchObject({
@@ -168,16 +164,7 @@ describe.each(TEST_DATABASE_KINDS)('scheduler on %s', (kind) => {
 
   it('starts the next waiting firing as soon as asked, between ticks, without recording new ones', async () => {
     for (let n = 0; n < 3; n++) await addSite(`w${n}.example`, servers.web1);
-    await policies.put('global', null, {
-      schedule: '0 * * * *',
-      windowStart: null,
-      windowEnd: null,
-      keepLast: 1,
-      keepDaily: 0,
-      keepWeekly: 0,
-      keepMonthly: 0,
-      verifySchedule: null,
-    });
+    await policy('global', null, { schedule: '0 * * * *', keepLast: 1 });
     const one = scheduler(1);
     expect(await one.tickNow(at('2026-12-04T10:01:00Z'))).toMatchObject({ recorded: 3, started: 1 });
     expect(await one.startWaiting(at('2026-12-04T10:01:01Z'))).toMatchObject({ started: 0, deferred: 1 });
@@ -189,15 +176,11 @@ describe.each(TEST_DATABASE_KINDS)('scheduler on %s', (kind) => {
 
   it('defers a firing whose window is closed until it opens, in the server time zone', async () => {
     const site = await addSite('paris.example', servers.web2);
-    await policies.put('site', site, {
+    await policy('site', site, {
       schedule: '0 0 * * *',
       windowStart: '02:00',
       windowEnd: '04:00',
       keepLast: 3,
-      keepDaily: 0,
-      keepWeekly: 0,
-      keepMonthly: 0,
-      verifySchedule: null,
     });
     const paris = scheduler(1);
     // 00:30 in Paris (23:30 UTC): due at midnight local, the window opens at 02:00 local (01:00 UTC).
@@ -214,15 +197,11 @@ describe.each(TEST_DATABASE_KINDS)('scheduler on %s', (kind) => {
   it('records a missed firing when its window closed while it waited, or before a master came back', async () => {
     const busy = await addSite('busy.example', servers.web1);
     const late = await addSite('late.example', servers.web2);
-    await policies.put('global', null, {
+    await policy('global', null, {
       schedule: '0 1 * * *',
       windowStart: '01:00',
       windowEnd: '02:00',
       keepLast: 3,
-      keepDaily: 0,
-      keepWeekly: 0,
-      keepMonthly: 0,
-      verifySchedule: null,
     });
     // busy.example waits behind a scheduled task already running on web1, past its window.
     await queue.queue({
@@ -262,15 +241,11 @@ describe.each(TEST_DATABASE_KINDS)('scheduler on %s', (kind) => {
        RETURNING id`,
       [tested],
     ).then((rows) => rows.slice(-1));
-    await policies.put('global', null, {
+    // Sundays at 01:00, in the 03:00-05:00 window (UTC on web1, Paris on web2).
+    await policy('global', null, {
       schedule: null,
       windowStart: '03:00',
       windowEnd: '05:00',
-      keepLast: 7,
-      keepDaily: 0,
-      keepWeekly: 0,
-      keepMonthly: 0,
-      // Sundays at 01:00, in the 03:00-05:00 window (UTC on web1, Paris on web2).
       verifySchedule: '0 1 * * 0',
     });
     // Sunday 2026-12-06 02:00 UTC: due, but the window is not open yet.
@@ -294,16 +269,7 @@ describe.each(TEST_DATABASE_KINDS)('scheduler on %s', (kind) => {
 
   it('leaves out due times from before a site existed', async () => {
     await addSite('new.example', servers.web1, '2026-12-04T10:30:00Z');
-    await policies.put('global', null, {
-      schedule: '0 10 * * *',
-      windowStart: null,
-      windowEnd: null,
-      keepLast: 3,
-      keepDaily: 0,
-      keepWeekly: 0,
-      keepMonthly: 0,
-      verifySchedule: null,
-    });
+    await policy('global', null, { schedule: '0 10 * * *', keepLast: 3 });
     expect(await scheduler(1).tickNow(at('2026-12-04T11:00:00Z'))).toMatchObject({ recorded: 0, started: 0 });
   });
 
