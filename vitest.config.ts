@@ -4,6 +4,9 @@ import { defineConfig } from 'vitest/config';
 const argv = process.argv.join(' ');
 const benchRequested = /--project[= ]bench\b/.test(argv);
 
+/** The e2e files that spend minutes waiting for minutes to turn. */
+const WALL_CLOCK_E2E = ['test/e2e/operations.e2e-spec.ts'];
+
 const benchProject = {
   test: {
     name: 'bench',
@@ -41,9 +44,22 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/**/*.e2e-spec.ts'],
+          exclude: WALL_CLOCK_E2E,
           testTimeout: 180_000,
           hookTimeout: 180_000,
           // Cross-process tests start masters and agents on loopback ports: one file at a time.
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          // Tests that wait for the wall clock (per-minute schedules) and are idle most of that time:
+          // beside the e2e files rather than after them. They use names of their own (ops-*.example),
+          // random ports and their own master, agent and web stack, as every e2e file does.
+          name: 'e2e-clock',
+          include: WALL_CLOCK_E2E,
+          testTimeout: 360_000,
+          hookTimeout: 180_000,
           fileParallelism: false,
         },
       },

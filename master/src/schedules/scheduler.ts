@@ -135,7 +135,9 @@ export class Scheduler {
     this.running = pass();
     try {
       const report = await this.running;
-      this.pollBacklog(report.deferred > 0);
+      // A pass looks at one waiting firing per server at most (FiringsRepository.open): after a
+      // start there may be more behind it, as after a deferral.
+      this.pollBacklog(report.started > 0 || report.deferred > 0);
       return report;
     } catch (error) {
       this.deps.logger.error({ err: error }, 'a scheduler pass failed; the next one tries again');
