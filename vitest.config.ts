@@ -54,8 +54,9 @@ export default defineConfig({
       {
         test: {
           // Tests that wait for the wall clock (per-minute schedules) and are idle most of that time:
-          // beside the e2e files rather than after them. They use names of their own (ops-*.example),
-          // random ports and their own master, agent and web stack, as every e2e file does.
+          // ops/test.sh runs them in a vitest process of their own beside the e2e files (one vitest
+          // process runs its projects one after the other). They use names of their own
+          // (ops-*.example), random ports and their own master, agent and web stack, as every e2e file does.
           name: 'e2e-clock',
           include: WALL_CLOCK_E2E,
           testTimeout: 360_000,
