@@ -7,6 +7,7 @@ import type {
   BackupPolicyInput,
   SiteBackupSchedule,
   SiteCron,
+  SiteDeployHooks,
   StoreUsage,
   OffsiteTarget,
   OffsiteTargetInput,
@@ -178,6 +179,11 @@ export class ApiClient {
     return this.request('POST', `/api/platforms/${segment(nameOrId)}/lock`);
   }
 
+  /** The platform's deploy hooks, in order (empty: the updates only). */
+  setPlatformHooks(nameOrId: string, hooks: string[]): Promise<Platform> {
+    return this.request('PUT', `/api/platforms/${segment(nameOrId)}/hooks`, { body: { hooks } });
+  }
+
   unlockPlatform(nameOrId: string): Promise<Platform> {
     return this.request('POST', `/api/platforms/${segment(nameOrId)}/unlock`);
   }
@@ -296,6 +302,11 @@ export class ApiClient {
 
   siteBackupSchedule(domain: string): Promise<SiteBackupSchedule> {
     return this.request('GET', `/api/backup-policies/sites/${segment(domain)}`);
+  }
+
+  /** The site's own deploy hooks; null: its platform's. */
+  setSiteHooks(domain: string, hooks: string[] | null): Promise<SiteDeployHooks> {
+    return this.request('PUT', `/api/sites/${segment(domain)}/hooks`, { body: { hooks } });
   }
 
   setSiteCron(domain: string, everyMinutes: number): Promise<SiteCron> {

@@ -11,6 +11,7 @@ export type {
   BackupPolicyInput,
   SiteBackupSchedule,
   SiteCron,
+  SiteDeployHooks,
   StoreUsage,
   OffsiteTarget,
   OffsiteTargetInput,

@@ -4,6 +4,7 @@
  * CLI and the web UI read the same types. Dates are ISO 8601 strings, as JSON carries them.
  * Types only: importing this file loads nothing at run time.
  */
+import type { DeployHook } from './deploy-hooks.js';
 import type { NotificationEvent } from './notification-events.js';
 import type { PlatformSource } from './platform-source.js';
 import type { ServerRole } from './server-roles.js';
@@ -103,6 +104,8 @@ export interface Platform {
   commit: string | null;
   /** Whether a deploy key is stored for its repository (the key itself is never shown). */
   deployKey: boolean;
+  /** Run after the database updates on each site that comes onto it, unless the site has its own. */
+  deployHooks: DeployHook[];
 }
 
 export type PackageType = 'core' | 'module' | 'theme' | 'profile' | 'theme_engine';
@@ -141,6 +144,17 @@ export interface Site {
   actions: readonly SiteAction[];
   /** Only in GET /api/sites/{domain}. */
   cron?: SiteCron;
+  /** Only in GET /api/sites/{domain}. */
+  deployHooks?: SiteDeployHooks;
+}
+
+/**
+ * What runs on a site after the database updates when its code changes: its own list (null: none of
+ * its own) and the one that applies (its own, else its platform's).
+ */
+export interface SiteDeployHooks {
+  own: DeployHook[] | null;
+  effective: DeployHook[];
 }
 
 /** A site's Drupal cron: how often, and how its recent runs went. */

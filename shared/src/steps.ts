@@ -1,3 +1,4 @@
+import type { DeployHook } from './deploy-hooks.js';
 import type { PlatformSource } from './platform-source.js';
 import type { ServerRole } from './server-roles.js';
 
@@ -477,6 +478,11 @@ export interface StepDefinitions {
     params: { domain: string; platform: string };
     output: AppStatus;
   };
+  /** One deploy hook (shared/src/deploy-hooks.ts): the drush command it names, after the updates. */
+  'app.hook': {
+    params: { domain: string; platform: string; hook: DeployHook };
+    output: { hook: DeployHook; durationMs: number };
+  };
   /** `drush core:cron`. */
   'app.cron': {
     params: { domain: string; platform: string };
@@ -547,6 +553,7 @@ export const STEP_NAMES: readonly StepName[] = [
   'app.login-link',
   'app.status',
   'app.cron',
+  'app.hook',
   'app.update-status',
   'app.packages',
 ];

@@ -3,6 +3,7 @@
  * as StepDefinitions does for steps: the master's services write a task's params with this shape,
  * its workflow reads them with it, and the API and the CLI show them.
  */
+import type { DeployHook } from './deploy-hooks.js';
 import type { PlatformSource } from './platform-source.js';
 import type { SiteStatus } from './site-status.js';
 import type { ServiceInfo, StepOutput } from './steps.js';
@@ -61,6 +62,11 @@ export type MigrateParams = {
    * (--without-head). Each is marked stale first, and left out until `cluster sync` catches it up.
    */
   withoutHeads?: Array<{ serverId: string; name: string }>;
+  /**
+   * The deploy hooks run after the updates, in the rehearsal and in the window (workflow version 5
+   * on): the site's own list or its target platform's, fixed at queue time. Absent: none.
+   */
+  hooks?: DeployHook[];
 };
 
 /** What a run of the store's garbage collector did (task store.gc's result). */

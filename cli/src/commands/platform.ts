@@ -6,12 +6,13 @@ import type { Task } from '../api-types.js';
 import { validatePlatformName } from '../../../shared/src/validation.js';
 import type { CliContext } from '../context.js';
 import { usageError } from '../errors.js';
-import { formatRelative } from '../output/format.js';
+import { formatHooks, formatRelative } from '../output/format.js';
 import { renderMigrateSummary } from '../output/migrate-summary.js';
 import { renderFields, renderTable } from '../output/table.js';
 import { positiveInteger } from '../parsers.js';
 import { readSecretFile } from '../secret-file.js';
 import { finishTaskCommand, runTaskCommand, VERBOSE_HELP } from '../task-wait.js';
+import { describeDeployHooks } from '../../../shared/src/deploy-hooks.js';
 
 export function registerPlatformCommands(program: Command, ctx: CliContext): void {
   const platform = program
@@ -304,6 +305,22 @@ export function registerPlatformCommands(program: Command, ctx: CliContext): voi
     });
 
   platform
+    .command('hooks')
+    .description(
+      "Set a platform's deploy hooks: run in order, after the database updates, on each site that comes " +
+        `onto it (a migrate, a platform update) unless the site has its own. Hooks: ${describeDeployHooks()}`,
+    )
+    .argument('<name>', 'platform name or id')
+    .argument('[hooks...]', 'the hooks in order (none: the updates only)')
+    .option('--json', 'print the platform as JSON')
+    .action(async (name: string, hooks: string[], options: { json?: boolean }, command: Command) => {
+      const client = await ctx.client(command);
+      const updated = await client.setPlatformHooks(name, hooks);
+      if (options.json) return ctx.json(updated);
+      ctx.out(`Platform ${updated.name}: ${formatHooks(updated.deployHooks)}`);
+    });
+
+  platform
     .command('unlock')
     .description('Unlock a platform: it takes new sites again')
     .argument('<name>', 'platform name or id')
@@ -390,6 +407,7 @@ export function registerPlatformCommands(program: Command, ctx: CliContext): voi
                 ['deploy key', found.deployKey ? 'stored (encrypted)' : 'none'],
               ] as Array<[string, string]>)
             : []),
+          ['deploy hooks', formatHooks(found.deployHooks)],
         ]),
       );
       ctx.out();

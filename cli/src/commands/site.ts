@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { validateHostname, validateName, validateSiteDomain } from '../../../shared/src/validation.js';
 import type { ApiClient } from '../api-client.js';
-import type { Backup, SiteCron, Task } from '../api-types.js';
+import type { Backup, SiteCron, SiteDeployHooks, Task } from '../api-types.js';
 import type { CliContext } from '../context.js';
 import {
   aliasNameForDomain,
@@ -13,10 +13,11 @@ import {
   writeAliasFile,
 } from '../drush-alias.js';
 import { usageError } from '../errors.js';
-import { formatDuration, formatRelative } from '../output/format.js';
+import { formatDuration, formatHooks, formatRelative } from '../output/format.js';
 import { renderFields, renderTable } from '../output/table.js';
 import { runTaskCommand, VERBOSE_HELP } from '../task-wait.js';
 import { wholeNumber } from '../parsers.js';
+import { describeDeployHooks } from '../../../shared/src/deploy-hooks.js';
 
 interface WaitOptions {
   wait: boolean;
@@ -144,6 +145,9 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
           ['profile', found.profile],
           ['verified', formatRelative(found.verifiedAt, ctx.now())],
           ...(found.cron ? ([['cron', cronText(found.cron, ctx.now())]] as Array<[string, string]>) : []),
+          ...(found.deployHooks
+            ? ([['deploy hooks', siteHooksText(found.deployHooks)]] as Array<[string, string]>)
+            : []),
         ]),
       );
       if (found.packages.length > 0) {
@@ -166,6 +170,35 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
         );
       }
     });
+
+  site
+    .command('hooks')
+    .description(
+      "Set a site's own deploy hooks: run in order after the database updates when its code changes " +
+        `(a migrate to another platform, a platform update). Hooks: ${describeDeployHooks()}`,
+    )
+    .argument('<domain>', 'the domain')
+    .argument('[hooks...]', 'the hooks in order (none: the updates only)')
+    .option('--platform-hooks', "no list of its own: its platform's hooks apply")
+    .option('--json', 'print { own, effective } as JSON')
+    .action(
+      async (
+        domain: string,
+        hooks: string[],
+        options: { platformHooks?: boolean; json?: boolean },
+        command: Command,
+      ) => {
+        domainArgument(domain);
+        if (options.platformHooks && hooks.length > 0) {
+          throw usageError('give hooks or --platform-hooks, not both');
+        }
+        const set = await (
+          await ctx.client(command)
+        ).setSiteHooks(domain, options.platformHooks ? null : hooks);
+        if (options.json) return ctx.json(set);
+        ctx.out(`${domain}: ${siteHooksText(set)}`);
+      },
+    );
 
   site
     .command('cron')
@@ -593,4 +626,8 @@ function cronText(cron: SiteCron, now: number): string {
   const took = last.durationMs === null ? '' : ` in ${formatDuration(last.durationMs)}`;
   const failures = cron.failuresInARow > 0 ? `, ${cron.failuresInARow} failed in a row` : '';
   return `${every}, last run ${formatRelative(last.at, now)}: ${last.state}${took}${failures}`;
+}
+
+function siteHooksText(hooks: SiteDeployHooks): string {
+  return `${formatHooks(hooks.effective)}${hooks.own === null ? " (its platform's)" : ''}`;
 }

@@ -107,3 +107,8 @@ export function sanitize(text: string): string {
 function pad(value: number): string {
   return String(value).padStart(2, '0');
 }
+
+/** A list of deploy hooks as people read it: updatedb first, always. */
+export function formatHooks(hooks: readonly string[]): string {
+  return ['updatedb', ...hooks].join(' -> ');
+}

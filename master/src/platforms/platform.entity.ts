@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import type { DeployHook } from '../../../shared/src/deploy-hooks.js';
 import type { PlatformSource } from '../../../shared/src/platform-source.js';
 
 /** building: a build task makes its codebase (it takes no site until verified). */
@@ -53,6 +54,10 @@ export class PlatformEntity {
   /** The SSH key its repository is read with, sealed with the master's SecretBox; never shown. */
   @Column('text', { name: 'deploy_key_encrypted', nullable: true })
   deployKeyEncrypted!: string | null;
+
+  /** What runs on each site after its updates when it comes onto this platform (a site's own list wins). */
+  @Column('jsonb', { name: 'deploy_hooks', default: () => "'[]'" })
+  deployHooks!: DeployHook[];
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

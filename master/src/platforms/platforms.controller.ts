@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Req } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiOperation,
@@ -7,6 +7,7 @@ import {
   ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
+import { describeDeployHooks } from '../../../shared/src/deploy-hooks.js';
 import { AdminOnly, type AuthenticatedRequest } from '../auth/auth.guard.js';
 import type { Package } from '../../../shared/src/api.js';
 import type { TaskView } from '../tasks/tasks.service.js';
@@ -36,6 +37,15 @@ export class AddPlatformBody {
     description: 'Absolute path on the server, for the record: <root>/platforms/<name>',
   })
   path?: string;
+}
+
+export class DeployHooksBody {
+  @ApiProperty({
+    description: `In order, after the database updates (updatedb always runs first): ${describeDeployHooks()}. Empty: the updates only`,
+    example: ['config:import', 'deploy:hook', 'cache:rebuild'],
+    type: [String],
+  })
+  hooks!: string[];
 }
 
 export class GitSourceBody {
@@ -247,6 +257,19 @@ export class PlatformsController {
   @ApiResponse({ status: 404, description: 'no such platform' })
   lock(@Param('platform') platform: string): Promise<PlatformView> {
     return this.platforms.lock(platform);
+  }
+
+  @Put(':platform/hooks')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      "Set a platform's deploy hooks: run in order, after the database updates, on each site that comes onto it (a migrate, a platform update) unless the site has its own list",
+  })
+  @ApiResponse({ status: 200, description: 'the platform, with its hooks' })
+  @ApiResponse({ status: 400, description: 'a hook outside the vocabulary, or listed twice' })
+  @ApiResponse({ status: 404, description: 'no such platform' })
+  setHooks(@Param('platform') platform: string, @Body() body: DeployHooksBody): Promise<PlatformView> {
+    return this.platforms.setDeployHooks(platform, body ?? {});
   }
 
   @Post(':platform/unlock')

@@ -3,6 +3,7 @@ import { isUuid } from '../../../shared/src/validation.js';
 import { sqlOne, sqlRows } from '../infra/db/sql.js';
 import type { PlatformSource } from '../../../shared/src/platform-source.js';
 import { PlatformEntity } from './platform.entity.js';
+import type { DeployHook } from '../../../shared/src/deploy-hooks.js';
 
 export class PlatformsRepository {
   constructor(private readonly db: DataSource) {}
@@ -16,6 +17,7 @@ export class PlatformsRepository {
     /** A platform Berth builds: 'building' until its build task verified it. */
     source?: PlatformSource;
     deployKeyEncrypted?: string | null;
+    deployHooks?: DeployHook[];
   }): Promise<PlatformEntity> {
     const repository = this.db.getRepository(PlatformEntity);
     return repository.save(
@@ -79,6 +81,12 @@ export class PlatformsRepository {
   async setLocked(id: string, locked: boolean): Promise<PlatformEntity | null> {
     const repository = this.db.getRepository(PlatformEntity);
     await repository.update({ id }, { locked });
+    return repository.findOneBy({ id });
+  }
+
+  async setDeployHooks(id: string, deployHooks: DeployHook[]): Promise<PlatformEntity | null> {
+    const repository = this.db.getRepository(PlatformEntity);
+    await repository.update({ id }, { deployHooks });
     return repository.findOneBy({ id });
   }
 

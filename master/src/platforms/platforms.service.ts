@@ -19,6 +19,7 @@ import type { TaskView } from '../tasks/tasks.service.js';
 import type { PlatformEntity } from './platform.entity.js';
 import { PlatformsError, PlatformsErrorCode } from './platforms.errors.js';
 import type { PlatformsRepository } from './platforms.repository.js';
+import { validateDeployHooks, type DeployHook } from '../../../shared/src/deploy-hooks.js';
 
 export type PlatformView = api.Platform;
 
@@ -130,7 +131,14 @@ export class PlatformsService {
     const placement = old.clusterId
       ? { serverId: old.serverId, clusterId: old.clusterId }
       : { serverId: old.serverId, clusterId: null };
-    const created = await this.createBuilt(newName.value, placement, source, old.deployKeyEncrypted);
+    // The same source, key and deploy hooks: only the ref changes.
+    const created = await this.createBuilt(
+      newName.value,
+      placement,
+      source,
+      old.deployKeyEncrypted,
+      old.deployHooks,
+    );
     const task = await this.queue.queue({
       type: 'platform.update',
       targetId: old.id,
@@ -183,6 +191,7 @@ export class PlatformsService {
     placement: { serverId: string; clusterId: string | null },
     source: PlatformSource,
     deployKeyEncrypted: string | null,
+    deployHooks: DeployHook[] = [],
   ): Promise<PlatformEntity> {
     try {
       return await this.platforms.create({
@@ -193,6 +202,7 @@ export class PlatformsService {
         docroot: 'web',
         source,
         deployKeyEncrypted,
+        deployHooks,
       });
     } catch (error) {
       if (isUniqueViolation(error, 'uq_platforms_name')) throw nameTaken(name);
@@ -355,6 +365,19 @@ export class PlatformsService {
     return this.setLocked(nameOrId, true);
   }
 
+  /**
+   * The platform's deploy hooks: what runs, after the database updates, on each site that comes onto
+   * it (a migrate, a platform update), unless the site has its own list. Empty: the updates only.
+   */
+  async setDeployHooks(nameOrId: string, input: { hooks?: unknown }): Promise<PlatformView> {
+    const hooks = validateDeployHooks('hooks', input?.hooks);
+    if (!hooks.ok) throw invalid(hooks.failure.message);
+    const platform = await this.get(nameOrId);
+    const updated = await this.platforms.setDeployHooks(platform.id, hooks.value);
+    if (!updated) throw PlatformsError.notFound(nameOrId);
+    return this.view(updated);
+  }
+
   /** Unlocks a platform: it takes new sites again. */
   async unlock(nameOrId: string): Promise<PlatformView> {
     return this.setLocked(nameOrId, false);
@@ -453,6 +476,7 @@ export class PlatformsService {
       source: platform.source,
       commit: platform.commit,
       deployKey: platform.deployKeyEncrypted !== null,
+      deployHooks: platform.deployHooks,
     };
   }
 }

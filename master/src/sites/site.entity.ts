@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import type { DeployHook } from '../../../shared/src/deploy-hooks.js';
 import type { SiteStatus } from '../../../shared/src/site-actions.js';
 
 export type { SiteStatus };
@@ -68,6 +69,10 @@ export class SiteEntity {
   /** Drupal's cron runs every this many minutes while the site is enabled (0: never on its own). */
   @Column('int', { name: 'cron_every_minutes', default: 60 })
   cronEveryMinutes!: number;
+
+  /** The site's own deploy hooks, in order; null: its platform's. */
+  @Column('jsonb', { name: 'deploy_hooks', nullable: true })
+  deployHooks!: DeployHook[] | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

@@ -9,7 +9,8 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { AuthenticatedRequest } from '../auth/auth.guard.js';
-import type { MigrateCheck, Package, SiteCron } from '../../../shared/src/api.js';
+import type { MigrateCheck, Package, SiteCron, SiteDeployHooks } from '../../../shared/src/api.js';
+import { describeDeployHooks } from '../../../shared/src/deploy-hooks.js';
 import type { TaskView } from '../tasks/tasks.service.js';
 import type { MigrateCandidate } from './migrate-candidates.js';
 import { SitesService, type BackupView, type SiteView } from './sites.service.js';
@@ -93,6 +94,16 @@ export class SiteCronBody {
   everyMinutes!: number;
 }
 
+export class SiteDeployHooksBody {
+  @ApiProperty({
+    description: `The site's own hooks, in order after the database updates (updatedb always runs first): ${describeDeployHooks()}; null: its platform's`,
+    example: ['config:import', 'cache:rebuild'],
+    type: [String],
+    nullable: true,
+  })
+  hooks!: string[] | null;
+}
+
 export class RestoreSiteBody {
   @ApiProperty({ description: 'The backup to restore (from GET /api/sites/{domain}/backups)' })
   backupId!: string;
@@ -171,6 +182,21 @@ export class SitesController {
     @Body() body: SiteCronBody,
   ): Promise<SiteCron> {
     return this.sites.setCron(request.principal, domain, body?.everyMinutes);
+  }
+
+  @Put(':domain/hooks')
+  @ApiOperation({
+    summary:
+      "The site's own deploy hooks: run in order after the database updates when its code changes (a migrate to another platform, a platform update); null: its platform's",
+  })
+  @ApiResponse({ status: 200, description: 'its own hooks and the ones that apply' })
+  @ApiResponse({ status: 400, description: 'a hook outside the vocabulary, or listed twice' })
+  setHooks(
+    @Req() request: AuthenticatedRequest,
+    @Param('domain') domain: string,
+    @Body() body: SiteDeployHooksBody,
+  ): Promise<SiteDeployHooks> {
+    return this.sites.setDeployHooks(request.principal, domain, body?.hooks);
   }
 
   @Post(':domain/backups')

@@ -1,11 +1,12 @@
 import { In, LessThanOrEqual, type DataSource, type FindOptionsWhere } from 'typeorm';
+import type { DeployHook } from '../../../shared/src/deploy-hooks.js';
 import { isUuid } from '../../../shared/src/validation.js';
 import { SiteEntity, type SiteStatus } from './site.entity.js';
 
 export class SitesRepository {
   constructor(private readonly db: DataSource) {}
 
-  /** A new site; its cron runs hourly unless said otherwise. */
+  /** A new site; its cron runs hourly unless said otherwise, and its deploy hooks are its platform's. */
   create(
     input: Omit<
       SiteEntity,
@@ -16,10 +17,13 @@ export class SitesRepository {
       | 'previousPlatformId'
       | 'releaseOldAfter'
       | 'cronEveryMinutes'
+      | 'deployHooks'
     > & { cronEveryMinutes?: number },
   ): Promise<SiteEntity> {
     const repository = this.db.getRepository(SiteEntity);
-    return repository.save(repository.create({ ...input, previousPlatformId: null, releaseOldAfter: null }));
+    return repository.save(
+      repository.create({ ...input, previousPlatformId: null, releaseOldAfter: null, deployHooks: null }),
+    );
   }
 
   findByDomainOrId(domainOrId: string): Promise<SiteEntity | null> {
@@ -87,11 +91,16 @@ export class SitesRepository {
     });
   }
 
-  /** A site under a new name (the end of a rename). */
   async setCronEvery(id: string, everyMinutes: number): Promise<void> {
     await this.db.getRepository(SiteEntity).update({ id }, { cronEveryMinutes: everyMinutes });
   }
 
+  /** The site's own deploy hooks; null: its platform's. */
+  async setDeployHooks(id: string, hooks: DeployHook[] | null): Promise<void> {
+    await this.db.getRepository(SiteEntity).update({ id }, { deployHooks: hooks });
+  }
+
+  /** A site under a new name (the end of a rename). */
   async setDomain(id: string, domain: string): Promise<void> {
     await this.db.getRepository(SiteEntity).update({ id }, { domain, verifiedAt: new Date() });
   }

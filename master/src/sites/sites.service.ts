@@ -27,6 +27,7 @@ import { migrateCandidates, type MigrateCandidate } from './migrate-candidates.j
 import type { CompatibilityReport } from '../packages/compatibility.js';
 import { siteCompatibility } from './site-compatibility.js';
 import type { PlatformEntity } from '../platforms/platform.entity.js';
+import { validateDeployHooks, type DeployHook } from '../../../shared/src/deploy-hooks.js';
 import { randomBytes } from 'node:crypto';
 import type { SiteEntity } from './site.entity.js';
 import type { CopyOfArchive, OffsiteRepository } from '../offsite/offsite.repository.js';
@@ -245,8 +246,33 @@ export class SitesService {
     return {
       ...this.view(site, await this.names()),
       cron: await this.cronOf(site),
+      deployHooks: await this.deployHooksOf(site),
       packages: await this.packages.list({ siteId: site.id }),
     };
+  }
+
+  /**
+   * The site's own deploy hooks (null: its platform's), run in order after the database updates
+   * whenever its code changes (a migrate to another platform, a platform update).
+   */
+  async setDeployHooks(principal: Principal, domain: string, hooks: unknown): Promise<api.SiteDeployHooks> {
+    const site = await this.get(principal, domain);
+    let own: DeployHook[] | null = null;
+    if (hooks !== null) {
+      const valid = validateDeployHooks('hooks', hooks);
+      if (!valid.ok)
+        throw new SitesError(SitesErrorCode.InvalidInput, `${valid.failure.message} (null: the platform's)`);
+      own = valid.value;
+    }
+    await this.sites.setDeployHooks(site.id, own);
+    return this.deployHooksOf({ ...site, deployHooks: own });
+  }
+
+  private async deployHooksOf(
+    site: Pick<SiteEntity, 'platformId' | 'deployHooks'>,
+  ): Promise<api.SiteDeployHooks> {
+    const platform = await this.platforms.findByNameOrId(site.platformId);
+    return { own: site.deployHooks, effective: site.deployHooks ?? platform?.deployHooks ?? [] };
   }
 
   async verify(principal: Principal, domain: string): Promise<TaskView> {

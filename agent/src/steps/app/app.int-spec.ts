@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StepErrorCode } from '../../../../shared/src/errors.js';
@@ -6,6 +7,7 @@ import type { StepName } from '../../../../shared/src/steps.js';
 import { buildFixturePlatform, FIXTURE_PLATFORMS } from '../../../../test/fixtures/platforms.js';
 import { startWebStack, type WebStack } from '../../../../test/support/web-stack.js';
 import { type HostSettings, loadHostSettings } from '../../config.js';
+import { DrupalSite } from '../../drivers/drupal.js';
 import { testMariaDb } from '../../testing/mariadb.js';
 import {
   MemoryArchives,
@@ -26,6 +28,7 @@ import { siteLink } from '../site/link.js';
 import { siteWriteSettings } from '../site/write-settings.js';
 import type { StepHandler } from '../step.js';
 import { appCron } from './cron.js';
+import { appHook } from './hook.js';
 import { appInstall } from './install.js';
 import { appLoginLink } from './login-link.js';
 import { appMaintenance } from './maintenance.js';
@@ -186,6 +189,61 @@ describe('a Drupal site through the agent steps', () => {
     expect((await step(appStatus, next)).drupalVersion).toBe('10.3.0');
     const { versions } = await step(dbSchemaVersions, { database });
     expect(versions).toMatchObject({ system: 10300, pathauto: 8109 });
+  });
+
+  it('runs deploy hooks: a config import from the sync directory, deploy hooks of a module in the site directory', async () => {
+    const next = { domain, platform: 'fixture-103' };
+    const drush = new DrupalSite(testContext(host), next.platform, domain);
+    const slogan = async () =>
+      JSON.parse(await drush.run(['config:get', 'system.site', 'slogan', '--format=json'])) as Record<
+        string,
+        string
+      >;
+    const siteDir = join(root.root, 'sites', domain);
+    const sync = join(siteDir, 'private', 'config', 'sync');
+    await mkdir(sync, { recursive: true });
+    await writeFile(join(sync, 'system.site.yml'), "name: 'Site One'\nslogan: 'Shipped by a hook'\n");
+    expect(await step(appHook, { ...next, hook: 'config:import' })).toMatchObject({ hook: 'config:import' });
+    expect(await slogan()).toEqual({ 'system.site:slogan': 'Shipped by a hook' });
+
+    // A file the import cannot read fails it, and nothing of it is written.
+    await writeFile(join(sync, 'system.site.yml'), "slogan: 'Not this'\nthis line is not YAML\n");
+    const malformed = await stepFailure(step(appHook, { ...next, hook: 'config:import' }));
+    expect(malformed.code).toBe(StepErrorCode.CommandFailed);
+    expect(malformed.stderrTail).toMatch(/Unable to parse at line 2/);
+    expect(await slogan()).toEqual({ 'system.site:slogan': 'Shipped by a hook' });
+
+    // A module of the site's own (sites/<domain>/modules: a site repository's code), its deploy hook run once.
+    const module = join(siteDir, 'modules', 'site_tweaks');
+    await mkdir(module, { recursive: true });
+    await writeFile(
+      join(module, 'site_tweaks.info.yml'),
+      'name: Site tweaks\ntype: module\ncore_version_requirement: ^10\n',
+    );
+    await writeFile(
+      join(module, 'site_tweaks.deploy.php'),
+      "<?php\nfunction site_tweaks_deploy_front_page() {\n  fixture_kv_set($GLOBALS['fixture_db'], 'fixture.deploy', 'front', (fixture_kv_get($GLOBALS['fixture_db'], 'fixture.deploy', 'front') ?? 0) + 1);\n  return 'Front page set.';\n}\n",
+    );
+    await drush.run(['pm:install', 'site_tweaks', '--yes']);
+    await step(appHook, { ...next, hook: 'deploy:hook' });
+    await step(appHook, { ...next, hook: 'deploy:hook' });
+    expect(
+      await mariadb.sql(
+        "SELECT value FROM key_value WHERE collection = 'fixture.deploy' AND name = 'front';",
+        {
+          database,
+        },
+      ),
+    ).toBe('i:1;');
+    expect(logs.join('\n')).toMatch(/Deploy hook started: site_tweaks_deploy_front_page/);
+
+    // locale:update is the locale module's: without it drush has no such command.
+    const locale = await stepFailure(step(appHook, { ...next, hook: 'locale:update' }));
+    expect(locale.stderrTail).toMatch(/"locale:update" is not defined/);
+    expect((await stepFailure(step(appHook, { ...next, hook: 'drush:php:eval' }))).message).toMatch(
+      /not a deploy hook/,
+    );
+    await probeUntil({ domain, expectText: 'Site One' });
   });
 
   it('reports a failing update, and the rollback point restores the data', async () => {

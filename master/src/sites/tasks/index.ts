@@ -13,6 +13,7 @@ import { installWorkflow } from './install.workflow.js';
 import {
   MIGRATE_CHECKS_TARGET,
   MIGRATE_REMOVES_ROLLBACK_POINT,
+  MIGRATE_RUNS_HOOKS,
   migrateWorkflow,
 } from './migrate/migrate.workflow.js';
 import {
@@ -58,6 +59,8 @@ export function siteWorkflows(deps: SiteWorkflowDependencies): WorkflowRegistrat
     registerWorkflow('site.migrate', MIGRATE_CHECKS_TARGET, migrateWorkflow(deps)),
     // Version 4: the rollback point leaves the store when the migrate ends.
     registerWorkflow('site.migrate', MIGRATE_REMOVES_ROLLBACK_POINT, migrateWorkflow(deps)),
+    // Version 5: the deploy hooks after the updates (params.hooks), in the rehearsal and the window.
+    registerWorkflow('site.migrate', MIGRATE_RUNS_HOOKS, migrateWorkflow(deps)),
     // Version 3: the backup's archives checked (and put back from off-site) before anything changes.
     registerWorkflow('site.restore', RESTORE_CHECKS_ARCHIVES, restoreWorkflow(deps)),
     registerWorkflow('site.verify', 1, verifyWorkflow(deps)),

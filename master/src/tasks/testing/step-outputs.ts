@@ -123,6 +123,7 @@ export const DEFAULT_STEP_OUTPUTS: Required<StepOutputs> = {
     raw: {},
   }),
   'app.cron': () => ({ ran: true }),
+  'app.hook': (params) => ({ hook: params.hook, durationMs: 1 }),
   'app.update-status': () => ({ pending: [] }),
   'app.packages': () => ({
     packages: [

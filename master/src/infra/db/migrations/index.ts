@@ -12,6 +12,7 @@ import { Notifications1796947200000 } from './1796947200000-notifications.js';
 import { BackupVerification1797033600000 } from './1797033600000-backup-verification.js';
 import { OffsiteCopies1797120000000 } from './1797120000000-offsite-copies.js';
 import { PlatformBuilds1797206400000 } from './1797206400000-platform-builds.js';
+import { DeployHooks1797292800000 } from './1797292800000-deploy-hooks.js';
 
 /** The committed migrations, oldest first. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -30,4 +31,5 @@ export const MIGRATIONS: Function[] = [
   BackupVerification1797033600000,
   OffsiteCopies1797120000000,
   PlatformBuilds1797206400000,
+  DeployHooks1797292800000,
 ];

@@ -5,7 +5,7 @@ import { stepFailure, WorkflowHarness, type StepCall } from '../../../tasks/test
 import { replayedBefore, show, shown } from '../testing/calls.js';
 import { MemorySiteRegistry, PLATFORMS, sitePlace } from '../testing/memory-site-registry.js';
 import { MIGRATE_PHASES } from './migrate-phases.js';
-import { migrateWorkflow } from './migrate.workflow.js';
+import { MIGRATE_RUNS_HOOKS, migrateWorkflow } from './migrate.workflow.js';
 
 const LIVE = 'a.example';
 const COPY = 'rehearsal-0a0b0c0d.a.example';
@@ -23,13 +23,19 @@ const site = sitePlace({ domain: LIVE, db: 'db1' });
 const DUMP = 'backup-on-db1-1';
 
 /** The migrate of a.example from d102 to d103 on web1, its database on db1. */
-function migrate(options: { fail?: (call: StepCall) => ReturnType<typeof stepFailure> | undefined } = {}) {
+function migrate(
+  options: {
+    fail?: (call: StepCall) => ReturnType<typeof stepFailure> | undefined;
+    params?: MigrateParams;
+    version?: number;
+  } = {},
+) {
   const registry = new MemorySiteRegistry({ platforms: Object.values(PLATFORMS), sites: [site] });
   const held: Record<number, readonly string[]> = {};
   const harness = new WorkflowHarness(migrateWorkflow(registry), {
-    version: SITE_WORKFLOW_VERSION,
+    version: options.version ?? SITE_WORKFLOW_VERSION,
     type: 'site.migrate',
-    params,
+    params: options.params ?? params,
     targetId: site.siteId,
     targetName: LIVE,
     fail: (call) => {
@@ -245,4 +251,77 @@ describe('migrate workflow', () => {
       expect(registry.siteRows.get(site.siteId)?.platform.id).toBe(PLATFORMS.target.id);
     },
   );
+
+  describe('with deploy hooks', () => {
+    const withHooks: MigrateParams = { ...params, hooks: ['config:import', 'drush:core:cron'] };
+    const hooksOn = (domain: string) => [
+      `app.hook web1 domain=${domain} platform=d103 hook=config:import`,
+      `app.hook web1 domain=${domain} platform=d103 hook=drush:core:cron`,
+    ];
+    const after = (steps: string[], step: string, inserted: string[]) => {
+      const at = steps.indexOf(step) + 1;
+      return [...steps.slice(0, at), ...inserted, ...steps.slice(at)];
+    };
+    const rehearsal = after(REHEARSAL, `app.update web1 domain=${COPY} platform=d103`, hooksOn(COPY));
+    const window = after(WINDOW, `app.update web1 domain=${LIVE} platform=d103`, hooksOn(LIVE));
+
+    it('runs them in order after the updates, on the rehearsal copy and then in the window', async () => {
+      const { harness } = migrate({ params: withHooks, version: MIGRATE_RUNS_HOOKS });
+      const trace = await harness.run();
+
+      expect(trace.state).toBe('succeeded');
+      expect(shown(trace.calls)).toEqual([
+        ...BACKUP,
+        ...rehearsal,
+        ...REHEARSAL_CLEAN_UP,
+        ...READ_ONLY_ON,
+        ...ROLLBACK_POINT,
+        ...window,
+        ...READ_ONLY_OFF_ON_TARGET,
+        ...COMMIT,
+      ]);
+    });
+
+    it('stops at a hook that fails on the copy: the live site is never touched', async () => {
+      const { registry, harness } = migrate({
+        params: withHooks,
+        version: MIGRATE_RUNS_HOOKS,
+        fail: (call) =>
+          call.step === 'app.hook' && call.params.domain === COPY
+            ? stepFailure('config import failed')
+            : undefined,
+      });
+      const trace = await harness.run();
+
+      expect(trace.state).toBe('failed');
+      expect(shown(trace.calls)).toEqual([...BACKUP, ...rehearsal.slice(0, 7), ...REHEARSAL_CLEAN_UP]);
+      expect(registry.siteRows.get(site.siteId)).toEqual(site);
+    });
+
+    it('undoes the whole window when a hook fails on the live site, the database back to the rollback point', async () => {
+      const { registry, harness } = migrate({
+        params: withHooks,
+        version: MIGRATE_RUNS_HOOKS,
+        fail: (call) =>
+          call.step === 'app.hook' && call.params.domain === LIVE && call.params.hook === 'drush:core:cron'
+            ? stepFailure('cron failed')
+            : undefined,
+      });
+      const trace = await harness.run();
+
+      expect(trace.state).toBe('failed');
+      expect(shown(trace.calls)).toEqual([
+        ...BACKUP,
+        ...rehearsal,
+        ...REHEARSAL_CLEAN_UP,
+        ...READ_ONLY_ON,
+        ...ROLLBACK_POINT,
+        ...window.slice(0, 5),
+        ...WINDOW_UNDO,
+        ...WRITES_ALLOWED_AGAIN,
+      ]);
+      expect(trace.outcome.rollbackCompleted).toBe(true);
+      expect(registry.count('sites.setPlatform')).toBe(0);
+    });
+  });
 });

@@ -239,7 +239,7 @@ async function clusterWindow(
   ];
   registerUndo(context, undo);
   if (readOnly) await context.step(place.web, 'app.maintenance', { ...live, on: true });
-  await context.step(moved.web, 'app.update', moved.on);
+  await updateAndHooks(context, moved.web, moved.on, params);
   const reloads = await steps.commitVhosts(context, moved, 'by the caller');
   await context.step(moved.web, 'app.maintenance', { ...moved.on, on: false });
   const times = reloads.map((at) => Date.parse(at));
@@ -297,6 +297,9 @@ export const MIGRATE_CHECKS_TARGET = 3;
 
 /** The migrate's version from which its rollback point is removed from the store when it ends. */
 export const MIGRATE_REMOVES_ROLLBACK_POINT = 4;
+
+/** The migrate's version from which it runs its deploy hooks after the updates (params.hooks). */
+export const MIGRATE_RUNS_HOOKS = 5;
 
 /** How long the old server keeps a moved site's copy when the task does not say: 24 hours. */
 export const DEFAULT_RELEASE_OLD_AFTER_MS = 24 * 60 * 60 * 1000;
@@ -431,12 +434,27 @@ async function movingWindow(
     importDatabase: null,
     delta: true,
   });
-  await context.step(moved.web, 'app.update', moved.on);
+  await updateAndHooks(context, moved.web, moved.on, params);
   const vhost = await context.step(moved.web, 'http.write-vhost', moved.on);
   if (!moved.webAddress) throw new Error(`the address of ${moved.webName} is not known yet`);
   const address = moved.webAddress.includes(':') ? `[${moved.webAddress}]` : moved.webAddress;
   await context.step(place.web, 'http.write-vhost', { ...live, proxyTo: `${address}:${vhost.port}` });
   await context.step(moved.web, 'app.maintenance', { ...moved.on, on: false });
+}
+
+/**
+ * The database updates, then the deploy hooks in their order (migrate params' hooks, fixed at queue
+ * time): the first hook that fails fails the migrate, in the rehearsal before anything live changed,
+ * in the window with every undo.
+ */
+async function updateAndHooks(
+  context: TaskContext<'site.migrate'>,
+  server: string,
+  on: { domain: string; platform: string },
+  params: MigrateParams,
+): Promise<void> {
+  await context.step(server, 'app.update', on);
+  for (const hook of params.hooks ?? []) await context.step(server, 'app.hook', { ...on, hook });
 }
 
 /** Read-only mode where the site has it (module readonlymode); false when maintenance must do. */
@@ -529,7 +547,7 @@ async function offlineWindow(
   if (how.platform) await context.step(place.web, 'site.link', onTarget);
   if (how.database) await steps.writeSettings(context, moved);
   if (how.platform) {
-    await context.step(place.web, 'app.update', onTarget);
+    await updateAndHooks(context, place.web, onTarget, params);
     await context.step(place.web, 'http.write-vhost', onTarget);
   }
   await context.step(place.web, 'app.maintenance', { ...onTarget, on: false });
@@ -551,7 +569,7 @@ async function rehearse(
     MIGRATE_PHASES.rehearsal,
     async () => {
       await deployScratchSite(context, steps, place, backup, params.rehearsal, place.platform, async (on) => {
-        await context.step(place.web, 'app.update', on);
+        await updateAndHooks(context, place.web, on, params);
       });
     },
     { phase: true },

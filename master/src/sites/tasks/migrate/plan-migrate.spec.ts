@@ -87,6 +87,25 @@ describe('planMigrate', () => {
     expect(plan.ok ? '' : plan.message).toMatch(message);
   });
 
+  it("fixes the deploy hooks at queue time: the site's own list, else the target platform's, none when the platform stays", () => {
+    const target = { id: 'p2', name: 'd103', status: 'verified', deployHooks: ['config:import' as const] };
+    const hooksOf = (overrides: Partial<MigrateRequest>) => {
+      const plan = planMigrate(request(overrides));
+      if (!plan.ok) throw new Error(plan.message);
+      return plan.params.hooks;
+    };
+    expect(hooksOf({ target })).toEqual(['config:import']);
+    expect(hooksOf({ target, site: { ...site, deployHooks: ['deploy:hook', 'cache:rebuild'] } })).toEqual([
+      'deploy:hook',
+      'cache:rebuild',
+    ]);
+    // An empty list of its own: the updates only, whatever the platform says.
+    expect(hooksOf({ target, site: { ...site, deployHooks: [] } })).toBeUndefined();
+    // Only the database moves: the code does not change, nor do the updates.
+    const db2 = { id: 'db2', name: 'db2', roles: ['db'] as const, address: '10.0.1.2', nameTaken: false };
+    expect(hooksOf({ target: { ...target, id: 'p1' }, db: db2 })).toBeUndefined();
+  });
+
   it('goes ahead with warnings when forced, never with errors', () => {
     const warnings = { ...clean, warnings: 1, rows: [row('warning', 'token is missing')] };
     expect(planMigrate(request({ report: warnings, force: true })).ok).toBe(true);

@@ -1,3 +1,4 @@
+import type { DeployHook } from '../../../../../shared/src/deploy-hooks.js';
 import { siteActions, statesOffering, type SiteAction } from '../../../../../shared/src/site-actions.js';
 import type { ServerRole } from '../../../../../shared/src/server-roles.js';
 import type { SiteStatus } from '../../../../../shared/src/site-status.js';
@@ -18,6 +19,8 @@ export interface MigrateTarget {
   id: string;
   name: string;
   status: string;
+  /** The platform's deploy hooks, run after the updates on a site that comes onto it. */
+  deployHooks?: DeployHook[];
 }
 
 /** A site as a migrate is planned for it. */
@@ -29,6 +32,8 @@ export interface SiteToMigrate {
   previousPlatformId: string | null;
   dbServerId: string;
   dbName: string;
+  /** The site's own deploy hooks; null: its target platform's. */
+  deployHooks?: DeployHook[] | null;
 }
 
 /** The web servers of the site's platform and of the target, as a move needs them. */
@@ -212,6 +217,7 @@ export function planMigrate(
       targetPlatformId: target.id,
       targetPlatform: target.name,
       rehearsal: named.scratch,
+      ...deployHooksOf(site, target),
       ...(request.servers.from.id !== request.servers.to.id
         ? { releaseOldAfterMs: request.releaseOldAfterMs }
         : {}),
@@ -226,4 +232,15 @@ export function planMigrate(
         : {}),
     },
   };
+}
+
+/**
+ * The hooks a migrate runs after the updates, fixed when it is queued (a replay runs the same): the
+ * site's own list when it has one, else the target platform's; none when the platform stays (the
+ * code does not change, and neither do the updates).
+ */
+function deployHooksOf(site: SiteToMigrate, target: MigrateTarget): { hooks?: DeployHook[] } {
+  if (target.id === site.platformId) return {};
+  const hooks = site.deployHooks ?? target.deployHooks ?? [];
+  return hooks.length > 0 ? { hooks } : {};
 }

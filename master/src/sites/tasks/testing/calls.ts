@@ -15,6 +15,7 @@ const SHOWN = [
   'delta',
   'proxyTo',
   'fresh',
+  'hook',
 ] as const;
 
 /** A step call as one line: `step server key=value ...`, e.g. `site.link web1 domain=a.example platform=d103`. */
