@@ -152,3 +152,11 @@ export function describeSource(source: PlatformSource): string {
     ? `git ${source.url} at ${source.ref}`
     : `composer ${source.package}:${source.version}`;
 }
+
+/** A full commit id as git prints it: 40 hex digits (SHA-1), or 64 (a SHA-256 repository). */
+export function validateCommitId(field: string, input: unknown): Validated<string> {
+  if (typeof input !== 'string' || !/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(input)) {
+    return fail(field, `${field} "${printable(String(input))}" is not a full commit id`);
+  }
+  return { ok: true, value: input };
+}

@@ -402,6 +402,21 @@ export interface StepDefinitions {
     secrets: { deployKey?: string };
     output: { commit: string; previous: string; composer: boolean };
   };
+  /**
+   * A site's own repository (its modules, themes, config sync directory: code outside every
+   * platform) fetched into its directory, made a repository of `url` first when it is none yet;
+   * `ref` resolved to a commit, refused when that commit tracks what Berth and Drupal write there
+   * (settings.php, files/, private/). The working tree is not changed.
+   */
+  'site.code-fetch': {
+    params: { domain: string; ref: string; url?: string };
+    output: { commit: string; current: string | null };
+  };
+  /** A site directory's code moved to `commit` (fetched already), detached; its settings and files left. */
+  'site.code-checkout': {
+    params: { domain: string; commit: string };
+    output: { commit: string; previous: string | null };
+  };
   /** The commits of a git platform's checkout between two (`git log from..to`, first parent), newest first. */
   'platform.commits': {
     params: { platform: string; from: string; to: string };
@@ -536,6 +551,8 @@ export const STEP_NAMES: readonly StepName[] = [
   'platform.pull',
   'platform.commits',
   'platform.remove',
+  'site.code-fetch',
+  'site.code-checkout',
   'sites.marker',
   'site.absent',
   'http.write-vhost',
@@ -574,6 +591,7 @@ export const RETRYABLE_STEPS: readonly StepName[] = [
   'db.schema-versions',
   'platform.scan',
   'platform.commits',
+  'site.code-fetch',
   'site.absent',
   'http.list-vhosts',
   'probe.http',

@@ -7,6 +7,19 @@ import { pathKind } from './files.js';
 
 /** Builds take minutes on a large codebase; an hour is a build that hangs. */
 const BUILD_TIMEOUT_MS = 3600_000;
+/**
+ * Config that no repository's own .git/config can turn into a command: no hooks, no fsmonitor
+ * (both run programs), and the directory trusted although the agent's user may not own it (a site
+ * directory restored from a backup). Given on the command line, which git reads last.
+ */
+const SAFE_GIT_CONFIG = [
+  '-c',
+  'core.hooksPath=/dev/null',
+  '-c',
+  'core.fsmonitor=false',
+  '-c',
+  'safe.directory=*',
+];
 /** Transports git may use: never ext:: or fd:: (they run commands). */
 const GIT_PROTOCOLS = 'https:http:ssh:git:file';
 
@@ -147,12 +160,63 @@ export class CodebaseTools {
     return true;
   }
 
+  /**
+   * A site directory made a repository whose origin is `url` (`git init`; it holds the site's
+   * settings and files already, which the checkout leaves alone). Nothing checked out yet.
+   */
+  async initRepository(dir: string, url: string): Promise<void> {
+    await this.git(['init', '--quiet'], dir);
+    await this.git(['remote', 'add', 'origin', url], dir);
+  }
+
+  /** Fetches the origin's branches and tags, and returns the commit `ref` names there. */
+  async fetch(dir: string, ref: string): Promise<string> {
+    await this.git(['fetch', '--tags', '--prune', '--progress', 'origin'], dir);
+    return this.resolve(dir, ref);
+  }
+
+  /** The commit a checkout is at; null for a repository where nothing was checked out yet. */
+  async headOrNull(dir: string): Promise<string | null> {
+    const found = await this.context.exec({
+      file: 'git',
+      args: [...SAFE_GIT_CONFIG, 'rev-parse', '--verify', '--quiet', 'HEAD^{commit}'],
+      cwd: dir,
+      env: this.env,
+      captureStdoutBytes: 4096,
+      logStdout: false,
+      okExitCodes: [1],
+      debianPackage: 'git',
+    });
+    return found.exitCode === 0 ? found.stdout.trim() : null;
+  }
+
+  /** Every path a commit tracks (files and links), relative to the tree's top. */
+  async trackedPaths(dir: string, commit: string): Promise<string[]> {
+    const listed = await this.git(['ls-tree', '-r', '-z', '--name-only', '--full-tree', commit], dir, true);
+    return listed.split('\0').filter(Boolean);
+  }
+
+  /**
+   * The working tree moved to `commit` (which the repository has), detached: tracked files as the
+   * commit has them, the ones it no longer tracks removed, untracked ones (settings, files) left.
+   */
+  async checkout(dir: string, commit: string): Promise<void> {
+    await this.git(['checkout', '--quiet', '--force', '--detach', commit], dir);
+  }
+
   /** The commit `ref` names in a checkout: a commit or tag as it is, a branch as its origin's. */
   private async resolve(dir: string, ref: string): Promise<string> {
     for (const candidate of [`origin/${ref}`, ref]) {
       const found = await this.context.exec({
         file: 'git',
-        args: ['rev-parse', '--verify', '--quiet', '--end-of-options', `${candidate}^{commit}`],
+        args: [
+          ...SAFE_GIT_CONFIG,
+          'rev-parse',
+          '--verify',
+          '--quiet',
+          '--end-of-options',
+          `${candidate}^{commit}`,
+        ],
         cwd: dir,
         env: this.env,
         captureStdoutBytes: 4096,
@@ -172,7 +236,7 @@ export class CodebaseTools {
   private async git(args: string[], cwd: string, capture = false): Promise<string> {
     const result = await this.context.exec({
       file: 'git',
-      args,
+      args: [...SAFE_GIT_CONFIG, ...args],
       cwd,
       env: this.env,
       timeoutMs: BUILD_TIMEOUT_MS,

@@ -43,7 +43,10 @@ require ${phpString(input.credentialsPath)};
 $settings['hash_salt'] = ${phpString(input.hashSalt)};
 $settings['file_public_path'] = ${phpString(`sites/${input.domain}/files`)};
 $settings['file_private_path'] = ${phpString(`${input.siteDir}/private`)};
-$settings['config_sync_directory'] = ${phpString(`${input.siteDir}/private/config/sync`)};
+// A site repository's config/sync when it has one (its config travels with its code), else private/'s.
+$settings['config_sync_directory'] = is_dir(${phpString(`${input.siteDir}/config/sync`)})
+  ? ${phpString(`${input.siteDir}/config/sync`)}
+  : ${phpString(`${input.siteDir}/private/config/sync`)};
 $settings['trusted_host_patterns'] = [
 ${patterns.join('\n')}
 ];

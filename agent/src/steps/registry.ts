@@ -36,6 +36,7 @@ import { siteLink, siteUnlink } from './site/link.js';
 import { siteRemove } from './site/remove.js';
 import { siteWriteSettings } from './site/write-settings.js';
 import type { StepContext, StepHandler } from './step.js';
+import { siteCodeCheckout, siteCodeFetch } from './site/code.js';
 
 /** A step with its parameters checked, ready to run. */
 export type PreparedStep = (context: StepContext) => Promise<unknown>;
@@ -82,6 +83,8 @@ const ALL_STEPS: readonly RegisteredStep[] = [
   register(platformPull),
   register(platformCommits),
   register(platformRemove),
+  register(siteCodeFetch),
+  register(siteCodeCheckout),
   register(httpWriteVhost),
   register(httpRemoveVhost),
   register(httpPrepareVhost),

@@ -118,7 +118,8 @@ describe('site.write-settings', () => {
     expect(settings).not.toContain(password);
     expect(settings).toContain(`$settings['file_public_path'] = 'sites/${domain}/files';`);
     expect(settings).toContain(`$settings['file_private_path'] = '${siteDir}/private';`);
-    expect(settings).toContain(`$settings['config_sync_directory'] = '${siteDir}/private/config/sync';`);
+    expect(settings).toContain(`$settings['config_sync_directory'] = is_dir('${siteDir}/config/sync')`);
+    expect(settings).toContain(`: '${siteDir}/private/config/sync';`);
     expect(settings).toContain(`require '${first.credentialsPath}';`);
     expect((await stat(first.credentialsPath)).mode & 0o777).toBe(0o640);
     for (const dir of ['files', 'private', 'private/config/sync'])

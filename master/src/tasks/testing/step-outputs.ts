@@ -11,6 +11,9 @@ const SHA = 'ab'.repeat(32);
  */
 export const DEFAULT_STEP_OUTPUTS: Required<StepOutputs> = {
   'site.absent': ({ domain }) => ({ domain }),
+  // A site repository at commit a...a, whose ref names b...b.
+  'site.code-fetch': () => ({ commit: 'b'.repeat(40), current: 'a'.repeat(40) }),
+  'site.code-checkout': ({ commit }) => ({ commit, previous: 'a'.repeat(40) }),
   'sites.marker': ({ token }) => ({ dir: '/var/berth/sites', token: token ?? null }),
   'server.probe': () => ({
     hostname: 'web1',
