@@ -199,6 +199,8 @@ export class ApiClient {
     profile?: string;
     dbServer?: string;
     client?: string;
+    repository?: string;
+    ref?: string;
   }): Promise<{ site: Site; task: Task }> {
     return this.request('POST', '/api/sites', { body });
   }

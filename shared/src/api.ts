@@ -142,6 +142,11 @@ export interface Site {
   createdAt: string;
   /** The tasks the site offers in its state (shared/src/site-actions.ts): the web UI's buttons. */
   actions: readonly SiteAction[];
+  /**
+   * The site's own repository (installed with --repo), the ref last deployed and its commit; null
+   * for a site whose code is all its platform's.
+   */
+  code: { repository: string; ref: string | null; commit: string | null } | null;
   /** Only in GET /api/sites/{domain}. */
   cron?: SiteCron;
   /** Only in GET /api/sites/{domain}. */

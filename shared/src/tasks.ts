@@ -69,6 +69,19 @@ export type MigrateParams = {
   hooks?: DeployHook[];
 };
 
+/**
+ * What a site deploy is created with (sites service): the ref of the site's own repository to
+ * deploy, the archives reserved for its backup and rollback point, the rehearsal's names, and the
+ * hooks to run after the updates (the site's own or its platform's, fixed at queue time).
+ */
+export type DeployParams = {
+  ref: string;
+  backupArchiveId: string;
+  rollbackArchiveId: string;
+  rehearsal: ScratchSite;
+  hooks?: DeployHook[];
+};
+
 /** What a run of the store's garbage collector did (task store.gc's result). */
 export type StoreGcReport = {
   /** Backups removed by retention, with both their archives. */
@@ -296,7 +309,8 @@ export type TaskDefinitions = {
   };
   'site.install': {
     target: 'site';
-    params: { profile: string };
+    /** repository: the site's own code, checked out into its directory before Drupal installs. */
+    params: { profile: string; repository?: { url: string; ref: string } };
     result: { domain: string; status: number } & RecordedPackages;
   };
   'site.verify': {
@@ -331,6 +345,22 @@ export type TaskDefinitions = {
        * first head's nginx reload and the last's (their clocks), in milliseconds.
        */
       switched?: { heads: string[]; skewMs: number };
+    } & RecordedPackages;
+  };
+  /**
+   * A ref of the site's own repository deployed with a migrate's safety: fetched, a backup, the
+   * code, updates and hooks rehearsed on a copy, then writes held, a rollback point, and the same in
+   * a short window; any failure there puts the code and the database back.
+   */
+  'site.deploy': {
+    target: 'site';
+    params: DeployParams;
+    result: {
+      ref: string;
+      commit: string;
+      /** The commit the site was at; the same as commit when there was nothing to deploy. */
+      previous: string;
+      unchanged: boolean;
     } & RecordedPackages;
   };
   'site.clone': {
@@ -420,6 +450,8 @@ export const TASK_KINDS = {
   'site.login-reset': { target: 'site', offeredIn: ['enabled'] },
   'site.cron': { target: 'site', offeredIn: ['enabled'] },
   'site.migrate': { target: 'site', offeredIn: ['enabled'] },
+  // Not offered as a button: a deploy needs a ref (berth site deploy, POST /api/sites/{domain}/deploy).
+  'site.deploy': { target: 'site' },
   'site.clone': { target: 'site', offeredIn: ['enabled'] },
   'site.rename': { target: 'site', offeredIn: ['enabled'] },
   'site.disable': { target: 'site', offeredIn: ['enabled'] },

@@ -60,16 +60,29 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
     .option('--profile <name>', 'install profile (default: standard)')
     .option('--db-server <name>', "database server (default: the platform's server)")
     .option('--client <name>', 'the client that owns the site')
+    .option(
+      '--repo <url>',
+      "the site's own repository (modules/, themes/, config/sync), checked out into its directory; never settings.php, files/ or private/",
+    )
+    .option('--ref <ref>', 'with --repo: the branch, tag or commit (default: main)')
     .option('--no-wait', WAIT_HELP)
     .option('--verbose', VERBOSE_HELP)
     .option('--json', JSON_HELP)
     .action(
       async (
         domain: string,
-        options: WaitOptions & { platform: string; profile?: string; dbServer?: string; client?: string },
+        options: WaitOptions & {
+          platform: string;
+          profile?: string;
+          dbServer?: string;
+          client?: string;
+          repo?: string;
+          ref?: string;
+        },
         command: Command,
       ) => {
         newDomainArgument(domain);
+        if (options.ref !== undefined && options.repo === undefined) throw usageError('--ref needs --repo');
         if (options.profile !== undefined) {
           const checked = validateName('profile', options.profile);
           if (!checked.ok) throw usageError(checked.failure.message);
@@ -85,6 +98,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
                 profile: options.profile,
                 dbServer: options.dbServer,
                 client: options.client,
+                ...(options.repo !== undefined ? { repository: options.repo, ref: options.ref } : {}),
               })
             ).task,
           () =>
@@ -145,6 +159,14 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
           ['profile', found.profile],
           ['verified', formatRelative(found.verifiedAt, ctx.now())],
           ...(found.cron ? ([['cron', cronText(found.cron, ctx.now())]] as Array<[string, string]>) : []),
+          ...(found.code
+            ? ([
+                [
+                  'code',
+                  `${found.code.repository} at ${found.code.ref ?? '-'} (${found.code.commit?.slice(0, 12) ?? 'not checked out'})`,
+                ],
+              ] as Array<[string, string]>)
+            : []),
           ...(found.deployHooks
             ? ([['deploy hooks', siteHooksText(found.deployHooks)]] as Array<[string, string]>)
             : []),
@@ -169,6 +191,36 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
           ),
         );
       }
+    });
+
+  site
+    .command('deploy')
+    .description(
+      "Deploy a ref of a site's own repository (installed with --repo) with a migrate's safety: a backup, " +
+        'the code, updates and deploy hooks rehearsed on a copy, then writes held, a rollback point and a short ' +
+        'window; a failure there puts the code and the database back (starts a task)',
+    )
+    .argument('<domain>', 'the domain')
+    .requiredOption('--ref <ref>', 'the branch, tag or commit to deploy')
+    .option('--no-wait', WAIT_HELP)
+    .option('--verbose', VERBOSE_HELP)
+    .option('--json', JSON_HELP)
+    .action(async (domain: string, options: WaitOptions & { ref: string }, command: Command) => {
+      domainArgument(domain);
+      await runTask(
+        command,
+        options,
+        (client) => client.siteAction(domain, 'deploy', { body: { ref: options.ref } }),
+        (task) => {
+          const result = task.result as { commit: string; previous: string; unchanged: boolean } | null;
+          if (!result) return;
+          ctx.out(
+            result.unchanged
+              ? `${domain} is at ${options.ref} (${result.commit.slice(0, 12)}) already: nothing deployed`
+              : `${domain} runs ${options.ref} (${result.commit.slice(0, 12)}); it ran ${result.previous.slice(0, 12)}`,
+          );
+        },
+      );
     });
 
   site

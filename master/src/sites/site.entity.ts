@@ -74,6 +74,17 @@ export class SiteEntity {
   @Column('jsonb', { name: 'deploy_hooks', nullable: true })
   deployHooks!: DeployHook[] | null;
 
+  /** The site's own repository (its modules, themes, config sync directory), checked out in its directory. */
+  @Column('varchar', { name: 'repository_url', length: 500, nullable: true })
+  repositoryUrl!: string | null;
+
+  /** The ref of its repository last deployed (or installed), and the commit it named then. */
+  @Column('varchar', { name: 'code_ref', length: 200, nullable: true })
+  codeRef!: string | null;
+
+  @Column('varchar', { name: 'code_commit', length: 64, nullable: true })
+  codeCommit!: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

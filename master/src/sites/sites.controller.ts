@@ -30,6 +30,21 @@ export class InstallSiteBody {
 
   @ApiPropertyOptional({ description: 'Owner (client name); admin tokens only' })
   client?: string;
+
+  @ApiPropertyOptional({
+    description:
+      "The site's own repository (its modules, themes, config/sync), checked out into its directory: https://, ssh://, git://, file:// or a path on the server",
+    example: 'https://git.example.com/acme/shop-site.git',
+  })
+  repository?: string;
+
+  @ApiPropertyOptional({ description: 'With repository: the branch, tag or commit', default: 'main' })
+  ref?: string;
+}
+
+export class DeploySiteBody {
+  @ApiProperty({ description: "A branch, tag or commit of the site's own repository", example: 'v2.4.0' })
+  ref!: string;
 }
 
 export class MigrateSiteBody {
@@ -182,6 +197,25 @@ export class SitesController {
     @Body() body: SiteCronBody,
   ): Promise<SiteCron> {
     return this.sites.setCron(request.principal, domain, body?.everyMinutes);
+  }
+
+  @Post(':domain/deploy')
+  @HttpCode(202)
+  @ApiOperation({
+    summary:
+      "Deploy a ref of the site's own repository with a migrate's safety: a backup, the code, updates and hooks rehearsed on a copy, then writes held, a rollback point and a short window; a failure there puts the code and the database back",
+  })
+  @ApiResponse({ status: 400, description: 'not a branch, tag or commit' })
+  @ApiResponse({
+    status: 409,
+    description: 'the site has no repository of its own, is not enabled, or is on a cluster',
+  })
+  deploy(
+    @Req() request: AuthenticatedRequest,
+    @Param('domain') domain: string,
+    @Body() body: DeploySiteBody,
+  ): Promise<TaskView> {
+    return this.sites.deploy(request.principal, domain, body ?? {});
   }
 
   @Put(':domain/hooks')

@@ -18,11 +18,22 @@ export class SitesRepository {
       | 'releaseOldAfter'
       | 'cronEveryMinutes'
       | 'deployHooks'
-    > & { cronEveryMinutes?: number },
+      | 'repositoryUrl'
+      | 'codeRef'
+      | 'codeCommit'
+    > & { cronEveryMinutes?: number; repositoryUrl?: string | null; codeRef?: string | null },
   ): Promise<SiteEntity> {
     const repository = this.db.getRepository(SiteEntity);
     return repository.save(
-      repository.create({ ...input, previousPlatformId: null, releaseOldAfter: null, deployHooks: null }),
+      repository.create({
+        repositoryUrl: null,
+        codeRef: null,
+        ...input,
+        previousPlatformId: null,
+        releaseOldAfter: null,
+        deployHooks: null,
+        codeCommit: null,
+      }),
     );
   }
 
@@ -98,6 +109,11 @@ export class SitesRepository {
   /** The site's own deploy hooks; null: its platform's. */
   async setDeployHooks(id: string, hooks: DeployHook[] | null): Promise<void> {
     await this.db.getRepository(SiteEntity).update({ id }, { deployHooks: hooks });
+  }
+
+  /** The site's own repository is at this ref and commit now (an install with --repo, a deploy). */
+  async setCode(id: string, code: { ref: string; commit: string }): Promise<void> {
+    await this.db.getRepository(SiteEntity).update({ id }, { codeRef: code.ref, codeCommit: code.commit });
   }
 
   /** A site under a new name (the end of a rename). */

@@ -42,6 +42,7 @@ import {
   type MigrateDbTarget,
   type Refusal,
 } from './tasks/migrate/plan-migrate.js';
+import { validateGitRef, validateGitUrl } from '../../../shared/src/platform-source.js';
 
 export type SiteView = api.Site;
 type SiteCron = api.SiteCron;
@@ -81,6 +82,9 @@ export interface InstallSiteInput {
   profile?: unknown;
   dbServer?: unknown;
   client?: unknown;
+  /** The site's own repository, and the ref checked out (default main). */
+  repository?: unknown;
+  ref?: unknown;
 }
 
 /**
@@ -114,6 +118,13 @@ export class SitesService {
       throw new SitesError(SitesErrorCode.InvalidInput, 'platform is required');
     }
     const platform = await this.platformForNewSite(input.platform);
+    const repository = siteRepositoryInput(input);
+    if (repository && platform.clusterId) {
+      throw new SitesError(
+        SitesErrorCode.InvalidInput,
+        `a site on a cluster cannot have a repository of its own yet: install it on a platform of one server`,
+      );
+    }
     await this.refuseClaimed(domain.value);
     if (input.dbServer !== undefined && typeof input.dbServer !== 'string')
       throw new SitesError(SitesErrorCode.InvalidInput, 'dbServer must be a name');
@@ -132,8 +143,12 @@ export class SitesService {
       clientId,
       ...placed.placement,
       profile: profile.value,
+      ...(repository ? { repositoryUrl: repository.url, codeRef: repository.ref } : {}),
     });
-    const task = await this.queueFor(principal, site, 'site.install', { profile: profile.value });
+    const task = await this.queueFor(principal, site, 'site.install', {
+      profile: profile.value,
+      ...(repository ? { repository } : {}),
+    });
     return { site: this.view(site, await this.names()), task };
   }
 
@@ -249,6 +264,46 @@ export class SitesService {
       deployHooks: await this.deployHooksOf(site),
       packages: await this.packages.list({ siteId: site.id }),
     };
+  }
+
+  /**
+   * Deploys a ref of the site's own repository (task site.deploy): planned here (the site has a
+   * repository, is enabled and on one server; the ref is one), the rehearsal named, its two
+   * archives reserved, the hooks that apply fixed.
+   */
+  async deploy(principal: Principal, domain: string, input: { ref?: unknown }): Promise<TaskView> {
+    const site = await this.get(principal, domain);
+    const ref = validateGitRef('ref', input.ref);
+    if (!ref.ok) throw new SitesError(SitesErrorCode.InvalidInput, ref.failure.message);
+    if (!site.repositoryUrl) {
+      throw new SitesError(
+        SitesErrorCode.WrongState,
+        `${site.domain} has no repository of its own: only a site installed with --repo is deployed (its platform's code changes with \`berth platform update\`)`,
+      );
+    }
+    if (site.status !== 'enabled') {
+      throw new SitesError(
+        SitesErrorCode.WrongState,
+        `${site.domain} is ${site.status}; only an enabled site is deployed`,
+      );
+    }
+    const platform = (await this.platforms.findByNameOrId(site.platformId))!;
+    if (platform.clusterId) {
+      throw new SitesError(
+        SitesErrorCode.WrongState,
+        `${site.domain} is on a cluster: a site repository on a cluster is not deployed yet`,
+      );
+    }
+    const named = scratchSiteNames('rehearsal', site.domain, randomBytes(4));
+    if (!named.ok) throw new SitesError(SitesErrorCode.InvalidInput, named.message);
+    const hooks = (await this.deployHooksOf(site)).effective;
+    return this.queueFor(principal, site, 'site.deploy', {
+      ref: ref.value,
+      rehearsal: named.scratch,
+      ...(hooks.length > 0 ? { hooks } : {}),
+      backupArchiveId: await this.archives.reserve(platform.serverId, 'backup'),
+      rollbackArchiveId: await this.archives.reserve(site.dbServerId, 'rollback-point'),
+    });
   }
 
   /**
@@ -593,6 +648,8 @@ export class SitesService {
         return this.cron(principal, domain);
       case 'site.release-old':
         return this.releaseOld(principal, domain);
+      case 'site.deploy':
+        return this.deploy(principal, domain, { ref: (task.params as TaskParams<'site.deploy'>).ref });
       // They made the site row they work on: started again with their own command.
       case 'site.install':
       case 'site.clone':
@@ -888,14 +945,13 @@ export class SitesService {
       verifiedAt: site.verifiedAt?.toISOString() ?? null,
       createdAt: site.createdAt.toISOString(),
       actions: siteActions(site.status),
+      code: site.repositoryUrl
+        ? { repository: site.repositoryUrl, ref: site.codeRef, commit: site.codeCommit }
+        : null,
     };
   }
 }
 
-/**
- * Sites do not go on a cluster's platforms yet: every head would need its vhost and link, and a
- * migrate the switch of all heads at once, which are not built. Said, rather than half done.
- */
 /**
  * A migrate on a cluster switches every head from one of its platforms to another; a site moves
  * into, out of or between clusters, or its database with it, not yet.
@@ -991,4 +1047,21 @@ function backupView(backup: BackupEntity, copies: readonly CopyOfArchive[]): Bac
     verifyFailedAt: backup.verifyFailedAt?.toISOString() ?? null,
     offsite: offsiteView(backup, copies),
   };
+}
+
+/** install's repository and ref, checked: none, or a URL git may fetch and a ref (default main). */
+function siteRepositoryInput(input: InstallSiteInput): { url: string; ref: string } | null {
+  if (input.repository === undefined || input.repository === null) {
+    if (input.ref !== undefined)
+      throw new SitesError(
+        SitesErrorCode.InvalidInput,
+        'ref needs repository: the site repository to check out',
+      );
+    return null;
+  }
+  const url = validateGitUrl('repository', input.repository);
+  if (!url.ok) throw new SitesError(SitesErrorCode.InvalidInput, url.failure.message);
+  const ref = validateGitRef('ref', input.ref ?? 'main');
+  if (!ref.ok) throw new SitesError(SitesErrorCode.InvalidInput, ref.failure.message);
+  return { url: url.value, ref: ref.value };
 }

@@ -32,6 +32,7 @@ import {
   releaseOldWorkflow,
   verifyWorkflow,
 } from './site.workflows.js';
+import { deployWorkflow } from './migrate/deploy.workflow.js';
 
 export interface SiteWorkflowDependencies extends SiteTaskDependencies {
   /** A platform upgrade's, a drain's and a leap-frog's: migrates queued as children, a build, a lock. */
@@ -63,6 +64,7 @@ export function siteWorkflows(deps: SiteWorkflowDependencies): WorkflowRegistrat
     registerWorkflow('site.migrate', MIGRATE_RUNS_HOOKS, migrateWorkflow(deps)),
     // Version 3: the backup's archives checked (and put back from off-site) before anything changes.
     registerWorkflow('site.restore', RESTORE_CHECKS_ARCHIVES, restoreWorkflow(deps)),
+    registerWorkflow('site.deploy', SITE_WORKFLOW_VERSION, deployWorkflow(deps)),
     registerWorkflow('site.verify', 1, verifyWorkflow(deps)),
     registerWorkflow('site.login-reset', 1, loginResetWorkflow(deps)),
     registerWorkflow('site.cron', 1, cronWorkflow(deps)),

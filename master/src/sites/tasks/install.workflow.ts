@@ -33,6 +33,23 @@ export function installWorkflow(deps: SiteTaskDependencies): Workflow<'site.inst
       });
       await steps.onHeads(context, place, 'site.link', () => place.on);
     });
+    // A site repository (only on one server, the service checks): its code in the site directory
+    // before Drupal installs. Tasks queued without one ask for the same steps as before.
+    const repository = context.task.params.repository;
+    const code = repository
+      ? await context.phase('code', async () => {
+          const fetched = await context.step(place.web, 'site.code-fetch', {
+            domain: place.domain,
+            ref: repository.ref,
+            url: repository.url,
+          });
+          await context.step(place.web, 'site.code-checkout', {
+            domain: place.domain,
+            commit: fetched.commit,
+          });
+          return { ref: repository.ref, commit: fetched.commit };
+        })
+      : null;
     await context.phase('install', () =>
       context.step(place.web, 'app.install', {
         ...place.on,
@@ -50,6 +67,7 @@ export function installWorkflow(deps: SiteTaskDependencies): Workflow<'site.inst
       steps.onHeads(context, place, 'probe.http', () => ({ domain: place.domain, expectStatus: [200] })),
     );
     const recorded = await steps.recordPackages(context, place);
+    if (code) await context.record('sites.setCode', () => deps.sites.setCode(place.siteId, code));
     await context.record('sites.setStatus', () => deps.sites.setStatus(place.siteId, 'enabled', true));
     return { domain: place.domain, status: probe!.status, ...recorded };
   };

@@ -13,6 +13,7 @@ import { BackupVerification1797033600000 } from './1797033600000-backup-verifica
 import { OffsiteCopies1797120000000 } from './1797120000000-offsite-copies.js';
 import { PlatformBuilds1797206400000 } from './1797206400000-platform-builds.js';
 import { DeployHooks1797292800000 } from './1797292800000-deploy-hooks.js';
+import { SiteRepositories1797379200000 } from './1797379200000-site-repositories.js';
 
 /** The committed migrations, oldest first. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -32,4 +33,5 @@ export const MIGRATIONS: Function[] = [
   OffsiteCopies1797120000000,
   PlatformBuilds1797206400000,
   DeployHooks1797292800000,
+  SiteRepositories1797379200000,
 ];

@@ -1,4 +1,3 @@
-import { StepErrorCode } from '../../../../../shared/src/errors.js';
 import type { MigrateParams } from '../../../../../shared/src/tasks.js';
 import { StepFailedError, type TaskContext, type Workflow } from '../../../tasks/workflow.js';
 import type { TaskResult } from '../../../../../shared/src/tasks.js';
@@ -14,6 +13,7 @@ import {
 } from '../site-steps.js';
 import { deployScratchSite } from '../scratch-site.js';
 import { MIGRATE_PHASES } from './migrate-phases.js';
+import { holdWrites, registerUndo, updateAndHooks, type Undo } from './window.js';
 
 /**
  * The optimistic migrate (DESIGN.md "Migrate"): an online backup, a rehearsal of the updates on a
@@ -239,7 +239,7 @@ async function clusterWindow(
   ];
   registerUndo(context, undo);
   if (readOnly) await context.step(place.web, 'app.maintenance', { ...live, on: true });
-  await updateAndHooks(context, moved.web, moved.on, params);
+  await updateAndHooks(context, moved.web, moved.on, params.hooks);
   const reloads = await steps.commitVhosts(context, moved, 'by the caller');
   await context.step(moved.web, 'app.maintenance', { ...moved.on, on: false });
   const times = reloads.map((at) => Date.parse(at));
@@ -434,51 +434,12 @@ async function movingWindow(
     importDatabase: null,
     delta: true,
   });
-  await updateAndHooks(context, moved.web, moved.on, params);
+  await updateAndHooks(context, moved.web, moved.on, params.hooks);
   const vhost = await context.step(moved.web, 'http.write-vhost', moved.on);
   if (!moved.webAddress) throw new Error(`the address of ${moved.webName} is not known yet`);
   const address = moved.webAddress.includes(':') ? `[${moved.webAddress}]` : moved.webAddress;
   await context.step(place.web, 'http.write-vhost', { ...live, proxyTo: `${address}:${vhost.port}` });
   await context.step(moved.web, 'app.maintenance', { ...moved.on, on: false });
-}
-
-/**
- * The database updates, then the deploy hooks in their order (migrate params' hooks, fixed at queue
- * time): the first hook that fails fails the migrate, in the rehearsal before anything live changed,
- * in the window with every undo.
- */
-async function updateAndHooks(
-  context: TaskContext<'site.migrate'>,
-  server: string,
-  on: { domain: string; platform: string },
-  params: MigrateParams,
-): Promise<void> {
-  await context.step(server, 'app.update', on);
-  for (const hook of params.hooks ?? []) await context.step(server, 'app.hook', { ...on, hook });
-}
-
-/** Read-only mode where the site has it (module readonlymode); false when maintenance must do. */
-async function holdWrites(context: TaskContext<'site.migrate'>, place: SitePlace): Promise<boolean> {
-  try {
-    await context.step(place.web, 'app.readonly', { ...place.on, on: true });
-    return true;
-  } catch (error) {
-    if (!(error instanceof StepFailedError && error.failure.code === StepErrorCode.NotFound)) throw error;
-    await context.log('the site has no read-only mode (module readonlymode): maintenance holds the writes');
-    return false;
-  }
-}
-
-/** A named undo action of a window, as its list registers them. */
-type Undo = [string, () => Promise<unknown>];
-
-/** Registers a window's undo actions so that they run in the list's order (newest first: last to first). */
-function registerUndo(context: TaskContext<'site.migrate'>, undo: Undo[]): void {
-  for (const [name, action] of [...undo].reverse()) {
-    context.onRollback(name, async () => {
-      await action();
-    });
-  }
 }
 
 /** `item` in a list when `condition` holds. */
@@ -547,7 +508,7 @@ async function offlineWindow(
   if (how.platform) await context.step(place.web, 'site.link', onTarget);
   if (how.database) await steps.writeSettings(context, moved);
   if (how.platform) {
-    await updateAndHooks(context, place.web, onTarget, params);
+    await updateAndHooks(context, place.web, onTarget, params.hooks);
     await context.step(place.web, 'http.write-vhost', onTarget);
   }
   await context.step(place.web, 'app.maintenance', { ...onTarget, on: false });
@@ -569,7 +530,7 @@ async function rehearse(
     MIGRATE_PHASES.rehearsal,
     async () => {
       await deployScratchSite(context, steps, place, backup, params.rehearsal, place.platform, async (on) => {
-        await updateAndHooks(context, place.web, on, params);
+        await updateAndHooks(context, place.web, on, params.hooks);
       });
     },
     { phase: true },

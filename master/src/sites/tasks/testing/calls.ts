@@ -16,6 +16,8 @@ const SHOWN = [
   'proxyTo',
   'fresh',
   'hook',
+  'ref',
+  'commit',
 ] as const;
 
 /** A step call as one line: `step server key=value ...`, e.g. `site.link web1 domain=a.example platform=d103`. */

@@ -61,6 +61,10 @@ export class MemorySiteRegistry implements SiteTaskDependencies {
       }));
       return Promise.resolve();
     },
+    setCode: (id, code) => {
+      this.write(`sites.setCode ${id} ${code.ref} ${code.commit}`);
+      return Promise.resolve();
+    },
     setMoved: (id, move) => {
       this.write(`sites.setMoved ${id} ${move.platformId} ${move.dbHost} from ${move.previousPlatformId}`);
       const platform = this.platformRows.get(move.platformId)!;

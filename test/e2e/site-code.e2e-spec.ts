@@ -1,0 +1,152 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Site, SiteDeployHooks, Task } from '../../shared/src/api.js';
+import { makeSiteRepository, siteFeatureReleases, type SiteRepository } from '../fixtures/site-repository.js';
+import { startHostingStack, type HostingStack } from '../support/hosting-stack.js';
+
+/**
+ * A site with a repository of its own (seed 000's site repo: its modules and config sync directory,
+ * outside every platform) against a real master, agent, nginx, PHP-FPM and MariaDB, from a local
+ * bare repository: installed at a release, deployed to the next with its deploy hooks (config
+ * import, deploy hooks) rehearsed on a copy and run in a short window, a release whose deploy hook
+ * fails only on the live site rolled back (code and database), and a release that tracks files/
+ * refused before anything changes.
+ */
+describe('site repositories and deploys', () => {
+  let stack: HostingStack;
+  let repo: SiteRepository;
+  const domain = 'code-one.example';
+  let database = '';
+
+  const json = async <T>(...args: string[]): Promise<T> =>
+    JSON.parse((await stack.berth(...args, '--json')).stdout) as T;
+  const failure = (...args: string[]) =>
+    stack.berth(...args).then(
+      () => undefined,
+      (error: { code: number; stdout: string; stderr: string }) => error,
+    );
+  const front = async () => {
+    const page = await stack.web.request(domain, '/');
+    expect(page.status).toBe(200);
+    return page.body;
+  };
+  const siteDir = () => join(stack.root, 'sites', domain);
+
+  beforeAll(async () => {
+    repo = makeSiteRepository(siteFeatureReleases());
+    stack = await startHostingStack({ label: 'site-code', platforms: { p103: 'fixture-10.3' } });
+  }, 120_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    repo?.remove();
+  });
+
+  it('installs a site with its own repository checked out at a release, beside its settings', async () => {
+    await stack.berth('site', 'install', domain, '--platform', 'p103', '--repo', repo.url, '--ref', 'r1');
+    const site = await json<Site>('site', 'show', domain);
+    expect(site.code).toEqual({ repository: repo.url, ref: 'r1', commit: repo.tags.r1 });
+    expect(
+      readFileSync(join(siteDir(), 'modules', 'site_feature', 'site_feature.info.yml'), 'utf8'),
+    ).toContain('Site feature');
+    expect(readFileSync(join(siteDir(), 'settings.php'), 'utf8')).toContain('written by Berth');
+    expect((await stack.berth('site', 'show', domain)).stdout).toContain(
+      `at r1 (${repo.tags.r1!.slice(0, 12)})`,
+    );
+    database = await stack.mariadb(
+      `SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'code\\_one\\_example%'`,
+    );
+    expect(database).not.toBe('');
+    expect(await front()).not.toContain('class="slogan"');
+    const posted = await stack.web.request(domain, '/node', { method: 'POST', form: { title: 'Order 1' } });
+    expect(posted.status).toBe(303);
+  });
+
+  it('deploys the next release: code, updates and hooks rehearsed on a copy, then in a short window', async () => {
+    const hooks = await json<SiteDeployHooks>('site', 'hooks', domain, 'config:import', 'deploy:hook');
+    expect(hooks).toEqual({
+      own: ['config:import', 'deploy:hook'],
+      effective: ['config:import', 'deploy:hook'],
+    });
+    const deploy = await json<Task>('site', 'deploy', domain, '--ref', 'r2');
+    expect(deploy.state).toBe('succeeded');
+    expect(deploy.result).toMatchObject({
+      ref: 'r2',
+      commit: repo.tags.r2,
+      previous: repo.tags.r1,
+      unchanged: false,
+    });
+    const shown = await json<Task>('task', 'show', deploy.id);
+    expect(shown.phases.map((phase) => phase.name)).toEqual(
+      expect.arrayContaining(['fetch', 'backup', 'rehearsal', 'read-only window', 'offline window']),
+    );
+    const log = (await stack.berth('task', 'log', deploy.id)).stdout;
+    // The hooks ran on the copy first, then on the live site.
+    expect(log.indexOf('Deploy hook started: site_feature_deploy_9001_counter')).toBeGreaterThan(-1);
+    expect(log.match(/Deploy hook started: site_feature_deploy_9001_counter/g)).toHaveLength(2);
+
+    const body = await front();
+    expect(body).toContain('<p class="slogan">Release two</p>');
+    expect(body).toContain('Order 1');
+    expect(
+      await stack.mariadb(
+        `SELECT value FROM \`${database}\`.key_value WHERE collection = 'site_feature' AND name = 'deployed'`,
+      ),
+    ).toBe('s:2:"r2";');
+    expect((await json<Site>('site', 'show', domain)).code).toMatchObject({
+      ref: 'r2',
+      commit: repo.tags.r2,
+    });
+    // No rehearsal copy is left behind.
+    expect(
+      await stack.mariadb(
+        `SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name LIKE 'rehearsal%code%'`,
+      ),
+    ).toBe('0');
+  });
+
+  it('rolls back a release whose deploy hook fails on the live site only: the code and the database as they were', async () => {
+    await stack.web.request(domain, '/node', { method: 'POST', form: { title: 'Order 2' } });
+    const refused = await failure('site', 'deploy', domain, '--ref', 'r3');
+    expect(refused?.code).toBe(1);
+    const task = (await json<Task[]>('task', 'list', '--type', 'site.deploy'))[0]!;
+    expect(task.state).toBe('failed');
+    const log = (await stack.berth('task', 'log', task.id)).stdout;
+    expect(log).toContain('the payment provider of production refused the new key');
+    expect(log).toMatch(/code back to [0-9a-f]{40}/);
+
+    const body = await front();
+    // The window's config import (Release three) and the hook's change to the nodes are undone.
+    expect(body).toContain('<p class="slogan">Release two</p>');
+    expect(body).toContain('Order 2');
+    expect(body).not.toContain('[site_feature_deploy_9002]');
+    expect(
+      readFileSync(join(siteDir(), 'modules', 'site_feature', 'site_feature.deploy.php'), 'utf8'),
+    ).not.toContain('live_only');
+    expect((await json<Site>('site', 'show', domain)).code).toMatchObject({
+      ref: 'r2',
+      commit: repo.tags.r2,
+    });
+    // Writes are allowed again.
+    expect(
+      (await stack.web.request(domain, '/node', { method: 'POST', form: { title: 'Order 3' } })).status,
+    ).toBe(303);
+  });
+
+  it('refuses a release that tracks files/ before anything changes, and a deploy of a site without a repository', async () => {
+    const refused = await failure('site', 'deploy', domain, '--ref', 'bad');
+    expect(refused?.code).toBe(1);
+    const task = (await json<Task[]>('task', 'list', '--type', 'site.deploy'))[0]!;
+    expect(task.error).toMatch(/must not hold settings\.php, files\/ or private\//);
+    expect((await json<Task>('task', 'show', task.id)).phases.map((phase) => phase.name)).toEqual(['fetch']);
+    expect(await front()).toContain('Order 3');
+
+    await stack.berth('site', 'install', 'plain-one.example', '--platform', 'p103');
+    const plain = await failure('site', 'deploy', 'plain-one.example', '--ref', 'r2');
+    expect(plain?.code).toBe(2);
+    expect(plain?.stderr).toContain('has no repository of its own');
+    const badRef = await failure('site', 'deploy', domain, '--ref', '--upload-pack=touch');
+    expect(badRef?.stderr).toMatch(/not a branch, tag or commit/);
+  });
+});
