@@ -54,10 +54,7 @@ describe('site repositories and deploys', () => {
     expect((await stack.berth('site', 'show', domain)).stdout).toContain(
       `at r1 (${repo.tags.r1!.slice(0, 12)})`,
     );
-    database = await stack.mariadb(
-      `SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'code\\_one\\_example%'`,
-    );
-    expect(database).not.toBe('');
+    database = stack.siteDatabase(domain);
     expect(await front()).not.toContain('class="slogan"');
     const posted = await stack.web.request(domain, '/node', { method: 'POST', form: { title: 'Order 1' } });
     expect(posted.status).toBe(303);
@@ -98,11 +95,10 @@ describe('site repositories and deploys', () => {
       ref: 'r2',
       commit: repo.tags.r2,
     });
-    // No rehearsal copy is left behind.
+    // No rehearsal copy is left behind (its database is named after the copy's random domain).
+    const copy = (shown.params as { rehearsal: { database: string } }).rehearsal.database;
     expect(
-      await stack.mariadb(
-        `SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name LIKE 'rehearsal%code%'`,
-      ),
+      await stack.mariadb(`SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = '${copy}'`),
     ).toBe('0');
   });
 

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -26,6 +26,8 @@ export interface HostingStack {
   berth(...args: string[]): Promise<{ stdout: string; stderr: string }>;
   /** One SQL statement as MariaDB's root; tab-separated rows, no headers. */
   mariadb(sql: string): Promise<string>;
+  /** The name of a site's database, as its credentials file on web1 says. */
+  siteDatabase(domain: string): string;
   stop(): Promise<void>;
 }
 
@@ -64,6 +66,12 @@ export async function startHostingStack(options: {
       (
         await run('mariadb', ['--protocol=tcp', '-h', '127.0.0.1', '-u', 'root', '-N', '-B', '-e', sql])
       ).stdout.trim(),
+    siteDatabase: (domain) => {
+      const credentials = readFileSync(join(root, 'config', 'sites', domain, 'credentials.php'), 'utf8');
+      const found = /'database' => '([a-z0-9_]+)'/.exec(credentials);
+      if (!found) throw new Error(`no database name in the credentials of ${domain}`);
+      return found[1]!;
+    },
     stop: async () => {
       await agent.stop();
       await master.stop();

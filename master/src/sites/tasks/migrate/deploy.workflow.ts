@@ -2,7 +2,7 @@ import type { TaskContext, Workflow } from '../../../tasks/workflow.js';
 import { deployScratchSite } from '../scratch-site.js';
 import { SiteSteps, type SitePlace, type SiteTaskDependencies } from '../site-steps.js';
 import { MIGRATE_PHASES } from './migrate-phases.js';
-import { holdWrites, registerUndo, updateAndHooks, type Undo } from './window.js';
+import { dumpRollbackPoint, holdWritesForTask, registerUndo, updateAndHooks, type Undo } from './window.js';
 
 /**
  * A site deploy (seed 000's site repository; DESIGN.md "Migrate" for the safety): a ref of the
@@ -73,19 +73,10 @@ async function deploy(
     { phase: true },
   );
 
-  const readOnly = await holdWrites(context, place);
-  context.onRollback('writes allowed again', async () => {
-    await context.step(place.web, readOnly ? 'app.readonly' : 'app.maintenance', { ...live, on: false });
-  });
-  if (!readOnly) await context.step(place.web, 'app.maintenance', { ...live, on: true });
+  const readOnly = await holdWritesForTask(context, place);
 
   await context.phase(MIGRATE_PHASES.readOnlyWindow, async () => {
-    await context.phase(MIGRATE_PHASES.rollbackPoint, () =>
-      context.step(place.db, 'db.dump', {
-        database: place.database.name,
-        archiveId: params.rollbackArchiveId,
-      }),
-    );
+    await dumpRollbackPoint(context, place, params.rollbackArchiveId);
     const servers = [...new Set([place.web, place.db])];
     await context.scope(
       MIGRATE_PHASES.offlineWindow,

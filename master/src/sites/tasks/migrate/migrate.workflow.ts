@@ -13,7 +13,7 @@ import {
 } from '../site-steps.js';
 import { deployScratchSite } from '../scratch-site.js';
 import { MIGRATE_PHASES } from './migrate-phases.js';
-import { holdWrites, registerUndo, updateAndHooks, type Undo } from './window.js';
+import { dumpRollbackPoint, holdWritesForTask, registerUndo, updateAndHooks, type Undo } from './window.js';
 
 /**
  * The optimistic migrate (DESIGN.md "Migrate"): an online backup, a rehearsal of the updates on a
@@ -82,7 +82,6 @@ async function migrate(
   how: Move,
 ): Promise<TaskResult<'site.migrate'>> {
   const params = context.task.params;
-  const live = place.on;
   const onTarget = moved.on;
   // Version 3 on: the new server must have nothing of the site yet (a leftover copy would be
   // replaced, and removed by a rollback).
@@ -109,19 +108,10 @@ async function migrate(
 
   let switched: TaskResult<'site.migrate'>['switched'] | null = null;
   // Writes held from here: nothing acknowledged after the rollback point can be lost.
-  const readOnly = await holdWrites(context, place);
-  context.onRollback('writes allowed again', async () => {
-    await context.step(place.web, readOnly ? 'app.readonly' : 'app.maintenance', { ...live, on: false });
-  });
-  if (!readOnly) await context.step(place.web, 'app.maintenance', { ...live, on: true });
+  const readOnly = await holdWritesForTask(context, place);
 
   await context.phase(MIGRATE_PHASES.readOnlyWindow, async () => {
-    await context.phase(MIGRATE_PHASES.rollbackPoint, () =>
-      context.step(place.db, 'db.dump', {
-        database: place.database.name,
-        archiveId: params.rollbackArchiveId,
-      }),
-    );
+    await dumpRollbackPoint(context, place, params.rollbackArchiveId);
     // The rollback point is the copy: taken with writes held, so nothing is missing from it.
     if (how.database) {
       await context.phase(MIGRATE_PHASES.databaseCopy, () =>

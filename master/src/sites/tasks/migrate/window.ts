@@ -3,6 +3,7 @@ import type { DeployHook } from '../../../../../shared/src/deploy-hooks.js';
 import type { TaskType } from '../../../../../shared/src/tasks.js';
 import { StepFailedError, type TaskContext } from '../../../tasks/workflow.js';
 import type { SitePlace } from '../site-steps.js';
+import { MIGRATE_PHASES } from './migrate-phases.js';
 
 // What the tasks that change a live site's code share (a migrate, a deploy): writes held, the
 // updates and hooks, and a window's undo list.
@@ -23,7 +24,7 @@ export async function updateAndHooks(
 }
 
 /** Read-only mode where the site has it (module readonlymode); false when maintenance must do. */
-export async function holdWrites(context: TaskContext<TaskType>, place: SitePlace): Promise<boolean> {
+async function holdWrites(context: TaskContext<TaskType>, place: SitePlace): Promise<boolean> {
   try {
     await context.step(place.web, 'app.readonly', { ...place.on, on: true });
     return true;
@@ -32,6 +33,30 @@ export async function holdWrites(context: TaskContext<TaskType>, place: SitePlac
     await context.log('the site has no read-only mode (module readonlymode): maintenance holds the writes');
     return false;
   }
+}
+
+/**
+ * Writes held until the task ends (read-only, else maintenance), allowed again if it rolls back:
+ * nothing acknowledged after the rollback point that follows can be lost. True when read-only.
+ */
+export async function holdWritesForTask(context: TaskContext<TaskType>, place: SitePlace): Promise<boolean> {
+  const readOnly = await holdWrites(context, place);
+  context.onRollback('writes allowed again', async () => {
+    await context.step(place.web, readOnly ? 'app.readonly' : 'app.maintenance', { ...place.on, on: false });
+  });
+  if (!readOnly) await context.step(place.web, 'app.maintenance', { ...place.on, on: true });
+  return readOnly;
+}
+
+/** The rollback point: the site's database dumped once writes are held, into the archive reserved for it. */
+export async function dumpRollbackPoint(
+  context: TaskContext<TaskType>,
+  place: SitePlace,
+  archiveId: string,
+): Promise<void> {
+  await context.phase(MIGRATE_PHASES.rollbackPoint, () =>
+    context.step(place.db, 'db.dump', { database: place.database.name, archiveId }),
+  );
 }
 
 /** A named undo action of a window, as its list registers them. */
