@@ -8,6 +8,7 @@ import type {
   SiteBackupSchedule,
   SiteCron,
   SiteDeployHooks,
+  Project,
   StoreUsage,
   OffsiteTarget,
   OffsiteTargetInput,
@@ -304,6 +305,47 @@ export class ApiClient {
 
   siteBackupSchedule(domain: string): Promise<SiteBackupSchedule> {
     return this.request('GET', `/api/backup-policies/sites/${segment(domain)}`);
+  }
+
+  listProjects(): Promise<Project[]> {
+    return this.request('GET', '/api/projects');
+  }
+
+  createProject(body: { name: string; client?: string; sanitize?: string }): Promise<Project> {
+    return this.request('POST', '/api/projects', { body });
+  }
+
+  getProject(name: string): Promise<Project> {
+    return this.request('GET', `/api/projects/${segment(name)}`);
+  }
+
+  setProjectSanitize(name: string, sanitize: string): Promise<Project> {
+    return this.request('PUT', `/api/projects/${segment(name)}/sanitize`, { body: { sanitize } });
+  }
+
+  deleteProject(name: string): Promise<{ removed: string }> {
+    return this.request('POST', `/api/projects/${segment(name)}/delete`);
+  }
+
+  addEnvironment(project: string, body: { name: string; site: string }): Promise<Project> {
+    return this.request('POST', `/api/projects/${segment(project)}/environments`, { body });
+  }
+
+  removeEnvironment(project: string, env: string): Promise<Project> {
+    return this.request('POST', `/api/projects/${segment(project)}/environments/${segment(env)}/delete`);
+  }
+
+  /** Data down: from a later environment into an earlier one (task site.sync on the target). */
+  syncEnvironments(
+    project: string,
+    body: { from: string; to: string; db?: boolean; files?: boolean },
+  ): Promise<Task> {
+    return this.request('POST', `/api/projects/${segment(project)}/sync`, { body });
+  }
+
+  /** Code up: a site deploy of the environment's site. */
+  deployEnvironment(project: string, body: { to: string; ref: string }): Promise<Task> {
+    return this.request('POST', `/api/projects/${segment(project)}/deploy`, { body });
   }
 
   /** The site's own deploy hooks; null: its platform's. */

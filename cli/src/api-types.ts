@@ -12,6 +12,8 @@ export type {
   SiteBackupSchedule,
   SiteCron,
   SiteDeployHooks,
+  Project,
+  Environment,
   StoreUsage,
   OffsiteTarget,
   OffsiteTargetInput,

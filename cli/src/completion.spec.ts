@@ -36,6 +36,8 @@ describe('the command tree', () => {
       'cluster',
       'platform',
       'site',
+      'project',
+      'env',
       'backup',
       'store',
       'task',

@@ -8,6 +8,7 @@ import { registerAuditCommands } from './commands/audit.js';
 import { registerNotifyCommands } from './commands/notify.js';
 import { registerBackupCommands, registerStoreCommands } from './commands/backup.js';
 import { registerClientCommands } from './commands/client.js';
+import { registerProjectCommands } from './commands/project.js';
 import { registerClusterCommands } from './commands/cluster.js';
 import { registerCompletionCommand } from './commands/completion.js';
 import { registerMasterCommands } from './commands/master.js';
@@ -71,6 +72,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerClusterCommands(program, ctx);
   registerPlatformCommands(program, ctx);
   registerSiteCommands(program, ctx);
+  registerProjectCommands(program, ctx);
   registerBackupCommands(program, ctx);
   registerStoreCommands(program, ctx);
   registerTaskCommands(program, ctx);

@@ -15,6 +15,10 @@ export interface TaskStartOptions {
   verbose?: boolean;
 }
 
+/** The help of a task command's --no-wait and --json. */
+export const WAIT_HELP = 'print the task id and return at once instead of following the task';
+export const JSON_HELP = 'print the task as JSON (the final task unless --no-wait)';
+
 export const VERBOSE_HELP =
   'show every log line while following (each command a step runs, its output); by default only the ' +
   "master's lines and warnings and errors";

@@ -32,6 +32,8 @@ import { HeadSyncService } from './sites/head-sync.service.js';
 import { ServerDrainController } from './sites/server-drain.controller.js';
 import { ServerDrainService } from './sites/server-drain.service.js';
 import { SitesController } from './sites/sites.controller.js';
+import { ProjectsController } from './projects/projects.controller.js';
+import { ProjectsService } from './projects/projects.service.js';
 import { SitesService } from './sites/sites.service.js';
 import { ServerTasksService } from './servers/server-tasks.service.js';
 import { ServersService } from './servers/servers.service.js';
@@ -48,6 +50,7 @@ export interface HttpDependencies {
   clusters: ClustersService;
   platforms: PlatformsService;
   sites: SitesService;
+  projects: ProjectsService;
   drains: ServerDrainService;
   headSyncs: HeadSyncService;
   backupPolicies: BackupPoliciesService;
@@ -79,6 +82,7 @@ export class AppModule {
       { provide: ClustersService, useValue: dependencies.clusters },
       { provide: PlatformsService, useValue: dependencies.platforms },
       { provide: SitesService, useValue: dependencies.sites },
+      { provide: ProjectsService, useValue: dependencies.projects },
       { provide: ServerDrainService, useValue: dependencies.drains },
       { provide: HeadSyncService, useValue: dependencies.headSyncs },
       { provide: BackupPoliciesService, useValue: dependencies.backupPolicies },
@@ -108,6 +112,7 @@ export class AppModule {
         ClustersController,
         PlatformsController,
         SitesController,
+        ProjectsController,
         ServerDrainController,
         HeadSyncController,
         BackupPoliciesController,

@@ -72,7 +72,10 @@ import { StoreCollector } from './store/store-collector.js';
 import { StoreRepository } from './store/store.repository.js';
 import { StoreService } from './store/store.service.js';
 import { storeWorkflows } from './store/tasks/store-gc.workflow.js';
-import { siteWorkflows } from './sites/tasks/index.js';
+import { siteWorkflows, type SiteWorkflowDependencies } from './sites/tasks/index.js';
+import { projectWorkflows } from './projects/tasks/sync.workflow.js';
+import { ProjectsRepository } from './projects/projects.repository.js';
+import { ProjectsService } from './projects/projects.service.js';
 import { AttemptsRepository } from './tasks/attempts.repository.js';
 import { TaskEngine } from './tasks/engine/task-engine.js';
 import { WorkflowRegistry } from './tasks/engine/workflow-registry.js';
@@ -269,63 +272,66 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
     );
 
     const platformDeps = { platforms: platformsRepository, packages: packagesRepository, archives };
+    // What the site tasks (and a project's syncs, which are site tasks) read and change.
+    const siteTaskDeps: SiteWorkflowDependencies = {
+      places: new SitePlaces(sitesRepository, platformsRepository, serversRepository, clustersRepository),
+      agents: {
+        disconnected: (serverIds) => {
+          const connected = new Set(gateway.connectedServerIds());
+          return Promise.resolve(serverIds.filter((id) => !connected.has(id)));
+        },
+      },
+      heads: clustersRepository,
+      sites: sitesRepository,
+      packages: packagesRepository,
+      backups: {
+        findById: (id) => backupsRepository.findById(id),
+        remove: (id) => backupsRepository.remove(id),
+        setVerification: (id, passed) => backupsRepository.setVerification(id, passed),
+        // A backup recorded is a backup to copy off-site, when its policy names a target: the
+        // copies are made in the same recorded effect (once, whichever replay records it).
+        recordOnce: async (backup) => {
+          const recorded = await backupsRepository.recordOnce(backup);
+          await offsiteRepository.enqueueBackup(recorded.id);
+          return recorded;
+        },
+      },
+      archives: {
+        reserve: (serverId, purpose) => archives.reserve(serverId, purpose),
+        remove: (archiveId) => archives.remove(archiveId),
+        check: (archiveId) => archives.check(archiveId),
+        putBack: (archiveId) => offsiteStore.putBack(archiveId),
+      },
+      platformUpgrade: {
+        // A platform upgrade or a drain queues each site's migrate through the same checks as the API.
+        queueMigrate: async (parentTaskId, domain, target, force) => {
+          try {
+            const task = await sitesService.migrate(
+              SYSTEM_PRINCIPAL,
+              domain,
+              { ...target, force },
+              parentTaskId,
+            );
+            return { taskId: task.id };
+          } catch (error) {
+            if (error instanceof AppError) return { refused: error.message };
+            throw error;
+          }
+        },
+        queuedMigrate: (upgradeTaskId, siteId) => queue.findChild(upgradeTaskId, siteId),
+        task: (id) => queue.find(id),
+        build: platformDeps,
+        platforms: platformsRepository,
+      },
+    };
     // Each feature gives the engine its workflows, with what they may change spelled out.
     for (const registration of [
       ...serverWorkflows({ servers: serversRepository, archives }),
       ...platformWorkflows(platformDeps),
       ...clusterWorkflows({ clusters: clustersRepository }),
       ...storeWorkflows({ collector: storeCollector }),
-      ...siteWorkflows({
-        places: new SitePlaces(sitesRepository, platformsRepository, serversRepository, clustersRepository),
-        agents: {
-          disconnected: (serverIds) => {
-            const connected = new Set(gateway.connectedServerIds());
-            return Promise.resolve(serverIds.filter((id) => !connected.has(id)));
-          },
-        },
-        heads: clustersRepository,
-        sites: sitesRepository,
-        packages: packagesRepository,
-        backups: {
-          findById: (id) => backupsRepository.findById(id),
-          remove: (id) => backupsRepository.remove(id),
-          setVerification: (id, passed) => backupsRepository.setVerification(id, passed),
-          // A backup recorded is a backup to copy off-site, when its policy names a target: the
-          // copies are made in the same recorded effect (once, whichever replay records it).
-          recordOnce: async (backup) => {
-            const recorded = await backupsRepository.recordOnce(backup);
-            await offsiteRepository.enqueueBackup(recorded.id);
-            return recorded;
-          },
-        },
-        archives: {
-          reserve: (serverId, purpose) => archives.reserve(serverId, purpose),
-          remove: (archiveId) => archives.remove(archiveId),
-          check: (archiveId) => archives.check(archiveId),
-          putBack: (archiveId) => offsiteStore.putBack(archiveId),
-        },
-        platformUpgrade: {
-          // A platform upgrade or a drain queues each site's migrate through the same checks as the API.
-          queueMigrate: async (parentTaskId, domain, target, force) => {
-            try {
-              const task = await sitesService.migrate(
-                SYSTEM_PRINCIPAL,
-                domain,
-                { ...target, force },
-                parentTaskId,
-              );
-              return { taskId: task.id };
-            } catch (error) {
-              if (error instanceof AppError) return { refused: error.message };
-              throw error;
-            }
-          },
-          queuedMigrate: (upgradeTaskId, siteId) => queue.findChild(upgradeTaskId, siteId),
-          task: (id) => queue.find(id),
-          build: platformDeps,
-          platforms: platformsRepository,
-        },
-      }),
+      ...siteWorkflows(siteTaskDeps),
+      ...projectWorkflows(siteTaskDeps),
     ]) {
       workflows.register(registration);
     }
@@ -460,6 +466,15 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
         tasks: tasksService,
         platforms: platformsService,
         sites: sitesService,
+        projects: new ProjectsService(
+          new ProjectsRepository(db),
+          sitesService,
+          sitesRepository,
+          platformsRepository,
+          clientsRepository,
+          queue,
+          archives,
+        ),
         drains: new ServerDrainService(
           sitesRepository,
           platformsRepository,

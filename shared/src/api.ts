@@ -536,3 +536,29 @@ export interface NotificationDelivery {
   deliveredAt: string | null;
   payload: Record<string, unknown>;
 }
+
+/** A project: sites grouped as environments, code going up the list and data coming down it. */
+export interface Project {
+  id: string;
+  name: string;
+  client: string | null;
+  /** What scrubs a copy synced down: sql:sanitize, or the project's own <namespace>:sanitize. */
+  sanitize: string;
+  /** In order: code is deployed up the list (dev, test, live), data synced down it. */
+  environments: Environment[];
+  createdAt: string;
+}
+
+export interface Environment {
+  name: string;
+  /** 1 for the first (dev), counting up towards live. */
+  position: number;
+  /** The site's domain; null when the site was deleted (remove the environment). */
+  site: string | null;
+  platform: string | null;
+  status: string | null;
+  /** The site's own repository: the ref deployed and its commit. */
+  code: Site['code'];
+  /** The newest sync into it: when, from where, and how it ended. */
+  lastSync: { taskId: string; from: string; state: string; at: string } | null;
+}

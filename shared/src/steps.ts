@@ -280,6 +280,11 @@ export interface StepDefinitions {
        * replace theirs, what present.list does not name is removed, settings.php is kept).
        */
       delta?: boolean;
+      /**
+       * Only the archive's `files/` (uploads) swapped into an existing site directory, its code,
+       * settings and private files kept: another environment's data synced down (site.sync).
+       */
+      onlyFiles?: boolean;
     };
     output: { files: number; bytes: number; databaseImported: boolean; manifest: SiteArchiveManifest };
   };
@@ -498,6 +503,14 @@ export interface StepDefinitions {
     params: { domain: string; platform: string; hook: DeployHook };
     output: { hook: DeployHook; durationMs: number };
   };
+  /**
+   * A copy synced down scrubbed: `drush sql:sanitize` (user e-mails and passwords), or the
+   * project's own `<namespace>:sanitize` (shared/src/environments.ts).
+   */
+  'app.sanitize': {
+    params: { domain: string; platform: string; command: string };
+    output: { command: string; durationMs: number };
+  };
   /** `drush core:cron`. */
   'app.cron': {
     params: { domain: string; platform: string };
@@ -571,6 +584,7 @@ export const STEP_NAMES: readonly StepName[] = [
   'app.status',
   'app.cron',
   'app.hook',
+  'app.sanitize',
   'app.update-status',
   'app.packages',
 ];

@@ -82,6 +82,22 @@ export type DeployParams = {
   hooks?: DeployHook[];
 };
 
+/**
+ * What an environment sync is created with (projects service): the site whose data is copied down
+ * (never changed), what is copied, how the copy is scrubbed, the hooks run after, and the archives
+ * reserved for the target's backup first and the source's copy.
+ */
+export type SyncParams = {
+  source: { siteId: string; domain: string };
+  db: boolean;
+  files: boolean;
+  /** A drush sanitize command (shared/src/environments.ts), run when the database is copied. */
+  sanitize: string;
+  hooks?: DeployHook[];
+  targetArchiveId: string;
+  sourceArchiveId: string;
+};
+
 /** What a run of the store's garbage collector did (task store.gc's result). */
 export type StoreGcReport = {
   /** Backups removed by retention, with both their archives. */
@@ -363,6 +379,23 @@ export type TaskDefinitions = {
       unchanged: boolean;
     } & RecordedPackages;
   };
+  /**
+   * Another environment's data copied down into this site (env sync): this site backed up first,
+   * the source backed up (online, never changed), its database and/or files/ copied in, the copy
+   * scrubbed, the updates and hooks run; any failure restores this site's backup.
+   */
+  'site.sync': {
+    target: 'site';
+    params: SyncParams;
+    result: {
+      from: string;
+      to: string;
+      db: boolean;
+      files: boolean;
+      sanitized: string | null;
+      backupId: string;
+    };
+  };
   'site.clone': {
     target: 'site';
     params: CloneParams;
@@ -452,6 +485,8 @@ export const TASK_KINDS = {
   'site.migrate': { target: 'site', offeredIn: ['enabled'] },
   // Not offered as a button: a deploy needs a ref (berth site deploy, POST /api/sites/{domain}/deploy).
   'site.deploy': { target: 'site' },
+  // Not offered either: a sync names its source (berth env sync, POST /api/projects/{p}/sync).
+  'site.sync': { target: 'site' },
   'site.clone': { target: 'site', offeredIn: ['enabled'] },
   'site.rename': { target: 'site', offeredIn: ['enabled'] },
   'site.disable': { target: 'site', offeredIn: ['enabled'] },

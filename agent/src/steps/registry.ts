@@ -2,6 +2,7 @@ import { DEBUG_STEP_NAMES, type StepName } from '../../../shared/src/steps.js';
 import type { Validated } from '../../../shared/src/validation.js';
 import { appCron } from './app/cron.js';
 import { appHook } from './app/hook.js';
+import { appSanitize } from './app/sanitize.js';
 import { appInstall } from './app/install.js';
 import { appLoginLink } from './app/login-link.js';
 import { appMaintenance } from './app/maintenance.js';
@@ -102,6 +103,7 @@ const ALL_STEPS: readonly RegisteredStep[] = [
   register(appStatus),
   register(appCron),
   register(appHook),
+  register(appSanitize),
   register(appPackages),
 ];
 

@@ -15,18 +15,11 @@ import {
 import { usageError } from '../errors.js';
 import { formatDuration, formatHooks, formatRelative } from '../output/format.js';
 import { renderFields, renderTable } from '../output/table.js';
-import { runTaskCommand, VERBOSE_HELP } from '../task-wait.js';
+import { JSON_HELP, runTaskCommand, VERBOSE_HELP, WAIT_HELP, type TaskStartOptions } from '../task-wait.js';
 import { wholeNumber } from '../parsers.js';
 import { describeDeployHooks } from '../../../shared/src/deploy-hooks.js';
 
-interface WaitOptions {
-  wait: boolean;
-  json?: boolean;
-  verbose?: boolean;
-}
-
-const WAIT_HELP = 'print the task id and return at once instead of following the task';
-const JSON_HELP = 'print the task as JSON (the final task unless --no-wait)';
+type WaitOptions = TaskStartOptions;
 
 export function registerSiteCommands(program: Command, ctx: CliContext): void {
   const site = program.command('site').description('Sites: a domain with its directory, database and vhost');

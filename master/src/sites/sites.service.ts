@@ -323,9 +323,8 @@ export class SitesService {
     return this.deployHooksOf({ ...site, deployHooks: own });
   }
 
-  private async deployHooksOf(
-    site: Pick<SiteEntity, 'platformId' | 'deployHooks'>,
-  ): Promise<api.SiteDeployHooks> {
+  /** The hooks that apply to a site: its own list, else its platform's. */
+  async deployHooksOf(site: Pick<SiteEntity, 'platformId' | 'deployHooks'>): Promise<api.SiteDeployHooks> {
     const platform = await this.platforms.findByNameOrId(site.platformId);
     return { own: site.deployHooks, effective: site.deployHooks ?? platform?.deployHooks ?? [] };
   }
@@ -654,6 +653,9 @@ export class SitesService {
       case 'site.install':
       case 'site.clone':
       case 'site.rename':
+        return undefined;
+      // A project's task on a site (it names its source): started again with berth env sync.
+      case 'site.sync':
         return undefined;
       // Not site tasks.
       case 'server.verify':

@@ -6,13 +6,14 @@ import { BackupsPage } from './pages/BackupsPage.js';
 import { ClusterPage } from './pages/ClusterPage.js';
 import { Dashboard } from './pages/Dashboard.js';
 import { PlatformPage } from './pages/PlatformPage.js';
+import { ProjectPage, ProjectsPage } from './pages/ProjectsPage.js';
 import { SitePage } from './pages/SitePage.js';
 import { TaskPage } from './pages/TaskPage.js';
 import { Problem } from './util.js';
 
 /**
- * #/, #/sites/<domain>, #/tasks/<id>, #/platforms/<name>, #/clusters/<name>, #/backups, #/audit: routes
- * live in the hash.
+ * #/, #/sites/<domain>, #/tasks/<id>, #/platforms/<name>, #/clusters/<name>, #/projects[/<name>],
+ * #/backups, #/audit: routes live in the hash.
  */
 function useHashRoute(): string[] {
   const read = () =>
@@ -64,6 +65,8 @@ export function App() {
     content = <PlatformPage key={param} name={param} />;
   else if (page === 'clusters' && param && me.role === 'admin')
     content = <ClusterPage key={param} name={param} />;
+  else if (page === 'projects' && param) content = <ProjectPage key={param} name={param} />;
+  else if (page === 'projects') content = <ProjectsPage />;
   else if (page === 'backups' && me.role === 'admin') content = <BackupsPage />;
   else if (page === 'audit' && me.role === 'admin') content = <AuditPage />;
   else content = <Dashboard me={me} />;
@@ -73,6 +76,9 @@ export function App() {
       <header className="top">
         <a href="#/" className="brand">
           Berth
+        </a>
+        <a href="#/projects" className="nav">
+          Projects
         </a>
         {me.role === 'admin' && (
           <>

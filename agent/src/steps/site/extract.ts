@@ -31,16 +31,22 @@ import { chownTree } from './ownership.js';
 export const siteExtract: StepHandler<'site.extract'> = {
   name: 'site.extract',
   parseParams: (input) =>
-    parseWith(input, ['domain', 'archiveId'], ['importDatabase', 'targetDomain', 'delta'], (params) => ({
-      domain: domainValue('domain', params.domain),
-      archiveId: archiveIdValue('archiveId', params.archiveId),
-      importDatabase: databaseRefOrNull('importDatabase', params.importDatabase),
-      ...(params.targetDomain !== undefined
-        ? { targetDomain: domainValue('targetDomain', params.targetDomain) }
-        : {}),
-      ...(params.delta !== undefined ? { delta: booleanValue('delta', params.delta) } : {}),
-    })),
-  async run({ domain, archiveId, targetDomain, importDatabase, delta = false }, context) {
+    parseWith(
+      input,
+      ['domain', 'archiveId'],
+      ['importDatabase', 'targetDomain', 'delta', 'onlyFiles'],
+      (params) => ({
+        domain: domainValue('domain', params.domain),
+        archiveId: archiveIdValue('archiveId', params.archiveId),
+        importDatabase: databaseRefOrNull('importDatabase', params.importDatabase),
+        ...(params.targetDomain !== undefined
+          ? { targetDomain: domainValue('targetDomain', params.targetDomain) }
+          : {}),
+        ...(params.delta !== undefined ? { delta: booleanValue('delta', params.delta) } : {}),
+        ...(params.onlyFiles !== undefined ? { onlyFiles: booleanValue('onlyFiles', params.onlyFiles) } : {}),
+      }),
+    ),
+  async run({ domain, archiveId, targetDomain, importDatabase, delta = false, onlyFiles = false }, context) {
     const layout = new HostLayout(context.host.root);
     const target = layout.siteDir(targetDomain ?? domain);
     const mariadb = new MariaDb(context);
@@ -54,10 +60,12 @@ export const siteExtract: StepHandler<'site.extract'> = {
         retryable: false,
       });
     }
-    if (delta && targetKind !== 'directory') {
+    if ((delta || onlyFiles) && targetKind !== 'directory') {
       throw new StepError({
         code: StepErrorCode.Refused,
-        message: `${target} does not exist: a delta is merged into the copy it was taken against`,
+        message: onlyFiles
+          ? `${target} does not exist: files are synced only into an existing site`
+          : `${target} does not exist: a delta is merged into the copy it was taken against`,
         retryable: false,
       });
     }
@@ -109,6 +117,17 @@ export const siteExtract: StepHandler<'site.extract'> = {
         const merged = await mergeDelta(temp, target, new Set(result.present));
         context.note(
           `merged ${result.files} changed files (${result.bytes} bytes) into ${target}, removed ${merged.removed} paths`,
+        );
+        return { files: result.files, bytes: result.bytes, databaseImported, manifest: result.manifest };
+      }
+      if (onlyFiles) {
+        // Another environment's uploads: its files/ in place of the target's, nothing else touched.
+        const fresh = join(temp, 'files');
+        if ((await pathKind(fresh)) !== 'directory') await ensureDir(fresh, 0o755);
+        const targetFiles = join(target, 'files');
+        await swapInto(fresh, targetFiles, (await pathKind(targetFiles)) === 'directory');
+        context.note(
+          `replaced ${targetFiles} with the archive's files/ (${result.files} files in the archive)`,
         );
         return { files: result.files, bytes: result.bytes, databaseImported, manifest: result.manifest };
       }

@@ -12,6 +12,7 @@ import { NotificationTargetEntity } from '../../notifications/notification-targe
 import { PackageInstanceEntity } from '../../packages/package-instance.entity.js';
 import { PackageEntity } from '../../packages/package.entity.js';
 import { PlatformEntity } from '../../platforms/platform.entity.js';
+import { EnvironmentEntity, ProjectEntity } from '../../projects/project.entity.js';
 import { EnrollmentTokenEntity } from '../../servers/enrollment-token.entity.js';
 import { ServerSlotEntity } from '../../servers/server-slot.entity.js';
 import { ServerEntity } from '../../servers/server.entity.js';
@@ -31,6 +32,8 @@ export const ENTITIES = [
   ClusterEntity,
   ClientEntity,
   PlatformEntity,
+  ProjectEntity,
+  EnvironmentEntity,
   SiteEntity,
   PackageEntity,
   PackageInstanceEntity,

@@ -127,6 +127,7 @@ export const DEFAULT_STEP_OUTPUTS: Required<StepOutputs> = {
   }),
   'app.cron': () => ({ ran: true }),
   'app.hook': (params) => ({ hook: params.hook, durationMs: 1 }),
+  'app.sanitize': ({ command }) => ({ command, durationMs: 1 }),
   'app.update-status': () => ({ pending: [] }),
   'app.packages': () => ({
     packages: [

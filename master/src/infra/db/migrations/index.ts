@@ -14,6 +14,7 @@ import { OffsiteCopies1797120000000 } from './1797120000000-offsite-copies.js';
 import { PlatformBuilds1797206400000 } from './1797206400000-platform-builds.js';
 import { DeployHooks1797292800000 } from './1797292800000-deploy-hooks.js';
 import { SiteRepositories1797379200000 } from './1797379200000-site-repositories.js';
+import { Projects1797465600000 } from './1797465600000-projects.js';
 
 /** The committed migrations, oldest first. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -34,4 +35,5 @@ export const MIGRATIONS: Function[] = [
   PlatformBuilds1797206400000,
   DeployHooks1797292800000,
   SiteRepositories1797379200000,
+  Projects1797465600000,
 ];

@@ -31,7 +31,8 @@ import { refOf, ScriptedAgents, waitFor } from '../../../tasks/testing/scripted-
 import { DEFAULT_STEP_OUTPUTS } from '../../../tasks/testing/step-outputs.js';
 import { SitePlaces } from '../../site-places.js';
 import { SitesRepository } from '../../sites.repository.js';
-import { siteWorkflows } from '../index.js';
+import { siteWorkflows, type SiteWorkflowDependencies } from '../index.js';
+import { projectWorkflows } from '../../../projects/tasks/sync.workflow.js';
 
 /** What a fixture agent would answer, by step (every step succeeds). */
 const answer = (step: string, params: Record<string, unknown>) => {
@@ -69,6 +70,22 @@ describe.each(TEST_DATABASE_KINDS)('a migrate across a master restart on %s', (k
       check: () => Promise.reject(new Error('no restore tests here')),
       putBack: () => Promise.reject(new Error('no off-site copies here')),
     };
+    const siteDeps: SiteWorkflowDependencies = {
+      places: new SitePlaces(sites, platforms, new ServersRepository(db), new ClustersRepository(db)),
+      agents: { disconnected: () => Promise.resolve([]) },
+      heads: new ClustersRepository(db),
+      sites,
+      packages,
+      backups: new BackupsRepository(db),
+      archives,
+      platformUpgrade: {
+        queueMigrate: () => Promise.reject(new Error('no platform upgrade here')),
+        queuedMigrate: () => Promise.resolve(null),
+        task: () => Promise.resolve(null),
+        build: { platforms, packages, archives },
+        platforms,
+      },
+    };
     const workflows = new WorkflowRegistry([
       ...serverWorkflows({ servers: new ServersRepository(db), archives }),
       ...platformWorkflows({ platforms, packages, archives }),
@@ -80,22 +97,8 @@ describe.each(TEST_DATABASE_KINDS)('a migrate across a master restart on %s', (k
           collect: () => Promise.reject(new Error('no store collector here')),
         },
       }),
-      ...siteWorkflows({
-        places: new SitePlaces(sites, platforms, new ServersRepository(db), new ClustersRepository(db)),
-        agents: { disconnected: () => Promise.resolve([]) },
-        heads: new ClustersRepository(db),
-        sites,
-        packages,
-        backups: new BackupsRepository(db),
-        archives,
-        platformUpgrade: {
-          queueMigrate: () => Promise.reject(new Error('no platform upgrade here')),
-          queuedMigrate: () => Promise.resolve(null),
-          task: () => Promise.resolve(null),
-          build: { platforms, packages, archives },
-          platforms,
-        },
-      }),
+      ...siteWorkflows(siteDeps),
+      ...projectWorkflows(siteDeps),
     ]);
     return new TaskEngine({
       tasks,

@@ -18,6 +18,7 @@ const SHOWN = [
   'hook',
   'ref',
   'commit',
+  'onlyFiles',
 ] as const;
 
 /** A step call as one line: `step server key=value ...`, e.g. `site.link web1 domain=a.example platform=d103`. */

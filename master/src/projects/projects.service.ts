@@ -1,0 +1,284 @@
+import type * as api from '../../../shared/src/api.js';
+import {
+  DEFAULT_SANITIZE,
+  validateEnvironmentName,
+  validateProjectName,
+  validateSanitizeCommand,
+} from '../../../shared/src/environments.js';
+import type { Principal } from '../auth/auth.service.js';
+import type { ArchiveStore } from '../backups/archive-store.js';
+import type { ClientsRepository } from '../clients/clients.repository.js';
+import { ClientsError } from '../clients/clients.errors.js';
+import { isUniqueViolation } from '../infra/db/sql.js';
+import type { PlatformsRepository } from '../platforms/platforms.repository.js';
+import type { SiteEntity } from '../sites/site.entity.js';
+import type { SitesRepository } from '../sites/sites.repository.js';
+import type { SitesService } from '../sites/sites.service.js';
+import type { TaskQueue } from '../tasks/task-queue.js';
+import type { TaskView } from '../tasks/tasks.service.js';
+import type { EnvironmentEntity, ProjectEntity } from './project.entity.js';
+import { ProjectsError, ProjectsErrorCode } from './projects.errors.js';
+import type { ProjectsRepository } from './projects.repository.js';
+
+/**
+ * Projects (seed 000's dev/test/live): sites grouped as environments in an order. Code goes up the
+ * list (env deploy: a site deploy of the environment's site), data comes down it (env sync: task
+ * site.sync on the lower environment's site, never on a higher one). A client sees and changes only
+ * its own projects, made of its own sites.
+ */
+export class ProjectsService {
+  constructor(
+    private readonly projects: ProjectsRepository,
+    private readonly sites: Pick<SitesService, 'get' | 'deploy' | 'deployHooksOf'>,
+    private readonly siteRows: Pick<SitesRepository, 'findByDomainOrId'>,
+    private readonly platforms: Pick<PlatformsRepository, 'findByNameOrId'>,
+    private readonly clients: Pick<ClientsRepository, 'findByNameOrId'>,
+    private readonly queue: Pick<TaskQueue, 'queue' | 'recent'>,
+    private readonly archives: Pick<ArchiveStore, 'reserve'>,
+  ) {}
+
+  async add(
+    principal: Principal,
+    input: { name?: unknown; client?: unknown; sanitize?: unknown },
+  ): Promise<api.Project> {
+    const name = validateProjectName('name', input.name);
+    if (!name.ok) throw invalid(name.failure.message);
+    const sanitize = validateSanitizeCommand('sanitize', input.sanitize ?? DEFAULT_SANITIZE);
+    if (!sanitize.ok) throw invalid(sanitize.failure.message);
+    const clientId = await this.owner(principal, input.client);
+    try {
+      return await this.view(
+        await this.projects.create({ name: name.value, clientId, sanitize: sanitize.value }),
+      );
+    } catch (error) {
+      if (isUniqueViolation(error, 'uq_projects_name'))
+        throw new ProjectsError(
+          ProjectsErrorCode.NameTaken,
+          `a project named "${name.value}" exists already`,
+        );
+      throw error;
+    }
+  }
+
+  async list(principal: Principal): Promise<api.Project[]> {
+    const projects = await this.projects.list(
+      principal.role === 'admin' ? {} : { clientId: principal.clientId ?? '' },
+    );
+    return Promise.all(projects.map((project) => this.view(project)));
+  }
+
+  async show(principal: Principal, name: string): Promise<api.Project> {
+    return this.view(await this.get(principal, name));
+  }
+
+  /** The command that scrubs what is synced down into the project's environments. */
+  async setSanitize(principal: Principal, name: string, sanitize: unknown): Promise<api.Project> {
+    const project = await this.get(principal, name);
+    const command = validateSanitizeCommand('sanitize', sanitize);
+    if (!command.ok) throw invalid(command.failure.message);
+    await this.projects.setSanitize(project.id, command.value);
+    return this.view({ ...project, sanitize: command.value });
+  }
+
+  /** Removes a project and its environments from the registry; their sites stay as they are. */
+  async remove(principal: Principal, name: string): Promise<{ removed: string }> {
+    const project = await this.get(principal, name);
+    await this.projects.remove(project.id);
+    return { removed: project.name };
+  }
+
+  /** A site as the project's next environment (at the end of the list: towards live). */
+  async addEnvironment(
+    principal: Principal,
+    name: string,
+    input: { name?: unknown; site?: unknown },
+  ): Promise<api.Project> {
+    const project = await this.get(principal, name);
+    const env = validateEnvironmentName('environment', input.name);
+    if (!env.ok) throw invalid(env.failure.message);
+    if (typeof input.site !== 'string' || input.site === '')
+      throw invalid('site is required: the domain of its site');
+    const site = await this.sites.get(principal, input.site);
+    if (site.clientId !== project.clientId) {
+      throw invalid(`${site.domain} belongs to another client than project ${project.name}`);
+    }
+    const taken = await this.projects.environmentOfSite(site.id);
+    if (taken) {
+      const other = await this.projects.findByNameOrId(taken.projectId);
+      throw new ProjectsError(
+        ProjectsErrorCode.NameTaken,
+        `${site.domain} is environment ${taken.name} of project ${other?.name ?? taken.projectId} already`,
+      );
+    }
+    try {
+      await this.projects.addEnvironment({ projectId: project.id, name: env.value, siteId: site.id });
+    } catch (error) {
+      if (isUniqueViolation(error, 'uq_environments_name'))
+        throw new ProjectsError(
+          ProjectsErrorCode.NameTaken,
+          `project ${project.name} has an environment ${env.value} already`,
+        );
+      if (isUniqueViolation(error, 'uq_environments_site'))
+        throw new ProjectsError(ProjectsErrorCode.NameTaken, `${site.domain} is in an environment already`);
+      throw error;
+    }
+    return this.view(project);
+  }
+
+  async removeEnvironment(principal: Principal, name: string, envName: string): Promise<api.Project> {
+    const project = await this.get(principal, name);
+    const env = await this.environment(project, envName);
+    await this.projects.removeEnvironment(env.id);
+    return this.view(project);
+  }
+
+  /**
+   * Copies data down: `from` must come after `to` in the project's list (live to test, never test
+   * to live). A task on the target's site; the source is only read.
+   */
+  async sync(
+    principal: Principal,
+    name: string,
+    input: { from?: unknown; to?: unknown; db?: unknown; files?: unknown },
+  ): Promise<TaskView> {
+    const project = await this.get(principal, name);
+    if (typeof input.from !== 'string' || typeof input.to !== 'string')
+      throw invalid('from and to are required: the environments to copy from and into');
+    const from = await this.environment(project, input.from);
+    const to = await this.environment(project, input.to);
+    if (from.position <= to.position) {
+      throw new ProjectsError(
+        ProjectsErrorCode.WrongState,
+        from.id === to.id
+          ? `${from.name} is both the source and the target`
+          : `data is synced down only, from a later environment to an earlier one: ${from.name} comes before ${to.name} in ${project.name} (deploy code up with \`berth env deploy\`)`,
+      );
+    }
+    const db = input.db === undefined && input.files === undefined ? true : input.db === true;
+    const files = input.db === undefined && input.files === undefined ? true : input.files === true;
+    if (!db && !files) throw invalid('nothing to sync: give db, files or both');
+    const [source, target] = await Promise.all([this.siteOf(principal, from), this.siteOf(principal, to)]);
+    for (const site of [source, target]) {
+      if (site.status !== 'enabled')
+        throw new ProjectsError(
+          ProjectsErrorCode.WrongState,
+          `${site.domain} is ${site.status}: only enabled sites are synced`,
+        );
+    }
+    const [sourcePlatform, targetPlatform] = await Promise.all([
+      this.platforms.findByNameOrId(source.platformId),
+      this.platforms.findByNameOrId(target.platformId),
+    ]);
+    if (sourcePlatform?.clusterId || targetPlatform?.clusterId)
+      throw new ProjectsError(ProjectsErrorCode.WrongState, 'an environment on a cluster is not synced yet');
+    const hooks = (await this.sites.deployHooksOf(target)).effective;
+    return this.queue.queue({
+      type: 'site.sync',
+      targetId: target.id,
+      targetName: target.domain,
+      lockKey: `site:${target.id}`,
+      params: {
+        source: { siteId: source.id, domain: source.domain },
+        db,
+        files,
+        sanitize: project.sanitize,
+        ...(hooks.length > 0 ? { hooks } : {}),
+        targetArchiveId: await this.archives.reserve(targetPlatform!.serverId, 'backup'),
+        sourceArchiveId: await this.archives.reserve(sourcePlatform!.serverId, 'backup'),
+      },
+      clientId: target.clientId,
+      createdBy: principal.name,
+    });
+  }
+
+  /** Code up: a deploy of a ref of the environment's site repository (site.deploy). */
+  async deploy(
+    principal: Principal,
+    name: string,
+    input: { to?: unknown; ref?: unknown },
+  ): Promise<TaskView> {
+    const project = await this.get(principal, name);
+    if (typeof input.to !== 'string') throw invalid('to is required: the environment to deploy to');
+    const env = await this.environment(project, input.to);
+    const site = await this.siteOf(principal, env);
+    return this.sites.deploy(principal, site.id, { ref: input.ref });
+  }
+
+  private async get(principal: Principal, name: string): Promise<ProjectEntity> {
+    const project = await this.projects.findByNameOrId(name);
+    if (!project || (principal.role !== 'admin' && project.clientId !== principal.clientId))
+      throw ProjectsError.notFound(name);
+    return project;
+  }
+
+  private async environment(project: ProjectEntity, name: string): Promise<EnvironmentEntity> {
+    const found = (await this.projects.environments(project.id)).find((env) => env.name === name);
+    if (!found) {
+      throw new ProjectsError(
+        ProjectsErrorCode.NotFound,
+        `project ${project.name} has no environment "${name.slice(0, 40)}"; \`berth project show ${project.name}\` lists them`,
+      );
+    }
+    return found;
+  }
+
+  private async siteOf(principal: Principal, env: EnvironmentEntity): Promise<SiteEntity> {
+    const site = await this.siteRows.findByDomainOrId(env.siteId);
+    if (!site || site.status === 'deleted')
+      throw new ProjectsError(
+        ProjectsErrorCode.WrongState,
+        `the site of environment ${env.name} is gone: remove the environment`,
+      );
+    return this.sites.get(principal, site.id);
+  }
+
+  private async owner(principal: Principal, client: unknown): Promise<string | null> {
+    if (principal.role === 'client') return principal.clientId;
+    if (client === undefined || client === null) return null;
+    if (typeof client !== 'string') throw invalid('client must be a name');
+    const found = await this.clients.findByNameOrId(client);
+    if (!found) throw ClientsError.notFound(client);
+    return found.id;
+  }
+
+  private async view(project: ProjectEntity): Promise<api.Project> {
+    const client = project.clientId ? await this.clients.findByNameOrId(project.clientId) : null;
+    const environments = await Promise.all(
+      (await this.projects.environments(project.id)).map(async (env): Promise<api.Environment> => {
+        const site = await this.siteRows.findByDomainOrId(env.siteId);
+        const platform = site ? await this.platforms.findByNameOrId(site.platformId) : null;
+        const [sync] = site ? await this.queue.recent(site.id, 'site.sync', 1) : [];
+        return {
+          name: env.name,
+          position: env.position,
+          site: site?.domain ?? null,
+          platform: platform?.name ?? null,
+          status: site?.status ?? null,
+          code: site?.repositoryUrl
+            ? { repository: site.repositoryUrl, ref: site.codeRef, commit: site.codeCommit }
+            : null,
+          lastSync: sync
+            ? {
+                taskId: sync.id,
+                from: (sync.params as { source?: { domain?: string } }).source?.domain ?? '',
+                state: sync.state,
+                at: (sync.finishedAt ?? sync.createdAt).toISOString(),
+              }
+            : null,
+        };
+      }),
+    );
+    return {
+      id: project.id,
+      name: project.name,
+      client: client?.name ?? null,
+      sanitize: project.sanitize,
+      environments,
+      createdAt: project.createdAt.toISOString(),
+    };
+  }
+}
+
+function invalid(message: string): ProjectsError {
+  return new ProjectsError(ProjectsErrorCode.InvalidInput, message);
+}
