@@ -139,6 +139,7 @@ export class ApiClient {
     composerProject?: string;
     composerRepository?: string;
     deployKey?: string;
+    fromPlatform?: string;
   }): Promise<{ platform: Platform; task: Task }> {
     return this.request('POST', '/api/platforms/build', { body });
   }
@@ -192,6 +193,18 @@ export class ApiClient {
   /** Removes the platform from the registry; its codebase stays on the server. */
   deletePlatform(nameOrId: string): Promise<{ deleted: Platform; message: string }> {
     return this.request('POST', `/api/platforms/${segment(nameOrId)}/delete`);
+  }
+
+  /** A new site on the newest platform of its core, with its own repository (POST /api/sites/new). */
+  newSite(body: {
+    domain: string;
+    core?: number;
+    repository?: string;
+    ref?: string;
+    client?: string;
+    dbServer?: string;
+  }): Promise<{ site: Site; task: Task; platform: string }> {
+    return this.request('POST', '/api/sites/new', { body });
   }
 
   installSite(body: {

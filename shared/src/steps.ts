@@ -417,6 +417,15 @@ export interface StepDefinitions {
     params: { domain: string; ref: string; url?: string };
     output: { commit: string; current: string | null };
   };
+  /**
+   * A site repository made on the web server for a new site (site new without --repo):
+   * `<root>/repositories/<domain>.git`, bare, with a first commit on main holding the layout
+   * (modules/, themes/, a README); one already there is kept as it is. `url` is its path.
+   */
+  'site.code-init': {
+    params: { domain: string };
+    output: { url: string; created: boolean };
+  };
   /** A site directory's code moved to `commit` (fetched already), detached; its settings and files left. */
   'site.code-checkout': {
     params: { domain: string; commit: string };
@@ -438,8 +447,9 @@ export interface StepDefinitions {
   };
   /** A platform copied by platform.archive, to `<root>/platforms/<platform>` (which must not exist). */
   'platform.extract': {
-    params: { platform: string; archiveId: string };
-    output: { files: number; bytes: number };
+    /** `from`: the platform the archive was made of, when the copy gets another name (build --from-platform). */
+    params: { platform: string; archiveId: string; from?: string };
+    output: { files: number; bytes: number; path: string };
   };
   /**
    * GET http://127.0.0.1:<httpPort><path> with `Host: <domain>`; fails with PROBE_FAILED unless the
@@ -564,6 +574,7 @@ export const STEP_NAMES: readonly StepName[] = [
   'platform.pull',
   'platform.commits',
   'platform.remove',
+  'site.code-init',
   'site.code-fetch',
   'site.code-checkout',
   'sites.marker',

@@ -280,7 +280,14 @@ export type TaskDefinitions = {
   /** A platform built from its source on its server (every head of its cluster), then scanned. */
   'platform.build': {
     target: 'platform';
-    params: PlatformPlacement & { source: PlatformSource };
+    /**
+     * copyOf: a copy of another server's platform (build --from-platform) instead of a build from
+     * the source, which it keeps (and the commit its checkout is at).
+     */
+    params: PlatformPlacement & {
+      source: PlatformSource;
+      copyOf?: { serverId: string; platform: string; commit: string | null };
+    };
     result: PlatformBuilt;
   };
   /** A git platform without sites moved to another ref in place, then scanned again. */
@@ -325,8 +332,11 @@ export type TaskDefinitions = {
   };
   'site.install': {
     target: 'site';
-    /** repository: the site's own code, checked out into its directory before Drupal installs. */
-    params: { profile: string; repository?: { url: string; ref: string } };
+    /**
+     * repository: the site's own code, checked out into its directory before Drupal installs;
+     * newRepository: one made on its web server first (site new without --repo), checked out at main.
+     */
+    params: { profile: string; repository?: { url: string; ref: string }; newRepository?: true };
     result: { domain: string; status: number } & RecordedPackages;
   };
   'site.verify': {

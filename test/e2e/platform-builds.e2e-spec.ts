@@ -114,6 +114,46 @@ describe('platforms built from git and Composer', () => {
     expect((await stack.berth('platform', 'diff', 'p1', 'p2')).stdout).toContain('Platform fixture-10.3');
   });
 
+  it('copies a built platform under a new name (--from-platform): its source, commit and hooks, verified', async () => {
+    await stack.berth('platform', 'hooks', 'p2', 'cache:rebuild');
+    const copied = await json<Task>(
+      'platform',
+      'build',
+      'p2copy',
+      '--from-platform',
+      'p2',
+      '--server',
+      'web1',
+    );
+    expect(copied.state).toBe('succeeded');
+    expect((await json<Task>('task', 'show', copied.id)).phases.map((phase) => phase.name)).toEqual([
+      'copy',
+      'scan',
+    ]);
+    expect(await json<Platform>('platform', 'show', 'p2copy')).toMatchObject({
+      status: 'verified',
+      path: platformDir('p2copy'),
+      commit: repo.tags['v10.3'],
+      source: { kind: 'git', url: repo.url, ref: 'v10.3' },
+      deployHooks: ['cache:rebuild'],
+    });
+    expect(existsSync(join(platformDir('p2copy'), 'vendor', 'berth-fixture', 'banner', 'banner.php'))).toBe(
+      true,
+    );
+    const refused = await failure(
+      'platform',
+      'build',
+      'p3',
+      '--from-platform',
+      'p2',
+      '--git',
+      repo.url,
+      '--server',
+      'web1',
+    );
+    expect(refused?.code).toBe(2);
+  });
+
   it('leaves nothing of a build that fails: no platform, no directory', async () => {
     const failed = await failure(
       'platform',

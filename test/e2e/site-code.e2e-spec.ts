@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Site, SiteDeployHooks, Task } from '../../shared/src/api.js';
@@ -144,5 +145,39 @@ describe('site repositories and deploys', () => {
     expect(plain?.stderr).toContain('has no repository of its own');
     const badRef = await failure('site', 'deploy', domain, '--ref', '--upload-pack=touch');
     expect(badRef?.stderr).toMatch(/not a branch, tag or commit/);
+  });
+
+  it('makes a new site the short way: the newest platform of its core, a repository of its own, a Drush alias', async () => {
+    const aliases = mkdtempSync(join(tmpdir(), 'berth-aliases-'));
+    try {
+      const made = await stack.berth(
+        'site',
+        'new',
+        'fresh-one.example',
+        '--core',
+        '10',
+        '--alias-dir',
+        aliases,
+      );
+      expect(made.stdout).toContain('fresh-one.example is installed on p103');
+      const site = await json<Site>('site', 'show', 'fresh-one.example');
+      const repository = join(stack.root, 'repositories', 'fresh-one.example.git');
+      expect(site.code).toMatchObject({ repository, ref: 'main' });
+      expect(readFileSync(join(stack.root, 'sites', 'fresh-one.example', 'README.md'), 'utf8')).toContain(
+        'berth site deploy fresh-one.example --ref REF',
+      );
+      expect(readFileSync(join(aliases, 'fresh-one-example.site.yml'), 'utf8')).toMatch(
+        /uri: '?http:\/\/fresh-one\.example/,
+      );
+      expect((await stack.web.request('fresh-one.example', '/')).status).toBe(200);
+
+      const none = await failure('site', 'new', 'eleven.example', '--core', '11');
+      expect(none?.code).toBe(2);
+      expect(none?.stderr).toContain(
+        'berth platform build d11 --composer-project drupal/recommended-project:^11',
+      );
+    } finally {
+      rmSync(aliases, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,5 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { StepError, StepErrorCode } from '../../../shared/src/errors.js';
 import type { PlatformSource } from '../../../shared/src/platform-source.js';
 import type { StepContext } from '../steps/step.js';
@@ -167,6 +167,26 @@ export class CodebaseTools {
   async initRepository(dir: string, url: string): Promise<void> {
     await this.git(['init', '--quiet'], dir);
     await this.git(['remote', 'add', 'origin', url], dir);
+  }
+
+  /**
+   * A bare repository at `dir` (which must not exist) whose main branch has one commit: `files`
+   * (path → content), committed in a scratch work tree as Berth.
+   */
+  async createRepository(dir: string, files: Record<string, string>, message: string): Promise<void> {
+    const work = join(this.scratch, 'work');
+    await this.git(['init', '--quiet', '--bare', '--initial-branch=main', dir], '/');
+    await this.git(['init', '--quiet', '--initial-branch=main', work], '/');
+    for (const [path, content] of Object.entries(files)) {
+      await mkdir(dirname(join(work, path)), { recursive: true });
+      await writeFile(join(work, path), content);
+    }
+    await this.git(['add', '--all'], work);
+    await this.git(
+      ['-c', 'user.name=Berth', '-c', 'user.email=berth@localhost', 'commit', '--quiet', '-m', message],
+      work,
+    );
+    await this.git(['push', '--quiet', dir, 'main'], work);
   }
 
   /** Fetches the origin's branches and tags, and returns the commit `ref` names there. */

@@ -9,6 +9,7 @@ import { StepError, StepErrorCode } from '../../../shared/src/errors.js';
  *   <root>/sites/<domain>/                 settings.php, files/, private/
  *   <root>/config/nginx/<domain>.conf      the vhost
  *   <root>/config/sites/<domain>/          credentials.php, kept out of the site directory
+ *   <root>/repositories/<domain>.git       a site repository Berth made for a new site (site new)
  *   <root>/tmp/                            work files of running steps (same filesystem as sites/)
  */
 export class HostLayout {
@@ -28,6 +29,13 @@ export class HostLayout {
   }
   get tmpDir(): string {
     return join(this.root, 'tmp');
+  }
+  get repositoriesDir(): string {
+    return join(this.root, 'repositories');
+  }
+  /** The bare repository Berth makes for a new site's own code. */
+  siteRepository(domain: string): string {
+    return this.inside(this.repositoriesDir, `${domain}.git`);
   }
 
   platformDir(platform: string): string {

@@ -37,7 +37,7 @@ import { siteLink, siteUnlink } from './site/link.js';
 import { siteRemove } from './site/remove.js';
 import { siteWriteSettings } from './site/write-settings.js';
 import type { StepContext, StepHandler } from './step.js';
-import { siteCodeCheckout, siteCodeFetch } from './site/code.js';
+import { siteCodeCheckout, siteCodeFetch, siteCodeInit } from './site/code.js';
 
 /** A step with its parameters checked, ready to run. */
 export type PreparedStep = (context: StepContext) => Promise<unknown>;
@@ -84,6 +84,7 @@ const ALL_STEPS: readonly RegisteredStep[] = [
   register(platformPull),
   register(platformCommits),
   register(platformRemove),
+  register(siteCodeInit),
   register(siteCodeFetch),
   register(siteCodeCheckout),
   register(httpWriteVhost),

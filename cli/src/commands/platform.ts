@@ -65,7 +65,8 @@ export function registerPlatformCommands(program: Command, ctx: CliContext): voi
     .description(
       'Build a platform from a git repository or a Composer project: cloned at a branch, tag or commit ' +
         '(the commit recorded), composer install --no-dev when it has a composer.json, then verified; on a ' +
-        'cluster built on its first head and copied to the others. A failed build leaves nothing (starts a task)',
+        'cluster built on its first head and copied to the others; or copy a built platform to another server ' +
+        '(--from-platform). A failed build leaves nothing (starts a task)',
     )
     .argument(
       '<name>',
@@ -80,6 +81,10 @@ export function registerPlatformCommands(program: Command, ctx: CliContext): voi
     .option(
       '--composer-repository <url>',
       'with --composer-project: a Composer repository instead of Packagist',
+    )
+    .option(
+      '--from-platform <name>',
+      'instead of --git or --composer-project: a platform Berth built, copied to --server under the new name',
     )
     .option('--server <name>', 'the web server that builds and holds it')
     .option(
@@ -101,6 +106,7 @@ export function registerPlatformCommands(program: Command, ctx: CliContext): voi
           ref?: string;
           composerProject?: string;
           composerRepository?: string;
+          fromPlatform?: string;
           server?: string;
           cluster?: string;
           deployKeyFile?: string;
@@ -111,9 +117,12 @@ export function registerPlatformCommands(program: Command, ctx: CliContext): voi
       ) => {
         const checked = validatePlatformName('platform name', name);
         if (!checked.ok) throw usageError(checked.failure.message);
-        if ((options.git === undefined) === (options.composerProject === undefined)) {
+        const sources = [options.git, options.composerProject, options.fromPlatform].filter(
+          (given) => given !== undefined,
+        );
+        if (sources.length !== 1) {
           throw usageError(
-            'say what to build from: --git URL or --composer-project PACKAGE:VERSION (one of them)',
+            'say what to build from: --git URL, --composer-project PACKAGE:VERSION or --from-platform NAME (one of them)',
           );
         }
         if ((options.server === undefined) === (options.cluster === undefined)) {
@@ -137,6 +146,7 @@ export function registerPlatformCommands(program: Command, ctx: CliContext): voi
               ? {}
               : { composerRepository: options.composerRepository }),
             ...(deployKey === undefined ? {} : { deployKey }),
+            ...(options.fromPlatform === undefined ? {} : { fromPlatform: options.fromPlatform }),
           });
           return created.task;
         };

@@ -36,6 +36,41 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
     if (!checked.ok) throw usageError(checked.failure.message);
     return checked.value;
   };
+  /** A Drush alias file for a site: its platform's docroot and drush, its URI, its web server. */
+  const writeSiteAlias = async (
+    client: ApiClient,
+    domain: string,
+    options: {
+      name: string;
+      environment: string;
+      dir?: string;
+      local?: boolean;
+      host?: string;
+      user?: string;
+      force?: boolean;
+    },
+  ) => {
+    const found = await client.getSite(domain);
+    const platform = await client.getPlatform(found.platform);
+    // The registered server name is a DNS name the operator chose (the agent's host name by default).
+    const host = options.local ? undefined : (options.host ?? platform.serverName);
+    const alias = buildAliasEnvironment({
+      url: found.url,
+      platformPath: platform.path,
+      docroot: platform.docroot,
+      host,
+      user: options.local ? undefined : options.user,
+    });
+    const text = renderAliasFile(options.name, options.environment, alias, found.domain);
+    const directory = resolve(options.dir ?? defaultAliasDirectory(ctx.env.HOME));
+    const path = await writeAliasFile(directory, options.name, text, { force: options.force === true });
+    return { path, directory, alias };
+  };
+  const aliasHint = (name: string, directory: string) => {
+    ctx.err(`Use it with: drush @${name} status   (Drush reads ${directory} if it is in its alias-path;`);
+    ctx.err('see berth site aliases --help)');
+  };
+
   /** A domain a new site (an install, a clone, a rename) is to get: the master's own rule. */
   const newDomainArgument = (domain: string) => {
     const checked = validateSiteDomain('domain', domain);
@@ -97,6 +132,79 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
           () =>
             ctx.out(`${domain} is installed: http://${domain}/  (log in: berth site login-reset ${domain})`),
         );
+      },
+    );
+
+  site
+    .command('new')
+    .description(
+      'A new site the short way (drush ns): the newest verified platform of its Drupal major version, its own ' +
+        'repository (the one given, or one made on its web server with modules/ and themes/), installed; then a ' +
+        'Drush alias file for it (starts a task)',
+    )
+    .argument('<domain>', 'the domain, a lowercase DNS name')
+    .option(
+      '--core <major>',
+      'the Drupal major version (default: the newest verified platform of any)',
+      wholeNumber,
+    )
+    .option(
+      '--repo <url>',
+      "the site's own repository (default: one made at <root>/repositories/<domain>.git)",
+    )
+    .option('--ref <ref>', 'with --repo: the branch, tag or commit (default: main)')
+    .option('--client <name>', 'the client that owns the site')
+    .option('--db-server <name>', "database server (default: the platform's server)")
+    .option('--alias-dir <dir>', 'where to write its Drush alias file (default: ~/.drush/sites)')
+    .option('--no-alias', 'write no Drush alias file')
+    .option('--no-wait', WAIT_HELP)
+    .option('--verbose', VERBOSE_HELP)
+    .option('--json', JSON_HELP)
+    .action(
+      async (
+        domain: string,
+        options: WaitOptions & {
+          core?: number;
+          repo?: string;
+          ref?: string;
+          client?: string;
+          dbServer?: string;
+          aliasDir?: string;
+          alias: boolean;
+        },
+        command: Command,
+      ) => {
+        newDomainArgument(domain);
+        if (options.ref !== undefined && options.repo === undefined) throw usageError('--ref needs --repo');
+        const client = await ctx.client(command);
+        let platform = '';
+        await runTask(
+          command,
+          options,
+          async (api) => {
+            const created = await api.newSite({
+              domain,
+              ...(options.core !== undefined ? { core: options.core } : {}),
+              ...(options.repo !== undefined ? { repository: options.repo, ref: options.ref } : {}),
+              ...(options.client !== undefined ? { client: options.client } : {}),
+              ...(options.dbServer !== undefined ? { dbServer: options.dbServer } : {}),
+            });
+            platform = created.platform;
+            return created.task;
+          },
+          () => ctx.out(`${domain} is installed on ${platform}: http://${domain}/`),
+        );
+        if (ctx.exitCode !== 0 || !options.wait || !options.alias) return;
+        const name = aliasNameForDomain(domain);
+        const written = await writeSiteAlias(client, domain, {
+          name,
+          environment: 'live',
+          ...(options.aliasDir !== undefined ? { dir: options.aliasDir } : {}),
+        });
+        if (!options.json) {
+          ctx.out(`Drush alias: ${written.path}`);
+          aliasHint(name, written.directory);
+        }
       },
     );
 
@@ -598,25 +706,15 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
         if (options.user !== undefined && !/^[a-z_][a-z0-9_.-]{0,31}$/.test(options.user)) {
           throw usageError(`--user "${options.user}" is not a valid user name`);
         }
-        const client = await ctx.client(command);
-        const found = await client.getSite(domain);
-        const platform = await client.getPlatform(found.platform);
-        // The registered server name is a DNS name the operator chose (the agent's host name by default).
-        const host = options.local ? undefined : (options.host ?? platform.serverName);
-        const alias = buildAliasEnvironment({
-          url: found.url,
-          platformPath: platform.path,
-          docroot: platform.docroot,
-          host,
-          user: options.local ? undefined : options.user,
+        const written = await writeSiteAlias(await ctx.client(command), domain, {
+          ...options,
+          name,
+          environment: environmentName,
         });
-        const text = renderAliasFile(name, environmentName, alias, found.domain);
-        const directory = resolve(options.dir ?? defaultAliasDirectory(ctx.env.HOME));
-        const path = await writeAliasFile(directory, name, text, { force: options.force === true });
-        if (options.json) return ctx.json({ path, name, environment: environmentName, alias });
-        ctx.out(path);
-        ctx.err(`Use it with: drush @${name} status   (Drush reads ${directory} if it is in its alias-path;`);
-        ctx.err('see berth site aliases --help)');
+        if (options.json)
+          return ctx.json({ path: written.path, name, environment: environmentName, alias: written.alias });
+        ctx.out(written.path);
+        aliasHint(name, written.directory);
       },
     );
 

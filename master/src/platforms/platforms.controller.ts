@@ -97,6 +97,13 @@ export class BuildPlatformBody {
       'An SSH private key (no passphrase) to read the repository with; stored encrypted, never shown',
   })
   deployKey?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'Instead of git or composerProject: a platform Berth built, copied to this server under the new name (its source, commit, deploy key and hooks go with it)',
+    example: 'd103',
+  })
+  fromPlatform?: string;
 }
 
 export class PullPlatformBody {

@@ -47,21 +47,59 @@ export class PlatformsService {
     if (typeof input !== 'object' || input === null) throw invalid('the body must be a JSON object');
     const name = validatePlatformName('platform name', input.name);
     if (!name.ok) throw invalid(name.failure.message);
-    const source = buildSource(input);
-    const deployKeyEncrypted =
-      input.deployKey === undefined ? null : this.secrets.encrypt(checkDeployKey(input.deployKey));
+    const copied = input.fromPlatform === undefined ? null : await this.copySource(input);
+    const source = copied?.source ?? buildSource(input);
+    const deployKeyEncrypted = copied
+      ? copied.deployKeyEncrypted
+      : input.deployKey === undefined
+        ? null
+        : this.secrets.encrypt(checkDeployKey(input.deployKey));
     const placement = await this.placement(input);
     if (await this.platforms.findByNameOrId(name.value)) throw nameTaken(name.value);
-    const platform = await this.createBuilt(name.value, placement, source, deployKeyEncrypted);
+    const platform = await this.createBuilt(
+      name.value,
+      placement,
+      source,
+      deployKeyEncrypted,
+      copied?.deployHooks ?? [],
+    );
     const task = await this.queue.queue({
       type: 'platform.build',
       targetId: platform.id,
       targetName: platform.name,
       lockKey: `platform:${platform.id}`,
-      params: { ...(await this.placementParams(platform)), source },
+      params: {
+        ...(await this.placementParams(platform)),
+        source,
+        ...(copied
+          ? { copyOf: { serverId: copied.serverId, platform: copied.name, commit: copied.commit } }
+          : {}),
+      },
       createdBy: principal.name,
     });
     return { platform: await this.view(platform), task };
+  }
+
+  /**
+   * The platform a build --from-platform copies: one Berth built (its source, commit, deploy key and
+   * hooks go with the copy), verified, and on one server (a cluster's heads hold copies already).
+   */
+  private async copySource(input: BuildPlatformInput): Promise<PlatformEntity & { source: PlatformSource }> {
+    if (input.git !== undefined || input.composerProject !== undefined || input.deployKey !== undefined)
+      throw invalid('fromPlatform is the source: give no git, composerProject or deployKey with it');
+    if (typeof input.fromPlatform !== 'string' || input.fromPlatform === '')
+      throw invalid('fromPlatform must be a platform name');
+    const from = await this.get(input.fromPlatform);
+    if (!from.source) {
+      throw invalid(
+        `platform ${from.name} was not built by Berth, so where its code comes from is not known: copy it to the other server yourself and \`berth platform add\` it there`,
+      );
+    }
+    if (from.status !== 'verified')
+      throw invalid(`platform ${from.name} is ${from.status}, not verified: it is not copied`);
+    if (from.clusterId)
+      throw invalid(`platform ${from.name} is on a cluster: every head holds a copy already`);
+    return { ...from, source: from.source };
   }
 
   /**
@@ -490,6 +528,8 @@ export interface BuildPlatformInput {
   composerProject?: unknown;
   composerRepository?: unknown;
   deployKey?: unknown;
+  /** Instead of a source: a platform Berth built, copied to this server under the new name. */
+  fromPlatform?: unknown;
 }
 
 function buildSource(input: BuildPlatformInput): PlatformSource {

@@ -42,6 +42,35 @@ export class InstallSiteBody {
   ref?: string;
 }
 
+export class NewSiteBody {
+  @ApiProperty({ description: 'The domain: a lowercase DNS name', example: 'www.example.org' })
+  domain!: string;
+
+  @ApiPropertyOptional({
+    description: 'Drupal major version (default: the newest verified platform of any)',
+    example: 11,
+  })
+  core?: number;
+
+  @ApiPropertyOptional({
+    description:
+      "The site's own repository; default: one made on its web server at <root>/repositories/<domain>.git",
+  })
+  repository?: string;
+
+  @ApiPropertyOptional({ description: 'With repository: the branch, tag or commit', default: 'main' })
+  ref?: string;
+
+  @ApiPropertyOptional({ description: 'Install profile', default: 'standard' })
+  profile?: string;
+
+  @ApiPropertyOptional({ description: "Database server (name); default: the platform's server" })
+  dbServer?: string;
+
+  @ApiPropertyOptional({ description: 'Owner (client name); admin tokens only' })
+  client?: string;
+}
+
 export class DeploySiteBody {
   @ApiProperty({ description: "A branch, tag or commit of the site's own repository", example: 'v2.4.0' })
   ref!: string;
@@ -147,6 +176,20 @@ export class SitesController {
   @ApiResponse({ status: 409, description: 'the domain exists, or the platform is not verified or locked' })
   install(@Req() request: AuthenticatedRequest, @Body() body: InstallSiteBody) {
     return this.sites.install(request.principal, body ?? {});
+  }
+
+  @Post('new')
+  @ApiOperation({
+    summary:
+      'A new site the short way (drush ns): the newest verified platform of its Drupal major version, its own repository (the one given, or one made on its web server with the layout), installed (a task)',
+  })
+  @ApiResponse({ status: 201, description: '{ site, task, platform }' })
+  @ApiResponse({
+    status: 409,
+    description: 'the domain exists, or no verified platform runs that core (the answer says what to build)',
+  })
+  newSite(@Req() request: AuthenticatedRequest, @Body() body: NewSiteBody) {
+    return this.sites.newSite(request.principal, body ?? {});
   }
 
   @Get()

@@ -112,8 +112,13 @@ export class SitesRepository {
   }
 
   /** The site's own repository is at this ref and commit now (an install with --repo, a deploy). */
-  async setCode(id: string, code: { ref: string; commit: string }): Promise<void> {
-    await this.db.getRepository(SiteEntity).update({ id }, { codeRef: code.ref, codeCommit: code.commit });
+  async setCode(id: string, code: { ref: string; commit: string; url?: string }): Promise<void> {
+    await this.db
+      .getRepository(SiteEntity)
+      .update(
+        { id },
+        { codeRef: code.ref, codeCommit: code.commit, ...(code.url ? { repositoryUrl: code.url } : {}) },
+      );
   }
 
   /** A site under a new name (the end of a rename). */

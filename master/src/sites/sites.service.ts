@@ -109,7 +109,11 @@ export class SitesService {
     private readonly offsite: Pick<OffsiteRepository, 'copiesOf'>,
   ) {}
 
-  async install(principal: Principal, input: InstallSiteInput): Promise<{ site: SiteView; task: TaskView }> {
+  async install(
+    principal: Principal,
+    input: InstallSiteInput,
+    options: { newRepository?: boolean } = {},
+  ): Promise<{ site: SiteView; task: TaskView }> {
     const domain = validateSiteDomain('domain', input.domain);
     if (!domain.ok) throw new SitesError(SitesErrorCode.InvalidInput, domain.failure.message);
     const profile = validateName('profile', input.profile ?? 'standard');
@@ -119,7 +123,7 @@ export class SitesService {
     }
     const platform = await this.platformForNewSite(input.platform);
     const repository = siteRepositoryInput(input);
-    if (repository && platform.clusterId) {
+    if ((repository || options.newRepository) && platform.clusterId) {
       throw new SitesError(
         SitesErrorCode.InvalidInput,
         `a site on a cluster cannot have a repository of its own yet: install it on a platform of one server`,
@@ -147,9 +151,43 @@ export class SitesService {
     });
     const task = await this.queueFor(principal, site, 'site.install', {
       profile: profile.value,
-      ...(repository ? { repository } : {}),
+      ...(repository ? { repository } : options.newRepository ? { newRepository: true as const } : {}),
     });
     return { site: this.view(site, await this.names()), task };
+  }
+
+  /**
+   * A new site the short way (seed 000's `drush ns`): on the newest verified, unlocked platform of
+   * one server for its Drupal major version (or the newest of all), with its own repository (the
+   * one given, or one made on its web server with the layout), installed.
+   */
+  async newSite(
+    principal: Principal,
+    input: Omit<InstallSiteInput, 'platform'> & { platform?: unknown; core?: unknown },
+  ): Promise<{ site: SiteView; task: TaskView; platform: string }> {
+    if (input.platform !== undefined)
+      throw new SitesError(
+        SitesErrorCode.InvalidInput,
+        'a new site picks its platform: give core, or use install',
+      );
+    const core = input.core === undefined ? null : Number(input.core);
+    if (core !== null && (!Number.isInteger(core) || core < 7 || core > 99))
+      throw new SitesError(SitesErrorCode.InvalidInput, 'core must be a Drupal major version: 10, 11 ...');
+    const platform = newestPlatform(await this.platforms.list(), core);
+    if (!platform) {
+      const major = core ?? 11;
+      throw new SitesError(
+        SitesErrorCode.PlatformNotReady,
+        `no verified, unlocked platform of one server${core === null ? '' : ` runs Drupal ${core}`}: build one, e.g. ` +
+          `berth platform build d${major} --composer-project drupal/recommended-project:^${major} --server SERVER`,
+      );
+    }
+    const installed = await this.install(
+      principal,
+      { ...input, platform: platform.id },
+      { newRepository: input.repository === undefined || input.repository === null },
+    );
+    return { ...installed, platform: platform.name };
   }
 
   /**
@@ -1066,4 +1104,37 @@ function siteRepositoryInput(input: InstallSiteInput): { url: string; ref: strin
   const ref = validateGitRef('ref', input.ref ?? 'main');
   if (!ref.ok) throw new SitesError(SitesErrorCode.InvalidInput, ref.failure.message);
   return { url: url.value, ref: ref.value };
+}
+
+/**
+ * The platform a new site goes on: verified, unlocked, on one server, of Drupal `core` when given;
+ * the newest core version of those (then the newest platform).
+ */
+export function newestPlatform<
+  P extends {
+    status: string;
+    locked: boolean;
+    clusterId: string | null;
+    coreVersion: string | null;
+    createdAt: Date;
+  },
+>(platforms: readonly P[], core: number | null): P | null {
+  const version = (text: string | null) =>
+    (text ?? '').split('.').map((part) => Number.parseInt(part, 10) || 0);
+  const newer = (a: P, b: P) => {
+    const [x, y] = [version(a.coreVersion), version(b.coreVersion)];
+    for (let i = 0; i < Math.max(x.length, y.length); i += 1) {
+      if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0);
+    }
+    return a.createdAt.getTime() - b.createdAt.getTime();
+  };
+  const candidates = platforms.filter(
+    (platform) =>
+      platform.status === 'verified' &&
+      !platform.locked &&
+      !platform.clusterId &&
+      platform.coreVersion !== null &&
+      (core === null || version(platform.coreVersion)[0] === core),
+  );
+  return candidates.sort(newer).at(-1) ?? null;
 }

@@ -67,5 +67,21 @@ describe('platform.archive and platform.extract (a platform copied to a new head
     );
     expect(wrong.code).toBe(StepErrorCode.UnsafeArchive);
     expect((await readdir(join(head.root, 'platforms'))).sort()).toEqual(['p1']);
+    // Under another name (build --from-platform) when the step says which platform it was made of.
+    const renamed = await runStep(
+      platformExtract,
+      { platform: 'p1-copy', archiveId, from: 'p1' },
+      testContext(head.host, { archives }),
+    );
+    expect(renamed.path).toBe(join(head.root, 'platforms', 'p1-copy'));
+    expect((await readdir(join(head.root, 'platforms'))).sort()).toEqual(['p1', 'p1-copy']);
+    const claimed = await stepFailure(
+      runStep(
+        platformExtract,
+        { platform: 'p3', archiveId, from: 'p2' },
+        testContext(head.host, { archives }),
+      ),
+    );
+    expect(claimed.code).toBe(StepErrorCode.UnsafeArchive);
   });
 });

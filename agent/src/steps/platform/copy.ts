@@ -80,14 +80,19 @@ export const platformArchive: StepHandler<'platform.archive'> = {
 };
 
 /**
- * Extracts a platform copied by platform.archive to `<root>/platforms/<platform>`, which must not
- * exist yet: into a new directory beside it, every entry checked, then renamed into place. On any
+ * Extracts a platform copied by platform.archive to `<root>/platforms/<platform>` (a cluster's head,
+ * or another server under a new name: `from`), which must not exist yet: into a new directory beside it, every entry checked, then renamed into place. On any
  * failure nothing is left.
  */
 export const platformExtract: StepHandler<'platform.extract'> = {
   name: 'platform.extract',
-  parseParams: platformArchiveParams,
-  async run({ platform, archiveId }, context) {
+  parseParams: (input) =>
+    parseWith(input, ['platform', 'archiveId'], ['from'], (params) => ({
+      platform: must(validatePlatformName('platform', params.platform)),
+      archiveId: archiveIdValue('archiveId', params.archiveId),
+      ...(params.from !== undefined ? { from: must(validatePlatformName('from', params.from)) } : {}),
+    })),
+  async run({ platform, archiveId, from }, context) {
     const layout = new HostLayout(context.host.root);
     const target = layout.platformDir(platform);
     if ((await pathKind(target)) !== 'missing') {
@@ -108,10 +113,11 @@ export const platformExtract: StepHandler<'platform.extract'> = {
           retryable: false,
         });
       });
-      if (result.manifest.domain !== platform) {
+      // A copy under another name (build --from-platform) names the platform it was made of.
+      if (result.manifest.domain !== (from ?? platform)) {
         throw new StepError({
           code: StepErrorCode.UnsafeArchive,
-          message: `archive ${archiveId} is of ${result.manifest.domain}, not of platform ${platform}`,
+          message: `archive ${archiveId} is of ${result.manifest.domain}, not of platform ${from ?? platform}`,
           retryable: false,
         });
       }
@@ -120,7 +126,7 @@ export const platformExtract: StepHandler<'platform.extract'> = {
       context.note(
         `copied platform ${platform} into ${target}: ${result.files} files (${result.bytes} bytes)`,
       );
-      return { files: result.files, bytes: result.bytes };
+      return { files: result.files, bytes: result.bytes, path: target };
     } finally {
       if (!placed) await rm(temp, { recursive: true, force: true });
     }

@@ -10,7 +10,7 @@ import {
   type SiteRepository,
 } from '../../../../test/fixtures/site-repository.js';
 import { runStep, stepFailure, testContext, testRoot } from '../../testing/step-context.js';
-import { siteCodeCheckout, siteCodeFetch } from './code.js';
+import { siteCodeCheckout, siteCodeFetch, siteCodeInit } from './code.js';
 
 /** A site's own repository checked out into its directory with real git, from a local bare repository. */
 describe('site code steps', () => {
@@ -105,6 +105,25 @@ describe('site code steps', () => {
     });
     await run(siteCodeCheckout, { domain, commit: repository.tags.r2 });
     expect(existsSync(marker)).toBe(false);
+  });
+
+  it('makes a repository for a new site on the server, with its layout, and keeps one that is there', async () => {
+    const made = await run<{ url: string; created: boolean }>(siteCodeInit, { domain: 'new.test' });
+    expect(made).toEqual({ url: join(root.root, 'repositories', 'new.test.git'), created: true });
+    const newSite = join(root.root, 'sites', 'new.test');
+    await mkdir(join(newSite, 'files'), { recursive: true });
+    await writeFile(join(newSite, 'settings.php'), '<?php // Berth\n');
+    const fetched = await run<{ commit: string }>(siteCodeFetch, {
+      domain: 'new.test',
+      ref: 'main',
+      url: made.url,
+    });
+    await run(siteCodeCheckout, { domain: 'new.test', commit: fetched.commit });
+    expect(await readFile(join(newSite, 'README.md'), 'utf8')).toContain(
+      'berth site deploy new.test --ref REF',
+    );
+    expect(existsSync(join(newSite, 'modules', '.gitkeep'))).toBe(true);
+    expect(await run(siteCodeInit, { domain: 'new.test' })).toEqual({ url: made.url, created: false });
   });
 
   it('refuses parameters that could read as options or leave the site directory', async () => {

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StepError, StepErrorCode } from '../../../../shared/src/errors.js';
 import { validateCommitId, validateGitRef, validateGitUrl } from '../../../../shared/src/platform-source.js';
@@ -59,6 +59,54 @@ export const siteCodeFetch: StepHandler<'site.code-fetch'> = {
     } finally {
       await tools.close();
     }
+  },
+};
+
+/** What a new site's repository starts with: the places of its own code, and what never goes in it. */
+function siteRepositoryLayout(domain: string): Record<string, string> {
+  return {
+    'README.md': [
+      `# ${domain}`,
+      '',
+      "This site's own code, outside every platform: its modules in `modules/`, its themes in `themes/`,",
+      'its configuration in `config/sync/` (`drush config:export`). Never settings.php, files/ or',
+      'private/: Berth and Drupal write those, and a deploy refuses a commit that holds them.',
+      '',
+      `Deploy a branch, tag or commit with: berth site deploy ${domain} --ref REF`,
+      '',
+    ].join('\n'),
+    'modules/.gitkeep': '',
+    'themes/.gitkeep': '',
+  };
+}
+
+/**
+ * Makes a new site's repository on this server (site.code-init): `<root>/repositories/<domain>.git`
+ * with the layout on main; one already there (a site of that name before) is used as it is.
+ */
+export const siteCodeInit: StepHandler<'site.code-init'> = {
+  name: 'site.code-init',
+  parseParams: (input) =>
+    parseWith(input, ['domain'], [], (params) => ({ domain: domainValue('domain', params.domain) })),
+  async run({ domain }, context) {
+    const layout = new HostLayout(context.host.root);
+    const dir = layout.siteRepository(domain);
+    if ((await pathKind(dir)) === 'directory') {
+      context.note(`${dir} exists: the site's repository is the one there`);
+      return { url: dir, created: false };
+    }
+    await ensureDir(layout.repositoriesDir, 0o700);
+    const tools = await openTools(context, layout);
+    try {
+      await tools.createRepository(dir, siteRepositoryLayout(domain), `Site repository of ${domain}`);
+    } catch (error) {
+      await rm(dir, { recursive: true, force: true });
+      throw error;
+    } finally {
+      await tools.close();
+    }
+    context.note(`made ${dir} (main: modules/, themes/, README.md)`);
+    return { url: dir, created: true };
   },
 };
 

@@ -102,6 +102,7 @@ const shown = (calls: readonly StepCall[]) =>
 
 function build(options: {
   heads?: typeof HEADS;
+  copyOf?: { serverId: string; platform: string; commit: string | null };
   fail?: (call: StepCall) => ReturnType<typeof stepFailure> | undefined;
 }) {
   const { deps, writes } = registry();
@@ -113,6 +114,7 @@ function build(options: {
       serverId: 'web1',
       source: SOURCE,
       ...(options.heads ? { heads: options.heads } : {}),
+      ...(options.copyOf ? { copyOf: options.copyOf } : {}),
     },
     targetId: 'p9',
     targetName: 'd103',
@@ -159,6 +161,27 @@ describe('platform.build', () => {
       'platform.scan web2',
     ]);
     expect(writes).toContain('archive removed copy-archive');
+  });
+
+  it("copies another server's platform under the new name instead of building, keeping its commit", async () => {
+    const commit = 'c1'.repeat(20);
+    const { harness, writes } = build({ copyOf: { serverId: 'web7', platform: 'd103-web7', commit } });
+    const trace = await harness.run();
+    expect(trace.state).toBe('succeeded');
+    expect(shown(trace.calls)).toEqual([
+      'platform.archive web7',
+      'platform.extract web1',
+      'platform.scan web1',
+    ]);
+    expect(trace.calls[0]!.params).toMatchObject({ platform: 'd103-web7' });
+    expect(trace.calls[1]!.params).toMatchObject({ platform: 'd103', from: 'd103-web7' });
+    expect(writes).toEqual(
+      expect.arrayContaining([
+        `built p9 /var/berth/platforms/d103 ${commit}`,
+        'archive removed copy-archive',
+      ]),
+    );
+    expect(trace.phases.map((phase) => phase.name)).toEqual(['copy', 'scan']);
   });
 
   it.each([

@@ -1,9 +1,10 @@
-import { describeSource, type PlatformSource } from '../../../../shared/src/platform-source.js';
+import { describeSource } from '../../../../shared/src/platform-source.js';
 import type { PlatformPackage, StepOutput } from '../../../../shared/src/steps.js';
 import type {
   PlatformBuilt,
   PlatformDiff,
   PlatformPlacement,
+  TaskParams,
   TaskResult,
   TaskType,
 } from '../../../../shared/src/tasks.js';
@@ -76,7 +77,7 @@ export async function buildPlatform(
   context: TaskContext<'platform.build' | 'platform.update'>,
   deps: PlatformWorkflowDependencies,
   platformId: string,
-  build: PlatformPlacement & { source: PlatformSource },
+  build: TaskParams<'platform.build'>,
 ): Promise<PlatformBuilt> {
   const { platform, serverId } = build;
   const others = (build.heads ?? []).filter((head) => head.serverId !== serverId);
@@ -85,15 +86,22 @@ export async function buildPlatform(
       await context.step(server, 'platform.remove', { platform });
     await context.record('platforms.remove', () => deps.platforms.remove(platformId));
   });
-  await context.log(`building ${platform} from ${describeSource(build.source)}`);
-  const built = await context.phase('build', () =>
-    context.step(
-      serverId,
-      'platform.build',
-      { platform, source: build.source },
-      { timeoutMs: BUILD_TIMEOUT_MS },
-    ),
-  );
+  const copyOf = build.copyOf;
+  const built = copyOf
+    ? await context.phase('copy', async () => {
+        await context.log(`copying ${copyOf.platform} to ${platform}`);
+        const copied = await copyPlatformFrom(context, deps, copyOf, serverId, platform);
+        return { path: copied.path, commit: copyOf.commit, composer: false };
+      })
+    : await context.phase('build', async () => {
+        await context.log(`building ${platform} from ${describeSource(build.source)}`);
+        return context.step(
+          serverId,
+          'platform.build',
+          { platform, source: build.source },
+          { timeoutMs: BUILD_TIMEOUT_MS },
+        );
+      });
   if (others.length > 0) {
     await context.phase('copy to the heads', async () => {
       for (const head of others) await copyPlatform(context, deps, platform, serverId, head);
@@ -192,6 +200,27 @@ export function packageChanges(
       return !a || !b || a.version !== b.version || a.schemaVersion !== b.schemaVersion;
     })
     .map((name) => ({ name, from: shown(before.get(name)), to: shown(after.get(name)) }));
+}
+
+/**
+ * Another server's platform copied under a new name (build --from-platform), through the store
+ * (removed from it after): the same checks on every entry as a backup's.
+ */
+async function copyPlatformFrom(
+  context: TaskContext<'platform.build' | 'platform.update'>,
+  deps: PlatformWorkflowDependencies,
+  from: { serverId: string; platform: string },
+  serverId: string,
+  platform: string,
+): Promise<StepOutput<'platform.extract'>> {
+  const archiveId = await context.record('archives.reserve', () =>
+    deps.archives.reserve(from.serverId, 'transfer'),
+  );
+  context.cleanup('remove the copy from the store', () =>
+    context.record('archives.remove', () => deps.archives.remove(archiveId)),
+  );
+  await context.step(from.serverId, 'platform.archive', { platform: from.platform, archiveId });
+  return context.step(serverId, 'platform.extract', { platform, archiveId, from: from.platform });
 }
 
 /** A build's copy for another head of its cluster, through the store (removed from it after). */

@@ -35,21 +35,26 @@ export function installWorkflow(deps: SiteTaskDependencies): Workflow<'site.inst
     });
     // A site repository (only on one server, the service checks): its code in the site directory
     // before Drupal installs. Tasks queued without one ask for the same steps as before.
-    const repository = context.task.params.repository;
-    const code = repository
-      ? await context.phase('code', async () => {
-          const fetched = await context.step(place.web, 'site.code-fetch', {
-            domain: place.domain,
-            ref: repository.ref,
-            url: repository.url,
-          });
-          await context.step(place.web, 'site.code-checkout', {
-            domain: place.domain,
-            commit: fetched.commit,
-          });
-          return { ref: repository.ref, commit: fetched.commit };
-        })
-      : null;
+    const { repository, newRepository } = context.task.params;
+    const code =
+      repository || newRepository
+        ? await context.phase('code', async () => {
+            const { url, ref } = repository ?? {
+              url: (await context.step(place.web, 'site.code-init', { domain: place.domain })).url,
+              ref: 'main',
+            };
+            const fetched = await context.step(place.web, 'site.code-fetch', {
+              domain: place.domain,
+              ref,
+              url,
+            });
+            await context.step(place.web, 'site.code-checkout', {
+              domain: place.domain,
+              commit: fetched.commit,
+            });
+            return { ref, commit: fetched.commit, url };
+          })
+        : null;
     await context.phase('install', () =>
       context.step(place.web, 'app.install', {
         ...place.on,

@@ -102,7 +102,7 @@ export interface SiteTaskDependencies {
     setReleased(id: string): Promise<void>;
     setDomain(id: string, domain: string): Promise<void>;
     /** The site's own repository is at this ref and commit now (an install with --repo, a deploy). */
-    setCode(id: string, code: { ref: string; commit: string }): Promise<void>;
+    setCode(id: string, code: { ref: string; commit: string; url?: string }): Promise<void>;
     remove(id: string): Promise<void>;
     /** Of these domains, the ones that are sites in the registry. */
     knownDomains(domains: readonly string[]): Promise<string[]>;

@@ -14,6 +14,7 @@ export const DEFAULT_STEP_OUTPUTS: Required<StepOutputs> = {
   // A site repository at commit a...a, whose ref names b...b.
   'site.code-fetch': () => ({ commit: 'b'.repeat(40), current: 'a'.repeat(40) }),
   'site.code-checkout': ({ commit }) => ({ commit, previous: 'a'.repeat(40) }),
+  'site.code-init': ({ domain }) => ({ url: `/var/berth/repositories/${domain}.git`, created: true }),
   'sites.marker': ({ token }) => ({ dir: '/var/berth/sites', token: token ?? null }),
   'server.probe': () => ({
     hostname: 'web1',
@@ -111,7 +112,11 @@ export const DEFAULT_STEP_OUTPUTS: Required<StepOutputs> = {
   'http.discard-vhost': () => ({ discarded: true }),
   'http.list-vhosts': () => ({ domains: [] }),
   'platform.archive': () => ({ sha256: 'f'.repeat(64), bytes: 1000, files: 10 }),
-  'platform.extract': () => ({ files: 10, bytes: 4000 }),
+  'platform.extract': ({ platform }) => ({
+    files: 10,
+    bytes: 4000,
+    path: `/var/berth/platforms/${platform}`,
+  }),
   'probe.http': ({ expectStatus }) => ({ status: expectStatus?.[0] ?? 200, ms: 5, bodyExcerpt: '' }),
   'app.install': ({ profile }) => ({ profile }),
   'app.update': () => ({ pendingBefore: [] }),
