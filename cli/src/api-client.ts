@@ -201,6 +201,7 @@ export class ApiClient {
     core?: number;
     repository?: string;
     ref?: string;
+    deployKey?: string;
     client?: string;
     dbServer?: string;
   }): Promise<{ site: Site; task: Task; platform: string }> {
@@ -215,6 +216,7 @@ export class ApiClient {
     client?: string;
     repository?: string;
     ref?: string;
+    deployKey?: string;
   }): Promise<{ site: Site; task: Task }> {
     return this.request('POST', '/api/sites', { body });
   }

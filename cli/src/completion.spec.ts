@@ -53,6 +53,7 @@ describe('the command tree', () => {
       '--client',
       '--repo',
       '--ref',
+      '--deploy-key-file',
       '--no-wait',
       '--verbose',
       '--json',
@@ -60,7 +61,7 @@ describe('the command tree', () => {
     ]);
     expect(install.options[0]?.value).toEqual({ kind: 'names', of: 'platform' });
     expect(install.options[2]?.value).toEqual({ kind: 'names', of: 'server' });
-    expect(install.options[6]?.value).toBeNull();
+    expect(install.options[7]?.value).toBeNull();
     // A new site's domain is not completed; an existing one's is.
     expect(install.arguments[0]?.value).toEqual({ kind: 'none' });
     expect(find(root, 'site show').arguments[0]?.value).toEqual({ kind: 'names', of: 'site' });

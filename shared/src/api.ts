@@ -146,7 +146,13 @@ export interface Site {
    * The site's own repository (installed with --repo), the ref last deployed and its commit; null
    * for a site whose code is all its platform's.
    */
-  code: { repository: string; ref: string | null; commit: string | null } | null;
+  code: {
+    repository: string;
+    ref: string | null;
+    commit: string | null;
+    /** Whether a deploy key is stored for its repository (the key itself is never shown). */
+    deployKey?: boolean;
+  } | null;
   /** Only in GET /api/sites/{domain}. */
   cron?: SiteCron;
   /** Only in GET /api/sites/{domain}. */

@@ -160,3 +160,23 @@ export function validateCommitId(field: string, input: unknown): Validated<strin
   }
   return { ok: true, value: input };
 }
+
+/**
+ * A deploy key: an OpenSSH or PEM private key without a passphrase, as ssh -i reads it (a
+ * platform's or a site repository's); returned trimmed, with the newline ssh needs.
+ */
+export function validateDeployKey(field: string, input: unknown): Validated<string> {
+  if (
+    typeof input !== 'string' ||
+    input.length > 16_384 ||
+    !/^-----BEGIN [A-Z ]*PRIVATE KEY-----\r?\n[\s\S]+\r?\n-----END [A-Z ]*PRIVATE KEY-----\s*$/.test(
+      input.trim() + '\n',
+    )
+  ) {
+    return fail(
+      field,
+      `${field} must be an SSH private key (-----BEGIN OPENSSH PRIVATE KEY----- ...), without a passphrase`,
+    );
+  }
+  return { ok: true, value: input.trim() + '\n' };
+}

@@ -415,6 +415,8 @@ export interface StepDefinitions {
    */
   'site.code-fetch': {
     params: { domain: string; ref: string; url?: string };
+    /** The site repository's deploy key, in a 0600 file for this run only (as a platform build's). */
+    secrets: { deployKey?: string };
     output: { commit: string; current: string | null };
   };
   /**

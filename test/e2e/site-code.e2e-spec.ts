@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,7 +47,7 @@ describe('site repositories and deploys', () => {
   it('installs a site with its own repository checked out at a release, beside its settings', async () => {
     await stack.berth('site', 'install', domain, '--platform', 'p103', '--repo', repo.url, '--ref', 'r1');
     const site = await json<Site>('site', 'show', domain);
-    expect(site.code).toEqual({ repository: repo.url, ref: 'r1', commit: repo.tags.r1 });
+    expect(site.code).toEqual({ repository: repo.url, ref: 'r1', commit: repo.tags.r1, deployKey: false });
     expect(
       readFileSync(join(siteDir(), 'modules', 'site_feature', 'site_feature.info.yml'), 'utf8'),
     ).toContain('Site feature');
@@ -178,6 +178,46 @@ describe('site repositories and deploys', () => {
       );
     } finally {
       rmSync(aliases, { recursive: true, force: true });
+    }
+  });
+
+  it("keeps a site repository's deploy key sealed: sent to the fetch only, never in a task, log or answer", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-site-key-'));
+    const secret = `sitekeyberthe2e${'B'.repeat(40)}`;
+    const keyFile = join(dir, 'key');
+    writeFileSync(
+      keyFile,
+      `-----BEGIN OPENSSH PRIVATE KEY-----\n${secret}\n-----END OPENSSH PRIVATE KEY-----\n`,
+      {
+        mode: 0o600,
+      },
+    );
+    try {
+      const install = await stack.berth(
+        'site',
+        'install',
+        'keyed-one.example',
+        '--platform',
+        'p103',
+        '--repo',
+        repo.url,
+        '--ref',
+        'r1',
+        '--deploy-key-file',
+        keyFile,
+        '--json',
+      );
+      expect(install.stdout).not.toContain(secret);
+      const site = await json<Site>('site', 'show', 'keyed-one.example');
+      expect(site.code).toMatchObject({ ref: 'r1', deployKey: true });
+      expect(JSON.stringify(site)).not.toContain(secret);
+      const task = (await json<Task[]>('task', 'list', '--type', 'site.install'))[0]!;
+      expect(JSON.stringify(await json<Task>('task', 'show', task.id))).not.toContain(secret);
+      expect((await stack.berth('task', 'log', task.id)).stdout).not.toContain(secret);
+      // The fetch's scratch directory, its 0600 key file with it, is gone.
+      expect(readdirSync(join(stack.root, 'tmp')).filter((name) => name.startsWith('build-'))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -341,7 +341,11 @@ describe('web UI', () => {
     expect(await page.getByRole('heading', { name: 'Backups' }).count()).toBe(0);
 
     // Backups and Audit are an admin's pages: no links to them, and their routes show the dashboard.
-    expect(await page.locator('header.top').getByRole('link').allTextContents()).toEqual(['Berth']);
+    // Projects are a client's too (its own).
+    expect(await page.locator('header.top').getByRole('link').allTextContents()).toEqual([
+      'Berth',
+      'Projects',
+    ]);
     await page.goto(`${stack.master.url}/#/audit`);
     await page.getByRole('heading', { name: 'Sites' }).waitFor();
     expect(await page.getByRole('heading', { name: 'Audit' }).count()).toBe(0);

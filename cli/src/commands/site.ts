@@ -13,6 +13,7 @@ import {
   writeAliasFile,
 } from '../drush-alias.js';
 import { usageError } from '../errors.js';
+import { readSecretFile } from '../secret-file.js';
 import { formatDuration, formatHooks, formatRelative } from '../output/format.js';
 import { renderFields, renderTable } from '../output/table.js';
 import { JSON_HELP, runTaskCommand, VERBOSE_HELP, WAIT_HELP, type TaskStartOptions } from '../task-wait.js';
@@ -36,6 +37,13 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
     if (!checked.ok) throw usageError(checked.failure.message);
     return checked.value;
   };
+  /** --deploy-key-file's key, read from its file (never the command line); only with --repo. */
+  const repositoryKey = async (options: { repo?: string; deployKeyFile?: string }) => {
+    if (options.deployKeyFile === undefined) return undefined;
+    if (options.repo === undefined) throw usageError('--deploy-key-file needs --repo');
+    return readSecretFile(options.deployKeyFile, 'deploy key', true);
+  };
+
   /** A Drush alias file for a site: its platform's docroot and drush, its URI, its web server. */
   const writeSiteAlias = async (
     client: ApiClient,
@@ -93,6 +101,10 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
       "the site's own repository (modules/, themes/, config/sync), checked out into its directory; never settings.php, files/ or private/",
     )
     .option('--ref <ref>', 'with --repo: the branch, tag or commit (default: main)')
+    .option(
+      '--deploy-key-file <file>',
+      'with --repo: an SSH private key (no passphrase) the repository is read with; stored encrypted, never shown',
+    )
     .option('--no-wait', WAIT_HELP)
     .option('--verbose', VERBOSE_HELP)
     .option('--json', JSON_HELP)
@@ -100,6 +112,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
       async (
         domain: string,
         options: WaitOptions & {
+          deployKeyFile?: string;
           platform: string;
           profile?: string;
           dbServer?: string;
@@ -111,6 +124,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
       ) => {
         newDomainArgument(domain);
         if (options.ref !== undefined && options.repo === undefined) throw usageError('--ref needs --repo');
+        const deployKey = await repositoryKey(options);
         if (options.profile !== undefined) {
           const checked = validateName('profile', options.profile);
           if (!checked.ok) throw usageError(checked.failure.message);
@@ -127,6 +141,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
                 dbServer: options.dbServer,
                 client: options.client,
                 ...(options.repo !== undefined ? { repository: options.repo, ref: options.ref } : {}),
+                ...(deployKey !== undefined ? { deployKey } : {}),
               })
             ).task,
           () =>
@@ -153,6 +168,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
       "the site's own repository (default: one made at <root>/repositories/<domain>.git)",
     )
     .option('--ref <ref>', 'with --repo: the branch, tag or commit (default: main)')
+    .option('--deploy-key-file <file>', 'with --repo: an SSH private key it is read with; stored encrypted')
     .option('--client <name>', 'the client that owns the site')
     .option('--db-server <name>', "database server (default: the platform's server)")
     .option('--alias-dir <dir>', 'where to write its Drush alias file (default: ~/.drush/sites)')
@@ -171,11 +187,13 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
           dbServer?: string;
           aliasDir?: string;
           alias: boolean;
+          deployKeyFile?: string;
         },
         command: Command,
       ) => {
         newDomainArgument(domain);
         if (options.ref !== undefined && options.repo === undefined) throw usageError('--ref needs --repo');
+        const deployKey = await repositoryKey(options);
         const client = await ctx.client(command);
         let platform = '';
         await runTask(
@@ -186,6 +204,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
               domain,
               ...(options.core !== undefined ? { core: options.core } : {}),
               ...(options.repo !== undefined ? { repository: options.repo, ref: options.ref } : {}),
+              ...(deployKey !== undefined ? { deployKey } : {}),
               ...(options.client !== undefined ? { client: options.client } : {}),
               ...(options.dbServer !== undefined ? { dbServer: options.dbServer } : {}),
             });

@@ -1,10 +1,11 @@
 import type * as api from '../../../shared/src/api.js';
 import { validateAbsolutePath, validatePlatformName } from '../../../shared/src/validation.js';
 import {
+  type PlatformSource,
   validateComposerProject,
+  validateDeployKey,
   validateGitRef,
   validatePlatformSource,
-  type PlatformSource,
 } from '../../../shared/src/platform-source.js';
 import type { PlatformPlacement } from '../../../shared/src/tasks.js';
 import type { Principal } from '../auth/auth.service.js';
@@ -559,18 +560,9 @@ function buildSource(input: BuildPlatformInput): PlatformSource {
 
 /** An OpenSSH or PEM private key, as ssh -i reads it; nothing else is stored. */
 function checkDeployKey(input: unknown): string {
-  if (
-    typeof input !== 'string' ||
-    input.length > 16_384 ||
-    !/^-----BEGIN [A-Z ]*PRIVATE KEY-----\r?\n[\s\S]+\r?\n-----END [A-Z ]*PRIVATE KEY-----\s*$/.test(
-      input.trim() + '\n',
-    )
-  ) {
-    throw invalid(
-      'deployKey must be an SSH private key (-----BEGIN OPENSSH PRIVATE KEY----- ...), without a passphrase',
-    );
-  }
-  return input.trim() + '\n';
+  const key = validateDeployKey('deployKey', input);
+  if (!key.ok) throw invalid(key.failure.message);
+  return key.value;
 }
 
 function checkRef(input: unknown): string {

@@ -255,7 +255,12 @@ export class ProjectsService {
           platform: platform?.name ?? null,
           status: site?.status ?? null,
           code: site?.repositoryUrl
-            ? { repository: site.repositoryUrl, ref: site.codeRef, commit: site.codeCommit }
+            ? {
+                repository: site.repositoryUrl,
+                ref: site.codeRef,
+                commit: site.codeCommit,
+                deployKey: site.repositoryKeyEncrypted !== null,
+              }
             : null,
           lastSync: sync
             ? {

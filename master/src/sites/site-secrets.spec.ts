@@ -24,7 +24,14 @@ function resolverFor(task: Partial<TaskEntity>) {
   const passwords: Record<string, string> = { source: 'enc:source-password', clone: 'enc:clone-password' };
   const site = (id: string) =>
     Promise.resolve(
-      passwords[id] ? ({ id, dbPasswordEncrypted: passwords[id] } as unknown as SiteEntity) : null,
+      passwords[id]
+        ? ({
+            id,
+            dbPasswordEncrypted: passwords[id],
+            // The source reads its own repository with a key; the clone's has none.
+            repositoryKeyEncrypted: id === 'source' ? 'enc:source-key' : null,
+          } as unknown as SiteEntity)
+        : null,
     );
   return siteSecretResolver(
     { findTask: () => Promise.resolve({ id: 't1', targetKind: 'site', params: {}, ...task } as TaskEntity) },
@@ -71,6 +78,18 @@ describe('siteSecretResolver', () => {
     // The same database name on another server is another site's (none here).
     expect(await resolve(attempt('db.create', { database: 'source_db' }, 'db2'))).toEqual({});
     expect(await resolve(attempt('site.archive', { domain: 'source.example' }))).toEqual({});
+  });
+
+  it("sends the target site's repository key to site.code-fetch only, and nothing when it has none", async () => {
+    const resolve = resolverFor({ targetId: 'source' });
+    expect(await resolve(attempt('site.code-fetch', { domain: 'source.example', ref: 'main' }))).toEqual({
+      deployKey: 'source-key',
+    });
+    expect(await resolve(attempt('site.code-checkout'))).toEqual({});
+    expect(await resolverFor({ targetId: 'clone' })(attempt('site.code-fetch'))).toEqual({});
+    expect(
+      await resolverFor({ targetKind: 'platform', targetId: 'source' })(attempt('site.code-fetch')),
+    ).toEqual({});
   });
 
   it('sends nothing for a task on a server, or for a site no longer in the registry', async () => {

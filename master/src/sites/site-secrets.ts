@@ -6,6 +6,8 @@ import type { SitesRepository } from './sites.repository.js';
 
 /** The steps that are sent their site's database password (see StepDefinitions' `secrets`). */
 const NEEDS_DATABASE_PASSWORD: ReadonlySet<string> = new Set(['db.create', 'site.write-settings']);
+/** The steps that read a site's own repository, and so get its deploy key when it has one. */
+const READS_SITE_REPOSITORY: ReadonlySet<string> = new Set(['site.code-fetch']);
 
 /**
  * Whose database password a site task's steps get: the site the task targets, unless its params name
@@ -19,7 +21,8 @@ export function secretsSiteId(task: { targetId: string; params: Record<string, u
 
 /**
  * Resolves a step's secrets when it is sent: the password of the site its task targets (or names, see
- * secretsSiteId), decrypted from the registry at that moment and never written with the step.
+ * secretsSiteId), or its repository's deploy key, decrypted from the registry at that moment and
+ * never written with the step.
  */
 export function siteSecretResolver(
   tasks: Pick<TasksRepository, 'findTask'>,
@@ -27,6 +30,11 @@ export function siteSecretResolver(
   box: Pick<SecretBox, 'decrypt'>,
 ): StepSecretResolver {
   return async (attempt): Promise<Record<string, string>> => {
+    if (READS_SITE_REPOSITORY.has(attempt.name)) {
+      const task = await tasks.findTask(attempt.taskId);
+      const site = task?.targetKind === 'site' ? await sites.findById(task.targetId) : null;
+      return site?.repositoryKeyEncrypted ? { deployKey: box.decrypt(site.repositoryKeyEncrypted) } : {};
+    }
     if (!NEEDS_DATABASE_PASSWORD.has(attempt.name)) return {};
     const task = await tasks.findTask(attempt.taskId);
     let site: SiteEntity | null = null;

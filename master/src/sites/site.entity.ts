@@ -85,6 +85,10 @@ export class SiteEntity {
   @Column('varchar', { name: 'code_commit', length: 64, nullable: true })
   codeCommit!: string | null;
 
+  /** The SSH key its repository is read with, sealed with the master's SecretBox; never shown. */
+  @Column('text', { name: 'repository_key_encrypted', nullable: true })
+  repositoryKeyEncrypted!: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

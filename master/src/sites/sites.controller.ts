@@ -40,6 +40,12 @@ export class InstallSiteBody {
 
   @ApiPropertyOptional({ description: 'With repository: the branch, tag or commit', default: 'main' })
   ref?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'With repository: an SSH private key (no passphrase) it is read with; stored encrypted, never shown',
+  })
+  deployKey?: string;
 }
 
 export class NewSiteBody {
@@ -60,6 +66,11 @@ export class NewSiteBody {
 
   @ApiPropertyOptional({ description: 'With repository: the branch, tag or commit', default: 'main' })
   ref?: string;
+
+  @ApiPropertyOptional({
+    description: 'With repository: an SSH private key (no passphrase); stored encrypted',
+  })
+  deployKey?: string;
 
   @ApiPropertyOptional({ description: 'Install profile', default: 'standard' })
   profile?: string;

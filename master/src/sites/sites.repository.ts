@@ -21,13 +21,20 @@ export class SitesRepository {
       | 'repositoryUrl'
       | 'codeRef'
       | 'codeCommit'
-    > & { cronEveryMinutes?: number; repositoryUrl?: string | null; codeRef?: string | null },
+      | 'repositoryKeyEncrypted'
+    > & {
+      cronEveryMinutes?: number;
+      repositoryUrl?: string | null;
+      codeRef?: string | null;
+      repositoryKeyEncrypted?: string | null;
+    },
   ): Promise<SiteEntity> {
     const repository = this.db.getRepository(SiteEntity);
     return repository.save(
       repository.create({
         repositoryUrl: null,
         codeRef: null,
+        repositoryKeyEncrypted: null,
         ...input,
         previousPlatformId: null,
         releaseOldAfter: null,

@@ -42,7 +42,7 @@ import {
   type MigrateDbTarget,
   type Refusal,
 } from './tasks/migrate/plan-migrate.js';
-import { validateGitRef, validateGitUrl } from '../../../shared/src/platform-source.js';
+import { validateDeployKey, validateGitRef, validateGitUrl } from '../../../shared/src/platform-source.js';
 
 export type SiteView = api.Site;
 type SiteCron = api.SiteCron;
@@ -82,9 +82,10 @@ export interface InstallSiteInput {
   profile?: unknown;
   dbServer?: unknown;
   client?: unknown;
-  /** The site's own repository, and the ref checked out (default main). */
+  /** The site's own repository, the ref checked out (default main), the SSH key it is read with. */
   repository?: unknown;
   ref?: unknown;
+  deployKey?: unknown;
 }
 
 /**
@@ -148,10 +149,18 @@ export class SitesService {
       ...placed.placement,
       profile: profile.value,
       ...(repository ? { repositoryUrl: repository.url, codeRef: repository.ref } : {}),
+      ...(repository?.deployKey
+        ? { repositoryKeyEncrypted: this.secrets.encrypt(repository.deployKey) }
+        : {}),
     });
     const task = await this.queueFor(principal, site, 'site.install', {
       profile: profile.value,
-      ...(repository ? { repository } : options.newRepository ? { newRepository: true as const } : {}),
+      // The key is the site row's (sealed), sent with the fetch step only: never in the params.
+      ...(repository
+        ? { repository: { url: repository.url, ref: repository.ref } }
+        : options.newRepository
+          ? { newRepository: true as const }
+          : {}),
     });
     return { site: this.view(site, await this.names()), task };
   }
@@ -908,6 +917,9 @@ export class SitesService {
     dbHost: string;
     dbPort: number;
     profile: string;
+    repositoryUrl?: string;
+    codeRef?: string;
+    repositoryKeyEncrypted?: string;
   }): Promise<SiteEntity> {
     const names = siteDatabaseNames(input.domain);
     try {
@@ -986,7 +998,12 @@ export class SitesService {
       createdAt: site.createdAt.toISOString(),
       actions: siteActions(site.status),
       code: site.repositoryUrl
-        ? { repository: site.repositoryUrl, ref: site.codeRef, commit: site.codeCommit }
+        ? {
+            repository: site.repositoryUrl,
+            ref: site.codeRef,
+            commit: site.codeCommit,
+            deployKey: site.repositoryKeyEncrypted !== null,
+          }
         : null,
     };
   }
@@ -1090,8 +1107,15 @@ function backupView(backup: BackupEntity, copies: readonly CopyOfArchive[]): Bac
 }
 
 /** install's repository and ref, checked: none, or a URL git may fetch and a ref (default main). */
-function siteRepositoryInput(input: InstallSiteInput): { url: string; ref: string } | null {
+function siteRepositoryInput(
+  input: InstallSiteInput,
+): { url: string; ref: string; deployKey: string | null } | null {
   if (input.repository === undefined || input.repository === null) {
+    if (input.deployKey !== undefined)
+      throw new SitesError(
+        SitesErrorCode.InvalidInput,
+        'deployKey needs repository: the site repository it reads',
+      );
     if (input.ref !== undefined)
       throw new SitesError(
         SitesErrorCode.InvalidInput,
@@ -1103,7 +1127,13 @@ function siteRepositoryInput(input: InstallSiteInput): { url: string; ref: strin
   if (!url.ok) throw new SitesError(SitesErrorCode.InvalidInput, url.failure.message);
   const ref = validateGitRef('ref', input.ref ?? 'main');
   if (!ref.ok) throw new SitesError(SitesErrorCode.InvalidInput, ref.failure.message);
-  return { url: url.value, ref: ref.value };
+  let deployKey: string | null = null;
+  if (input.deployKey !== undefined) {
+    const key = validateDeployKey('deployKey', input.deployKey);
+    if (!key.ok) throw new SitesError(SitesErrorCode.InvalidInput, key.failure.message);
+    deployKey = key.value;
+  }
+  return { url: url.value, ref: ref.value, deployKey };
 }
 
 /**

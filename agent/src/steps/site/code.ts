@@ -152,8 +152,11 @@ function refuseForbidden(paths: readonly string[], commit: string): void {
 
 async function openTools(context: StepContext, layout: HostLayout): Promise<CodebaseTools> {
   await ensureDir(layout.tmpDir, 0o700);
+  // Sent with site.code-fetch only, when the site's repository has a key.
+  const deployKey = context.secrets.deployKey;
   return CodebaseTools.open(context, {
     tmpDir: layout.tmpDir,
     knownHosts: join(layout.root, 'config', 'known_hosts'),
+    ...(deployKey ? { deployKey } : {}),
   });
 }
