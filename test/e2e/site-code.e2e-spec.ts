@@ -79,6 +79,15 @@ describe('site repositories and deploys', () => {
     expect(shown.phases.map((phase) => phase.name)).toEqual(
       expect.arrayContaining(['fetch', 'backup', 'rehearsal', 'read-only window', 'offline window']),
     );
+    const span = (name: string) => {
+      const phase = shown.phases.find((found) => found.name === name)!;
+      return Date.parse(phase.endedAt!) - Date.parse(phase.startedAt);
+    };
+    // Reported, not asserted (timings live in benchmarks): the window against the whole deploy.
+    console.log(
+      `deploy r1 -> r2: offline window ${span('offline window')} ms (code, updatedb, config:import, deploy:hook), ` +
+        `writes held ${span('read-only window')} ms, task ${Date.parse(shown.finishedAt!) - Date.parse(shown.startedAt!)} ms`,
+    );
     const log = (await stack.berth('task', 'log', deploy.id)).stdout;
     // The hooks ran on the copy first, then on the live site.
     expect(log.indexOf('Deploy hook started: site_feature_deploy_9001_counter')).toBeGreaterThan(-1);
