@@ -169,7 +169,13 @@ export function registerProjectCommands(program: Command, ctx: CliContext): void
           await ctx.client(command),
           options,
           (client) => client.syncEnvironments(name, { from: options.from, to: options.to, ...what }),
-          () => ctx.out(`${options.to} of ${name} holds ${options.from}'s data now, sanitized.`),
+          (task) => {
+            const result = task.result as { db: boolean; files: boolean } | null;
+            const what = [result?.db ? 'database (sanitized)' : '', result?.files ? 'files' : ''].filter(
+              Boolean,
+            );
+            ctx.out(`${options.to} of ${name} holds ${options.from}'s ${what.join(' and ')} now.`);
+          },
         );
       },
     );

@@ -5,6 +5,7 @@ import {
   validateProjectName,
   validateSanitizeCommand,
 } from '../../../shared/src/environments.js';
+import { printable } from '../../../shared/src/validation.js';
 import type { Principal } from '../auth/auth.service.js';
 import type { ArchiveStore } from '../backups/archive-store.js';
 import type { ClientsRepository } from '../clients/clients.repository.js';
@@ -216,7 +217,7 @@ export class ProjectsService {
     if (!found) {
       throw new ProjectsError(
         ProjectsErrorCode.NotFound,
-        `project ${project.name} has no environment "${name.slice(0, 40)}"; \`berth project show ${project.name}\` lists them`,
+        `project ${project.name} has no environment "${printable(name)}"; \`berth project show ${project.name}\` lists them`,
       );
     }
     return found;
