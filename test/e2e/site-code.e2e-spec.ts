@@ -156,6 +156,14 @@ describe('site repositories and deploys', () => {
     expect(badRef?.stderr).toMatch(/not a branch, tag or commit/);
   });
 
+  it("gives a clone the source's repository: a deploy of the ref it is at deploys nothing", async () => {
+    await stack.berth('site', 'clone', domain, 'clone-one.example');
+    const clone = await json<Site>('site', 'show', 'clone-one.example');
+    expect(clone.code).toMatchObject({ repository: repo.url, ref: 'r2', commit: null });
+    const again = await json<Task>('site', 'deploy', 'clone-one.example', '--ref', 'r2');
+    expect(again.result).toMatchObject({ commit: repo.tags.r2, previous: repo.tags.r2, unchanged: true });
+  });
+
   it('makes a new site the short way: the newest platform of its core, a repository of its own, a Drush alias', async () => {
     const aliases = mkdtempSync(join(tmpdir(), 'berth-aliases-'));
     try {

@@ -246,6 +246,17 @@ export class SitesService {
       clientId,
       ...placement,
       profile: source.profile,
+      // The copy of its directory holds the source's repository: deployed like the source's (its
+      // commit is read from the checkout by the first deploy).
+      ...(source.repositoryUrl
+        ? {
+            repositoryUrl: source.repositoryUrl,
+            ...(source.codeRef ? { codeRef: source.codeRef } : {}),
+            ...(source.repositoryKeyEncrypted
+              ? { repositoryKeyEncrypted: source.repositoryKeyEncrypted }
+              : {}),
+          }
+        : {}),
     });
     const task = await this.queueFor(principal, source, 'site.clone', {
       cloneSiteId: site.id,
