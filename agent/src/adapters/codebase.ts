@@ -196,18 +196,8 @@ export class CodebaseTools {
   }
 
   /** The commit a checkout is at; null for a repository where nothing was checked out yet. */
-  async headOrNull(dir: string): Promise<string | null> {
-    const found = await this.context.exec({
-      file: 'git',
-      args: [...SAFE_GIT_CONFIG, 'rev-parse', '--verify', '--quiet', 'HEAD^{commit}'],
-      cwd: dir,
-      env: this.env,
-      captureStdoutBytes: 4096,
-      logStdout: false,
-      okExitCodes: [1],
-      debianPackage: 'git',
-    });
-    return found.exitCode === 0 ? found.stdout.trim() : null;
+  headOrNull(dir: string): Promise<string | null> {
+    return this.commitOf(dir, 'HEAD');
   }
 
   /** Every path a commit tracks (files and links), relative to the tree's top. */
@@ -227,30 +217,29 @@ export class CodebaseTools {
   /** The commit `ref` names in a checkout: a commit or tag as it is, a branch as its origin's. */
   private async resolve(dir: string, ref: string): Promise<string> {
     for (const candidate of [`origin/${ref}`, ref]) {
-      const found = await this.context.exec({
-        file: 'git',
-        args: [
-          ...SAFE_GIT_CONFIG,
-          'rev-parse',
-          '--verify',
-          '--quiet',
-          '--end-of-options',
-          `${candidate}^{commit}`,
-        ],
-        cwd: dir,
-        env: this.env,
-        captureStdoutBytes: 4096,
-        logStdout: false,
-        okExitCodes: [1],
-        debianPackage: 'git',
-      });
-      if (found.exitCode === 0 && found.stdout.trim()) return found.stdout.trim();
+      const commit = await this.commitOf(dir, candidate);
+      if (commit) return commit;
     }
     throw new StepError({
       code: StepErrorCode.NotFound,
       message: `the repository has no branch, tag or commit "${ref}"`,
       retryable: false,
     });
+  }
+
+  /** The commit `rev` names in the repository at `dir`, or null when it names none. */
+  private async commitOf(dir: string, rev: string): Promise<string | null> {
+    const found = await this.context.exec({
+      file: 'git',
+      args: [...SAFE_GIT_CONFIG, 'rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`],
+      cwd: dir,
+      env: this.env,
+      captureStdoutBytes: 4096,
+      logStdout: false,
+      okExitCodes: [1],
+      debianPackage: 'git',
+    });
+    return found.exitCode === 0 && found.stdout.trim() ? found.stdout.trim() : null;
   }
 
   private async git(args: string[], cwd: string, capture = false): Promise<string> {

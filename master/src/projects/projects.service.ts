@@ -14,7 +14,7 @@ import { isUniqueViolation } from '../infra/db/sql.js';
 import type { PlatformsRepository } from '../platforms/platforms.repository.js';
 import type { SiteEntity } from '../sites/site.entity.js';
 import type { SitesRepository } from '../sites/sites.repository.js';
-import type { SitesService } from '../sites/sites.service.js';
+import { siteCode, type SitesService } from '../sites/sites.service.js';
 import type { TaskQueue } from '../tasks/task-queue.js';
 import type { TaskView } from '../tasks/tasks.service.js';
 import type { EnvironmentEntity, ProjectEntity } from './project.entity.js';
@@ -155,10 +155,12 @@ export class ProjectsService {
           : `data is synced down only, from a later environment to an earlier one: ${from.name} comes before ${to.name} in ${project.name} (deploy code up with \`berth env deploy\`)`,
       );
     }
-    const db = input.db === undefined && input.files === undefined ? true : input.db === true;
-    const files = input.db === undefined && input.files === undefined ? true : input.files === true;
+    // Neither named: both.
+    const both = input.db === undefined && input.files === undefined;
+    const db = both || input.db === true;
+    const files = both || input.files === true;
     if (!db && !files) throw invalid('nothing to sync: give db, files or both');
-    const [source, target] = await Promise.all([this.siteOf(principal, from), this.siteOf(principal, to)]);
+    const [source, target] = await Promise.all([this.siteOf(from), this.siteOf(to)]);
     for (const site of [source, target]) {
       if (site.status !== 'enabled')
         throw new ProjectsError(
@@ -201,7 +203,7 @@ export class ProjectsService {
     const project = await this.get(principal, name);
     if (typeof input.to !== 'string') throw invalid('to is required: the environment to deploy to');
     const env = await this.environment(project, input.to);
-    const site = await this.siteOf(principal, env);
+    const site = await this.siteOf(env);
     return this.sites.deploy(principal, site.id, { ref: input.ref });
   }
 
@@ -223,14 +225,18 @@ export class ProjectsService {
     return found;
   }
 
-  private async siteOf(principal: Principal, env: EnvironmentEntity): Promise<SiteEntity> {
+  /**
+   * An environment's site. The caller checked the project is the principal's (get), and an
+   * environment's site is its project's client's (addEnvironment).
+   */
+  private async siteOf(env: EnvironmentEntity): Promise<SiteEntity> {
     const site = await this.siteRows.findByDomainOrId(env.siteId);
     if (!site || site.status === 'deleted')
       throw new ProjectsError(
         ProjectsErrorCode.WrongState,
         `the site of environment ${env.name} is gone: remove the environment`,
       );
-    return this.sites.get(principal, site.id);
+    return site;
   }
 
   private async owner(principal: Principal, client: unknown): Promise<string | null> {
@@ -255,14 +261,7 @@ export class ProjectsService {
           site: site?.domain ?? null,
           platform: platform?.name ?? null,
           status: site?.status ?? null,
-          code: site?.repositoryUrl
-            ? {
-                repository: site.repositoryUrl,
-                ref: site.codeRef,
-                commit: site.codeCommit,
-                deployKey: site.repositoryKeyEncrypted !== null,
-              }
-            : null,
+          code: site ? siteCode(site) : null,
           lastSync: sync
             ? {
                 taskId: sync.id,

@@ -1008,14 +1008,7 @@ export class SitesService {
       verifiedAt: site.verifiedAt?.toISOString() ?? null,
       createdAt: site.createdAt.toISOString(),
       actions: siteActions(site.status),
-      code: site.repositoryUrl
-        ? {
-            repository: site.repositoryUrl,
-            ref: site.codeRef,
-            commit: site.codeCommit,
-            deployKey: site.repositoryKeyEncrypted !== null,
-          }
-        : null,
+      code: siteCode(site),
     };
   }
 }
@@ -1178,4 +1171,18 @@ export function newestPlatform<
       (core === null || version(platform.coreVersion)[0] === core),
   );
   return candidates.sort(newer).at(-1) ?? null;
+}
+
+/** A site's own repository as the API shows it (the key only as whether there is one); null without one. */
+export function siteCode(
+  site: Pick<SiteEntity, 'repositoryUrl' | 'codeRef' | 'codeCommit' | 'repositoryKeyEncrypted'>,
+): api.Site['code'] {
+  return site.repositoryUrl
+    ? {
+        repository: site.repositoryUrl,
+        ref: site.codeRef,
+        commit: site.codeCommit,
+        deployKey: site.repositoryKeyEncrypted !== null,
+      }
+    : null;
 }
