@@ -40,6 +40,15 @@ export interface SiteArchiveFilesPart {
   sha256: string;
 }
 
+/** A place in a MariaDB server's binary log (SHOW MASTER STATUS): a log file and an offset in it. */
+export interface BinlogPosition {
+  file: string;
+  position: number;
+}
+
+/** A binary log's file name as the server names it (`log_bin_basename` + `.000123`), nothing path-like. */
+export const BINLOG_FILE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+
 /** The `database.sql` entry of a site archive: a plain mariadb-dump. */
 export interface SiteArchiveDatabasePart {
   /** The database it was dumped from. */
@@ -178,11 +187,32 @@ export interface StepDefinitions {
   };
   /**
    * Dumps the database (mariadb-dump --single-transaction --quick --routines --triggers
-   * --hex-blob), gzipped, straight into the reserved archive. A rollback point.
+   * --hex-blob), gzipped, straight into the reserved archive. A rollback point. Where the server
+   * keeps a row-based binary log, the dump says where in it its snapshot was taken (`binlog`), read
+   * from the consistent snapshot itself (no global lock): a rollback can replay the log from there.
    */
   'db.dump': {
     params: { database: string; archiveId: string };
-    output: { sha256: string; bytes: number };
+    output: { sha256: string; bytes: number; binlog?: BinlogPosition };
+  };
+  /**
+   * Where the server's binary log is now, once the site's writes are held: the end of what a
+   * rollback replays (db.rewind). Fails (REFUSED) when the server has no row-based binary log any
+   * more, or no longer has the log `since` names (purged): then a dump must be the rollback point.
+   */
+  'db.binlog-mark': {
+    params: { database: string; since: BinlogPosition };
+    output: BinlogPosition;
+  };
+  /**
+   * Puts a database back to where it was at `to`: every table and view dropped, the dump (a db.dump
+   * whose snapshot was at `from`) imported, then the server's binary log from `from` to `to` replayed,
+   * its row events for this database only. Running it again gives the same database, so a lost
+   * attempt is simply run again.
+   */
+  'db.rewind': {
+    params: { database: string; archiveId: string; from: BinlogPosition; to: BinlogPosition };
+    output: { sha256: string; bytes: number; replayedBytes: number };
   };
   /**
    * Streams a gzipped SQL archive (a db.dump) into the database, which must exist. With
@@ -562,6 +592,8 @@ export const STEP_NAMES: readonly StepName[] = [
   'db.drop-user',
   'db.dump',
   'db.import',
+  'db.binlog-mark',
+  'db.rewind',
   'db.schema-versions',
   'site.write-settings',
   'site.link',
@@ -606,16 +638,21 @@ export const STEP_NAMES: readonly StepName[] = [
  * Steps that may run again when their attempt was lost (the agent restarted, or went silent past
  * its lease): the engine gives them a new attempt after a backoff (up to STEP_ATTEMPTS_MAX) instead
  * of failing the task. Only steps that read or probe, so running one twice changes nothing on the
- * server. A step that writes (an import, an extraction, the updates) is never retried: whether its
- * first attempt finished is unknown, and only the workflow's undo knows what to do about it. Nor, for
- * now, the uploads (site.archive, db.dump): the lost attempt may have stored its archive already (the
- * retry's upload is then refused), and a rollback point's dump waiting for an agent to come back
- * would hold the site's writes all that time; they fail and roll back as before. debug.sleep stands
- * for a retryable step in tests, debug.noop for one that is not.
+ * server, and db.rewind, whose second run ends where its first would have. A step that writes (an
+ * import, an extraction, the updates) is never retried: whether its first attempt finished is
+ * unknown, and only the workflow's undo knows what to do about it. Nor, for now, the uploads
+ * (site.archive, db.dump): the lost attempt may have stored its archive already (the retry's upload
+ * is then refused), and a rollback point's dump waiting for an agent to come back would hold the
+ * site's writes all that time; they fail and roll back as before. debug.sleep stands for a
+ * retryable step in tests, debug.noop for one that is not.
  */
 export const RETRYABLE_STEPS: readonly StepName[] = [
   'server.probe',
   'db.schema-versions',
+  'db.binlog-mark',
+  // Writes, but always to the same end (it starts from an empty database): a rollback whose db
+  // agent was lost mid-rewind waits for it and rewinds again, instead of leaving a half-restored site.
+  'db.rewind',
   'platform.scan',
   'platform.commits',
   'site.code-fetch',

@@ -1,5 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import { StepError, StepErrorCode } from '../../../shared/src/errors.js';
+import { BINLOG_FILE_PATTERN, type BinlogPosition } from '../../../shared/src/steps.js';
 import type { HostSettings } from '../config.js';
 import type { RunOptions, RunResult } from './process-runner.js';
 
@@ -114,8 +115,14 @@ export class MariaDb {
   /**
    * A consistent dump of `database` (one transaction, row by row) into `destination`, which is
    * not ended here: the caller ends it when this resolves, and destroys it when this rejects.
+   * `binlogPosition`: the dump's head names the binary log position of its snapshot (a comment,
+   * see binlogPositionInDump); MariaDB reads it from the consistent snapshot, with no global lock.
    */
-  async dump(database: string, destination: Writable): Promise<void> {
+  async dump(
+    database: string,
+    destination: Writable,
+    options: { binlogPosition?: boolean } = {},
+  ): Promise<void> {
     await this.context.exec({
       file: 'mariadb-dump',
       args: [
@@ -126,7 +133,72 @@ export class MariaDb {
         '--triggers',
         '--hex-blob',
         '--default-character-set=utf8mb4',
+        ...(options.binlogPosition ? ['--master-data=2'] : []),
         database,
+      ],
+      stdout: destination,
+    });
+  }
+
+  /** Whether the server keeps a row-based binary log: what a rollback by the log needs. */
+  async hasRowBasedBinlog(): Promise<boolean> {
+    const [row] = await this.query('SELECT @@GLOBAL.log_bin, @@GLOBAL.binlog_format;');
+    return row?.[0] === '1' && row[1] === 'ROW';
+  }
+
+  /** Where the binary log is now (SHOW MASTER STATUS); null when the server keeps none. */
+  async binlogPosition(): Promise<BinlogPosition | null> {
+    const [row] = await this.query('SHOW MASTER STATUS;');
+    if (!row) return null;
+    return parseBinlogPosition(row[0], row[1]);
+  }
+
+  /** The binary logs the server still has, oldest first (SHOW BINARY LOGS). */
+  async binaryLogs(): Promise<string[]> {
+    const rows = await this.query('SHOW BINARY LOGS;');
+    return rows.map((row) => parseBinlogPosition(row[0], '0').file);
+  }
+
+  /** Drops every table and view of `database`, the database itself (and its grants) kept. */
+  async emptyDatabase(database: string): Promise<void> {
+    const rows = await this.query(
+      `SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${quoteString(database)};`,
+    );
+    const of = (type: (tableType: string) => boolean) =>
+      rows
+        .filter((row) => type(row[1] ?? ''))
+        .map((row) => `${quoteIdentifier(database)}.${quoteIdentifier(row[0]!)}`);
+    const views = of((tableType) => tableType === 'VIEW');
+    const tables = of((tableType) => tableType !== 'VIEW');
+    const statements = [
+      'SET FOREIGN_KEY_CHECKS = 0;',
+      ...(views.length ? [`DROP VIEW IF EXISTS ${views.join(', ')};`] : []),
+      ...(tables.length ? [`DROP TABLE IF EXISTS ${tables.join(', ')};`] : []),
+    ];
+    await this.execute(statements.join('\n'));
+  }
+
+  /**
+   * The binary log from `from` to `to` as SQL, the row events of `database` only, into
+   * `destination` (not ended here, as for dump). Read from the server (`--read-from-remote-server`),
+   * so the admin connection is all it needs, wherever the log files are.
+   */
+  async binlogEvents(
+    database: string,
+    files: readonly string[],
+    from: BinlogPosition,
+    to: BinlogPosition,
+    destination: Writable,
+  ): Promise<void> {
+    await this.context.exec({
+      file: 'mariadb-binlog',
+      args: [
+        ...this.connectionArgs(),
+        '--read-from-remote-server',
+        `--database=${database}`,
+        `--start-position=${from.position}`,
+        `--stop-position=${to.position}`,
+        ...files,
       ],
       stdout: destination,
     });
@@ -145,6 +217,28 @@ export class MariaDb {
       stdin: source,
     });
   }
+}
+
+/** A binary log position as the server gave it; a file name with anything path-like is refused. */
+export function parseBinlogPosition(file: string | undefined, position: string | undefined): BinlogPosition {
+  const offset = Number(position);
+  if (!file || !BINLOG_FILE_PATTERN.test(file) || !Number.isSafeInteger(offset) || offset < 0) {
+    throw new StepError({
+      code: StepErrorCode.CommandFailed,
+      message: `the server named a binary log position that is not one: ${JSON.stringify({ file, position })}`,
+      retryable: false,
+    });
+  }
+  return { file, position: offset };
+}
+
+/**
+ * The position a `--master-data=2` dump's head names (`-- CHANGE MASTER TO MASTER_LOG_FILE='f',
+ * MASTER_LOG_POS=n;`), or null when `head` has none.
+ */
+export function binlogPositionInDump(head: string): BinlogPosition | null {
+  const found = /^-- CHANGE MASTER TO MASTER_LOG_FILE='([^']+)', MASTER_LOG_POS=(\d+);$/m.exec(head);
+  return found ? parseBinlogPosition(found[1], found[2]) : null;
 }
 
 function unescapeBatchField(field: string): string {

@@ -74,6 +74,7 @@ const DEBIAN_PACKAGES: Readonly<Record<string, string>> = {
   php: 'php-cli',
   mariadb: 'mariadb-client',
   'mariadb-dump': 'mariadb-client',
+  'mariadb-binlog': 'mariadb-client',
   mysql: 'mariadb-client',
   mysqldump: 'mariadb-client',
   mariadbd: 'mariadb-server',

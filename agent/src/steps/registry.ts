@@ -15,6 +15,7 @@ import { dbCreate } from './db/create.js';
 import { dbDrop, dbDropUser } from './db/drop.js';
 import { dbDump } from './db/dump.js';
 import { dbImport } from './db/import.js';
+import { dbBinlogMark, dbRewind } from './db/rewind.js';
 import { dbSchemaVersions } from './db/schema-versions.js';
 import { debugNoop } from './debug/noop.js';
 import { debugSleep } from './debug/sleep.js';
@@ -70,6 +71,8 @@ const ALL_STEPS: readonly RegisteredStep[] = [
   register(dbDropUser),
   register(dbDump),
   register(dbImport),
+  register(dbBinlogMark),
+  register(dbRewind),
   register(dbSchemaVersions),
   register(siteWriteSettings),
   register(siteLink),

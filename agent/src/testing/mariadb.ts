@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeDefaultsFile } from './step-context.js';
@@ -44,4 +44,80 @@ export async function testMariaDb(): Promise<{
     );
   }
   return { adminDefaults, dir, sql, close: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * A MariaDB server of the test's own (Debian's mariadbd, `--no-defaults`), on a Unix socket only
+ * (no TCP port), with a row-based binary log: what the machine's server on 3306 does not have and
+ * cannot be given without a restart. Stopped by its pid, its directory removed.
+ */
+export async function startBinlogMariaDb(): Promise<{
+  adminDefaults: string;
+  sql(script: string, options?: { database?: string }): Promise<string>;
+  stop(): Promise<void>;
+}> {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-binlog-'));
+  const data = join(dir, 'data');
+  const socket = join(dir, 'mariadb.sock');
+  await execa('mariadb-install-db', [
+    '--no-defaults',
+    '--user=root',
+    `--datadir=${data}`,
+    '--auth-root-authentication-method=socket',
+    '--skip-test-db',
+  ]);
+  const server = execa(
+    '/usr/sbin/mariadbd',
+    [
+      '--no-defaults',
+      '--user=root',
+      `--datadir=${data}`,
+      `--socket=${socket}`,
+      `--pid-file=${join(dir, 'mariadb.pid')}`,
+      '--skip-networking',
+      `--log-error=${join(dir, 'error.log')}`,
+      `--log-bin=${join(data, 'binlog')}`,
+      '--binlog-format=ROW',
+      '--server-id=1',
+      '--innodb-buffer-pool-size=32M',
+    ],
+    { reject: false, stdio: 'ignore' },
+  );
+  const adminDefaults = join(dir, 'admin.cnf');
+  await writeFile(adminDefaults, `[client]\nsocket=${socket}\nuser=root\n`, { mode: 0o600 });
+  const sql = async (script: string, options: { database?: string } = {}) => {
+    const result = await execa(
+      'mariadb',
+      [
+        `--defaults-extra-file=${adminDefaults}`,
+        '--batch',
+        '--skip-column-names',
+        ...(options.database ? [`--database=${options.database}`] : []),
+      ],
+      { input: script, reject: false },
+    );
+    if (result.exitCode !== 0) throw new Error(`mariadb failed: ${result.stderr}`);
+    return result.stdout;
+  };
+  const stop = async () => {
+    if (server.pid) process.kill(server.pid, 'SIGTERM');
+    await server;
+    await rm(dir, { recursive: true, force: true });
+  };
+  for (let waited = 0; ; waited += 100) {
+    if (
+      await sql('SELECT 1;').then(
+        () => true,
+        () => false,
+      )
+    )
+      break;
+    if (waited > 30_000 || server.exitCode !== null) {
+      const log = await readFile(join(dir, 'error.log'), 'utf8').catch(() => '');
+      await stop();
+      throw new Error(`mariadbd did not start on ${socket}:\n${log.slice(-3000)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { adminDefaults, sql, stop };
 }

@@ -1,7 +1,8 @@
 import { PassThrough } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { must, validateDatabaseName } from '../../../../shared/src/validation.js';
-import { MariaDb, requireDatabase } from '../../adapters/mysql.js';
+import type { BinlogPosition } from '../../../../shared/src/steps.js';
+import { binlogPositionInDump, MariaDb, requireDatabase } from '../../adapters/mysql.js';
 import { archiveIdValue, parseWith } from '../params.js';
 import { asError, firstFailure } from '../../adapters/streams.js';
 import type { StepContext, StepHandler } from '../step.js';
@@ -24,30 +25,40 @@ export const dbDump: StepHandler<'db.dump'> = {
   async run({ database, archiveId }, context) {
     const mariadb = new MariaDb(context);
     await requireDatabase(mariadb, database, 'nothing to dump');
+    const withBinlog = await mariadb.hasRowBasedBinlog();
     context.note(`dumping ${database} into archive ${archiveId}`);
-    const { sha256, size } = await dumpToArchive(context, mariadb, database, archiveId);
-    context.note(`dumped ${database}: ${size} bytes gzipped, sha256 ${sha256}`);
-    return { sha256, bytes: size };
+    const { sha256, size, binlog } = await dumpToArchive(context, mariadb, database, archiveId, withBinlog);
+    context.note(
+      `dumped ${database}: ${size} bytes gzipped, sha256 ${sha256}` +
+        (binlog ? `, snapshot at ${binlog.file}:${binlog.position} of the binary log` : ''),
+    );
+    return { sha256, bytes: size, ...(binlog ? { binlog } : {}) };
   },
 };
 
-export async function dumpToArchive(
+/** How much of a dump's head is searched for its binary log position (it is in the first 1–2 KiB). */
+const DUMP_HEAD_BYTES = 64 * 1024;
+
+async function dumpToArchive(
   context: StepContext,
   mariadb: MariaDb,
   database: string,
   archiveId: string,
-): Promise<{ sha256: string; size: number }> {
+  withBinlog: boolean,
+): Promise<{ sha256: string; size: number; binlog: BinlogPosition | null }> {
   const gzip = createGzip();
   const dumped = new PassThrough();
   let dumpedBytes = 0;
+  let head = '';
   dumped.on('data', (chunk: Buffer) => {
+    if (withBinlog && head.length < DUMP_HEAD_BYTES) head += chunk.toString('latin1', 0, DUMP_HEAD_BYTES);
     dumpedBytes += chunk.length;
     context.progress('dump', dumpedBytes, 0, 'bytes');
   });
   dumped.pipe(gzip);
   const [, upload] = await firstFailure([
     {
-      run: mariadb.dump(database, dumped).then(() => {
+      run: mariadb.dump(database, dumped, { binlogPosition: withBinlog }).then(() => {
         dumped.end();
       }),
       // The upload must not take what gzip has so far as the whole dump.
@@ -59,5 +70,5 @@ export async function dumpToArchive(
       onFailure: () => dumped.destroy(),
     },
   ]);
-  return upload;
+  return { ...upload, binlog: withBinlog ? binlogPositionInDump(head) : null };
 }

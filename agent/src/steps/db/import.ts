@@ -8,7 +8,7 @@ import { MariaDb, requireDatabase } from '../../adapters/mysql.js';
 import { DATABASE_ENTRY } from '../../adapters/site-archive.js';
 import { asError, firstFailure } from '../../adapters/streams.js';
 import { archiveIdValue, booleanValue, parseWith } from '../params.js';
-import type { StepHandler } from '../step.js';
+import type { StepContext, StepHandler } from '../step.js';
 
 /**
  * Streams a gzipped dump from the archive into the database: download -> gunzip -> mariadb's
@@ -33,31 +33,45 @@ export const dbImport: StepHandler<'db.import'> = {
     context.note(
       `importing ${siteArchive ? `${DATABASE_ENTRY} of site archive` : 'archive'} ${archiveId} into ${database}`,
     );
-    const gunzip = createGunzip();
-    const dump = siteArchive ? databaseEntryOf(gunzip, archiveId) : gunzip;
-    const [{ sha256, size }] = await firstFailure([
-      {
-        run: context.archives.getArchive({
-          archiveId,
-          ref: context.ref,
-          destination: gunzip,
-          signal: context.signal,
-          // Of the archive's size, so that a follower sees how far the import is and an ETA.
-          onProgress: (bytes, total) => context.progress('import', bytes, total, 'bytes'),
-        }),
-        // getArchive destroys gunzip itself, which stops the client (its input was cut short).
-        onFailure: (error) => dump.destroy(asError(error)),
-      },
-      {
-        run: mariadb.import(database, dump),
-        // The client is gone: the download must not wait for a reader any more.
-        onFailure: (error) => gunzip.destroy(asError(error)),
-      },
-    ]);
+    const { sha256, size } = await importArchive(context, mariadb, database, archiveId, { siteArchive });
     context.note(`imported ${size} bytes (sha256 ${sha256}) into ${database}`);
     return { sha256, bytes: size };
   },
 };
+
+/**
+ * The archive's dump streamed into `database`, with the import's progress (of the archive's size,
+ * so that a follower sees an ETA). Shared by db.import and db.rewind.
+ */
+export async function importArchive(
+  context: StepContext,
+  mariadb: MariaDb,
+  database: string,
+  archiveId: string,
+  options: { siteArchive?: boolean } = {},
+): Promise<{ sha256: string; size: number }> {
+  const gunzip = createGunzip();
+  const dump = options.siteArchive ? databaseEntryOf(gunzip, archiveId) : gunzip;
+  const [download] = await firstFailure([
+    {
+      run: context.archives.getArchive({
+        archiveId,
+        ref: context.ref,
+        destination: gunzip,
+        signal: context.signal,
+        onProgress: (bytes, total) => context.progress('import', bytes, total, 'bytes'),
+      }),
+      // getArchive destroys gunzip itself, which stops the client (its input was cut short).
+      onFailure: (error) => dump.destroy(asError(error)),
+    },
+    {
+      run: mariadb.import(database, dump),
+      // The client is gone: the download must not wait for a reader any more.
+      onFailure: (error) => gunzip.destroy(asError(error)),
+    },
+  ]);
+  return download;
+}
 
 /**
  * The database.sql entry of a gunzipped site archive as a stream that ends when the entry does;

@@ -33,6 +33,8 @@ export const DEFAULT_STEP_OUTPUTS: Required<StepOutputs> = {
   'db.drop': ({ database, user }) => ({ database, user }),
   'db.dump': () => ({ sha256: SHA, bytes: 1024 }),
   'db.import': () => ({ sha256: SHA, bytes: 1024 }),
+  'db.binlog-mark': () => ({ file: 'binlog.000001', position: 4096 }),
+  'db.rewind': () => ({ sha256: SHA, bytes: 1024, replayedBytes: 2048 }),
   'db.schema-versions': () => ({ versions: { system: 10300, node: 10201 }, postUpdates: [] }),
   'site.write-settings': ({ domain }) => ({
     settingsPath: `/var/berth/sites/${domain}/settings.php`,
