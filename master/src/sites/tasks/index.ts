@@ -13,6 +13,7 @@ import { installWorkflow } from './install.workflow.js';
 import {
   MIGRATE_CHECKS_TARGET,
   MIGRATE_REMOVES_ROLLBACK_POINT,
+  MIGRATE_REWINDS,
   MIGRATE_RUNS_HOOKS,
   migrateWorkflow,
 } from './migrate/migrate.workflow.js';
@@ -32,7 +33,7 @@ import {
   releaseOldWorkflow,
   verifyWorkflow,
 } from './site.workflows.js';
-import { deployWorkflow } from './migrate/deploy.workflow.js';
+import { DEPLOY_REWINDS, deployWorkflow } from './migrate/deploy.workflow.js';
 
 export interface SiteWorkflowDependencies extends SiteTaskDependencies {
   /** A platform upgrade's, a drain's and a leap-frog's: migrates queued as children, a build, a lock. */
@@ -62,9 +63,13 @@ export function siteWorkflows(deps: SiteWorkflowDependencies): WorkflowRegistrat
     registerWorkflow('site.migrate', MIGRATE_REMOVES_ROLLBACK_POINT, migrateWorkflow(deps)),
     // Version 5: the deploy hooks after the updates (params.hooks), in the rehearsal and the window.
     registerWorkflow('site.migrate', MIGRATE_RUNS_HOOKS, migrateWorkflow(deps)),
+    // Version 6: the rollback point is the backup and the binary log where the db server keeps one.
+    registerWorkflow('site.migrate', MIGRATE_REWINDS, migrateWorkflow(deps)),
     // Version 3: the backup's archives checked (and put back from off-site) before anything changes.
     registerWorkflow('site.restore', RESTORE_CHECKS_ARCHIVES, restoreWorkflow(deps)),
     registerWorkflow('site.deploy', SITE_WORKFLOW_VERSION, deployWorkflow(deps)),
+    // Version 3: the rollback point as the migrate's (version 6).
+    registerWorkflow('site.deploy', DEPLOY_REWINDS, deployWorkflow(deps)),
     registerWorkflow('site.verify', 1, verifyWorkflow(deps)),
     registerWorkflow('site.login-reset', 1, loginResetWorkflow(deps)),
     registerWorkflow('site.cron', 1, cronWorkflow(deps)),

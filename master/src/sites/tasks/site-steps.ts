@@ -534,6 +534,8 @@ export class SiteSteps {
                   bytes: dump.bytes,
                   sha256: dump.sha256,
                   archiveId: dump.archiveId,
+                  // Where the dump's snapshot is in the db server's binary log (a rollback point's start).
+                  ...(dump.binlog ? { binlog: dump.binlog } : {}),
                 },
               }
             : {}),

@@ -2,7 +2,14 @@ import type { TaskContext, Workflow } from '../../../tasks/workflow.js';
 import { deployScratchSite } from '../scratch-site.js';
 import { SiteSteps, type SitePlace, type SiteTaskDependencies } from '../site-steps.js';
 import { MIGRATE_PHASES } from './migrate-phases.js';
-import { dumpRollbackPoint, holdWritesForTask, registerUndo, updateAndHooks, type Undo } from './window.js';
+import {
+  holdWritesForTask,
+  registerUndo,
+  restoreRollbackPointUndo,
+  takeRollbackPoint,
+  updateAndHooks,
+  type Undo,
+} from './window.js';
 
 /**
  * A site deploy (seed 000's site repository; DESIGN.md "Migrate" for the safety): a ref of the
@@ -50,6 +57,9 @@ export function deployWorkflow(deps: SiteTaskDependencies): Workflow<'site.deplo
   };
 }
 
+/** The deploy's version from which its rollback point may be the backup and the binary log (takeRollbackPoint). */
+export const DEPLOY_REWINDS = 3;
+
 async function deploy(
   context: TaskContext<'site.deploy'>,
   steps: SiteSteps,
@@ -76,7 +86,11 @@ async function deploy(
   const readOnly = await holdWritesForTask(context, place);
 
   await context.phase(MIGRATE_PHASES.readOnlyWindow, async () => {
-    await dumpRollbackPoint(context, place, params.rollbackArchiveId);
+    const point = await takeRollbackPoint(context, place, {
+      archiveId: params.rollbackArchiveId,
+      backup,
+      byLog: context.task.workflowVersion >= DEPLOY_REWINDS,
+    });
     const servers = [...new Set([place.web, place.db])];
     await context.scope(
       MIGRATE_PHASES.offlineWindow,
@@ -87,14 +101,7 @@ async function deploy(
             'hold the site at the web server',
             () => context.step(place.web, 'http.write-vhost', { ...live, disabled: true }),
           ],
-          [
-            'database back to the rollback point',
-            () =>
-              context.step(place.db, 'db.import', {
-                database: place.database.name,
-                archiveId: params.rollbackArchiveId,
-              }),
-          ],
+          restoreRollbackPointUndo(context, place, point),
           [
             `code back to ${previous}`,
             () => context.step(place.web, 'site.code-checkout', { domain: place.domain, commit: previous }),

@@ -5,7 +5,8 @@ import { stepFailure, WorkflowHarness, type StepCall } from '../../../tasks/test
 import { replayedBefore, show, shown } from '../testing/calls.js';
 import { MemorySiteRegistry, PLATFORMS, sitePlace } from '../testing/memory-site-registry.js';
 import { MIGRATE_PHASES } from './migrate-phases.js';
-import { MIGRATE_RUNS_HOOKS, migrateWorkflow } from './migrate.workflow.js';
+import { MIGRATE_REWINDS, MIGRATE_RUNS_HOOKS, migrateWorkflow } from './migrate.workflow.js';
+import { DEFAULT_STEP_OUTPUTS, type StepOutputs } from '../../../tasks/testing/step-outputs.js';
 
 const LIVE = 'a.example';
 const COPY = 'rehearsal-0a0b0c0d.a.example';
@@ -28,6 +29,7 @@ function migrate(
     fail?: (call: StepCall) => ReturnType<typeof stepFailure> | undefined;
     params?: MigrateParams;
     version?: number;
+    outputs?: StepOutputs;
   } = {},
 ) {
   const registry = new MemorySiteRegistry({ platforms: Object.values(PLATFORMS), sites: [site] });
@@ -36,6 +38,7 @@ function migrate(
     version: options.version ?? SITE_WORKFLOW_VERSION,
     type: 'site.migrate',
     params: options.params ?? params,
+    ...(options.outputs ? { outputs: options.outputs } : {}),
     targetId: site.siteId,
     targetName: LIVE,
     fail: (call) => {
@@ -323,5 +326,131 @@ describe('migrate workflow', () => {
       expect(trace.outcome.rollbackCompleted).toBe(true);
       expect(registry.count('sites.setPlatform')).toBe(0);
     });
+  });
+
+  describe('with a row-based binary log on the db server', () => {
+    /** The backup's dump names where its snapshot is in db1's binary log. */
+    const outputs: StepOutputs = {
+      'db.dump': (stepParams) => ({
+        ...DEFAULT_STEP_OUTPUTS['db.dump'](stepParams),
+        binlog: { file: 'binlog.000007', position: 1090 },
+      }),
+    };
+    const MARK = [`db.binlog-mark db1 database=${site.database.name} since=binlog.000007:1090`];
+    const REWIND = `db.rewind db1 database=${site.database.name} archiveId=${DUMP} from=binlog.000007:1090 to=binlog.000001:4096`;
+    const byLog = (options: Parameters<typeof migrate>[0] = {}) =>
+      migrate({ outputs, version: MIGRATE_REWINDS, ...options });
+
+    it('takes no dump while writes wait: the rollback point is the backup and the log up to the mark', async () => {
+      const { harness, registry } = byLog();
+      const trace = await harness.run();
+
+      expect(trace.state).toBe('succeeded');
+      expect(shown(trace.calls)).toEqual([
+        ...BACKUP,
+        ...REHEARSAL,
+        ...REHEARSAL_CLEAN_UP,
+        ...READ_ONLY_ON,
+        ...MARK,
+        ...WINDOW,
+        ...READ_ONLY_OFF_ON_TARGET,
+        ...COMMIT,
+      ]);
+      expect(trace.phases.map((phase) => phase.name)).toContain(MIGRATE_PHASES.rollbackPoint);
+      expect(trace.logs).toContain(
+        `rollback point: the backup and db1's binary log up to binlog.000001:4096 (no dump while writes wait)`,
+      );
+      expect(registry.backupRows[0]?.manifest.database).toMatchObject({
+        binlog: { file: 'binlog.000007', position: 1090 },
+      });
+    });
+
+    it('rewinds the database to the mark when the live update fails, then undoes the rest as before', async () => {
+      const { harness, registry } = byLog({
+        fail: (call) =>
+          call.step === 'app.update' && call.params.domain === LIVE
+            ? stepFailure('update failed')
+            : undefined,
+      });
+      const trace = await harness.run();
+
+      expect(trace.state).toBe('failed');
+      expect(shown(trace.calls)).toEqual([
+        ...BACKUP,
+        ...REHEARSAL,
+        ...REHEARSAL_CLEAN_UP,
+        ...READ_ONLY_ON,
+        ...MARK,
+        ...WINDOW.slice(0, 3),
+        WINDOW_UNDO[0],
+        REWIND,
+        ...WINDOW_UNDO.slice(2),
+        ...WRITES_ALLOWED_AGAIN,
+      ]);
+      expect(trace.outcome.rollbackCompleted).toBe(true);
+      expect(registry.siteRows.get(site.siteId)).toEqual(site);
+    });
+
+    it('dumps as before when the server refuses the mark (its log purged, or turned off), saying why', async () => {
+      const { harness } = byLog({
+        fail: (call) =>
+          call.step === 'db.binlog-mark'
+            ? stepFailure('the binary log binlog.000007 is no longer on the server', 'REFUSED')
+            : undefined,
+      });
+      const trace = await harness.run();
+
+      expect(trace.state).toBe('succeeded');
+      expect(shown(trace.calls)).toEqual([
+        ...BACKUP,
+        ...REHEARSAL,
+        ...REHEARSAL_CLEAN_UP,
+        ...READ_ONLY_ON,
+        ...MARK,
+        ...ROLLBACK_POINT,
+        ...WINDOW,
+        ...READ_ONLY_OFF_ON_TARGET,
+        ...COMMIT,
+      ]);
+      expect(
+        trace.logs.some((line) =>
+          /the binary log cannot be the rollback point .*: dumping the database/.test(line),
+        ),
+      ).toBe(true);
+    });
+
+    it('dumps as before in a task queued by a master from before (version 5)', async () => {
+      const { harness } = byLog({ version: MIGRATE_RUNS_HOOKS });
+      const trace = await harness.run();
+
+      expect(shown(trace.calls)).toEqual(SUCCESS);
+    });
+
+    it('says why a server without the log gets a dump', async () => {
+      const { harness } = migrate({ version: MIGRATE_REWINDS });
+      const trace = await harness.run();
+
+      expect(shown(trace.calls)).toEqual(SUCCESS);
+      expect(trace.logs).toContain(
+        'db1 keeps no row-based binary log: the rollback point is a dump while writes wait (log_bin = ON and binlog_format = ROW hold them only for the updates)',
+      );
+    });
+
+    // From the mark (step 16) to the last undo (step 25).
+    it.each([...Array(10).keys()].map((index) => index + FIRST_WINDOW_STEP - 1))(
+      'replays after a master restart before step %i: the mark taken once, the same rollback',
+      async (stopBefore) => {
+        const { harness } = byLog({
+          fail: (call) =>
+            call.step === 'app.update' && call.params.domain === LIVE
+              ? stepFailure('update failed')
+              : undefined,
+        });
+        const trace = await replayedBefore(harness, stopBefore);
+        expect(shown(trace.calls).filter((line) => line.startsWith('db.binlog-mark'))).toEqual(MARK);
+        expect(shown(trace.calls)).toContain(REWIND);
+        expect(trace.outcome.rollbackCompleted).toBe(true);
+      },
+    );
   });
 });

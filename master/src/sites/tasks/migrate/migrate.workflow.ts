@@ -13,7 +13,15 @@ import {
 } from '../site-steps.js';
 import { deployScratchSite } from '../scratch-site.js';
 import { MIGRATE_PHASES } from './migrate-phases.js';
-import { dumpRollbackPoint, holdWritesForTask, registerUndo, updateAndHooks, type Undo } from './window.js';
+import {
+  holdWritesForTask,
+  registerUndo,
+  restoreRollbackPointUndo,
+  takeRollbackPoint,
+  updateAndHooks,
+  type RollbackPoint,
+  type Undo,
+} from './window.js';
 
 /**
  * The optimistic migrate (DESIGN.md "Migrate"): an online backup, a rehearsal of the updates on a
@@ -111,14 +119,16 @@ async function migrate(
   const readOnly = await holdWritesForTask(context, place);
 
   await context.phase(MIGRATE_PHASES.readOnlyWindow, async () => {
-    await dumpRollbackPoint(context, place, params.rollbackArchiveId);
+    const point = await takeRollbackPoint(context, place, {
+      archiveId: params.rollbackArchiveId,
+      backup,
+      // A database that moves is copied from its rollback point, which must then be a dump.
+      byLog: !how.database && context.task.workflowVersion >= MIGRATE_REWINDS,
+    });
     // The rollback point is the copy: taken with writes held, so nothing is missing from it.
     if (how.database) {
       await context.phase(MIGRATE_PHASES.databaseCopy, () =>
-        context.step(moved.db, 'db.import', {
-          database: moved.database.name,
-          archiveId: params.rollbackArchiveId,
-        }),
+        context.step(moved.db, 'db.import', { database: moved.database.name, archiveId: point.archiveId }),
       );
     }
     // The window holds a slot on each server it touches, undo included: it never waits behind
@@ -133,7 +143,7 @@ async function migrate(
     switched = await context.scope(
       MIGRATE_PHASES.offlineWindow,
       async () => {
-        if (cluster) return clusterWindow(context, steps, place, moved, params, readOnly);
+        if (cluster) return clusterWindow(context, steps, place, moved, params, point, readOnly);
         if (how.server)
           await movingWindow(
             context,
@@ -141,11 +151,12 @@ async function migrate(
             place,
             moved,
             params,
+            point,
             readOnly,
             how,
             changedSince(backup),
           );
-        else await offlineWindow(context, steps, place, moved, params, readOnly, how);
+        else await offlineWindow(context, steps, place, moved, params, point, readOnly, how);
         return null;
       },
       { servers, phase: true },
@@ -212,6 +223,7 @@ async function clusterWindow(
   place: SitePlace,
   moved: SitePlace,
   params: MigrateParams,
+  point: RollbackPoint,
   readOnly: boolean,
 ): Promise<NonNullable<TaskResult<'site.migrate'>['switched']>> {
   const live = place.on;
@@ -220,7 +232,7 @@ async function clusterWindow(
       'hold the site on every head',
       () => steps.onHeads(context, place, 'http.write-vhost', () => ({ ...live, disabled: true })),
     ],
-    ...restoreRollbackPoint(context, place, params, { server: false, database: false, platform: true }),
+    ...restoreRollbackPoint(context, place, point, { server: false, database: false, platform: true }),
     [
       'every head back to the old platform',
       () => steps.onHeads(context, place, 'http.write-vhost', () => live),
@@ -290,6 +302,12 @@ export const MIGRATE_REMOVES_ROLLBACK_POINT = 4;
 
 /** The migrate's version from which it runs its deploy hooks after the updates (params.hooks). */
 export const MIGRATE_RUNS_HOOKS = 5;
+
+/**
+ * The migrate's version from which its rollback point is the backup and the db server's binary log
+ * (where the server keeps a row-based one), not a dump while writes wait (window.ts takeRollbackPoint).
+ */
+export const MIGRATE_REWINDS = 6;
 
 /** How long the old server keeps a moved site's copy when the task does not say: 24 hours. */
 export const DEFAULT_RELEASE_OLD_AFTER_MS = 24 * 60 * 60 * 1000;
@@ -386,6 +404,7 @@ async function movingWindow(
   place: SitePlace,
   moved: SitePlace,
   params: MigrateParams,
+  point: RollbackPoint,
   readOnly: boolean,
   how: Move,
   since: string,
@@ -396,7 +415,7 @@ async function movingWindow(
       'hold the site at the old server',
       () => context.step(place.web, 'http.write-vhost', { ...live, disabled: true }),
     ],
-    ...restoreRollbackPoint(context, place, params, how),
+    ...restoreRollbackPoint(context, place, point, how),
     ['the old server serves the site again', () => context.step(place.web, 'http.write-vhost', live)],
     [
       "remove the new server's vhost",
@@ -444,17 +463,10 @@ function when<T>(condition: boolean, item: T): T[] {
 function restoreRollbackPoint(
   context: TaskContext<'site.migrate'>,
   place: SitePlace,
-  params: MigrateParams,
+  point: RollbackPoint,
   how: Move,
 ): Undo[] {
-  return when<Undo>(!how.database, [
-    'database back to the rollback point',
-    () =>
-      context.step(place.db, 'db.import', {
-        database: place.database.name,
-        archiveId: params.rollbackArchiveId,
-      }),
-  ]);
+  return when<Undo>(!how.database, restoreRollbackPointUndo(context, place, point));
 }
 
 /**
@@ -471,6 +483,7 @@ async function offlineWindow(
   place: SitePlace,
   moved: SitePlace,
   params: MigrateParams,
+  point: RollbackPoint,
   readOnly: boolean,
   how: Move,
 ): Promise<void> {
@@ -481,7 +494,7 @@ async function offlineWindow(
       'hold the site at the web server',
       () => context.step(place.web, 'http.write-vhost', { ...live, disabled: true }),
     ],
-    ...restoreRollbackPoint(context, place, params, how),
+    ...restoreRollbackPoint(context, place, point, how),
     ...when<Undo>(how.database, [
       'settings back to the old database',
       () => steps.writeSettings(context, place),

@@ -19,6 +19,9 @@ const SHOWN = [
   'ref',
   'commit',
   'onlyFiles',
+  'since',
+  'from',
+  'to',
 ] as const;
 
 /** A step call as one line: `step server key=value ...`, e.g. `site.link web1 domain=a.example platform=d103`. */
@@ -26,10 +29,14 @@ export function show(call: StepCall): string {
   const params = SHOWN.filter((key) => call.params[key] !== undefined && call.params[key] !== null).map(
     (key) => {
       const value = call.params[key];
-      return `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`;
+      return `${key}=${typeof value === 'string' ? value : isBinlogPosition(value) ? `${value.file}:${value.position}` : JSON.stringify(value)}`;
     },
   );
   return [call.step, call.server, ...params].join(' ');
+}
+
+function isBinlogPosition(value: unknown): value is { file: string; position: number } {
+  return typeof value === 'object' && value !== null && 'file' in value && 'position' in value;
 }
 
 /** The calls of a trace, shown. */
