@@ -175,7 +175,24 @@ export class MariaDb {
       ...(views.length ? [`DROP VIEW IF EXISTS ${views.join(', ')};`] : []),
       ...(tables.length ? [`DROP TABLE IF EXISTS ${tables.join(', ')};`] : []),
     ];
-    await this.execute(statements.join('\n'));
+    // With the database selected, so that a session left by a lost attempt is found (killOtherSessions).
+    await this.execute(statements.join('\n'), { database });
+  }
+
+  /**
+   * Stops the admin's other sessions on `database`: what a lost attempt of a step (its client
+   * killed with the agent) may have left running on the server, which must not write into the
+   * database while it is rebuilt. The sites connect as their own users, never as the admin.
+   */
+  async killOtherSessions(database: string): Promise<number> {
+    const rows = await this.query(
+      `SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ${quoteString(database)} ` +
+        "AND USER = SUBSTRING_INDEX(USER(), '@', 1) AND ID <> CONNECTION_ID();",
+    );
+    const ids = rows.map((row) => Number(row[0])).filter((id) => Number.isSafeInteger(id));
+    // A session may end between the query and its KILL: that is what was wanted.
+    for (const id of ids) await this.execute(`KILL ${id};`).catch(() => undefined);
+    return ids.length;
   }
 
   /**

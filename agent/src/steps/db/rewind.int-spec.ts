@@ -1,4 +1,5 @@
 import { PassThrough } from 'node:stream';
+import { execa } from 'execa';
 import { text } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StepErrorCode } from '../../../../shared/src/errors.js';
@@ -29,6 +30,13 @@ afterAll(async () => {
   await server?.stop();
 });
 
+async function eventually(check: () => Promise<boolean>): Promise<void> {
+  for (let waited = 0; !(await check()); waited += 50) {
+    if (waited > 10_000) throw new Error('not within 10 s');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** Every table's rows of a database, as text: what "the same database" means here. */
 async function contents(database: string): Promise<string> {
   const tables = (
@@ -51,6 +59,7 @@ describe('db.rewind from a dump and the binary log', () => {
   const other = 'other_site';
   const archives = new MemoryArchives();
   const archiveId = '5b0e1a7c-2f4d-4c1a-8e3b-7a9d0c6e1f21';
+  const DUMP_AGAIN = '6c1f2b8d-3a5e-4d2b-9f4c-8b0e1d7f2a32';
 
   it('dumps with the position of its snapshot; replays up to the mark, this database only; again gives the same', async () => {
     await server.sql(
@@ -107,6 +116,36 @@ describe('db.rewind from a dump and the binary log', () => {
     // A second run (an attempt lost mid-way, run again) ends at the same place.
     await server.sql('DELETE FROM node WHERE nid > 10;', { database });
     await runStep(dbRewind, { database, archiveId, from: since, to: mark }, testContext(host, { archives }));
+    expect(await contents(database)).toBe(atMark);
+  });
+
+  it('stops a session a lost attempt left on the database before it rebuilds it', async () => {
+    const since = (
+      await runStep(dbDump, { database, archiveId: DUMP_AGAIN }, testContext(host, { archives }))
+    ).binlog!;
+    const mark = await runStep(dbBinlogMark, { database, since }, testContext(host));
+    const atMark = await contents(database);
+    // A client of an earlier attempt, still busy on the server, as the admin.
+    const leftover = execa(
+      'mariadb',
+      [`--defaults-extra-file=${server.adminDefaults}`, `--database=${database}`],
+      {
+        input: "SELECT SLEEP(60); INSERT INTO node VALUES (5000, 'too late', NULL);",
+        reject: false,
+      },
+    );
+    await eventually(
+      async () =>
+        (await server.sql(
+          "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP%';",
+        )) === '1',
+    );
+    await runStep(
+      dbRewind,
+      { database, archiveId: DUMP_AGAIN, from: since, to: mark },
+      testContext(host, { archives }),
+    );
+    expect((await leftover).exitCode).not.toBe(0);
     expect(await contents(database)).toBe(atMark);
   });
 

@@ -77,6 +77,8 @@ export const dbRewind: StepHandler<'db.rewind'> = {
     }
     // From an empty database, so that a second run (a lost attempt) ends where the first would
     // have, and tables the failed updates created do not outlive the rollback.
+    const stopped = await mariadb.killOtherSessions(database);
+    if (stopped > 0) context.note(`stopped ${stopped} earlier session(s) on ${database}`);
     await mariadb.emptyDatabase(database);
     context.note(
       `rewinding ${database}: the dump in archive ${archiveId}, then ${from.file}:${from.position} to ${to.file}:${to.position} of the binary log`,
