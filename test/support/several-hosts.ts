@@ -69,6 +69,8 @@ export async function startSeveralHosts(options: {
   /** Web host name → its platforms (registry name → fixture), built under its root and added. */
   webs: Record<string, Record<string, FixturePlatformName>>;
   dbs: string[];
+  /** The db hosts' MariaDB keeps a row-based binary log (the rollback point of a migrate). */
+  binaryLog?: boolean;
 }): Promise<SeveralHosts> {
   const network = await startTestNetwork(options.label);
   try {
@@ -127,7 +129,7 @@ export async function startSeveralHosts(options: {
     const dbs: Record<string, DatabaseHost> = {};
     for (const name of options.dbs) {
       const host = await network.addHost(name);
-      const db = await startDbHost(host);
+      const db = await startDbHost(host, { binaryLog: options.binaryLog ?? false });
       const agent = await startAgent(master, {
         name,
         label: `${options.label}-${name}`,

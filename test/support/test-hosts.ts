@@ -193,7 +193,7 @@ export interface DbHost {
  * the machine's 3306. Root logs in only through the socket (unix_socket authentication). The
  * server is stopped with the network's other processes, by pid.
  */
-export async function startDbHost(host: TestHost): Promise<DbHost> {
+export async function startDbHost(host: TestHost, options: { binaryLog?: boolean } = {}): Promise<DbHost> {
   if (!existsSync('/usr/sbin/mariadbd') || !existsSync('/usr/bin/mariadb-install-db'))
     throw new Error(`mariadbd or mariadb-install-db is not installed: ${DB_HOST_INSTALL_HINT}`);
   const base = join(host.dir, 'mariadb');
@@ -220,6 +220,10 @@ export async function startDbHost(host: TestHost): Promise<DbHost> {
     `--log-error=${errorLog}`,
     '--skip-name-resolve',
     '--innodb-buffer-pool-size=32M',
+    // What a rollback by the log needs (db.rewind); without it migrates dump while writes wait.
+    ...(options.binaryLog
+      ? [`--log-bin=${join(data, 'binlog')}`, '--binlog-format=ROW', '--server-id=1']
+      : []),
   ]);
   const logs = () => (existsSync(errorLog) ? readTail(errorLog) : '');
   await waitUntil(
