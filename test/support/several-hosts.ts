@@ -69,8 +69,8 @@ export async function startSeveralHosts(options: {
   /** Web host name → its platforms (registry name → fixture), built under its root and added. */
   webs: Record<string, Record<string, FixturePlatformName>>;
   dbs: string[];
-  /** The db hosts' MariaDB keeps a row-based binary log (the rollback point of a migrate). */
-  binaryLog?: boolean;
+  /** The db hosts (all, or these) whose MariaDB keeps a row-based binary log (a migrate's rollback point). */
+  binaryLog?: boolean | readonly string[];
 }): Promise<SeveralHosts> {
   const network = await startTestNetwork(options.label);
   try {
@@ -129,7 +129,10 @@ export async function startSeveralHosts(options: {
     const dbs: Record<string, DatabaseHost> = {};
     for (const name of options.dbs) {
       const host = await network.addHost(name);
-      const db = await startDbHost(host, { binaryLog: options.binaryLog ?? false });
+      const binaryLog = Array.isArray(options.binaryLog)
+        ? options.binaryLog.includes(name)
+        : options.binaryLog === true;
+      const db = await startDbHost(host, { binaryLog });
       const agent = await startAgent(master, {
         name,
         label: `${options.label}-${name}`,

@@ -5,7 +5,8 @@ import { SITE_WORKFLOW_VERSION } from '../site-steps.js';
 import { replayedBefore, shown } from '../testing/calls.js';
 import { MemorySiteRegistry, PLATFORMS, sitePlace } from '../testing/memory-site-registry.js';
 import { MIGRATE_PHASES } from './migrate-phases.js';
-import { deployWorkflow } from './deploy.workflow.js';
+import { DEPLOY_REWINDS, deployWorkflow } from './deploy.workflow.js';
+import { DEFAULT_STEP_OUTPUTS, type StepOutputs } from '../../../tasks/testing/step-outputs.js';
 
 const LIVE = 'a.example';
 const COPY = 'rehearsal-0a0b0c0d.a.example';
@@ -29,18 +30,22 @@ function deploy(
   options: {
     fail?: (call: StepCall) => ReturnType<typeof stepFailure> | undefined;
     current?: string;
+    version?: number;
+    outputs?: StepOutputs;
   } = {},
 ) {
   const registry = new MemorySiteRegistry({ platforms: Object.values(PLATFORMS), sites: [site] });
   const harness = new WorkflowHarness(deployWorkflow(registry), {
-    version: SITE_WORKFLOW_VERSION,
+    version: options.version ?? SITE_WORKFLOW_VERSION,
     type: 'site.deploy',
     params,
     targetId: site.siteId,
     targetName: LIVE,
     ...(options.current
       ? { outputs: { 'site.code-fetch': () => ({ commit: NEW, current: options.current! }) } }
-      : {}),
+      : options.outputs
+        ? { outputs: options.outputs }
+        : {}),
     ...(options.fail ? { fail: options.fail } : {}),
   });
   return { registry, harness };
@@ -178,6 +183,39 @@ describe('deploy workflow', () => {
       expect(registry.count('sites.setCode')).toBe(0);
     },
   );
+
+  it('with a row-based binary log on db1: marks it instead of dumping, and rewinds to the mark on failure', async () => {
+    const { harness } = deploy({
+      version: DEPLOY_REWINDS,
+      outputs: {
+        'db.dump': (stepParams) => ({
+          ...DEFAULT_STEP_OUTPUTS['db.dump'](stepParams),
+          binlog: { file: 'binlog.000003', position: 777 },
+        }),
+      },
+      fail: (call) =>
+        call.step === 'app.hook' && call.params.domain === LIVE
+          ? stepFailure('config import failed')
+          : undefined,
+    });
+    const trace = await harness.run();
+
+    expect(trace.state).toBe('failed');
+    expect(shown(trace.calls)).toEqual([
+      ...FETCH,
+      ...BACKUP,
+      ...REHEARSAL,
+      ...REHEARSAL_CLEAN_UP,
+      HOLD[0],
+      `db.binlog-mark db1 database=${site.database.name} since=binlog.000003:777`,
+      ...WINDOW.slice(0, 4),
+      WINDOW_UNDO[0],
+      `db.rewind db1 database=${site.database.name} archiveId=${DUMP} from=binlog.000003:777 to=binlog.000001:4096`,
+      ...WINDOW_UNDO.slice(2),
+      `app.readonly web1 domain=${LIVE} platform=d102 on=false`,
+    ]);
+    expect(trace.outcome.rollbackCompleted).toBe(true);
+  });
 
   it('deploys nothing when the ref names the commit the site is at', async () => {
     const { registry, harness } = deploy({ current: NEW });
