@@ -97,7 +97,7 @@ describe('rollback point of a migrate: binary log or dump', () => {
           };
           table.push(row);
           console.info(JSON.stringify(row));
-          await berth('site', 'delete', domain);
+          await berth('site', 'delete', domain, '--force');
         }
       },
       DB_MB.reduce((sum, size) => Math.max(sum, size), 0) * 6_000 + 600_000,

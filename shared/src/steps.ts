@@ -175,6 +175,19 @@ export interface StepDefinitions {
     secrets: { dbPassword: string };
     output: { database: string; user: string };
   };
+  /**
+   * Copies a database into another on the same server, which must exist (db.create): a consistent
+   * dump piped into the client on the db server itself, nothing through the master.
+   */
+  'db.copy': {
+    params: { from: string; to: string };
+    output: { bytes: number };
+  };
+  /** Drops a database, if it exists, and no user: one the site's user no longer needs. */
+  'db.drop-database': {
+    params: { database: string };
+    output: { database: string; dropped: boolean };
+  };
   /** Drops the database and the user `user`@`host`, each if it exists. */
   'db.drop': {
     params: { database: string; user: string; host: string };
@@ -257,6 +270,11 @@ export interface StepDefinitions {
       hashSalt?: string;
       /** Host names the site answers to; `*.example.com` allows any subdomain. */
       trustedHosts: string[];
+      /**
+       * A twin of this site (a blue-green copy): the settings are that site's (its hash salt, its
+       * public, private and config paths) but for the credentials; nothing else is made here.
+       */
+      sameAs?: string;
     };
     secrets: { dbPassword: string };
     output: {
@@ -265,14 +283,18 @@ export interface StepDefinitions {
       hashSaltSource: 'params' | 'kept' | 'generated';
     };
   };
-  /** Symlinks `<root>/platforms/<platform>/web/sites/<domain>` to `<root>/sites/<domain>`. */
+  /**
+   * Symlinks `<root>/platforms/<platform>/web/sites/<domain>` to `<root>/sites/<domain>`, or to
+   * `<root>/sites/<to>` (a blue-green copy serving the domain for a moment), replacing the link in
+   * one rename.
+   */
   'site.link': {
-    params: { domain: string; platform: string };
+    params: { domain: string; platform: string; to?: string };
     output: { link: string; target: string };
   };
-  /** Removes that symlink (only a symlink to the site's own directory). */
+  /** Removes that symlink (only a symlink to the site's own directory, or to `to`'s). */
   'site.unlink': {
-    params: { domain: string; platform: string };
+    params: { domain: string; platform: string; to?: string };
     output: { link: string; removed: boolean };
   };
   /**
@@ -594,6 +616,8 @@ export const STEP_NAMES: readonly StepName[] = [
   'db.import',
   'db.binlog-mark',
   'db.rewind',
+  'db.copy',
+  'db.drop-database',
   'db.schema-versions',
   'site.write-settings',
   'site.link',

@@ -67,7 +67,19 @@ export type MigrateParams = {
    * on): the site's own list or its target platform's, fixed at queue time. Absent: none.
    */
   hooks?: DeployHook[];
+  /**
+   * `blue-green` (migrate --strategy blue-green): no offline window. Writes held, the database
+   * copied on its server (`blueGreen.database`), the updates run on the copy under the target
+   * platform as a hidden site (`blueGreen.domain`), then code and database switch in one reload.
+   * Absent: the in-place migrate.
+   */
+  strategy?: MigrateStrategy;
+  blueGreen?: { domain: string; database: string };
 };
+
+/** How a migrate switches a site: updates in a short offline window, or on a copy switched to (0 s offline). */
+export const MIGRATE_STRATEGIES = ['in-place', 'blue-green'] as const;
+export type MigrateStrategy = (typeof MIGRATE_STRATEGIES)[number];
 
 /**
  * What a site deploy is created with (sites service): the ref of the site's own repository to

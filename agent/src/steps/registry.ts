@@ -16,6 +16,7 @@ import { dbDrop, dbDropUser } from './db/drop.js';
 import { dbDump } from './db/dump.js';
 import { dbImport } from './db/import.js';
 import { dbBinlogMark, dbRewind } from './db/rewind.js';
+import { dbCopy, dbDropDatabase } from './db/copy.js';
 import { dbSchemaVersions } from './db/schema-versions.js';
 import { debugNoop } from './debug/noop.js';
 import { debugSleep } from './debug/sleep.js';
@@ -73,6 +74,8 @@ const ALL_STEPS: readonly RegisteredStep[] = [
   register(dbImport),
   register(dbBinlogMark),
   register(dbRewind),
+  register(dbCopy),
+  register(dbDropDatabase),
   register(dbSchemaVersions),
   register(siteWriteSettings),
   register(siteLink),

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { validateHostname, validateName, validateSiteDomain } from '../../../shared/src/validation.js';
 import type { ApiClient } from '../api-client.js';
 import type { Backup, SiteCron, SiteDeployHooks, Task } from '../api-types.js';
@@ -19,6 +19,7 @@ import { renderFields, renderTable } from '../output/table.js';
 import { JSON_HELP, runTaskCommand, VERBOSE_HELP, WAIT_HELP, type TaskStartOptions } from '../task-wait.js';
 import { wholeNumber } from '../parsers.js';
 import { describeDeployHooks } from '../../../shared/src/deploy-hooks.js';
+import { MIGRATE_STRATEGIES } from '../../../shared/src/tasks.js';
 
 type WaitOptions = TaskStartOptions;
 
@@ -496,7 +497,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
     .description(
       'Move a site to another platform (on its web server or another), its database to another db server, or ' +
         'both: backup, a rehearsal on a throwaway copy, read-only, a rollback point, then an offline window only ' +
-        'as long as the database updates; rolled back on failure (starts a task)',
+        'as long as the database updates; or --strategy blue-green: no offline window at all; rolled back on failure (starts a task)',
     )
     .argument('<domain>', 'the domain')
     .option('--platform <name>', 'the target platform (on another web server: the site moves there)')
@@ -507,6 +508,12 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
     .option(
       '--without-head <names>',
       'a site on a cluster: go on without these heads (comma-separated), whose agents are down; they are marked stale until `berth cluster sync`',
+    )
+    .addOption(
+      new Option(
+        '--strategy <how>',
+        'in-place (default): the updates in a short offline window; blue-green: no offline window, the database copied on its server, updated as a hidden site and switched to in one reload (needs read-only mode; same web and db servers)',
+      ).choices(MIGRATE_STRATEGIES),
     )
     .option('--check', "only compare the site's packages with the target (Aegir's rules) and print the table")
     .option('--force', 'go ahead despite warnings (packages missing on the target); errors always refuse')
@@ -520,6 +527,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
           platform?: string;
           dbServer?: string;
           withoutHead?: string;
+          strategy?: string;
           check?: boolean;
           force?: boolean;
         },
@@ -571,6 +579,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
               body: {
                 ...(options.platform === undefined ? {} : { platform: options.platform }),
                 ...(options.dbServer === undefined ? {} : { dbServer: options.dbServer }),
+                ...(options.strategy === undefined ? {} : { strategy: options.strategy }),
                 ...(options.withoutHead === undefined
                   ? {}
                   : { withoutHeads: options.withoutHead.split(',').map((name) => name.trim()) }),

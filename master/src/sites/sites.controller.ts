@@ -11,6 +11,7 @@ import {
 import type { AuthenticatedRequest } from '../auth/auth.guard.js';
 import type { MigrateCheck, Package, SiteCron, SiteDeployHooks } from '../../../shared/src/api.js';
 import { describeDeployHooks } from '../../../shared/src/deploy-hooks.js';
+import { MIGRATE_STRATEGIES, type MigrateStrategy } from '../../../shared/src/tasks.js';
 import type { TaskView } from '../tasks/tasks.service.js';
 import type { MigrateCandidate } from './migrate-candidates.js';
 import { SitesService, type BackupView, type SiteView } from './sites.service.js';
@@ -108,6 +109,13 @@ export class MigrateSiteBody {
 
   @ApiPropertyOptional({ description: 'Go ahead despite warnings (packages missing on the target)' })
   force?: boolean;
+
+  @ApiPropertyOptional({
+    description:
+      'in-place (default): the updates in a short offline window; blue-green: no offline window — writes held (read-only) while the database is copied on its server and updated under the target as a hidden site, then code and database switch in one reload. Blue-green needs read-only mode (module readonlymode), the same web and db servers, no cluster',
+    enum: MIGRATE_STRATEGIES,
+  })
+  strategy?: MigrateStrategy;
 }
 
 export class CloneSiteBody {

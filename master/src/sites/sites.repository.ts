@@ -93,6 +93,11 @@ export class SitesRepository {
     await this.db.getRepository(SiteEntity).update({ id }, database);
   }
 
+  /** The site runs on another database of its db server now (a blue-green migrate's copy). */
+  async setDatabaseName(id: string, dbName: string): Promise<void> {
+    await this.db.getRepository(SiteEntity).update({ id }, { dbName });
+  }
+
   /** The site no longer has a copy on its previous server. */
   async setReleased(id: string): Promise<void> {
     await this.db

@@ -19,7 +19,13 @@ import type { TaskQueue } from '../tasks/task-queue.js';
 import { TASK_PRIORITY, type NewTask } from '../tasks/tasks.repository.js';
 import { CRON_MAX_MINUTES, cronOffsetSeconds } from '../schedules/site-cron.js';
 import type { TaskView } from '../tasks/tasks.service.js';
-import type { ScratchSite, TaskParams, TaskType } from '../../../shared/src/tasks.js';
+import {
+  MIGRATE_STRATEGIES,
+  type MigrateStrategy,
+  type ScratchSite,
+  type TaskParams,
+  type TaskType,
+} from '../../../shared/src/tasks.js';
 import { scratchSiteNames } from './tasks/scratch-site.js';
 import { newDatabasePassword, siteDatabaseNames } from './site-names.js';
 import { cloneDatabasePlacement, placeDatabase } from './database-placement.js';
@@ -536,12 +542,19 @@ export class SitesService {
   async migrate(
     principal: Principal,
     domain: string,
-    input: { platform?: unknown; dbServer?: unknown; withoutHeads?: unknown; force?: unknown },
+    input: {
+      platform?: unknown;
+      dbServer?: unknown;
+      withoutHeads?: unknown;
+      force?: unknown;
+      strategy?: unknown;
+    },
     parentTaskId: string | null = null,
   ): Promise<TaskView> {
     const site = await this.get(principal, domain);
     if (input.dbServer !== undefined && (typeof input.dbServer !== 'string' || input.dbServer === ''))
       throw new SitesError(SitesErrorCode.InvalidInput, 'dbServer must be a server name');
+    const strategy = migrateStrategy(input.strategy);
     if (input.platform === undefined && input.dbServer === undefined) {
       throw new SitesError(
         SitesErrorCode.InvalidInput,
@@ -551,6 +564,11 @@ export class SitesService {
     const platform = await this.platforms.findByNameOrId(site.platformId);
     const target = input.platform === undefined ? platform! : await this.migrateTarget(input.platform);
     refuseClusterMove(site, platform!, target, input.dbServer !== undefined);
+    if (strategy === 'blue-green' && platform!.clusterId)
+      throw new SitesError(
+        SitesErrorCode.InvalidInput,
+        `${site.domain} is on a cluster: a blue-green migrate switches one web server (not supported on clusters yet)`,
+      );
     const withoutHeads = await this.headsLeftOut(platform!, input.withoutHeads);
     const [from, to] = await Promise.all([
       this.servers.findById(platform!.serverId),
@@ -567,6 +585,7 @@ export class SitesService {
       servers: { from, to },
       releaseOldAfterMs: this.options.releaseOldAfterMs,
       ...(typeof input.dbServer === 'string' ? { db: await this.dbTarget(site, input.dbServer) } : {}),
+      strategy,
     });
     if (!plan.ok) throw refusalError(plan);
     return this.queueFor(
@@ -1017,6 +1036,17 @@ export class SitesService {
  * A migrate on a cluster switches every head from one of its platforms to another; a site moves
  * into, out of or between clusters, or its database with it, not yet.
  */
+/** The migrate's strategy from a request: `in-place` (the default) or `blue-green`. */
+function migrateStrategy(value: unknown): MigrateStrategy {
+  if (value === undefined || value === null) return 'in-place';
+  if (typeof value === 'string' && (MIGRATE_STRATEGIES as readonly string[]).includes(value))
+    return value as MigrateStrategy;
+  throw new SitesError(
+    SitesErrorCode.InvalidInput,
+    `strategy must be one of ${MIGRATE_STRATEGIES.join(', ')}, not ${JSON.stringify(value).slice(0, 64)}`,
+  );
+}
+
 function refuseClusterMove(
   site: SiteEntity,
   from: PlatformEntity,

@@ -30,7 +30,8 @@ function hashSaltValue(field: string, value: unknown): string {
 
 /**
  * Writes the site's settings.php and, outside the site directory, its credentials.php; creates
- * files/ and private/ (owned by the web user). Each file is written beside and renamed into place,
+ * files/ and private/ (owned by the web user), except for a twin (`sameAs`), which uses the other
+ * site's. Each file is written beside and renamed into place,
  * credentials first, so a request never sees a settings.php that requires a missing file.
  */
 export const siteWriteSettings: StepHandler<'site.write-settings'> = {
@@ -39,7 +40,7 @@ export const siteWriteSettings: StepHandler<'site.write-settings'> = {
     parseWith(
       input,
       ['domain', 'database', 'user', 'dbHost', 'dbPort', 'trustedHosts'],
-      ['platformPath', 'platform', 'hashSalt'],
+      ['platformPath', 'platform', 'hashSalt', 'sameAs'],
       (params) => {
         if ((params.platformPath === undefined) === (params.platform === undefined)) {
           throw new ValidationError({
@@ -65,6 +66,7 @@ export const siteWriteSettings: StepHandler<'site.write-settings'> = {
           dbPort: integerValue('dbPort', params.dbPort, 1, 65535),
           trustedHosts: [...new Set(trustedHosts)],
           ...(params.hashSalt !== undefined ? { hashSalt: hashSaltValue('hashSalt', params.hashSalt) } : {}),
+          ...(params.sameAs !== undefined ? { sameAs: domainValue('sameAs', params.sameAs) } : {}),
         };
       },
     ),
@@ -83,6 +85,10 @@ export const siteWriteSettings: StepHandler<'site.write-settings'> = {
     const siteDir = layout.siteDir(params.domain);
     const configDir = layout.siteConfigDir(params.domain);
     const settingsPath = join(siteDir, 'settings.php');
+    // A twin's settings name the other site's directories and salt: only its credentials differ.
+    const settingsOf = params.sameAs ?? params.domain;
+    const pathsDir = layout.siteDir(settingsOf);
+    if (params.sameAs) await requireDirectory(pathsDir, `the site directory of ${params.sameAs}`);
     const credentialsPath = join(configDir, 'credentials.php');
     const web = context.host.webUser;
     const webOwner = web ? { uid: web.uid, gid: web.gid } : undefined;
@@ -96,7 +102,7 @@ export const siteWriteSettings: StepHandler<'site.write-settings'> = {
         throw invalidParam('the hashSalt secret must be 32-128 characters of A-Z, a-z, 0-9, "_" or "-"');
       }
     } else {
-      hashSalt = readHashSalt(await readFile(settingsPath, 'utf8').catch(() => ''));
+      hashSalt = readHashSalt(await readFile(join(pathsDir, 'settings.php'), 'utf8').catch(() => ''));
       hashSaltSource = 'kept';
     }
     if (hashSalt === undefined) {
@@ -107,10 +113,12 @@ export const siteWriteSettings: StepHandler<'site.write-settings'> = {
 
     await ensureDir(layout.sitesDir, 0o755);
     await ensureDir(siteDir, 0o755);
-    await ensureDir(join(siteDir, 'files'), 0o775, webOwner);
-    await ensureDir(join(siteDir, 'private'), 0o770, webOwner);
-    await ensureDir(join(siteDir, 'private', 'config'), 0o770, webOwner);
-    await ensureDir(join(siteDir, 'private', 'config', 'sync'), 0o770, webOwner);
+    if (!params.sameAs) {
+      await ensureDir(join(siteDir, 'files'), 0o775, webOwner);
+      await ensureDir(join(siteDir, 'private'), 0o770, webOwner);
+      await ensureDir(join(siteDir, 'private', 'config'), 0o770, webOwner);
+      await ensureDir(join(siteDir, 'private', 'config', 'sync'), 0o770, webOwner);
+    }
     // Others may pass through config/sites (PHP reaches its own credentials) but not list it.
     await ensureDir(layout.siteConfigsDir, 0o711);
     await ensureDir(configDir, 0o750, readable);
@@ -130,8 +138,8 @@ export const siteWriteSettings: StepHandler<'site.write-settings'> = {
     await writeFileAtomic(
       settingsPath,
       renderSettingsPhp({
-        domain: params.domain,
-        siteDir,
+        domain: settingsOf,
+        siteDir: pathsDir,
         credentialsPath,
         hashSalt,
         trustedHosts: params.trustedHosts,

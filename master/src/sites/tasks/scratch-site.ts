@@ -9,7 +9,7 @@ import type { BackupParts, PlatformPlace, SitePlace, SiteSteps } from './site-st
  * user of its own — or why there are none (a domain too long to have one beside it). Pure.
  */
 export function scratchSiteNames(
-  prefix: 'rehearsal' | 'verify',
+  prefix: 'rehearsal' | 'verify' | 'green',
   domain: string,
   random: Buffer,
 ): { ok: true; scratch: ScratchSite } | { ok: false; message: string } {

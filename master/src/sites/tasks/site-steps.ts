@@ -99,6 +99,8 @@ export interface SiteTaskDependencies {
     ): Promise<void>;
     /** The site's database moved to another db server (see SitesRepository.setDatabase). */
     setDatabase(id: string, database: { dbServerId: string; dbHost: string }): Promise<void>;
+    /** The site runs on another database of its db server (see SitesRepository.setDatabaseName). */
+    setDatabaseName(id: string, dbName: string): Promise<void>;
     setReleased(id: string): Promise<void>;
     setDomain(id: string, domain: string): Promise<void>;
     /** The site's own repository is at this ref and commit now (an install with --repo, a deploy). */

@@ -17,6 +17,10 @@ export const MIGRATE_PHASES = {
   rollbackPoint: 'rollback point',
   /** A database moving to another db server: the rollback point imported there. */
   databaseCopy: 'copy the database',
+  /** Blue-green: the updates on the database's copy under the target platform, a hidden site. */
+  green: 'updates on the copy',
+  /** Blue-green: code and database switched to the copy in one reload, read-only ended. */
+  switch: 'switch to the copy',
   /** Maintenance: the site answers 503 while it is moved and its database updated. */
   offlineWindow: 'offline window',
 } as const;

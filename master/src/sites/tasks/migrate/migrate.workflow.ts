@@ -12,6 +12,7 @@ import {
   type SiteTaskDependencies,
 } from '../site-steps.js';
 import { deployScratchSite } from '../scratch-site.js';
+import { blueGreenMigrate, dropReplacedDatabase } from './blue-green.js';
 import { MIGRATE_PHASES } from './migrate-phases.js';
 import {
   holdWritesForTask,
@@ -66,6 +67,13 @@ export function migrateWorkflow(deps: SiteTaskDependencies): Workflow<'site.migr
       context.cleanup('remove the rollback point from the store', () =>
         context.record('archives.remove', () => deps.archives.remove(params.rollbackArchiveId)),
       );
+    }
+    if (params.strategy === 'blue-green') {
+      const result = await context.scope('the migrate', () =>
+        blueGreenMigrate(context, steps, deps, place, moved),
+      );
+      await dropReplacedDatabase(context, place);
+      return result;
     }
     // Rolled back as a whole when any of it fails; what follows it (the old database dropped) no longer is.
     const result = await context.scope('the migrate', () => migrate(context, steps, deps, place, moved, how));

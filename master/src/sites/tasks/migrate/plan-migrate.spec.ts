@@ -182,4 +182,36 @@ describe('planMigrate', () => {
       message: "db2 already holds a database named a_example_0001 (another site's)",
     });
   });
+
+  describe('blue-green', () => {
+    it('names the hidden copy beside the site and a new database for it, not the one it has', () => {
+      const plan = planMigrate(request({ strategy: 'blue-green' }));
+      if (!plan.ok) throw new Error(plan.message);
+      expect(plan.params.strategy).toBe('blue-green');
+      expect(plan.params.blueGreen?.domain).toBe('green-0a0b0c0d.a.example');
+      expect(plan.params.blueGreen?.database).toMatch(/^a_example_[0-9a-f]{8}$/);
+      expect(plan.params.blueGreen?.database).not.toBe(site.dbName);
+      const inPlace = planMigrate(request());
+      if (!inPlace.ok) throw new Error(inPlace.message);
+      expect(inPlace.params.strategy).toBeUndefined();
+    });
+
+    it.each([
+      [
+        'a database that moves',
+        { db: { id: 'db2', name: 'db2', roles: ['db'] as const, address: '10.0.0.9', nameTaken: false } },
+        /keeps the database on its db server/,
+      ],
+      [
+        'a move to another web server',
+        { servers: { from: web1, to: web2 } },
+        /switches on the web server the site is on/,
+      ],
+    ])('refuses %s', (_what, overrides, message) => {
+      const plan = planMigrate(request({ strategy: 'blue-green', ...overrides }));
+      expect(plan).toMatchObject({ ok: false, code: SitesErrorCode.InvalidInput });
+      if (plan.ok) throw new Error('planned');
+      expect(plan.message).toMatch(message);
+    });
+  });
 });

@@ -2,7 +2,8 @@ import type { DeployHook } from '../../../../../shared/src/deploy-hooks.js';
 import { siteActions, statesOffering, type SiteAction } from '../../../../../shared/src/site-actions.js';
 import type { ServerRole } from '../../../../../shared/src/server-roles.js';
 import type { SiteStatus } from '../../../../../shared/src/site-status.js';
-import type { MigrateParams } from '../../../../../shared/src/tasks.js';
+import type { MigrateParams, MigrateStrategy } from '../../../../../shared/src/tasks.js';
+import { siteDatabaseNames } from '../../site-names.js';
 import type { CompatibilityReport } from '../../../packages/compatibility.js';
 import { placeDatabase } from '../../database-placement.js';
 import { SitesErrorCode } from '../../sites.errors.js';
@@ -66,6 +67,31 @@ export interface MigrateRequest {
   releaseOldAfterMs: number;
   /** The db server the database moves to; absent: it stays where it is. */
   db?: MigrateDbTarget;
+  /** How the site switches (MigrateParams.strategy); absent: in place. */
+  strategy?: MigrateStrategy;
+}
+
+/**
+ * Blue-green switches one web server's vhost to a copy on the same db server: a move to another web
+ * server or db server is refused (their windows are in place), as is a migrate that keeps the platform.
+ */
+export function blueGreenRefusal(request: MigrateRequest): Refusal | null {
+  if (request.strategy !== 'blue-green') return null;
+  const { site } = request;
+  const why =
+    request.db !== undefined
+      ? 'it keeps the database on its db server (--db-server moves it in place)'
+      : request.servers.from.id !== request.servers.to.id
+        ? 'it switches on the web server the site is on (a move to another server is in place)'
+        : request.target.id === site.platformId
+          ? 'it switches to another platform'
+          : null;
+  return why
+    ? {
+        code: SitesErrorCode.InvalidInput,
+        message: `a blue-green migrate of ${site.domain} is refused: ${why}`,
+      }
+    : null;
 }
 
 /**
@@ -200,6 +226,7 @@ export function planMigrate(
     stateRefusal(site, 'migrate', 'migrates') ??
     moveRefusal(site, target, request.servers) ??
     (request.db ? dbMoveRefusal(site, request.db, request.servers.to.id) : null) ??
+    blueGreenRefusal(request) ??
     incompatibilityRefusal(
       request.report,
       {
@@ -211,6 +238,9 @@ export function planMigrate(
   if (refusal) return { ok: false, ...refusal };
   const named = scratchSiteNames('rehearsal', site.domain, request.random);
   if (!named.ok) return { ok: false, code: SitesErrorCode.InvalidInput, message: named.message };
+  const twin =
+    request.strategy === 'blue-green' ? scratchSiteNames('green', site.domain, request.random) : null;
+  if (twin && !twin.ok) return { ok: false, code: SitesErrorCode.InvalidInput, message: twin.message };
   return {
     ok: true,
     params: {
@@ -218,6 +248,16 @@ export function planMigrate(
       targetPlatform: target.name,
       rehearsal: named.scratch,
       ...deployHooksOf(site, target),
+      ...(twin?.ok
+        ? {
+            strategy: 'blue-green' as const,
+            // The copy is the site's database from now on: named as the site's are, anew.
+            blueGreen: {
+              domain: twin.scratch.domain,
+              database: siteDatabaseNames(site.domain, () => request.random).database,
+            },
+          }
+        : {}),
       ...(request.servers.from.id !== request.servers.to.id
         ? { releaseOldAfterMs: request.releaseOldAfterMs }
         : {}),

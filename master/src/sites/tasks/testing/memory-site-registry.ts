@@ -92,6 +92,11 @@ export class MemorySiteRegistry implements SiteTaskDependencies {
       }));
       return Promise.resolve();
     },
+    setDatabaseName: (id, dbName) => {
+      this.write(`sites.setDatabaseName ${id} ${dbName}`);
+      this.update(id, (site) => ({ ...site, database: { ...site.database, name: dbName } }));
+      return Promise.resolve();
+    },
     setReleased: (id) => {
       this.write(`sites.setReleased ${id}`);
       this.update(id, (site) => ({ ...site, previous: null }));
