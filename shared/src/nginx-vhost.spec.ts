@@ -101,6 +101,13 @@ describe('renderDrupalVhost', () => {
     expect(conf).not.toContain('root ');
   });
 
+  it('tells PHP the database of a blue-green switch, and nothing of it otherwise', () => {
+    expect(renderDrupalVhost(options({ database: 'a_example_5b5b5b5b' }))).toContain(
+      'fastcgi_param BERTH_DATABASE a_example_5b5b5b5b;',
+    );
+    expect(renderDrupalVhost(options())).not.toContain('BERTH_DATABASE');
+  });
+
   describe('refuses input that could inject nginx syntax', () => {
     it.each([
       ['domain', { domain: 'example.com; include /etc/passwd' }],
@@ -123,6 +130,8 @@ describe('renderDrupalVhost', () => {
       ['proxyTo', { proxyTo: '10.0.0.12:80; proxy_pass http://evil' }],
       ['proxyTo', { proxyTo: 'web2.example.com:80' }],
       ['proxyTo', { proxyTo: '10.0.0.12' }],
+      ['database', { database: 'site; fastcgi_param X y' }],
+      ['database', { database: 'Site' }],
       ['maxBodyMegabytes', { maxBodyMegabytes: 0 }],
       ['maxBodyMegabytes', { maxBodyMegabytes: 1.5 }],
     ] as const)('%s: %j', (field, overrides) => {

@@ -1,4 +1,10 @@
-import { must, validateAbsolutePath, validateHostname, ValidationError } from './validation.js';
+import {
+  must,
+  validateAbsolutePath,
+  validateDatabaseName,
+  validateHostname,
+  ValidationError,
+} from './validation.js';
 
 /**
  * The nginx server block of one Drupal site, as Berth writes it to `<root>/config/nginx/<domain>.conf`.
@@ -41,6 +47,12 @@ export interface DrupalVhostOptions {
   redirectFrom?: string[];
   /** Largest request body (uploads), in megabytes. Default 64, Drupal's usual upload limit. */
   maxBodyMegabytes?: number;
+  /**
+   * The database PHP is told to use (`fastcgi_param BERTH_DATABASE`), which the site's settings.php
+   * takes over its credentials' (drupal-settings.ts): a blue-green switch moves code and database in
+   * the same reload, whatever PHP's opcache still holds of the credentials file.
+   */
+  database?: string;
 }
 
 /** Renders the server block(s) for one site; throws a ValidationError for any unsafe input. */
@@ -51,6 +63,8 @@ export function renderDrupalVhost(options: DrupalVhostOptions): string {
   const listen = validateListen(options.listen);
   const redirectFrom = validateRedirects(domain, options.redirectFrom ?? []);
   const maxBody = validateMaxBody(options.maxBodyMegabytes ?? 64);
+  const database =
+    options.database === undefined ? undefined : must(validateDatabaseName('database', options.database));
 
   const blocks: string[] = [];
   if (redirectFrom.length > 0) {
@@ -71,7 +85,7 @@ export function renderDrupalVhost(options: DrupalVhostOptions): string {
       ? disabledServer(domain, listen)
       : proxyTo
         ? proxyServer(domain, listen, proxyTo, maxBody)
-        : drupalServer(domain, docroot, socket, listen, maxBody),
+        : drupalServer(domain, docroot, socket, listen, maxBody, database),
   );
   return `# Written by Berth for ${domain}. Do not edit: Berth rewrites this file.\n${blocks.join('\n\n')}\n`;
 }
@@ -82,6 +96,7 @@ function drupalServer(
   socket: string,
   listen: string,
   maxBody: number,
+  database: string | undefined,
 ): string {
   // A validated DNS name: only its dots are special in a regex.
   const ownSite = domain.replaceAll('.', '\\.');
@@ -158,7 +173,12 @@ function drupalServer(
         fastcgi_param SCRIPT_FILENAME $realpath_root$fastcgi_script_name;
         fastcgi_param DOCUMENT_ROOT $realpath_root;
         fastcgi_param PATH_INFO $fastcgi_path_info;
-        fastcgi_param QUERY_STRING $query_string;
+        fastcgi_param QUERY_STRING $query_string;${
+          database
+            ? `
+        fastcgi_param BERTH_DATABASE ${database};`
+            : ''
+        }
         fastcgi_read_timeout 300s;
         fastcgi_pass unix:${socket};
     }

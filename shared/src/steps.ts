@@ -283,18 +283,14 @@ export interface StepDefinitions {
       hashSaltSource: 'params' | 'kept' | 'generated';
     };
   };
-  /**
-   * Symlinks `<root>/platforms/<platform>/web/sites/<domain>` to `<root>/sites/<domain>`, or to
-   * `<root>/sites/<to>` (a blue-green copy serving the domain for a moment), replacing the link in
-   * one rename.
-   */
+  /** Symlinks `<root>/platforms/<platform>/web/sites/<domain>` to `<root>/sites/<domain>`. */
   'site.link': {
-    params: { domain: string; platform: string; to?: string };
+    params: { domain: string; platform: string };
     output: { link: string; target: string };
   };
-  /** Removes that symlink (only a symlink to the site's own directory, or to `to`'s). */
+  /** Removes that symlink (only a symlink to the site's own directory). */
   'site.unlink': {
-    params: { domain: string; platform: string; to?: string };
+    params: { domain: string; platform: string };
     output: { link: string; removed: boolean };
   };
   /**
@@ -358,6 +354,11 @@ export interface StepDefinitions {
       redirectFrom?: string[];
       /** ADDRESS:PORT: the site moved there; this server passes its requests on (see nginx-vhost.ts). */
       proxyTo?: string;
+      /**
+       * The database the site runs on while its credentials still name another: a blue-green switch
+       * (nginx passes it to PHP; the site's settings.php takes it). One reload switches code and database.
+       */
+      database?: string;
     };
     /** `port`: the port this server's vhosts listen on (what another server proxies to). */
     output: { path: string; changed: boolean; port: number };

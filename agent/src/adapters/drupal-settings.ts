@@ -39,6 +39,12 @@ export function renderSettingsPhp(input: SettingsInput): string {
  */
 
 require ${phpString(input.credentialsPath)};
+// A blue-green switch names the site's new database in its vhost (fastcgi_param BERTH_DATABASE)
+// while these credentials may still name the old one: one nginx reload switches code and database.
+// Only nginx sets it (a request header would be HTTP_BERTH_DATABASE); drush never has it.
+if (PHP_SAPI !== 'cli' && isset($_SERVER['BERTH_DATABASE']) && preg_match('/^[a-z0-9_]{1,64}$/', $_SERVER['BERTH_DATABASE'])) {
+  $databases['default']['default']['database'] = $_SERVER['BERTH_DATABASE'];
+}
 
 $settings['hash_salt'] = ${phpString(input.hashSalt)};
 $settings['file_public_path'] = ${phpString(`sites/${input.domain}/files`)};

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { StepError, StepErrorCode } from '../../../../shared/src/errors.js';
 import { renderDrupalVhost, validateProxyTarget } from '../../../../shared/src/nginx-vhost.js';
 import type { StepParams } from '../../../../shared/src/steps.js';
-import { must, validatePlatformName } from '../../../../shared/src/validation.js';
+import { must, validateDatabaseName, validatePlatformName } from '../../../../shared/src/validation.js';
 import { ensureDir, pathKind, writeFileAtomic } from '../../adapters/files.js';
 import { HostLayout } from '../../adapters/layout.js';
 import { Nginx } from '../../adapters/nginx.js';
@@ -15,20 +15,28 @@ import { domainValue, requireDirectory } from '../site/common.js';
 export type VhostParams = StepParams<'http.write-vhost'>;
 
 export function vhostParams(input: unknown) {
-  return parseWith(input, ['domain', 'platform'], ['disabled', 'redirectFrom', 'proxyTo'], (params) => ({
-    domain: domainValue('domain', params.domain),
-    platform: must(validatePlatformName('platform', params.platform)),
-    ...(params.disabled !== undefined ? { disabled: booleanValue('disabled', params.disabled) } : {}),
-    ...(params.redirectFrom !== undefined
-      ? { redirectFrom: listValue('redirectFrom', params.redirectFrom, 50, domainValue) }
-      : {}),
-    ...(params.proxyTo !== undefined ? { proxyTo: validateProxyTarget(params.proxyTo) } : {}),
-  }));
+  return parseWith(
+    input,
+    ['domain', 'platform'],
+    ['disabled', 'redirectFrom', 'proxyTo', 'database'],
+    (params) => ({
+      domain: domainValue('domain', params.domain),
+      platform: must(validatePlatformName('platform', params.platform)),
+      ...(params.disabled !== undefined ? { disabled: booleanValue('disabled', params.disabled) } : {}),
+      ...(params.redirectFrom !== undefined
+        ? { redirectFrom: listValue('redirectFrom', params.redirectFrom, 50, domainValue) }
+        : {}),
+      ...(params.proxyTo !== undefined ? { proxyTo: validateProxyTarget(params.proxyTo) } : {}),
+      ...(params.database !== undefined
+        ? { database: must(validateDatabaseName('database', params.database)) }
+        : {}),
+    }),
+  );
 }
 
 /** The text of a site's vhost on this server, and where it goes. */
 export async function renderVhost(
-  { domain, platform, disabled, redirectFrom, proxyTo }: VhostParams,
+  { domain, platform, disabled, redirectFrom, proxyTo, database }: VhostParams,
   context: StepContext,
 ): Promise<{ path: string; content: string }> {
   const layout = new HostLayout(context.host.root);
@@ -50,6 +58,7 @@ export async function renderVhost(
     disabled: disabled ?? false,
     redirectFrom: redirectFrom ?? [],
     ...(proxyTo ? { proxyTo } : {}),
+    ...(database ? { database } : {}),
   });
   await ensureDir(layout.nginxDir, 0o755);
   return { path: layout.vhostPath(domain), content };

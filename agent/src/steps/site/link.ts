@@ -15,15 +15,6 @@ export function siteOnPlatformParams(input: unknown) {
   }));
 }
 
-/** site.link's and site.unlink's: the link's domain and platform, and whose directory it names. */
-function linkParams(input: unknown) {
-  return parseWith(input, ['domain', 'platform'], ['to'], (params) => ({
-    domain: domainValue('domain', params.domain),
-    platform: must(validatePlatformName('platform', params.platform)),
-    ...(params.to !== undefined ? { to: domainValue('to', params.to) } : {}),
-  }));
-}
-
 /**
  * Drupal looks for `sites/<host>` (then the host's parent domains) only when `sites/sites.php`
  * exists; without it every request goes to `sites/default`. The link is named after the domain,
@@ -51,18 +42,15 @@ async function ensureSitesPhp(sitesDir: string): Promise<boolean> {
   }
 }
 
-/**
- * Links the site directory into a platform: `<platform>/web/sites/<domain>` -> `<root>/sites/<domain>`
- * (or `<root>/sites/<to>`: a blue-green copy serving the domain until the site's own is relinked).
- */
+/** Links the site directory into a platform: `<platform>/web/sites/<domain>` -> `<root>/sites/<domain>`. */
 export const siteLink: StepHandler<'site.link'> = {
   name: 'site.link',
-  parseParams: linkParams,
-  async run({ domain, platform, to }, context) {
+  parseParams: siteOnPlatformParams,
+  async run({ domain, platform }, context) {
     const layout = new HostLayout(context.host.root);
     const sitesDir = join(layout.platformDocroot(platform), 'sites');
     await requireDirectory(sitesDir, `the sites directory of platform ${platform}`);
-    const target = layout.siteDir(to ?? domain);
+    const target = layout.siteDir(domain);
     await requireDirectory(target, 'the site directory (write its settings or extract it first)');
     const link = layout.platformSiteLink(platform, domain);
 
@@ -89,11 +77,11 @@ export const siteLink: StepHandler<'site.link'> = {
 /** Removes the platform's link to the site directory; a link that is not there is fine. */
 export const siteUnlink: StepHandler<'site.unlink'> = {
   name: 'site.unlink',
-  parseParams: linkParams,
-  async run({ domain, platform, to }, context) {
+  parseParams: siteOnPlatformParams,
+  async run({ domain, platform }, context) {
     const layout = new HostLayout(context.host.root);
     const link = layout.platformSiteLink(platform, domain);
-    const target = layout.siteDir(to ?? domain);
+    const target = layout.siteDir(domain);
     const kind = await pathKind(link);
     if (kind === 'missing') return { link, removed: false };
     const pointsTo = kind === 'symlink' ? await readLinkOrUndefined(link) : undefined;

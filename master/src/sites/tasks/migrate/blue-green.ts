@@ -9,13 +9,14 @@ import { registerUndo, updateAndHooks, type Undo } from './window.js';
  * The blue-green migrate (`--strategy blue-green`; seed 003's second answer, automated): no offline
  * window at all. After the online backup the site goes read-only (it keeps serving pages), its
  * database is copied on its db server (db.copy, nothing through the master), and the copy runs as a
- * hidden site on the target platform — a twin directory whose settings are the site's own but for
- * the database — where the updates and hooks run and a probe must answer 200. Then the target
- * platform's link for the domain names the twin and the domain's vhost switches to the target: one
- * nginx reload switches code and database together. The site's own settings then name the copy, its
- * link is put back, read-only ends. The old database is the rollback until the task succeeds, and
- * is dropped after. Any failure before or in the switch puts every piece back: the live site never
- * answered 503, and lost nothing (writes were held for the copy).
+ * hidden twin site on the target platform (its own name, vhost and link; settings that are the
+ * site's own but for the database) where the updates and hooks run and a probe must answer 200.
+ * Then the domain's vhost moves to the target naming the copy (fastcgi_param BERTH_DATABASE, which
+ * the site's settings.php takes): one nginx reload switches code and database together, whatever
+ * PHP still caches of files. The site's credentials then name the copy, read-only ends, the twin
+ * goes. No link is ever re-pointed (PHP's realpath cache would keep the old target). The old
+ * database is the rollback until the task succeeds, and is dropped after. A failure before or in
+ * the switch puts every piece back: the live site never answered 503, and lost nothing.
  */
 export async function blueGreenMigrate(
   context: TaskContext<'site.migrate'>,
@@ -36,6 +37,8 @@ export async function blueGreenMigrate(
   await context.phase(MIGRATE_PHASES.backup, () =>
     steps.archive(context, place, params.backupArchiveId, 'pre-migrate'),
   );
+  // Settings as this version writes them (they take the database a vhost names), same database.
+  await steps.writeSettings(context, place);
   await holdWritesReadOnly(context, place);
 
   await context.phase(MIGRATE_PHASES.readOnlyWindow, async () => {
@@ -62,8 +65,7 @@ export async function blueGreenMigrate(
           user: place.database.user,
           dbHost: place.database.host,
           dbPort: place.database.port,
-          // The twin serves the site's domain for a moment during the switch.
-          trustedHosts: [green.domain, place.domain],
+          trustedHosts: [green.domain],
           sameAs: place.domain,
         });
         await context.step(place.web, 'site.link', green);
@@ -71,9 +73,7 @@ export async function blueGreenMigrate(
         await updateAndHooks(context, place.web, green, params.hooks);
         await context.step(place.web, 'probe.http', { domain: green.domain, expectStatus: [200] });
       });
-      await context.phase(MIGRATE_PHASES.switch, () =>
-        switchToCopy(context, steps, place, switched, green.domain),
-      );
+      await context.phase(MIGRATE_PHASES.switch, () => switchToCopy(context, steps, place, switched));
     });
   });
 
@@ -113,34 +113,28 @@ async function holdWritesReadOnly(context: TaskContext<'site.migrate'>, place: S
 }
 
 /**
- * The switch: the target's link for the domain names the twin, then the domain's vhost moves to the
- * target (one reload: code and database together); the site's own settings name the copy and its
- * link comes back; read-only ends. Undone so that every moment is one code with its database: the
- * target serves the twin again, the settings go back to the old database, the old platform serves.
+ * The switch: the site linked into the target (nothing serves it there yet), then its vhost moves to
+ * the target naming the copy: one reload, code and database together. Its credentials then name the
+ * copy too, and read-only ends. Undone so that every moment is one code on its own database: the
+ * credentials back first (the target's vhost still names the copy), then the old platform's vhost.
  */
 async function switchToCopy(
   context: TaskContext<'site.migrate'>,
   steps: SiteSteps,
   place: SitePlace,
   switched: SitePlace,
-  twin: string,
 ): Promise<void> {
   const live = place.on;
   const onTarget = switched.on;
   const undo: Undo[] = [
-    ['the target serves the copy', () => context.step(place.web, 'site.link', { ...onTarget, to: twin })],
     ['settings back to the old database', () => steps.writeSettings(context, place)],
     ['the old platform serves the site again', () => context.step(place.web, 'http.write-vhost', live)],
-    [
-      'unlink from the target platform',
-      () => context.step(place.web, 'site.unlink', { ...onTarget, to: twin }),
-    ],
+    ['unlink from the target platform', () => context.step(place.web, 'site.unlink', onTarget)],
   ];
   registerUndo(context, undo);
-  await context.step(place.web, 'site.link', { ...onTarget, to: twin });
-  await context.step(place.web, 'http.write-vhost', onTarget);
-  await steps.writeSettings(context, switched);
   await context.step(place.web, 'site.link', onTarget);
+  await context.step(place.web, 'http.write-vhost', { ...onTarget, database: switched.database.name });
+  await steps.writeSettings(context, switched);
   await context.step(place.web, 'app.readonly', { ...onTarget, on: false });
 }
 
