@@ -42,7 +42,7 @@ describe('rollback point of a migrate: binary log or dump', () => {
 
   /** Rows generated on the db host itself (the sequence engine): none crosses a connection. */
   async function fill(db: 'db1' | 'db2', database: string, dbMB: number): Promise<void> {
-    const sql = hosts.dbs[db]!.db.sql;
+    const sql = (statement: string) => hosts.dbs[db]!.db.sql(statement);
     await sql(
       `CREATE TABLE \`${database}\`.bench_rows (id INT PRIMARY KEY, body TEXT NOT NULL) ENGINE=InnoDB`,
     );
