@@ -176,12 +176,14 @@ export interface StepDefinitions {
     output: { database: string; user: string };
   };
   /**
-   * Copies a database into another on the same server, which must exist (db.create): a consistent
-   * dump piped into the client on the db server itself, nothing through the master.
+   * Copies a database into another, empty one on the same server (db.create it first), on the db
+   * server itself, nothing through the master: InnoDB's transportable tablespaces when every table
+   * allows it (the files copied while FLUSH TABLES ... FOR EXPORT holds their writes), else a
+   * consistent dump piped into the client. `bytes`: of files, or of SQL.
    */
   'db.copy': {
     params: { from: string; to: string };
-    output: { bytes: number };
+    output: { bytes: number; method: 'tablespaces' | 'dump' };
   };
   /** Drops a database, if it exists, and no user: one the site's user no longer needs. */
   'db.drop-database': {

@@ -1,4 +1,4 @@
-import type { Readable, Writable } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { StepError, StepErrorCode } from '../../../shared/src/errors.js';
 import { BINLOG_FILE_PATTERN, type BinlogPosition } from '../../../shared/src/steps.js';
 import type { HostSettings } from '../config.js';
@@ -138,6 +138,51 @@ export class MariaDb {
       ],
       stdout: destination,
     });
+  }
+
+  /**
+   * Runs `whileLocked` while one session of its own holds `FLUSH TABLES ... FOR EXPORT` on
+   * `tables` of `database` (writes to them wait; their .ibd files are consistent and beside them a
+   * .cfg each), then UNLOCK TABLES. The session is a client kept open on a pipe: its lock lasts
+   * exactly as long as `whileLocked`, and ends with it whatever happens.
+   */
+  async whileExported<T>(
+    database: string,
+    tables: readonly string[],
+    whileLocked: () => Promise<T>,
+  ): Promise<T> {
+    const commands = new PassThrough();
+    const answers = new PassThrough();
+    let said = '';
+    answers.on('data', (chunk: Buffer) => (said += chunk.toString('utf8')));
+    const list = tables.map((table) => `${quoteIdentifier(database)}.${quoteIdentifier(table)}`).join(', ');
+    const session = this.context.exec({
+      file: 'mariadb',
+      args: [...this.connectionArgs(), '--batch', '--skip-column-names', '--unbuffered'],
+      stdin: commands,
+      stdout: answers,
+      timeoutMs: 3_600_000,
+    });
+    // Ended here once the session is gone, so the exec's caller never waits for a reader.
+    const ended = session.finally(() => answers.end());
+    commands.write(`${SESSION_PREAMBLE}FLUSH TABLES ${list} FOR EXPORT;\nSELECT 'berth: exported';\n`);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (said.includes('berth: exported')) resolve();
+        };
+        answers.on('data', check);
+        check();
+        ended.then(
+          () => reject(new Error('the export session ended before its tables were flushed')),
+          reject,
+        );
+      });
+      return await whileLocked();
+    } finally {
+      commands.end('UNLOCK TABLES;\n');
+      await ended.catch(() => undefined);
+    }
   }
 
   /** Whether the server keeps a row-based binary log: what a rollback by the log needs. */
