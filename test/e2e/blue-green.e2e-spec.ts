@@ -112,6 +112,10 @@ describe('blue-green migrate', () => {
 
     expect(task.state, `${task.error ?? ''}\n${stack.web.logs()}`).toBe('succeeded');
     expect(task.phases.map((phase) => phase.name)).not.toContain('offline window');
+    // The fixture's tables are InnoDB: copied as tablespace files, not re-inserted.
+    expect(task.steps.find((step) => step.name === 'db.copy')?.output).toMatchObject({
+      method: 'tablespaces',
+    });
     expect(samples.length).toBeGreaterThan(50);
     expect(samples.filter((sample) => sample.status !== 200)).toEqual([]);
     // Each code served with its own schema only: the switch moved both in one reload.
