@@ -7,11 +7,9 @@ import { spanOf, startHttpProber } from '../test/support/http-prober.js';
 import { waitForTask } from '../test/support/processes.js';
 import { startSeveralHosts, type SeveralHosts } from '../test/support/several-hosts.js';
 import { recordResult, round, type Figures } from './support/results.js';
-import { siteDatabase } from './support/sites.js';
+import { generateRows, siteDatabase } from './support/sites.js';
 
 const MB = 1024 * 1024;
-const ROW_BYTES = 1024;
-const ROWS_PER_BATCH = 50_000;
 
 const megabytes = (variable: string, fallback: number): number => {
   const value = Number(process.env[variable]?.trim() || fallback);
@@ -91,17 +89,7 @@ describe('offline window of a migrate to another web server', () => {
   async function fill(domain: string): Promise<void> {
     const web1 = hosts.webs.web1!;
     const { database } = siteDatabase(web1.root, domain);
-    const sql = (statement: string) => hosts.dbs.db1!.db.sql(statement);
-    await sql(
-      `CREATE TABLE \`${database}\`.bench_rows (id INT PRIMARY KEY, body TEXT NOT NULL) ENGINE=InnoDB`,
-    );
-    const rows = (DB_MB * MB) / ROW_BYTES;
-    for (let start = 1; start <= rows; start += ROWS_PER_BATCH) {
-      const end = Math.min(rows, start + ROWS_PER_BATCH - 1);
-      await sql(
-        `INSERT INTO \`${database}\`.bench_rows SELECT seq, HEX(RANDOM_BYTES(${ROW_BYTES / 2})) FROM \`${database}\`.seq_${start}_to_${end}`,
-      );
-    }
+    await generateRows((statement) => hosts.dbs.db1!.db.sql(statement), database, DB_MB);
     const dir = join(web1.root, 'sites', domain, 'files', 'bench');
     mkdirSync(dir, { recursive: true });
     for (let index = 0; index < FILES_MB; index += 1) {

@@ -24,7 +24,7 @@ import {
 } from '../test/support/http-prober.js';
 import { waitForTask, type TaskSummary } from '../test/support/processes.js';
 import { recordResult, round, type Figures } from './support/results.js';
-import { dropSiteDatabase, siteDatabase, type SiteDatabase } from './support/sites.js';
+import { dropSiteDatabase, generateRows, siteDatabase, type SiteDatabase } from './support/sites.js';
 
 const MB = 1024 * 1024;
 const SOURCE = 'fixture-10-2';
@@ -32,8 +32,7 @@ const TARGET = 'fixture-10-3';
 /** What the page's Generator tag says once the target platform's code serves it. */
 const TARGET_GENERATOR = 'Drupal 10.3.0 (Berth fixture)';
 const SOURCE_GENERATOR = 'Drupal 10.2.0 (Berth fixture)';
-/** Each generated row holds 1 KiB of hex text (random bytes, so gzip takes it down to ~57%, no more). */
-const ROW_BYTES = 1024;
+/** Rows copied to the twin site per statement. */
 const ROWS_PER_BATCH = 50_000;
 const PROBE_INTERVAL_MS = 25;
 /** How long the site may take to answer 200 again once the procedure has returned. */
@@ -215,18 +214,7 @@ describe('offline window of a migrate', () => {
 
   /** Generated rows in a table of the site's database, and half random, half compressible files. */
   async function fill(site: Site, dbMB: number, filesMB: number): Promise<void> {
-    const rows = (dbMB * MB) / ROW_BYTES;
-    const database = site.db.database;
-    await sql(
-      `CREATE TABLE \`${database}\`.bench_rows (id INT PRIMARY KEY, body TEXT NOT NULL) ENGINE=InnoDB`,
-    );
-    for (let start = 1; start <= rows; start += ROWS_PER_BATCH) {
-      const end = Math.min(rows, start + ROWS_PER_BATCH - 1);
-      // Server-side from the sequence engine: no row crosses the client connection.
-      await sql(
-        `INSERT INTO \`${database}\`.bench_rows SELECT seq, HEX(RANDOM_BYTES(${ROW_BYTES / 2})) FROM \`${database}\`.seq_${start}_to_${end}`,
-      );
-    }
+    const rows = await generateRows(sql, site.db.database, dbMB);
     site.rows = rows;
     if (filesMB > 0) {
       const dir = join(stack.root, 'sites', site.domain, 'files', 'bench');

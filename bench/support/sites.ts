@@ -42,3 +42,28 @@ export async function dropSiteDatabase(
     await mariadb(`DROP USER IF EXISTS '${site.user}'@'${host}'`);
   }
 }
+
+const MB = 1024 * 1024;
+/** Each generated row holds 1 KiB of hex text (random bytes, so gzip takes it down to ~57%, no more). */
+export const ROW_BYTES = 1024;
+const ROWS_PER_BATCH = 50_000;
+
+/**
+ * `megabytes` of generated rows in a new table `bench_rows` of `database`, made on the db server
+ * itself from the sequence engine (no row crosses a connection). Returns how many rows.
+ */
+export async function generateRows(
+  sql: (statement: string) => Promise<unknown>,
+  database: string,
+  megabytes: number,
+): Promise<number> {
+  await sql(`CREATE TABLE \`${database}\`.bench_rows (id INT PRIMARY KEY, body TEXT NOT NULL) ENGINE=InnoDB`);
+  const rows = (megabytes * MB) / ROW_BYTES;
+  for (let start = 1; start <= rows; start += ROWS_PER_BATCH) {
+    const end = Math.min(rows, start + ROWS_PER_BATCH - 1);
+    await sql(
+      `INSERT INTO \`${database}\`.bench_rows SELECT seq, HEX(RANDOM_BYTES(${ROW_BYTES / 2})) FROM \`${database}\`.seq_${start}_to_${end}`,
+    );
+  }
+  return rows;
+}

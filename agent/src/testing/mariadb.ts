@@ -21,20 +21,7 @@ export async function testMariaDb(): Promise<{
 }> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-mariadb-'));
   const adminDefaults = await writeDefaultsFile(dir, { user: 'root' });
-  const sql = async (script: string, options: { defaults?: string; database?: string } = {}) => {
-    const result = await execa(
-      'mariadb',
-      [
-        `--defaults-extra-file=${options.defaults ?? adminDefaults}`,
-        '--batch',
-        '--skip-column-names',
-        ...(options.database ? [`--database=${options.database}`] : []),
-      ],
-      { input: script, reject: false },
-    );
-    if (result.exitCode !== 0) throw new Error(`mariadb failed: ${result.stderr}`);
-    return result.stdout;
-  };
+  const sql = sqlThrough(adminDefaults);
   try {
     await sql('SELECT 1;');
   } catch (error) {
@@ -85,20 +72,7 @@ export async function startBinlogMariaDb(): Promise<{
   );
   const adminDefaults = join(dir, 'admin.cnf');
   await writeFile(adminDefaults, `[client]\nsocket=${socket}\nuser=root\n`, { mode: 0o600 });
-  const sql = async (script: string, options: { database?: string } = {}) => {
-    const result = await execa(
-      'mariadb',
-      [
-        `--defaults-extra-file=${adminDefaults}`,
-        '--batch',
-        '--skip-column-names',
-        ...(options.database ? [`--database=${options.database}`] : []),
-      ],
-      { input: script, reject: false },
-    );
-    if (result.exitCode !== 0) throw new Error(`mariadb failed: ${result.stderr}`);
-    return result.stdout;
-  };
+  const sql = sqlThrough(adminDefaults);
   const stop = async () => {
     if (server.pid) process.kill(server.pid, 'SIGTERM');
     await server;
@@ -120,4 +94,22 @@ export async function startBinlogMariaDb(): Promise<{
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return { adminDefaults, sql, stop };
+}
+
+/** Runs a script through the `mariadb` client as the account of `defaults` (or options.defaults). */
+function sqlThrough(adminDefaults: string) {
+  return async (script: string, options: { defaults?: string; database?: string } = {}): Promise<string> => {
+    const result = await execa(
+      'mariadb',
+      [
+        `--defaults-extra-file=${options.defaults ?? adminDefaults}`,
+        '--batch',
+        '--skip-column-names',
+        ...(options.database ? [`--database=${options.database}`] : []),
+      ],
+      { input: script, reject: false },
+    );
+    if (result.exitCode !== 0) throw new Error(`mariadb failed: ${result.stderr}`);
+    return result.stdout;
+  };
 }

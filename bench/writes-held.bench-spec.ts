@@ -3,32 +3,33 @@ import type { TaskWithSteps } from '../shared/src/api.js';
 import { waitForTask } from '../test/support/processes.js';
 import { loudCli, startSeveralHosts, type SeveralHosts } from '../test/support/several-hosts.js';
 import { recordResult, round, type Figures } from './support/results.js';
-import { siteDatabase } from './support/sites.js';
+import { generateRows, siteDatabase } from './support/sites.js';
 
-const MB = 1024 * 1024;
-const ROW_BYTES = 1024;
-const ROWS_PER_BATCH = 50_000;
-const DB_MB = (process.env.BERTH_BENCH_ROLLBACK_DB_MB?.trim() || '10,100')
+const DB_MB = (process.env.BERTH_BENCH_WRITES_HELD_DB_MB?.trim() || '10,100')
   .split(',')
   .map((part) => Number(part.trim()));
 if (DB_MB.some((value) => !Number.isInteger(value) || value < 1 || value > 100_000))
-  throw new Error('BERTH_BENCH_ROLLBACK_DB_MB: expected a comma list of whole megabytes, e.g. 10,100,1000');
+  throw new Error(
+    'BERTH_BENCH_WRITES_HELD_DB_MB: expected a comma list of whole megabytes, e.g. 10,100,1000',
+  );
 
 /**
- * How long a migrate holds a site's writes, by its rollback point: the backup and the binary log
- * (db1 keeps a row-based log: db.binlog-mark, no copy while writes wait) next to a dump taken once
- * writes are held (db2 keeps none: the procedure before). Two sites with the same rows, one on each
- * db host (test hosts in network namespaces, each MariaDB of its own with the same settings), each
- * migrated from fixture-10.2 to fixture-10.3 on web1; the figures are the task's own phases.
+ * How long a migrate holds a site's writes and takes its site offline, by strategy and rollback
+ * point: in place with the backup and the binary log as its rollback point (db1 keeps a row-based
+ * log: db.binlog-mark, no copy while writes wait), in place with a dump taken once writes are held
+ * (db2 keeps none: the procedure before), and blue-green on db1 (the database copied by its
+ * tablespaces, the updates on the copy, no offline window). Three sites with the same rows, on test
+ * hosts in network namespaces (each MariaDB its own, the same settings), each migrated from
+ * fixture-10.2 to fixture-10.3 on web1; the figures are the task's own phases.
  */
-describe('rollback point of a migrate: binary log or dump', () => {
+describe('writes held by a migrate: strategy and rollback point', () => {
   let hosts: SeveralHosts;
   const table: Figures[] = [];
   const berth = (...args: string[]) => loudCli(hosts.berth)(...args);
 
   beforeAll(async () => {
     hosts = await startSeveralHosts({
-      label: 'bench-rollback',
+      label: 'bench-writes-held',
       webs: { web1: { 'fixture-10-2': 'fixture-10.2', 'fixture-10-3': 'fixture-10.3' } },
       dbs: ['db1', 'db2'],
       binaryLog: ['db1'],
@@ -36,24 +37,9 @@ describe('rollback point of a migrate: binary log or dump', () => {
   }, 300_000);
 
   afterAll(async () => {
-    if (table.length > 0) recordResult('rollback-point', {}, table);
+    if (table.length > 0) recordResult('writes-held', {}, table);
     await hosts?.stop();
   });
-
-  /** Rows generated on the db host itself (the sequence engine): none crosses a connection. */
-  async function fill(db: 'db1' | 'db2', database: string, dbMB: number): Promise<void> {
-    const sql = (statement: string) => hosts.dbs[db]!.db.sql(statement);
-    await sql(
-      `CREATE TABLE \`${database}\`.bench_rows (id INT PRIMARY KEY, body TEXT NOT NULL) ENGINE=InnoDB`,
-    );
-    const rows = (dbMB * MB) / ROW_BYTES;
-    for (let start = 1; start <= rows; start += ROWS_PER_BATCH) {
-      const end = Math.min(rows, start + ROWS_PER_BATCH - 1);
-      await sql(
-        `INSERT INTO \`${database}\`.bench_rows SELECT seq, HEX(RANDOM_BYTES(${ROW_BYTES / 2})) FROM \`${database}\`.seq_${start}_to_${end}`,
-      );
-    }
-  }
 
   const seconds = (found: TaskWithSteps, name: string) => {
     const phase = found.phases.find((item) => item.name === name);
@@ -64,20 +50,23 @@ describe('rollback point of a migrate: binary log or dump', () => {
     it(
       `${dbMB} MB of rows`,
       async () => {
-        for (const [db, how] of [
-          ['db1', 'backup + binary log'],
-          ['db2', 'dump while writes wait'],
+        for (const [db, how, strategy] of [
+          ['db1', 'in place, backup + binary log', 'in-place'],
+          ['db2', 'in place, dump while writes wait', 'in-place'],
+          ['db1', 'blue-green (tablespace copy)', 'blue-green'],
         ] as const) {
-          const domain = `${db}-${dbMB}mb.example`;
+          const domain = `${strategy}-${db}-${dbMB}mb.example`;
           await berth('site', 'install', domain, '--platform', 'fixture-10-2', '--db-server', db);
           const { database } = siteDatabase(hosts.webs.web1!.root, domain);
-          await fill(db, database, dbMB);
+          await generateRows((statement) => hosts.dbs[db]!.db.sql(statement), database, dbMB);
           const { stdout } = await berth(
             'site',
             'migrate',
             domain,
             '--platform',
             'fixture-10-3',
+            '--strategy',
+            strategy,
             '--no-wait',
             '--json',
           );
@@ -89,9 +78,10 @@ describe('rollback point of a migrate: binary log or dump', () => {
           const whole = round((Date.parse(found.finishedAt!) - Date.parse(found.startedAt!)) / 1000);
           const row: Figures = {
             'db MB': dbMB,
-            'rollback point': how,
+            how,
             'writes held s': seconds(found, 'read-only window'),
             'of which rollback point s': seconds(found, 'rollback point'),
+            'of which database copy s': seconds(found, 'copy the database'),
             'offline s': seconds(found, 'offline window'),
             'whole task s': whole,
           };
