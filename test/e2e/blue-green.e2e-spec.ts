@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskWithSteps } from '../../shared/src/api.js';
 import { startHostingStack, type HostingStack } from '../support/hosting-stack.js';
 import { startHttpProber, type ProbeSample } from '../support/http-prober.js';
-import { waitForTask } from '../support/processes.js';
+import { waitForTask, type ApiError } from '../support/processes.js';
 
 const OLD = 'fixture-10-2';
 const NEW = 'fixture-10-3';
@@ -181,5 +181,16 @@ describe('blue-green migrate', () => {
       (await stack.web.request(domain, '/node', { method: 'POST', form: { title: 'after the failure' } }))
         .status,
     ).toBe(303);
+  });
+
+  it('refuses an unknown strategy with a 400 that names the two, before anything is queued', async () => {
+    const error = await stack.master.api
+      .post(`/api/sites/${SITES.switched}/migrate`, { platform: OLD, strategy: 'fast' })
+      .then(
+        () => undefined,
+        (caught: unknown) => caught as ApiError,
+      );
+    expect(error?.status).toBe(400);
+    expect(JSON.stringify(error?.body)).toContain('strategy must be one of in-place, blue-green');
   });
 });
