@@ -39,52 +39,55 @@ export async function blueGreenMigrate(
   );
   // Settings as this version writes them (they take the database a vhost names), same database.
   await steps.writeSettings(context, place);
-  await holdWritesReadOnly(context, place);
 
-  await context.phase(MIGRATE_PHASES.readOnlyWindow, async () => {
-    await context.phase(MIGRATE_PHASES.databaseCopy, async () => {
-      // The site's own user, granted on the copy too: after the switch nothing else changes.
-      await context.step(place.db, 'db.create', { ...steps.database(switched), fresh: true });
-      context.onRollback('drop the copy of the database', async () => {
-        await context.step(place.db, 'db.drop-database', { database: names.database });
-      });
-      await context.step(place.db, 'db.copy', { from: place.database.name, to: names.database });
-    });
-    await context.scope('the copy as a site', async () => {
-      // Whatever happens, the twin goes when the switch is done or undone.
-      context.cleanup('remove the copy site', async () => {
-        await context.step(place.web, 'http.remove-vhost', { domain: green.domain });
-        await context.step(place.web, 'site.unlink', green);
-        await context.step(place.web, 'site.remove', { domain: green.domain });
-      });
-      await context.phase(MIGRATE_PHASES.green, async () => {
-        await context.step(place.web, 'site.write-settings', {
-          domain: green.domain,
-          platformPath: moved.platform.path,
-          database: names.database,
-          user: place.database.user,
-          dbHost: place.database.host,
-          dbPort: place.database.port,
-          trustedHosts: [green.domain],
-          sameAs: place.domain,
+  // From read-only to the switched site's probe: undone as one when any of it fails (the copy
+  // dropped only then), kept as one once it succeeded.
+  await context.scope('the switch to a copy', async () => {
+    await holdWritesReadOnly(context, place);
+    await context.phase(MIGRATE_PHASES.readOnlyWindow, async () => {
+      await context.phase(MIGRATE_PHASES.databaseCopy, async () => {
+        // The site's own user, granted on the copy too: after the switch nothing else changes.
+        await context.step(place.db, 'db.create', { ...steps.database(switched), fresh: true });
+        context.onRollback('drop the copy of the database', async () => {
+          await context.step(place.db, 'db.drop-database', { database: names.database });
         });
-        await context.step(place.web, 'site.link', green);
-        await context.step(place.web, 'http.write-vhost', green);
-        await updateAndHooks(context, place.web, green, params.hooks);
-        await context.step(place.web, 'probe.http', { domain: green.domain, expectStatus: [200] });
+        await context.step(place.db, 'db.copy', { from: place.database.name, to: names.database });
       });
-      await context.phase(MIGRATE_PHASES.switch, () => switchToCopy(context, steps, place, switched));
+      await context.scope('the copy as a site', async () => {
+        // Whatever happens, the twin goes when the switch is done or undone.
+        context.cleanup('remove the copy site', async () => {
+          await context.step(place.web, 'http.remove-vhost', { domain: green.domain });
+          await context.step(place.web, 'site.unlink', green);
+          await context.step(place.web, 'site.remove', { domain: green.domain });
+        });
+        await context.phase(MIGRATE_PHASES.green, async () => {
+          await context.step(place.web, 'site.write-settings', {
+            domain: green.domain,
+            platformPath: moved.platform.path,
+            database: names.database,
+            user: place.database.user,
+            dbHost: place.database.host,
+            dbPort: place.database.port,
+            trustedHosts: [green.domain],
+            sameAs: place.domain,
+          });
+          await context.step(place.web, 'site.link', green);
+          await context.step(place.web, 'http.write-vhost', green);
+          await updateAndHooks(context, place.web, green, params.hooks);
+          await context.step(place.web, 'probe.http', { domain: green.domain, expectStatus: [200] });
+        });
+        await context.phase(MIGRATE_PHASES.switch, () => switchToCopy(context, steps, place, switched));
+      });
     });
   });
 
-  await context.step(place.web, 'probe.http', { domain: place.domain, expectStatus: [200] });
-  const recorded = await steps.recordPackages(context, switched);
-  // The database first, the platform last (as every migrate): a task that stops in between leaves
-  // the registry naming the database the site runs on.
+  // The registry first: the site runs on the copy now, whatever happens next (a backup must dump it,
+  // not the old database). Each recorded once: a master that stops in between replays to the end.
   await context.record('sites.setDatabaseName', () =>
     deps.sites.setDatabaseName(place.siteId, names.database),
   );
   await context.record('sites.setPlatform', () => deps.sites.setPlatform(place.siteId, moved.platform.id));
+  const recorded = await steps.recordPackages(context, switched);
   await context.log(
     `${place.domain} switched to ${onTarget.platform} on ${names.database} with no offline window`,
   );
@@ -115,8 +118,9 @@ async function holdWritesReadOnly(context: TaskContext<'site.migrate'>, place: S
 /**
  * The switch: the site linked into the target (nothing serves it there yet), then its vhost moves to
  * the target naming the copy: one reload, code and database together. Its credentials then name the
- * copy too, and read-only ends. Undone so that every moment is one code on its own database: the
- * credentials back first (the target's vhost still names the copy), then the old platform's vhost.
+ * copy too, read-only ends, and the site must answer 200. Undone so that every moment is one code on
+ * its own database: the credentials back first (the target's vhost still names the copy), then the
+ * old platform's vhost.
  */
 async function switchToCopy(
   context: TaskContext<'site.migrate'>,
@@ -136,6 +140,7 @@ async function switchToCopy(
   await context.step(place.web, 'http.write-vhost', { ...onTarget, database: switched.database.name });
   await steps.writeSettings(context, switched);
   await context.step(place.web, 'app.readonly', { ...onTarget, on: false });
+  await context.step(place.web, 'probe.http', { domain: place.domain, expectStatus: [200] });
 }
 
 /**

@@ -57,6 +57,7 @@ const SWITCH = [
   `http.write-vhost web1 domain=${LIVE} platform=d103 database=${COPY_DB}`,
   `site.write-settings web1 domain=${LIVE} database=${COPY_DB}`,
   `app.readonly web1 domain=${LIVE} platform=d103 on=false`,
+  `probe.http web1 domain=${LIVE}`,
 ];
 const SWITCH_UNDO = [
   `site.write-settings web1 domain=${LIVE} database=${OLD_DB}`,
@@ -71,7 +72,6 @@ const TWIN_REMOVED = [
 const COPY_DROPPED = [`db.drop-database db1 database=${COPY_DB}`];
 const WRITES_ALLOWED_AGAIN = [`app.readonly web1 domain=${LIVE} platform=d102 on=false`];
 const COMMIT = [
-  `probe.http web1 domain=${LIVE}`,
   `app.packages web1 domain=${LIVE} platform=d103`,
   `db.schema-versions db1 database=${COPY_DB}`,
 ];
@@ -105,9 +105,10 @@ describe('blue-green migrate workflow', () => {
     const row = registry.siteRows.get(site.siteId)!;
     expect(row.platform.id).toBe(PLATFORMS.target.id);
     expect(row.database.name).toBe(COPY_DB);
-    expect(registry.writes.slice(-3)).toEqual([
+    expect(registry.writes.slice(-4)).toEqual([
       `sites.setDatabaseName ${site.siteId} ${COPY_DB}`,
       `sites.setPlatform ${site.siteId} ${PLATFORMS.target.id}`,
+      `packages.replace ${site.siteId} 2`,
       // Reserved with every migrate, unused by this one: it leaves the store with the task.
       'archives.remove rollback-archive',
     ]);
@@ -179,6 +180,27 @@ describe('blue-green migrate workflow', () => {
       expect(registry.siteRows.get(site.siteId)).toEqual(site);
     },
   );
+
+  it('keeps the switch once it is done: a failure after it drops no copy and undoes nothing, the registry names the copy', async () => {
+    const { registry, harness } = blueGreen({
+      fail: (call) => (call.step === 'app.packages' ? stepFailure('drush pm:list failed') : undefined),
+    });
+    const trace = await harness.run();
+
+    expect(trace.state).toBe('failed');
+    expect(shown(trace.calls)).toEqual([
+      ...BACKUP,
+      ...READ_ONLY,
+      ...COPY,
+      ...GREEN,
+      ...SWITCH,
+      ...TWIN_REMOVED,
+      COMMIT[0],
+    ]);
+    const row = registry.siteRows.get(site.siteId)!;
+    expect(row.database.name).toBe(COPY_DB);
+    expect(row.platform.id).toBe(PLATFORMS.target.id);
+  });
 
   it('keeps the migrate when the old database cannot be dropped, and says what is left where', async () => {
     const { registry, harness } = blueGreen({
