@@ -22,7 +22,7 @@ mkdir -p "$BERTH_HOME" && chmod 700 "$BERTH_HOME"
 
 require_node
 apt_install curl
-ensure_mariadb
+ensure_mariadb --binary-log
 BERTH_ROOT=$BERTH_ROOT ops/web-services.sh
 npm_install
 say "building"
