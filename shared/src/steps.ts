@@ -207,7 +207,12 @@ export interface StepDefinitions {
    * from the consistent snapshot itself (no global lock): a rollback can replay the log from there.
    */
   'db.dump': {
-    params: { database: string; archiveId: string };
+    /**
+     * `alsoInto`: an empty database on this server that the dump is imported into as it is read (a
+     * migrate's rehearsal copy filled by its backup's own pass over the rows); its import failing
+     * fails the dump, as a dump that does not import is no backup.
+     */
+    params: { database: string; archiveId: string; alsoInto?: string };
     output: { sha256: string; bytes: number; binlog?: BinlogPosition };
   };
   /**

@@ -25,14 +25,27 @@ export class MemoryArchives implements ArchiveTransfers {
   readonly archives = new Map<string, Buffer>();
   /** Cut the next download short after this many bytes (a broken transfer). */
   cutNextDownloadAt: number | undefined;
+  /** Fail the next upload once it has this many bytes (the master went away mid-transfer). */
+  failNextUploadAt: number | undefined;
 
   async putArchive(options: PutArchiveOptions): Promise<ArchiveTransferResult> {
     const chunks: Buffer[] = [];
     const hash = createHash('sha256');
+    const failAt = this.failNextUploadAt;
+    this.failNextUploadAt = undefined;
+    let received = 0;
     for await (const chunk of options.source as AsyncIterable<Buffer>) {
       const bytes = Buffer.from(chunk);
       hash.update(bytes);
       chunks.push(bytes);
+      received += bytes.length;
+      if (failAt !== undefined && received >= failAt) {
+        throw new StepError({
+          code: StepErrorCode.TransferFailed,
+          message: `the upload broke after ${received} bytes`,
+          retryable: false,
+        });
+      }
       if (options.signal?.aborted) throw options.signal.reason;
     }
     const data = Buffer.concat(chunks);

@@ -203,6 +203,49 @@ describe('db.dump and db.import', () => {
     return mariadb.sql(`CHECKSUM TABLE \`${database}\`.node, \`${database}\`.key_value;`);
   }
 
+  it('imports the dump into a rehearsal database as it goes (alsoInto): the same rows there, the same archive', async () => {
+    const { database: source } = names('dump');
+    const { database: copy } = names('copy');
+    await seed(source, 2000);
+    await mariadb.sql(`CREATE DATABASE \`${copy}\`;`);
+    const archives = new MemoryArchives();
+    const archiveId = '3d2f7b2e-6e1c-4a74-8b62-1e2c3d4f5a21';
+    const dumped = await runStep(
+      dbDump,
+      { database: source, archiveId, alsoInto: copy },
+      testContext(host, { archives }),
+    );
+    expect(archives.archives.get(archiveId)?.length).toBe(dumped.bytes);
+    expect((await checksum(copy)).replaceAll(copy, '')).toBe((await checksum(source)).replaceAll(source, ''));
+    // Not into a database that has tables: the copy is made once, from nothing.
+    const refused = await stepFailure(
+      runStep(
+        dbDump,
+        { database: source, archiveId: '3d2f7b2e-6e1c-4a74-8b62-1e2c3d4f5a22', alsoInto: copy },
+        testContext(host, { archives }),
+      ),
+    );
+    expect(refused.code).toBe(StepErrorCode.Refused);
+  });
+
+  it('stops the dump and the import when the upload breaks, and fails', async () => {
+    const { database: source } = names('dump');
+    const { database: copy } = names('copy');
+    await seed(source, 4000);
+    await mariadb.sql(`CREATE DATABASE \`${copy}\`;`);
+    const archives = new MemoryArchives();
+    archives.failNextUploadAt = 64 * 1024;
+    const failed = await stepFailure(
+      runStep(
+        dbDump,
+        { database: source, archiveId: '3d2f7b2e-6e1c-4a74-8b62-1e2c3d4f5a23', alsoInto: copy },
+        testContext(host, { archives }),
+      ),
+    );
+    expect(failed.code).toBe(StepErrorCode.TransferFailed);
+    expect(archives.archives.has('3d2f7b2e-6e1c-4a74-8b62-1e2c3d4f5a23')).toBe(false);
+  });
+
   it('round-trips: dump, import into another database, same rows', async () => {
     const { database: source } = names('dump');
     const { database: target } = names('restore');

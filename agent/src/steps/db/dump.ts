@@ -1,40 +1,64 @@
 import { PassThrough } from 'node:stream';
 import { createGzip } from 'node:zlib';
+import { StepError, StepErrorCode } from '../../../../shared/src/errors.js';
 import { must, validateDatabaseName } from '../../../../shared/src/validation.js';
 import type { BinlogPosition } from '../../../../shared/src/steps.js';
-import { binlogPositionInDump, MariaDb, requireDatabase } from '../../adapters/mysql.js';
+import { binlogPositionInDump, MariaDb, quoteString, requireDatabase } from '../../adapters/mysql.js';
 import { archiveIdValue, parseWith } from '../params.js';
 import { asError, firstFailure } from '../../adapters/streams.js';
 import type { StepContext, StepHandler } from '../step.js';
 
-export function databaseArchiveParams(input: unknown) {
-  return parseWith(input, ['database', 'archiveId'], [], (params) => ({
-    database: must(validateDatabaseName('database', params.database)),
-    archiveId: archiveIdValue('archiveId', params.archiveId),
-  }));
-}
-
 /**
  * Dumps a database, gzipped, straight into the archive: mariadb-dump's stdout -> gzip -> upload,
  * with backpressure all the way and no temp file. Gzip is ended only once the dump exited 0; a
- * failed dump destroys it, so the upload fails and the master never keeps a cut-short dump.
+ * failed dump destroys it, so the upload fails and the master never keeps a cut-short dump. With
+ * `alsoInto` the same stream is imported into that database as it goes (one read of the rows for
+ * a backup and a rehearsal copy); the slower of the two sets the pace.
  */
 export const dbDump: StepHandler<'db.dump'> = {
   name: 'db.dump',
-  parseParams: databaseArchiveParams,
-  async run({ database, archiveId }, context) {
+  parseParams: (input) =>
+    parseWith(input, ['database', 'archiveId'], ['alsoInto'], (params) => ({
+      database: must(validateDatabaseName('database', params.database)),
+      archiveId: archiveIdValue('archiveId', params.archiveId),
+      ...(params.alsoInto !== undefined
+        ? { alsoInto: must(validateDatabaseName('alsoInto', params.alsoInto)) }
+        : {}),
+    })),
+  async run({ database, archiveId, alsoInto }, context) {
     const mariadb = new MariaDb(context);
     await requireDatabase(mariadb, database, 'nothing to dump');
+    if (alsoInto) await requireEmpty(mariadb, database, alsoInto);
     const withBinlog = await mariadb.hasRowBasedBinlog();
-    context.note(`dumping ${database} into archive ${archiveId}`);
-    const { sha256, size, binlog } = await dumpToArchive(context, mariadb, database, archiveId, withBinlog);
+    context.note(`dumping ${database} into archive ${archiveId}${alsoInto ? ` and into ${alsoInto}` : ''}`);
+    const { sha256, size, binlog } = await dumpToArchive(context, mariadb, database, archiveId, {
+      withBinlog,
+      alsoInto,
+    });
     context.note(
       `dumped ${database}: ${size} bytes gzipped, sha256 ${sha256}` +
-        (binlog ? `, snapshot at ${binlog.file}:${binlog.position} of the binary log` : ''),
+        (binlog ? `, snapshot at ${binlog.file}:${binlog.position} of the binary log` : '') +
+        (alsoInto ? `; imported into ${alsoInto}` : ''),
     );
     return { sha256, bytes: size, ...(binlog ? { binlog } : {}) };
   },
 };
+
+/** `into` must exist, be empty and not be the database dumped. */
+async function requireEmpty(mariadb: MariaDb, database: string, into: string): Promise<void> {
+  if (into === database) throw new Error(`db.dump: ${database} cannot be imported into itself`);
+  await requireDatabase(mariadb, into, 'create it first (db.create)');
+  const [[tables] = []] = await mariadb.query(
+    `SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${quoteString(into)};`,
+  );
+  if (tables !== '0') {
+    throw new StepError({
+      code: StepErrorCode.Refused,
+      message: `${into} is not empty (${tables} tables): the dump goes into a new database only`,
+      retryable: false,
+    });
+  }
+}
 
 /** How much of a dump's head is searched for its binary log position (it is in the first 1–2 KiB). */
 const DUMP_HEAD_BYTES = 64 * 1024;
@@ -44,31 +68,42 @@ async function dumpToArchive(
   mariadb: MariaDb,
   database: string,
   archiveId: string,
-  withBinlog: boolean,
+  options: { withBinlog: boolean; alsoInto: string | undefined },
 ): Promise<{ sha256: string; size: number; binlog: BinlogPosition | null }> {
   const gzip = createGzip();
   const dumped = new PassThrough();
   let dumpedBytes = 0;
   let head = '';
   dumped.on('data', (chunk: Buffer) => {
-    if (withBinlog && head.length < DUMP_HEAD_BYTES) head += chunk.toString('latin1', 0, DUMP_HEAD_BYTES);
+    if (options.withBinlog && head.length < DUMP_HEAD_BYTES)
+      head += chunk.toString('latin1', 0, DUMP_HEAD_BYTES);
     dumpedBytes += chunk.length;
     context.progress('dump', dumpedBytes, 0, 'bytes');
   });
   dumped.pipe(gzip);
+  // The second reader of the same bytes; pipe() waits for the slower of the two.
+  const copy = options.alsoInto ? dumped.pipe(new PassThrough()) : null;
+  // The first failure stops every part: the upload and the import must not take what they have so
+  // far as the whole dump, and mariadb-dump must not block on a pipe nobody reads any more.
+  const stopAll = (error: unknown) => {
+    dumped.destroy();
+    gzip.destroy(asError(error));
+    copy?.destroy(asError(error));
+  };
   const [, upload] = await firstFailure([
     {
-      run: mariadb.dump(database, dumped, { binlogPosition: withBinlog }).then(() => {
+      run: mariadb.dump(database, dumped, { binlogPosition: options.withBinlog }).then(() => {
         dumped.end();
       }),
-      // The upload must not take what gzip has so far as the whole dump.
-      onFailure: (error) => gzip.destroy(asError(error)),
+      onFailure: stopAll,
     },
     {
       run: context.archives.putArchive({ archiveId, ref: context.ref, source: gzip, signal: context.signal }),
-      // Nobody reads the dump any more: stop mariadb-dump instead of letting it block on a full pipe.
-      onFailure: () => dumped.destroy(),
+      onFailure: stopAll,
     },
+    ...(copy && options.alsoInto
+      ? [{ run: mariadb.import(options.alsoInto, copy), onFailure: stopAll }]
+      : []),
   ]);
-  return { ...upload, binlog: withBinlog ? binlogPositionInDump(head) : null };
+  return { ...upload, binlog: options.withBinlog ? binlogPositionInDump(head) : null };
 }

@@ -13,6 +13,7 @@ import { installWorkflow } from './install.workflow.js';
 import {
   MIGRATE_CHECKS_TARGET,
   MIGRATE_REMOVES_ROLLBACK_POINT,
+  MIGRATE_FILLS_REHEARSAL,
   MIGRATE_REWINDS,
   MIGRATE_RUNS_HOOKS,
   migrateWorkflow,
@@ -65,6 +66,8 @@ export function siteWorkflows(deps: SiteWorkflowDependencies): WorkflowRegistrat
     registerWorkflow('site.migrate', MIGRATE_RUNS_HOOKS, migrateWorkflow(deps)),
     // Version 6: the rollback point is the backup and the binary log where the db server keeps one.
     registerWorkflow('site.migrate', MIGRATE_REWINDS, migrateWorkflow(deps)),
+    // Version 7: the backup's dump fills the rehearsal copy's database as it is read.
+    registerWorkflow('site.migrate', MIGRATE_FILLS_REHEARSAL, migrateWorkflow(deps)),
     // Version 3: the backup's archives checked (and put back from off-site) before anything changes.
     registerWorkflow('site.restore', RESTORE_CHECKS_ARCHIVES, restoreWorkflow(deps)),
     registerWorkflow('site.deploy', SITE_WORKFLOW_VERSION, deployWorkflow(deps)),

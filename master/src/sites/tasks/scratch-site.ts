@@ -37,12 +37,17 @@ export async function deployScratchSite(
   scratch: ScratchSite,
   platform: PlatformPlace,
   beforeProbe?: (on: { domain: string; platform: string }) => Promise<void>,
+  /** The copy's database was created and filled already (the backup's dump went into it too). */
+  options: { databaseFilled?: boolean } = {},
 ): Promise<{ status: number }> {
   const grant = { database: scratch.database, user: scratch.user, host: steps.grantHost(place) };
   const on = { domain: scratch.domain, platform: platform.name };
-  context.cleanup("drop the copy's database", async () => {
-    await context.step(place.db, 'db.drop', grant);
-  });
+  // A database filled by the caller is the caller's to drop (it made it before this scope).
+  if (!options.databaseFilled) {
+    context.cleanup("drop the copy's database", async () => {
+      await context.step(place.db, 'db.drop', grant);
+    });
+  }
   context.cleanup("remove the copy's directory", async () => {
     await context.step(place.web, 'site.remove', { domain: scratch.domain });
   });
@@ -52,13 +57,13 @@ export async function deployScratchSite(
   context.cleanup("remove the copy's vhost", async () => {
     await context.step(place.web, 'http.remove-vhost', { domain: scratch.domain });
   });
-  await context.step(place.db, 'db.create', grant);
-  await steps.restoreBackup(context, backup, {
-    web: place.web,
-    db: place.db,
-    domain: scratch.domain,
-    database: scratch.database,
-  });
+  if (!options.databaseFilled) await context.step(place.db, 'db.create', grant);
+  await steps.restoreBackup(
+    context,
+    backup,
+    { web: place.web, db: place.db, domain: scratch.domain, database: scratch.database },
+    options,
+  );
   await context.step(place.web, 'site.write-settings', {
     domain: scratch.domain,
     platformPath: platform.path,

@@ -423,6 +423,8 @@ export class SiteSteps {
     place: SitePlace,
     archiveId: string,
     reason: string,
+    /** An empty database on the site's db server the dump also fills as it goes (db.dump alsoInto). */
+    options: { alsoInto?: string } = {},
   ): Promise<RecordedBackup> => {
     if (context.task.workflowVersion < SEPARATE_DUMPS) {
       const archived = await context.step(place.web, 'site.archive', {
@@ -447,6 +449,7 @@ export class SiteSteps {
       const dumped = await context.step(place.db, 'db.dump', {
         database: place.database.name,
         archiveId: dumpArchiveId,
+        ...(options.alsoInto ? { alsoInto: options.alsoInto } : {}),
       });
       return this.recordBackup(context, place, {
         archiveId,
@@ -487,6 +490,8 @@ export class SiteSteps {
     context: TaskContext<TaskType>,
     backup: BackupParts,
     into: { web: string; db: string; domain: string; database: string },
+    /** The database has the dump already (the backup's db.dump filled it): the files only. */
+    options: { databaseFilled?: boolean } = {},
   ): Promise<void> => {
     const files = {
       domain: backup.domain,
@@ -498,6 +503,7 @@ export class SiteSteps {
       return;
     }
     await context.step(into.web, 'site.extract', { ...files, importDatabase: null });
+    if (options.databaseFilled) return;
     await context.step(
       into.db,
       'db.import',

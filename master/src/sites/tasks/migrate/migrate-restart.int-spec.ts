@@ -174,8 +174,9 @@ describe.each(TEST_DATABASE_KINDS)('a migrate across a master restart on %s', (k
     await first.start();
     const session = await link.connect(serverId, 'silent');
     first.wake();
-    // The backup's two steps: the files (site.archive), then the dump (db.dump).
-    for (const [index, step] of (['site.archive', 'db.dump'] as const).entries()) {
+    // The rehearsal copy's database, then the backup's two steps: the files (site.archive), then the
+    // dump (db.dump), which fills that database too as it goes.
+    for (const [index, step] of (['db.create', 'site.archive', 'db.dump'] as const).entries()) {
       const assigned = await waitFor(`the backup's ${step}`, () => session.assigned()[index]);
       expect(assigned.assign?.step).toBe(step);
       const params = JSON.parse(assigned.assign!.paramsJson!) as Record<string, unknown>;
@@ -185,21 +186,26 @@ describe.each(TEST_DATABASE_KINDS)('a migrate across a master restart on %s', (k
       });
     }
     // The rehearsal's first step is sent: the backup is behind the task.
-    const next = await waitFor('the rehearsal', () => session.assigned()[2]);
+    const next = await waitFor('the rehearsal', () => session.assigned()[3]);
     await link.events.stepAccepted(session, refOf(next));
     await first.stop();
-    return refOf(next);
+    const params = JSON.parse(next.assign!.paramsJson!) as Record<string, unknown>;
+    return { ref: refOf(next), output: answer(next.assign!.step!, params) };
   }
 
-  async function secondMasterFinishes(serverId: string, inFlight: ReturnType<typeof refOf>, taskId: string) {
+  async function secondMasterFinishes(
+    serverId: string,
+    inFlight: { ref: ReturnType<typeof refOf>; output: unknown },
+    taskId: string,
+  ) {
     const link = new ScriptedAgents(answer);
     const second = engine(link);
     await second.start();
     try {
-      const session = await link.connect(serverId, 'complete', { running: [inFlight] });
+      const session = await link.connect(serverId, 'complete', { running: [inFlight.ref] });
       await link.events.stepResult(session, {
-        ref: inFlight,
-        outcome: { ok: true, output: { database: 'rehearsal_db', user: 'rehearsal_u' } },
+        ref: inFlight.ref,
+        outcome: { ok: true, output: inFlight.output },
       });
       return await waitFor(
         'the migrate to finish',

@@ -5,7 +5,12 @@ import { stepFailure, WorkflowHarness, type StepCall } from '../../../tasks/test
 import { replayedBefore, show, shown } from '../testing/calls.js';
 import { MemorySiteRegistry, PLATFORMS, sitePlace } from '../testing/memory-site-registry.js';
 import { MIGRATE_PHASES } from './migrate-phases.js';
-import { MIGRATE_REWINDS, MIGRATE_RUNS_HOOKS, migrateWorkflow } from './migrate.workflow.js';
+import {
+  MIGRATE_FILLS_REHEARSAL,
+  MIGRATE_REWINDS,
+  MIGRATE_RUNS_HOOKS,
+  migrateWorkflow,
+} from './migrate.workflow.js';
 import { DEFAULT_STEP_OUTPUTS, type StepOutputs } from '../../../tasks/testing/step-outputs.js';
 
 const LIVE = 'a.example';
@@ -452,5 +457,51 @@ describe('migrate workflow', () => {
         expect(trace.outcome.rollbackCompleted).toBe(true);
       },
     );
+  });
+
+  describe("the rehearsal copy filled by the backup's dump (version 7)", () => {
+    const FILLED_BACKUP = [
+      `db.create db1 database=${COPY_DB}`,
+      `site.archive web1 domain=${LIVE} archiveId=backup-archive`,
+      `db.dump db1 database=${site.database.name} archiveId=${DUMP} alsoInto=${COPY_DB}`,
+    ];
+    // The rehearsal as before, without its own database: no db.create, no db.import.
+    const FILLED_REHEARSAL = REHEARSAL.filter((step) => !/^db\.(create|import) /.test(step));
+    const FILLED_CLEAN_UP = REHEARSAL_CLEAN_UP;
+
+    it('reads the rows once for the backup and the copy, then rehearses and migrates as before', async () => {
+      const { registry, harness } = migrate({ version: MIGRATE_FILLS_REHEARSAL });
+      const trace = await harness.run();
+
+      expect(trace.state).toBe('succeeded');
+      expect(shown(trace.calls)).toEqual([
+        ...FILLED_BACKUP,
+        ...FILLED_REHEARSAL,
+        ...FILLED_CLEAN_UP,
+        ...READ_ONLY_ON,
+        ...ROLLBACK_POINT,
+        ...WINDOW,
+        ...READ_ONLY_OFF_ON_TARGET,
+        ...COMMIT,
+      ]);
+      expect(registry.siteRows.get(site.siteId)?.platform.id).toBe(PLATFORMS.target.id);
+    });
+
+    it.each([
+      ['the dump', `db.dump db1 database=${site.database.name} archiveId=${DUMP} alsoInto=${COPY_DB}`],
+      ['the updates on the copy', `app.update web1 domain=${COPY} platform=d103`],
+    ])("drops the copy's database when %s fails, the live site untouched", async (_what, failing) => {
+      const { registry, harness } = migrate({
+        version: MIGRATE_FILLS_REHEARSAL,
+        fail: (call) => (show(call) === failing ? stepFailure('it failed') : undefined),
+      });
+      const trace = await harness.run();
+
+      expect(trace.state).toBe('failed');
+      const calls = shown(trace.calls);
+      expect(calls.at(-1)).toBe(`db.drop db1 database=${COPY_DB}`);
+      expect(calls.filter((call) => call.includes(`domain=${LIVE} platform=d103`))).toEqual([]);
+      expect(registry.siteRows.get(site.siteId)).toEqual(site);
+    });
   });
 });

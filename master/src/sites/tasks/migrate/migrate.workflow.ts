@@ -109,11 +109,13 @@ async function migrate(
   }
   if (how.database) await createMovedDatabase(context, steps, moved);
 
-  const backup = await context.phase(MIGRATE_PHASES.backup, () =>
-    steps.archive(context, place, params.backupArchiveId, 'pre-migrate'),
-  );
-
-  if (how.platform) await rehearse(context, steps, moved, params, backup);
+  const filled = fillsRehearsal(context, place, moved, how);
+  const backup = filled
+    ? await backupIntoRehearsal(context, steps, place, moved, params)
+    : await context.phase(MIGRATE_PHASES.backup, () =>
+        steps.archive(context, place, params.backupArchiveId, 'pre-migrate'),
+      );
+  if (how.platform && !filled) await rehearse(context, steps, moved, params, backup);
 
   if (how.server)
     await context.phase(MIGRATE_PHASES.copy, () => copyToNewServer(context, steps, moved, backup, how));
@@ -316,6 +318,12 @@ export const MIGRATE_RUNS_HOOKS = 5;
  * (where the server keeps a row-based one), not a dump while writes wait (window.ts takeRollbackPoint).
  */
 export const MIGRATE_REWINDS = 6;
+
+/**
+ * The migrate's version from which the backup's dump fills the rehearsal copy's database as it is
+ * read, instead of the copy importing the backup back from the store (backupIntoRehearsal).
+ */
+export const MIGRATE_FILLS_REHEARSAL = 7;
 
 /** How long the old server keeps a moved site's copy when the task does not say: 24 hours. */
 export const DEFAULT_RELEASE_OLD_AFTER_MS = 24 * 60 * 60 * 1000;
@@ -536,14 +544,70 @@ async function rehearse(
   place: SitePlace,
   params: MigrateParams,
   backup: BackupParts,
+  options: { databaseFilled?: boolean } = {},
 ): Promise<void> {
   await context.scope(
     MIGRATE_PHASES.rehearsal,
     async () => {
-      await deployScratchSite(context, steps, place, backup, params.rehearsal, place.platform, async (on) => {
-        await updateAndHooks(context, place.web, on, params.hooks);
-      });
+      await deployScratchSite(
+        context,
+        steps,
+        place,
+        backup,
+        params.rehearsal,
+        place.platform,
+        async (on) => {
+          await updateAndHooks(context, place.web, on, params.hooks);
+        },
+        options,
+      );
     },
     { phase: true },
   );
+}
+
+/**
+ * Whether the backup's dump fills the rehearsal copy's database as it is read (version 7 on): a
+ * platform change whose database stays on its db server, where the copy's database is made too.
+ */
+function fillsRehearsal(
+  context: TaskContext<'site.migrate'>,
+  place: SitePlace,
+  moved: SitePlace,
+  how: Move,
+): boolean {
+  return (
+    context.task.workflowVersion >= MIGRATE_FILLS_REHEARSAL &&
+    how.platform &&
+    !how.database &&
+    moved.db === place.db
+  );
+}
+
+/**
+ * The backup and the rehearsal with one read of the rows: the copy's database made first, the
+ * backup's dump imported into it as it streams to the store (db.dump alsoInto), then the copy's
+ * files from the backup and the updates. The dump imported is the dump archived, so the rehearsal
+ * still proves the backup restores. The copy's database goes when this ends, whatever happens.
+ */
+async function backupIntoRehearsal(
+  context: TaskContext<'site.migrate'>,
+  steps: SiteSteps,
+  place: SitePlace,
+  moved: SitePlace,
+  params: MigrateParams,
+): Promise<RecordedBackup> {
+  const copy = params.rehearsal;
+  const grant = { database: copy.database, user: copy.user, host: steps.grantHost(moved) };
+  return context.scope('backup and rehearsal', async () => {
+    context.cleanup("drop the rehearsal copy's database", async () => {
+      await context.step(moved.db, 'db.drop', grant);
+    });
+    await context.step(moved.db, 'db.create', grant);
+    const backup = await context.phase(MIGRATE_PHASES.backup, () =>
+      steps.archive(context, place, params.backupArchiveId, 'pre-migrate', { alsoInto: copy.database }),
+    );
+    await rehearse(context, steps, moved, params, backup, { databaseFilled: true });
+    return backup;
+  });
 }

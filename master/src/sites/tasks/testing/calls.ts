@@ -22,6 +22,7 @@ const SHOWN = [
   'since',
   'from',
   'to',
+  'alsoInto',
 ] as const;
 
 /** A step call as one line: `step server key=value ...`, e.g. `site.link web1 domain=a.example platform=d103`. */
