@@ -1,8 +1,9 @@
-import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { PassThrough, type Readable, type Transform, type Writable } from 'node:stream';
 import { StepError, StepErrorCode } from '../../../shared/src/errors.js';
 import { BINLOG_FILE_PATTERN, type BinlogPosition } from '../../../shared/src/steps.js';
 import type { HostSettings } from '../config.js';
 import type { RunOptions, RunResult } from './process-runner.js';
+import { asError, firstFailure } from './streams.js';
 
 /** What the MariaDB adapter needs of a step's context: its process runner and the admin connection. */
 export interface MariaDbContext {
@@ -279,6 +280,36 @@ export class MariaDb {
       stdin: source,
     });
   }
+
+  /**
+   * What `produce` writes (a dump, the binary log's events) imported into `database` as it comes,
+   * through `through` when given; returns how many bytes `produce` wrote. A producer that fails
+   * stops the client before it sees the end of its input, so a cut-short stream is never taken as
+   * the whole; a client that fails stops the producer.
+   */
+  async importFrom(
+    database: string,
+    produce: (destination: Writable) => Promise<void>,
+    options: { through?: Transform; onBytes?: (bytes: number) => void } = {},
+  ): Promise<number> {
+    const produced = new PassThrough();
+    const input = options.through ? produced.pipe(options.through) : produced;
+    let bytes = 0;
+    produced.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      options.onBytes?.(bytes);
+    });
+    await firstFailure([
+      {
+        run: produce(produced).then(() => {
+          produced.end();
+        }),
+        onFailure: (error) => input.destroy(asError(error)),
+      },
+      { run: this.import(database, input), onFailure: () => produced.destroy() },
+    ]);
+    return bytes;
+  }
 }
 
 /** A binary log position as the server gave it; a file name with anything path-like is refused. */
@@ -316,6 +347,23 @@ function unescapeBatchField(field: string): string {
       default:
         return character;
     }
+  });
+}
+
+/**
+ * Fails the step unless `database` exists and has no table (REFUSED): a copy or a dump goes into a
+ * new database only, never over one that holds something.
+ */
+export async function requireEmptyDatabase(mariadb: MariaDb, database: string, what: string): Promise<void> {
+  await requireDatabase(mariadb, database, 'create it first (db.create)');
+  const [[tables] = []] = await mariadb.query(
+    `SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${quoteString(database)};`,
+  );
+  if (tables === '0') return;
+  throw new StepError({
+    code: StepErrorCode.Refused,
+    message: `${database} is not empty (${tables} tables): ${what}`,
+    retryable: false,
   });
 }
 

@@ -1,11 +1,14 @@
 import { constants as fsConstants } from 'node:fs';
 import { chown, copyFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { StepError, StepErrorCode } from '../../../../shared/src/errors.js';
 import { must, validateDatabaseName } from '../../../../shared/src/validation.js';
-import { MariaDb, quoteIdentifier, quoteString, requireDatabase } from '../../adapters/mysql.js';
-import { asError, firstFailure } from '../../adapters/streams.js';
+import {
+  MariaDb,
+  quoteIdentifier,
+  quoteString,
+  requireDatabase,
+  requireEmptyDatabase,
+} from '../../adapters/mysql.js';
 import { parseWith } from '../params.js';
 import type { StepContext, StepHandler } from '../step.js';
 
@@ -30,17 +33,7 @@ export const dbCopy: StepHandler<'db.copy'> = {
     if (from === to) throw new Error(`db.copy: ${from} cannot be copied onto itself`);
     const mariadb = new MariaDb(context);
     await requireDatabase(mariadb, from, 'nothing to copy');
-    await requireDatabase(mariadb, to, 'create it first (db.create)');
-    const [[inCopy] = []] = await mariadb.query(
-      `SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${quoteString(to)};`,
-    );
-    if (inCopy !== '0') {
-      throw new StepError({
-        code: StepErrorCode.Refused,
-        message: `${to} is not empty (${inCopy} tables): a copy goes into a new database only`,
-        retryable: false,
-      });
-    }
+    await requireEmptyDatabase(mariadb, to, 'a copy goes into a new database only');
     const plan = await tablespacePlan(mariadb, from);
     if (plan.ok) {
       context.note(`copying ${from} into ${to}: ${plan.tables.length} tables by their tablespaces`);
@@ -49,7 +42,9 @@ export const dbCopy: StepHandler<'db.copy'> = {
       return { bytes, method: 'tablespaces' as const };
     }
     context.note(`copying ${from} into ${to} by a dump (${plan.why})`);
-    const bytes = await copyByDump(context, mariadb, from, to);
+    const bytes = await mariadb.importFrom(to, (destination) => mariadb.dump(from, destination), {
+      onBytes: (copied) => context.progress('copy', copied, 0, 'bytes'),
+    });
     context.note(`copied ${from} into ${to}: ${bytes} bytes of SQL`);
     return { bytes, method: 'dump' as const };
   },
@@ -126,26 +121,6 @@ async function copyTablespaces(
   await mariadb.execute(
     plan.tables.map((table) => `ALTER TABLE ${target(table)} IMPORT TABLESPACE;\n`).join(''),
   );
-  return bytes;
-}
-
-/** mariadb-dump's consistent dump of `from` piped into the client for `to`. */
-async function copyByDump(context: StepContext, mariadb: MariaDb, from: string, to: string): Promise<number> {
-  const dump = new PassThrough();
-  let bytes = 0;
-  dump.on('data', (chunk: Buffer) => {
-    bytes += chunk.length;
-    context.progress('copy', bytes, 0, 'bytes');
-  });
-  await firstFailure([
-    {
-      run: mariadb.dump(from, dump).then(() => {
-        dump.end();
-      }),
-      onFailure: (error) => dump.destroy(asError(error)),
-    },
-    { run: mariadb.import(to, dump), onFailure: () => dump.destroy() },
-  ]);
   return bytes;
 }
 

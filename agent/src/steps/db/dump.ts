@@ -1,9 +1,13 @@
 import { PassThrough } from 'node:stream';
 import { createGzip } from 'node:zlib';
-import { StepError, StepErrorCode } from '../../../../shared/src/errors.js';
 import { must, validateDatabaseName } from '../../../../shared/src/validation.js';
 import type { BinlogPosition } from '../../../../shared/src/steps.js';
-import { binlogPositionInDump, MariaDb, quoteString, requireDatabase } from '../../adapters/mysql.js';
+import {
+  binlogPositionInDump,
+  MariaDb,
+  requireDatabase,
+  requireEmptyDatabase,
+} from '../../adapters/mysql.js';
 import { archiveIdValue, parseWith } from '../params.js';
 import { asError, firstFailure } from '../../adapters/streams.js';
 import type { StepContext, StepHandler } from '../step.js';
@@ -28,7 +32,8 @@ export const dbDump: StepHandler<'db.dump'> = {
   async run({ database, archiveId, alsoInto }, context) {
     const mariadb = new MariaDb(context);
     await requireDatabase(mariadb, database, 'nothing to dump');
-    if (alsoInto) await requireEmpty(mariadb, database, alsoInto);
+    if (alsoInto === database) throw new Error(`db.dump: ${database} cannot be imported into itself`);
+    if (alsoInto) await requireEmptyDatabase(mariadb, alsoInto, 'the dump goes into a new database only');
     const withBinlog = await mariadb.hasRowBasedBinlog();
     context.note(`dumping ${database} into archive ${archiveId}${alsoInto ? ` and into ${alsoInto}` : ''}`);
     const { sha256, size, binlog } = await dumpToArchive(context, mariadb, database, archiveId, {
@@ -43,22 +48,6 @@ export const dbDump: StepHandler<'db.dump'> = {
     return { sha256, bytes: size, ...(binlog ? { binlog } : {}) };
   },
 };
-
-/** `into` must exist, be empty and not be the database dumped. */
-async function requireEmpty(mariadb: MariaDb, database: string, into: string): Promise<void> {
-  if (into === database) throw new Error(`db.dump: ${database} cannot be imported into itself`);
-  await requireDatabase(mariadb, into, 'create it first (db.create)');
-  const [[tables] = []] = await mariadb.query(
-    `SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${quoteString(into)};`,
-  );
-  if (tables !== '0') {
-    throw new StepError({
-      code: StepErrorCode.Refused,
-      message: `${into} is not empty (${tables} tables): the dump goes into a new database only`,
-      retryable: false,
-    });
-  }
-}
 
 /** How much of a dump's head is searched for its binary log position (it is in the first 1–2 KiB). */
 const DUMP_HEAD_BYTES = 64 * 1024;

@@ -1,9 +1,8 @@
-import { PassThrough, Transform, type TransformCallback } from 'node:stream';
+import { Transform, type TransformCallback } from 'node:stream';
 import { StepError, StepErrorCode } from '../../../../shared/src/errors.js';
 import { BINLOG_FILE_PATTERN, type BinlogPosition } from '../../../../shared/src/steps.js';
 import { must, validateDatabaseName, ValidationError } from '../../../../shared/src/validation.js';
 import { MariaDb, requireDatabase } from '../../adapters/mysql.js';
-import { asError, firstFailure } from '../../adapters/streams.js';
 import { archiveIdValue, integerValue, paramsObject, parseWith } from '../params.js';
 import type { StepHandler } from '../step.js';
 import { importArchive } from './import.js';
@@ -84,45 +83,22 @@ export const dbRewind: StepHandler<'db.rewind'> = {
       `rewinding ${database}: the dump in archive ${archiveId}, then ${from.file}:${from.position} to ${to.file}:${to.position} of the binary log`,
     );
     const imported = await importArchive(context, mariadb, database, archiveId);
-    const replayedBytes = await replay(mariadb, database, logs.slice(0, last + 1), from, to, (bytes) =>
-      context.progress('replay', bytes, 0, 'bytes'),
+    // mariadb-binlog's SQL for this database only, GTID sequence numbers dropped, into the client.
+    const replayedBytes = await mariadb.importFrom(
+      database,
+      (destination) => mariadb.binlogEvents(database, logs.slice(0, last + 1), from, to, destination),
+      {
+        through: new WithoutGtidSequence(),
+        onBytes: (bytes) => context.progress('replay', bytes, 0, 'bytes'),
+      },
     );
+
     context.note(
       `rewound ${database}: ${imported.size} bytes of dump, ${replayedBytes} bytes of binary log replayed`,
     );
     return { sha256: imported.sha256, bytes: imported.size, replayedBytes };
   },
 };
-
-/** mariadb-binlog's SQL for `database`, GTID sequence numbers dropped, into the client. */
-async function replay(
-  mariadb: MariaDb,
-  database: string,
-  files: readonly string[],
-  from: BinlogPosition,
-  to: BinlogPosition,
-  onBytes: (bytes: number) => void,
-): Promise<number> {
-  const events = new PassThrough();
-  const sql = new WithoutGtidSequence();
-  let bytes = 0;
-  events.on('data', (chunk: Buffer) => onBytes((bytes += chunk.length)));
-  events.pipe(sql);
-  await firstFailure([
-    {
-      run: mariadb.binlogEvents(database, files, from, to, events).then(() => {
-        events.end();
-      }),
-      // The client must not take a cut-short log as the whole of it.
-      onFailure: (error) => sql.destroy(asError(error)),
-    },
-    {
-      run: mariadb.import(database, sql),
-      onFailure: () => events.destroy(),
-    },
-  ]);
-  return bytes;
-}
 
 const GTID_SEQUENCE_LINE = Buffer.from('/*M!100001 SET @@session.gtid_seq_no=');
 
