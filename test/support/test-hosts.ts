@@ -13,6 +13,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { privateMariaDb } from '../../agent/src/testing/mariadb.js';
 import { packageRoot } from '../../shared/src/package-root.js';
 
 /**
@@ -197,34 +198,14 @@ export async function startDbHost(host: TestHost, options: { binaryLog?: boolean
   if (!existsSync('/usr/sbin/mariadbd') || !existsSync('/usr/bin/mariadb-install-db'))
     throw new Error(`mariadbd or mariadb-install-db is not installed: ${DB_HOST_INSTALL_HINT}`);
   const base = join(host.dir, 'mariadb');
-  const data = join(base, 'data');
-  const socket = join(base, 'mariadb.sock');
-  const errorLog = join(base, 'error.log');
   mkdirSync(base, { recursive: true });
-  // --no-defaults: the system my.cnf sets user=mysql, which cannot write this datadir.
-  await run('mariadb-install-db', [
-    '--no-defaults',
-    '--user=root',
-    `--datadir=${data}`,
-    '--auth-root-authentication-method=socket',
-    '--skip-test-db',
-  ]);
-  const child = host.start(`${host.name}-mariadbd`, '/usr/sbin/mariadbd', [
-    '--no-defaults',
-    '--user=root',
-    `--datadir=${data}`,
-    `--socket=${socket}`,
-    `--pid-file=${join(base, 'mariadb.pid')}`,
-    `--bind-address=${host.address}`,
-    '--port=3306',
-    `--log-error=${errorLog}`,
-    '--skip-name-resolve',
-    '--innodb-buffer-pool-size=32M',
-    // What a rollback by the log needs (db.rewind); without it migrates dump while writes wait.
-    ...(options.binaryLog
-      ? [`--log-bin=${join(data, 'binlog')}`, '--binlog-format=ROW', '--server-id=1']
-      : []),
-  ]);
+  const own = privateMariaDb(base, {
+    network: [`--bind-address=${host.address}`, '--port=3306', '--skip-name-resolve'],
+    binaryLog: options.binaryLog ?? false,
+  });
+  const { socket, errorLog } = own;
+  await run('mariadb-install-db', own.installArgs);
+  const child = host.start(`${host.name}-mariadbd`, '/usr/sbin/mariadbd', own.serverArgs);
   const logs = () => (existsSync(errorLog) ? readTail(errorLog) : '');
   await waitUntil(
     `mariadbd on ${host.name} to listen on ${host.address}:3306`,

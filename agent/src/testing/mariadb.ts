@@ -34,6 +34,44 @@ export async function testMariaDb(): Promise<{
 }
 
 /**
+ * Where a MariaDB server of a test's own keeps its files under `dir`, and the arguments of
+ * mariadb-install-db and mariadbd for it (Debian's binaries). `--no-defaults`: the system my.cnf
+ * sets user=mysql, which cannot write this datadir. Root logs in through the socket only.
+ * `network`: how it listens (`--skip-networking`, or an address and port); `binaryLog`: row-based,
+ * what a rollback by the log needs (db.rewind).
+ */
+export function privateMariaDb(dir: string, options: { network: readonly string[]; binaryLog: boolean }) {
+  const data = join(dir, 'data');
+  const socket = join(dir, 'mariadb.sock');
+  const errorLog = join(dir, 'error.log');
+  return {
+    data,
+    socket,
+    errorLog,
+    installArgs: [
+      '--no-defaults',
+      '--user=root',
+      `--datadir=${data}`,
+      '--auth-root-authentication-method=socket',
+      '--skip-test-db',
+    ],
+    serverArgs: [
+      '--no-defaults',
+      '--user=root',
+      `--datadir=${data}`,
+      `--socket=${socket}`,
+      `--pid-file=${join(dir, 'mariadb.pid')}`,
+      ...options.network,
+      `--log-error=${errorLog}`,
+      '--innodb-buffer-pool-size=32M',
+      ...(options.binaryLog
+        ? [`--log-bin=${join(data, 'binlog')}`, '--binlog-format=ROW', '--server-id=1']
+        : []),
+    ],
+  };
+}
+
+/**
  * A MariaDB server of the test's own (Debian's mariadbd, `--no-defaults`), on a Unix socket only
  * (no TCP port), with a row-based binary log: what the machine's server on 3306 does not have and
  * cannot be given without a restart. Stopped by its pid, its directory removed.
@@ -44,32 +82,10 @@ export async function startBinlogMariaDb(): Promise<{
   stop(): Promise<void>;
 }> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-binlog-'));
-  const data = join(dir, 'data');
-  const socket = join(dir, 'mariadb.sock');
-  await execa('mariadb-install-db', [
-    '--no-defaults',
-    '--user=root',
-    `--datadir=${data}`,
-    '--auth-root-authentication-method=socket',
-    '--skip-test-db',
-  ]);
-  const server = execa(
-    '/usr/sbin/mariadbd',
-    [
-      '--no-defaults',
-      '--user=root',
-      `--datadir=${data}`,
-      `--socket=${socket}`,
-      `--pid-file=${join(dir, 'mariadb.pid')}`,
-      '--skip-networking',
-      `--log-error=${join(dir, 'error.log')}`,
-      `--log-bin=${join(data, 'binlog')}`,
-      '--binlog-format=ROW',
-      '--server-id=1',
-      '--innodb-buffer-pool-size=32M',
-    ],
-    { reject: false, stdio: 'ignore' },
-  );
+  const own = privateMariaDb(dir, { network: ['--skip-networking'], binaryLog: true });
+  await execa('mariadb-install-db', own.installArgs);
+  const server = execa('/usr/sbin/mariadbd', own.serverArgs, { reject: false, stdio: 'ignore' });
+  const { socket } = own;
   const adminDefaults = join(dir, 'admin.cnf');
   await writeFile(adminDefaults, `[client]\nsocket=${socket}\nuser=root\n`, { mode: 0o600 });
   const sql = sqlThrough(adminDefaults);
@@ -87,7 +103,7 @@ export async function startBinlogMariaDb(): Promise<{
     )
       break;
     if (waited > 30_000 || server.exitCode !== null) {
-      const log = await readFile(join(dir, 'error.log'), 'utf8').catch(() => '');
+      const log = await readFile(own.errorLog, 'utf8').catch(() => '');
       await stop();
       throw new Error(`mariadbd did not start on ${socket}:\n${log.slice(-3000)}`);
     }
