@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { startHostingStack, type HostingStack } from '../test/support/hosting-stack.js';
+import { startSeveralHosts, type SeveralHosts } from '../test/support/several-hosts.js';
 import {
   resolutionMs,
   spanOf,
@@ -50,13 +50,14 @@ const DB_MB = sizes('BERTH_BENCH_DB_MB', '10,100,1000');
 const FILES_MB = sizes('BERTH_BENCH_FILES_MB', '0,500');
 
 /**
- * Time budget of one combination: setup (install two sites, generate, copy), the baseline and
- * Berth's migrate (backup, rehearsal import and rollback dump each go through the data) all grow
- * with the size. Measured with 10 and 50 MB on 2 shared cores: ~30 s fixed, then ~0.75 s per MB of
- * rows all told (of which Berth's task ~0.22 and the baseline ~0.17) and ~0.3 s per MB of files;
- * this allows twice that, since 1 GB no longer fits MariaDB's buffer pool and may grow worse than linearly.
+ * Time budget of one migrate: the task's backup, rehearsal and window grow with the size. Measured
+ * with 10 and 50 MB on 2 shared cores: ~30 s fixed, then ~0.22 s per MB of rows and ~0.3 s per MB of
+ * files; this allows several times that, since 1 GB does not fit MariaDB's buffer pool and may grow
+ * worse than linearly.
  */
-const budgetMs = (dbMB: number, filesMB: number) => 300_000 + (dbMB + filesMB) * 1_500;
+const taskBudgetMs = (dbMB: number, filesMB: number) => 300_000 + (dbMB + filesMB) * 1_500;
+/** One combination: setup (three sites filled and copied), the baseline and two Berth migrates. */
+const budgetMs = (dbMB: number, filesMB: number) => 600_000 + (dbMB + filesMB) * 4_000;
 
 type MigrateTask = TaskSummary & {
   phases: Array<{ name: string; startedAt: string; endedAt: string | null }>;
@@ -71,35 +72,60 @@ interface Site {
 
 const seconds = (from: number, to: number) => round((to - from) / 1000);
 
+/** Berth's strategies, each on a site of its own with the same data. */
+const STRATEGIES = [
+  { name: 'in-place', label: 'default' },
+  { name: 'blue-green', label: 'blue-green' },
+] as const;
+
+/** What the prober and the task's phases say of one Berth migrate. */
+interface BerthRun {
+  offline: number;
+  offlineAnswers: string;
+  held: number;
+  recordedOffline: number | null;
+  taskSeconds: number;
+  phases: string;
+}
+
 /**
- * The offline window of a migrate against database and files size: Berth's optimistic migrate next to
- * an Aegir-3-style migrate done by hand with the plain tools, on two sites with identical data, both
- * watched by the same HTTP prober from outside. The twin (the baseline's site) is installed by Berth
- * like the other and gets a copy of its rows and files; the baseline runs first, each run after the
- * MariaDB buffer pool's dirty pages are written out. One test per combination of sizes.
+ * The offline window of a migrate against database and files size: Berth's migrate, in place (its
+ * rollback point the backup and the db server's binary log) and blue-green, next to an
+ * Aegir-3-style migrate done by hand with the plain tools, on three sites with identical data, all
+ * watched by the same HTTP prober from outside. Test hosts: web1 (nginx, PHP-FPM, both platforms)
+ * and db1 (its own MariaDB with a row-based binary log, as README "Holding writes" asks of a db
+ * server), each in its network namespace; the baseline runs from the web host's files against
+ * db1 over its socket, as root. The twins are installed by Berth like the first site and get a
+ * copy of its rows and files; the baseline runs first, each run after the MariaDB buffer pool's
+ * dirty pages are written out. One test per combination of sizes.
  */
 describe('offline window of a migrate', () => {
-  let stack: HostingStack;
+  let hosts: SeveralHosts;
   let scratch: string;
   const table: Figures[] = [];
   const details: Figures = {};
 
   beforeAll(async () => {
-    stack = await startHostingStack({
+    hosts = await startSeveralHosts({
       label: 'bench-offline',
-      platforms: { [SOURCE]: 'fixture-10.2', [TARGET]: 'fixture-10.3' },
+      webs: { web1: { [SOURCE]: 'fixture-10.2', [TARGET]: 'fixture-10.3' } },
+      dbs: ['db1'],
+      binaryLog: true,
     });
     scratch = mkdtempSync(join(tmpdir(), 'berth-bench-offline-'));
-  });
+  }, 300_000);
 
   afterAll(async () => {
-    await stack?.stop();
+    await hosts?.stop();
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
-  const platformDir = (name: string) => join(stack.root, 'platforms', name);
+  const web = () => hosts.webs.web1!;
+  const db = () => hosts.dbs.db1!.db;
+  const root = () => web().root;
+  const platformDir = (name: string) => join(root(), 'platforms', name);
   const docroot = (name: string) => join(platformDir(name), 'web');
-  const sql = (statement: string) => stack.mariadb(statement);
+  const sql = (statement: string) => db().sql(statement);
   const rowCount = async (database: string) =>
     Number(await sql(`SELECT COUNT(*) FROM \`${database}\`.bench_rows`));
 
@@ -110,74 +136,78 @@ describe('offline window of a migrate', () => {
         `${dbMB} MB of rows, ${filesMB} MB of files`,
         async () => {
           await requireFreeSpace(dbMB, filesMB);
-          const berthSite = `berth-${label}.example`;
           const aegirSite = `aegir-${label}.example`;
           const cleanups: Array<() => Promise<void> | void> = [];
           try {
-            // Two sites installed the same way, the second a byte-for-byte copy of the first's data.
+            // Sites installed the same way, the others byte-for-byte copies of the first one's data.
             const setupStarted = Date.now();
-            const berth = await install(berthSite, cleanups);
+            const sites = [];
+            for (const strategy of STRATEGIES)
+              sites.push({ strategy, site: await install(`${strategy.label}-${label}.example`, cleanups) });
             const aegir = await install(aegirSite, cleanups);
-            await fill(berth, dbMB, filesMB);
-            await copyData(berth, aegir);
+            const [first] = sites;
+            await fill(first!.site, dbMB, filesMB);
+            for (const { site } of sites.slice(1)) await copyData(first!.site, site);
+            await copyData(first!.site, aegir);
             const setupSeconds = seconds(setupStarted, Date.now());
 
             await settle();
             const baseline = await aegirStyleMigrate(aegir, cleanups);
-            await settle();
-            const ours = await berthMigrate(berth, dbMB, filesMB);
+            const runs: Array<{ label: string; run: BerthRun }> = [];
+            for (const { strategy, site } of sites) {
+              await settle();
+              runs.push({ label: strategy.label, run: await berthMigrate(site, strategy.name, dbMB, filesMB) });
+            }
 
-            const ratio = ours.offline > 0 ? round(baseline.offline / ours.offline) : null;
-            const totalRatio = round(baseline.total / ours.taskSeconds);
             const row: Figures = {
               'DB MB': dbMB,
               'files MB': filesMB,
-              'Berth offline s': ours.offline,
-              'baseline offline s': baseline.offline,
-              'baseline / Berth': ratio,
-              'Berth writes held s': ours.held,
-              'Berth task s': ours.taskSeconds,
-              'baseline total s': baseline.total,
-              'baseline total / Berth task': totalRatio,
-              'Berth loses on':
-                [ratio !== null && ratio < 1 ? 'offline window' : '', totalRatio < 1 ? 'total time' : '']
-                  .filter(Boolean)
-                  .join(' and ') || 'nothing',
+              'baseline offline = writes held s': baseline.offline,
+              'baseline whole s': baseline.total,
             };
+            const losses: string[] = [];
+            for (const { label: strategy, run } of runs) {
+              const whole = round(run.taskSeconds / baseline.total);
+              row[`${strategy} offline s`] = run.offline;
+              row[`${strategy} writes held s`] = run.held;
+              row[`${strategy} whole s`] = run.taskSeconds;
+              row[`${strategy} whole / baseline whole`] = whole;
+              if (run.offline > baseline.offline) losses.push(`${strategy}: offline window`);
+              if (run.held > baseline.offline) losses.push(`${strategy}: writes held`);
+              if (whole > 1.3) losses.push(`${strategy}: whole task over 1.3x`);
+              details[`${label}: ${strategy} phases`] = run.phases;
+              details[`${label}: ${strategy} window seen / recorded`] =
+                `${run.offline} s seen by the prober (${run.offlineAnswers}), ${run.recordedOffline ?? 0} s recorded by the task`;
+            }
+            row['Berth loses on'] = losses.join('; ') || 'nothing';
             table.push(row);
-            details[`${label}: Berth phases`] = ours.phases;
-            details[`${label}: Berth window seen / recorded`] =
-              `${ours.offline} s seen by the prober (${ours.offlineAnswers}), ${ours.recordedOffline} s recorded by the task`;
             details[`${label}: baseline stages`] = baseline.stages;
             details[`${label}: baseline window seen`] = `${baseline.offline} s (${baseline.offlineAnswers})`;
             details[`${label}: setup s`] = setupSeconds;
             recordResult(
               'offline-window',
               {
-                'what the ratio is':
-                  'baseline offline seconds / Berth offline seconds (above 1: Berth is offline for less time)',
+                hosts:
+                  'test hosts in network namespaces: web1 (nginx, PHP-FPM, both platforms, the agent) and db1 (its own MariaDB, 32 MB buffer pool, row-based binary log, its agent); the master in the root namespace',
                 'offline window':
                   'prober: from sending the first probe answered other than 200 to the answer of the last one',
                 'writes held': 'prober: read-only (200 without the node form) or offline, first to last',
+                default:
+                  "berth site migrate --platform: online backup (its dump also fills the rehearsal's copy), rehearsal, then read-only, the binary log marked as the rollback point, offline for the updates, vhost switch",
+                'blue-green':
+                  'berth site migrate --strategy blue-green: backup, read-only, the database copied on db1 (tablespaces), updates on the copy behind a hidden vhost, one reload switches; never offline',
                 baseline:
-                  'Aegir-3-style, by hand: maintenance on, mariadb-dump | gzip, tar czf, new database + grant, import, untar into the new platform, settings, drush updatedb, vhost switch + nginx reload, maintenance off',
+                  'Aegir-3-style, by hand: maintenance on, mariadb-dump | gzip, tar czf, new database + grant, import, untar into the new platform, settings, drush updatedb, vhost switch + nginx reload, maintenance off — all of it offline',
                 'baseline site':
-                  'a twin site installed by Berth the same way, its rows and files copied from the Berth site; run first',
-                'whole procedure':
-                  "Berth's task is the whole migrate: online backup and rehearsal first, then the window; a total ratio below 1 means it takes longer in all than the baseline",
+                  "a twin site installed by Berth the same way, its rows and files copied from the first site's; run first",
+                whole:
+                  "Berth's task is the whole migrate (backup and rehearsal included); the baseline's is its stages end to end",
                 'probe interval ms': PROBE_INTERVAL_MS,
                 ...details,
               },
               table,
             );
-            console.info(
-              `[offline-window ${label}] Berth offline ${ours.offline} s (writes held ${ours.held} s, task ${ours.taskSeconds} s: ${ours.phases}); ` +
-                `baseline offline ${baseline.offline} s (${baseline.stages}); baseline/Berth ${ratio ?? '—'}` +
-                (ratio !== null && ratio < 1
-                  ? ' — Berth LOSES: its window is longer than the baseline'
-                  : '') +
-                (totalRatio < 1 ? `; Berth's whole task takes longer than the baseline (${totalRatio})` : ''),
-            );
+            console.info(`[offline-window ${label}] ${JSON.stringify(row)}; baseline ${baseline.stages}`);
           } finally {
             for (const cleanUp of cleanups.reverse()) {
               try {
@@ -195,14 +225,17 @@ describe('offline window of a migrate', () => {
 
   /** Installs a site on the source platform; its database, user and directories go on clean-up. */
   async function install(domain: string, cleanups: Array<() => Promise<void> | void>): Promise<Site> {
-    await stack.berth('site', 'install', domain, '--platform', SOURCE);
-    const db = siteDatabase(stack.root, domain);
+    await hosts.berth('site', 'install', domain, '--platform', SOURCE, '--db-server', 'db1');
+    const db = siteDatabase(root(), domain);
     cleanups.push(async () => {
+      // A blue-green migrate moved the site to a copy (same user): that one goes too.
+      const now = siteDatabase(root(), domain);
       await dropSiteDatabase(sql, db);
+      if (now.database !== db.database) await sql(`DROP DATABASE IF EXISTS \`${now.database}\``);
       for (const path of [
-        join(stack.root, 'sites', domain),
-        join(stack.root, 'config', 'sites', domain),
-        join(stack.root, 'config', 'nginx', `${domain}.conf`),
+        join(root(), 'sites', domain),
+        join(root(), 'config', 'sites', domain),
+        join(root(), 'config', 'nginx', `${domain}.conf`),
         join(docroot(SOURCE), 'sites', domain),
         join(docroot(TARGET), 'sites', domain),
       ]) {
@@ -217,7 +250,7 @@ describe('offline window of a migrate', () => {
     const rows = await generateRows(sql, site.db.database, dbMB);
     site.rows = rows;
     if (filesMB > 0) {
-      const dir = join(stack.root, 'sites', site.domain, 'files', 'bench');
+      const dir = join(root(), 'sites', site.domain, 'files', 'bench');
       mkdirSync(dir, { recursive: true });
       for (let index = 0; index < filesMB; index += 1) {
         const bytes = randomBytes(index % 2 === 0 ? MB : (MB * 3) / 4);
@@ -242,8 +275,8 @@ describe('offline window of a migrate', () => {
       throw new Error(`the twin's rows differ from the original's (${copy} != ${original})`);
     if (from.files > 0) {
       cpSync(
-        join(stack.root, 'sites', from.domain, 'files', 'bench'),
-        join(stack.root, 'sites', to.domain, 'files', 'bench'),
+        join(root(), 'sites', from.domain, 'files', 'bench'),
+        join(root(), 'sites', to.domain, 'files', 'bench'),
         { recursive: true, preserveTimestamps: true },
       );
     }
@@ -284,16 +317,32 @@ describe('offline window of a migrate', () => {
    * Berth: `site migrate` to the target through the CLI, the task followed through the API, the site
    * watched by the prober from before the start until it answers 200 again.
    */
-  async function berthMigrate(site: Site, dbMB: number, filesMB: number) {
+  async function berthMigrate(
+    site: Site,
+    strategy: (typeof STRATEGIES)[number]['name'],
+    dbMB: number,
+    filesMB: number,
+  ): Promise<BerthRun> {
     const prober = await startProbing(site.domain);
     let task: MigrateTask;
     try {
       const started = JSON.parse(
-        (await stack.berth('site', 'migrate', site.domain, '--platform', TARGET, '--no-wait', '--json'))
-          .stdout,
+        (
+          await hosts.berth(
+            'site',
+            'migrate',
+            site.domain,
+            '--platform',
+            TARGET,
+            '--strategy',
+            strategy,
+            '--no-wait',
+            '--json',
+          )
+        ).stdout,
       ) as { id: string };
-      const finished = await waitForTask(stack.master, started.id, budgetMs(dbMB, filesMB));
-      task = await stack.master.api.get<MigrateTask>(`/api/tasks/${finished.id}`);
+      const finished = await waitForTask(hosts.master, started.id, taskBudgetMs(dbMB, filesMB));
+      task = await hosts.master.api.get<MigrateTask>(`/api/tasks/${finished.id}`);
       if (task.state !== 'succeeded') {
         throw new Error(
           `Berth's migrate of ${site.domain} ${task.state}: ${task.error ?? 'no error recorded'}`,
@@ -304,7 +353,8 @@ describe('offline window of a migrate', () => {
       await prober.stop();
     }
     const samples = fromFirstUp(prober.samples);
-    await requireMigrated(site, site.db.database, samples);
+    // Blue-green leaves the site on the copy of its database.
+    await requireMigrated(site, siteDatabase(root(), site.domain).database, samples);
 
     const offline = spanOf(samples, ['maintenance', 'error']);
     const held = spanOf(samples, ['read-only', 'maintenance', 'error']);
@@ -338,8 +388,9 @@ describe('offline window of a migrate', () => {
   async function aegirStyleMigrate(site: Site, cleanups: Array<() => Promise<void> | void>) {
     const from = platformDir(SOURCE);
     const to = platformDir(TARGET);
+    // On the web host: the site's MariaDB account is for connections from its address.
     const drush = (platform: string, ...args: string[]) =>
-      execa(join(platform, 'vendor', 'bin', 'drush'), [
+      web().host.exec(join(platform, 'vendor', 'bin', 'drush'), [
         `--root=${join(platform, 'web')}`,
         `--uri=${site.domain}`,
         ...args,
@@ -354,8 +405,11 @@ describe('offline window of a migrate', () => {
       await dropSiteDatabase(sql, fresh);
       rmSync(work, { recursive: true, force: true });
     });
-    const vhost = join(stack.root, 'config', 'nginx', `${site.domain}.conf`);
-    const client = ['--protocol=tcp', '-h', '127.0.0.1', '-u', 'root'];
+    const vhost = join(root(), 'config', 'nginx', `${site.domain}.conf`);
+    // Root on db1 through its socket, as Berth's db agent administers it.
+    const client = ['--no-defaults', '-S', db().socket, '-u', 'root'];
+    const webAddress = web().host.address;
+    const dbAddress = hosts.dbs.db1!.host.address;
 
     const stages: Array<[string, () => Promise<unknown> | void]> = [
       [
@@ -374,7 +428,7 @@ describe('offline window of a migrate', () => {
             site.db.database,
           ]),
       ],
-      ['tar', () => execa('tar', ['czf', tarball, '-C', join(stack.root, 'sites'), site.domain])],
+      ['tar', () => execa('tar', ['czf', tarball, '-C', join(root(), 'sites'), site.domain])],
       [
         'new database',
         // On stdin: the password stays off every command line.
@@ -382,8 +436,8 @@ describe('offline window of a migrate', () => {
           execa('mariadb', client, {
             input:
               `CREATE DATABASE \`${fresh.database}\`;\n` +
-              `CREATE USER '${fresh.user}'@'127.0.0.1' IDENTIFIED BY '${password}';\n` +
-              `GRANT ALL PRIVILEGES ON \`${fresh.database}\`.* TO '${fresh.user}'@'127.0.0.1';\n`,
+              `CREATE USER '${fresh.user}'@'${webAddress}' IDENTIFIED BY '${password}';\n` +
+              `GRANT ALL PRIVILEGES ON \`${fresh.database}\`.* TO '${fresh.user}'@'${webAddress}';\n`,
           }),
       ],
       [
@@ -400,7 +454,7 @@ describe('offline window of a migrate', () => {
           const after = before.replace(
             /^require '[^']*credentials\.php';$/m,
             `$databases['default']['default'] = ['driver' => 'mysql', 'database' => '${fresh.database}', ` +
-              `'username' => '${fresh.user}', 'password' => '${password}', 'host' => '127.0.0.1', 'port' => '3306', ` +
+              `'username' => '${fresh.user}', 'password' => '${password}', 'host' => '${dbAddress}', 'port' => '3306', ` +
               `'prefix' => '', 'collation' => 'utf8mb4_general_ci'];`,
           );
           if (after === before) throw new Error(`${settings} has no credentials require to replace`);
@@ -417,7 +471,7 @@ describe('offline window of a migrate', () => {
           if (after === before) throw new Error(`${vhost} does not serve ${docroot(SOURCE)}`);
           writeFileSync(`${vhost}.new`, after);
           renameSync(`${vhost}.new`, vhost);
-          await stack.web.reload();
+          await web().web.reload();
         },
       ],
       [
@@ -466,7 +520,7 @@ describe('offline window of a migrate', () => {
   }
 
   async function startProbing(domain: string): Promise<HttpProber> {
-    const prober = startHttpProber(stack.web, domain, { intervalMs: PROBE_INTERVAL_MS });
+    const prober = startHttpProber(web().web, domain, { intervalMs: PROBE_INTERVAL_MS });
     const deadline = Date.now() + UP_AGAIN_MS;
     while (prober.samples.at(-1)?.state !== 'up') {
       if (Date.now() > deadline) {
@@ -520,9 +574,9 @@ describe('offline window of a migrate', () => {
 
   async function requireFreeSpace(dbMB: number, filesMB: number): Promise<void> {
     const dataDir = await sql('SELECT @@datadir');
-    // Two copies of the site's data, MariaDB's pages for three databases (two sites, the rehearsal
-    // or the baseline's new one), Berth's two archives, the baseline's dump and tarball and untarred copy.
-    const needed = (8 * (dbMB + filesMB) + 1024) * MB;
+    // Three copies of the site's data, MariaDB's pages for five databases (three sites, the rehearsal
+    // or the copy or the baseline's new one), Berth's archives, the baseline's dump, tarball and untarred copy.
+    const needed = (12 * (dbMB + filesMB) + 1024) * MB;
     for (const path of [tmpdir(), dataDir]) {
       const stats = statfsSync(path, { bigint: false });
       const free = stats.bavail * stats.bsize;
