@@ -16,6 +16,22 @@ describe('siteDatabaseNames', () => {
     expect(names.user).toMatch(/^[a-z][a-z0-9_]*$/);
   });
 
+  it("keeps a database's name within 64 as a GRANT escapes it (each _ as \\_)", () => {
+    // What broke a rehearsal beside default-db1000-files500.example: 59 characters, 66 escaped.
+    for (const domain of [
+      'rehearsal-585bf6c3.default-db1000-files500.example',
+      `${'a-'.repeat(40)}.example`,
+    ]) {
+      const { database } = siteDatabaseNames(domain);
+      const escaped = database.replace(/_/g, '\\_');
+      expect(escaped.length, escaped).toBeLessThanOrEqual(64);
+      expect(database).toMatch(/^[a-z][a-z0-9_]*_[0-9a-f]{8}$/);
+    }
+    expect(siteDatabaseNames('rehearsal-585bf6c3.default-db1000-files500.example').database).toMatch(
+      /^rehearsal_585bf6c3_default_db1000_files500_exampl_[0-9a-f]{8}$/,
+    );
+  });
+
   it('starts with a letter even when the domain starts with a digit', () => {
     expect(siteDatabaseNames('1.example').database).toMatch(/^s_1_example_/);
   });
