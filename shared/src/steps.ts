@@ -343,6 +343,14 @@ export interface StepDefinitions {
     };
     output: { files: number; bytes: number; databaseImported: boolean; manifest: SiteArchiveManifest };
   };
+  /**
+   * Copies `<root>/sites/<domain>` to `<root>/sites/<targetDomain>` on this server (`cp -a`, a
+   * reflink where the filesystem can), without settings.php; the target must not exist.
+   */
+  'site.copy': {
+    params: { domain: string; targetDomain: string };
+    output: { bytes: number };
+  };
   /** Removes `<root>/sites/<domain>` and `<root>/config/sites/<domain>`. */
   'site.remove': {
     params: { domain: string };
@@ -632,6 +640,7 @@ export const STEP_NAMES: readonly StepName[] = [
   'site.unlink',
   'site.archive',
   'site.extract',
+  'site.copy',
   'site.remove',
   'platform.scan',
   'platform.archive',

@@ -34,6 +34,7 @@ import { serverProbe } from './server/probe.js';
 import { sitesMarker } from './server/sites-marker.js';
 import { siteAbsent } from './site/absent.js';
 import { siteArchive } from './site/archive.js';
+import { siteCopy } from './site/copy.js';
 import { siteExtract } from './site/extract.js';
 import { siteLink, siteUnlink } from './site/link.js';
 import { siteRemove } from './site/remove.js';
@@ -82,6 +83,7 @@ const ALL_STEPS: readonly RegisteredStep[] = [
   register(siteUnlink),
   register(siteArchive),
   register(siteExtract),
+  register(siteCopy),
   register(siteRemove),
   register(platformScan),
   register(platformArchive),

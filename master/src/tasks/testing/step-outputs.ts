@@ -63,6 +63,7 @@ export const DEFAULT_STEP_OUTPUTS: Required<StepOutputs> = {
       database: includeDatabase ? { database: includeDatabase.database, bytes: 2048, sha256: SHA } : null,
     },
   }),
+  'site.copy': () => ({ bytes: 4096 }),
   'site.extract': ({ domain, importDatabase }) => ({
     files: 3,
     bytes: 100,
