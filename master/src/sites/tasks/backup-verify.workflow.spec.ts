@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { stepFailure, WorkflowHarness, type StepCall } from '../../tasks/testing/workflow-harness.js';
 import { archiveProblem, backupVerifyWorkflow } from './backup.workflows.js';
 import { SITE_WORKFLOW_VERSION } from './site-steps.js';
-import { shown } from './testing/calls.js';
+import { askedThrough, shown } from './testing/calls.js';
 import { MemorySiteRegistry, PLATFORMS, sha256Of, sitePlace } from './testing/memory-site-registry.js';
 
 const site = sitePlace({ domain: 'a.example', db: 'db1' });
@@ -121,7 +121,7 @@ describe('restore test (site.backup-verify)', () => {
       );
       const trace = await harness.run();
       expect(trace.state).toBe('failed');
-      expect(shown(trace.calls)).toEqual([...DEPLOY.slice(0, failing), ...CLEANUP]);
+      expect(shown(trace.calls)).toEqual([...askedThrough(DEPLOY, failing), ...CLEANUP]);
       expect(registry.writes).toEqual(['backups.setVerification backup-1 failed']);
     },
   );

@@ -7,7 +7,7 @@ import {
   RESTORE_CHECKS_ARCHIVES,
   restoreWorkflow,
 } from './backup.workflows.js';
-import { shown } from './testing/calls.js';
+import { askedThrough, shown } from './testing/calls.js';
 import { MemorySiteRegistry, PLATFORMS, sitePlace } from './testing/memory-site-registry.js';
 
 const site = sitePlace({ domain: 'a.example', db: 'db1' });
@@ -86,7 +86,7 @@ describe('restore workflow', () => {
       call.seq === failing ? stepFailure('disk full') : undefined,
     );
     const trace = await harness.run();
-    expect(shown(trace.calls)).toEqual(PRE_RESTORE_BACKUP.slice(0, failing));
+    expect(shown(trace.calls)).toEqual(askedThrough(PRE_RESTORE_BACKUP, failing));
     // Only the dump's reservation is undone: no backup was recorded.
     expect(registry.removedArchives).toEqual([PRE_DUMP]);
     expect(registry.count('backups.recordOnce')).toBe(0);
@@ -123,7 +123,7 @@ describe('restore workflow', () => {
     const trace = await harness.run();
 
     expect(trace.state).toBe('failed');
-    expect(shown(trace.calls)).toEqual([...SUCCESS.slice(0, failing), ...PUT_BACK]);
+    expect(shown(trace.calls)).toEqual([...askedThrough(SUCCESS, failing), ...PUT_BACK]);
     expect(trace.outcome.rollbackCompleted).toBe(true);
   });
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { CloneParams } from '../../../../shared/src/tasks.js';
 import { stepFailure, WorkflowHarness, type StepCall } from '../../tasks/testing/workflow-harness.js';
 import { cloneWorkflow } from './clone.workflow.js';
-import { replayedBefore, shown, undoneAfter } from './testing/calls.js';
+import { askedThrough, replayedBefore, shown, undoneAfter } from './testing/calls.js';
 import { MemorySiteRegistry, PLATFORMS, sitePlace } from './testing/memory-site-registry.js';
 
 const source = sitePlace({ domain: 'a.example', db: 'db1' });
@@ -98,7 +98,7 @@ describe('clone workflow', () => {
 
       expect(trace.state).toBe('failed');
       const undo = undoneAfter(UNDO, failing);
-      expect(shown(trace.calls)).toEqual([...SUCCESS.slice(0, failing), ...undo]);
+      expect(shown(trace.calls)).toEqual([...askedThrough(SUCCESS, failing), ...undo]);
       expect(registry.siteRows.has(copy.siteId)).toBe(false);
       expect(registry.siteRows.get(source.siteId)).toEqual(source);
       // The source's backup, once recorded, is a good backup and stays; a partial one goes.

@@ -14,6 +14,7 @@ import {
   MIGRATE_CHECKS_TARGET,
   MIGRATE_REMOVES_ROLLBACK_POINT,
   MIGRATE_FILLS_REHEARSAL,
+  MIGRATE_COPIES_REHEARSAL_FILES,
   MIGRATE_REWINDS,
   MIGRATE_RUNS_HOOKS,
   migrateWorkflow,
@@ -68,6 +69,8 @@ export function siteWorkflows(deps: SiteWorkflowDependencies): WorkflowRegistrat
     registerWorkflow('site.migrate', MIGRATE_REWINDS, migrateWorkflow(deps)),
     // Version 7: the backup's dump fills the rehearsal copy's database as it is read.
     registerWorkflow('site.migrate', MIGRATE_FILLS_REHEARSAL, migrateWorkflow(deps)),
+    // Version 8: a rehearsal on the live site's web server copies its files there (site.copy).
+    registerWorkflow('site.migrate', MIGRATE_COPIES_REHEARSAL_FILES, migrateWorkflow(deps)),
     // Version 3: the backup's archives checked (and put back from off-site) before anything changes.
     registerWorkflow('site.restore', RESTORE_CHECKS_ARCHIVES, restoreWorkflow(deps)),
     registerWorkflow('site.deploy', SITE_WORKFLOW_VERSION, deployWorkflow(deps)),

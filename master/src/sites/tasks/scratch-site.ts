@@ -2,7 +2,7 @@ import type { ScratchSite, TaskType } from '../../../../shared/src/tasks.js';
 import { validateHostname } from '../../../../shared/src/validation.js';
 import type { TaskContext } from '../../tasks/workflow.js';
 import { siteDatabaseNames } from '../site-names.js';
-import type { BackupParts, PlatformPlace, SitePlace, SiteSteps } from './site-steps.js';
+import type { BackupParts, PlatformPlace, RestoreOptions, SitePlace, SiteSteps } from './site-steps.js';
 
 /**
  * The names of a throwaway site beside a live one — `<prefix>-<hex>.<domain>`, with a database and
@@ -37,8 +37,8 @@ export async function deployScratchSite(
   scratch: ScratchSite,
   platform: PlatformPlace,
   beforeProbe?: (on: { domain: string; platform: string }) => Promise<void>,
-  /** The copy's database was created and filled already (the backup's dump went into it too). */
-  options: { databaseFilled?: boolean } = {},
+  /** The copy's database filled already (the backup's dump went into it too), its files copied. */
+  options: RestoreOptions = {},
 ): Promise<{ status: number }> {
   const grant = { database: scratch.database, user: scratch.user, host: steps.grantHost(place) };
   const on = { domain: scratch.domain, platform: platform.name };

@@ -271,10 +271,7 @@ export class SiteSteps {
   ): Promise<StepOutput<S>[]> => {
     const heads = this.heads(place);
     if (heads.length === 1) return [await context.step(heads[0]!.id, name, params(heads[0]!))];
-    const settled = await Promise.allSettled(heads.map((head) => context.step(head.id, name, params(head))));
-    const failed = settled.find((outcome) => outcome.status === 'rejected');
-    if (failed) throw failed.reason;
-    return settled.map((outcome) => (outcome as PromiseFulfilledResult<StepOutput<S>>).value);
+    return sideBySide(...heads.map((head) => context.step(head.id, name, params(head))));
   };
 
   /**
@@ -441,16 +438,16 @@ export class SiteSteps {
       context.onRollback('discard the dump', () =>
         context.record('archives.remove', () => this.deps.archives.remove(dumpArchiveId)),
       );
-      const archived = await context.step(place.web, 'site.archive', {
-        domain: place.domain,
-        archiveId,
-        includeDatabase: null,
-      });
-      const dumped = await context.step(place.db, 'db.dump', {
-        database: place.database.name,
-        archiveId: dumpArchiveId,
-        ...(options.alsoInto ? { alsoInto: options.alsoInto } : {}),
-      });
+      // The files on the web server and the dump on the db server side by side (one after the
+      // other where they are one server: it has one slot).
+      const [archived, dumped] = await sideBySide(
+        context.step(place.web, 'site.archive', { domain: place.domain, archiveId, includeDatabase: null }),
+        context.step(place.db, 'db.dump', {
+          database: place.database.name,
+          archiveId: dumpArchiveId,
+          ...(options.alsoInto ? { alsoInto: options.alsoInto } : {}),
+        }),
+      );
       return this.recordBackup(context, place, {
         archiveId,
         archived,
@@ -483,15 +480,14 @@ export class SiteSteps {
 
   /**
    * Puts a backup's files and database into a site (the site itself, a clone, a rehearsal copy):
-   * the files through its web server's agent, the dump through its db server's. A backup from
-   * before dumps were archives of their own has it as database.sql in the site archive.
+   * the files through its web server's agent, the dump through its db server's, side by side. A
+   * backup from before dumps were archives of their own has it as database.sql in the site archive.
    */
   restoreBackup = async (
     context: TaskContext<TaskType>,
     backup: BackupParts,
     into: { web: string; db: string; domain: string; database: string },
-    /** The database has the dump already (the backup's db.dump filled it): the files only. */
-    options: { databaseFilled?: boolean } = {},
+    options: RestoreOptions = {},
   ): Promise<void> => {
     const files = {
       domain: backup.domain,
@@ -502,14 +498,23 @@ export class SiteSteps {
       await context.step(into.web, 'site.extract', { ...files, importDatabase: { database: into.database } });
       return;
     }
-    await context.step(into.web, 'site.extract', { ...files, importDatabase: null });
-    if (options.databaseFilled) return;
-    await context.step(
-      into.db,
-      'db.import',
-      backup.databaseArchiveId
-        ? { database: into.database, archiveId: backup.databaseArchiveId }
-        : { database: into.database, archiveId: backup.archiveId, siteArchive: true },
+    const filesIn = options.filesFrom
+      ? context.step(into.web, 'site.copy', { domain: options.filesFrom, targetDomain: into.domain })
+      : context.step(into.web, 'site.extract', { ...files, importDatabase: null });
+    if (options.databaseFilled) {
+      await filesIn;
+      return;
+    }
+    // The files into the web server and the dump into the db server side by side.
+    await sideBySide(
+      filesIn,
+      context.step(
+        into.db,
+        'db.import',
+        backup.databaseArchiveId
+          ? { database: into.database, archiveId: backup.databaseArchiveId }
+          : { database: into.database, archiveId: backup.archiveId, siteArchive: true },
+      ),
     );
   };
 
@@ -567,4 +572,30 @@ export class SiteSteps {
     );
     return backup;
   };
+}
+
+/** Where a restore's parts come from when not from the backup's archives. */
+export interface RestoreOptions {
+  /** The database has the dump already (the backup's db.dump filled it): the files only. */
+  databaseFilled?: boolean;
+  /**
+   * The files are this site's directory on the same web server, copied (site.copy), not the
+   * backup's files archive: a rehearsal beside the live site.
+   */
+  filesFrom?: string;
+}
+
+/**
+ * Steps that do not depend on each other (on two servers, say), all already asked for: asked in a
+ * fixed order before any is awaited, so a replay asks for the same ones in the same order. All are
+ * waited for, then the first failure (in that order) fails the call: nothing is still running when
+ * the caller undoes (a dump still streaming into an archive the undo removes, say).
+ */
+export async function sideBySide<T extends readonly unknown[]>(
+  ...asked: { [K in keyof T]: Promise<T[K]> }
+): Promise<T> {
+  const settled = await Promise.allSettled(asked);
+  const failed = settled.find((outcome) => outcome.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((outcome) => (outcome as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }

@@ -2,11 +2,12 @@ import { SITE_WORKFLOW_VERSION } from '../site-steps.js';
 import { describe, expect, it } from 'vitest';
 import type { MigrateParams } from '../../../../../shared/src/tasks.js';
 import { stepFailure, WorkflowHarness, type StepCall } from '../../../tasks/testing/workflow-harness.js';
-import { replayedBefore, show, shown } from '../testing/calls.js';
+import { askedThrough, replayedBefore, show, shown } from '../testing/calls.js';
 import { MemorySiteRegistry, PLATFORMS, sitePlace } from '../testing/memory-site-registry.js';
 import { MIGRATE_PHASES } from './migrate-phases.js';
 import {
   MIGRATE_FILLS_REHEARSAL,
+  MIGRATE_COPIES_REHEARSAL_FILES,
   MIGRATE_REWINDS,
   MIGRATE_RUNS_HOOKS,
   migrateWorkflow,
@@ -160,7 +161,7 @@ describe('migrate workflow', () => {
       expect(trace.state).toBe('failed');
       expect(shown(trace.calls)).toEqual([
         ...BACKUP,
-        ...REHEARSAL.slice(0, failing - FIRST_REHEARSAL_STEP + 1),
+        ...askedThrough(REHEARSAL, failing - FIRST_REHEARSAL_STEP + 1),
         ...REHEARSAL_CLEAN_UP,
       ]);
       expect(trace.phases.map((phase) => phase.name)).toEqual(['backup', 'rehearsal']);
@@ -500,6 +501,39 @@ describe('migrate workflow', () => {
       expect(trace.state).toBe('failed');
       const calls = shown(trace.calls);
       expect(calls.at(-1)).toBe(`db.drop db1 database=${COPY_DB}`);
+      expect(calls.filter((call) => call.includes(`domain=${LIVE} platform=d103`))).toEqual([]);
+      expect(registry.siteRows.get(site.siteId)).toEqual(site);
+    });
+  });
+  describe("the rehearsal's files copied on the web server (version 8)", () => {
+    const COPY_FILES = `site.copy web1 domain=${LIVE} targetDomain=${COPY}`;
+
+    it("copies the live site's files for the rehearsal instead of extracting the backup's", async () => {
+      const trace = await migrate({ version: MIGRATE_COPIES_REHEARSAL_FILES }).harness.run();
+
+      expect(trace.state).toBe('succeeded');
+      const calls = shown(trace.calls);
+      // The backup's dump still fills the copy's database (version 7); only the files' source changed.
+      expect(calls.slice(0, 5)).toEqual([
+        `db.create db1 database=${COPY_DB}`,
+        `site.archive web1 domain=${LIVE} archiveId=backup-archive`,
+        `db.dump db1 database=${site.database.name} archiveId=${DUMP} alsoInto=${COPY_DB}`,
+        COPY_FILES,
+        `site.write-settings web1 domain=${COPY} database=${COPY_DB}`,
+      ]);
+      expect(calls.filter((call) => call.startsWith('site.extract'))).toEqual([]);
+    });
+
+    it('removes the copy when site.copy fails, the live site untouched', async () => {
+      const { registry, harness } = migrate({
+        version: MIGRATE_COPIES_REHEARSAL_FILES,
+        fail: (call) => (show(call) === COPY_FILES ? stepFailure('disk full') : undefined),
+      });
+      const trace = await harness.run();
+
+      expect(trace.state).toBe('failed');
+      const calls = shown(trace.calls);
+      expect(calls.slice(calls.indexOf(COPY_FILES) + 1)).toEqual(REHEARSAL_CLEAN_UP);
       expect(calls.filter((call) => call.includes(`domain=${LIVE} platform=d103`))).toEqual([]);
       expect(registry.siteRows.get(site.siteId)).toEqual(site);
     });

@@ -8,6 +8,7 @@ import {
   type BackupParts,
   type PlatformPlace,
   type RecordedBackup,
+  type RestoreOptions,
   type SitePlace,
   type SiteTaskDependencies,
 } from '../site-steps.js';
@@ -110,12 +111,17 @@ async function migrate(
   if (how.database) await createMovedDatabase(context, steps, moved);
 
   const filled = fillsRehearsal(context, place, moved, how);
+  // Version 8: a rehearsal on the live site's own web server copies its files there.
+  const files =
+    context.task.workflowVersion >= MIGRATE_COPIES_REHEARSAL_FILES && moved.web === place.web
+      ? { filesFrom: place.domain }
+      : {};
   const backup = filled
-    ? await backupIntoRehearsal(context, steps, place, moved, params)
+    ? await backupIntoRehearsal(context, steps, place, moved, params, files)
     : await context.phase(MIGRATE_PHASES.backup, () =>
         steps.archive(context, place, params.backupArchiveId, 'pre-migrate'),
       );
-  if (how.platform && !filled) await rehearse(context, steps, moved, params, backup);
+  if (how.platform && !filled) await rehearse(context, steps, moved, params, backup, files);
 
   if (how.server)
     await context.phase(MIGRATE_PHASES.copy, () => copyToNewServer(context, steps, moved, backup, how));
@@ -324,6 +330,13 @@ export const MIGRATE_REWINDS = 6;
  * read, instead of the copy importing the backup back from the store (backupIntoRehearsal).
  */
 export const MIGRATE_FILLS_REHEARSAL = 7;
+
+/**
+ * The migrate's version from which a rehearsal on the live site's own web server copies the site's
+ * files there (site.copy) instead of extracting the backup's files archive from the store: the same
+ * files, read once from the local disk instead of downloaded, gunzipped and unpacked.
+ */
+export const MIGRATE_COPIES_REHEARSAL_FILES = 8;
 
 /** How long the old server keeps a moved site's copy when the task does not say: 24 hours. */
 export const DEFAULT_RELEASE_OLD_AFTER_MS = 24 * 60 * 60 * 1000;
@@ -544,7 +557,7 @@ async function rehearse(
   place: SitePlace,
   params: MigrateParams,
   backup: BackupParts,
-  options: { databaseFilled?: boolean } = {},
+  options: RestoreOptions = {},
 ): Promise<void> {
   await context.scope(
     MIGRATE_PHASES.rehearsal,
@@ -596,6 +609,7 @@ async function backupIntoRehearsal(
   place: SitePlace,
   moved: SitePlace,
   params: MigrateParams,
+  options: RestoreOptions,
 ): Promise<RecordedBackup> {
   const copy = params.rehearsal;
   const grant = { database: copy.database, user: copy.user, host: steps.grantHost(moved) };
@@ -607,7 +621,7 @@ async function backupIntoRehearsal(
     const backup = await context.phase(MIGRATE_PHASES.backup, () =>
       steps.archive(context, place, params.backupArchiveId, 'pre-migrate', { alsoInto: copy.database }),
     );
-    await rehearse(context, steps, moved, params, backup, { databaseFilled: true });
+    await rehearse(context, steps, moved, params, backup, { ...options, databaseFilled: true });
     return backup;
   });
 }

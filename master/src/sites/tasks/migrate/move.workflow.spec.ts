@@ -6,7 +6,7 @@ import { releaseOldWorkflow } from '../site.workflows.js';
 import { replayedBefore, shown } from '../testing/calls.js';
 import { addressOf, MemorySiteRegistry, PLATFORMS, sitePlace } from '../testing/memory-site-registry.js';
 import { MIGRATE_PHASES } from './migrate-phases.js';
-import { MIGRATE_CHECKS_TARGET, migrateWorkflow } from './migrate.workflow.js';
+import { MIGRATE_CHECKS_TARGET, MIGRATE_COPIES_REHEARSAL_FILES, migrateWorkflow } from './migrate.workflow.js';
 
 const LIVE = 'a.example';
 const COPY = 'rehearsal-0a0b0c0d.a.example';
@@ -23,11 +23,14 @@ const params: MigrateParams = {
 };
 
 /** a.example moves from d102 on web1 to d103-web2 on web2; its database stays on db1. */
-function move(fail?: (call: StepCall) => ReturnType<typeof stepFailure> | undefined) {
+function move(
+  fail?: (call: StepCall) => ReturnType<typeof stepFailure> | undefined,
+  version = MIGRATE_CHECKS_TARGET,
+) {
   const registry = new MemorySiteRegistry({ platforms: Object.values(PLATFORMS), sites: [site] });
   const held: Record<number, readonly string[]> = {};
   const harness = new WorkflowHarness(migrateWorkflow(registry), {
-    version: MIGRATE_CHECKS_TARGET,
+    version,
     type: 'site.migrate',
     params,
     targetId: site.siteId,
@@ -168,6 +171,14 @@ describe('migrate to a platform on another web server (a move)', () => {
     expect(trace.state).toBe('failed');
     expect(shown(trace.calls)).toEqual([REACH[0]]);
     expect(registry.siteRows.get(site.siteId)).toEqual(site);
+  });
+
+  it("rehearses on web2 from the backup's files archive under version 8 too: the site's own files are on web1", async () => {
+    const trace = await move(undefined, MIGRATE_COPIES_REHEARSAL_FILES).harness.run();
+    expect(trace.state).toBe('succeeded');
+    const calls = shown(trace.calls);
+    expect(calls).toContain(`site.extract web2 domain=${LIVE} targetDomain=${COPY} archiveId=backup-archive`);
+    expect(calls.filter((call) => call.startsWith('site.copy'))).toEqual([]);
   });
 
   it('does not check under version 2, which a task from before the check replays', async () => {

@@ -45,6 +45,20 @@ export function shown(calls: readonly StepCall[]): string[] {
   return calls.map(show);
 }
 
+/** A step of a pair asked for side by side (SiteSteps.archive, restoreBackup) → its partner. */
+const SIDE_BY_SIDE: Record<string, string> = { 'site.archive': 'db.dump', 'site.extract': 'db.import' };
+
+/**
+ * The steps asked for when step `failing` (1-based) of `steps` fails: those up to it, and its
+ * partner when it is the first of a pair asked for side by side (already asked, it still runs).
+ */
+export function askedThrough(steps: readonly string[], failing: number): string[] {
+  const asked = steps.slice(0, failing);
+  const partner = SIDE_BY_SIDE[asked.at(-1)?.split(' ')[0] ?? ''];
+  const next = steps[failing];
+  return partner && next?.startsWith(`${partner} `) ? [...asked, next] : asked;
+}
+
 /**
  * The undo steps that run when step `failing` fails, newest first: those registered before a step
  * up to it (`undo` pairs each with the step before which it is registered).
