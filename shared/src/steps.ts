@@ -185,6 +185,23 @@ export interface StepDefinitions {
     params: { from: string; to: string };
     output: { bytes: number; method: 'tablespaces' | 'dump' };
   };
+  /**
+   * Moves every table of `database` into the database `aside` (made here) with one RENAME TABLE:
+   * metadata only, atomic; `database` is left empty. REFUSED with nothing changed when it has
+   * views, triggers, routines or events, or `aside` holds tables; done already, it does nothing.
+   */
+  'db.set-aside': {
+    params: { database: string; aside: string };
+    output: { tables: number };
+  };
+  /**
+   * Undoes db.set-aside: every table `database` holds now dropped, the set-aside ones renamed
+   * back, `aside` dropped. Nothing set aside: nothing done.
+   */
+  'db.put-back': {
+    params: { database: string; aside: string };
+    output: { tables: number };
+  };
   /** Drops a database, if it exists, and no user: one the site's user no longer needs. */
   'db.drop-database': {
     params: { database: string };
@@ -314,6 +331,8 @@ export interface StepDefinitions {
        * the files and symlinks changed (ctime) since, and present.list (see site-archive.ts).
        */
       changedSince?: string;
+      /** Archive the site directory a restore set aside under this name (site.extract setAsideAs). */
+      aside?: string;
     };
     /** `startedAt`: when it began reading the site directory, by this server's clock. */
     output: { sha256: string; bytes: number; manifest: SiteArchiveManifest; startedAt: string };
@@ -340,8 +359,26 @@ export interface StepDefinitions {
        * settings and private files kept: another environment's data synced down (site.sync).
        */
       onlyFiles?: boolean;
+      /**
+       * The directory replaced is kept as `<root>/sites/.aside-<setAsideAs>` (a restore's state
+       * before) instead of removed; REFUSED when that exists.
+       */
+      setAsideAs?: string;
     };
     output: { files: number; bytes: number; databaseImported: boolean; manifest: SiteArchiveManifest };
+  };
+  /**
+   * The directory site.extract set aside put back in place of the site's (which is removed);
+   * nothing set aside: nothing done.
+   */
+  'site.put-back': {
+    params: { domain: string; aside: string };
+    output: { putBack: boolean };
+  };
+  /** Removes a set-aside site directory, if it is there. */
+  'site.drop-aside': {
+    params: { aside: string };
+    output: { removed: boolean };
   };
   /**
    * Copies `<root>/sites/<domain>` to `<root>/sites/<targetDomain>` on this server (`cp -a`, a
@@ -633,6 +670,8 @@ export const STEP_NAMES: readonly StepName[] = [
   'db.binlog-mark',
   'db.rewind',
   'db.copy',
+  'db.set-aside',
+  'db.put-back',
   'db.drop-database',
   'db.schema-versions',
   'site.write-settings',
@@ -640,6 +679,8 @@ export const STEP_NAMES: readonly StepName[] = [
   'site.unlink',
   'site.archive',
   'site.extract',
+  'site.put-back',
+  'site.drop-aside',
   'site.copy',
   'site.remove',
   'platform.scan',
@@ -694,6 +735,10 @@ export const RETRYABLE_STEPS: readonly StepName[] = [
   // Writes, but always to the same end (it starts from an empty database): a rollback whose db
   // agent was lost mid-rewind waits for it and rewinds again, instead of leaving a half-restored site.
   'db.rewind',
+  // Both end where they began when run again (done already: nothing done): a rollback whose agent
+  // was lost mid-way waits for it and puts the site back, instead of leaving half of it restored.
+  'db.put-back',
+  'site.put-back',
   'platform.scan',
   'platform.commits',
   'site.code-fetch',

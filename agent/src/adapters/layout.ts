@@ -7,6 +7,7 @@ import { StepError, StepErrorCode } from '../../../shared/src/errors.js';
  *
  *   <root>/platforms/<platform>/           the codebase (web/ is the docroot)
  *   <root>/sites/<domain>/                 settings.php, files/, private/
+ *   <root>/sites/.aside-<name>/            a site directory a restore set aside (validated name)
  *   <root>/config/nginx/<domain>.conf      the vhost
  *   <root>/config/sites/<domain>/          credentials.php, kept out of the site directory
  *   <root>/repositories/<domain>.git       a site repository Berth made for a new site (site new)
@@ -51,6 +52,10 @@ export class HostLayout {
   }
   siteDir(domain: string): string {
     return this.inside(this.sitesDir, domain);
+  }
+  /** A site directory set aside by a restore (site.extract setAsideAs), beside the sites. */
+  asideDir(name: string): string {
+    return this.inside(this.sitesDir, `.aside-${name}`);
   }
   siteConfigDir(domain: string): string {
     return this.inside(this.siteConfigsDir, domain);

@@ -16,6 +16,7 @@ import { dbDrop, dbDropUser } from './db/drop.js';
 import { dbDump } from './db/dump.js';
 import { dbImport } from './db/import.js';
 import { dbBinlogMark, dbRewind } from './db/rewind.js';
+import { dbPutBack, dbSetAside } from './db/aside.js';
 import { dbCopy, dbDropDatabase } from './db/copy.js';
 import { dbSchemaVersions } from './db/schema-versions.js';
 import { debugNoop } from './debug/noop.js';
@@ -34,6 +35,7 @@ import { serverProbe } from './server/probe.js';
 import { sitesMarker } from './server/sites-marker.js';
 import { siteAbsent } from './site/absent.js';
 import { siteArchive } from './site/archive.js';
+import { siteDropAside, sitePutBack } from './site/aside.js';
 import { siteCopy } from './site/copy.js';
 import { siteExtract } from './site/extract.js';
 import { siteLink, siteUnlink } from './site/link.js';
@@ -77,6 +79,8 @@ const ALL_STEPS: readonly RegisteredStep[] = [
   register(dbRewind),
   register(dbCopy),
   register(dbDropDatabase),
+  register(dbSetAside),
+  register(dbPutBack),
   register(dbSchemaVersions),
   register(siteWriteSettings),
   register(siteLink),
@@ -84,6 +88,8 @@ const ALL_STEPS: readonly RegisteredStep[] = [
   register(siteArchive),
   register(siteExtract),
   register(siteCopy),
+  register(sitePutBack),
+  register(siteDropAside),
   register(siteRemove),
   register(platformScan),
   register(platformArchive),

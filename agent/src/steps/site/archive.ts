@@ -19,6 +19,7 @@ import {
 import { asError, firstFailure } from '../../adapters/streams.js';
 import { archiveIdValue, databaseRefOrNull, parseWith, timeValue } from '../params.js';
 import type { StepHandler } from '../step.js';
+import { asideValue } from './aside.js';
 import { domainValue, requireDirectory } from './common.js';
 
 /**
@@ -33,19 +34,21 @@ import { domainValue, requireDirectory } from './common.js';
 export const siteArchive: StepHandler<'site.archive'> = {
   name: 'site.archive',
   parseParams: (input) =>
-    parseWith(input, ['domain', 'archiveId'], ['includeDatabase', 'changedSince'], (params) => ({
+    parseWith(input, ['domain', 'archiveId'], ['includeDatabase', 'changedSince', 'aside'], (params) => ({
       domain: domainValue('domain', params.domain),
       archiveId: archiveIdValue('archiveId', params.archiveId),
       includeDatabase: databaseRefOrNull('includeDatabase', params.includeDatabase),
       ...(params.changedSince !== undefined
         ? { changedSince: timeValue('changedSince', params.changedSince) }
         : {}),
+      ...(params.aside !== undefined ? { aside: asideValue('aside', params.aside) } : {}),
     })),
-  async run({ domain, archiveId, includeDatabase, changedSince }, context) {
+  async run({ domain, archiveId, includeDatabase, changedSince, aside }, context) {
     const startedAt = new Date().toISOString();
     const layout = new HostLayout(context.host.root);
-    const siteDir = layout.siteDir(domain);
-    await requireDirectory(siteDir, 'the site directory');
+    // A restore's state before, set aside by site.extract, is archived as the site's.
+    const siteDir = aside ? layout.asideDir(aside) : layout.siteDir(domain);
+    await requireDirectory(siteDir, aside ? 'the set-aside site directory' : 'the site directory');
     const mariadb = new MariaDb(context);
     if (includeDatabase) await requireDatabase(mariadb, includeDatabase.database, 'nothing to dump');
 

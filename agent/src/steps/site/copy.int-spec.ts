@@ -21,7 +21,9 @@ const siteDir = (domain: string) => join(root.root, 'sites', domain);
 async function liveSite(): Promise<void> {
   const dir = siteDir(live);
   await mkdir(join(dir, 'files', 'styles'), { recursive: true });
-  await writeFile(join(dir, 'settings.php'), "<?php $settings['hash_salt'] = 'live-only';\n", { mode: 0o440 });
+  await writeFile(join(dir, 'settings.php'), "<?php $settings['hash_salt'] = 'live-only';\n", {
+    mode: 0o440,
+  });
   await writeFile(join(dir, 'files', 'a.txt'), 'a', { mode: 0o640 });
   await writeFile(join(dir, 'files', 'styles', '.htaccess'), 'Deny from all\n');
   await symlink('../a.txt', join(dir, 'files', 'styles', 'a-link'));

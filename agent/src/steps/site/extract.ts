@@ -9,8 +9,9 @@ import { HostLayout } from '../../adapters/layout.js';
 import { MariaDb, requireDatabase } from '../../adapters/mysql.js';
 import { extractSiteArchive, mergeDelta, type ExtractResult } from '../../adapters/site-archive.js';
 import { asError, firstFailure } from '../../adapters/streams.js';
-import { archiveIdValue, booleanValue, databaseRefOrNull, parseWith } from '../params.js';
+import { archiveIdValue, booleanValue, databaseRefOrNull, invalidParam, parseWith } from '../params.js';
 import type { StepContext, StepHandler } from '../step.js';
+import { asideValue } from './aside.js';
 import { domainValue } from './common.js';
 import { chownTree } from './ownership.js';
 
@@ -34,7 +35,7 @@ export const siteExtract: StepHandler<'site.extract'> = {
     parseWith(
       input,
       ['domain', 'archiveId'],
-      ['importDatabase', 'targetDomain', 'delta', 'onlyFiles'],
+      ['importDatabase', 'targetDomain', 'delta', 'onlyFiles', 'setAsideAs'],
       (params) => ({
         domain: domainValue('domain', params.domain),
         archiveId: archiveIdValue('archiveId', params.archiveId),
@@ -44,9 +45,15 @@ export const siteExtract: StepHandler<'site.extract'> = {
           : {}),
         ...(params.delta !== undefined ? { delta: booleanValue('delta', params.delta) } : {}),
         ...(params.onlyFiles !== undefined ? { onlyFiles: booleanValue('onlyFiles', params.onlyFiles) } : {}),
+        ...(params.setAsideAs !== undefined
+          ? { setAsideAs: asideValue('setAsideAs', params.setAsideAs) }
+          : {}),
       }),
     ),
-  async run({ domain, archiveId, targetDomain, importDatabase, delta = false, onlyFiles = false }, context) {
+  async run(
+    { domain, archiveId, targetDomain, importDatabase, delta = false, onlyFiles = false, setAsideAs },
+    context,
+  ) {
     const layout = new HostLayout(context.host.root);
     const target = layout.siteDir(targetDomain ?? domain);
     const mariadb = new MariaDb(context);
@@ -57,6 +64,16 @@ export const siteExtract: StepHandler<'site.extract'> = {
       throw new StepError({
         code: StepErrorCode.Refused,
         message: `${target} is a ${targetKind}, not a site directory: not replaced`,
+        retryable: false,
+      });
+    }
+    const setAside = setAsideAs === undefined ? undefined : layout.asideDir(setAsideAs);
+    if (setAside && (delta || onlyFiles))
+      throw invalidParam('setAsideAs goes with a whole site directory only, not a delta nor onlyFiles');
+    if (setAside && (await pathKind(setAside)) !== 'missing') {
+      throw new StepError({
+        code: StepErrorCode.Refused,
+        message: `${setAside} exists: a site directory is never set aside over another`,
         retryable: false,
       });
     }
@@ -138,8 +155,10 @@ export const siteExtract: StepHandler<'site.extract'> = {
           },
         );
       }
-      await swapInto(temp, target, targetKind === 'directory');
+      await swapInto(temp, target, targetKind === 'directory', setAside);
       swapped = true;
+      if (setAside && targetKind === 'directory')
+        context.note(`set the site directory before aside: ${setAside}`);
       context.note(`restored ${result.files} files (${result.bytes} bytes) into ${target}`);
       return { files: result.files, bytes: result.bytes, databaseImported, manifest: result.manifest };
     } finally {
@@ -187,14 +206,22 @@ export async function extractFromStore(
   return result;
 }
 
-/** Puts `fresh` where `target` is: two renames, the old directory removed only after. */
-async function swapInto(fresh: string, target: string, targetExists: boolean): Promise<void> {
+/**
+ * Puts `fresh` where `target` is: two renames, the old directory removed only after — or kept as
+ * `setAside` (a restore's state before, until it is archived).
+ */
+async function swapInto(
+  fresh: string,
+  target: string,
+  targetExists: boolean,
+  setAside?: string,
+): Promise<void> {
   await chmod(fresh, 0o755);
   if (!targetExists) {
     await rename(fresh, target);
     return;
   }
-  const old = besidePath(target, 'old');
+  const old = setAside ?? besidePath(target, 'old');
   await rename(target, old);
   try {
     await rename(fresh, target);
@@ -202,5 +229,5 @@ async function swapInto(fresh: string, target: string, targetExists: boolean): P
     await rename(old, target);
     throw error;
   }
-  await rm(old, { recursive: true, force: true });
+  if (!setAside) await rm(old, { recursive: true, force: true });
 }

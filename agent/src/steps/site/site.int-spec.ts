@@ -29,6 +29,7 @@ import {
   uniqueDbName,
 } from '../../testing/step-context.js';
 import { siteArchive } from './archive.js';
+import { siteDropAside, sitePutBack } from './aside.js';
 import { siteExtract } from './extract.js';
 import { siteLink, siteUnlink } from './link.js';
 import { chownTree } from './ownership.js';
@@ -320,6 +321,70 @@ describe('site.archive and site.extract', () => {
     expect(await readFile(join(siteDir, 'files', 'a.txt'), 'utf8')).toBe('hello');
     expect(await readdir(join(siteDir, 'files'))).not.toContain('new.txt');
     expect(await readFile(join(siteDir, 'settings.php'), 'utf8')).toBe(settingsBefore);
+  });
+
+  it('sets the site directory it replaces aside, archives it from there as the site, puts it back, drops it', async () => {
+    const siteDir = await seedSite();
+    const archives = new MemoryArchives();
+    const backupId = ids();
+    await runStep(
+      siteArchive,
+      { domain, archiveId: backupId, includeDatabase: null },
+      testContext(root.host, { archives }),
+    );
+    // What a restore replaces: the site as it is now.
+    await writeFile(join(siteDir, 'files', 'a.txt'), 'the state before the restore');
+    const settings = await readFile(join(siteDir, 'settings.php'), 'utf8');
+    const aside = 'pre-restore-0123456789abcdef';
+    const asideDir = join(root.root, 'sites', `.aside-${aside}`);
+
+    await runStep(
+      siteExtract,
+      { domain, archiveId: backupId, importDatabase: null, setAsideAs: aside },
+      testContext(root.host, { archives }),
+    );
+    expect(await readFile(join(siteDir, 'files', 'a.txt'), 'utf8')).toBe('hello');
+    expect(await readFile(join(asideDir, 'files', 'a.txt'), 'utf8')).toBe('the state before the restore');
+    expect(await readFile(join(siteDir, 'settings.php'), 'utf8')).toBe(settings);
+    // Never set aside over another one.
+    const again = await stepFailure(
+      runStep(
+        siteExtract,
+        { domain, archiveId: backupId, importDatabase: null, setAsideAs: aside },
+        testContext(root.host, { archives }),
+      ),
+    );
+    expect(again.code).toBe(StepErrorCode.Refused);
+
+    // Archived as the site's (its domain in the manifest), from where it was set aside.
+    const preId = ids();
+    const archived = await runStep(
+      siteArchive,
+      { domain, archiveId: preId, includeDatabase: null, aside },
+      testContext(root.host, { archives }),
+    );
+    expect(archived.manifest.domain).toBe(domain);
+    const tar = gunzipSync(archives.archives.get(preId)!);
+    expect(tar.includes('the state before the restore')).toBe(true);
+
+    // Put back (a restore that failed): the state before in place; then nothing to put back.
+    expect(await runStep(sitePutBack, { domain, aside }, testContext(root.host))).toEqual({ putBack: true });
+    expect(await readFile(join(siteDir, 'files', 'a.txt'), 'utf8')).toBe('the state before the restore');
+    expect(await runStep(sitePutBack, { domain, aside }, testContext(root.host))).toEqual({ putBack: false });
+    expect((await readdir(join(root.root, 'sites'))).sort()).toEqual([domain]);
+
+    // Dropped once archived; a name that is not one is refused.
+    await runStep(
+      siteExtract,
+      { domain, archiveId: backupId, importDatabase: null, setAsideAs: aside },
+      testContext(root.host, { archives }),
+    );
+    expect(await runStep(siteDropAside, { aside }, testContext(root.host))).toEqual({ removed: true });
+    expect(await runStep(siteDropAside, { aside }, testContext(root.host))).toEqual({ removed: false });
+    expect((await readdir(join(root.root, 'sites'))).sort()).toEqual([domain]);
+    await expect(runStep(siteDropAside, { aside: '../../etc' }, testContext(root.host))).rejects.toThrow(
+      /aside/,
+    );
   });
 
   it('copies a site to another directory, then only what changed since in a delta: changes, additions, deletions, a link replaced by a directory', async () => {

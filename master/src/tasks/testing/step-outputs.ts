@@ -35,6 +35,8 @@ export const DEFAULT_STEP_OUTPUTS: Required<StepOutputs> = {
   'db.import': () => ({ sha256: SHA, bytes: 1024 }),
   'db.copy': () => ({ bytes: 4096, method: 'tablespaces' }),
   'db.drop-database': ({ database }) => ({ database, dropped: true }),
+  'db.set-aside': () => ({ tables: 12 }),
+  'db.put-back': () => ({ tables: 12 }),
   'db.binlog-mark': () => ({ file: 'binlog.000001', position: 4096 }),
   'db.rewind': () => ({ sha256: SHA, bytes: 1024, replayedBytes: 2048 }),
   'db.schema-versions': () => ({ versions: { system: 10300, node: 10201 }, postUpdates: [] }),
@@ -64,6 +66,8 @@ export const DEFAULT_STEP_OUTPUTS: Required<StepOutputs> = {
     },
   }),
   'site.copy': () => ({ bytes: 4096 }),
+  'site.put-back': () => ({ putBack: true }),
+  'site.drop-aside': () => ({ removed: true }),
   'site.extract': ({ domain, importDatabase }) => ({
     files: 3,
     bytes: 100,
