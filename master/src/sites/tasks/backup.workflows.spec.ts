@@ -5,6 +5,7 @@ import {
   backupDeleteWorkflow,
   backupWorkflow,
   RESTORE_CHECKS_ARCHIVES,
+  RESTORE_SETS_ASIDE,
   restoreWorkflow,
 } from './backup.workflows.js';
 import { askedThrough, shown } from './testing/calls.js';
@@ -174,6 +175,116 @@ describe('restore workflow', () => {
 
       expect(trace.state).toBe('succeeded');
       expect(shown(trace.calls)).toEqual(SUCCESS);
+      expect(registry.count('backups.recordOnce')).toBe(1);
+    },
+  );
+});
+
+describe('restore workflow, version 4: the site set aside, restored, then archived', () => {
+  const ASIDE_DB = 'berth_aside_task1';
+  const ASIDE_DIR = 'pre-restore-task1';
+  const SET_ASIDE = [`db.set-aside db1 database=${DB} aside=${ASIDE_DB}`];
+  const RESTORE_SETTING_ASIDE = [
+    `site.extract web1 domain=old.example targetDomain=a.example archiveId=old-archive setAsideAs=${ASIDE_DIR}`,
+    `db.import db1 database=${DB} archiveId=old-dump`,
+    `site.write-settings web1 domain=a.example database=${DB}`,
+    'site.link web1 domain=a.example platform=d102',
+  ];
+  const ARCHIVE_SET_ASIDE = [
+    `site.archive web1 domain=a.example archiveId=pre-archive aside=${ASIDE_DIR}`,
+    `db.dump db1 database=${ASIDE_DB} archiveId=${PRE_DUMP}`,
+  ];
+  const DROP_SET_ASIDE = [
+    `db.drop-database db1 database=${ASIDE_DB}`,
+    `site.drop-aside web1 aside=${ASIDE_DIR}`,
+  ];
+  const SETTING_ASIDE = [
+    ...SET_ASIDE,
+    ...RESTORE_SETTING_ASIDE,
+    ...PROBE,
+    ...ARCHIVE_SET_ASIDE,
+    ...DROP_SET_ASIDE,
+  ];
+  const PUT_BACK_SET_ASIDE = [
+    `site.put-back web1 domain=a.example aside=${ASIDE_DIR}`,
+    `db.put-back db1 database=${DB} aside=${ASIDE_DB}`,
+    `site.write-settings web1 domain=a.example database=${DB}`,
+    'site.link web1 domain=a.example platform=d102',
+  ];
+
+  it('restores at once, then archives the site as it was as the pre-restore backup, of the live database', async () => {
+    const { registry, harness } = restore(undefined, RESTORE_SETS_ASIDE);
+    const trace = await harness.run();
+
+    expect(trace.state).toBe('succeeded');
+    expect(shown(trace.calls)).toEqual(SETTING_ASIDE);
+    expect(trace.phases.map((phase) => phase.name)).toEqual(['check', 'restore', 'backup']);
+    expect(registry.backupRows.at(-1)).toMatchObject({
+      archiveId: 'pre-archive',
+      databaseArchiveId: PRE_DUMP,
+      // The dump is of the tables set aside; it restores into the site's own database.
+      manifest: { database: { database: DB } },
+    });
+    expect(registry.writes).toContain('backups.recordOnce pre-archive pre-restore');
+    expect(trace.outcome.result).toEqual({ restored: older.id, preRestoreBackupId: 'backup-2' });
+  });
+
+  it.each(
+    [...RESTORE_SETTING_ASIDE, ...PROBE].map((step, index) => [step, index + SET_ASIDE.length + 1] as const),
+  )('puts the site back by renaming when %s fails', async (_step, failing) => {
+    const { registry, harness } = restore(
+      (call) => (call.seq === failing ? stepFailure('boom') : undefined),
+      RESTORE_SETS_ASIDE,
+    );
+    const trace = await harness.run();
+
+    expect(trace.state).toBe('failed');
+    expect(shown(trace.calls)).toEqual([...askedThrough(SETTING_ASIDE, failing), ...PUT_BACK_SET_ASIDE]);
+    expect(trace.outcome.rollbackCompleted).toBe(true);
+    expect(registry.count('backups.recordOnce')).toBe(0);
+  });
+
+  it('archives the site first, as version 3 does, when its database cannot be set aside', async () => {
+    const { harness } = restore(
+      (call) =>
+        call.step === 'db.set-aside'
+          ? stepFailure('a.example_db has 2 views, triggers, routines or events', 'REFUSED')
+          : undefined,
+      RESTORE_SETS_ASIDE,
+    );
+    const trace = await harness.run();
+
+    expect(trace.state).toBe('succeeded');
+    expect(shown(trace.calls)).toEqual([...SET_ASIDE, ...SUCCESS]);
+    expect(trace.logs.join('\n')).toContain('the site is archived first instead');
+  });
+
+  it('keeps the restore and what it set aside when the archive of it fails, and says where that is', async () => {
+    const { registry, harness } = restore(
+      (call) => (call.step === 'db.dump' ? stepFailure('disk full') : undefined),
+      RESTORE_SETS_ASIDE,
+    );
+    const trace = await harness.run();
+
+    expect(trace.state).toBe('failed');
+    const calls = shown(trace.calls);
+    expect(calls).toEqual([...SET_ASIDE, ...RESTORE_SETTING_ASIDE, ...PROBE, ...ARCHIVE_SET_ASIDE]);
+    expect(trace.outcome.error).toContain('a.example is restored from backup backup-old');
+    expect(trace.outcome.error).toContain(
+      `kept as database ${ASIDE_DB} on db1 and directory sites/.aside-${ASIDE_DIR} on web1`,
+    );
+    expect(registry.removedArchives).toEqual([PRE_DUMP]);
+  });
+
+  it.each(SETTING_ASIDE.map((step, index) => [index + 1, step] as const))(
+    'replays after a master restart before step %i (%s): the same steps and names, one pre-restore backup',
+    async (stopBefore) => {
+      const { registry, harness } = restore(undefined, RESTORE_SETS_ASIDE);
+      expect(await harness.stopBeforeStep(stopBefore)).toBe('stopped');
+      const trace = await harness.resume();
+
+      expect(trace.state).toBe('succeeded');
+      expect(shown(trace.calls)).toEqual(SETTING_ASIDE);
       expect(registry.count('backups.recordOnce')).toBe(1);
     },
   );

@@ -1,13 +1,24 @@
 import type { TaskResult } from '../../../../shared/src/tasks.js';
 import type { ArchiveCheck } from '../../backups/archive-store.js';
+import { StepErrorCode } from '../../../../shared/src/errors.js';
 import {
+  StepFailedError,
   TaskCancelledError,
   TaskRefusedError,
   type TaskContext,
   type Workflow,
 } from '../../tasks/workflow.js';
 import { deployScratchSite } from './scratch-site.js';
-import { SiteSteps, type BackupParts, type RecordedBackup, type SiteTaskDependencies } from './site-steps.js';
+import {
+  sideBySide,
+  SiteSteps,
+  type BackupParts,
+  type RecordedBackup,
+  type RestoreOptions,
+  type SetAside,
+  type SitePlace,
+  type SiteTaskDependencies,
+} from './site-steps.js';
 
 /** Backup: the site's files and a consistent dump into the store, recorded with its manifest. */
 export function backupWorkflow(deps: SiteTaskDependencies): Workflow<'site.backup'> {
@@ -27,9 +38,22 @@ export function backupWorkflow(deps: SiteTaskDependencies): Workflow<'site.backu
 export const RESTORE_CHECKS_ARCHIVES = 3;
 
 /**
- * Restore: a backup of the site as it is now first, then the chosen backup's files and database,
- * the settings written again for this site and server, the link, a probe. A restore that fails
- * after it began (its database import half done, say) puts that first backup back the same way.
+ * The restore version that sets the site as it is aside (renamed, nothing copied) instead of
+ * archiving it first, restores, and archives what it set aside once the site is back.
+ */
+export const RESTORE_SETS_ASIDE = 4;
+
+/**
+ * Restore: the chosen backup's files and database back, the settings written again for this site
+ * and server, the link, a probe; the site as it was before kept as a backup (pre-restore).
+ *
+ * From version 4 the site as it was is set aside first — its tables renamed into a database of
+ * their own (db.set-aside: atomic, no row read), its directory kept beside when the backup's
+ * replaces it — so the restore starts at once, the database it fills is empty (no table of the
+ * state before survives), and a restore that fails is undone by renaming back. Once the site
+ * answers, what was set aside is archived as the pre-restore backup and dropped. A database that
+ * cannot be set aside by renaming (views, triggers, routines, events) takes version 3's way:
+ * archived first, then restored, the archive restored back on a failure.
  */
 export function restoreWorkflow(deps: SiteTaskDependencies): Workflow<'site.restore'> {
   const steps = new SiteSteps(deps);
@@ -41,24 +65,99 @@ export function restoreWorkflow(deps: SiteTaskDependencies): Workflow<'site.rest
     // Version 3: the backup's archives whole (or put back from off-site) before the site is touched.
     if (context.task.workflowVersion >= RESTORE_CHECKS_ARCHIVES)
       await context.phase('check', () => wholeArchives(context, deps, backup));
+    if (context.task.workflowVersion >= RESTORE_SETS_ASIDE) {
+      const done = await restoreSettingAside(context, deps, steps, place, backup, preArchiveId);
+      if (done) return done;
+    }
     const before = await context.phase('backup', () =>
       steps.archive(context, place, preArchiveId, 'pre-restore'),
     );
-    // A backup taken before a rename is of the old name: it is extracted under the current one.
-    const restore = async (archive: BackupParts) => {
-      await steps.restoreBackup(context, archive, { ...place, database: place.database.name });
-      // Settings are never in backups: they are written again for this site and this server.
-      await steps.writeSettings(context, place);
-      await steps.onHeads(context, place, 'site.link', () => place.on);
-    };
-    context.onRollback('the site back as it was before the restore', () => restore(before));
-    await context.phase('restore', () => restore(backup));
+    context.onRollback('the site back as it was before the restore', () =>
+      restoreInto(context, steps, place, before),
+    );
+    await context.phase('restore', () => restoreInto(context, steps, place, backup));
     await steps.onHeads(context, place, 'probe.http', () => ({
       domain: place.domain,
       expectStatus: [200, 503],
     }));
     return { restored: backup.id, preRestoreBackupId: before.id };
   };
+}
+
+/** A backup's files and dump into the site, then its settings (never in backups) and links. */
+async function restoreInto(
+  context: TaskContext<'site.restore'>,
+  steps: SiteSteps,
+  place: SitePlace,
+  archive: BackupParts,
+  options: RestoreOptions = {},
+): Promise<void> {
+  // A backup taken before a rename is of the old name: it is extracted under the current one.
+  await steps.restoreBackup(context, archive, { ...place, database: place.database.name }, options);
+  await steps.writeSettings(context, place);
+  await steps.onHeads(context, place, 'site.link', () => place.on);
+}
+
+/**
+ * Version 4's restore (see restoreWorkflow); null, with nothing changed, when the database cannot
+ * be set aside. The names set aside are the task's own, the same on a replay.
+ */
+async function restoreSettingAside(
+  context: TaskContext<'site.restore'>,
+  deps: SiteTaskDependencies,
+  steps: SiteSteps,
+  place: SitePlace,
+  backup: BackupParts & { id: string },
+  preArchiveId: string,
+): Promise<TaskResult<'site.restore'> | null> {
+  const key = context.task.id.replace(/-/g, '').slice(0, 16);
+  const setAside: SetAside = { directory: `pre-restore-${key}`, database: `berth_aside_${key}` };
+  const database = place.database.name;
+  const restored = await context.scope('restore', async () => {
+    context.onRollback('the site put back as it was before the restore', async () => {
+      await sideBySide(
+        context.step(place.web, 'site.put-back', { domain: place.domain, aside: setAside.directory }),
+        context.step(place.db, 'db.put-back', { database, aside: setAside.database }),
+      );
+      await steps.writeSettings(context, place);
+      await steps.onHeads(context, place, 'site.link', () => place.on);
+    });
+    return context.phase('restore', async () => {
+      try {
+        await context.step(place.db, 'db.set-aside', { database, aside: setAside.database });
+      } catch (error) {
+        if (!(error instanceof StepFailedError && error.failure.code === StepErrorCode.Refused)) throw error;
+        await context.log(`${error.message}; the site is archived first instead`);
+        return false;
+      }
+      await restoreInto(context, steps, place, backup, { setAsideAs: setAside.directory });
+      await steps.onHeads(context, place, 'probe.http', () => ({
+        domain: place.domain,
+        expectStatus: [200, 503],
+      }));
+      return true;
+    });
+  });
+  if (!restored) return null;
+  await context.log(`${place.domain} is restored from backup ${backup.id}; archiving what it was before`);
+  // The restore stands from here: a failure keeps what was set aside where it is, and says where.
+  try {
+    const before = await context.phase('backup', () =>
+      steps.archive(context, place, preArchiveId, 'pre-restore', { setAside }),
+    );
+    await sideBySide(
+      context.step(place.db, 'db.drop-database', { database: setAside.database }),
+      context.step(place.web, 'site.drop-aside', { aside: setAside.directory }),
+    );
+    return { restored: backup.id, preRestoreBackupId: before.id };
+  } catch (error) {
+    if (error instanceof TaskCancelledError) throw error;
+    throw new TaskRefusedError(
+      `${place.domain} is restored from backup ${backup.id}, but the site as it was before could not be ` +
+        `archived (${(error as Error).message}): it is kept as database ${setAside.database} on ` +
+        `${place.dbName} and directory sites/.aside-${setAside.directory} on ${place.webName}`,
+    );
+  }
 }
 
 /** Deletes a backup: its archives (files, dump) from the store, then its record. */

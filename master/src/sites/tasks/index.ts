@@ -4,6 +4,7 @@ import {
   backupVerifyWorkflow,
   backupWorkflow,
   RESTORE_CHECKS_ARCHIVES,
+  RESTORE_SETS_ASIDE,
   restoreWorkflow,
 } from './backup.workflows.js';
 import { cloneWorkflow } from './clone.workflow.js';
@@ -73,6 +74,8 @@ export function siteWorkflows(deps: SiteWorkflowDependencies): WorkflowRegistrat
     registerWorkflow('site.migrate', MIGRATE_COPIES_REHEARSAL_FILES, migrateWorkflow(deps)),
     // Version 3: the backup's archives checked (and put back from off-site) before anything changes.
     registerWorkflow('site.restore', RESTORE_CHECKS_ARCHIVES, restoreWorkflow(deps)),
+    // Version 4: the site set aside (renamed) instead of archived first; archived once restored.
+    registerWorkflow('site.restore', RESTORE_SETS_ASIDE, restoreWorkflow(deps)),
     registerWorkflow('site.deploy', SITE_WORKFLOW_VERSION, deployWorkflow(deps)),
     // Version 3: the rollback point as the migrate's (version 6).
     registerWorkflow('site.deploy', DEPLOY_REWINDS, deployWorkflow(deps)),

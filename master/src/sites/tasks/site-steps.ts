@@ -420,8 +420,15 @@ export class SiteSteps {
     place: SitePlace,
     archiveId: string,
     reason: string,
-    /** An empty database on the site's db server the dump also fills as it goes (db.dump alsoInto). */
-    options: { alsoInto?: string } = {},
+    options: {
+      /** An empty database on the site's db server the dump also fills as it goes (db.dump alsoInto). */
+      alsoInto?: string;
+      /**
+       * The site as a restore set it aside (its directory and its tables under these names): what is
+       * archived, as the site's own, its dump restoring into the site's database.
+       */
+      setAside?: SetAside;
+    } = {},
   ): Promise<RecordedBackup> => {
     if (context.task.workflowVersion < SEPARATE_DUMPS) {
       const archived = await context.step(place.web, 'site.archive', {
@@ -441,9 +448,14 @@ export class SiteSteps {
       // The files on the web server and the dump on the db server side by side (one after the
       // other where they are one server: it has one slot).
       const [archived, dumped] = await sideBySide(
-        context.step(place.web, 'site.archive', { domain: place.domain, archiveId, includeDatabase: null }),
+        context.step(place.web, 'site.archive', {
+          domain: place.domain,
+          archiveId,
+          includeDatabase: null,
+          ...(options.setAside ? { aside: options.setAside.directory } : {}),
+        }),
         context.step(place.db, 'db.dump', {
-          database: place.database.name,
+          database: options.setAside?.database ?? place.database.name,
           archiveId: dumpArchiveId,
           ...(options.alsoInto ? { alsoInto: options.alsoInto } : {}),
         }),
@@ -500,7 +512,11 @@ export class SiteSteps {
     }
     const filesIn = options.filesFrom
       ? context.step(into.web, 'site.copy', { domain: options.filesFrom, targetDomain: into.domain })
-      : context.step(into.web, 'site.extract', { ...files, importDatabase: null });
+      : context.step(into.web, 'site.extract', {
+          ...files,
+          importDatabase: null,
+          ...(options.setAsideAs ? { setAsideAs: options.setAsideAs } : {}),
+        });
     if (options.databaseFilled) {
       await filesIn;
       return;
@@ -583,6 +599,14 @@ export interface RestoreOptions {
    * backup's files archive: a rehearsal beside the live site.
    */
   filesFrom?: string;
+  /** The site directory replaced is kept under this name (site.extract setAsideAs). */
+  setAsideAs?: string;
+}
+
+/** A site as a restore set it aside: its directory (`<root>/sites/.aside-<directory>`) and its tables' database. */
+export interface SetAside {
+  directory: string;
+  database: string;
 }
 
 /**

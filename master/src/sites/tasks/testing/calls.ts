@@ -23,6 +23,8 @@ const SHOWN = [
   'from',
   'to',
   'alsoInto',
+  'aside',
+  'setAsideAs',
 ] as const;
 
 /** A step call as one line: `step server key=value ...`, e.g. `site.link web1 domain=a.example platform=d103`. */
