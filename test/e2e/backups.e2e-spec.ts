@@ -98,7 +98,7 @@ describe('backups of a site with links, a FIFO, a setuid file and a hardlink', (
     );
   });
 
-  it('migrates it: the rehearsal restores its backup', async () => {
+  it('migrates it: rehearsed on a copy of it, then served by the new platform', async () => {
     const { task: migrate } = await task('site', 'migrate', domain, '--platform', 'fixture-10-3');
     expect(migrate.state).toBe('succeeded');
     expect((await web.request(domain, '/')).body).toContain('Drupal 10.3.0');

@@ -1,4 +1,5 @@
-import { lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
+import { chmod, lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StepErrorCode } from '../../../../shared/src/errors.js';
@@ -50,6 +51,17 @@ describe('site.copy', () => {
     expect(await readFile(join(siteDir(live), 'settings.php'), 'utf8')).toContain('live-only');
     expect((await readdir(join(root.root, 'sites'))).sort()).toEqual([copy, live].sort());
     expect(context.lines.join('\n')).toContain(`copied ${siteDir(live)} to ${target}`);
+  });
+
+  it('leaves out FIFOs and setuid or setgid bits, as a restore of an archive does', async () => {
+    await liveSite();
+    await execa('mkfifo', [join(siteDir(live), 'files', 'pipe')]);
+    await writeFile(join(siteDir(live), 'files', 'tool'), '#!/bin/sh\n', { mode: 0o755 });
+    await chmod(join(siteDir(live), 'files', 'tool'), 0o6755);
+    await runStep(siteCopy, { domain: live, targetDomain: copy }, testContext(root.host));
+    const files = join(siteDir(copy), 'files');
+    expect((await readdir(files)).sort()).toEqual(['a.txt', 'styles', 'tool']);
+    expect((await stat(join(files, 'tool'))).mode & 0o7777).toBe(0o755);
   });
 
   it('refuses a target that exists, and leaves it as it was', async () => {

@@ -13,7 +13,8 @@ import { domainValue, requireDirectory } from './common.js';
  * live site), nothing through the network or the master's store: `cp -a --reflink=auto` into a new
  * directory beside the target (symlinks as symlinks, modes, times and owners kept, a reflink where
  * the filesystem can), without what a site archive leaves out (settings.php: the copy gets its
- * own), then renamed into place. The target must not exist; a copy that fails is removed.
+ * own; sockets, FIFOs and devices; setuid and setgid bits), then renamed into place. The target
+ * must not exist; a copy that fails is removed.
  */
 export const siteCopy: StepHandler<'site.copy'> = {
   name: 'site.copy',
@@ -41,6 +42,31 @@ export const siteCopy: StepHandler<'site.copy'> = {
       // `source/.`: the directory's content into temp, hidden entries included.
       await context.exec({ file: 'cp', args: ['-a', '--reflink=auto', '--', `${source}/.`, temp] });
       for (const excluded of SITE_EXCLUDED) await rm(join(temp, excluded), { recursive: true, force: true });
+      // As a restore of an archive would have it: no special file, no setuid or setgid bit.
+      await context.exec({
+        file: 'find',
+        args: [
+          temp,
+          '(',
+          '-type',
+          'p',
+          '-o',
+          '-type',
+          's',
+          '-o',
+          '-type',
+          'b',
+          '-o',
+          '-type',
+          'c',
+          ')',
+          '-delete',
+        ],
+      });
+      await context.exec({
+        file: 'find',
+        args: [temp, '-perm', '/6000', '-exec', 'chmod', 'ug-s', '{}', '+'],
+      });
       await chmod(temp, (await stat(source)).mode & 0o777);
       const { stdout } = await context.exec({
         file: 'du',
