@@ -1,5 +1,4 @@
 import { PassThrough } from 'node:stream';
-import { createGzip } from 'node:zlib';
 import { must, validateDatabaseName } from '../../../../shared/src/validation.js';
 import type { BinlogPosition } from '../../../../shared/src/steps.js';
 import {
@@ -8,6 +7,7 @@ import {
   requireDatabase,
   requireEmptyDatabase,
 } from '../../adapters/mysql.js';
+import { AdaptiveGzip } from '../../adapters/adaptive-gzip.js';
 import { archiveIdValue, parseWith } from '../params.js';
 import { asError, firstFailure } from '../../adapters/streams.js';
 import type { StepContext, StepHandler } from '../step.js';
@@ -59,7 +59,8 @@ async function dumpToArchive(
   archiveId: string,
   options: { withBinlog: boolean; alsoInto: string | undefined },
 ): Promise<{ sha256: string; size: number; binlog: BinlogPosition | null }> {
-  const gzip = createGzip();
+  // Rows of compressed blobs (cache entries, files kept in the database) are stored, not deflated again.
+  const gzip = new AdaptiveGzip();
   const dumped = new PassThrough();
   let dumpedBytes = 0;
   let head = '';

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createGzip } from 'node:zlib';
 import { pack as tarPack } from 'tar-stream';
 import { warning } from '../../../../shared/src/log-lines.js';
 import type { SiteArchiveManifest } from '../../../../shared/src/steps.js';
+import { AdaptiveGzip } from '../../adapters/adaptive-gzip.js';
 import { ensureDir } from '../../adapters/files.js';
 import { HostLayout } from '../../adapters/layout.js';
 import { MariaDb, requireDatabase } from '../../adapters/mysql.js';
@@ -72,7 +72,8 @@ export const siteArchive: StepHandler<'site.archive'> = {
     dumped?.catch(() => undefined);
 
     const pack = tarPack();
-    const gzip = createGzip();
+    // A site's files are mostly images and PDFs: those are stored, not deflated again.
+    const gzip = new AdaptiveGzip();
     pack.pipe(gzip);
     let archivedBytes = 0;
     const produce = async (): Promise<SiteArchiveManifest> => {
