@@ -480,7 +480,9 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
 
   site
     .command('restore')
-    .description('Restore a backup into the site; the current state is backed up first (starts a task)')
+    .description(
+      'Restore a backup into the site; the current state is set aside first and archived as a pre-restore backup once the site is back (starts a task)',
+    )
     .argument('<domain>', 'the domain')
     .requiredOption('--backup <id>', 'the backup to restore (berth site backups DOMAIN)')
     .option('--no-wait', WAIT_HELP)

@@ -341,7 +341,9 @@ export class SitesController {
 
   @Post(':domain/restore')
   @HttpCode(202)
-  @ApiOperation({ summary: 'Restore a backup (the current state is backed up first)' })
+  @ApiOperation({
+    summary: 'Restore a backup (the current state is set aside, then archived as a pre-restore backup)',
+  })
   restore(
     @Req() request: AuthenticatedRequest,
     @Param('domain') domain: string,

@@ -193,7 +193,11 @@ export function SitePage({ domain, me }: { domain: string; me: WhoAmI }) {
                     <button
                       type="button"
                       onClick={() => {
-                        if (window.confirm('Restore this backup? The current state is backed up first.'))
+                        if (
+                          window.confirm(
+                            'Restore this backup? The current state is kept as a pre-restore backup.',
+                          )
+                        )
                           void startTask('restore', { backupId: backup.id });
                       }}
                     >
