@@ -276,6 +276,20 @@ describe('restore workflow, version 4: the site set aside, restored, then archiv
     expect(registry.removedArchives).toEqual([PRE_DUMP]);
   });
 
+  it('keeps the pre-restore backup and says what to remove when dropping what was set aside fails', async () => {
+    const { registry, harness } = restore(
+      (call) => (call.step === 'site.drop-aside' ? stepFailure('permission denied') : undefined),
+      RESTORE_SETS_ASIDE,
+    );
+    const trace = await harness.run();
+
+    expect(trace.state).toBe('failed');
+    expect(shown(trace.calls)).toEqual(SETTING_ASIDE);
+    expect(trace.outcome.error).toContain('the site as it was before is backup backup-2');
+    expect(trace.outcome.error).toContain(`remove database ${ASIDE_DB} on db1`);
+    expect(registry.count('backups.recordOnce')).toBe(1);
+  });
+
   it.each(SETTING_ASIDE.map((step, index) => [index + 1, step] as const))(
     'replays after a master restart before step %i (%s): the same steps and names, one pre-restore backup',
     async (stopBefore) => {

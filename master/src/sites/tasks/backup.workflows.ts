@@ -141,23 +141,32 @@ async function restoreSettingAside(
   if (!restored) return null;
   await context.log(`${place.domain} is restored from backup ${backup.id}; archiving what it was before`);
   // The restore stands from here: a failure keeps what was set aside where it is, and says where.
+  const kept = `database ${setAside.database} on ${place.dbName} and directory sites/.aside-${setAside.directory} on ${place.webName}`;
+  let before: RecordedBackup;
   try {
-    const before = await context.phase('backup', () =>
+    before = await context.phase('backup', () =>
       steps.archive(context, place, preArchiveId, 'pre-restore', { setAside }),
     );
-    await sideBySide(
-      context.step(place.db, 'db.drop-database', { database: setAside.database }),
-      context.step(place.web, 'site.drop-aside', { aside: setAside.directory }),
-    );
-    return { restored: backup.id, preRestoreBackupId: before.id };
   } catch (error) {
     if (error instanceof TaskCancelledError) throw error;
     throw new TaskRefusedError(
       `${place.domain} is restored from backup ${backup.id}, but the site as it was before could not be ` +
-        `archived (${(error as Error).message}): it is kept as database ${setAside.database} on ` +
-        `${place.dbName} and directory sites/.aside-${setAside.directory} on ${place.webName}`,
+        `archived (${(error as Error).message}): it is kept as ${kept}`,
     );
   }
+  try {
+    await sideBySide(
+      context.step(place.db, 'db.drop-database', { database: setAside.database }),
+      context.step(place.web, 'site.drop-aside', { aside: setAside.directory }),
+    );
+  } catch (error) {
+    if (error instanceof TaskCancelledError) throw error;
+    throw new TaskRefusedError(
+      `${place.domain} is restored from backup ${backup.id} and the site as it was before is backup ` +
+        `${before.id}, but removing what was set aside failed (${(error as Error).message}): remove ${kept}`,
+    );
+  }
+  return { restored: backup.id, preRestoreBackupId: before.id };
 }
 
 /** Deletes a backup: its archives (files, dump) from the store, then its record. */
