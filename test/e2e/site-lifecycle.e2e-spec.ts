@@ -77,15 +77,24 @@ describe('site lifecycle', () => {
     };
     await web.request('one.example', '/node', { method: 'POST', form: { title: 'after backup' } });
     expect((await web.request('one.example', '/')).body).toContain('after backup');
+    // A table the site gained since the backup (a module installed since, say).
+    const siteDb = stack.siteDatabase('one.example');
+    await mariadb(`CREATE TABLE \`${siteDb}\`.since_backup (id INT PRIMARY KEY)`);
 
     await berth('site', 'restore', 'one.example', '--backup', backup.result.backupId);
     const restored = (await web.request('one.example', '/')).body;
     expect(restored).toContain('before backup');
     expect(restored).not.toContain('after backup');
+    // Restored into an empty database (the state before was set aside): no table of it survives,
+    // and nothing set aside is left on the server once it is archived.
+    expect(await mariadb(`SHOW TABLES FROM \`${siteDb}\` LIKE 'since_backup'`)).toBe('');
+    expect(await mariadb("SHOW DATABASES LIKE 'berth\\_aside\\_%'")).toBe('');
+    expect(readdirSync(join(root, 'sites')).filter((name) => name.startsWith('.'))).toEqual([]);
 
     const backups = JSON.parse((await berth('site', 'backups', 'one.example', '--json')).stdout) as Array<{
       id: string;
       archiveId: string;
+      databaseArchiveId: string | null;
       reason: string;
       manifest: { archive: { sha256: string } };
     }>;
@@ -96,8 +105,15 @@ describe('site lifecycle', () => {
     ]);
     expect(stdout.split(' ')[0]).toBe(original.manifest.archive.sha256);
 
-    // A backup can be deleted: its archive leaves the store.
+    // The pre-restore backup holds the state before: the table and the node written after the backup.
     const preRestore = backups.find((item) => item.reason === 'pre-restore')!;
+    const preDump = gunzipSync(
+      readFileSync(join(database.dataDir, 'store', 'archives', preRestore.databaseArchiveId!)),
+    ).toString('utf8');
+    expect(preDump).toContain('CREATE TABLE `since_backup`');
+    expect(preDump).toContain('after backup');
+
+    // A backup can be deleted: its archive leaves the store.
     await berth('site', 'backup-delete', 'one.example', '--backup', preRestore.id);
     expect(existsSync(join(database.dataDir, 'store', 'archives', preRestore.archiveId))).toBe(false);
     const remaining = JSON.parse((await berth('site', 'backups', 'one.example', '--json')).stdout) as Array<{
