@@ -156,7 +156,10 @@ describe('offline window of a migrate', () => {
             const runs: Array<{ label: string; run: BerthRun }> = [];
             for (const { strategy, site } of sites) {
               await settle();
-              runs.push({ label: strategy.label, run: await berthMigrate(site, strategy.name, dbMB, filesMB) });
+              runs.push({
+                label: strategy.label,
+                run: await berthMigrate(site, strategy.name, dbMB, filesMB),
+              });
             }
 
             const row: Figures = {

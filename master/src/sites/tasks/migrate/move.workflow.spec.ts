@@ -6,7 +6,11 @@ import { releaseOldWorkflow } from '../site.workflows.js';
 import { replayedBefore, shown } from '../testing/calls.js';
 import { addressOf, MemorySiteRegistry, PLATFORMS, sitePlace } from '../testing/memory-site-registry.js';
 import { MIGRATE_PHASES } from './migrate-phases.js';
-import { MIGRATE_CHECKS_TARGET, MIGRATE_COPIES_REHEARSAL_FILES, migrateWorkflow } from './migrate.workflow.js';
+import {
+  MIGRATE_CHECKS_TARGET,
+  MIGRATE_COPIES_REHEARSAL_FILES,
+  migrateWorkflow,
+} from './migrate.workflow.js';
 
 const LIVE = 'a.example';
 const COPY = 'rehearsal-0a0b0c0d.a.example';
