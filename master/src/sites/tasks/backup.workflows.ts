@@ -66,7 +66,7 @@ export function restoreWorkflow(deps: SiteTaskDependencies): Workflow<'site.rest
     if (context.task.workflowVersion >= RESTORE_CHECKS_ARCHIVES)
       await context.phase('check', () => wholeArchives(context, deps, backup));
     if (context.task.workflowVersion >= RESTORE_SETS_ASIDE) {
-      const done = await restoreSettingAside(context, deps, steps, place, backup, preArchiveId);
+      const done = await restoreSettingAside(context, steps, place, backup, preArchiveId);
       if (done) return done;
     }
     const before = await context.phase('backup', () =>
@@ -104,7 +104,6 @@ async function restoreInto(
  */
 async function restoreSettingAside(
   context: TaskContext<'site.restore'>,
-  deps: SiteTaskDependencies,
   steps: SiteSteps,
   place: SitePlace,
   backup: BackupParts & { id: string },
