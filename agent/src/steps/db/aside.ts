@@ -86,42 +86,28 @@ export const dbPutBack: StepHandler<'db.put-back'> = {
       return { tables: 0 };
     }
     const setAside = await tablesOf(mariadb, aside);
-    const now = (await mariadb.databaseExists(database)) ? await tablesOf(mariadb, database) : [];
-    const views = now.filter((table) => table.type === 'VIEW').map((table) => table.name);
-    const others = now.filter((table) => table.type !== 'VIEW').map((table) => table.name);
-    const list = (names: string[]) =>
-      names.map((name) => `${quoteIdentifier(database)}.${quoteIdentifier(name)}`).join(', ');
+    if (await mariadb.databaseExists(database)) await mariadb.emptyDatabase(database);
+    else await mariadb.execute(`CREATE DATABASE ${quoteIdentifier(database)};\n`);
     await mariadb.execute(
-      `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(database)};\n` +
-        (views.length > 0 ? `DROP VIEW IF EXISTS ${list(views)};\n` : '') +
-        (others.length > 0
-          ? `SET SESSION foreign_key_checks = 0;\nDROP TABLE IF EXISTS ${list(others)};\n`
-          : '') +
-        renameAll(setAside, aside, database) +
-        `DROP DATABASE ${quoteIdentifier(aside)};\n`,
+      renameAll(setAside, aside, database) + `DROP DATABASE ${quoteIdentifier(aside)};\n`,
     );
-    context.note(`put ${setAside.length} tables back into ${database} from ${aside} (${now.length} dropped)`);
+    context.note(`put ${setAside.length} tables back into ${database} from ${aside}, what was there dropped`);
     return { tables: setAside.length };
   },
 };
 
-interface TableName {
-  name: string;
-  type: string;
-}
-
-async function tablesOf(mariadb: MariaDb, database: string): Promise<TableName[]> {
+async function tablesOf(mariadb: MariaDb, database: string): Promise<string[]> {
   const rows = await mariadb.query(
-    `SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${quoteString(database)} ORDER BY TABLE_NAME;`,
+    `SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${quoteString(database)} ORDER BY TABLE_NAME;`,
   );
-  return rows.map(([name = '', type = '']) => ({ name, type }));
+  return rows.map(([name = '']) => name);
 }
 
 /** One RENAME TABLE for all of them: MariaDB does it atomically, all or none. */
-function renameAll(tables: readonly TableName[], from: string, to: string): string {
+function renameAll(tables: readonly string[], from: string, to: string): string {
   if (tables.length === 0) return '';
   const pairs = tables.map(
-    ({ name }) =>
+    (name) =>
       `${quoteIdentifier(from)}.${quoteIdentifier(name)} TO ${quoteIdentifier(to)}.${quoteIdentifier(name)}`,
   );
   return `RENAME TABLE ${pairs.join(', ')};\n`;
