@@ -14,6 +14,31 @@ export function besidePath(path: string, tag: string): string {
 }
 
 /**
+ * Puts the directory `fresh` where `target` is: two renames (the old one put back if the second
+ * fails), the old directory removed only after — or kept as `keepOldAs`.
+ */
+export async function replaceDirectory(
+  fresh: string,
+  target: string,
+  targetExists: boolean,
+  keepOldAs?: string,
+): Promise<void> {
+  if (!targetExists) {
+    await rename(fresh, target);
+    return;
+  }
+  const old = keepOldAs ?? besidePath(target, 'old');
+  await rename(target, old);
+  try {
+    await rename(fresh, target);
+  } catch (error) {
+    await rename(old, target);
+    throw error;
+  }
+  if (!keepOldAs) await rm(old, { recursive: true, force: true });
+}
+
+/**
  * Writes a file so that readers see either the old content or the new, never a part: a temp file
  * beside it, with its mode (and owner) set before the rename.
  */

@@ -1,6 +1,6 @@
-import { rename, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { must, validateName } from '../../../../shared/src/validation.js';
-import { besidePath, pathKind } from '../../adapters/files.js';
+import { pathKind, replaceDirectory } from '../../adapters/files.js';
 import { HostLayout } from '../../adapters/layout.js';
 import { parseWith } from '../params.js';
 import type { StepHandler } from '../step.js';
@@ -31,10 +31,7 @@ export const sitePutBack: StepHandler<'site.put-back'> = {
       context.note(`nothing of ${domain} is set aside as ${aside}: nothing to put back`);
       return { putBack: false };
     }
-    const restored = (await pathKind(target)) === 'missing' ? null : besidePath(target, 'restored');
-    if (restored) await rename(target, restored);
-    await rename(setAside, target);
-    if (restored) await rm(restored, { recursive: true, force: true });
+    await replaceDirectory(setAside, target, (await pathKind(target)) !== 'missing');
     context.note(`put ${target} back as it was before the restore`);
     return { putBack: true };
   },

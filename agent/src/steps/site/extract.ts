@@ -1,10 +1,10 @@
-import { chmod, copyFile, mkdtemp, rename, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { extract as tarExtract } from 'tar-stream';
 import { StepError, StepErrorCode } from '../../../../shared/src/errors.js';
-import { besidePath, ensureDir, pathKind } from '../../adapters/files.js';
+import { ensureDir, pathKind, replaceDirectory } from '../../adapters/files.js';
 import { HostLayout } from '../../adapters/layout.js';
 import { MariaDb, requireDatabase } from '../../adapters/mysql.js';
 import { extractSiteArchive, mergeDelta, type ExtractResult } from '../../adapters/site-archive.js';
@@ -142,7 +142,8 @@ export const siteExtract: StepHandler<'site.extract'> = {
         const fresh = join(temp, 'files');
         if ((await pathKind(fresh)) !== 'directory') await ensureDir(fresh, 0o755);
         const targetFiles = join(target, 'files');
-        await swapInto(fresh, targetFiles, (await pathKind(targetFiles)) === 'directory');
+        await chmod(fresh, 0o755);
+        await replaceDirectory(fresh, targetFiles, (await pathKind(targetFiles)) === 'directory');
         context.note(
           `replaced ${targetFiles} with the archive's files/ (${result.files} files in the archive)`,
         );
@@ -155,7 +156,8 @@ export const siteExtract: StepHandler<'site.extract'> = {
           },
         );
       }
-      await swapInto(temp, target, targetKind === 'directory', setAside);
+      await chmod(temp, 0o755);
+      await replaceDirectory(temp, target, targetKind === 'directory', setAside);
       swapped = true;
       if (setAside && targetKind === 'directory')
         context.note(`set the site directory before aside: ${setAside}`);
@@ -204,30 +206,4 @@ export async function extractFromStore(
     },
   ]);
   return result;
-}
-
-/**
- * Puts `fresh` where `target` is: two renames, the old directory removed only after — or kept as
- * `setAside` (a restore's state before, until it is archived).
- */
-async function swapInto(
-  fresh: string,
-  target: string,
-  targetExists: boolean,
-  setAside?: string,
-): Promise<void> {
-  await chmod(fresh, 0o755);
-  if (!targetExists) {
-    await rename(fresh, target);
-    return;
-  }
-  const old = setAside ?? besidePath(target, 'old');
-  await rename(target, old);
-  try {
-    await rename(fresh, target);
-  } catch (error) {
-    await rename(old, target);
-    throw error;
-  }
-  if (!setAside) await rm(old, { recursive: true, force: true });
 }
