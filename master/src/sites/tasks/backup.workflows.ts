@@ -76,10 +76,7 @@ export function restoreWorkflow(deps: SiteTaskDependencies): Workflow<'site.rest
       restoreInto(context, steps, place, before),
     );
     await context.phase('restore', () => restoreInto(context, steps, place, backup));
-    await steps.onHeads(context, place, 'probe.http', () => ({
-      domain: place.domain,
-      expectStatus: [200, 503],
-    }));
+    await probeRestored(context, steps, place);
     return { restored: backup.id, preRestoreBackupId: before.id };
   };
 }
@@ -96,6 +93,14 @@ async function restoreInto(
   await steps.restoreBackup(context, archive, { ...place, database: place.database.name }, options);
   await steps.writeSettings(context, place);
   await steps.onHeads(context, place, 'site.link', () => place.on);
+}
+
+/** Every head answers the restored site: 200, or 503 (in maintenance). */
+async function probeRestored(context: TaskContext<'site.restore'>, steps: SiteSteps, place: SitePlace) {
+  await steps.onHeads(context, place, 'probe.http', () => ({
+    domain: place.domain,
+    expectStatus: [200, 503],
+  }));
 }
 
 /**
@@ -130,10 +135,7 @@ async function restoreSettingAside(
         return false;
       }
       await restoreInto(context, steps, place, backup, { setAsideAs: setAside.directory });
-      await steps.onHeads(context, place, 'probe.http', () => ({
-        domain: place.domain,
-        expectStatus: [200, 503],
-      }));
+      await probeRestored(context, steps, place);
       return true;
     });
   });

@@ -269,9 +269,7 @@ export class SiteSteps {
     name: S,
     params: (head: HeadPlace) => StepParams<S>,
   ): Promise<StepOutput<S>[]> => {
-    const heads = this.heads(place);
-    if (heads.length === 1) return [await context.step(heads[0]!.id, name, params(heads[0]!))];
-    return sideBySide(...heads.map((head) => context.step(head.id, name, params(head))));
+    return sideBySide(...this.heads(place).map((head) => context.step(head.id, name, params(head))));
   };
 
   /**
