@@ -42,30 +42,25 @@ export const siteCopy: StepHandler<'site.copy'> = {
       // `source/.`: the directory's content into temp, hidden entries included.
       await context.exec({ file: 'cp', args: ['-a', '--reflink=auto', '--', `${source}/.`, temp] });
       for (const excluded of SITE_EXCLUDED) await rm(join(temp, excluded), { recursive: true, force: true });
-      // As a restore of an archive would have it: no special file, no setuid or setgid bit.
+      // As a restore of an archive would have it: no special file, no setuid or setgid bit (one walk).
+      const special = ['-type', 'p', '-o', '-type', 's', '-o', '-type', 'b', '-o', '-type', 'c'];
       await context.exec({
         file: 'find',
         args: [
           temp,
           '(',
-          '-type',
-          'p',
-          '-o',
-          '-type',
-          's',
-          '-o',
-          '-type',
-          'b',
-          '-o',
-          '-type',
-          'c',
+          ...special,
           ')',
           '-delete',
+          '-o',
+          '-perm',
+          '/6000',
+          '-exec',
+          'chmod',
+          'ug-s',
+          '{}',
+          '+',
         ],
-      });
-      await context.exec({
-        file: 'find',
-        args: [temp, '-perm', '/6000', '-exec', 'chmod', 'ug-s', '{}', '+'],
       });
       await chmod(temp, (await stat(source)).mode & 0o777);
       const { stdout } = await context.exec({
