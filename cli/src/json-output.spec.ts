@@ -94,6 +94,8 @@ describe('--json', () => {
       grpcPort: 7601,
       adminToken: 'first-token',
       database: 'pglite',
+      // A master that runs until it is stopped.
+      ended: new Promise<string>(() => undefined),
       stop: () => Promise.resolve(),
     };
     const signals = new EventEmitter();

@@ -12,6 +12,8 @@ export interface RunningMaster {
   /** Non-null only on the very first start of a master (its data directory was empty). */
   adminToken: string | null;
   database: 'postgres' | 'pglite';
+  /** Settles, with why, when the master stops by itself (another process took its BERTH_MASTER_ID). */
+  ended: Promise<string>;
   stop(): Promise<void>;
 }
 

@@ -2,7 +2,6 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
@@ -27,6 +26,10 @@ import { AppError } from './infra/http/app-error.js';
 import { serveWebUi } from './infra/http/web-ui.js';
 import { type MasterConfig } from './infra/config/master-config.js';
 import { databaseKind, openDatabase, type DatabaseKind } from './infra/db/data-source.js';
+import { lockEmbeddedDatabase } from './infra/db/embedded-lock.js';
+import { LocalSignalChannel, PostgresSignalChannel, type SignalChannel } from './infra/db/signal-channel.js';
+import { MasterPresence } from './masters/master-presence.js';
+import { MastersRepository } from './masters/masters.repository.js';
 import { AgentGrpcServer } from './infra/grpc/grpc-server.js';
 import { NestPinoLogger } from './infra/logging/logger.js';
 import { CertificateAuthority } from './pki/certificate-authority.js';
@@ -126,6 +129,11 @@ export interface RunningMaster {
   /** The first admin API token: non-null only on the very first start, shown once. */
   adminToken: string | null;
   database: DatabaseKind;
+  /**
+   * Settles when the master stops by itself, with why: another process took its name
+   * (BERTH_MASTER_ID). The caller exits with an error then.
+   */
+  ended: Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -136,14 +144,48 @@ export interface RunningMaster {
 export async function assembleMaster(config: MasterConfig, logger: Logger): Promise<RunningMaster> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const database = databaseKind({ url: config.databaseUrl, dataDir: config.dataDir });
-  const db: DataSource = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
-  const stops: Array<() => Promise<void>> = [() => db.destroy()];
-  const stopAll = async () => {
-    for (const stop of stops.reverse()) {
-      await stop().catch((error: unknown) => logger.error({ err: error }, 'error while stopping'));
-    }
-  };
+  const unlock = database === 'pglite' ? lockEmbeddedDatabase(config.dataDir) : () => undefined;
+  let db: DataSource;
   try {
+    db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  } catch (error) {
+    unlock();
+    throw error;
+  }
+  const stops: Array<() => Promise<void>> = [
+    async () => {
+      await db.destroy();
+      unlock();
+    },
+  ];
+  let stopping: Promise<void> | undefined;
+  const stopAll = () =>
+    (stopping ??= (async () => {
+      for (const stop of stops.reverse()) {
+        await stop().catch((error: unknown) => logger.error({ err: error }, 'error while stopping'));
+      }
+    })());
+  let endedBy: (reason: string) => void = () => undefined;
+  const ended = new Promise<string>((resolve) => {
+    endedBy = resolve;
+  });
+  try {
+    // The other masters of the registry: signals between them, and this one's presence among them.
+    const signals: SignalChannel = config.databaseUrl
+      ? await PostgresSignalChannel.open(config.databaseUrl, logger.child({ component: 'signals' }))
+      : new LocalSignalChannel();
+    stops.push(() => signals.close());
+    const masterPresence = new MasterPresence(
+      new MastersRepository(db),
+      { id: config.masterId, instance: signals.instance, leaseMs: config.masterLeaseMs },
+      logger.child({ component: 'masters' }),
+      (reason) => {
+        logger.error({ masterId: config.masterId }, reason);
+        void stopAll().then(() => endedBy(reason));
+      },
+    );
+    await masterPresence.start();
+    stops.push(() => masterPresence.stop());
     const ca = await CertificateAuthority.open(
       { dataDir: config.dataDir, publicHosts: [...config.publicHosts] },
       logger,
@@ -153,13 +195,15 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
     const serversRepository = new ServersRepository(db);
     const presence = new AgentPresenceRecorder(serversRepository, logger);
     stops.push(() => presence.flush());
-    const gateway = new AgentGateway(
-      new AgentAuthenticator(ca, credentials),
-      credentials,
-      config,
-      logger,
-      presence,
-    );
+    const gateway = new AgentGateway(new AgentAuthenticator(ca, credentials), credentials, config, logger, {
+      // Which master holds the agent's stream first: the engine it says hello to dispatches by it.
+      helloFrom: async (serverId, hello) => {
+        await masterPresence.agentConnected(serverId);
+        await presence.helloFrom(serverId, hello);
+      },
+      heardFrom: (serverId) => presence.heardFrom(serverId),
+      goneFrom: (serverId) => masterPresence.agentDisconnected(serverId),
+    });
     const metricsRepository = new MetricsRepository(db);
     const metrics = new MasterMetrics({
       taskCounts: () => metricsRepository.taskCounts(),
@@ -213,7 +257,7 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
     const stepLog = new StepLogRepository(db);
     const attempts = new AttemptsRepository(db);
     const taskLogs = new TaskLogsRepository(db);
-    const bus = new TaskLogBus();
+    const bus = new TaskLogBus(signals);
     const workflows = new WorkflowRegistry();
     const siteSecrets = siteSecretResolver(tasksRepository, sitesRepository, secretBox);
     const platformSecrets = platformSecretResolver(tasksRepository, platformsRepository, secretBox);
@@ -227,7 +271,14 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       workflows,
       config,
       logger: logger.child({ component: 'engine' }),
-      runnerId: `master-${randomUUID()}`,
+      runnerId: config.masterId,
+      holdMs: config.masterLeaseMs,
+      peers: {
+        signals,
+        alone: () => masterPresence.alone(),
+        leads: () => masterPresence.leads(),
+        connectedServerIds: () => masterPresence.connectedServerIds(),
+      },
       // Each resolver answers for its own steps only: a site's password, a platform's deploy key.
       secrets: async (attempt) => ({
         ...(await siteSecrets(attempt)),
@@ -251,9 +302,9 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       clustersRepository,
       secretBox,
     );
-    // Which servers' agents are connected to this master now (the sites' cluster checks).
+    // Which servers' agents are connected now, to any master (the sites' cluster checks).
     const connectedAgents = {
-      isConnected: (serverId: string) => gateway.connectedServerIds().includes(serverId),
+      isConnected: async (serverId: string) => (await masterPresence.connectedServerIds()).includes(serverId),
     };
     const sitesService = new SitesService(
       sitesRepository,
@@ -276,9 +327,9 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
     const siteTaskDeps: SiteWorkflowDependencies = {
       places: new SitePlaces(sitesRepository, platformsRepository, serversRepository, clustersRepository),
       agents: {
-        disconnected: (serverIds) => {
-          const connected = new Set(gateway.connectedServerIds());
-          return Promise.resolve(serverIds.filter((id) => !connected.has(id)));
+        disconnected: async (serverIds) => {
+          const connected = new Set(await masterPresence.connectedServerIds());
+          return serverIds.filter((id) => !connected.has(id));
         },
       },
       heads: clustersRepository,
@@ -379,6 +430,7 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       insert: (executor, task) => queue.insertIn(executor, task),
       wake: () => engine.wake(),
       missed: (firing) => notifier.missed(firing),
+      leads: () => masterPresence.leads(),
       config,
       logger: logger.child({ component: 'scheduler' }),
     });
@@ -387,6 +439,7 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
 
     // Sites that moved to another server are released from the old one once its grace is over.
     const releases = setInterval(() => {
+      if (!masterPresence.leads()) return;
       sitesService.releaseDue(SYSTEM_PRINCIPAL, new Date()).then(
         (queued) => {
           if (queued > 0) logger.info({ queued }, 'released moved sites from their old servers');
@@ -403,7 +456,7 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
     const grpcPort = await grpcServer.start();
     stops.push(() => grpcServer.stop());
 
-    const serversService = new ServersService(serversRepository, enrollment, gateway, {
+    const serversService = new ServersService(serversRepository, enrollment, masterPresence, {
       ...config,
       grpcPort,
     });
@@ -532,8 +585,9 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
     const address = app.getHttpServer().address() as { port: number };
     const host = config.httpHost.includes(':') ? `[${config.httpHost}]` : config.httpHost;
     const httpUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
-    logger.info({ httpUrl, grpcPort, database }, 'master started');
-    return { httpUrl, httpPort: address.port, grpcPort, adminToken, database, stop: stopAll };
+    await masterPresence.describe(httpUrl, grpcPort);
+    logger.info({ httpUrl, grpcPort, database, masterId: config.masterId }, 'master started');
+    return { httpUrl, httpPort: address.port, grpcPort, adminToken, database, ended, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

@@ -27,6 +27,8 @@ describe('berth master start', () => {
       grpcPort: 7601,
       adminToken,
       database: 'pglite',
+      // A master that runs until it is stopped.
+      ended: new Promise<string>(() => undefined),
       stop,
     };
     const startMaster = vi.fn((_flags: MasterFlags) => Promise.resolve(running));

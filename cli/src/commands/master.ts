@@ -133,7 +133,14 @@ async function startMaster(
     ctx.out('');
     ctx.out('Press Ctrl-C to stop.');
   }
-  if (!ctx.interrupt.aborted) await once(ctx.interrupt, 'abort');
+  // Until Ctrl-C, or until the master stops by itself (another process took its BERTH_MASTER_ID).
+  const endedBy = await Promise.race([
+    ctx.interrupt.aborted ? Promise.resolve(undefined) : once(ctx.interrupt, 'abort').then(() => undefined),
+    running.ended,
+  ]);
+  if (endedBy !== undefined) {
+    throw new CliError(`the master stopped: ${endedBy}`, ExitCode.Failed);
+  }
   ctx.err('Stopping the master ...');
   await running.stop();
   ctx.err('Master stopped.');

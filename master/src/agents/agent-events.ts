@@ -80,8 +80,8 @@ export interface AgentEvents {
 }
 
 /**
- * What the gateway tells the servers registry about agents: what each one found on its server when
- * it said hello, and that it was heard from (a heartbeat).
+ * What the gateway tells the registry about agents: what each one found on its server when it said
+ * hello, that it was heard from (a heartbeat), and that its stream here ended.
  */
 export interface AgentPresence {
   helloFrom(
@@ -89,6 +89,8 @@ export interface AgentPresence {
     hello: Pick<AgentHello, 'agentVersion' | 'hostname' | 'address' | 'roles' | 'services' | 'timeZone'>,
   ): Promise<void>;
   heardFrom(serverId: string): void;
+  /** Its stream on this master ended (not replaced by a newer one here): it may be on another master. */
+  goneFrom?(serverId: string): Promise<void>;
 }
 
 /** Which agents are connected now, for the engine's dispatcher and the API's "connected" flag. */

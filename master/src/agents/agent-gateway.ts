@@ -337,7 +337,14 @@ export class AgentGateway implements AgentDirectory {
   }
 
   private release(session: GatewaySession, why: string, log: Logger): void {
-    if (this.sessions.get(session.serverId) === session) this.sessions.delete(session.serverId);
+    if (this.sessions.get(session.serverId) === session) {
+      this.sessions.delete(session.serverId);
+      this.presence
+        .goneFrom?.(session.serverId)
+        .catch((error: unknown) =>
+          log.error({ err: error }, 'could not record that the agent left this master'),
+        );
+    }
     if (!session.disconnectReported)
       log.info({ connectionId: session.connectionId, why }, 'agent disconnected');
     this.reportDisconnected(session, log);

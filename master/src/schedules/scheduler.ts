@@ -57,6 +57,11 @@ export interface SchedulerDependencies {
   insert(executor: SqlExecutor, task: NewTask): Promise<{ id: string }>;
   /** Wakes the task engine once tasks were queued. */
   wake(): void;
+  /**
+   * Whether this master runs the schedules now (one of several masters does; absent: always). The
+   * firing rows keep a due time to one task anyway; this keeps the others from doing the work twice.
+   */
+  leads?: () => boolean;
   /** Told of each firing missed (its window closed before it could start). */
   missed?(firing: FiringRow): void;
   config: Pick<MasterConfig, 'scheduledPerServer'>;
@@ -131,6 +136,7 @@ export class Scheduler {
   }
 
   private async exclusive(pass: () => Promise<TickReport>): Promise<TickReport | undefined> {
+    if (this.deps.leads && !this.deps.leads()) return undefined;
     if (this.running) return this.running.catch(() => undefined);
     this.running = pass();
     try {

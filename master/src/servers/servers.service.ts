@@ -1,6 +1,5 @@
 import type * as api from '../../../shared/src/api.js';
 import { validateHostname } from '../../../shared/src/validation.js';
-import type { AgentDirectory } from '../agents/agent-events.js';
 import type { MasterConfig } from '../infra/config/master-config.js';
 import { isUniqueViolation } from '../infra/db/sql.js';
 import type { ServerDirectory } from '../tasks/tasks.service.js';
@@ -22,7 +21,8 @@ export class ServersService implements ServerDirectory {
   constructor(
     private readonly servers: ServersRepository,
     private readonly enrollment: EnrollmentTokenIssuer,
-    private readonly agents: AgentDirectory,
+    /** Which servers' agents are connected, to any master of the registry. */
+    private readonly agents: { connectedServerIds(): Promise<string[]> },
     private readonly config: Pick<MasterConfig, 'advertisedHost' | 'grpcPort'>,
   ) {}
 
@@ -89,7 +89,7 @@ export class ServersService implements ServerDirectory {
 
   private async views(servers: ServerEntity[]): Promise<ServerView[]> {
     const busy = await this.servers.busySlots();
-    const connected = new Set(this.agents.connectedServerIds());
+    const connected = new Set(await this.agents.connectedServerIds());
     return servers.map((server) => ({
       id: server.id,
       name: server.name,

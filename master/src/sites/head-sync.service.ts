@@ -12,7 +12,7 @@ import { SitesError, SitesErrorCode } from './sites.errors.js';
 export class HeadSyncService {
   constructor(
     private readonly clusters: Pick<ClustersRepository, 'findByNameOrId' | 'heads'>,
-    private readonly agents: { isConnected(serverId: string): boolean },
+    private readonly agents: { isConnected(serverId: string): Promise<boolean> },
     private readonly queue: Pick<TaskQueue, 'queue'>,
   ) {}
 
@@ -25,7 +25,7 @@ export class HeadSyncService {
     const head = heads.find((server) => server.name === input.server || server.id === input.server);
     if (!head)
       throw new SitesError(SitesErrorCode.InvalidInput, `${input.server} is not a head of ${cluster.name}`);
-    if (!this.agents.isConnected(head.id))
+    if (!(await this.agents.isConnected(head.id)))
       throw new SitesError(
         SitesErrorCode.InvalidInput,
         `${head.name}'s agent is not connected: start it, then sync ${head.name}`,

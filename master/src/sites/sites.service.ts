@@ -111,7 +111,7 @@ export class SitesService {
     private readonly secrets: SecretBox,
     private readonly options: { releaseOldAfterMs: number },
     private readonly clusters: Pick<ClustersRepository, 'findByNameOrId' | 'heads'>,
-    private readonly agents: { isConnected(serverId: string): boolean },
+    private readonly agents: { isConnected(serverId: string): Promise<boolean> },
     /** The off-site copies of archives (OffsiteRepository.copiesOf), shown with each backup. */
     private readonly offsite: Pick<OffsiteRepository, 'copiesOf'>,
   ) {}
@@ -902,7 +902,7 @@ export class SitesService {
           SitesErrorCode.InvalidInput,
           `${name} is not a head of the cluster of ${platform.name}`,
         );
-      if (this.agents.isConnected(head.id))
+      if (await this.agents.isConnected(head.id))
         throw new SitesError(
           SitesErrorCode.InvalidInput,
           `${head.name}'s agent is connected: it takes the switch with the other heads`,

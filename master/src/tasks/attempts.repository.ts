@@ -4,6 +4,7 @@ import { RETRYABLE_STEPS, STEP_ATTEMPTS_MAX } from '../../../shared/src/steps.js
 import type { StepOutcome } from '../agents/agent-events.js';
 import { sqlOne, sqlRows } from '../infra/db/sql.js';
 import { StepAttemptEntity } from './step-attempt.entity.js';
+import { holdFence, type TaskFence } from './task-fence.js';
 
 /** An attempt with what the dispatcher needs to send it. */
 export interface DispatchableAttempt {
@@ -379,9 +380,10 @@ export class AttemptsRepository {
    * or nothing, so that two windows can never hold each other up. The task's steps on those servers
    * then run in the reserved slots (see assignAttempt). False when a slot is not free yet.
    */
-  async holdSlots(taskId: string, serverIds: readonly string[]): Promise<boolean> {
+  async holdSlots(taskId: string, serverIds: readonly string[], fence?: TaskFence): Promise<boolean> {
     const ordered = [...new Set(serverIds)].sort();
     return this.db.transaction(async (manager) => {
+      if (fence) await holdFence(manager, fence);
       for (const serverId of ordered) {
         const held = await sqlOne<{ slot_no: number }>(
           manager,
@@ -413,9 +415,12 @@ export class AttemptsRepository {
     });
   }
 
-  async releaseSlots(taskId: string): Promise<void> {
-    await sqlRows(this.db, `UPDATE server_slots SET task_id = NULL WHERE task_id = $1 RETURNING slot_no`, [
-      taskId,
-    ]);
+  async releaseSlots(taskId: string, fence?: TaskFence): Promise<void> {
+    await this.db.transaction(async (manager) => {
+      if (fence) await holdFence(manager, fence);
+      await sqlRows(manager, `UPDATE server_slots SET task_id = NULL WHERE task_id = $1 RETURNING slot_no`, [
+        taskId,
+      ]);
+    });
   }
 }

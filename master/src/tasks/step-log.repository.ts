@@ -3,6 +3,7 @@ import { sqlRows } from '../infra/db/sql.js';
 import { TaskRecordEntity } from './task-record.entity.js';
 import { TaskStepEntity } from './task-step.entity.js';
 import type { NewStep } from './engine/workflow-store.js';
+import { holdFence, type TaskFence } from './task-fence.js';
 
 /**
  * A task's step log: the agent steps its workflow asked for (each with its attempts) and the
@@ -19,9 +20,10 @@ export class StepLogRepository {
     return this.db.getRepository(TaskStepEntity).find({ where: { taskId }, order: { seq: 'ASC' } });
   }
 
-  /** Records a new step and its first attempt (pending), in one transaction. */
-  async createStep(input: NewStep): Promise<TaskStepEntity> {
+  /** Records a new step and its first attempt (pending), in one transaction; fenced, for its owner only. */
+  async createStep(input: NewStep, fence?: TaskFence): Promise<TaskStepEntity> {
     return this.db.transaction(async (manager) => {
+      if (fence) await holdFence(manager, fence);
       const steps = manager.getRepository(TaskStepEntity);
       const step = await steps.save(
         steps.create({
@@ -48,11 +50,20 @@ export class StepLogRepository {
     return this.db.getRepository(TaskRecordEntity).findOneBy({ taskId, seq });
   }
 
-  async saveRecord(taskId: string, seq: number, name: string, output: unknown): Promise<void> {
-    await sqlRows(
-      this.db,
-      `INSERT INTO task_records (task_id, seq, name, output) VALUES ($1, $2, $3, $4) RETURNING seq`,
-      [taskId, seq, name, JSON.stringify(output ?? null)],
-    );
+  async saveRecord(
+    taskId: string,
+    seq: number,
+    name: string,
+    output: unknown,
+    fence?: TaskFence,
+  ): Promise<void> {
+    await this.db.transaction(async (manager) => {
+      if (fence) await holdFence(manager, fence);
+      await sqlRows(
+        manager,
+        `INSERT INTO task_records (task_id, seq, name, output) VALUES ($1, $2, $3, $4) RETURNING seq`,
+        [taskId, seq, name, JSON.stringify(output ?? null)],
+      );
+    });
   }
 }

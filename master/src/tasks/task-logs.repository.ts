@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { LogLine } from '../../../shared/src/api.js';
-import { sqlRows } from '../infra/db/sql.js';
+import { sqlRows, type SqlExecutor } from '../infra/db/sql.js';
+import { holdFence, type TaskFence } from './task-fence.js';
 
 export interface LogLineInput {
   stepId: string | null;
@@ -27,7 +28,11 @@ export class TaskLogsRepository {
   constructor(private readonly db: DataSource) {}
 
   /** Stores lines; a line resent after a reconnect (same attempt and number) is dropped. */
-  async append(taskId: string, lines: readonly LogLineInput[]): Promise<LogLine[]> {
+  async append(
+    taskId: string,
+    lines: readonly LogLineInput[],
+    executor: SqlExecutor = this.db,
+  ): Promise<LogLine[]> {
     if (lines.length === 0) return [];
     const values: unknown[] = [];
     const tuples = lines.map((line, index) => {
@@ -36,7 +41,7 @@ export class TaskLogsRepository {
       return `($${base + 1}, $${base + 2}, $${base + 3}, $${base + 4}::bigint, $${base + 5}, $${base + 6}, $${base + 7})`;
     });
     const rows = await sqlRows<LogRow>(
-      this.db,
+      executor,
       `INSERT INTO task_logs (task_id, step_id, attempt_id, seq, stream, text, at)
        VALUES ${tuples.join(', ')}
        ON CONFLICT (attempt_id, seq) WHERE attempt_id IS NOT NULL DO NOTHING
@@ -46,12 +51,14 @@ export class TaskLogsRepository {
     return rows.map(toLogLine);
   }
 
-  /** A line from the master itself. */
-  async appendMaster(taskId: string, text: string): Promise<LogLine | undefined> {
-    const [line] = await this.append(taskId, [
-      { stepId: null, attemptId: null, seq: null, stream: 'master', text, at: new Date() },
-    ]);
-    return line;
+  /** A line from the master itself; with a fence, only while the task is still this master's. */
+  async appendMaster(taskId: string, text: string, fence?: TaskFence): Promise<LogLine | undefined> {
+    const line = { stepId: null, attemptId: null, seq: null, stream: 'master', text, at: new Date() };
+    if (!fence) return (await this.append(taskId, [line]))[0];
+    return this.db.transaction(async (manager) => {
+      await holdFence(manager, fence);
+      return (await this.append(taskId, [line], manager))[0];
+    });
   }
 
   /** The lines after the cursor `afterId`, oldest first. */

@@ -9,6 +9,8 @@ export type { TaskPhase };
 /** One operation on a server, platform or site, made of steps. */
 @Entity('tasks')
 @Index('idx_tasks_queue', ['state', 'createdAt'])
+// The adoption sweep: running tasks whose owner's hold lapsed.
+@Index('idx_tasks_running_owner', ['ownerExpiresAt'], { where: "state = 'running'" })
 // One active task per site or platform: the lock key is "site:<id>" or "platform:<id>", and the
 // database refuses a second running task with the same key.
 @Index('uq_tasks_running_lock', ['lockKey'], {
@@ -88,9 +90,20 @@ export class TaskEntity {
   @Column('jsonb', { default: () => "'[]'" })
   phases!: TaskPhase[];
 
-  /** The master process running the task's workflow; another master adopts it when this one is gone. */
+  /** The master running the task's workflow (BERTH_MASTER_ID); another adopts it when this one is gone. */
   @Column('varchar', { name: 'runner_id', length: 64, nullable: true })
   runnerId!: string | null;
+
+  /**
+   * Bumped each time a master takes the task (start, adoption): every write of its workflow carries
+   * it, so a master that lost the task (paused past its lease) cannot write for it any more.
+   */
+  @Column('bigint', { name: 'owner_epoch', default: 0 })
+  ownerEpoch!: string;
+
+  /** The runner's hold on the task lasts until then unless renewed; past it, any master adopts it. */
+  @Column('timestamptz', { name: 'owner_expires_at', nullable: true })
+  ownerExpiresAt!: Date | null;
 
   @Column('uuid', { name: 'client_id', nullable: true })
   clientId!: string | null;

@@ -1,9 +1,10 @@
-import { DataSource } from 'typeorm';
+import { DataSource, In } from 'typeorm';
 import { mapWithConcurrency } from '../../../shared/src/concurrency.js';
 import { TASK_KINDS, type TaskParams, type TaskState, type TaskType } from '../../../shared/src/tasks.js';
 import { isUniqueViolation, sqlOne, sqlRows, type SqlExecutor } from '../infra/db/sql.js';
 import { TaskEntity, type TaskPhase } from './task.entity.js';
 import type { TaskOutcome } from './engine/workflow-store.js';
+import { holdFence, type TaskFence } from './task-fence.js';
 
 /** A task as a feature queues it, its params typed by its type's definition (its target kind too). */
 export interface NewTask<T extends TaskType = TaskType> {
@@ -34,6 +35,9 @@ export interface TaskListQuery {
   clientId?: string;
   limit: number;
 }
+
+/** How long a start holds a task when the caller does not say (tests; the engine passes its lease). */
+const DEFAULT_HOLD_MS = 10_000;
 
 /** Queued tasks started at once (the registry pool has 10 connections). */
 const START_CONCURRENCY = 6;
@@ -138,12 +142,14 @@ export class TasksRepository {
   /**
    * Moves queued tasks to running, people's before schedules', oldest first, skipping those whose site or platform already has a
    * running task (the partial unique index on lock_key refuses a second one even under a race). Each
-   * task is given the workflow version its type starts with on this master.
+   * task is given the workflow version its type starts with on this master, and is held by it
+   * (a new owner epoch) for `holdMs` unless renewed.
    */
   async startQueuedTasks(
     runnerId: string,
     limit: number,
     versions: ReadonlyMap<TaskType, number>,
+    holdMs: number = DEFAULT_HOLD_MS,
   ): Promise<TaskEntity[]> {
     const candidates = await sqlRows<{ id: string; type: TaskType; lockKey: string | null }>(
       this.db,
@@ -170,9 +176,10 @@ export class TasksRepository {
         const row = await sqlOne<{ id: string }>(
           this.db,
           `UPDATE tasks SET state = 'running', started_at = now(), runner_id = $2,
-                  workflow_version = COALESCE(workflow_version, $3)
+                  workflow_version = COALESCE(workflow_version, $3),
+                  owner_epoch = owner_epoch + 1, owner_expires_at = now() + ($4 || ' milliseconds')::interval
             WHERE id = $1 AND state = 'queued' RETURNING id`,
-          [id, runnerId, versions.get(type)],
+          [id, runnerId, versions.get(type), String(holdMs)],
         );
         return row ? await this.findTask(id) : null;
       } catch (error) {
@@ -183,19 +190,77 @@ export class TasksRepository {
     return started.filter((task): task is TaskEntity => task !== null);
   }
 
-  runningTasks(): Promise<TaskEntity[]> {
-    return this.db
-      .getRepository(TaskEntity)
-      .find({ where: { state: 'running' }, order: { startedAt: 'ASC' } });
+  /**
+   * Takes running tasks no master holds any more (its hold lapsed: it stopped, was killed or cut
+   * off), and, with `own`, those recorded under this master's name (a restart takes its tasks back at
+   * once): each gets a new owner epoch, which fences the writes of the master that had it. Tasks
+   * another master is writing for at this instant are skipped, and taken on a next sweep.
+   */
+  async adoptTasks(
+    runnerId: string,
+    holdMs: number,
+    options: { own: boolean; limit: number },
+  ): Promise<TaskEntity[]> {
+    const adopted = await sqlRows<{ id: string }>(
+      this.db,
+      `UPDATE tasks t SET runner_id = $1, owner_epoch = t.owner_epoch + 1,
+              owner_expires_at = now() + ($2 || ' milliseconds')::interval
+        WHERE t.id IN (SELECT id FROM tasks
+                        WHERE state = 'running'
+                          AND (owner_expires_at IS NULL OR owner_expires_at < now() OR ($3 AND runner_id = $1))
+                        ORDER BY started_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
+        RETURNING t.id`,
+      [runnerId, String(holdMs), options.own, options.limit],
+    );
+    if (adopted.length === 0) return [];
+    return this.db.getRepository(TaskEntity).find({
+      where: { id: In(adopted.map((row) => row.id)) },
+      order: { startedAt: 'ASC' },
+    });
   }
 
-  /** Ends a task and frees any slot it still holds, in one transaction. */
+  /**
+   * Renews this master's hold on the tasks it runs, each under the epoch it holds it by. Returns
+   * those still held (with whether a cancel was asked for meanwhile, perhaps on another master); a
+   * task missing from the answer was adopted elsewhere.
+   */
+  async renewHolds(
+    held: readonly TaskFence[],
+    holdMs: number,
+  ): Promise<Array<{ taskId: string; cancelRequested: boolean }>> {
+    if (held.length === 0) return [];
+    return sqlRows(
+      this.db,
+      `UPDATE tasks t SET owner_expires_at = now() + ($3 || ' milliseconds')::interval
+         FROM unnest($1::uuid[], $2::bigint[]) AS h(id, epoch)
+        WHERE t.id = h.id AND t.owner_epoch = h.epoch AND t.state = 'running'
+        RETURNING t.id AS "taskId", (t.cancel_requested_at IS NOT NULL) AS "cancelRequested"`,
+      [held.map((fence) => fence.taskId), held.map((fence) => fence.epoch), String(holdMs)],
+    );
+  }
+
+  /** Gives up holds at once (a master stopping): another master adopts the tasks on its next sweep. */
+  async releaseHolds(held: readonly TaskFence[]): Promise<void> {
+    if (held.length === 0) return;
+    await sqlRows(
+      this.db,
+      `UPDATE tasks t SET owner_expires_at = now() - interval '1 millisecond'
+         FROM unnest($1::uuid[], $2::bigint[]) AS h(id, epoch)
+        WHERE t.id = h.id AND t.owner_epoch = h.epoch AND t.state = 'running'
+        RETURNING t.id`,
+      [held.map((fence) => fence.taskId), held.map((fence) => fence.epoch)],
+    );
+  }
+
+  /** Ends a task and frees any slot it still holds, in one transaction; fenced, for its owner only. */
   async finishTask(
     id: string,
     state: Extract<TaskState, 'succeeded' | 'failed' | 'cancelled'>,
     outcome: TaskOutcome,
+    fence?: TaskFence,
   ): Promise<void> {
     await this.db.transaction(async (manager) => {
+      if (fence) await holdFence(manager, fence);
       await sqlRows(
         manager,
         `UPDATE tasks SET state = $2, finished_at = now(), result = $3, error = $4, error_code = $5,
@@ -232,10 +297,13 @@ export class TasksRepository {
     return row?.state;
   }
 
-  async setPhases(id: string, phases: TaskPhase[]): Promise<void> {
-    await sqlRows(this.db, `UPDATE tasks SET phases = $2 WHERE id = $1 RETURNING id`, [
-      id,
-      JSON.stringify(phases),
-    ]);
+  async setPhases(id: string, phases: TaskPhase[], fence?: TaskFence): Promise<void> {
+    await this.db.transaction(async (manager) => {
+      if (fence) await holdFence(manager, fence);
+      await sqlRows(manager, `UPDATE tasks SET phases = $2 WHERE id = $1 RETURNING id`, [
+        id,
+        JSON.stringify(phases),
+      ]);
+    });
   }
 }

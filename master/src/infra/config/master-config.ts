@@ -63,6 +63,17 @@ export interface MasterConfig {
   readonly offsitePollMs: number;
   /** The waits before each retry of an off-site copy (BERTH_OFFSITE_BACKOFF_MS; one more attempt than waits). */
   readonly offsiteBackoffMs: readonly number[];
+  /**
+   * This master's name among several on one PostgreSQL (BERTH_MASTER_ID, default the host name): the
+   * owner recorded on the tasks it runs. A master started again under the same name takes its tasks
+   * back at once (and an older process still running under it stops).
+   */
+  readonly masterId: string;
+  /**
+   * How long a master's hold on its tasks (and on the periodic work) lasts without renewal
+   * (BERTH_MASTER_LEASE_MS, default 10 s): another master adopts the tasks of one silent this long.
+   */
+  readonly masterLeaseMs: number;
 }
 
 export interface MasterFlags {
@@ -125,7 +136,14 @@ export function loadMasterConfig(
     notifyAgentDownMs: positive('BERTH_NOTIFY_AGENT_DOWN_MS', env.BERTH_NOTIFY_AGENT_DOWN_MS, 5 * 60_000),
     offsitePollMs: positive('BERTH_OFFSITE_POLL_MS', env.BERTH_OFFSITE_POLL_MS, 10_000),
     offsiteBackoffMs: backoff('BERTH_OFFSITE_BACKOFF_MS', env.BERTH_OFFSITE_BACKOFF_MS, OFFSITE_BACKOFF_MS),
+    masterId: masterId(env.BERTH_MASTER_ID),
+    masterLeaseMs: positive('BERTH_MASTER_LEASE_MS', env.BERTH_MASTER_LEASE_MS, 10_000),
   };
+  if (config.masterLeaseMs < 1_000) {
+    throw new ConfigError(
+      `BERTH_MASTER_LEASE_MS (${config.masterLeaseMs}) must be at least 1000: it is renewed three times per lease`,
+    );
+  }
   if (config.leaseMs < 2 * config.heartbeatIntervalMs) {
     throw new ConfigError(
       `BERTH_LEASE_MS (${config.leaseMs}) must be at least twice BERTH_HEARTBEAT_MS (${config.heartbeatIntervalMs})`,
@@ -220,6 +238,17 @@ function metricsToken(value: string | undefined): string | undefined {
     );
   }
   return token;
+}
+
+/** A name that goes into the registry and the logs as it is: letters, digits, dot, dash, underscore. */
+function masterId(value: string | undefined): string {
+  const id = value?.trim() || hostname();
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(id)) {
+    throw new ConfigError(
+      `BERTH_MASTER_ID must be 1-63 letters, digits, dots, dashes or underscores, got "${value ?? id}"`,
+    );
+  }
+  return id;
 }
 
 function logLevel(value: string | undefined): MasterConfig['logLevel'] {

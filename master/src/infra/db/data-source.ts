@@ -27,12 +27,38 @@ export async function openDatabase(settings: DatabaseSettings): Promise<DataSour
   const dataSource = new DataSource(dataSourceOptions(settings));
   await dataSource.initialize();
   try {
-    await dataSource.runMigrations({ transaction: 'each' });
+    await migrateAlone(dataSource, settings.url !== undefined);
   } catch (error) {
     await dataSource.destroy();
     throw error;
   }
   return dataSource;
+}
+
+/** Any number; the same in every master, so that their migrations wait for each other. */
+const MIGRATION_LOCK_KEY = 0x62657274; // "bert"
+
+/**
+ * Runs the pending migrations; on PostgreSQL under an advisory lock, held by a connection of its
+ * own, so that several masters starting at once on one database migrate it one after the other
+ * (the later ones find nothing left to do).
+ */
+async function migrateAlone(dataSource: DataSource, shared: boolean): Promise<void> {
+  if (!shared) {
+    await dataSource.runMigrations({ transaction: 'each' });
+    return;
+  }
+  const lock = dataSource.createQueryRunner();
+  try {
+    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    try {
+      await dataSource.runMigrations({ transaction: 'each' });
+    } finally {
+      await lock.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+    }
+  } finally {
+    await lock.release();
+  }
 }
 
 export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions {

@@ -5,6 +5,7 @@ import { BackupPolicyEntity } from '../../schedules/backup-policy.entity.js';
 import { BackupEntity } from '../../backups/backup.entity.js';
 import { ClientEntity } from '../../clients/client.entity.js';
 import { ClusterEntity } from '../../clusters/cluster.entity.js';
+import { AgentConnectionEntity, MasterEntity, MasterLeaseEntity } from '../../masters/master.entity.js';
 import { NotificationDeliveryEntity } from '../../notifications/notification-delivery.entity.js';
 import { OffsiteCopyEntity } from '../../offsite/offsite-copy.entity.js';
 import { OffsiteTargetEntity } from '../../offsite/offsite-target.entity.js';
@@ -52,4 +53,7 @@ export const ENTITIES = [
   NotificationDeliveryEntity,
   OffsiteTargetEntity,
   OffsiteCopyEntity,
+  MasterEntity,
+  MasterLeaseEntity,
+  AgentConnectionEntity,
 ];

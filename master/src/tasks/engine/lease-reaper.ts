@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { StepErrorCode } from '../../../../shared/src/errors.js';
-import type { AgentDirectory } from '../../agents/agent-events.js';
+import type { AttemptRef } from '../../agents/agent-events.js';
 import type { MasterConfig } from '../../infra/config/master-config.js';
 import type { AttemptsRepository, SettledWithoutAgent } from '../attempts.repository.js';
 
@@ -9,10 +9,16 @@ import type { AttemptsRepository, SettledWithoutAgent } from '../attempts.reposi
  * whether the step finished there is unknown) and those waiting for an agent that did not come
  * (failed, retryable). Each settled attempt is handed to `settled`.
  */
+/** The agents as the reaper needs them: which are connected (to any master), and a way to stop one's attempt. */
+export interface ReapedAgents {
+  connectedServerIds(): Promise<string[]>;
+  cancel(serverId: string, ref: AttemptRef, reason: string): void;
+}
+
 export class LeaseReaper {
   constructor(
     private readonly attempts: Pick<AttemptsRepository, 'settleExpiredLeases' | 'failPendingWithoutAgent'>,
-    private readonly link: AgentDirectory,
+    private readonly agents: ReapedAgents,
     private readonly config: Pick<MasterConfig, 'leaseMs' | 'agentWaitMs'>,
     private readonly logger: Logger,
     private readonly settled: (attempt: SettledWithoutAgent, outcome: 'lost' | 'failed') => void,
@@ -34,19 +40,18 @@ export class LeaseReaper {
     for (const attempt of lost) {
       this.warn(attempt);
       // If the agent is back on another connection it must not go on with the lost attempt.
-      this.link.session(attempt.serverId)?.send({
-        cancel: {
-          ref: { stepId: attempt.stepId, attemptId: attempt.attemptId, epoch: attempt.epoch },
-          reason: 'the master declared this attempt lost (lease expired)',
-        },
-      });
+      this.agents.cancel(
+        attempt.serverId,
+        { stepId: attempt.stepId, attemptId: attempt.attemptId, epoch: attempt.epoch },
+        'the master declared this attempt lost (lease expired)',
+      );
       this.settled(attempt, 'lost');
     }
   }
 
   private async failStepsWithoutAgent(): Promise<void> {
     const failed = await this.attempts.failPendingWithoutAgent(
-      this.link.connectedServerIds(),
+      await this.agents.connectedServerIds(),
       this.config.agentWaitMs,
       (attempt) => ({
         code: StepErrorCode.AgentUnavailable,

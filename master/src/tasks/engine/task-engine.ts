@@ -12,9 +12,11 @@ import type {
   AttemptResult,
 } from '../../agents/agent-events.js';
 import type { MasterConfig } from '../../infra/config/master-config.js';
+import { LocalSignalChannel, type SignalChannel } from '../../infra/db/signal-channel.js';
 import type { AttemptsRepository, SettledAttempt } from '../attempts.repository.js';
 import type { StepLogRepository } from '../step-log.repository.js';
 import type { TaskLogBus } from '../task-log-bus.js';
+import { OwnershipLostError, type TaskFence } from '../task-fence.js';
 import type { TaskLogsRepository } from '../task-logs.repository.js';
 import { NO_TASK_METRICS, type AttemptOutcome, type TaskMetrics } from '../task-metrics.js';
 import type { TaskEntity } from '../task.entity.js';
@@ -49,11 +51,41 @@ export interface TaskEngineDependencies {
   runnerId: string;
   secrets?: StepSecretResolver;
   metrics?: TaskMetrics;
+  /** How long this master's hold on a task lasts unless renewed (BERTH_MASTER_LEASE_MS). */
+  holdMs?: number;
+  /** The other masters of the registry, when there are any (several masters on one PostgreSQL). */
+  peers?: EnginePeers;
 }
+
+/** What the engine needs to know of the other masters, and how it reaches them. */
+export interface EnginePeers {
+  signals: SignalChannel;
+  /** True when no other master is alive (a start may then extend every attempt's lease). */
+  alone(): Promise<boolean>;
+  /** Whether this master holds the periodic work now (the lease sweep runs on one master). */
+  leads(): boolean;
+  /** Servers whose agent is connected to some master alive. */
+  connectedServerIds(): Promise<string[]>;
+}
+
+/** Signals the engines of several masters send each other (see SignalChannel). */
+const SIGNAL = {
+  /** Steps were queued or slots freed: a master holding their agent dispatches now. */
+  wake: 'engine.wake',
+  /** A step has its outcome in the registry: its task's run, wherever it runs, reads it. */
+  settled: 'engine.settled',
+  /** An attempt to stop on its agent, wherever that agent is connected. */
+  cancelAttempt: 'engine.cancel-attempt',
+  /** A task to cancel, wherever it runs. */
+  cancelTask: 'engine.cancel-task',
+} as const;
 
 type StepWaiter = (settled: true) => void;
 
 const TICK_MS = 250;
+const DEFAULT_HOLD_MS = 10_000;
+/** Running tasks adopted per sweep. */
+const ADOPT_BATCH = 100;
 /** How long heartbeats are gathered before their leases are renewed together. */
 const HEARTBEAT_BATCH_MS = 100;
 
@@ -63,7 +95,7 @@ const HEARTBEAT_BATCH_MS = 100;
  * lease (LeaseReaper). The database holds every decision, so a restarted master carries on from it.
  */
 export class TaskEngine implements AgentEvents {
-  private readonly runs = new Map<string, WorkflowRun>();
+  private readonly runs = new Map<string, { run: WorkflowRun; fence: TaskFence }>();
   private readonly stepWaiters = new Map<string, Set<StepWaiter>>();
   private readonly tasks: TasksRepository;
   private readonly attempts: AttemptsRepository;
@@ -79,7 +111,12 @@ export class TaskEngine implements AgentEvents {
   private readonly dispatcher: Dispatcher;
   private readonly reaper: LeaseReaper;
   private readonly heartbeats: HeartbeatBatch;
+  private readonly holdMs: number;
+  private readonly peers: EnginePeers;
   private timer: NodeJS.Timeout | undefined;
+  private holdTimer: NodeJS.Timeout | undefined;
+  private holding: Promise<void> | undefined;
+  private wakePeersQueued = false;
   private ticking: Promise<void> | undefined;
   private tickAgain = false;
   private stopped = false;
@@ -96,6 +133,13 @@ export class TaskEngine implements AgentEvents {
     this.logger = deps.logger;
     this.runnerId = deps.runnerId;
     this.metrics = deps.metrics ?? NO_TASK_METRICS;
+    this.holdMs = deps.holdMs ?? DEFAULT_HOLD_MS;
+    this.peers = deps.peers ?? {
+      signals: new LocalSignalChannel(),
+      alone: () => Promise.resolve(true),
+      leads: () => true,
+      connectedServerIds: () => Promise.resolve(deps.link.connectedServerIds()),
+    };
     this.store = new RegistryWorkflowStore(deps.tasks, deps.stepLog, deps.attempts, deps.logs);
     this.owners = new AttemptOwners(deps.attempts);
     this.dispatcher = new Dispatcher(
@@ -106,11 +150,20 @@ export class TaskEngine implements AgentEvents {
       deps.config.leaseMs,
       deps.logger,
     );
-    this.reaper = new LeaseReaper(deps.attempts, deps.link, deps.config, deps.logger, (attempt, outcome) => {
-      this.observeAttempt(attempt, outcome);
-      this.noteRetry(attempt, attempt.failure.message);
-      this.stepSettled(attempt.stepId);
-    });
+    this.reaper = new LeaseReaper(
+      deps.attempts,
+      {
+        connectedServerIds: () => this.peers.connectedServerIds(),
+        cancel: (serverId, ref, reason) => this.cancelOnAgent(serverId, ref, reason),
+      },
+      deps.config,
+      deps.logger,
+      (attempt, outcome) => {
+        this.observeAttempt(attempt, outcome);
+        this.noteRetry(attempt, attempt.failure.message);
+        this.stepSettled(attempt.stepId);
+      },
+    );
     this.heartbeats = new HeartbeatBatch(
       (batch) => this.attempts.renewLeases(batch, this.config.leaseMs),
       // Well inside the shortest lease the tests use.
@@ -125,26 +178,122 @@ export class TaskEngine implements AgentEvents {
       throw new Error(`no workflow is registered for the task types ${missing.join(', ')}`);
     }
     this.link.attach(this);
-    // After a master restart, agents get a lease plus their longest reconnect delay to come back
-    // and report what they still run.
-    await this.attempts.extendActiveLeases(this.config.leaseMs + AGENT_RECONNECT_MAX_DELAY_MS);
-    for (const task of await this.tasks.runningTasks()) {
-      this.logger.info(
-        { taskId: task.id, type: task.type, workflowVersion: task.workflowVersion },
-        'resuming a task that was running before the restart',
-      );
-      this.launch(task);
+    this.listenToPeers();
+    // After a restart of the only master, agents get a lease plus their longest reconnect delay to
+    // come back and report what they still run. With other masters alive, their agents are served.
+    if (await this.peers.alone()) {
+      await this.attempts.extendActiveLeases(this.config.leaseMs + AGENT_RECONNECT_MAX_DELAY_MS);
     }
+    // Its own tasks (a restart) at once, and any another master let go of.
+    await this.adopt(true);
     this.timer = setInterval(() => this.wake(), TICK_MS);
     this.timer.unref();
+    this.holdTimer = setInterval(() => void this.keepHolds(), Math.max(100, Math.floor(this.holdMs / 3)));
+    this.holdTimer.unref();
     this.wake();
   }
 
+  /**
+   * Stops taking work; the runs in flight stop where they are and their tasks are let go of at
+   * once, so another master (or this one, started again) adopts and replays them.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.holdTimer) clearInterval(this.holdTimer);
     await this.ticking;
+    await this.holding;
+    const held = [...this.runs.values()].map((entry) => entry.fence);
+    for (const { run, fence } of this.runs.values()) {
+      run.abandon(new OwnershipLostError(fence.taskId, fence.epoch, null));
+    }
+    await this.tasks
+      .releaseHolds(held)
+      .catch((error: unknown) => this.logger.error({ err: error }, 'could not let go of the tasks it ran'));
     await this.heartbeats.flush();
+  }
+
+  /** Takes running tasks whose master let go of them or went silent past its hold. */
+  private async adopt(own: boolean): Promise<void> {
+    const adopted = await this.tasks.adoptTasks(this.runnerId, this.holdMs, { own, limit: ADOPT_BATCH });
+    for (const task of adopted) {
+      this.logger.info(
+        { taskId: task.id, type: task.type, workflowVersion: task.workflowVersion, epoch: task.ownerEpoch },
+        own
+          ? 'resuming a task that was running before the restart'
+          : 'adopted a task another master let go of',
+      );
+      this.launch(task);
+    }
+  }
+
+  /**
+   * Renews the hold on every task this master runs (a run whose task was adopted elsewhere stops),
+   * passes on cancels asked for on other masters, and adopts what others let go of.
+   */
+  private keepHolds(): Promise<void> {
+    this.holding ??= (async () => {
+      try {
+        const entries = [...this.runs.values()];
+        const held = await this.tasks.renewHolds(
+          entries.map((entry) => entry.fence),
+          this.holdMs,
+        );
+        const still = new Map(held.map((row) => [row.taskId, row]));
+        for (const { run, fence } of entries) {
+          const row = still.get(fence.taskId);
+          if (!row) run.abandon(new OwnershipLostError(fence.taskId, fence.epoch, null));
+          else if (row.cancelRequested) void run.cancel();
+        }
+        if (!this.stopped) await this.adopt(false);
+      } catch (error) {
+        this.logger.error({ err: error }, 'could not renew the hold on its tasks; trying again');
+      } finally {
+        this.holding = undefined;
+      }
+    })();
+    return this.holding;
+  }
+
+  /** What the engines of the other masters tell this one. */
+  private listenToPeers(): void {
+    const { signals } = this.peers;
+    signals.on(SIGNAL.wake, () => this.wake());
+    signals.on(SIGNAL.settled, (body) => {
+      const { stepId } = body as { stepId?: unknown };
+      if (typeof stepId === 'string') this.stepSettledHere(stepId);
+    });
+    signals.on(SIGNAL.cancelAttempt, (body) => {
+      const { serverId, ref, reason } = body as { serverId: string; ref: AttemptRef; reason: string };
+      this.link.session(serverId)?.send({ cancel: { ref, reason } });
+    });
+    signals.on(SIGNAL.cancelTask, (body) => {
+      const { taskId } = body as { taskId?: unknown };
+      if (typeof taskId === 'string') void this.runs.get(taskId)?.run.cancel();
+    });
+    // Signals may have been missed: every waiting run reads its step again, and work is looked for.
+    signals.onResync(() => {
+      for (const stepId of [...this.stepWaiters.keys()]) this.stepSettledHere(stepId);
+      this.wake();
+    });
+  }
+
+  /** Wakes this engine and, soon after, the other masters' (a step queued, slots freed). */
+  private wakeEverywhere(): void {
+    this.wake();
+    if (this.wakePeersQueued) return;
+    this.wakePeersQueued = true;
+    setImmediate(() => {
+      this.wakePeersQueued = false;
+      this.peers.signals.send(SIGNAL.wake, {});
+    });
+  }
+
+  /** Sends a cancel to an attempt's agent: on this master's stream, or through the one holding it. */
+  private cancelOnAgent(serverId: string, ref: AttemptRef, reason: string): void {
+    const session = this.link.session(serverId);
+    if (session) session.send({ cancel: { ref, reason } });
+    else this.peers.signals.send(SIGNAL.cancelAttempt, { serverId, ref, reason });
   }
 
   /** Runs the engine loop soon; calls made while it runs fold into one more pass. */
@@ -177,23 +326,47 @@ export class TaskEngine implements AgentEvents {
       this.launch(task);
     }
     await this.dispatcher.dispatch();
-    await this.reaper.reap();
+    if (this.peers.leads()) await this.reaper.reap();
   }
 
   private launch(task: TaskEntity): void {
-    if (this.runs.has(task.id)) return;
+    const fence = { taskId: task.id, epoch: String(task.ownerEpoch) };
+    const existing = this.runs.get(task.id);
+    if (existing) {
+      if (existing.fence.epoch === fence.epoch) return;
+      // Its own hold lapsed and it took the task again: the older run stops, the new one replays.
+      existing.run.abandon(new OwnershipLostError(task.id, existing.fence.epoch, fence.epoch));
+      this.runs.delete(task.id);
+    }
     const version = task.workflowVersion ?? this.workflows.currentVersion(task.type);
     const registration = version === undefined ? undefined : this.workflows.resolve(task.type, version);
     if (!registration) {
       void this.failUnknownVersion(task, version);
       return;
     }
-    const run = new WorkflowRun(task, registration, this.store, this, this.bus, this.logger, this.metrics);
-    this.runs.set(task.id, run);
-    void run.execute().finally(() => {
-      this.runs.delete(task.id);
-      this.wake();
-    });
+    const coordinator = {
+      waitForStep: (stepId: string) => this.waitForStep(stepId),
+      cancelAttemptsOf: (taskId: string, reason: string) => this.cancelAttemptsOf(taskId, reason),
+      wake: () => this.wakeEverywhere(),
+    };
+    const run = new WorkflowRun(
+      task,
+      registration,
+      this.store.forTask(fence),
+      coordinator,
+      this.bus,
+      this.logger,
+      this.metrics,
+    );
+    const entry = { run, fence };
+    this.runs.set(task.id, entry);
+    void run
+      .execute()
+      .catch((error: unknown) => this.logger.error({ err: error, taskId: task.id }, 'a task run failed'))
+      .finally(() => {
+        if (this.runs.get(task.id) === entry) this.runs.delete(task.id);
+        this.wake();
+      });
   }
 
   /** A task started by a build with a workflow version this one does not have: it cannot be replayed. */
@@ -203,13 +376,15 @@ export class TaskEngine implements AgentEvents {
       `this master has no version ${version ?? '?'} of the ${task.type} workflow the task started with ` +
       `(it has ${known.length > 0 ? known.join(', ') : 'none'}): run it on the Berth version that started it`;
     this.logger.error({ taskId: task.id, type: task.type, workflowVersion: version }, message);
+    const fence = { taskId: task.id, epoch: String(task.ownerEpoch) };
     try {
-      await this.logs.appendMaster(task.id, `failed: ${message}`);
-      await this.tasks.finishTask(task.id, 'failed', {
-        error: message,
-        errorCode: 'WORKFLOW_VERSION_UNKNOWN',
-        rollbackCompleted: null,
-      });
+      await this.logs.appendMaster(task.id, `failed: ${message}`, fence);
+      await this.tasks.finishTask(
+        task.id,
+        'failed',
+        { error: message, errorCode: 'WORKFLOW_VERSION_UNKNOWN', rollbackCompleted: null },
+        fence,
+      );
       this.bus.publish(task.id, { kind: 'state', state: 'failed' });
       this.metrics.taskFinished(task.type, 'failed');
     } catch (error) {
@@ -248,9 +423,11 @@ export class TaskEngine implements AgentEvents {
     for (const attempt of cancelled) this.stepSettled(attempt.stepId);
     for (const attempt of await this.attempts.attemptsOfTask(taskId)) {
       if (attempt.state !== 'assigned' && attempt.state !== 'running') continue;
-      this.link.session(attempt.serverId)?.send({
-        cancel: { ref: { stepId: attempt.stepId, attemptId: attempt.id, epoch: attempt.epoch }, reason },
-      });
+      this.cancelOnAgent(
+        attempt.serverId,
+        { stepId: attempt.stepId, attemptId: attempt.id, epoch: attempt.epoch },
+        reason,
+      );
     }
   }
 
@@ -264,11 +441,18 @@ export class TaskEngine implements AgentEvents {
       this.logger.info({ taskId, type: task?.type }, 'task cancelled before it started');
       return;
     }
-    const run = this.runs.get(taskId);
-    if (run) await run.cancel();
+    const entry = this.runs.get(taskId);
+    if (entry) await entry.run.cancel();
+    else this.peers.signals.send(SIGNAL.cancelTask, { taskId });
   }
 
+  /** A step has its outcome: its run is told, here or on the master running its task. */
   private stepSettled(stepId: string): void {
+    this.stepSettledHere(stepId);
+    this.peers.signals.send(SIGNAL.settled, { stepId });
+  }
+
+  private stepSettledHere(stepId: string): void {
     const waiters = this.stepWaiters.get(stepId);
     if (!waiters) return;
     this.stepWaiters.delete(stepId);

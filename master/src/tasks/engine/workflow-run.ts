@@ -3,6 +3,7 @@ import type { TaskPhase } from '../../../../shared/src/api.js';
 import { StepErrorCode } from '../../../../shared/src/errors.js';
 import type { StepName, StepOutput, StepParams } from '../../../../shared/src/steps.js';
 import type { TaskParams, TaskType } from '../../../../shared/src/tasks.js';
+import { OwnershipLostError } from '../task-fence.js';
 import type { TaskLogBus } from '../task-log-bus.js';
 import { NO_TASK_METRICS, type TaskMetrics } from '../task-metrics.js';
 import type { TaskEntity } from '../task.entity.js';
@@ -62,6 +63,10 @@ export class WorkflowRun implements TaskContext {
   private phases: TaskPhase[];
   /** The process log's lines about this task carry its id and type. */
   private readonly taskLogger: Logger;
+  /** Set when another master took the task: this run stops where it is, writing nothing more. */
+  private lost: OwnershipLostError | undefined;
+  private readonly lostSignal: Promise<'lost'>;
+  private signalLost!: () => void;
 
   constructor(
     entity: TaskEntity,
@@ -86,14 +91,26 @@ export class WorkflowRun implements TaskContext {
     this.phases = [...entity.phases];
     this.cancelled = entity.cancelRequestedAt !== null;
     this.taskLogger = logger.child({ taskId: entity.id, type: entity.type });
+    this.lostSignal = new Promise((resolve) => {
+      this.signalLost = () => resolve('lost');
+    });
   }
 
   async execute(): Promise<void> {
+    try {
+      await this.runToEnd();
+    } catch (error) {
+      if (!this.stopsForLoss(error)) throw error;
+    }
+  }
+
+  private async runToEnd(): Promise<void> {
     const taskScope = this.scopes[0]!;
     let result: Record<string, unknown>;
     try {
       result = await this.registration.run(this);
     } catch (error) {
+      if (this.stopsForLoss(error)) return;
       await this.unwind(taskScope, true);
       await this.fail(error);
       return;
@@ -104,6 +121,30 @@ export class WorkflowRun implements TaskContext {
     this.metrics.taskFinished(this.task.type, 'succeeded');
     this.taskLogger.info('task succeeded');
   }
+
+  /**
+   * Another master adopted the task (this one was cut off or paused past its hold, and the engine
+   * or a refused write says so): the run stops here, without undoing or finishing anything — the
+   * new owner replays the workflow from the step log and carries on.
+   */
+  abandon(error: OwnershipLostError): void {
+    if (this.lost) return;
+    this.lost = error;
+    this.signalLost();
+  }
+
+  /** True (and logged once) when the run must stop because the task is no longer this master's. */
+  private stopsForLoss(error: unknown): boolean {
+    if (error instanceof OwnershipLostError) this.abandon(error);
+    if (!this.lost) return false;
+    if (!this.lossLogged) {
+      this.lossLogged = true;
+      this.taskLogger.warn({ reason: this.lost.message }, 'stopped running a task another master adopted');
+    }
+    return true;
+  }
+
+  private lossLogged = false;
 
   async cancel(): Promise<void> {
     this.cancelled = true;
@@ -134,6 +175,7 @@ export class WorkflowRun implements TaskContext {
     // Wait until the step is settled; the waiter is registered before each check, so a result that
     // lands in between is not missed.
     for (;;) {
+      this.refuseIfLost();
       const settled = this.engine.waitForStep(step.id);
       const current = await this.store.findStep(this.task.id, seq);
       if (current?.state === 'done') return current.output as StepOutput<S>;
@@ -145,7 +187,7 @@ export class WorkflowRun implements TaskContext {
           current.id,
         );
       }
-      await settled;
+      await Promise.race([settled, this.lostSignal]);
     }
   }
 
@@ -157,6 +199,7 @@ export class WorkflowRun implements TaskContext {
       return recorded.output as Recorded<R>;
     }
     this.refuseIfCancelled();
+    this.refuseIfLost();
     const value = await effect();
     // Stored as JSON and returned as stored, so this run and a replay see the same value.
     const output = value === undefined ? null : (JSON.parse(JSON.stringify(value)) as unknown);
@@ -230,6 +273,7 @@ export class WorkflowRun implements TaskContext {
       result = await run();
     } catch (error) {
       this.scopes.pop();
+      if (this.stopsForLoss(error)) throw error;
       if (scope.actions.some((action) => action.kind === 'rollback')) {
         await this.log(`${name} failed (${describe(error)}); undoing it`).catch(() => undefined);
       }
@@ -245,6 +289,7 @@ export class WorkflowRun implements TaskContext {
     let waited = false;
     while (!(await this.store.holdSlots(this.task.id, serverIds))) {
       this.refuseIfCancelled();
+      this.refuseIfLost();
       if (!waited) await this.log('waiting for a free slot on its servers before the window');
       waited = true;
       await new Promise((resolve) => setTimeout(resolve, SLOT_POLL_MS));
@@ -262,10 +307,13 @@ export class WorkflowRun implements TaskContext {
     this.unwinding++;
     try {
       for (const action of actions) {
+        // Another master owns the task now: it replays and undoes from the step log.
+        if (this.lost) return;
         try {
           if (action.kind === 'rollback') await this.log(`rolling back: ${action.name}`);
           await action.run();
         } catch (error) {
+          if (this.stopsForLoss(error)) return;
           complete = false;
           this.taskLogger.error(
             { err: error, [action.kind]: action.name, scope: scope.name, ...stepOf(error) },
@@ -303,6 +351,10 @@ export class WorkflowRun implements TaskContext {
         { reason: message, ...stepOf(thrown) },
         cancelled ? 'task cancelled' : 'task failed',
       );
+  }
+
+  private refuseIfLost(): void {
+    if (this.lost) throw this.lost;
   }
 
   private refuseIfCancelled(): void {

@@ -83,6 +83,8 @@ export class WorkflowHarness<T extends TaskType> {
       rollbackCompleted: null,
       phases: [],
       runnerId: 'test',
+      ownerEpoch: '1',
+      ownerExpiresAt: null,
       clientId: null,
       createdBy: 'test',
       createdAt: new Date('2026-12-01T00:00:00.000Z'),

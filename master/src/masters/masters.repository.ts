@@ -1,0 +1,151 @@
+import type { DataSource } from 'typeorm';
+import { sqlOne, sqlRows } from '../infra/db/sql.js';
+
+/** A master alive on the registry, as `berth master list` and the API show it. */
+export interface LiveMaster {
+  id: string;
+  httpUrl: string | null;
+  grpcPort: number | null;
+  startedAt: Date;
+  seenAt: Date;
+}
+
+/** Alive: seen within one lease. */
+const ALIVE = `seen_at > now() - ($1 || ' milliseconds')::interval`;
+
+/**
+ * The masters of one registry: who is alive, which process holds each name, who holds the
+ * periodic work, and which master holds each agent's stream. Every decision is one statement, so
+ * it holds however many masters make it at once.
+ */
+export class MastersRepository {
+  constructor(private readonly db: DataSource) {}
+
+  /**
+   * Records this process under its name, taking the name over from an older process (a restart, or
+   * one that is still running and will stop when it sees it). Returns when that older one was last
+   * seen, if it was.
+   */
+  async register(master: {
+    id: string;
+    instance: string;
+    httpUrl: string | null;
+    grpcPort: number | null;
+  }): Promise<{ replacedSeenAt: Date | null }> {
+    const previous = await sqlOne<{ seenAt: Date }>(
+      this.db,
+      `SELECT seen_at AS "seenAt" FROM masters WHERE id = $1`,
+      [master.id],
+    );
+    await sqlRows(
+      this.db,
+      `INSERT INTO masters (id, instance, http_url, grpc_port, started_at, seen_at)
+       VALUES ($1, $2, $3, $4, now(), now())
+       ON CONFLICT (id) DO UPDATE SET instance = EXCLUDED.instance, http_url = EXCLUDED.http_url,
+              grpc_port = EXCLUDED.grpc_port, started_at = now(), seen_at = now()
+       RETURNING id`,
+      [master.id, master.instance, master.httpUrl, master.grpcPort],
+    );
+    return { replacedSeenAt: previous?.seenAt ?? null };
+  }
+
+  /** Where it listens, once it does. */
+  async describe(id: string, instance: string, httpUrl: string, grpcPort: number): Promise<void> {
+    await sqlRows(
+      this.db,
+      `UPDATE masters SET http_url = $3, grpc_port = $4 WHERE id = $1 AND instance = $2 RETURNING id`,
+      [id, instance, httpUrl, grpcPort],
+    );
+  }
+
+  /** Says this process is alive; false when another process has taken its name since. */
+  async heartbeat(id: string, instance: string): Promise<boolean> {
+    const row = await sqlOne<{ id: string }>(
+      this.db,
+      `UPDATE masters SET seen_at = now() WHERE id = $1 AND instance = $2 RETURNING id`,
+      [id, instance],
+    );
+    return row !== undefined;
+  }
+
+  /** A master stopping: no longer alive, at once (its agents' rows count for nothing now). */
+  async leave(id: string, instance: string): Promise<void> {
+    await sqlRows(
+      this.db,
+      `UPDATE masters SET seen_at = now() - interval '1 day' WHERE id = $1 AND instance = $2 RETURNING id`,
+      [id, instance],
+    );
+    await sqlRows(this.db, `DELETE FROM master_leases WHERE instance = $1 RETURNING name`, [instance]);
+  }
+
+  liveMasters(leaseMs: number): Promise<LiveMaster[]> {
+    return sqlRows<LiveMaster>(
+      this.db,
+      `SELECT id, http_url AS "httpUrl", grpc_port AS "grpcPort", started_at AS "startedAt", seen_at AS "seenAt"
+         FROM masters WHERE ${ALIVE} ORDER BY id`,
+      [String(leaseMs)],
+    );
+  }
+
+  /**
+   * Takes or renews a lease on work that runs on one master at a time: granted when free, lapsed,
+   * or already this process's. True when this process holds it now.
+   */
+  async holdLease(name: string, holder: string, instance: string, leaseMs: number): Promise<boolean> {
+    const row = await sqlOne<{ name: string }>(
+      this.db,
+      `INSERT INTO master_leases (name, holder, instance, expires_at)
+       VALUES ($1, $2, $3, now() + ($4 || ' milliseconds')::interval)
+       ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, instance = EXCLUDED.instance,
+              expires_at = EXCLUDED.expires_at
+        WHERE master_leases.instance = EXCLUDED.instance OR master_leases.expires_at < now()
+       RETURNING name`,
+      [name, holder, instance, String(leaseMs)],
+    );
+    return row !== undefined;
+  }
+
+  /** The agent of a server holds its stream on this master now. */
+  async agentConnected(serverId: string, masterId: string, instance: string): Promise<void> {
+    await sqlRows(
+      this.db,
+      `INSERT INTO agent_connections (server_id, master_id, instance, connected_at) VALUES ($1, $2, $3, now())
+       ON CONFLICT (server_id) DO UPDATE SET master_id = EXCLUDED.master_id, instance = EXCLUDED.instance,
+              connected_at = now()
+       RETURNING server_id`,
+      [serverId, masterId, instance],
+    );
+  }
+
+  /** Its stream on this master ended; a row another master wrote since is left alone. */
+  async agentDisconnected(serverId: string, instance: string): Promise<void> {
+    await sqlRows(
+      this.db,
+      `DELETE FROM agent_connections WHERE server_id = $1 AND instance = $2 RETURNING server_id`,
+      [serverId, instance],
+    );
+  }
+
+  /** Servers whose agent is connected to a master alive (the process that wrote the row, still). */
+  async connectedServerIds(leaseMs: number): Promise<string[]> {
+    const rows = await sqlRows<{ serverId: string }>(
+      this.db,
+      `SELECT c.server_id AS "serverId" FROM agent_connections c
+         JOIN masters m ON m.id = c.master_id AND m.instance = c.instance
+        WHERE m.${ALIVE}`,
+      [String(leaseMs)],
+    );
+    return rows.map((row) => row.serverId);
+  }
+
+  /** How many agents each master alive holds, for spreading them and for the metrics. */
+  agentsPerMaster(leaseMs: number): Promise<Array<{ masterId: string; agents: number }>> {
+    return sqlRows(
+      this.db,
+      `SELECT m.id AS "masterId", count(c.server_id)::int AS agents
+         FROM masters m LEFT JOIN agent_connections c ON c.master_id = m.id AND c.instance = m.instance
+        WHERE m.${ALIVE} GROUP BY m.id ORDER BY m.id`,
+      [String(leaseMs)],
+    );
+  }
+}
