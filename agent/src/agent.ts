@@ -11,6 +11,7 @@ import { stepControlHandlers } from './control-handlers.js';
 import { ArchiveClient } from './link/archive-client.js';
 import { ControlConnection } from './link/connection.js';
 import { ensureIdentity } from './link/enroll.js';
+import { MasterRing } from './link/master-ring.js';
 import { agentServiceClient } from './link/grpc-client.js';
 import { StepRegistry } from './steps/registry.js';
 import { type FrameSink, StepSupervisor } from './steps/step-supervisor.js';
@@ -42,11 +43,11 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     Buffer.from(identity.privateKeyPem),
     Buffer.from(identity.certificatePem),
   );
-  const controlClient = agentServiceClient(config.masterAddress, credentials);
-  // Bulk transfers on a connection of their own, so that heartbeats never queue behind archive bytes.
-  const transferClient = agentServiceClient(config.masterAddress, credentials, {
-    'grpc.use_local_subchannel_pool': 1,
-  });
+  const masters = new MasterRing(config.masterAddresses, (address) => ({
+    control: agentServiceClient(address, credentials),
+    // Bulk transfers on a connection of their own, so that heartbeats never queue behind archive bytes.
+    transfer: agentServiceClient(address, credentials, { 'grpc.use_local_subchannel_pool': 1 }),
+  }));
 
   // Step groups a killed predecessor left running are stopped before the master hears from us: the
   // master may have rolled back what they were changing.
@@ -75,12 +76,18 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       agentVersion,
       runner,
       services,
-      archives: new ArchiveClient(transferClient),
+      // Archives go to the master the control stream is on.
+      archives: new ArchiveClient(() => masters.current().transfer),
       host: config.host,
     },
   });
   const connection = new ControlConnection({
-    open: () => controlClient.Connect(),
+    open: () => {
+      const master = masters.current();
+      log.info({ master: master.address }, 'dialling the master');
+      return master.control.Connect();
+    },
+    moveOn: (welcomed) => masters.moveOn(welcomed),
     logger: log,
     handlers: stepControlHandlers({
       supervisor,
@@ -110,7 +117,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   connection.start();
   log.info(
     {
-      master: config.masterAddress,
+      masters: config.masterAddresses,
       hostname: config.hostname,
       slots: config.slots,
       debugSteps: config.debugSteps,
@@ -137,8 +144,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         log.info('agent stopping');
         await supervisor.stop('the agent is stopping');
         await connection.stop();
-        controlClient.close();
-        transferClient.close();
+        masters.close();
         log.info('agent stopped');
       })();
       return stopping;

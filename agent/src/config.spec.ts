@@ -34,6 +34,19 @@ describe('loadAgentConfig', () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  it('takes several masters separated by commas, each checked, the first one first', () => {
+    const config = loadAgentConfig({
+      master: 'm1.example.org:7601, 10.0.0.6:7601,[::1]:7602',
+      dataDir: '/d',
+    });
+    expect(config.masterAddresses).toEqual(['m1.example.org:7601', '10.0.0.6:7601', '[::1]:7602']);
+    expect(config.masterAddress).toBe('m1.example.org:7601');
+    expect(config.masterHost).toBe('m1.example.org');
+    expect(configError(() => loadAgentConfig({ master: 'm1:7601,m2', dataDir: '/d' })).message).toMatch(
+      /"m2" is not HOST:PORT/,
+    );
+  });
+
   it('takes the name, slots, debug steps and the token', () => {
     const config = loadAgentConfig({
       master: '10.0.0.5:7601',

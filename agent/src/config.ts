@@ -78,9 +78,14 @@ export interface HostSettings {
 
 /** The agent's configuration, validated once at start and frozen. */
 export interface AgentConfig {
-  /** HOST:PORT as dialled (brackets kept for IPv6). */
+  /** HOST:PORT as dialled (brackets kept for IPv6): the first of masterAddresses. */
   readonly masterAddress: string;
-  /** The host part, without brackets: it must be in the master certificate's SANs. */
+  /**
+   * Every master it may dial, in the order given (--master A:7601,B:7601): it keeps one stream to
+   * one of them and moves to the next when it loses it.
+   */
+  readonly masterAddresses: readonly string[];
+  /** The host part of the first, without brackets: it must be in the master certificate's SANs. */
   readonly masterHost: string;
   readonly masterPort: number;
   readonly token: EnrollmentToken | undefined;
@@ -117,7 +122,8 @@ export function loadAgentConfig(
   options: AgentOptions,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): AgentConfig {
-  const { host, port } = parseMasterAddress(options.master);
+  const masters = parseMasterAddresses(options.master);
+  const { host, port } = masters[0]!;
   const dataDir = options.dataDir?.trim();
   if (!dataDir) {
     throw invalid('a data directory is required (--data-dir), e.g. /var/lib/berth/agent');
@@ -141,7 +147,8 @@ export function loadAgentConfig(
   }
   const token = options.token?.trim() ? parseEnrollmentToken(options.token) : undefined;
   return Object.freeze({
-    masterAddress: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`,
+    masterAddress: dialled(masters[0]!),
+    masterAddresses: [...new Set(masters.map(dialled))],
     masterHost: host,
     masterPort: port,
     token,
@@ -304,6 +311,20 @@ function lookUpUser(name: string, required: boolean): { name: string; uid: numbe
     throw invalid(`--web-user ${name} does not exist on this server (${AGENT_ENV.webUser})`);
   }
   return undefined;
+}
+
+/** Several masters' addresses, separated by commas (HOST:PORT each). */
+export function parseMasterAddresses(input: string | undefined): Array<{ host: string; port: number }> {
+  const items = (input ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+  if (items.length === 0) return [parseMasterAddress(input)];
+  return items.map((item) => parseMasterAddress(item));
+}
+
+function dialled({ host, port }: { host: string; port: number }): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** Splits HOST:PORT; accepts DNS names, IPv4 and bracketed IPv6. */

@@ -55,7 +55,16 @@ export interface ArchiveTransfers {
  * whatever the size.
  */
 export class ArchiveClient implements ArchiveTransfers {
-  constructor(private readonly client: AgentServiceClient) {}
+  /** `client`: the master to talk to now (with several, the one the control stream is on). */
+  constructor(client: AgentServiceClient | (() => AgentServiceClient)) {
+    this.clientOf = typeof client === 'function' ? client : () => client;
+  }
+
+  private readonly clientOf: () => AgentServiceClient;
+
+  private get client(): AgentServiceClient {
+    return this.clientOf();
+  }
 
   async putArchive(options: PutArchiveOptions): Promise<ArchiveTransferResult> {
     const { archiveId, ref, signal } = options;

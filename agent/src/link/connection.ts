@@ -32,7 +32,15 @@ export interface ControlConnectionOptions {
   stableAfterMs?: number;
   /** Heartbeat interval when the welcome gives none. */
   defaultHeartbeatMs?: number;
+  /**
+   * A stream ended (`welcomed`: it had been up): with several masters, the next one is dialled;
+   * true means at once (after a short jitter) instead of after the backoff.
+   */
+  moveOn?(welcomed: boolean): boolean;
 }
+
+/** How long an agent waits before dialling the next master (spread, so agents do not all land at once). */
+const FAILOVER_JITTER_MS = 500;
 
 /** Silence from the master for this many heartbeat intervals means the stream is dead. */
 export const SILENCE_INTERVALS = 3;
@@ -103,12 +111,15 @@ export class ControlConnection implements FrameSink {
       if (this.stopped) break;
       if (end.welcomed && Date.now() - started >= (this.options.stableAfterMs ?? 30_000))
         this.backoff.reset();
-      const retryInMs = this.backoff.nextDelayMs();
+      const failover = this.options.moveOn?.(end.welcomed) ?? false;
+      const retryInMs = failover
+        ? Math.floor(Math.random() * FAILOVER_JITTER_MS)
+        : this.backoff.nextDelayMs();
       logger.warn(
         { reason: end.reason, attempt: this.backoff.attempt, retryInMs },
         end.welcomed
-          ? 'lost the control stream to the master; reconnecting'
-          : 'cannot connect to the master; retrying',
+          ? `lost the control stream to the master; reconnecting${failover ? ' to the next master' : ''}`
+          : `cannot connect to the master; ${failover ? 'trying the next master' : 'retrying'}`,
       );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, retryInMs);

@@ -34,9 +34,9 @@ export async function ensureIdentity(
   const saved = await store.load();
   if (saved) {
     if (config.token) logger.info('already enrolled: the enrollment token is not needed and was not used');
-    if (saved.master !== config.masterAddress) {
+    if (!config.masterAddresses.includes(saved.master)) {
       logger.warn(
-        { enrolledWith: saved.master, master: config.masterAddress },
+        { enrolledWith: saved.master, masters: config.masterAddresses },
         'dialling another master address than at enrollment',
       );
     }
@@ -64,25 +64,25 @@ async function enrollWithRetry(
   const backoff = new Backoff(RECONNECT_BACKOFF);
   const giveUpAt = Date.now() + (options.unreachableForMs ?? 60_000);
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  for (;;) {
+  // With several masters, each try goes to the next: any of them enrolls (they share one CA).
+  for (let tries = 0; ; tries++) {
+    const masterAddress =
+      config.masterAddresses[tries % config.masterAddresses.length] ?? config.masterAddress;
     try {
-      return await enroll(config, token);
+      return await enroll({ ...config, masterAddress }, token);
     } catch (error) {
       if (!isServiceError(error) || !TRANSIENT.has(error.code)) throw error;
       const reason = `${grpc.status[error.code]}: ${error.details}`;
       if (Date.now() >= giveUpAt) {
         throw new AgentError(
           AgentErrorCode.MasterUnreachable,
-          `cannot reach the master at ${config.masterAddress} to enroll (${reason}): check the address and ` +
+          `cannot reach the master at ${config.masterAddresses.join(' or ')} to enroll (${reason}): check the address and ` +
             'that the master is running and reachable from this server',
           { cause: error },
         );
       }
       const delayMs = backoff.nextDelayMs();
-      logger.warn(
-        { master: config.masterAddress, reason, retryInMs: delayMs },
-        'cannot reach the master to enroll',
-      );
+      logger.warn({ master: masterAddress, reason, retryInMs: delayMs }, 'cannot reach the master to enroll');
       await sleep(delayMs);
     }
   }

@@ -36,7 +36,11 @@ export function registerAgentCommands(program: Command, ctx: CliContext): void {
   agent
     .command('start')
     .description('Run the agent in the foreground until Ctrl-C or SIGTERM, enrolling it on first start')
-    .requiredOption('--master <host:port>', "the master's agent (gRPC) address, e.g. master.example.com:7601")
+    .requiredOption(
+      '--master <host:port,...>',
+      "the master's agent (gRPC) address, e.g. master.example.com:7601; several masters separated by " +
+        'commas (m1:7601,m2:7601): the agent keeps one stream and moves to the next master when it loses it',
+    )
     // Declared for --help; commander hands the value to the global --token, which is read below.
     .option(
       '--token <token>',

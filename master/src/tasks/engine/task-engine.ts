@@ -320,7 +320,12 @@ export class TaskEngine implements AgentEvents {
   }
 
   private async tick(): Promise<void> {
-    const started = await this.tasks.startQueuedTasks(this.runnerId, 50, this.workflows.currentVersions());
+    const started = await this.tasks.startQueuedTasks(
+      this.runnerId,
+      50,
+      this.workflows.currentVersions(),
+      this.holdMs,
+    );
     for (const task of started) {
       this.bus.publish(task.id, { kind: 'state', state: 'running' });
       this.launch(task);
