@@ -28,6 +28,8 @@ export interface LightAgentFleetOptions {
   enrollConcurrency?: number;
   /** How long every agent of a batch has to show as connected on the master. */
   connectTimeoutMs?: number;
+  /** Several masters on one registry: every agent is given all of them (default: this master only). */
+  masters?: string[];
 }
 
 class LightAgentProcess {
@@ -146,7 +148,7 @@ export class LightAgentFleet {
         target.request(
           {
             kind: 'start',
-            master: this.master.grpcAddress,
+            master: (this.options.masters ?? [this.master.grpcAddress]).join(','),
             agents: batch,
             enrollConcurrency: this.options.enrollConcurrency ?? 4,
           },

@@ -28,6 +28,7 @@ import type {
   TaskQuery,
 } from './api-types.js';
 import type {
+  MasterInfo,
   CreatedNotificationTarget,
   NotificationDelivery,
   NotificationTarget,
@@ -75,6 +76,10 @@ export class ApiClient {
 
   health(): Promise<Health> {
     return this.request('GET', '/api/health', { auth: false });
+  }
+
+  async listMasters(): Promise<MasterInfo[]> {
+    return (await this.request<{ items: MasterInfo[] }>('GET', '/api/masters')).items;
   }
 
   createServer(input: { name: string; slots?: number }): Promise<CreatedServer> {

@@ -38,6 +38,8 @@ export interface Health {
   status: 'ok';
   version: string;
   database: string;
+  /** Which master answered (BERTH_MASTER_ID); absent from an older master. */
+  master?: string;
 }
 
 export interface AuditQuery {

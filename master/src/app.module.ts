@@ -9,6 +9,8 @@ import { TokensController } from './auth/tokens.controller.js';
 import { ClientsController } from './clients/clients.controller.js';
 import { ClientsService } from './clients/clients.service.js';
 import { HealthController } from './health.controller.js';
+import { MastersController } from './masters/masters.controller.js';
+import { MastersService } from './masters/masters.service.js';
 import { PlatformsController } from './platforms/platforms.controller.js';
 import { PlatformsService } from './platforms/platforms.service.js';
 import { HealthInfo } from './health-info.js';
@@ -62,6 +64,7 @@ export interface HttpDependencies {
   tasks: TasksService;
   bus: TaskLogBus;
   health: HealthInfo;
+  masters: MastersService;
   metrics: MasterMetrics;
   metricsAccess: MetricsAccess;
   logger: Logger;
@@ -96,6 +99,7 @@ export class AppModule {
       { provide: TasksService, useValue: dependencies.tasks },
       { provide: TaskLogBus, useValue: dependencies.bus },
       { provide: HealthInfo, useValue: dependencies.health },
+      { provide: MastersService, useValue: dependencies.masters },
       { provide: MasterMetrics, useValue: dependencies.metrics },
       { provide: MetricsAccess, useValue: dependencies.metricsAccess },
       { provide: APP_GUARD, useClass: AuthGuard },
@@ -105,6 +109,7 @@ export class AppModule {
       module: AppModule,
       controllers: [
         HealthController,
+        MastersController,
         AuthController,
         TokensController,
         ServersController,

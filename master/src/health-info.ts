@@ -5,5 +5,7 @@ export class HealthInfo {
   constructor(
     readonly database: DatabaseKind,
     readonly agentsConnected: () => number,
+    /** BERTH_MASTER_ID: which master answered, behind a load balancer. */
+    readonly masterId: string = 'master',
   ) {}
 }

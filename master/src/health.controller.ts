@@ -11,12 +11,17 @@ export class HealthController {
 
   @Get()
   @Public()
-  @ApiOperation({ summary: 'Liveness: { status, version, database, agentsConnected }; no token needed' })
+  @ApiOperation({
+    summary:
+      'Liveness: { status, version, database, master, agentsConnected } (master: which one answered; ' +
+      'agentsConnected: the agents whose stream it holds); no token needed',
+  })
   health() {
     return {
       status: 'ok',
       version: berthVersion(),
       database: this.info.database,
+      master: this.info.masterId,
       agentsConnected: this.info.agentsConnected(),
     };
   }

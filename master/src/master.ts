@@ -30,6 +30,7 @@ import { lockEmbeddedDatabase } from './infra/db/embedded-lock.js';
 import { LocalSignalChannel, PostgresSignalChannel, type SignalChannel } from './infra/db/signal-channel.js';
 import { MasterPresence } from './masters/master-presence.js';
 import { MastersRepository } from './masters/masters.repository.js';
+import { MastersService } from './masters/masters.service.js';
 import { AgentGrpcServer } from './infra/grpc/grpc-server.js';
 import { NestPinoLogger } from './infra/logging/logger.js';
 import { CertificateAuthority } from './pki/certificate-authority.js';
@@ -557,7 +558,8 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
           mailer !== undefined,
         ),
         bus,
-        health: new HealthInfo(database, () => gateway.connectedCount()),
+        health: new HealthInfo(database, () => gateway.connectedCount(), config.masterId),
+        masters: new MastersService(new MastersRepository(db), config.masterLeaseMs),
         metrics,
         metricsAccess: new MetricsAccess(auth, config.metricsToken),
         logger,

@@ -28,6 +28,21 @@ export interface Client {
   createdAt: string;
 }
 
+/** A master alive on the registry (several masters on one PostgreSQL). */
+export interface MasterInfo {
+  /** BERTH_MASTER_ID. */
+  id: string;
+  httpUrl: string | null;
+  grpcPort: number | null;
+  startedAt: string;
+  /** When it last said it is alive (every third of its lease). */
+  seenAt: string;
+  /** Agents whose stream it holds. */
+  agents: number;
+  /** It runs the periodic work (schedules, the lease sweep) now. */
+  periodic: boolean;
+}
+
 export interface Server {
   id: string;
   name: string;

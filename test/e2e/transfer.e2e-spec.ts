@@ -66,6 +66,7 @@ describe('archive transfer', () => {
     // The test archive is removed afterwards and nothing is left half-written.
     const store = join(database.dataDir, 'store');
     expect(readdirSync(join(store, 'archives'))).toEqual([]);
-    expect(readdirSync(join(store, 'tmp'))).toEqual([]);
+    const inFlight = readdirSync(join(store, 'tmp'), { recursive: true, withFileTypes: true });
+    expect(inFlight.filter((entry) => entry.isFile()).map((entry) => entry.name)).toEqual([]);
   });
 });

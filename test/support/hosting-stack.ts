@@ -88,7 +88,15 @@ export async function startHostingStack(options: {
  */
 export async function startHostingAgent(
   master: MasterHandle,
-  options: { name: string; label: string; root: string; web: WebStack; slots?: number },
+  options: {
+    name: string;
+    label: string;
+    root: string;
+    web: WebStack;
+    slots?: number;
+    /** Every master it may dial (several on one registry). */
+    masters?: string[];
+  },
 ): Promise<AgentHandle> {
   const { root, web } = options;
   const adminDefaults = join(root, 'db-admin.cnf');
@@ -99,6 +107,7 @@ export async function startHostingAgent(
     name: options.name,
     label: options.label,
     ...(options.slots !== undefined ? { slots: options.slots } : {}),
+    ...(options.masters ? { masters: options.masters } : {}),
     args: [
       '--root',
       root,

@@ -120,8 +120,16 @@ export async function startMaster(
      * certificate names it, so that agents on the test hosts dial it over the bridge.
      */
     gateway?: string;
+    /** Its own data directory instead of the database's (another master on the same PostgreSQL). */
+    dataDir?: string;
+    /**
+     * The admin token of the registry when it has one already (a second master on it shows none):
+     * the start is not waited on for a first token.
+     */
+    adminToken?: string;
   },
 ): Promise<MasterHandle> {
+  const dataDir = options.dataDir ?? database.dataDir;
   const [httpPort, grpcPort] = [await freePort(), await freePort()];
   const configDir = mkdtempSync(join(tmpdir(), 'berth-cli-'));
   const env: NodeJS.ProcessEnv = {
@@ -143,15 +151,15 @@ export async function startMaster(
     '--grpc-port',
     String(grpcPort),
     '--data-dir',
-    database.dataDir,
+    dataDir,
     ...(options.gateway ? ['--grpc-host', options.gateway, '--public-host', options.gateway] : []),
   ];
   const url = `http://127.0.0.1:${httpPort}`;
   const handle: MasterHandle = {
     url,
     grpcAddress: `${options.gateway ?? '127.0.0.1'}:${grpcPort}`,
-    token: '',
-    dataDir: database.dataDir,
+    token: options.adminToken ?? '',
+    dataDir,
     process: new BerthProcess(options.label, args, env),
     api: new Api(url, ''),
     restart: async () => {
@@ -164,6 +172,16 @@ export async function startMaster(
     },
   };
   const credentialsFile = join(configDir, 'credentials.json');
+  if (options.adminToken !== undefined) {
+    try {
+      await waitForHealth(handle);
+    } catch (error) {
+      await handle.stop();
+      throw error;
+    }
+    handle.api = new Api(url, options.adminToken);
+    return handle;
+  }
   try {
     await waitForHealth(handle);
     // The CLI saves the first admin token just after the API starts answering.
@@ -206,6 +224,8 @@ export async function startAgent(
     args?: string[];
     /** A test host to run on (test-hosts.ts): the agent runs in its network namespace. */
     host?: { namespace: string };
+    /** Every master it may dial (several on one registry); default: this master only. */
+    masters?: string[];
   },
 ): Promise<AgentHandle> {
   const { enrollment } = await master.api.post<{ enrollment: { token: string } }>('/api/servers', {
@@ -218,7 +238,7 @@ export async function startAgent(
     'agent',
     'start',
     '--master',
-    master.grpcAddress,
+    (options.masters ?? [master.grpcAddress]).join(','),
     '--name',
     options.name,
     '--data-dir',

@@ -5,6 +5,15 @@ import {
   loadAgentProtocol,
 } from '../../../shared/src/protocol.js';
 
+/**
+ * A name with several addresses (one A record per master) is dialled at one of them picked at random,
+ * and the next is tried when it fails (gRPC's pick_first with a shuffled list), so that agents given
+ * one name for several masters spread over them too.
+ */
+const SPREAD_OVER_ADDRESSES = JSON.stringify({
+  loadBalancingConfig: [{ pick_first: { shuffleAddressList: true } }],
+});
+
 /** A client of the master's AgentService at HOST:PORT. */
 export function agentServiceClient(
   address: string,
@@ -12,7 +21,11 @@ export function agentServiceClient(
   options: grpc.ChannelOptions = {},
 ): AgentServiceClient {
   const { AgentService } = loadAgentProtocol().berth.agent.v1;
-  return new AgentService(address, credentials, { ...GRPC_CHANNEL_OPTIONS, ...options });
+  return new AgentService(address, credentials, {
+    ...GRPC_CHANNEL_OPTIONS,
+    'grpc.service_config': SPREAD_OVER_ADDRESSES,
+    ...options,
+  });
 }
 
 /** Calls a unary method with a deadline and returns its answer as a promise. */

@@ -51,7 +51,7 @@ export class MasterRing {
   close(): void {
     for (const clients of this.clients.values()) {
       clients.control.close();
-      clients.transfer.close();
+      if (clients.transfer !== clients.control) clients.transfer.close();
     }
     this.clients.clear();
   }

@@ -7,6 +7,7 @@ import { loadAgentConfig } from '../config.js';
 import { stepControlHandlers } from '../control-handlers.js';
 import { ControlConnection } from '../link/connection.js';
 import { enroll } from '../link/enroll.js';
+import { MasterRing } from '../link/master-ring.js';
 import { agentServiceClient } from '../link/grpc-client.js';
 import { StepRegistry } from '../steps/registry.js';
 import { type FrameSink, type StepRuntime, StepSupervisor } from '../steps/step-supervisor.js';
@@ -66,7 +67,8 @@ export async function startLightAgent(
     },
     {},
   );
-  // Kept in memory only: a light agent is never restarted.
+  // Kept in memory only: a light agent is never restarted. Enrolled with the first master (any
+  // would do: they share one CA).
   const identity = await enroll(config, config.token!);
   const log = logger.child({ lightAgent: spec.name, serverId: identity.serverId });
   const credentials = grpc.credentials.createSsl(
@@ -76,8 +78,10 @@ export async function startLightAgent(
   );
   // A connection of its own, as a separate agent process has: agents sharing one HTTP/2 connection
   // would understate the master's per-connection cost.
-  const client = agentServiceClient(config.masterAddress, credentials, {
-    'grpc.use_local_subchannel_pool': 1,
+  // Several masters: one stream to one of them, picked at random, moved on as a real agent does.
+  const masters = new MasterRing(config.masterAddresses, (address) => {
+    const client = agentServiceClient(address, credentials, { 'grpc.use_local_subchannel_pool': 1 });
+    return { control: client, transfer: client };
   });
 
   const agentVersion = berthVersion();
@@ -112,7 +116,8 @@ export async function startLightAgent(
     onServerName: () => undefined,
   });
   const connection = new ControlConnection({
-    open: () => client.Connect(),
+    open: () => masters.current().control.Connect(),
+    moveOn: (welcomed) => masters.moveOn(welcomed),
     logger: log,
     handlers: {
       ...handlers,
@@ -135,7 +140,7 @@ export async function startLightAgent(
       stopping ??= (async () => {
         await supervisor.stop('the light agent is stopping');
         await connection.stop();
-        client.close();
+        masters.close();
       })();
       return stopping;
     },

@@ -96,6 +96,6 @@ describe('berth agent start', () => {
     ).toBe(2);
     expect(io.stderrText()).toContain(`Cannot read the token file ${join(dir, 'nope')}`);
     expect(await runCli(['agent', 'start'], io)).toBe(2);
-    expect(io.stderrText()).toContain("required option '--master <host:port>' not specified");
+    expect(io.stderrText()).toContain("required option '--master <host:port,...>' not specified");
   });
 });

@@ -19,7 +19,10 @@ describe('berth master start', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  function stubMaster(adminToken: string | null) {
+  function stubMaster(
+    adminToken: string | null,
+    ended: Promise<string> = new Promise<string>(() => undefined),
+  ) {
     const stop = vi.fn(() => Promise.resolve());
     const running: RunningMaster = {
       httpUrl: 'http://127.0.0.1:7600',
@@ -27,8 +30,7 @@ describe('berth master start', () => {
       grpcPort: 7601,
       adminToken,
       database: 'pglite',
-      // A master that runs until it is stopped.
-      ended: new Promise<string>(() => undefined),
+      ended,
       stop,
     };
     const startMaster = vi.fn((_flags: MasterFlags) => Promise.resolve(running));
@@ -97,6 +99,23 @@ describe('berth master start', () => {
       token: 'bt_first_admin_token',
     });
     expect((await stat(path)).mode & 0o777).toBe(0o600);
+  });
+
+  it('exits 1 with the reason when the master stops by itself (another process took its name)', async () => {
+    let end: (reason: string) => void = () => undefined;
+    const ended = new Promise<string>((resolve) => {
+      end = resolve;
+    });
+    const { startMaster, stop } = stubMaster(null, ended);
+    const { io, exit } = await runUntilStarted(
+      ['master', 'start', '--data-dir', join(dir, 'data')],
+      startMaster,
+    );
+    end('another master process took the name "m1" (BERTH_MASTER_ID): this one stops');
+    expect(await exit).toBe(1);
+    expect(io.stderrText()).toContain('the master stopped: another master process took the name "m1"');
+    // It stopped itself already.
+    expect(stop).not.toHaveBeenCalled();
   });
 
   it('does not save the token with --no-save-token', async () => {

@@ -11,6 +11,7 @@ import type { CliContext } from '../context.js';
 import { credentialsPath, readCredentials, writeCredentials } from '../credentials.js';
 import { CliError, ExitCode } from '../errors.js';
 import { collect, portNumber } from '../parsers.js';
+import { renderTable } from '../output/table.js';
 import { loadMaster } from '../runtime-modules.js';
 
 interface MasterStartOptions {
@@ -83,6 +84,37 @@ export function registerMasterCommands(program: Command, ctx: CliContext): void 
         if (flags[key] === undefined) delete flags[key];
       }
       ctx.exitCode = await startMaster(ctx, flags, options.saveToken, options.json === true);
+    });
+
+  master
+    .command('list')
+    .description(
+      'List the masters alive on the registry (several on one PostgreSQL): where each listens, the agents ' +
+        'whose stream it holds, and which one runs the periodic work (schedules, the lease sweep)',
+    )
+    .option('--json', 'print the masters as JSON')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const api = await ctx.client(command);
+      const masters = await api.listMasters();
+      if (options.json) return ctx.json(masters);
+      ctx.out(
+        renderTable(
+          [
+            { header: 'MASTER' },
+            { header: 'API' },
+            { header: 'AGENTS' },
+            { header: 'SEEN' },
+            { header: 'PERIODIC' },
+          ],
+          masters.map((item) => [
+            item.id,
+            item.httpUrl ?? '-',
+            String(item.agents),
+            item.seenAt.slice(11, 19),
+            item.periodic ? 'yes' : '',
+          ]),
+        ),
+      );
     });
 }
 

@@ -139,6 +139,11 @@ describe.each(TEST_DATABASE_KINDS)('archive store over gRPC on %s', (kind) => {
   let agent: EnrolledAgent;
   let client: AgentServiceClient;
   const storeDir = (sub: 'archives' | 'tmp') => join(kit.database.dataDir, 'store', sub);
+  /** Uploads in flight: files under store/tmp (a directory per master). */
+  const tmpFiles = () =>
+    readdirSync(storeDir('tmp'), { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => entry.name);
 
   beforeAll(async () => {
     kit = await startAgentLink(kind);
@@ -158,8 +163,8 @@ describe.each(TEST_DATABASE_KINDS)('archive store over gRPC on %s', (kind) => {
 
   async function expectNothingLeft(archiveId: string) {
     // The temp file is removed right after the error status is sent.
-    for (let i = 0; i < 50 && readdirSync(storeDir('tmp')).length > 0; i++) await sleep(20);
-    expect(readdirSync(storeDir('tmp'))).toEqual([]);
+    for (let i = 0; i < 50 && tmpFiles().length > 0; i++) await sleep(20);
+    expect(tmpFiles()).toEqual([]);
     expect(readdirSync(storeDir('archives'))).not.toContain(archiveId);
     expect((await kit.archives.info(archiveId))?.state).toBe('reserved');
   }
@@ -175,7 +180,7 @@ describe.each(TEST_DATABASE_KINDS)('archive store over gRPC on %s', (kind) => {
     expect(info).toMatchObject({ state: 'stored', sha256, sizeBytes: String(data.length) });
     expect(info?.storedAt).toBeInstanceOf(Date);
     expect(readFileSync(kit.archives.path(archiveId)).equals(data)).toBe(true);
-    expect(readdirSync(storeDir('tmp'))).toEqual([]);
+    expect(tmpFiles()).toEqual([]);
 
     // Downloaded by another attempt whose step names the archive.
     const reader = await seedAttempt(kit.db, { serverId: agent.serverId, archiveId });
@@ -262,7 +267,7 @@ describe.each(TEST_DATABASE_KINDS)('archive store over gRPC on %s', (kind) => {
     await write(call, { header: { archiveId, ref, size: '0' } });
     await write(call, { data: randomBytes(ARCHIVE_CHUNK_BYTES) });
     // Wait until the master has the temp file open, then cut the call.
-    for (let i = 0; i < 100 && readdirSync(storeDir('tmp')).length === 0; i++) await sleep(10);
+    for (let i = 0; i < 100 && tmpFiles().length === 0; i++) await sleep(10);
     call.cancel();
     expect((await rejection(result)).code).toBe(grpc.status.CANCELLED);
     await expectNothingLeft(archiveId);

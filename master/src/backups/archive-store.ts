@@ -89,15 +89,17 @@ export class ArchiveStore {
 
   constructor(
     private readonly archives: ArchiveRepository,
-    config: Pick<MasterConfig, 'dataDir'>,
+    config: Pick<MasterConfig, 'dataDir'> & Partial<Pick<MasterConfig, 'masterId'>>,
     private readonly logger: Logger,
     private readonly metrics: ArchiveMetrics = { archiveStored: () => undefined },
   ) {
     this.archivesDir = join(config.dataDir, 'store', 'archives');
-    this.tmpDir = join(config.dataDir, 'store', 'tmp');
+    // Uploads in flight, per master: several masters may share one store (a shared file system), and
+    // one starting must only clear what it left itself.
+    this.tmpDir = join(config.dataDir, 'store', 'tmp', config.masterId ?? 'master');
   }
 
-  /** Creates the store's directories and removes temp files a previous run left behind. */
+  /** Creates the store's directories and removes temp files a previous run of this master left behind. */
   start(): Promise<void> {
     this.ready ??= (async () => {
       await mkdir(this.archivesDir, { recursive: true, mode: 0o700 });

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { MastersRepository } from './masters.repository.js';
 
 /** The lease of the work that runs on one master at a time: schedules, the lease sweep, releases. */
-const PERIODIC_LEASE = 'periodic';
+export const PERIODIC_LEASE = 'periodic';
 
 export interface MasterIdentity {
   /** BERTH_MASTER_ID. */

@@ -138,14 +138,20 @@ export class MastersRepository {
     return rows.map((row) => row.serverId);
   }
 
-  /** How many agents each master alive holds, for spreading them and for the metrics. */
-  agentsPerMaster(leaseMs: number): Promise<Array<{ masterId: string; agents: number }>> {
+  /** The masters alive, with the agents each holds and whether it holds a lease (by name). */
+  liveMastersWithAgents(
+    leaseMs: number,
+    leaseName: string,
+  ): Promise<Array<LiveMaster & { agents: number; holdsLease: boolean }>> {
     return sqlRows(
       this.db,
-      `SELECT m.id AS "masterId", count(c.server_id)::int AS agents
+      `SELECT m.id, m.http_url AS "httpUrl", m.grpc_port AS "grpcPort", m.started_at AS "startedAt",
+              m.seen_at AS "seenAt", count(c.server_id)::int AS agents,
+              EXISTS (SELECT 1 FROM master_leases l WHERE l.name = $2 AND l.instance = m.instance
+                         AND l.expires_at > now()) AS "holdsLease"
          FROM masters m LEFT JOIN agent_connections c ON c.master_id = m.id AND c.instance = m.instance
         WHERE m.${ALIVE} GROUP BY m.id ORDER BY m.id`,
-      [String(leaseMs)],
+      [String(leaseMs), leaseName],
     );
   }
 }
