@@ -12,16 +12,31 @@ export interface TaskFence {
  * hold): the write was refused, and the run that tried it stops without finishing the task.
  */
 export class OwnershipLostError extends Error {
+  /**
+   * `currentEpoch`: the epoch a refused write found (a write was refused); null when the loss was
+   * found otherwise: a renewal that no longer matched, or this master stopping (`stopping`).
+   */
   constructor(
     readonly taskId: string,
     readonly epoch: string,
     readonly currentEpoch: string | null,
+    readonly stopping = false,
   ) {
     super(
-      `task ${taskId} is no longer this master's (it held epoch ${epoch}, the task is at ` +
-        `${currentEpoch ?? 'none'}): another master adopted it`,
+      stopping
+        ? `this master is stopping: task ${taskId} is left for another master (or this one, started again) to adopt`
+        : currentEpoch === null
+          ? `task ${taskId} is no longer this master's: its hold (epoch ${epoch}) was not renewed in time, and ` +
+            'another master adopted it'
+          : `a write for task ${taskId} was refused: this master held it at epoch ${epoch}, another master ` +
+            `adopted it (epoch ${currentEpoch})`,
     );
     this.name = 'OwnershipLostError';
+  }
+
+  /** True when a write was refused (rather than the loss seen by a renewal, or a stop). */
+  get writeRefused(): boolean {
+    return this.currentEpoch !== null;
   }
 }
 
@@ -36,5 +51,7 @@ export async function holdFence(manager: EntityManager, fence: TaskFence): Promi
     `SELECT owner_epoch::text AS epoch FROM tasks WHERE id = $1 FOR SHARE`,
     [fence.taskId],
   );
-  if (row?.epoch !== fence.epoch) throw new OwnershipLostError(fence.taskId, fence.epoch, row?.epoch ?? null);
+  if (row?.epoch !== fence.epoch) {
+    throw new OwnershipLostError(fence.taskId, fence.epoch, row?.epoch ?? 'none (the task is gone)');
+  }
 }

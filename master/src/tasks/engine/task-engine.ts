@@ -205,7 +205,7 @@ export class TaskEngine implements AgentEvents {
     await this.holding;
     const held = [...this.runs.values()].map((entry) => entry.fence);
     for (const { run, fence } of this.runs.values()) {
-      run.abandon(new OwnershipLostError(fence.taskId, fence.epoch, null));
+      run.abandon(new OwnershipLostError(fence.taskId, fence.epoch, null, true));
     }
     await this.tasks
       .releaseHolds(held)
@@ -340,7 +340,7 @@ export class TaskEngine implements AgentEvents {
     if (existing) {
       if (existing.fence.epoch === fence.epoch) return;
       // Its own hold lapsed and it took the task again: the older run stops, the new one replays.
-      existing.run.abandon(new OwnershipLostError(task.id, existing.fence.epoch, fence.epoch));
+      existing.run.abandon(new OwnershipLostError(task.id, existing.fence.epoch, null));
       this.runs.delete(task.id);
     }
     const version = task.workflowVersion ?? this.workflows.currentVersion(task.type);

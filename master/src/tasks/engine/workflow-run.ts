@@ -139,7 +139,12 @@ export class WorkflowRun implements TaskContext {
     if (!this.lost) return false;
     if (!this.lossLogged) {
       this.lossLogged = true;
-      this.taskLogger.warn({ reason: this.lost.message }, 'stopped running a task another master adopted');
+      if (this.lost.stopping) this.taskLogger.info('left the task for another master to adopt (stopping)');
+      else
+        this.taskLogger.warn(
+          { reason: this.lost.message, writeRefused: this.lost.writeRefused },
+          'stopped running a task another master adopted',
+        );
     }
     return true;
   }
