@@ -13,6 +13,8 @@ const DISPATCH_AGENTS = Number(process.env.BERTH_BENCH_HA_AGENTS ?? 500);
 const RSS_AGENTS = Number(process.env.BERTH_BENCH_HA_RSS_AGENTS ?? 1000);
 /** Bursts of one task per agent, measured after one to warm up. */
 const WAVES = 2;
+/** Tasks asked one after the other, for each of local and cross-master dispatch. */
+const ONE_AT_A_TIME = 40;
 
 /**
  * Several masters on one PostgreSQL (README, "High availability"): step dispatch with 1, 2 and 3
@@ -82,6 +84,35 @@ describe('several masters', () => {
       }
       figures[`masters${count}DispatchP50Ms`] = round(quantile(dispatch, 0.5));
       figures[`masters${count}DispatchP99Ms`] = round(quantile(dispatch, 0.99));
+      if (count > 1) {
+        // One task at a time, asked of the master holding the agent's stream (local) or of another
+        // (cross: the step goes out through the other master, woken by a notification).
+        const holders = new Map(
+          (
+            await sql.query<{ name: string; master: string }>(
+              `SELECT s.name, c.master_id AS master FROM agent_connections c JOIN servers s ON s.id = c.server_id`,
+            )
+          ).rows.map((row) => [row.name, row.master]),
+        );
+        for (const kind of ['local', 'cross'] as const) {
+          const latencies: number[] = [];
+          for (let index = 0; index < ONE_AT_A_TIME; index++) {
+            const server = fleet.names[index % fleet.names.length]!;
+            const holder = holders.get(server);
+            const asked = group.masters.find((master, at) =>
+              kind === 'local' ? `m${at + 1}` === holder : `m${at + 1}` !== holder,
+            )!;
+            const { id } = await asked.api.post<{ id: string }>('/api/tasks', { type: 'debug.noop', server });
+            latencies.push(await dispatchedAfter(sql, id));
+          }
+          figures[`masters${count}OneAtATime${kind === 'local' ? 'Local' : 'Cross'}P50Ms`] = round(
+            quantile(latencies, 0.5),
+          );
+          figures[`masters${count}OneAtATime${kind === 'local' ? 'Local' : 'Cross'}P99Ms`] = round(
+            quantile(latencies, 0.99),
+          );
+        }
+      }
       figures[`masters${count}RssMB`] = group.masters
         .map((master) => round(master.process.rssBytes() / MB, 0))
         .join(' / ');
@@ -151,6 +182,27 @@ describe('several masters', () => {
     });
   }
 });
+
+/** Waits for a task to succeed; its dispatch latency (created → started on the agent), in ms. */
+async function dispatchedAfter(sql: pg.Client, taskId: string): Promise<number> {
+  const { ms } = await eventually(
+    `task ${taskId} to finish`,
+    async () => {
+      const { rows } = await sql.query<{ state: string; ms: number }>(
+        `SELECT t.state, EXTRACT(EPOCH FROM a.started_at - t.created_at) * 1000 AS ms
+           FROM tasks t JOIN step_attempts a ON a.task_id = t.id WHERE t.id = $1`,
+        [taskId],
+      );
+      const row = rows[0];
+      if (row?.state === 'failed' || row?.state === 'cancelled')
+        throw new Error(`task ${taskId} ${row.state}`);
+      return row?.state === 'succeeded' ? { ms: Number(row.ms) } : undefined;
+    },
+    30_000,
+    5,
+  );
+  return ms;
+}
 
 /** One debug.noop task per server, asked of the masters in turn. */
 async function burst(group: MasterGroup, servers: string[]): Promise<string[]> {

@@ -4,7 +4,7 @@ import { RETRYABLE_STEPS, STEP_ATTEMPTS_MAX } from '../../../shared/src/steps.js
 import type { StepOutcome } from '../agents/agent-events.js';
 import { sqlOne, sqlRows } from '../infra/db/sql.js';
 import { StepAttemptEntity } from './step-attempt.entity.js';
-import { holdFence, type TaskFence } from './task-fence.js';
+import { fencedTransaction, type TaskFence } from './task-fence.js';
 
 /** An attempt with what the dispatcher needs to send it. */
 export interface DispatchableAttempt {
@@ -382,8 +382,7 @@ export class AttemptsRepository {
    */
   async holdSlots(taskId: string, serverIds: readonly string[], fence?: TaskFence): Promise<boolean> {
     const ordered = [...new Set(serverIds)].sort();
-    return this.db.transaction(async (manager) => {
-      if (fence) await holdFence(manager, fence);
+    return fencedTransaction(this.db, fence, async (manager) => {
       for (const serverId of ordered) {
         const held = await sqlOne<{ slot_no: number }>(
           manager,
@@ -416,8 +415,7 @@ export class AttemptsRepository {
   }
 
   async releaseSlots(taskId: string, fence?: TaskFence): Promise<void> {
-    await this.db.transaction(async (manager) => {
-      if (fence) await holdFence(manager, fence);
+    await fencedTransaction(this.db, fence, async (manager) => {
       await sqlRows(manager, `UPDATE server_slots SET task_id = NULL WHERE task_id = $1 RETURNING slot_no`, [
         taskId,
       ]);

@@ -3,7 +3,7 @@ import { sqlRows } from '../infra/db/sql.js';
 import { TaskRecordEntity } from './task-record.entity.js';
 import { TaskStepEntity } from './task-step.entity.js';
 import type { NewStep } from './engine/workflow-store.js';
-import { holdFence, type TaskFence } from './task-fence.js';
+import { fencedTransaction, type TaskFence } from './task-fence.js';
 
 /**
  * A task's step log: the agent steps its workflow asked for (each with its attempts) and the
@@ -22,8 +22,7 @@ export class StepLogRepository {
 
   /** Records a new step and its first attempt (pending), in one transaction; fenced, for its owner only. */
   async createStep(input: NewStep, fence?: TaskFence): Promise<TaskStepEntity> {
-    return this.db.transaction(async (manager) => {
-      if (fence) await holdFence(manager, fence);
+    return fencedTransaction(this.db, fence, async (manager) => {
       const steps = manager.getRepository(TaskStepEntity);
       const step = await steps.save(
         steps.create({
@@ -57,8 +56,7 @@ export class StepLogRepository {
     output: unknown,
     fence?: TaskFence,
   ): Promise<void> {
-    await this.db.transaction(async (manager) => {
-      if (fence) await holdFence(manager, fence);
+    await fencedTransaction(this.db, fence, async (manager) => {
       await sqlRows(
         manager,
         `INSERT INTO task_records (task_id, seq, name, output) VALUES ($1, $2, $3, $4) RETURNING seq`,

@@ -1,4 +1,4 @@
-import type { EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { sqlOne } from '../infra/db/sql.js';
 
 /** Which task a write is for, and the owner epoch the writing master holds it under. */
@@ -54,4 +54,19 @@ export async function holdFence(manager: EntityManager, fence: TaskFence): Promi
   if (row?.epoch !== fence.epoch) {
     throw new OwnershipLostError(fence.taskId, fence.epoch, row?.epoch ?? 'none (the task is gone)');
   }
+}
+
+/**
+ * Runs `write` in a transaction that first holds the fence (see holdFence), when there is one: the
+ * form of every write a workflow run makes for its task.
+ */
+export function fencedTransaction<T>(
+  db: DataSource,
+  fence: TaskFence | undefined,
+  write: (manager: EntityManager) => Promise<T>,
+): Promise<T> {
+  return db.transaction(async (manager) => {
+    if (fence) await holdFence(manager, fence);
+    return write(manager);
+  });
 }

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { LogLine } from '../../../shared/src/api.js';
 import { sqlRows, type SqlExecutor } from '../infra/db/sql.js';
-import { holdFence, type TaskFence } from './task-fence.js';
+import { fencedTransaction, type TaskFence } from './task-fence.js';
 
 export interface LogLineInput {
   stepId: string | null;
@@ -55,10 +55,11 @@ export class TaskLogsRepository {
   async appendMaster(taskId: string, text: string, fence?: TaskFence): Promise<LogLine | undefined> {
     const line = { stepId: null, attemptId: null, seq: null, stream: 'master', text, at: new Date() };
     if (!fence) return (await this.append(taskId, [line]))[0];
-    return this.db.transaction(async (manager) => {
-      await holdFence(manager, fence);
-      return (await this.append(taskId, [line], manager))[0];
-    });
+    return fencedTransaction(
+      this.db,
+      fence,
+      async (manager) => (await this.append(taskId, [line], manager))[0],
+    );
   }
 
   /** The lines after the cursor `afterId`, oldest first. */

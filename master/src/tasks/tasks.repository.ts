@@ -4,7 +4,7 @@ import { TASK_KINDS, type TaskParams, type TaskState, type TaskType } from '../.
 import { isUniqueViolation, sqlOne, sqlRows, type SqlExecutor } from '../infra/db/sql.js';
 import { TaskEntity, type TaskPhase } from './task.entity.js';
 import type { TaskOutcome } from './engine/workflow-store.js';
-import { holdFence, type TaskFence } from './task-fence.js';
+import { fencedTransaction, type TaskFence } from './task-fence.js';
 
 /** A task as a feature queues it, its params typed by its type's definition (its target kind too). */
 export interface NewTask<T extends TaskType = TaskType> {
@@ -259,8 +259,7 @@ export class TasksRepository {
     outcome: TaskOutcome,
     fence?: TaskFence,
   ): Promise<void> {
-    await this.db.transaction(async (manager) => {
-      if (fence) await holdFence(manager, fence);
+    await fencedTransaction(this.db, fence, async (manager) => {
       await sqlRows(
         manager,
         `UPDATE tasks SET state = $2, finished_at = now(), result = $3, error = $4, error_code = $5,
@@ -298,8 +297,7 @@ export class TasksRepository {
   }
 
   async setPhases(id: string, phases: TaskPhase[], fence?: TaskFence): Promise<void> {
-    await this.db.transaction(async (manager) => {
-      if (fence) await holdFence(manager, fence);
+    await fencedTransaction(this.db, fence, async (manager) => {
       await sqlRows(manager, `UPDATE tasks SET phases = $2 WHERE id = $1 RETURNING id`, [
         id,
         JSON.stringify(phases),
