@@ -178,7 +178,12 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
     stops.push(() => signals.close());
     const masterPresence = new MasterPresence(
       new MastersRepository(db),
-      { id: config.masterId, instance: signals.instance, leaseMs: config.masterLeaseMs },
+      {
+        id: config.masterId,
+        instance: signals.instance,
+        leaseMs: config.masterLeaseMs,
+        alone: database === 'pglite',
+      },
       logger.child({ component: 'masters' }),
       (reason) => {
         logger.error({ masterId: config.masterId }, reason);

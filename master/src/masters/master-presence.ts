@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import { ConfigError } from '../infra/config/master-config.js';
 import type { MastersRepository } from './masters.repository.js';
 
 /** The lease of the work that runs on one master at a time: schedules, the lease sweep, releases. */
@@ -12,13 +13,18 @@ export interface MasterIdentity {
   instance: string;
   /** BERTH_MASTER_LEASE_MS: how long it counts as alive, and holds what it holds, unrenewed. */
   leaseMs: number;
+  /**
+   * Whether it may take its name from a process seen alive moments ago: on the embedded database,
+   * which one process alone can open, that process is surely gone (killed and started again).
+   */
+  alone?: boolean;
 }
 
 /**
  * This master among the others of its registry: it says it is alive every third of a lease, holds
  * the periodic work while no other master does, and records which agents hold their stream here.
- * A process that finds its name taken by a newer one (started again under the same BERTH_MASTER_ID)
- * is told through `replaced` and must stop.
+ * A process that finds its name taken by a newer one (it was paused past its lease, and another
+ * started under the same BERTH_MASTER_ID meanwhile) is told through `replaced` and must stop.
  */
 export class MasterPresence {
   private timer: NodeJS.Timeout | undefined;
@@ -34,18 +40,30 @@ export class MasterPresence {
     private readonly replaced: (reason: string) => void,
   ) {}
 
+  /**
+   * Registers this master; refuses (ConfigError) when another process alive holds its name: two
+   * masters under one BERTH_MASTER_ID would take each other's tasks.
+   */
   async start(): Promise<void> {
-    const { replacedSeenAt } = await this.masters.register({
-      id: this.identity.id,
-      instance: this.identity.instance,
-      httpUrl: null,
-      grpcPort: null,
-    });
+    const registration = await this.masters.register(
+      { id: this.identity.id, instance: this.identity.instance, httpUrl: null, grpcPort: null },
+      { leaseMs: this.identity.leaseMs, takeOverLive: this.identity.alone ?? false },
+    );
+    if (!registration.registered) {
+      const { held } = registration;
+      const ago = Math.max(0, Math.round((Date.now() - new Date(held.seenAt).getTime()) / 1000));
+      throw new ConfigError(
+        `another master runs as BERTH_MASTER_ID=${this.identity.id} (seen ${ago} s ago` +
+          `${held.httpUrl ? `, API at ${held.httpUrl}` : ''}): give each master its own BERTH_MASTER_ID. ` +
+          `A master killed moments ago counts as alive for BERTH_MASTER_LEASE_MS ` +
+          `(${this.identity.leaseMs} ms): start it again after that`,
+      );
+    }
+    const { replacedSeenAt } = registration;
     if (replacedSeenAt && Date.now() - replacedSeenAt.getTime() < this.identity.leaseMs) {
-      this.logger.warn(
+      this.logger.info(
         { masterId: this.identity.id, lastSeen: replacedSeenAt.toISOString() },
-        'took over the name of a master that was alive moments ago (a restart; if another master ' +
-          'runs under this BERTH_MASTER_ID, it stops now: give each master its own)',
+        "took its name back from the process that ran before it (the embedded database is this one's alone)",
       );
     }
     await this.beat();

@@ -22,31 +22,48 @@ export class MastersRepository {
   constructor(private readonly db: DataSource) {}
 
   /**
-   * Records this process under its name, taking the name over from an older process (a restart, or
-   * one that is still running and will stop when it sees it). Returns when that older one was last
-   * seen, if it was.
+   * Records this process under its name. A name whose process was seen within `leaseMs` is still
+   * held: refused (`held` says by whom), unless `takeOverLive` (the embedded database, which one
+   * process alone can open, so the holder is surely gone). Returns when the previous holder was last
+   * seen, if there was one.
    */
-  async register(master: {
-    id: string;
-    instance: string;
-    httpUrl: string | null;
-    grpcPort: number | null;
-  }): Promise<{ replacedSeenAt: Date | null }> {
-    const previous = await sqlOne<{ seenAt: Date }>(
+  async register(
+    master: { id: string; instance: string; httpUrl: string | null; grpcPort: number | null },
+    options: { leaseMs: number; takeOverLive: boolean },
+  ): Promise<{ registered: true; replacedSeenAt: Date | null } | { registered: false; held: LiveMaster }> {
+    const previous = await sqlOne<LiveMaster>(
       this.db,
-      `SELECT seen_at AS "seenAt" FROM masters WHERE id = $1`,
+      `SELECT id, http_url AS "httpUrl", grpc_port AS "grpcPort", started_at AS "startedAt", seen_at AS "seenAt"
+         FROM masters WHERE id = $1`,
       [master.id],
     );
-    await sqlRows(
+    const row = await sqlOne<{ id: string }>(
       this.db,
       `INSERT INTO masters (id, instance, http_url, grpc_port, started_at, seen_at)
        VALUES ($1, $2, $3, $4, now(), now())
        ON CONFLICT (id) DO UPDATE SET instance = EXCLUDED.instance, http_url = EXCLUDED.http_url,
               grpc_port = EXCLUDED.grpc_port, started_at = now(), seen_at = now()
+        WHERE $6 OR masters.seen_at <= now() - ($5 || ' milliseconds')::interval
        RETURNING id`,
-      [master.id, master.instance, master.httpUrl, master.grpcPort],
+      [
+        master.id,
+        master.instance,
+        master.httpUrl,
+        master.grpcPort,
+        String(options.leaseMs),
+        options.takeOverLive,
+      ],
     );
-    return { replacedSeenAt: previous?.seenAt ?? null };
+    if (!row) {
+      const held = await sqlOne<LiveMaster>(
+        this.db,
+        `SELECT id, http_url AS "httpUrl", grpc_port AS "grpcPort", started_at AS "startedAt", seen_at AS "seenAt"
+           FROM masters WHERE id = $1`,
+        [master.id],
+      );
+      return { registered: false, held: held ?? previous! };
+    }
+    return { registered: true, replacedSeenAt: previous?.seenAt ?? null };
   }
 
   /** Where it listens, once it does. */

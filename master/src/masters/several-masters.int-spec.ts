@@ -299,30 +299,66 @@ describe('several masters on one PostgreSQL', () => {
     await waitFor('the other master to take the periodic work', () => second.presence.leads(), 5_000);
   });
 
-  it('stops an older process when a newer one takes its name', async () => {
+  it('refuses a second process under the name of a master alive', async () => {
     const db = await openDatabase({ url: database.url, dataDir: database.dataDir });
     try {
-      const masters = new MastersRepository(db);
+      const holder = await startMaster('master-taken');
+      const second = new MasterPresence(
+        new MastersRepository(db),
+        { id: 'master-taken', instance: '00000000-0000-4000-8000-000000000009', leaseMs: HOLD_MS },
+        pino({ level: 'silent' }),
+        () => undefined,
+      );
+      await expect(second.start()).rejects.toThrow(
+        /another master runs as BERTH_MASTER_ID=master-taken \(seen \d+ s ago\): give each master its own/,
+      );
+      // The holder was not disturbed: its process still holds the name.
+      expect(await new MastersRepository(db).heartbeat('master-taken', holder.signals.instance)).toBe(true);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('stops a paused process that finds its name taken when it resumes', async () => {
+    const db = await openDatabase({ url: database.url, dataDir: database.dataDir });
+    try {
+      const olderRepository = new MastersRepository(db);
       const replaced: string[] = [];
       const older = new MasterPresence(
-        masters,
+        olderRepository,
         { id: 'master-name', instance: '00000000-0000-4000-8000-000000000001', leaseMs: HOLD_MS },
         pino({ level: 'silent' }),
         (reason) => replaced.push(reason),
       );
       await older.start();
       expect(older.leads()).toBe(true);
-      await masters.register({
-        id: 'master-name',
-        instance: '00000000-0000-4000-8000-000000000002',
-        httpUrl: null,
-        grpcPort: null,
+      // Paused: its heartbeats hang until it resumes.
+      const heartbeat = olderRepository.heartbeat.bind(olderRepository);
+      let resume: () => void = () => undefined;
+      const resumed = new Promise<void>((resolve) => {
+        resume = resolve;
       });
+      vi.spyOn(olderRepository, 'heartbeat').mockImplementation(async (id, instance) => {
+        await resumed;
+        return heartbeat(id, instance);
+      });
+      await sleep(HOLD_MS + 200);
+      // Past its lease, another process may start under the name.
+      const newer = await new MastersRepository(db).register(
+        {
+          id: 'master-name',
+          instance: '00000000-0000-4000-8000-000000000002',
+          httpUrl: null,
+          grpcPort: null,
+        },
+        { leaseMs: HOLD_MS, takeOverLive: false },
+      );
+      expect(newer.registered).toBe(true);
+      resume();
       await waitFor('the older process to be told', () => replaced.length > 0, 5_000);
       expect(replaced[0]).toMatch(/took the name "master-name"/);
       expect(older.leads()).toBe(false);
       await older.stop();
-      await sleep(10);
     } finally {
       await db.destroy();
     }
