@@ -268,8 +268,9 @@ describe('several masters on one PostgreSQL', () => {
     console.info(`several masters: ${moved} of ${SITES} sites on the new platform, the rest rolled back`);
     expect(moved).toBeGreaterThan(SITES / 2);
 
-    // The paused master came back to find its tasks adopted: it stopped running them, each either
-    // told by its renewal (before it wrote anything) or by the registry refusing its write.
+    // The paused master came back to find its tasks adopted: the registry refused its late writes
+    // (the renewal of its holds, or a workflow write, whichever it made first) and it stopped
+    // running them.
     if (pausedProcess) {
       const stopped = pausedProcess
         .text()
@@ -278,7 +279,8 @@ describe('several masters on one PostgreSQL', () => {
         .map((line) => JSON.parse(line) as { taskId: string; writeRefused: boolean });
       console.info(
         `several masters: the paused master gave up ${stopped.length} task(s), ` +
-          `${stopped.filter((line) => line.writeRefused).length} of them on a refused write`,
+          `${stopped.filter((line) => line.writeRefused).length} on a refused workflow write, the others on a ` +
+          'refused renewal of their hold',
       );
       expect(stopped.length).toBeGreaterThan(0);
     }

@@ -26,15 +26,15 @@ export class OwnershipLostError extends Error {
       stopping
         ? `this master is stopping: task ${taskId} is left for another master (or this one, started again) to adopt`
         : currentEpoch === null
-          ? `task ${taskId} is no longer this master's: its hold (epoch ${epoch}) was not renewed in time, and ` +
-            'another master adopted it'
+          ? `task ${taskId} is no longer this master's: the renewal of its hold under epoch ${epoch} was ` +
+            'refused (the hold had lapsed and another master adopted the task)'
           : `a write for task ${taskId} was refused: this master held it at epoch ${epoch}, another master ` +
             `adopted it (epoch ${currentEpoch})`,
     );
     this.name = 'OwnershipLostError';
   }
 
-  /** True when a write was refused (rather than the loss seen by a renewal, or a stop). */
+  /** True when a workflow write was refused (rather than the hold's renewal, or a stop). */
   get writeRefused(): boolean {
     return this.currentEpoch !== null;
   }
