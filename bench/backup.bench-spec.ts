@@ -142,7 +142,7 @@ describe('backup and restore throughput', () => {
 
     // Berth restore (which backs the current state up first, as it always does).
     const restore = JSON.parse(
-      (await hosts.berth('site', 'restore', DOMAIN, '--backup', made.id, '--json')).stdout,
+      (await hosts.berth('site', 'restore', DOMAIN, '--backup', made.id, '--json', '--yes')).stdout,
     ) as TaskSummary;
     const restoreTask = await waitForTask(hosts.master, restore.id);
     expect(restoreTask.state, restoreTask.error ?? '').toBe('succeeded');

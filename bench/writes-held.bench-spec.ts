@@ -87,7 +87,7 @@ describe('writes held by a migrate: strategy and rollback point', () => {
           };
           table.push(row);
           console.info(JSON.stringify(row));
-          await berth('site', 'delete', domain, '--force');
+          await berth('site', 'delete', domain, '--force', '--yes');
         }
       },
       DB_MB.reduce((sum, size) => Math.max(sum, size), 0) * 6_000 + 600_000,

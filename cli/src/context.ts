@@ -1,8 +1,12 @@
 import type { Command } from 'commander';
 import { ApiClient } from './api-client.js';
+import { CliError, ExitCode } from './errors.js';
 import { type Env, resolveConnection } from './credentials.js';
 import type { TerminalStream } from './output/progress.js';
 import type { AgentModule, MasterModule } from './runtime-modules.js';
+
+/** The help of a destructive command's --yes. */
+export const YES_HELP = 'go on without asking (off a terminal, where nobody can be asked, it is required)';
 
 /** The signals the CLI reacts to; `process` in real use, an EventEmitter in tests. */
 export interface SignalSource {
@@ -25,6 +29,11 @@ export interface CliIo {
   fetch?: typeof fetch;
   /** Stand-ins for the master and agent entry points (tests); the real ones load on demand. */
   modules?: { master?: () => Promise<MasterModule>; agent?: () => Promise<AgentModule> };
+  /**
+   * A person at a terminal, to ask before a command destroys something (CliContext.confirm);
+   * absent when stdin is not a terminal (scripts, pipes, CI): such commands then need --yes.
+   */
+  terminal?: { ask(question: string): Promise<string> };
 }
 
 export interface GlobalOptions {
@@ -40,6 +49,8 @@ export class CliContext {
   jsonErrors = false;
   readonly now: () => number;
   readonly pollIntervalMs: number;
+  /** --timeout: how long a command waits for a task, at most; undefined: until it ends. */
+  timeoutMs: number | undefined;
 
   constructor(
     readonly io: CliIo,
@@ -65,6 +76,51 @@ export class CliContext {
   /** Machine-readable output: JSON on stdout and nothing else. */
   json(value: unknown): void {
     this.io.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  }
+
+  /**
+   * The signal a wait listens to: Ctrl-C, or --timeout passing. `timedOut()` says which, once it
+   * fired; `done()` clears the timer.
+   */
+  waitSignal(): { signal: AbortSignal; timedOut(): boolean; done(): void } {
+    if (this.timeoutMs === undefined)
+      return { signal: this.interrupt, timedOut: () => false, done: () => {} };
+    const controller = new AbortController();
+    let expired = false;
+    const timer = setTimeout(() => {
+      expired = true;
+      controller.abort();
+    }, this.timeoutMs);
+    const onInterrupt = () => controller.abort();
+    this.interrupt.addEventListener('abort', onInterrupt, { once: true });
+    if (this.interrupt.aborted) controller.abort();
+    return {
+      signal: controller.signal,
+      timedOut: () => expired,
+      done: () => {
+        clearTimeout(timer);
+        this.interrupt.removeEventListener('abort', onInterrupt);
+      },
+    };
+  }
+
+  /**
+   * Before a command that destroys something: goes on with --yes; asks a person at a terminal
+   * (anything but y or yes leaves everything as it was); refuses off a terminal, where nobody can
+   * answer, saying to add --yes.
+   */
+  async confirm(what: string, options: { yes?: boolean }): Promise<void> {
+    if (options.yes) return;
+    const terminal = this.io.terminal;
+    if (!terminal) {
+      throw new CliError(
+        `${what}: not done without --yes when nobody can be asked (stdin is not a terminal)`,
+        ExitCode.Usage,
+      );
+    }
+    const answer = (await terminal.ask(`${what}. Go on? [y/N] `)).trim().toLowerCase();
+    if (answer !== 'y' && answer !== 'yes')
+      throw new CliError('Not confirmed: nothing was done.', ExitCode.Failed);
   }
 
   /** An API client for the master named by --url/--token, BERTH_URL/BERTH_TOKEN or the saved credentials. */

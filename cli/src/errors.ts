@@ -7,6 +7,8 @@ export const ExitCode = {
   Usage: 2,
   /** The master could not be reached. */
   Unreachable: 3,
+  /** --timeout passed while waiting (the task goes on on the master); as timeout(1) says it. */
+  TimedOut: 124,
   /** Stopped by Ctrl-C while waiting. */
   Interrupted: 130,
 } as const;

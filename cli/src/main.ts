@@ -1,8 +1,10 @@
 import { realpathSync } from 'node:fs';
+import { createInterface } from 'node:readline/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { berthVersion, packageRoot } from '../../shared/src/package-root.js';
+import { durationMs } from './parsers.js';
 import { registerAgentCommands } from './commands/agent.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerNotifyCommands } from './commands/notify.js';
@@ -42,6 +44,7 @@ Exit codes:
   1  the task failed or was cancelled, or the master had an internal error
   2  bad arguments, or the master refused the request
   3  the master could not be reached
+  124  --timeout passed while waiting for a task (it keeps running on the master)
   130  stopped with Ctrl-C`;
 
 export function buildProgram(ctx: CliContext): Command {
@@ -53,6 +56,14 @@ export function buildProgram(ctx: CliContext): Command {
       'the master API URL (default: BERTH_URL, saved credentials, or ' + DEFAULT_MASTER_URL + ')',
     )
     .option('--token <token>', 'the API token (default: BERTH_TOKEN or the saved credentials)')
+    .option(
+      '--timeout <duration>',
+      'stop waiting for a task after this long (90, 90s, 5m, 1h); it keeps running on the master. Exit code 124',
+      durationMs,
+    )
+    .hook('preAction', (_program, action) => {
+      ctx.timeoutMs = action.optsWithGlobals<{ timeout?: number }>().timeout;
+    })
     .addHelpText('after', ROOT_HELP)
     .showHelpAfterError(ctx.jsonErrors ? false : '(run with --help for usage)')
     .exitOverride()
@@ -156,7 +167,18 @@ function processIo(): CliIo {
     env: process.env,
     signals: process,
     forceExit: (code) => process.exit(code),
+    // Only a person at a terminal is asked (on stderr, so that stdout stays the command's output).
+    ...(process.stdin.isTTY && process.stderr.isTTY ? { terminal: { ask: askOnTerminal } } : {}),
   };
+}
+
+async function askOnTerminal(question: string): Promise<string> {
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await prompt.question(question);
+  } finally {
+    prompt.close();
+  }
 }
 
 /** True when this file is the program: run directly, or through bin/berth.js (also via a symlink). */

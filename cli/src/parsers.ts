@@ -35,3 +35,13 @@ export function collect(value: string, previous: string[] | undefined): string[]
       .filter(Boolean),
   ];
 }
+
+/** "90" or "90s", "5m", "1h": a wait, in milliseconds. */
+export function durationMs(value: string): number {
+  const match = /^(\d+)(s|m|h)?$/.exec(value.trim());
+  const amount = match ? Number(match[1]) : NaN;
+  if (!match || !Number.isSafeInteger(amount) || amount < 1) {
+    throw new InvalidArgumentError('expected a duration such as 90, 90s, 5m or 1h (at least 1 s).');
+  }
+  return amount * { s: 1_000, m: 60_000, h: 3_600_000 }[match[2] ?? 's']!;
+}

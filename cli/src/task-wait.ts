@@ -4,7 +4,7 @@ import type { Task } from './api-types.js';
 import type { CliContext } from './context.js';
 import { CliError, ExitCode } from './errors.js';
 import { exitCodeFor, followTask, formatLogLine } from './follow.js';
-import { sanitize, taskDuration } from './output/format.js';
+import { formatDuration, sanitize, taskDuration } from './output/format.js';
 import { ProgressReporter } from './output/progress.js';
 import { renderFields } from './output/table.js';
 
@@ -41,13 +41,14 @@ export async function finishTaskCommand(
   }
   ctx.err(`Task ${started.id}: ${describeTask(started)}`);
   const reporter = new ProgressReporter(ctx.io.stderr, ctx.now);
+  const waiting = ctx.waitSignal();
   let final: Task;
   try {
     final = await followTask({
       client,
       taskId: started.id,
       pollIntervalMs: ctx.pollIntervalMs,
-      signal: ctx.interrupt,
+      signal: waiting.signal,
       onLines: (lines, task) => {
         for (const line of lines) {
           if (options.verbose || shownByDefault(line)) reporter.log(formatLogLine(line, task));
@@ -57,6 +58,7 @@ export async function finishTaskCommand(
     });
   } catch (error) {
     reporter.finish();
+    if (waiting.timedOut()) throw stoppedWaiting(ctx, started.id);
     if (error instanceof CliError && error.exitCode === ExitCode.Interrupted) {
       throw new CliError(
         `Stopped waiting; task ${started.id} keeps running on the master`,
@@ -70,11 +72,27 @@ export async function finishTaskCommand(
       );
     }
     throw error;
+  } finally {
+    waiting.done();
   }
   reporter.finish();
   if (options.json) ctx.json(final);
   else printOutcome(ctx, final);
   return exitCodeFor(final);
+}
+
+/** --timeout passed: the task goes on; how to find it again. */
+export function stoppedWaiting(ctx: CliContext, taskId: string): CliError {
+  return new CliError(
+    `Stopped waiting after ${formatDuration(ctx.timeoutMs ?? 0)} (--timeout); task ${taskId} keeps running on the master`,
+    ExitCode.TimedOut,
+    {
+      details: [
+        `Follow it with: berth task log ${taskId} --follow`,
+        `Cancel it with: berth task cancel ${taskId}`,
+      ],
+    },
+  );
 }
 
 /** "server.verify on server web1" */

@@ -237,7 +237,7 @@ describe('backups that restore', () => {
       const stored = files.map((archiveId) => sha256(store(archiveId)));
       for (const archiveId of files) rmSync(store(archiveId));
 
-      const restored = await json<Task>('site', 'restore', domain, '--backup', copied!.id);
+      const restored = await json<Task>('site', 'restore', domain, '--backup', copied!.id, '--yes');
       expect(restored.state).toBe('succeeded');
       const log = (await stack.berth('task', 'log', restored.id)).stdout;
       expect(log).toContain(
@@ -253,7 +253,7 @@ describe('backups that restore', () => {
       const keys = [copied!.archiveId, copied!.databaseArchiveId!].map(
         (archiveId) => `berth/${domain}/${copied!.id}/${archiveId}`,
       );
-      await stack.berth('site', 'backup-delete', domain, '--backup', copied!.id);
+      await stack.berth('site', 'backup-delete', domain, '--backup', copied!.id, '--yes');
       await eventually(
         'the copies removed from the bucket',
         () => Promise.resolve(keys.every((key) => !existsSync(s3.objectFile(BUCKET, key)))),

@@ -77,7 +77,7 @@ describe('backups of a site with links, a FIFO, a setuid file and a hardlink', (
     }>;
     const manual = backups.find((item) => item.reason === 'manual')!;
     writeFileSync(join(root, 'sites', domain, 'files', 'kept.txt'), 'changed after the backup');
-    const { task: restore } = await task('site', 'restore', domain, '--backup', manual.id);
+    const { task: restore } = await task('site', 'restore', domain, '--backup', manual.id, '--yes');
     expect(restore.state).toBe('succeeded');
     const files = join(root, 'sites', domain, 'files');
     expect(readFileSync(join(files, 'kept.txt'), 'utf8')).toBe('kept');

@@ -37,7 +37,7 @@ describe('blue-green migrate', () => {
   afterAll(async () => {
     if (stack) {
       for (const domain of Object.values(SITES))
-        await berth('site', 'delete', domain, '--force').catch(() => undefined);
+        await berth('site', 'delete', domain, '--force', '--yes').catch(() => undefined);
     }
     await stack?.stop();
   });

@@ -203,7 +203,7 @@ describe('clone and rename', () => {
     }>;
     const taken = backups.find((item) => item.reason === 'rename')!;
     expect(taken.domain).toBe('copy.example');
-    await berth('site', 'restore', 'renamed.example', '--backup', taken.id);
+    await berth('site', 'restore', 'renamed.example', '--backup', taken.id, '--yes');
     const restored = await web.request('renamed.example', '/');
     expect(restored.status).toBe(200);
     expect(restored.body).toContain('only on the clone');

@@ -69,14 +69,14 @@ describe('platform lock, unlock and delete', () => {
     const refused = await post(`/api/platforms/${PLATFORM}/delete`);
     expect(refused).toMatchObject({ status: 409, body: { code: 'PLATFORM_BUSY' } });
     expect(refused.body.message).toMatch(/2 sites on it \(one\.example, two\.example\): migrate or delete/);
-    await expect(berth('platform', 'delete', PLATFORM)).rejects.toMatchObject({ code: 2 });
+    await expect(berth('platform', 'delete', PLATFORM, '--yes')).rejects.toMatchObject({ code: 2 });
     expect(await platformNames()).toContain(PLATFORM);
 
     for (const domain of ['one.example', 'two.example']) {
       await berth('site', 'disable', domain);
-      await berth('site', 'delete', domain);
+      await berth('site', 'delete', domain, '--yes');
     }
-    const deleted = JSON.parse((await berth('platform', 'delete', PLATFORM, '--json')).stdout) as {
+    const deleted = JSON.parse((await berth('platform', 'delete', PLATFORM, '--json', '--yes')).stdout) as {
       deleted: PlatformJson;
       message: string;
     };

@@ -129,7 +129,7 @@ describe('several servers', () => {
 
     await web1().request('one.example', '/node', { method: 'POST', form: { title: 'after the backup' } });
     expect((await web1().request('one.example', '/')).body).toContain('after the backup');
-    const restore = await task('site', 'restore', 'one.example', '--backup', backupId);
+    const restore = await task('site', 'restore', 'one.example', '--backup', backupId, '--yes');
     expect(databaseStepServers(restore)).toEqual(new Set(['db1']));
     const page = await web1().request('one.example', '/');
     expect(page.body).toContain('before the backup');
@@ -147,7 +147,7 @@ describe('several servers', () => {
     const url = new URL(stdout.trim().split('\n').at(-1)!);
     expect((await web1().request('two.example', url.pathname)).status).toBeLessThan(400);
 
-    const remove = await task('site', 'delete', 'two.example', '--force');
+    const remove = await task('site', 'delete', 'two.example', '--force', '--yes');
     expect(databaseStepServers(remove)).toEqual(new Set(['db1']));
     expect(await db1().sql("SHOW DATABASES LIKE 'two\\_example%'")).toBe('');
     expect(await db1().sql("SELECT user FROM mysql.user WHERE user LIKE 'two%'")).toBe('');

@@ -81,7 +81,7 @@ describe('site lifecycle', () => {
     const siteDb = stack.siteDatabase('one.example');
     await mariadb(`CREATE TABLE \`${siteDb}\`.since_backup (id INT PRIMARY KEY)`);
 
-    await berth('site', 'restore', 'one.example', '--backup', backup.result.backupId);
+    await berth('site', 'restore', 'one.example', '--backup', backup.result.backupId, '--yes');
     const restored = (await web.request('one.example', '/')).body;
     expect(restored).toContain('before backup');
     expect(restored).not.toContain('after backup');
@@ -114,7 +114,7 @@ describe('site lifecycle', () => {
     expect(preDump).toContain('after backup');
 
     // A backup can be deleted: its archive leaves the store.
-    await berth('site', 'backup-delete', 'one.example', '--backup', preRestore.id);
+    await berth('site', 'backup-delete', 'one.example', '--backup', preRestore.id, '--yes');
     expect(existsSync(join(database.dataDir, 'store', 'archives', preRestore.archiveId))).toBe(false);
     const remaining = JSON.parse((await berth('site', 'backups', 'one.example', '--json')).stdout) as Array<{
       id: string;
@@ -149,11 +149,11 @@ describe('site lifecycle', () => {
     await berth('site', 'enable', 'one.example');
     expect((await web.request('one.example', '/')).status).toBe(200);
 
-    await expect(berth('site', 'delete', 'one.example')).rejects.toMatchObject({ code: 2 });
+    await expect(berth('site', 'delete', 'one.example', '--yes')).rejects.toMatchObject({ code: 2 });
     await berth('site', 'disable', 'one.example');
     const site = JSON.parse((await berth('site', 'show', 'one.example', '--json')).stdout) as { id: string };
     const before = JSON.parse((await berth('site', 'backups', 'one.example', '--json')).stdout) as unknown[];
-    await berth('site', 'delete', 'one.example');
+    await berth('site', 'delete', 'one.example', '--yes');
 
     expect(existsSync(join(root, 'sites', 'one.example'))).toBe(false);
     expect(existsSync(join(root, 'config', 'nginx', 'one.example.conf'))).toBe(false);

@@ -192,7 +192,7 @@ describe('web UI', () => {
       .getByRole('button', { name: 'Restore', exact: true })
       .waitFor();
     await expect(backups.getByRole('row', { name: /manual/ }).textContent()).resolves.toMatch(
-      /manual\d+(\.\d)? KiBp102/,
+      /manual\d+(\.\d+)? KiBp102/,
     );
 
     await tasks.getByRole('button', { name: 'Log in' }).click();

@@ -4,7 +4,7 @@ import type { PlatformDiff, TaskResult } from '../../../shared/src/tasks.js';
 import type { ApiClient } from '../api-client.js';
 import type { Task } from '../api-types.js';
 import { validatePlatformName } from '../../../shared/src/validation.js';
-import type { CliContext } from '../context.js';
+import { YES_HELP, type CliContext } from '../context.js';
 import { usageError } from '../errors.js';
 import { formatHooks, formatRelative } from '../output/format.js';
 import { renderMigrateSummary } from '../output/migrate-summary.js';
@@ -349,8 +349,10 @@ export function registerPlatformCommands(program: Command, ctx: CliContext): voi
         '(migrate or delete them first). The codebase on the server is not touched: remove it there yourself',
     )
     .argument('<name>', 'platform name or id')
+    .option('-y, --yes', YES_HELP)
     .option('--json', 'print { deleted: the platform as it was, message } as JSON')
-    .action(async (name: string, options: { json?: boolean }, command: Command) => {
+    .action(async (name: string, options: { json?: boolean; yes?: boolean }, command: Command) => {
+      await ctx.confirm(`Remove platform ${name} from the registry, with its recorded packages`, options);
       const client = await ctx.client(command);
       const result = await client.deletePlatform(name);
       if (options.json) return ctx.json(result);

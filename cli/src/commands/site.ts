@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import { validateHostname, validateName, validateSiteDomain } from '../../../shared/src/validation.js';
 import type { ApiClient } from '../api-client.js';
 import type { Backup, SiteCron, SiteDeployHooks, Task } from '../api-types.js';
-import type { CliContext } from '../context.js';
+import { YES_HELP, type CliContext } from '../context.js';
 import {
   aliasNameForDomain,
   buildAliasEnvironment,
@@ -485,14 +485,21 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
     )
     .argument('<domain>', 'the domain')
     .requiredOption('--backup <id>', 'the backup to restore (berth site backups DOMAIN)')
+    .option('-y, --yes', YES_HELP)
     .option('--no-wait', WAIT_HELP)
     .option('--verbose', VERBOSE_HELP)
     .option('--json', JSON_HELP)
-    .action(async (domain: string, options: WaitOptions & { backup: string }, command: Command) => {
-      await runTask(command, options, (client) =>
-        client.siteAction(domain, 'restore', { body: { backupId: options.backup } }),
-      );
-    });
+    .action(
+      async (domain: string, options: WaitOptions & { backup: string; yes?: boolean }, command: Command) => {
+        await ctx.confirm(
+          `Restore backup ${options.backup} into ${domain} (its current state is kept as a pre-restore backup)`,
+          options,
+        );
+        await runTask(command, options, (client) =>
+          client.siteAction(domain, 'restore', { body: { backupId: options.backup } }),
+        );
+      },
+    );
 
   site
     .command('migrate')
@@ -753,14 +760,18 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
     .description("Delete one of a site's backups from the master's store (starts a task)")
     .argument('<domain>', 'the domain')
     .requiredOption('--backup <id>', 'the backup to delete (berth site backups DOMAIN)')
+    .option('-y, --yes', YES_HELP)
     .option('--no-wait', WAIT_HELP)
     .option('--verbose', VERBOSE_HELP)
     .option('--json', JSON_HELP)
-    .action(async (domain: string, options: WaitOptions & { backup: string }, command: Command) => {
-      await runTask(command, options, (client) =>
-        client.siteAction(domain, `backups/${encodeURIComponent(options.backup)}/delete`),
-      );
-    });
+    .action(
+      async (domain: string, options: WaitOptions & { backup: string; yes?: boolean }, command: Command) => {
+        await ctx.confirm(`Delete backup ${options.backup} of ${domain} from the store, for good`, options);
+        await runTask(command, options, (client) =>
+          client.siteAction(domain, `backups/${encodeURIComponent(options.backup)}/delete`),
+        );
+      },
+    );
 
   site
     .command('delete')
@@ -770,14 +781,21 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
     )
     .argument('<domain>', 'the domain')
     .option('--force', 'delete an enabled site too')
+    .option('-y, --yes', YES_HELP)
     .option('--no-wait', WAIT_HELP)
     .option('--verbose', VERBOSE_HELP)
     .option('--json', JSON_HELP)
-    .action(async (domain: string, options: WaitOptions & { force?: boolean }, command: Command) => {
-      await runTask(command, options, (client) =>
-        client.siteAction(domain, 'delete', { force: options.force }),
-      );
-    });
+    .action(
+      async (domain: string, options: WaitOptions & { force?: boolean; yes?: boolean }, command: Command) => {
+        await ctx.confirm(
+          `Delete ${domain}: its vhost, directory, database and user (a last backup is kept)`,
+          options,
+        );
+        await runTask(command, options, (client) =>
+          client.siteAction(domain, 'delete', { force: options.force }),
+        );
+      },
+    );
 }
 
 /** A backup's last restore test: "passed 2d ago", "FAILED 1h ago", or "-" when never tested. */

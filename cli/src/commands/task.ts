@@ -7,7 +7,7 @@ import { LOG_PAGE_SIZE, exitCodeFor, followTask, formatLogLine } from '../follow
 import { formatDuration, formatRelative, sanitize, taskDuration } from '../output/format.js';
 import { indent, renderFields, renderTable } from '../output/table.js';
 import { positiveInteger } from '../parsers.js';
-import { describeFailure, runTaskCommand, VERBOSE_HELP } from '../task-wait.js';
+import { describeFailure, runTaskCommand, stoppedWaiting, VERBOSE_HELP } from '../task-wait.js';
 
 export function registerTaskCommands(program: Command, ctx: CliContext): void {
   const task = program.command('task').description('Tasks: operations on servers, platforms and sites');
@@ -106,13 +106,22 @@ export function registerTaskCommands(program: Command, ctx: CliContext): void {
         }
         return;
       }
-      const final = await followTask({
-        client,
-        taskId: id,
-        pollIntervalMs: ctx.pollIntervalMs,
-        signal: ctx.interrupt,
-        onLines: print,
-      });
+      const waiting = ctx.waitSignal();
+      let final;
+      try {
+        final = await followTask({
+          client,
+          taskId: id,
+          pollIntervalMs: ctx.pollIntervalMs,
+          signal: waiting.signal,
+          onLines: print,
+        });
+      } catch (error) {
+        if (waiting.timedOut()) throw stoppedWaiting(ctx, id);
+        throw error;
+      } finally {
+        waiting.done();
+      }
       if (!options.json) {
         ctx.err(`Task ${final.id} ${final.state} after ${taskDuration(final, ctx.now())}`);
         for (const line of describeFailure(final)) ctx.err(line);

@@ -53,17 +53,5 @@ export function formatTime(iso: string | null | undefined): string {
   return iso ? new Date(iso).toLocaleString() : '–';
 }
 
-/** 1.2 s, 3 min 4 s: phase and task durations. */
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${ms} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  const minutes = Math.floor(ms / 60_000);
-  return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  if (bytes < 1024 * 1024 * 1024) return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-  return `${(bytes / 1024 / 1024 / 1024).toFixed(1)} GiB`;
-}
+// Sizes and durations as the CLI writes them ("4.2s", "1m 59s", "5.00 GiB").
+export { formatBytes, formatDuration } from '../../../shared/src/format.js';
