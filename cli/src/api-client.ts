@@ -429,6 +429,44 @@ export class ApiClient {
     ).items;
   }
 
+  /**
+   * A GET whose body is a file: resolves with the response once its headers came (within the request
+   * timeout); the body then streams for as long as it takes (Ctrl-C still stops it).
+   */
+  async download(path: string, query: Record<string, string | undefined> = {}): Promise<Response> {
+    const url = new URL(this.baseUrl + path);
+    for (const [key, value] of Object.entries(query)) if (value) url.searchParams.set(key, value);
+    const headers: Record<string, string> = { accept: 'application/octet-stream' };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    const controller = new AbortController();
+    this.signal?.addEventListener('abort', () => controller.abort(), { once: true });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.timeoutMs);
+    let response: Response;
+    try {
+      response = await this.fetchImpl(url, { method: 'GET', headers, signal: controller.signal });
+    } catch (error) {
+      if (this.signal?.aborted) throw new CliError('Interrupted', ExitCode.Interrupted);
+      if (timedOut) {
+        throw new CliError(
+          `The Berth master at ${this.baseUrl} did not answer GET ${path} within ${Math.round(this.timeoutMs / 1000)}s`,
+          ExitCode.Unreachable,
+        );
+      }
+      throw unreachable(this.baseUrl, error);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!response.ok) {
+      const text = await response.text();
+      throw apiError(response.status, 'GET', path, parseJson(text), text, this.authHint);
+    }
+    return response;
+  }
+
   async request<T>(
     method: Method,
     path: string,

@@ -9,6 +9,7 @@ import { TokensController } from './auth/tokens.controller.js';
 import { ClientsController } from './clients/clients.controller.js';
 import { ClientsService } from './clients/clients.service.js';
 import { HealthController } from './health.controller.js';
+import { BackupDownloads } from './sites/backup-downloads.js';
 import { MastersController } from './masters/masters.controller.js';
 import { MastersService } from './masters/masters.service.js';
 import { PlatformsController } from './platforms/platforms.controller.js';
@@ -52,6 +53,7 @@ export interface HttpDependencies {
   clusters: ClustersService;
   platforms: PlatformsService;
   sites: SitesService;
+  backupDownloads: BackupDownloads;
   projects: ProjectsService;
   drains: ServerDrainService;
   headSyncs: HeadSyncService;
@@ -85,6 +87,7 @@ export class AppModule {
       { provide: ClustersService, useValue: dependencies.clusters },
       { provide: PlatformsService, useValue: dependencies.platforms },
       { provide: SitesService, useValue: dependencies.sites },
+      { provide: BackupDownloads, useValue: dependencies.backupDownloads },
       { provide: ProjectsService, useValue: dependencies.projects },
       { provide: ServerDrainService, useValue: dependencies.drains },
       { provide: HeadSyncService, useValue: dependencies.headSyncs },

@@ -50,6 +50,7 @@ import { siteSecretResolver } from './sites/site-secrets.js';
 import { platformSecretResolver } from './platforms/platform-secrets.js';
 import { SitesRepository } from './sites/sites.repository.js';
 import { SitesService } from './sites/sites.service.js';
+import { BackupDownloads } from './sites/backup-downloads.js';
 import { serverWorkflows } from './servers/tasks/server.workflows.js';
 import { AgentPresenceRecorder } from './servers/agent-presence.js';
 import { ServerTasksService } from './servers/server-tasks.service.js';
@@ -525,6 +526,7 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
         tasks: tasksService,
         platforms: platformsService,
         sites: sitesService,
+        backupDownloads: new BackupDownloads(sitesService, backupsRepository, archives),
         projects: new ProjectsService(
           new ProjectsRepository(db),
           sitesService,

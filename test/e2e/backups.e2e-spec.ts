@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   chmodSync,
   linkSync,
@@ -68,6 +69,38 @@ describe('backups of a site with links, a FIFO, a setuid file and a hardlink', (
     for (const path of ['files/absolute', 'files/escaping', 'files/fifo']) {
       expect(stderr).toContain(`warning: left out ${path}`);
     }
+  });
+
+  it("downloads the backup's files and its dump byte for byte as the store holds them; another client cannot", async () => {
+    const backups = JSON.parse((await berth('site', 'backups', domain, '--json')).stdout) as Array<{
+      id: string;
+      reason: string;
+      archiveId: string;
+      databaseArchiveId: string | null;
+    }>;
+    const manual = backups.find((item) => item.reason === 'manual')!;
+    const store = join(stack.master.dataDir, 'store', 'archives');
+    const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+    const saved = join(root, 'download-files.tar.gz');
+    const files = JSON.parse(
+      (await berth('site', 'backup-download', domain, '--backup', manual.id, '-o', saved, '--json')).stdout,
+    ) as { file: string; sha256: string };
+    expect(files.sha256).toBe(sha256(join(store, manual.archiveId)));
+    expect(sha256(saved)).toBe(files.sha256);
+    const dump = join(root, 'download-database.sql.gz');
+    await berth('site', 'backup-download', domain, '--backup', manual.id, '--database', '-o', dump);
+    expect(sha256(dump)).toBe(sha256(join(store, manual.databaseArchiveId!)));
+    expect(execFileSync('gzip', ['-dc', dump]).toString('utf8')).toMatch(/CREATE TABLE/);
+
+    // A client's token reaches only its own sites' backups: this site is nobody's.
+    await berth('client', 'add', 'other');
+    const { token } = JSON.parse((await berth('client', 'token', 'other', '--json')).stdout) as {
+      token: string;
+    };
+    const refused = await fetch(`${stack.master.url}/api/sites/${domain}/backups/${manual.id}/archive`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(refused.status).toBe(404);
   });
 
   it('restores that backup: what it holds comes back, the setuid bit does not', async () => {

@@ -14,7 +14,8 @@ import {
 } from '../drush-alias.js';
 import { usageError } from '../errors.js';
 import { readSecretFile } from '../secret-file.js';
-import { formatDuration, formatHooks, formatRelative } from '../output/format.js';
+import { formatBytes, formatDuration, formatHooks, formatRelative } from '../output/format.js';
+import { downloadBackup } from '../backup-download.js';
 import { renderFields, renderTable } from '../output/table.js';
 import { JSON_HELP, runTaskCommand, VERBOSE_HELP, WAIT_HELP, type TaskStartOptions } from '../task-wait.js';
 import { wholeNumber } from '../parsers.js';
@@ -752,6 +753,34 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
           return ctx.json({ path: written.path, name, environment: environmentName, alias: written.alias });
         ctx.out(written.path);
         aliasHint(name, written.directory);
+      },
+    );
+
+  site
+    .command('backup-download')
+    .description(
+      "Download one of a site's backups from the master's store: its files (a .tar.gz) or, with --database, its " +
+        'database dump (a gzipped SQL file); kept only when its sha256 is the one the store recorded',
+    )
+    .argument('<domain>', 'the domain')
+    .requiredOption('--backup <id>', 'the backup (berth site backups DOMAIN)')
+    .option('--database', 'the database dump instead of the files')
+    .option('-o, --output <file>', "where to save it (default: the master's name for it, in this directory)")
+    .option('--json', 'print { file, bytes, sha256 } as JSON')
+    .action(
+      async (
+        domain: string,
+        options: { backup: string; database?: boolean; output?: string; json?: boolean },
+        command: Command,
+      ) => {
+        const saved = await downloadBackup(await ctx.client(command), {
+          domain,
+          backupId: options.backup,
+          part: options.database ? 'database' : 'files',
+          output: options.output,
+        });
+        if (options.json) return ctx.json(saved);
+        ctx.out(`Saved ${saved.file}: ${formatBytes(saved.bytes)}, sha256 ${saved.sha256} (checked)`);
       },
     );
 

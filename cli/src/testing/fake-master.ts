@@ -19,7 +19,9 @@ export interface FakeReply {
   status?: number;
   body?: unknown;
   /** Sent as is instead of JSON. */
-  raw?: string;
+  raw?: string | Buffer;
+  /** Response headers (a download's sha256, say). */
+  headers?: Record<string, string>;
   /** Wait this long before answering (timeouts). */
   delayMs?: number;
 }
@@ -60,6 +62,7 @@ export async function startFakeMaster(routes: FakeRoutes): Promise<FakeMaster> {
         if (reply.delayMs) await new Promise((resolve) => setTimeout(resolve, reply.delayMs));
         if (res.destroyed) return;
         res.statusCode = reply.status ?? 200;
+        for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
         if (reply.raw !== undefined) {
           res.end(reply.raw);
         } else {

@@ -1,4 +1,7 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import {
   ApiBearerAuth,
   ApiOperation,
@@ -14,6 +17,7 @@ import { describeDeployHooks } from '../../../shared/src/deploy-hooks.js';
 import { MIGRATE_STRATEGIES, type MigrateStrategy } from '../../../shared/src/tasks.js';
 import type { TaskView } from '../tasks/tasks.service.js';
 import type { MigrateCandidate } from './migrate-candidates.js';
+import { BACKUP_PARTS, BackupDownloads } from './backup-downloads.js';
 import { SitesService, type BackupView, type SiteView } from './sites.service.js';
 
 export class InstallSiteBody {
@@ -183,7 +187,10 @@ export class VerifyBackupBody {
 @ApiBearerAuth()
 @Controller('api/sites')
 export class SitesController {
-  constructor(private readonly sites: SitesService) {}
+  constructor(
+    private readonly sites: SitesService,
+    private readonly downloads: BackupDownloads,
+  ) {}
 
   @Post()
   @ApiOperation({
@@ -309,6 +316,33 @@ export class SitesController {
     @Param('domain') domain: string,
   ): Promise<{ items: BackupView[] }> {
     return { items: await this.sites.listBackups(request.principal, domain) };
+  }
+
+  @Get(':domain/backups/:backup/archive')
+  @ApiOperation({
+    summary:
+      "Download one archive of a backup from the master's store: the site's files (a .tar.gz, the default) or " +
+      'its database dump (a gzipped SQL file); X-Berth-Sha256 is the sha256 the store recorded, to check it by',
+  })
+  @ApiQuery({ name: 'part', required: false, enum: BACKUP_PARTS })
+  @ApiResponse({ status: 200, description: 'the archive, application/octet-stream' })
+  @ApiResponse({ status: 404, description: 'no such backup of this site' })
+  @ApiResponse({ status: 409, description: 'the archive is not in the store' })
+  async downloadBackup(
+    @Req() request: AuthenticatedRequest,
+    @Param('domain') domain: string,
+    @Param('backup') backup: string,
+    @Query('part') part: string | undefined,
+    @Res() response: Response,
+  ): Promise<void> {
+    const download = await this.downloads.open(request.principal, domain, backup, part);
+    response.status(200);
+    response.setHeader('content-type', 'application/octet-stream');
+    response.setHeader('content-length', String(download.sizeBytes));
+    response.setHeader('content-disposition', `attachment; filename="${download.fileName}"`);
+    response.setHeader('x-berth-sha256', download.sha256);
+    // A client that goes away ends the read; nothing else is left open.
+    await pipeline(createReadStream(download.path), response).catch(() => response.destroy());
   }
 
   @Post(':domain/backups/:backup/delete')
