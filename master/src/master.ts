@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
@@ -26,7 +27,7 @@ import { AppError } from './infra/http/app-error.js';
 import { serveWebUi } from './infra/http/web-ui.js';
 import { type MasterConfig } from './infra/config/master-config.js';
 import { databaseKind, openDatabase, type DatabaseKind } from './infra/db/data-source.js';
-import { lockEmbeddedDatabase } from './infra/db/embedded-lock.js';
+import { lockDataDir } from './infra/db/data-dir-lock.js';
 import { LocalSignalChannel, PostgresSignalChannel, type SignalChannel } from './infra/db/signal-channel.js';
 import { MasterPresence } from './masters/master-presence.js';
 import { MastersRepository } from './masters/masters.repository.js';
@@ -146,7 +147,8 @@ export interface RunningMaster {
 export async function assembleMaster(config: MasterConfig, logger: Logger): Promise<RunningMaster> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const database = databaseKind({ url: config.databaseUrl, dataDir: config.dataDir });
-  const unlock = database === 'pglite' ? lockEmbeddedDatabase(config.dataDir) : () => undefined;
+  // One master per data directory (its embedded database, its CA files, its uploads in flight).
+  const unlock = lockDataDir(config.dataDir);
   let db: DataSource;
   try {
     db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
@@ -183,7 +185,7 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
         id: config.masterId,
         instance: signals.instance,
         leaseMs: config.masterLeaseMs,
-        alone: database === 'pglite',
+        home: `${hostname()}:${config.dataDir}`,
       },
       logger.child({ component: 'masters' }),
       (reason) => {

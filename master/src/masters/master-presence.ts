@@ -14,10 +14,11 @@ export interface MasterIdentity {
   /** BERTH_MASTER_LEASE_MS: how long it counts as alive, and holds what it holds, unrenewed. */
   leaseMs: number;
   /**
-   * Whether it may take its name from a process seen alive moments ago: on the embedded database,
-   * which one process alone can open, that process is surely gone (killed and started again).
+   * Its host and data directory (MasterEntity.home): a process with the same home, the data
+   * directory being locked to one process, is this master started again, and takes its name back
+   * even from a holder seen moments ago (killed, then started again at once).
    */
-  alone?: boolean;
+  home: string;
 }
 
 /**
@@ -46,24 +47,28 @@ export class MasterPresence {
    */
   async start(): Promise<void> {
     const registration = await this.masters.register(
-      { id: this.identity.id, instance: this.identity.instance, httpUrl: null, grpcPort: null },
-      { leaseMs: this.identity.leaseMs, takeOverLive: this.identity.alone ?? false },
+      {
+        id: this.identity.id,
+        instance: this.identity.instance,
+        home: this.identity.home,
+        httpUrl: null,
+        grpcPort: null,
+      },
+      { leaseMs: this.identity.leaseMs },
     );
     if (!registration.registered) {
       const { held } = registration;
       const ago = Math.max(0, Math.round((Date.now() - new Date(held.seenAt).getTime()) / 1000));
       throw new ConfigError(
-        `another master runs as BERTH_MASTER_ID=${this.identity.id} (seen ${ago} s ago` +
-          `${held.httpUrl ? `, API at ${held.httpUrl}` : ''}): give each master its own BERTH_MASTER_ID. ` +
-          `A master killed moments ago counts as alive for BERTH_MASTER_LEASE_MS ` +
-          `(${this.identity.leaseMs} ms): start it again after that`,
+        `another master runs as BERTH_MASTER_ID=${this.identity.id} (${held.home}, seen ${ago} s ago` +
+          `${held.httpUrl ? `, API at ${held.httpUrl}` : ''}): give each master its own BERTH_MASTER_ID`,
       );
     }
     const { replacedSeenAt } = registration;
     if (replacedSeenAt && Date.now() - replacedSeenAt.getTime() < this.identity.leaseMs) {
       this.logger.info(
         { masterId: this.identity.id, lastSeen: replacedSeenAt.toISOString() },
-        "took its name back from the process that ran before it (the embedded database is this one's alone)",
+        'took its name back from the process that ran before it here (killed or crashed moments ago)',
       );
     }
     await this.beat();

@@ -14,6 +14,14 @@ export class MasterEntity {
   @Column('uuid')
   instance!: string;
 
+  /**
+   * Its host and data directory ("host:/var/lib/berth/master"). The data directory is locked to one
+   * process, so a process with the same home is the same master started again: it takes its name
+   * back at once, where a process from elsewhere must wait until the name's holder is silent.
+   */
+  @Column('varchar', { length: 512 })
+  home!: string;
+
   /** Where its REST API and its gRPC port listen, for people and for `berth master list`. */
   @Column('varchar', { name: 'http_url', length: 255, nullable: true })
   httpUrl!: string | null;

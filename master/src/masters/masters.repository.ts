@@ -22,46 +22,43 @@ export class MastersRepository {
   constructor(private readonly db: DataSource) {}
 
   /**
-   * Records this process under its name. A name whose process was seen within `leaseMs` is still
-   * held: refused (`held` says by whom), unless `takeOverLive` (the embedded database, which one
-   * process alone can open, so the holder is surely gone). Returns when the previous holder was last
-   * seen, if there was one.
+   * Records this process under its name. A name whose holder was seen within `leaseMs` is still
+   * held: refused (`held` says by whom), unless the holder had the same home (host and data
+   * directory, which one process at a time can lock: this is the same master started again).
+   * Returns when the previous holder was last seen, if there was one.
    */
   async register(
-    master: { id: string; instance: string; httpUrl: string | null; grpcPort: number | null },
-    options: { leaseMs: number; takeOverLive: boolean },
-  ): Promise<{ registered: true; replacedSeenAt: Date | null } | { registered: false; held: LiveMaster }> {
-    const previous = await sqlOne<LiveMaster>(
+    master: { id: string; instance: string; home: string; httpUrl: string | null; grpcPort: number | null },
+    options: { leaseMs: number },
+  ): Promise<
+    | { registered: true; replacedSeenAt: Date | null }
+    | { registered: false; held: LiveMaster & { home: string } }
+  > {
+    const previous = await sqlOne<{ seenAt: Date }>(
       this.db,
-      `SELECT id, http_url AS "httpUrl", grpc_port AS "grpcPort", started_at AS "startedAt", seen_at AS "seenAt"
-         FROM masters WHERE id = $1`,
+      `SELECT seen_at AS "seenAt" FROM masters WHERE id = $1`,
       [master.id],
     );
     const row = await sqlOne<{ id: string }>(
       this.db,
-      `INSERT INTO masters (id, instance, http_url, grpc_port, started_at, seen_at)
-       VALUES ($1, $2, $3, $4, now(), now())
-       ON CONFLICT (id) DO UPDATE SET instance = EXCLUDED.instance, http_url = EXCLUDED.http_url,
-              grpc_port = EXCLUDED.grpc_port, started_at = now(), seen_at = now()
-        WHERE $6 OR masters.seen_at <= now() - ($5 || ' milliseconds')::interval
+      `INSERT INTO masters (id, instance, home, http_url, grpc_port, started_at, seen_at)
+       VALUES ($1, $2, $3, $4, $5, now(), now())
+       ON CONFLICT (id) DO UPDATE SET instance = EXCLUDED.instance, home = EXCLUDED.home,
+              http_url = EXCLUDED.http_url, grpc_port = EXCLUDED.grpc_port, started_at = now(), seen_at = now()
+        WHERE masters.home = EXCLUDED.home OR masters.seen_at <= now() - ($6 || ' milliseconds')::interval
        RETURNING id`,
-      [
-        master.id,
-        master.instance,
-        master.httpUrl,
-        master.grpcPort,
-        String(options.leaseMs),
-        options.takeOverLive,
-      ],
+      [master.id, master.instance, master.home, master.httpUrl, master.grpcPort, String(options.leaseMs)],
     );
     if (!row) {
-      const held = await sqlOne<LiveMaster>(
+      const held = await sqlOne<LiveMaster & { home: string }>(
         this.db,
-        `SELECT id, http_url AS "httpUrl", grpc_port AS "grpcPort", started_at AS "startedAt", seen_at AS "seenAt"
+        `SELECT id, home, http_url AS "httpUrl", grpc_port AS "grpcPort", started_at AS "startedAt",
+                seen_at AS "seenAt"
            FROM masters WHERE id = $1`,
         [master.id],
       );
-      return { registered: false, held: held ?? previous! };
+      if (!held) throw new Error(`the registration of master ${master.id} was refused, and it has no holder`);
+      return { registered: false, held };
     }
     return { registered: true, replacedSeenAt: previous?.seenAt ?? null };
   }

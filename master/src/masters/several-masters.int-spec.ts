@@ -95,7 +95,7 @@ describe('several masters on one PostgreSQL', () => {
     const signals = await PostgresSignalChannel.open(database.url!, logger);
     const presence = new MasterPresence(
       new MastersRepository(db),
-      { id, instance: signals.instance, leaseMs: HOLD_MS },
+      { id, instance: signals.instance, leaseMs: HOLD_MS, home: `test-host:/data/${id}` },
       logger,
       () => undefined,
     );
@@ -299,21 +299,40 @@ describe('several masters on one PostgreSQL', () => {
     await waitFor('the other master to take the periodic work', () => second.presence.leads(), 5_000);
   });
 
-  it('refuses a second process under the name of a master alive', async () => {
+  it('refuses a second master under the name of one alive elsewhere, and lets the same one start again at once', async () => {
     const db = await openDatabase({ url: database.url, dataDir: database.dataDir });
     try {
       const holder = await startMaster('master-taken');
       const second = new MasterPresence(
         new MastersRepository(db),
-        { id: 'master-taken', instance: '00000000-0000-4000-8000-000000000009', leaseMs: HOLD_MS },
+        {
+          id: 'master-taken',
+          instance: '00000000-0000-4000-8000-000000000009',
+          leaseMs: HOLD_MS,
+          home: 'other-host:/data/master-taken',
+        },
         pino({ level: 'silent' }),
         () => undefined,
       );
       await expect(second.start()).rejects.toThrow(
-        /another master runs as BERTH_MASTER_ID=master-taken \(seen \d+ s ago\): give each master its own/,
+        /another master runs as BERTH_MASTER_ID=master-taken \(test-host:\/data\/master-taken, seen \d+ s ago\): give each master its own/,
       );
       // The holder was not disturbed: its process still holds the name.
       expect(await new MastersRepository(db).heartbeat('master-taken', holder.signals.instance)).toBe(true);
+      // The same master started again at once (same host and data directory, which one process at a
+      // time can lock): it takes its name back, and the older process is told when it next beats.
+      const restarted = await new MastersRepository(db).register(
+        {
+          id: 'master-taken',
+          instance: '00000000-0000-4000-8000-00000000000a',
+          home: 'test-host:/data/master-taken',
+          httpUrl: null,
+          grpcPort: null,
+        },
+        { leaseMs: HOLD_MS },
+      );
+      expect(restarted.registered).toBe(true);
+      expect(await new MastersRepository(db).heartbeat('master-taken', holder.signals.instance)).toBe(false);
     } finally {
       await db.destroy();
     }
@@ -326,7 +345,12 @@ describe('several masters on one PostgreSQL', () => {
       const replaced: string[] = [];
       const older = new MasterPresence(
         olderRepository,
-        { id: 'master-name', instance: '00000000-0000-4000-8000-000000000001', leaseMs: HOLD_MS },
+        {
+          id: 'master-name',
+          instance: '00000000-0000-4000-8000-000000000001',
+          leaseMs: HOLD_MS,
+          home: 'host-a:/data',
+        },
         pino({ level: 'silent' }),
         (reason) => replaced.push(reason),
       );
@@ -348,10 +372,11 @@ describe('several masters on one PostgreSQL', () => {
         {
           id: 'master-name',
           instance: '00000000-0000-4000-8000-000000000002',
+          home: 'host-b:/data',
           httpUrl: null,
           grpcPort: null,
         },
-        { leaseMs: HOLD_MS, takeOverLive: false },
+        { leaseMs: HOLD_MS },
       );
       expect(newer.registered).toBe(true);
       resume();

@@ -10,7 +10,7 @@ export class SeveralMasters1797552000000 implements MigrationInterface {
 
   public async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(
-      `CREATE TABLE "masters" ("id" character varying(64) NOT NULL, "instance" uuid NOT NULL, "http_url" character varying(255), "grpc_port" integer, "started_at" TIMESTAMP WITH TIME ZONE NOT NULL, "seen_at" TIMESTAMP WITH TIME ZONE NOT NULL, CONSTRAINT "PK_ffb63641dda57195f6e23dc4c0d" PRIMARY KEY ("id"))`,
+      `CREATE TABLE "masters" ("id" character varying(64) NOT NULL, "instance" uuid NOT NULL, "home" character varying(512) NOT NULL, "http_url" character varying(255), "grpc_port" integer, "started_at" TIMESTAMP WITH TIME ZONE NOT NULL, "seen_at" TIMESTAMP WITH TIME ZONE NOT NULL, CONSTRAINT "PK_ffb63641dda57195f6e23dc4c0d" PRIMARY KEY ("id"))`,
     );
     await queryRunner.query(
       `CREATE TABLE "master_leases" ("name" character varying(64) NOT NULL, "holder" character varying(64) NOT NULL, "instance" uuid NOT NULL, "expires_at" TIMESTAMP WITH TIME ZONE NOT NULL, CONSTRAINT "PK_fd2951426a3c416f0db5c07762a" PRIMARY KEY ("name"))`,
