@@ -6,11 +6,14 @@ import { quantile, recordResult, round } from './support/results.js';
 
 const SITES = 10_000;
 const TASKS = 100_000;
+/** A page of the site list, and a filtered search (a piece of the domain and a state). */
+const SITES_PAGE = '/api/sites?limit=50';
+const SITES_SEARCH = '/api/sites?limit=50&q=site1234.&status=enabled';
 
 /**
  * REST list latency with a big registry: 10,000 sites and 100,000 finished tasks inserted straight
- * into PostgreSQL, then GET /api/tasks?limit=50 and GET /api/sites (which returns every site) timed
- * from the client. The baseline is the same request on an empty registry.
+ * into PostgreSQL, then GET /api/tasks?limit=50, GET /api/sites (every site), a page of 50 sites and a
+ * filtered search timed from the client. The baseline is the same request on an empty registry.
  */
 describe('REST list latency with 10,000 sites and 100,000 tasks', () => {
   let database: TestDatabase;
@@ -42,6 +45,8 @@ describe('REST list latency with 10,000 sites and 100,000 tasks', () => {
   it('times the task and site lists on an empty and on a full registry', async () => {
     const emptyTasks = await time('/api/tasks?limit=50', 50);
     const emptySites = await time('/api/sites', 50);
+    const emptyPage = await time(SITES_PAGE, 50);
+    const emptySearch = await time(SITES_SEARCH, 50);
 
     await master.api.post('/api/servers', { name: 'web1', slots: 1 });
     const client = new pg.Client({ connectionString: database.url });
@@ -77,8 +82,13 @@ describe('REST list latency with 10,000 sites and 100,000 tasks', () => {
 
     const fullTasks = await time('/api/tasks?limit=50', 50);
     const fullSites = await time('/api/sites', 10);
+    const fullPage = await time(SITES_PAGE, 50);
+    const fullSearch = await time(SITES_SEARCH, 50);
     expect(fullTasks.items).toBe(50);
     expect(fullSites.items).toBe(SITES);
+    expect(fullPage.items).toBe(50);
+    // site1234, site12340 … site12349 do not exist: the 1,234th site alone.
+    expect(fullSearch.items).toBe(1);
 
     recordResult('rest-list', {
       registry: `${SITES} sites, ${TASKS} tasks (PostgreSQL)`,
@@ -93,6 +103,16 @@ describe('REST list latency with 10,000 sites and 100,000 tasks', () => {
       sitesAllP50Ms: fullSites.p50,
       sitesAllP99Ms: fullSites.p99,
       sitesRatioToEmpty: round(fullSites.p50 / emptySites.p50),
+      emptySitesPageP50Ms: emptyPage.p50,
+      emptySitesPageP99Ms: emptyPage.p99,
+      sitesPage50P50Ms: fullPage.p50,
+      sitesPage50P99Ms: fullPage.p99,
+      sitesPageRatioToEmpty: round(fullPage.p50 / emptyPage.p50),
+      emptySitesSearchP50Ms: emptySearch.p50,
+      emptySitesSearchP99Ms: emptySearch.p99,
+      sitesSearchP50Ms: fullSearch.p50,
+      sitesSearchP99Ms: fullSearch.p99,
+      sitesSearchRatioToEmpty: round(fullSearch.p50 / emptySearch.p50),
       masterRssMB: round(master.process.rssBytes() / (1024 * 1024), 1),
     });
   });

@@ -26,9 +26,11 @@ import type {
   Server,
   Task,
   TaskQuery,
+  SiteQuery,
 } from './api-types.js';
 import type {
   MasterInfo,
+  Page,
   CreatedNotificationTarget,
   NotificationDelivery,
   NotificationTarget,
@@ -231,6 +233,11 @@ export class ApiClient {
     body: { domain: string; platform?: string; client?: string; force?: boolean },
   ): Promise<{ site: Site; task: Task }> {
     return this.request('POST', `/api/sites/${segment(domain)}/clone`, { body });
+  }
+
+  /** One page of sites (GET /api/sites with limit, cursor and filters). */
+  pageSites(query: SiteQuery): Promise<Page<Site>> {
+    return this.request('GET', '/api/sites', { query: { ...query } });
   }
 
   async listSites(): Promise<Site[]> {

@@ -42,6 +42,16 @@ export interface Health {
   master?: string;
 }
 
+export interface SiteQuery {
+  limit?: number;
+  cursor?: string;
+  status?: string;
+  platform?: string;
+  server?: string;
+  client?: string;
+  q?: string;
+}
+
 export interface AuditQuery {
   since?: string;
   target?: string;

@@ -144,6 +144,16 @@ export interface Package {
   enabled?: boolean;
 }
 
+/**
+ * A page of a list: `next` is the cursor of the page after it (`?cursor=`), null on the last page.
+ * Pages follow a stable order (a site list by domain), so rows added between two requests are
+ * neither skipped nor repeated.
+ */
+export interface Page<T> {
+  items: T[];
+  next: string | null;
+}
+
 export interface Site {
   id: string;
   domain: string;

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { validateHostname, validateName, validateSiteDomain } from '../../../shared/src/validation.js';
 import type { ApiClient } from '../api-client.js';
-import type { Backup, SiteCron, SiteDeployHooks, Task } from '../api-types.js';
+import type { Backup, Site, SiteCron, SiteDeployHooks, SiteQuery, Task } from '../api-types.js';
 import { YES_HELP, type CliContext } from '../context.js';
 import {
   aliasNameForDomain,
@@ -18,11 +18,24 @@ import { formatBytes, formatDuration, formatHooks, formatRelative } from '../out
 import { downloadBackup } from '../backup-download.js';
 import { renderFields, renderTable } from '../output/table.js';
 import { JSON_HELP, runTaskCommand, VERBOSE_HELP, WAIT_HELP, type TaskStartOptions } from '../task-wait.js';
-import { wholeNumber } from '../parsers.js';
+import { positiveInteger, wholeNumber } from '../parsers.js';
+import { SITE_STATUSES } from '../../../shared/src/site-status.js';
 import { describeDeployHooks } from '../../../shared/src/deploy-hooks.js';
 import { MIGRATE_STRATEGIES } from '../../../shared/src/tasks.js';
 
 type WaitOptions = TaskStartOptions;
+
+interface SiteListOptions {
+  limit?: number;
+  all?: boolean;
+  cursor?: string;
+  status?: string;
+  platform?: string;
+  server?: string;
+  client?: string;
+  search?: string;
+  json?: boolean;
+}
 
 export function registerSiteCommands(program: Command, ctx: CliContext): void {
   const site = program.command('site').description('Sites: a domain with its directory, database and vhost');
@@ -231,14 +244,48 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
 
   site
     .command('list')
-    .description('List sites')
+    .description(
+      'List sites in domain order, a page at a time (--limit, default 100; --all for every page), filtered by ' +
+        'status, platform, server, client or a piece of the domain',
+    )
+    .option('--limit <n>', 'sites per page, 1-500 (default 100)', positiveInteger)
+    .option('--all', 'every site, page after page')
+    .option('--cursor <cursor>', 'start at this page (the cursor a previous list printed)')
+    .option('--status <status>', `only sites in this state (${SITE_STATUSES.join(', ')})`)
+    .option('--platform <name>', 'only sites on this platform')
+    .option('--server <name>', 'only sites on this server (its web server or its database server)')
+    .option('--client <name>', "only this client's sites")
+    .option('--search <text>', 'only sites whose domain contains this')
     .option('--json', 'print the sites as JSON')
-    .action(async (options: { json?: boolean }, command: Command) => {
+    .action(async (options: SiteListOptions, command: Command) => {
       const client = await ctx.client(command);
-      const sites = await client.listSites();
+      const query: SiteQuery = {
+        limit: options.all ? 500 : (options.limit ?? 100),
+        ...(options.cursor ? { cursor: options.cursor } : {}),
+        ...(options.status ? { status: options.status } : {}),
+        ...(options.platform ? { platform: options.platform } : {}),
+        ...(options.server ? { server: options.server } : {}),
+        ...(options.client ? { client: options.client } : {}),
+        ...(options.search ? { q: options.search } : {}),
+      };
+      const sites: Site[] = [];
+      let next: string | null = null;
+      do {
+        const page = await client.pageSites(next ? { ...query, cursor: next } : query);
+        sites.push(...page.items);
+        next = page.next;
+      } while (options.all && next);
+      if (next) {
+        ctx.err(`More sites after these: --all lists every one, or --cursor ${next} the next page.`);
+      }
       if (options.json) return ctx.json(sites);
       if (sites.length === 0) {
-        ctx.out('No sites yet. Install one with: berth site install DOMAIN --platform PLATFORM');
+        const filtered = Object.keys(query).some((key) => key !== 'limit' && key !== 'cursor');
+        ctx.out(
+          filtered
+            ? 'No site matches.'
+            : 'No sites yet. Install one with: berth site install DOMAIN --platform PLATFORM',
+        );
         return;
       }
       const now = ctx.now();

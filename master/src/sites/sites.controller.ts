@@ -12,13 +12,14 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { AuthenticatedRequest } from '../auth/auth.guard.js';
-import type { MigrateCheck, Package, SiteCron, SiteDeployHooks } from '../../../shared/src/api.js';
+import type { MigrateCheck, Package, Page, SiteCron, SiteDeployHooks } from '../../../shared/src/api.js';
+import { SITE_STATUSES } from '../../../shared/src/site-status.js';
 import { describeDeployHooks } from '../../../shared/src/deploy-hooks.js';
 import { MIGRATE_STRATEGIES, type MigrateStrategy } from '../../../shared/src/tasks.js';
 import type { TaskView } from '../tasks/tasks.service.js';
 import type { MigrateCandidate } from './migrate-candidates.js';
 import { BACKUP_PARTS, BackupDownloads } from './backup-downloads.js';
-import { SitesService, type BackupView, type SiteView } from './sites.service.js';
+import { SitesService, type BackupView, type SiteListInput, type SiteView } from './sites.service.js';
 
 export class InstallSiteBody {
   @ApiProperty({ description: 'The domain: a lowercase DNS name', example: 'www.example.org' })
@@ -219,9 +220,24 @@ export class SitesController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'List sites (a client token sees its own)' })
-  async list(@Req() request: AuthenticatedRequest): Promise<{ items: SiteView[] }> {
-    return { items: await this.sites.list(request.principal) };
+  @ApiOperation({
+    summary:
+      'List sites (a client token sees its own), in domain order: with limit, a page and the cursor of the ' +
+      'next one (next: null on the last); filtered by status, platform, server (web or database), client and ' +
+      'q (a piece of the domain)',
+  })
+  @ApiQuery({ name: 'limit', required: false, description: '1-500; without it, every site (no next)' })
+  @ApiQuery({ name: 'cursor', required: false, description: 'the next of the previous page' })
+  @ApiQuery({ name: 'status', required: false, enum: SITE_STATUSES })
+  @ApiQuery({ name: 'platform', required: false })
+  @ApiQuery({ name: 'server', required: false })
+  @ApiQuery({ name: 'client', required: false, description: 'admins only' })
+  @ApiQuery({ name: 'q', required: false, description: 'a piece of the domain' })
+  async list(@Req() request: AuthenticatedRequest, @Query() query: SiteListInput): Promise<Page<SiteView>> {
+    const filtered = Object.values(query).some((value) => value !== undefined && value !== '');
+    // Without any paging or filter: the whole list, as before (the web UI's dashboard still reads it).
+    if (!filtered) return { items: await this.sites.list(request.principal), next: null };
+    return this.sites.page(request.principal, query);
   }
 
   @Get(':domain')

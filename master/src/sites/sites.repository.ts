@@ -3,8 +3,53 @@ import type { DeployHook } from '../../../shared/src/deploy-hooks.js';
 import { isUuid } from '../../../shared/src/validation.js';
 import { SiteEntity, type SiteStatus } from './site.entity.js';
 
+/** A page of the site list: filters, and where the previous page ended (by domain, the order). */
+export interface SitePageQuery {
+  clientId?: string;
+  platformId?: string;
+  /** On this server: its platform's web server, or its database server. */
+  serverId?: string;
+  status?: SiteStatus;
+  /** A piece of the domain, anywhere in it (case-insensitive). */
+  q?: string;
+  /** The last domain of the previous page: this page starts after it. */
+  after?: string;
+  limit: number;
+}
+
 export class SitesRepository {
   constructor(private readonly db: DataSource) {}
+
+  /**
+   * One page of sites in domain order, filtered in the query. Keyset paging (after the last domain
+   * seen, not an offset): a site added or removed between two pages moves no other row across the
+   * page boundary, so none is skipped or shown twice. `more` says whether a next page exists.
+   */
+  async page(query: SitePageQuery): Promise<{ sites: SiteEntity[]; more: boolean }> {
+    const builder = this.db.getRepository(SiteEntity).createQueryBuilder('s');
+    if (query.clientId !== undefined)
+      builder.andWhere('s.client_id = :clientId', { clientId: query.clientId });
+    if (query.platformId !== undefined)
+      builder.andWhere('s.platform_id = :platformId', { platformId: query.platformId });
+    if (query.status !== undefined) builder.andWhere('s.status = :status', { status: query.status });
+    if (query.serverId !== undefined) {
+      builder.andWhere(
+        '(s.db_server_id = :serverId OR s.platform_id IN (SELECT p.id FROM platforms p WHERE p.server_id = :serverId))',
+        { serverId: query.serverId },
+      );
+    }
+    if (query.q) {
+      // The user's text is a literal: its % and _ are escaped, not wildcards.
+      const literal = query.q.replace(/[\\%_]/g, (character) => `\\${character}`);
+      builder.andWhere("s.domain ILIKE :pattern ESCAPE '\\'", { pattern: `%${literal}%` });
+    }
+    if (query.after !== undefined) builder.andWhere('s.domain > :after', { after: query.after });
+    const rows = await builder
+      .orderBy('s.domain', 'ASC')
+      .take(query.limit + 1)
+      .getMany();
+    return { sites: rows.slice(0, query.limit), more: rows.length > query.limit };
+  }
 
   /** A new site; its cron runs hourly unless said otherwise, and its deploy hooks are its platform's. */
   create(

@@ -35,11 +35,12 @@ import { siteCompatibility } from './site-compatibility.js';
 import type { PlatformEntity } from '../platforms/platform.entity.js';
 import { validateDeployHooks, type DeployHook } from '../../../shared/src/deploy-hooks.js';
 import { randomBytes } from 'node:crypto';
-import type { SiteEntity } from './site.entity.js';
+import type { SiteEntity, SiteStatus } from './site.entity.js';
 import type { CopyOfArchive, OffsiteRepository } from '../offsite/offsite.repository.js';
 import type { TaskEntity } from '../tasks/task.entity.js';
 import { SitesError, SitesErrorCode } from './sites.errors.js';
-import type { SitesRepository } from './sites.repository.js';
+import type { SitePageQuery, SitesRepository } from './sites.repository.js';
+import { SITE_STATUSES } from '../../../shared/src/site-status.js';
 import {
   incompatibilityRefusal,
   migrateTargetRefusal,
@@ -52,6 +53,21 @@ import { validateDeployKey, validateGitRef, validateGitUrl } from '../../../shar
 
 export type SiteView = api.Site;
 type SiteCron = api.SiteCron;
+
+/** The query of a site list as it comes (strings, checked in SitesService.page). */
+export interface SiteListInput {
+  limit?: string;
+  cursor?: string;
+  status?: string;
+  platform?: string;
+  server?: string;
+  client?: string;
+  q?: string;
+}
+
+/** Sites per page unless asked otherwise, and at most. */
+const DEFAULT_PAGE = 100;
+const MAX_PAGE = 500;
 
 /** The cron runs a site's view looks at for its last run and its failures in a row. */
 const CRON_RUNS_LOOKED_AT = 20;
@@ -309,6 +325,56 @@ export class SitesService {
       },
       { claimedDomain: newDomain.value },
     );
+  }
+
+  /**
+   * A page of sites, filtered (`GET /api/sites?limit=&cursor=&status=&platform=&server=&client=&q=`).
+   * A client's token lists only its own; `client` is for admins. Bad input is a 400 naming it.
+   */
+  async page(principal: Principal, input: SiteListInput): Promise<api.Page<SiteView>> {
+    const limit = input.limit === undefined || input.limit === '' ? DEFAULT_PAGE : Number(input.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE)
+      throw new SitesError(SitesErrorCode.InvalidInput, `limit must be a whole number from 1 to ${MAX_PAGE}`);
+    let after: string | undefined;
+    if (input.cursor) {
+      after = Buffer.from(input.cursor, 'base64url').toString('utf8');
+      if (!validateSiteDomain('cursor', after).ok)
+        throw new SitesError(
+          SitesErrorCode.InvalidInput,
+          'cursor is not one this API gave (the next of a page)',
+        );
+    }
+    if (input.status !== undefined && !(SITE_STATUSES as readonly string[]).includes(input.status))
+      throw new SitesError(SitesErrorCode.InvalidInput, `status must be one of ${SITE_STATUSES.join(', ')}`);
+    if (input.q !== undefined && input.q.length > 253)
+      throw new SitesError(SitesErrorCode.InvalidInput, 'q is at most 253 characters');
+    const filter: SitePageQuery = { limit };
+    if (after !== undefined) filter.after = after;
+    if (input.status) filter.status = input.status as SiteStatus;
+    if (input.q) filter.q = input.q;
+    if (principal.role !== 'admin') filter.clientId = principal.clientId ?? '';
+    else if (input.client) {
+      const client = await this.clients.findByNameOrId(input.client);
+      if (!client) throw new SitesError(SitesErrorCode.InvalidInput, `no client "${input.client}"`);
+      filter.clientId = client.id;
+    }
+    if (input.platform) {
+      const platform = await this.platforms.findByNameOrId(input.platform);
+      if (!platform) throw PlatformsError.notFound(input.platform);
+      filter.platformId = platform.id;
+    }
+    if (input.server) {
+      const server = await this.servers.findByNameOrId(input.server);
+      if (!server) throw new SitesError(SitesErrorCode.InvalidInput, `no server "${input.server}"`);
+      filter.serverId = server.id;
+    }
+    const { sites, more } = await this.sites.page(filter);
+    const names = await this.names();
+    const last = sites.at(-1);
+    return {
+      items: sites.map((site) => this.view(site, names)),
+      next: more && last ? Buffer.from(last.domain, 'utf8').toString('base64url') : null,
+    };
   }
 
   async list(principal: Principal): Promise<SiteView[]> {
