@@ -42,15 +42,7 @@ export interface Health {
   master?: string;
 }
 
-export interface SiteQuery {
-  limit?: number;
-  cursor?: string;
-  status?: string;
-  platform?: string;
-  server?: string;
-  client?: string;
-  q?: string;
-}
+export type { SiteListQuery as SiteQuery } from '../../shared/src/api.js';
 
 export interface AuditQuery {
   since?: string;

@@ -23,18 +23,12 @@ const serving = (bytes: Buffer, recorded = sha256): FakeRoutes => ({
 
 describe('berth site backup-download', () => {
   const cli = useCliHarness('download');
+  const download = (routes: FakeRoutes, ...more: string[]) =>
+    cli.run(routes, ['site', 'backup-download', 'a.example', '--backup', BACKUP, ...more]);
 
   it('saves the archive when its sha256 is the one the store recorded, under the name given', async () => {
     const file = join(cli.dir, 'saved.tar.gz');
-    const { code, stdout, requests } = await cli.run(serving(archive), [
-      'site',
-      'backup-download',
-      'a.example',
-      '--backup',
-      BACKUP,
-      '-o',
-      file,
-    ]);
+    const { code, stdout, requests } = await download(serving(archive), '-o', file);
     expect(code).toBe(0);
     expect(readFileSync(file).equals(archive)).toBe(true);
     expect(statSync(file).mode & 0o777).toBe(0o600);
@@ -43,17 +37,13 @@ describe('berth site backup-download', () => {
   });
 
   it('asks for the database dump with --database', async () => {
-    const { code, requests } = await cli.run(serving(archive), [
-      'site',
-      'backup-download',
-      'a.example',
-      '--backup',
-      BACKUP,
+    const { code, requests } = await download(
+      serving(archive),
       '--database',
       '-o',
       join(cli.dir, 'db.sql.gz'),
       '--json',
-    ]);
+    );
     expect(code).toBe(0);
     expect(requests[0]!.query.get('part')).toBe('database');
   });
@@ -62,15 +52,7 @@ describe('berth site backup-download', () => {
     const damaged = Buffer.from(archive);
     damaged[1000] = damaged[1000]! ^ 0xff;
     const file = join(cli.dir, 'damaged.tar.gz');
-    const { code, stderr } = await cli.run(serving(damaged), [
-      'site',
-      'backup-download',
-      'a.example',
-      '--backup',
-      BACKUP,
-      '-o',
-      file,
-    ]);
+    const { code, stderr } = await download(serving(damaged), '-o', file);
     expect(code).toBe(1);
     expect(stderr).toContain(`the store recorded ${sha256}: nothing was saved`);
     expect(() => statSync(file)).toThrow();
@@ -80,15 +62,7 @@ describe('berth site backup-download', () => {
   it('never overwrites a file that is there', async () => {
     const file = join(cli.dir, 'there.tar.gz');
     writeFileSync(file, 'mine');
-    const { code, stderr } = await cli.run(serving(archive), [
-      'site',
-      'backup-download',
-      'a.example',
-      '--backup',
-      BACKUP,
-      '-o',
-      file,
-    ]);
+    const { code, stderr } = await download(serving(archive), '-o', file);
     expect(code).toBe(2);
     expect(stderr).toContain('exists already');
     expect(readFileSync(file, 'utf8')).toBe('mine');

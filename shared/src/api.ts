@@ -154,6 +154,23 @@ export interface Page<T> {
   next: string | null;
 }
 
+/** The query of a site list (GET /api/sites): a page, and its filters. */
+export interface SiteListQuery {
+  /** Sites per page, 1-500. */
+  limit?: number;
+  /** The `next` of the previous page. */
+  cursor?: string;
+  status?: string;
+  /** A platform's name or id. */
+  platform?: string;
+  /** A server's name or id: sites whose web server or database server it is. */
+  server?: string;
+  /** A client's name or id (admins only). */
+  client?: string;
+  /** A piece of the domain. */
+  q?: string;
+}
+
 export interface Site {
   id: string;
   domain: string;

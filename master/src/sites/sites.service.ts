@@ -54,16 +54,8 @@ import { validateDeployKey, validateGitRef, validateGitUrl } from '../../../shar
 export type SiteView = api.Site;
 type SiteCron = api.SiteCron;
 
-/** The query of a site list as it comes (strings, checked in SitesService.page). */
-export interface SiteListInput {
-  limit?: string;
-  cursor?: string;
-  status?: string;
-  platform?: string;
-  server?: string;
-  client?: string;
-  q?: string;
-}
+/** The query of a site list as it comes over HTTP (strings, checked in SitesService.page). */
+export type SiteListInput = { [K in keyof api.SiteListQuery]?: string };
 
 /** Sites per page unless asked otherwise, and at most. */
 const DEFAULT_PAGE = 100;
