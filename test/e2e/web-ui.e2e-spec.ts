@@ -144,7 +144,7 @@ describe('web UI', () => {
     await install.getByLabel('Platform').selectOption('p102');
     await install.getByRole('button', { name: 'Install' }).click();
     await page.waitForURL(/#\/tasks\//);
-    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toMatch(/site\.install/);
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toMatch(/site\.install/);
     await expect.poll(() => stateBadge(page).textContent(), { timeout: 90_000 }).toBe('succeeded');
     const samples = await page.evaluate<LogSample[]>('window.__logSamples');
     const finalLines = await page.locator('.log-line').count();
@@ -360,7 +360,7 @@ describe('web UI', () => {
     await expect.poll(() => clusters.getByRole('link').allTextContents()).toEqual(['front']);
     await clusters.getByRole('link', { name: 'front' }).click();
     await page.waitForURL(/#\/clusters\/front$/);
-    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('front');
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('front');
     const heads = page.getByRole('region', { name: 'Heads' });
     await expect
       .poll(() => heads.getByRole('row', { name: /web1/ }).textContent())
@@ -481,9 +481,9 @@ describe('web UI', () => {
     await page.screenshot({ path: join(SCREENSHOTS, 'audit.png'), fullPage: true });
     await install.getByRole('link', { name: /^task / }).click();
     await page.waitForURL(/#\/tasks\//);
-    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toMatch(
-      /^site\.install ui\.example/,
-    );
+    await expect
+      .poll(() => page.getByRole('heading', { level: 1 }).textContent())
+      .toMatch(/^site\.install ui\.example/);
     await page.context().close();
   });
 
@@ -505,9 +505,9 @@ describe('web UI', () => {
     await expect.poll(() => stateBadge(page).textContent()).toBe('failed');
     await page.getByRole('button', { name: 'Retry' }).click();
     await page.waitForURL((url) => /#\/tasks\/[\w-]+$/.test(url.hash) && !url.hash.endsWith(failed.id));
-    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toMatch(
-      /^platform\.verify p103m/,
-    );
+    await expect
+      .poll(() => page.getByRole('heading', { level: 1 }).textContent())
+      .toMatch(/^platform\.verify p103m/);
     const facts = page.locator('.task-page .facts');
     await expect(facts.getByRole('link', { name: `task ${failed.id}` }).getAttribute('href')).resolves.toBe(
       `#/tasks/${failed.id}`,
