@@ -79,32 +79,6 @@ export class CliContext {
   }
 
   /**
-   * The signal a wait listens to: Ctrl-C, or --timeout passing. `timedOut()` says which, once it
-   * fired; `done()` clears the timer.
-   */
-  waitSignal(): { signal: AbortSignal; timedOut(): boolean; done(): void } {
-    if (this.timeoutMs === undefined)
-      return { signal: this.interrupt, timedOut: () => false, done: () => {} };
-    const controller = new AbortController();
-    let expired = false;
-    const timer = setTimeout(() => {
-      expired = true;
-      controller.abort();
-    }, this.timeoutMs);
-    const onInterrupt = () => controller.abort();
-    this.interrupt.addEventListener('abort', onInterrupt, { once: true });
-    if (this.interrupt.aborted) controller.abort();
-    return {
-      signal: controller.signal,
-      timedOut: () => expired,
-      done: () => {
-        clearTimeout(timer);
-        this.interrupt.removeEventListener('abort', onInterrupt);
-      },
-    };
-  }
-
-  /**
    * Before a command that destroys something: goes on with --yes; asks a person at a terminal
    * (anything but y or yes leaves everything as it was); refuses off a terminal, where nobody can
    * answer, saying to add --yes.

@@ -3,7 +3,7 @@ import type { ApiClient } from './api-client.js';
 import type { Task } from './api-types.js';
 import type { CliContext } from './context.js';
 import { CliError, ExitCode } from './errors.js';
-import { exitCodeFor, followTask, formatLogLine } from './follow.js';
+import { exitCodeFor, followTask, formatLogLine, type FollowOptions } from './follow.js';
 import { formatDuration, sanitize, taskDuration } from './output/format.js';
 import { ProgressReporter } from './output/progress.js';
 import { renderFields } from './output/table.js';
@@ -41,14 +41,11 @@ export async function finishTaskCommand(
   }
   ctx.err(`Task ${started.id}: ${describeTask(started)}`);
   const reporter = new ProgressReporter(ctx.io.stderr, ctx.now);
-  const waiting = ctx.waitSignal();
   let final: Task;
   try {
-    final = await followTask({
+    final = await followWithin(ctx, {
       client,
       taskId: started.id,
-      pollIntervalMs: ctx.pollIntervalMs,
-      signal: waiting.signal,
       onLines: (lines, task) => {
         for (const line of lines) {
           if (options.verbose || shownByDefault(line)) reporter.log(formatLogLine(line, task));
@@ -58,22 +55,10 @@ export async function finishTaskCommand(
     });
   } catch (error) {
     reporter.finish();
-    if (waiting.timedOut()) throw stoppedWaiting(ctx, started.id);
     if (error instanceof CliError && error.exitCode === ExitCode.Interrupted) {
-      throw new CliError(
-        `Stopped waiting; task ${started.id} keeps running on the master`,
-        ExitCode.Interrupted,
-        {
-          details: [
-            `Follow it with: berth task log ${started.id} --follow`,
-            `Cancel it with: berth task cancel ${started.id}`,
-          ],
-        },
-      );
+      throw stoppedWaiting(started.id, 'Stopped waiting', ExitCode.Interrupted);
     }
     throw error;
-  } finally {
-    waiting.done();
   }
   reporter.finish();
   if (options.json) ctx.json(final);
@@ -81,18 +66,39 @@ export async function finishTaskCommand(
   return exitCodeFor(final);
 }
 
-/** --timeout passed: the task goes on; how to find it again. */
-export function stoppedWaiting(ctx: CliContext, taskId: string): CliError {
-  return new CliError(
-    `Stopped waiting after ${formatDuration(ctx.timeoutMs ?? 0)} (--timeout); task ${taskId} keeps running on the master`,
-    ExitCode.TimedOut,
-    {
-      details: [
-        `Follow it with: berth task log ${taskId} --follow`,
-        `Cancel it with: berth task cancel ${taskId}`,
-      ],
-    },
-  );
+/**
+ * Follows a task until it ends, or until --timeout passes: then a CliError with exit code 124 (the
+ * task goes on on the master). Ctrl-C stops it too (exit 130).
+ */
+export async function followWithin(
+  ctx: CliContext,
+  options: Omit<FollowOptions, 'signal' | 'pollIntervalMs'>,
+): Promise<Task> {
+  const deadline = ctx.timeoutMs === undefined ? undefined : AbortSignal.timeout(ctx.timeoutMs);
+  try {
+    return await followTask({
+      ...options,
+      pollIntervalMs: ctx.pollIntervalMs,
+      signal: deadline ? AbortSignal.any([ctx.interrupt, deadline]) : ctx.interrupt,
+    });
+  } catch (error) {
+    if (!deadline?.aborted || ctx.interrupt.aborted) throw error;
+    throw stoppedWaiting(
+      options.taskId,
+      `Stopped waiting after ${formatDuration(ctx.timeoutMs ?? 0)} (--timeout)`,
+      ExitCode.TimedOut,
+    );
+  }
+}
+
+/** The wait stopped, not the task: how to find it again. */
+function stoppedWaiting(taskId: string, why: string, exitCode: ExitCode): CliError {
+  return new CliError(`${why}; task ${taskId} keeps running on the master`, exitCode, {
+    details: [
+      `Follow it with: berth task log ${taskId} --follow`,
+      `Cancel it with: berth task cancel ${taskId}`,
+    ],
+  });
 }
 
 /** "server.verify on server web1" */

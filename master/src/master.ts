@@ -179,8 +179,9 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       ? await PostgresSignalChannel.open(config.databaseUrl, logger.child({ component: 'signals' }))
       : new LocalSignalChannel();
     stops.push(() => signals.close());
+    const mastersRepository = new MastersRepository(db);
     const masterPresence = new MasterPresence(
-      new MastersRepository(db),
+      mastersRepository,
       {
         id: config.masterId,
         instance: signals.instance,
@@ -568,7 +569,7 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
         ),
         bus,
         health: new HealthInfo(database, () => gateway.connectedCount(), config.masterId),
-        masters: new MastersService(new MastersRepository(db), config.masterLeaseMs),
+        masters: new MastersService(mastersRepository, config.masterLeaseMs),
         metrics,
         metricsAccess: new MetricsAccess(auth, config.metricsToken),
         logger,

@@ -3,11 +3,11 @@ import { TASK_STATES } from '../../../shared/src/tasks.js';
 import type { LogLine, Task } from '../api-types.js';
 import type { CliContext } from '../context.js';
 import { usageError } from '../errors.js';
-import { LOG_PAGE_SIZE, exitCodeFor, followTask, formatLogLine } from '../follow.js';
+import { LOG_PAGE_SIZE, exitCodeFor, formatLogLine } from '../follow.js';
 import { formatDuration, formatRelative, sanitize, taskDuration } from '../output/format.js';
 import { indent, renderFields, renderTable } from '../output/table.js';
 import { positiveInteger } from '../parsers.js';
-import { describeFailure, runTaskCommand, stoppedWaiting, VERBOSE_HELP } from '../task-wait.js';
+import { describeFailure, followWithin, runTaskCommand, VERBOSE_HELP } from '../task-wait.js';
 
 export function registerTaskCommands(program: Command, ctx: CliContext): void {
   const task = program.command('task').description('Tasks: operations on servers, platforms and sites');
@@ -106,22 +106,7 @@ export function registerTaskCommands(program: Command, ctx: CliContext): void {
         }
         return;
       }
-      const waiting = ctx.waitSignal();
-      let final;
-      try {
-        final = await followTask({
-          client,
-          taskId: id,
-          pollIntervalMs: ctx.pollIntervalMs,
-          signal: waiting.signal,
-          onLines: print,
-        });
-      } catch (error) {
-        if (waiting.timedOut()) throw stoppedWaiting(ctx, id);
-        throw error;
-      } finally {
-        waiting.done();
-      }
+      const final = await followWithin(ctx, { client, taskId: id, onLines: print });
       if (!options.json) {
         ctx.err(`Task ${final.id} ${final.state} after ${taskDuration(final, ctx.now())}`);
         for (const line of describeFailure(final)) ctx.err(line);

@@ -47,13 +47,7 @@ export class MasterPresence {
    */
   async start(): Promise<void> {
     const registration = await this.masters.register(
-      {
-        id: this.identity.id,
-        instance: this.identity.instance,
-        home: this.identity.home,
-        httpUrl: null,
-        grpcPort: null,
-      },
+      { id: this.identity.id, instance: this.identity.instance, home: this.identity.home },
       { leaseMs: this.identity.leaseMs },
     );
     if (!registration.registered) {
@@ -95,8 +89,7 @@ export class MasterPresence {
   }
 
   async alone(): Promise<boolean> {
-    const live = await this.masters.liveMasters(this.identity.leaseMs);
-    return live.every((master) => master.id === this.identity.id);
+    return !(await this.masters.othersAlive(this.identity.id, this.identity.leaseMs));
   }
 
   connectedServerIds(): Promise<string[]> {

@@ -12,6 +12,9 @@ export interface LiveMaster {
 
 /** Alive: seen within one lease. */
 const ALIVE = `seen_at > now() - ($1 || ' milliseconds')::interval`;
+/** A LiveMaster's columns, of the masters row `m`. */
+const MASTER_COLUMNS = `m.id, m.http_url AS "httpUrl", m.grpc_port AS "grpcPort", m.started_at AS "startedAt",
+       m.seen_at AS "seenAt"`;
 
 /**
  * The masters of one registry: who is alive, which process holds each name, who holds the
@@ -28,37 +31,33 @@ export class MastersRepository {
    * Returns when the previous holder was last seen, if there was one.
    */
   async register(
-    master: { id: string; instance: string; home: string; httpUrl: string | null; grpcPort: number | null },
+    master: { id: string; instance: string; home: string },
     options: { leaseMs: number },
   ): Promise<
     | { registered: true; replacedSeenAt: Date | null }
     | { registered: false; held: LiveMaster & { home: string } }
   > {
-    const previous = await sqlOne<{ seenAt: Date }>(
+    const previous = await sqlOne<LiveMaster & { home: string }>(
       this.db,
-      `SELECT seen_at AS "seenAt" FROM masters WHERE id = $1`,
+      `SELECT ${MASTER_COLUMNS}, m.home FROM masters m WHERE m.id = $1`,
       [master.id],
     );
+    // Where it listens is written once it does (describe).
     const row = await sqlOne<{ id: string }>(
       this.db,
       `INSERT INTO masters (id, instance, home, http_url, grpc_port, started_at, seen_at)
-       VALUES ($1, $2, $3, $4, $5, now(), now())
+       VALUES ($1, $2, $3, NULL, NULL, now(), now())
        ON CONFLICT (id) DO UPDATE SET instance = EXCLUDED.instance, home = EXCLUDED.home,
-              http_url = EXCLUDED.http_url, grpc_port = EXCLUDED.grpc_port, started_at = now(), seen_at = now()
-        WHERE masters.home = EXCLUDED.home OR masters.seen_at <= now() - ($6 || ' milliseconds')::interval
+              http_url = NULL, grpc_port = NULL, started_at = now(), seen_at = now()
+        WHERE masters.home = EXCLUDED.home OR masters.seen_at <= now() - ($4 || ' milliseconds')::interval
        RETURNING id`,
-      [master.id, master.instance, master.home, master.httpUrl, master.grpcPort, String(options.leaseMs)],
+      [master.id, master.instance, master.home, String(options.leaseMs)],
     );
     if (!row) {
-      const held = await sqlOne<LiveMaster & { home: string }>(
-        this.db,
-        `SELECT id, home, http_url AS "httpUrl", grpc_port AS "grpcPort", started_at AS "startedAt",
-                seen_at AS "seenAt"
-           FROM masters WHERE id = $1`,
-        [master.id],
-      );
-      if (!held) throw new Error(`the registration of master ${master.id} was refused, and it has no holder`);
-      return { registered: false, held };
+      // Refused: the row is a holder's, alive and elsewhere, as read just before.
+      if (!previous)
+        throw new Error(`the registration of master ${master.id} was refused, and it has no holder`);
+      return { registered: false, held: previous };
     }
     return { registered: true, replacedSeenAt: previous?.seenAt ?? null };
   }
@@ -92,13 +91,14 @@ export class MastersRepository {
     await sqlRows(this.db, `DELETE FROM master_leases WHERE instance = $1 RETURNING name`, [instance]);
   }
 
-  liveMasters(leaseMs: number): Promise<LiveMaster[]> {
-    return sqlRows<LiveMaster>(
+  /** Whether a master other than `id` is alive. */
+  async othersAlive(id: string, leaseMs: number): Promise<boolean> {
+    const row = await sqlOne<{ id: string }>(
       this.db,
-      `SELECT id, http_url AS "httpUrl", grpc_port AS "grpcPort", started_at AS "startedAt", seen_at AS "seenAt"
-         FROM masters WHERE ${ALIVE} ORDER BY id`,
-      [String(leaseMs)],
+      `SELECT id FROM masters WHERE ${ALIVE} AND id <> $2 LIMIT 1`,
+      [String(leaseMs), id],
     );
+    return row !== undefined;
   }
 
   /**
@@ -159,8 +159,7 @@ export class MastersRepository {
   ): Promise<Array<LiveMaster & { agents: number; holdsLease: boolean }>> {
     return sqlRows(
       this.db,
-      `SELECT m.id, m.http_url AS "httpUrl", m.grpc_port AS "grpcPort", m.started_at AS "startedAt",
-              m.seen_at AS "seenAt", count(c.server_id)::int AS agents,
+      `SELECT ${MASTER_COLUMNS}, count(c.server_id)::int AS agents,
               EXISTS (SELECT 1 FROM master_leases l WHERE l.name = $2 AND l.instance = m.instance
                          AND l.expires_at > now()) AS "holdsLease"
          FROM masters m LEFT JOIN agent_connections c ON c.master_id = m.id AND c.instance = m.instance

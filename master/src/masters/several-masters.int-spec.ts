@@ -326,8 +326,6 @@ describe('several masters on one PostgreSQL', () => {
           id: 'master-taken',
           instance: '00000000-0000-4000-8000-00000000000a',
           home: 'test-host:/data/master-taken',
-          httpUrl: null,
-          grpcPort: null,
         },
         { leaseMs: HOLD_MS },
       );
@@ -373,8 +371,6 @@ describe('several masters on one PostgreSQL', () => {
           id: 'master-name',
           instance: '00000000-0000-4000-8000-000000000002',
           home: 'host-b:/data',
-          httpUrl: null,
-          grpcPort: null,
         },
         { leaseMs: HOLD_MS },
       );

@@ -65,6 +65,7 @@ export class WorkflowRun implements TaskContext {
   private readonly taskLogger: Logger;
   /** Set when another master took the task: this run stops where it is, writing nothing more. */
   private lost: OwnershipLostError | undefined;
+  private lossLogged = false;
   private readonly lostSignal: Promise<'lost'>;
   private signalLost!: () => void;
 
@@ -148,8 +149,6 @@ export class WorkflowRun implements TaskContext {
     }
     return true;
   }
-
-  private lossLogged = false;
 
   async cancel(): Promise<void> {
     this.cancelled = true;
