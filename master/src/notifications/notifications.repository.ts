@@ -141,7 +141,9 @@ export class NotificationsRepository {
        SELECT t.id, $1::varchar, $2::uuid, $3::jsonb, now() FROM notification_targets t
         WHERE (t.client_id IS NULL OR t.client_id = $4::uuid)
           AND (t.events IS NULL OR t.events @> to_jsonb($1::text))
-          AND t.created_at <= $5::timestamptz
+          -- The event's time comes back from JavaScript at millisecond precision: a target made in
+          -- the same millisecond as the event, microseconds before it, is a target of it too.
+          AND date_trunc('milliseconds', t.created_at) <= $5::timestamptz
        ON CONFLICT (target_id, event, subject_id) DO NOTHING
        RETURNING id`,
       [event.event, event.subjectId, JSON.stringify(event.payload), event.clientId, event.occurredAt],
