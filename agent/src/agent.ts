@@ -124,6 +124,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       root: config.host.root,
       nginxConf: config.host.nginxConf,
       phpFpmSocket: config.host.phpFpmSocket ?? null,
+      phpFpmConf: config.host.phpFpmConf ?? null,
       httpPort: config.host.httpPort,
       dbAdmin: config.host.dbAdminDefaults ?? 'local socket as root',
       webUser: config.host.webUser?.name ?? null,

@@ -108,6 +108,19 @@ describe('host settings', () => {
     expect(Object.isFrozen(host)).toBe(true);
   });
 
+  it("takes PHP-FPM's main configuration from --php-fpm-conf or BERTH_AGENT_PHP_FPM_CONF", () => {
+    const env = { BERTH_AGENT_PHP_FPM_CONF: '/etc/php/8.3/fpm/php-fpm.conf' };
+    expect(loadAgentConfig({ master: 'm:1', dataDir: '/d' }, env).host.phpFpmConf).toBe(
+      '/etc/php/8.3/fpm/php-fpm.conf',
+    );
+    expect(
+      loadAgentConfig({ master: 'm:1', dataDir: '/d', phpFpmConf: '/srv/fpm.conf' }, env).host.phpFpmConf,
+    ).toBe('/srv/fpm.conf');
+    expect(
+      configError(() => loadAgentConfig({ master: 'm:1', dataDir: '/d', phpFpmConf: 'fpm.conf' })).message,
+    ).toMatch(/--php-fpm-conf.*absolute/);
+  });
+
   it('takes a flag over its BERTH_AGENT_* variable, and the variable over the default', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'berth-config-'));
     try {

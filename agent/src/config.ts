@@ -1,4 +1,4 @@
-import { accessSync, constants, readdirSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { hostname as osHostname, networkInterfaces } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -31,10 +31,21 @@ export interface AgentOptions {
   /** The PHP-FPM socket vhosts pass PHP to (default: the newest /run/php/php*-fpm.sock; env BERTH_AGENT_PHP_FPM_SOCKET). */
   phpFpmSocket?: string;
   /**
+   * The PHP-FPM main configuration tested and reloaded when a site's pool changes; it must include
+   * `<root>/config/php-fpm/*.conf` (default: the newest /etc/php/X.Y/fpm/php-fpm.conf; env
+   * BERTH_AGENT_PHP_FPM_CONF).
+   */
+  phpFpmConf?: string;
+  /**
    * The port vhosts listen on and probes use (default 80; env BERTH_AGENT_HTTP_PORT), or ADDRESS:PORT
    * (`127.0.0.1:8080`, `[::1]:8080`) to listen on one address only.
    */
   httpPort?: number | string;
+  /**
+   * The port sites' HTTPS listens on (default 443, on httpPort's address when it names one; env
+   * BERTH_AGENT_HTTPS_PORT), or ADDRESS:PORT.
+   */
+  httpsPort?: number | string;
   /** A my.cnf with a [client] section for the MariaDB admin connection (default: the local socket as root; env BERTH_AGENT_DB_ADMIN_DEFAULTS). */
   dbAdminDefaults?: string;
   /** The user PHP runs as: owns files/ and private/, its group reads the credentials (default www-data when it exists; env BERTH_AGENT_WEB_USER). */
@@ -61,9 +72,15 @@ export interface HostSettings {
   readonly nginxConf: string;
   /** Undefined when none was given and none was found; steps that need it say so. */
   readonly phpFpmSocket: string | undefined;
+  /** PHP-FPM's main configuration; undefined when none was given and none was found (no site pools then). */
+  readonly phpFpmConf: string | undefined;
+  /** The php-fpm binary of that configuration (`php-fpmX.Y` of /etc/php/X.Y), for `-t`. */
+  readonly phpFpmBinary: string | undefined;
   readonly httpPort: number;
   /** What vhosts `listen` on: the port, or ADDRESS:PORT when an address was given. */
   readonly httpListen: string;
+  /** What HTTPS server blocks `listen` on: a port, or ADDRESS:PORT. */
+  readonly httpsListen: string;
   /** Where probes connect: the address given, else 127.0.0.1 (without brackets for IPv6). */
   readonly httpProbeAddress: string;
   /** Undefined: connect through the local socket as root. */
@@ -102,7 +119,9 @@ export const AGENT_ENV = {
   root: 'BERTH_AGENT_ROOT',
   nginxConf: 'BERTH_AGENT_NGINX_CONF',
   phpFpmSocket: 'BERTH_AGENT_PHP_FPM_SOCKET',
+  phpFpmConf: 'BERTH_AGENT_PHP_FPM_CONF',
   httpPort: 'BERTH_AGENT_HTTP_PORT',
+  httpsPort: 'BERTH_AGENT_HTTPS_PORT',
   dbAdminDefaults: 'BERTH_AGENT_DB_ADMIN_DEFAULTS',
   webUser: 'BERTH_AGENT_WEB_USER',
   address: 'BERTH_AGENT_ADDRESS',
@@ -113,6 +132,9 @@ export const DEFAULT_ROOT = '/var/berth';
 export const DEFAULT_NGINX_CONF = '/etc/nginx/nginx.conf';
 
 const MAX_SLOTS = 64;
+
+/** A port, or ADDRESS:PORT with an IPv4 address or a bracketed IPv6 one (--http-port, --https-port). */
+const listenPattern = /^(?:((?:\d{1,3}\.){3}\d{1,3})|\[([0-9a-fA-F:]+)\]):(\d{1,5})$|^(\d{1,5})$/;
 
 /**
  * Validates the options (and, for what they leave out, the environment) once at start. The only
@@ -185,9 +207,15 @@ export function loadHostSettings(
     socketOption !== undefined
       ? absolutePath('--php-fpm-socket', AGENT_ENV.phpFpmSocket, socketOption)
       : detectPhpFpmSocket();
+  const fpmConfOption = pick('phpFpmConf');
+  const phpFpmConf =
+    fpmConfOption !== undefined
+      ? absolutePath('--php-fpm-conf', AGENT_ENV.phpFpmConf, fpmConfOption)
+      : detectPhpFpmConf();
+  const phpFpmBinary = detectPhpFpmBinary(phpFpmConf);
 
   const listenText = pick('httpPort') ?? '80';
-  const listen = /^(?:((?:\d{1,3}\.){3}\d{1,3})|\[([0-9a-fA-F:]+)\]):(\d{1,5})$|^(\d{1,5})$/.exec(listenText);
+  const listen = listenPattern.exec(listenText);
   const httpPort = Number(listen?.[3] ?? listen?.[4]);
   if (!listen || httpPort < 1 || httpPort > 65535) {
     throw invalid(
@@ -196,6 +224,16 @@ export function loadHostSettings(
   }
   const httpListen = listenText;
   const httpProbeAddress = listen[1] ?? listen[2] ?? '127.0.0.1';
+  const httpAddress = listen[1] ?? (listen[2] ? `[${listen[2]}]` : undefined);
+  const httpsText = pick('httpsPort') ?? (httpAddress ? `${httpAddress}:443` : '443');
+  const httpsMatch = listenPattern.exec(httpsText);
+  const httpsPort = Number(httpsMatch?.[3] ?? httpsMatch?.[4]);
+  if (!httpsMatch || httpsPort < 1 || httpsPort > 65535 || httpsText === httpListen) {
+    throw invalid(
+      `--https-port (${AGENT_ENV.httpsPort}) must be a port from 1 to 65535 or ADDRESS:PORT other than --http-port's, got "${httpsText}"`,
+    );
+  }
+  const httpsListen = httpsText;
 
   const defaultsOption = pick('dbAdminDefaults');
   let dbAdminDefaults: string | undefined;
@@ -231,8 +269,11 @@ export function loadHostSettings(
     root,
     nginxConf,
     phpFpmSocket,
+    phpFpmConf,
+    phpFpmBinary,
     httpPort,
     httpListen,
+    httpsListen,
     httpProbeAddress,
     dbAdminDefaults,
     webUser,
@@ -272,6 +313,46 @@ function detectPhpFpmSocket(): string | undefined {
     .filter((match): match is RegExpExecArray => match !== null)
     .sort((a, b) => Number(b[1]) - Number(a[1]) || Number(b[2]) - Number(a[2]));
   return sockets[0] ? join('/run/php', sockets[0][0]) : undefined;
+}
+
+/** Debian's PHP versions with an FPM, newest first: `8.3`, `8.2` ... */
+function phpVersions(names: readonly string[], pattern: RegExp): string[] {
+  return names
+    .map((name) => pattern.exec(name)?.[1])
+    .filter((version): version is string => version !== undefined)
+    .sort((a, b) => b.localeCompare(a, undefined, { numeric: true }));
+}
+
+function listDir(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
+}
+
+/** The newest PHP's FPM main configuration, as Debian's packages place it. */
+function detectPhpFpmConf(): string | undefined {
+  for (const version of phpVersions(listDir('/etc/php'), /^(\d+\.\d+)$/)) {
+    const conf = join('/etc/php', version, 'fpm', 'php-fpm.conf');
+    if (existsSync(conf)) return conf;
+  }
+  return undefined;
+}
+
+/**
+ * The php-fpm binary of a configuration: `php-fpmX.Y` for Debian's /etc/php/X.Y/fpm/, else the
+ * newest `php-fpmX.Y`, else a plain `php-fpm`.
+ */
+function detectPhpFpmBinary(conf: string | undefined): string | undefined {
+  const version = conf ? /^\/etc\/php\/(\d+\.\d+)\/fpm\//.exec(conf)?.[1] : undefined;
+  const candidates = [
+    ...(version ? [`/usr/sbin/php-fpm${version}`] : []),
+    ...phpVersions(listDir('/usr/sbin'), /^php-fpm(\d+\.\d+)$/).map((found) => `/usr/sbin/php-fpm${found}`),
+    '/usr/sbin/php-fpm',
+    '/usr/bin/php-fpm',
+  ];
+  return candidates.find((path) => existsSync(path));
 }
 
 /** The admin defaults file holds a password: it must exist and be readable by its owner only. */

@@ -41,7 +41,7 @@ const OPTION_NAMES: Record<string, NameKind> = {
   client: 'client',
   cluster: 'cluster',
 };
-const OPTION_FILES = new Set(['tokenFile', 'nginxConf', 'dbAdminDefaults', 'phpFpmSocket']);
+const OPTION_FILES = new Set(['tokenFile', 'nginxConf', 'dbAdminDefaults', 'phpFpmSocket', 'phpFpmConf']);
 const OPTION_DIRS = new Set(['dir', 'dataDir', 'root']);
 
 /** The tree of a program as plain data: what the generators below and `completion --json` print. */

@@ -84,6 +84,64 @@ describe('renderDrupalVhost', () => {
     expect(conf).toContain('return 503 ');
   });
 
+  it('serves its aliases under the same server block, and answers ACME challenges on every name', () => {
+    const conf = renderDrupalVhost(
+      options({
+        aliases: ['www.example.com'],
+        redirectFrom: ['old.example.org'],
+        acmeRoot: '/var/berth/config/acme/example.com',
+      }),
+    );
+    expect(conf).toContain('server_name example.com www.example.com;');
+    expect(conf).toContain('server_name old.example.org;');
+    // The challenge location in the redirect's block and the site's: before any certificate.
+    expect(conf.match(/location \^~ \/\.well-known\/acme-challenge\/ \{/g)).toHaveLength(2);
+    expect(conf).toContain('root /var/berth/config/acme/example.com;');
+    expect(conf).not.toContain('ssl_certificate');
+  });
+
+  it('refuses a name that is both served and redirected, or that is the domain itself', () => {
+    expect(() =>
+      renderDrupalVhost(options({ aliases: ['a.example.com'], redirectFrom: ['a.example.com'] })),
+    ).toThrow(/both served and redirected/);
+    expect(() => renderDrupalVhost(options({ aliases: ['example.com'] }))).toThrow(/own domain/);
+    expect(() => renderDrupalVhost(options({ aliases: ['www.example.com;'] }))).toThrow(ValidationError);
+  });
+
+  it('serves HTTPS with the certificate beside plain HTTP, or redirects plain HTTP there', () => {
+    const tls = {
+      listen: '10.0.0.5:443',
+      certificate: '/var/berth/config/tls/example.com/fullchain.pem',
+      key: '/var/berth/config/tls/example.com/privkey.pem',
+      redirect: false,
+      hsts: false,
+    };
+    const both = renderDrupalVhost(options({ tls, acmeRoot: '/var/berth/config/acme/example.com' }));
+    expect(both).toContain('listen 80;');
+    expect(both).toContain('listen 10.0.0.5:443 ssl;');
+    expect(both).toContain('ssl_certificate /var/berth/config/tls/example.com/fullchain.pem;');
+    expect(both).toContain('ssl_certificate_key /var/berth/config/tls/example.com/privkey.pem;');
+    expect(both).not.toContain('Strict-Transport-Security');
+    expect(both.match(/^server \{/gm)).toHaveLength(1);
+
+    const redirected = renderDrupalVhost(
+      options({
+        tls: { ...tls, redirect: true, hsts: true },
+        aliases: ['www.example.com'],
+        redirectFrom: ['old.example.org'],
+        acmeRoot: '/var/berth/config/acme/example.com',
+      }),
+    );
+    // Plain HTTP: a block of its own that answers challenges and sends the rest to HTTPS.
+    expect(redirected).toContain('return 301 https://$host$request_uri;');
+    expect(redirected).toContain('return 301 https://example.com$request_uri;');
+    expect(redirected).toContain('add_header Strict-Transport-Security "max-age=31536000" always;');
+    const site = redirected.slice(redirected.lastIndexOf('server {'));
+    expect(site).toContain('listen 10.0.0.5:443 ssl;');
+    expect(site).not.toContain('listen 80;');
+    expect(redirected.split('{').length).toBe(redirected.split('}').length);
+  });
+
   it('balances its braces', () => {
     for (const conf of [
       renderDrupalVhost(options()),

@@ -45,6 +45,15 @@ export interface DrupalVhostOptions {
   proxyTo?: string;
   /** Other names that answer with a permanent redirect to `domain` (for example `www.` names). */
   redirectFrom?: string[];
+  /** Other names the site serves itself, beside `domain` (its aliases). */
+  aliases?: string[];
+  /**
+   * Where ACME HTTP-01 challenges are answered from: `<acmeRoot>/.well-known/acme-challenge/<token>`,
+   * on plain HTTP under every name of the site (a CA validates there, before any certificate).
+   */
+  acmeRoot?: string;
+  /** HTTPS with this certificate and key, on `listen` (443 or ADDRESS:443). */
+  tls?: VhostTls;
   /** Largest request body (uploads), in megabytes. Default 64, Drupal's usual upload limit. */
   maxBodyMegabytes?: number;
   /**
@@ -55,13 +64,37 @@ export interface DrupalVhostOptions {
   database?: string;
 }
 
+export interface VhostTls {
+  /** The port (or ADDRESS:PORT) HTTPS listens on. */
+  listen: number | string;
+  /** The certificate chain, leaf first (PEM). */
+  certificate: string;
+  /** Its private key (PEM), readable by nginx's master (root) only. */
+  key: string;
+  /** Plain HTTP answered with a 301 to https:// (ACME challenges still served over HTTP). */
+  redirect: boolean;
+  /** Strict-Transport-Security for a year on HTTPS answers. */
+  hsts: boolean;
+}
+
 /** Renders the server block(s) for one site; throws a ValidationError for any unsafe input. */
 export function renderDrupalVhost(options: DrupalVhostOptions): string {
   const domain = must(validateHostname('domain', options.domain));
   const docroot = must(validateAbsolutePath('docroot', options.docroot));
   const socket = must(validateAbsolutePath('phpFpmSocket', options.phpFpmSocket));
   const listen = validateListen(options.listen);
-  const redirectFrom = validateRedirects(domain, options.redirectFrom ?? []);
+  const aliases = validateNames('aliases', domain, options.aliases ?? []);
+  const redirectFrom = validateNames('redirectFrom', domain, options.redirectFrom ?? []);
+  const taken = aliases.find((name) => redirectFrom.includes(name));
+  if (taken)
+    throw new ValidationError({
+      field: 'aliases',
+      message: `${taken} is both served and redirected: a name is one or the other`,
+    });
+  const acmeRoot =
+    options.acmeRoot === undefined ? undefined : must(validateAbsolutePath('acmeRoot', options.acmeRoot));
+  const tls = options.tls === undefined ? undefined : validateTls(options.tls);
+  const edge: Edge = { names: [domain, ...aliases], listen, acme: acmeLocation(acmeRoot), tls };
   const maxBody = validateMaxBody(options.maxBodyMegabytes ?? 64);
   const database =
     options.database === undefined ? undefined : must(validateDatabaseName('database', options.database));
@@ -72,9 +105,27 @@ export function renderDrupalVhost(options: DrupalVhostOptions): string {
       [
         `# Other names of ${domain}: a permanent redirect to the site's own name.`,
         'server {',
-        `    listen ${listen};`,
+        ...listenLines(edge, 'both'),
         `    server_name ${redirectFrom.join(' ')};`,
-        `    return 301 $scheme://${domain}$request_uri;`,
+        ...edge.acme,
+        '    location / {',
+        `        return 301 ${tls ? 'https' : '$scheme'}://${domain}$request_uri;`,
+        '    }',
+        '}',
+      ].join('\n'),
+    );
+  }
+  if (tls?.redirect) {
+    blocks.push(
+      [
+        `# ${domain} over plain HTTP: a permanent redirect to HTTPS, ACME challenges excepted.`,
+        'server {',
+        `    listen ${listen};`,
+        `    server_name ${edge.names.join(' ')};`,
+        ...edge.acme,
+        '    location / {',
+        '        return 301 https://$host$request_uri;',
+        '    }',
         '}',
       ].join('\n'),
     );
@@ -82,27 +133,72 @@ export function renderDrupalVhost(options: DrupalVhostOptions): string {
   const proxyTo = options.proxyTo === undefined ? undefined : validateProxyTarget(options.proxyTo);
   blocks.push(
     options.disabled
-      ? disabledServer(domain, listen)
+      ? disabledServer(domain, edge)
       : proxyTo
-        ? proxyServer(domain, listen, proxyTo, maxBody)
-        : drupalServer(domain, docroot, socket, listen, maxBody, database),
+        ? proxyServer(domain, edge, proxyTo, maxBody)
+        : drupalServer(domain, docroot, socket, edge, maxBody, database),
   );
   return `# Written by Berth for ${domain}. Do not edit: Berth rewrites this file.\n${blocks.join('\n\n')}\n`;
+}
+
+/** What every server block of a site shares: its names, where it listens, ACME, TLS. */
+interface Edge {
+  /** The domain first, then the names it serves. */
+  names: string[];
+  /** Plain HTTP's listen. */
+  listen: string;
+  /** The ACME challenge location's lines (none without an acmeRoot). */
+  acme: string[];
+  tls: ValidTls | undefined;
+}
+
+type ValidTls = Omit<VhostTls, 'listen'> & { listen: string };
+
+/**
+ * The listen lines of the site's own block: HTTP and HTTPS ('both'), or HTTPS alone when plain
+ * HTTP has a block of its own (the redirect to HTTPS).
+ */
+function listenLines(edge: Edge, which: 'both' | 'site'): string[] {
+  const lines: string[] = [];
+  if (!edge.tls || which === 'both' || !edge.tls.redirect) lines.push(`    listen ${edge.listen};`);
+  if (edge.tls) {
+    lines.push(
+      `    listen ${edge.tls.listen} ssl;`,
+      `    ssl_certificate ${edge.tls.certificate};`,
+      `    ssl_certificate_key ${edge.tls.key};`,
+      '    ssl_protocols TLSv1.2 TLSv1.3;',
+      '    ssl_session_timeout 1d;',
+    );
+    if (edge.tls.hsts) lines.push('    add_header Strict-Transport-Security "max-age=31536000" always;');
+  }
+  return lines;
+}
+
+function acmeLocation(acmeRoot: string | undefined): string[] {
+  if (!acmeRoot) return [];
+  return [
+    '    # ACME HTTP-01 challenges (certificates for this site), as plain files, on every name.',
+    '    location ^~ /.well-known/acme-challenge/ {',
+    `        root ${acmeRoot};`,
+    '        default_type text/plain;',
+    '        try_files $uri =404;',
+    '    }',
+  ];
 }
 
 function drupalServer(
   domain: string,
   docroot: string,
   socket: string,
-  listen: string,
+  edge: Edge,
   maxBody: number,
   database: string | undefined,
 ): string {
   // A validated DNS name: only its dots are special in a regex.
   const ownSite = domain.replaceAll('.', '\\.');
   return `server {
-    listen ${listen};
-    server_name ${domain};
+${listenLines(edge, 'site').join('\n')}
+    server_name ${edge.names.join(' ')};
     root ${docroot};
     index index.php;
     client_max_body_size ${maxBody}m;
@@ -117,7 +213,7 @@ function drupalServer(
         access_log off;
     }
 
-    # RFC 8615 well-known URIs (ACME challenges): static files only.
+${edge.acme.length > 0 && !edge.tls?.redirect ? `${edge.acme.join('\n')}\n\n` : ''}    # RFC 8615 well-known URIs: static files only.
     location ^~ /.well-known/ {
         try_files $uri =404;
     }
@@ -190,11 +286,11 @@ function drupalServer(
 }`;
 }
 
-function proxyServer(domain: string, listen: string, target: string, maxBody: number): string {
+function proxyServer(domain: string, edge: Edge, target: string, maxBody: number): string {
   return `# ${domain} lives on ${target} now: its requests are passed there until it is released from here.
 server {
-    listen ${listen};
-    server_name ${domain};
+${listenLines(edge, 'site').join('\n')}
+    server_name ${edge.names.join(' ')};
     client_max_body_size ${maxBody}m;
 
     location / {
@@ -223,15 +319,15 @@ export function validateProxyTarget(input: unknown): string {
   return input as string;
 }
 
-function disabledServer(domain: string, listen: string): string {
+function disabledServer(domain: string, edge: Edge): string {
   // The domain is a validated DNS name (letters, digits, dots, hyphens): safe inside the quoted text.
   const page =
     '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Site disabled</title></head>' +
     `<body><h1>This site is disabled</h1><p>${domain} is not available at the moment.</p></body></html>`;
   return `server {
-    listen ${listen};
-    server_name ${domain};
-
+${listenLines(edge, 'site').join('\n')}
+    server_name ${edge.names.join(' ')};
+${edge.acme.length > 0 && !edge.tls?.redirect ? `${edge.acme.join('\n')}\n` : ''}
     location / {
         default_type text/html;
         add_header Cache-Control "no-store" always;
@@ -257,22 +353,32 @@ function validateListen(input: unknown): string {
   return text as string;
 }
 
-function validateRedirects(domain: string, names: unknown): string[] {
+function validateNames(field: 'aliases' | 'redirectFrom', domain: string, names: unknown): string[] {
   if (!Array.isArray(names)) {
-    throw new ValidationError({ field: 'redirectFrom', message: 'redirectFrom must be a list of domains' });
+    throw new ValidationError({ field, message: `${field} must be a list of domains` });
   }
   const seen = new Set<string>();
   for (const [index, name] of names.entries()) {
-    const value = must(validateHostname(`redirectFrom[${index}]`, name));
+    const value = must(validateHostname(`${field}[${index}]`, name));
     if (value === domain) {
       throw new ValidationError({
-        field: `redirectFrom[${index}]`,
-        message: `redirectFrom[${index}] is the site's own domain ${domain}: it cannot redirect to itself`,
+        field: `${field}[${index}]`,
+        message: `${field}[${index}] is the site's own domain ${domain}: it is not another name of it`,
       });
     }
     seen.add(value);
   }
   return [...seen];
+}
+
+function validateTls(input: VhostTls): ValidTls {
+  return {
+    listen: validateListen(input.listen),
+    certificate: must(validateAbsolutePath('tls.certificate', input.certificate)),
+    key: must(validateAbsolutePath('tls.key', input.key)),
+    redirect: input.redirect === true,
+    hsts: input.hsts === true,
+  };
 }
 
 function validateMaxBody(megabytes: unknown): number {

@@ -388,7 +388,10 @@ export interface StepDefinitions {
     params: { domain: string; targetDomain: string };
     output: { bytes: number };
   };
-  /** Removes `<root>/sites/<domain>` and `<root>/config/sites/<domain>`. */
+  /**
+   * Removes `<root>/sites/<domain>` and `<root>/config/sites/<domain>`, and the site's own PHP-FPM
+   * pool when it has one (as php.remove-pool: its user goes when no other pool names it).
+   */
   'site.remove': {
     params: { domain: string };
     output: { removed: string[] };
@@ -404,6 +407,13 @@ export interface StepDefinitions {
       platform: string;
       disabled?: boolean;
       redirectFrom?: string[];
+      /** Other names the site serves (its aliases), beside its domain. */
+      aliases?: string[];
+      /**
+       * HTTPS, with the certificate tls.install put in `<root>/config/tls/<domain>/`; a server
+       * without one yet serves plain HTTP only and says so in the step's log.
+       */
+      https?: { redirect: boolean; hsts: boolean };
       /** ADDRESS:PORT: the site moved there; this server passes its requests on (see nginx-vhost.ts). */
       proxyTo?: string;
       /**
@@ -412,8 +422,11 @@ export interface StepDefinitions {
        */
       database?: string;
     };
-    /** `port`: the port this server's vhosts listen on (what another server proxies to). */
-    output: { path: string; changed: boolean; port: number };
+    /**
+     * `port`: the port this server's vhosts listen on (what another server proxies to); `https`:
+     * whether it serves HTTPS now (asked for, and it has the certificate).
+     */
+    output: { path: string; changed: boolean; port: number; https?: boolean };
   };
   /** Removes the site's vhost and reloads nginx. */
   'http.remove-vhost': {
@@ -434,6 +447,38 @@ export interface StepDefinitions {
     /** `reloadedAt`: when this server's nginx serves with it, by its own clock. */
     output: { path: string; reloadedAt: string };
   };
+  /**
+   * A new private key for the site's HTTPS, made on this server and kept there (`<root>/config/tls/
+   * <domain>/`, root only, pending until tls.install), and a certificate signing request for it
+   * naming `names` (the domain first): what the master gives the CA. The key never leaves the agent.
+   */
+  'tls.request': {
+    params: { domain: string; names: string[] };
+    output: { csrPem: string };
+  };
+  /** An ACME HTTP-01 challenge answered from the site's vhost (`/.well-known/acme-challenge/<token>`). */
+  'tls.put-challenge': {
+    params: { domain: string; token: string; keyAuthorization: string };
+    output: { path: string };
+  };
+  'tls.remove-challenge': {
+    params: { domain: string; token: string };
+    output: { removed: boolean };
+  };
+  /**
+   * The certificate the CA issued for the pending key put in place with it (checked: the key
+   * matches, the chain parses, it is valid now); when the site's vhost serves HTTPS already, `nginx
+   * -t` and a graceful reload, the previous pair put back if either fails.
+   */
+  'tls.install': {
+    params: { domain: string; certificatePem: string };
+    output: { names: string[]; notBefore: string; notAfter: string; serial: string; issuer: string };
+  };
+  /** The site's key and certificate removed from this server (HTTPS off; the vhost first). */
+  'tls.remove': {
+    params: { domain: string };
+    output: { removed: boolean };
+  };
   /** The domains this server has a vhost of (`<root>/config/nginx/<domain>.conf`). */
   'http.list-vhosts': {
     params: Record<string, never>;
@@ -443,6 +488,43 @@ export interface StepDefinitions {
   'http.discard-vhost': {
     params: { domain: string };
     output: { discarded: boolean };
+  };
+  /**
+   * Gives the site its own PHP-FPM pool on this server (shared/src/php-pool.ts): the Unix group
+   * and user `user` with uid and gid `uid` (made when missing; refused when the name or the uid is
+   * another's), nginx's user added to that group, `<root>/config/php-fpm/<domain>.conf` written,
+   * `php-fpm -t`, graceful reload, the new socket answering; the previous pool file is back in
+   * place when the test or the reload fails. Then the site's files are the user's (files/,
+   * private/) and the rest root's, readable by the site's group only. From then on every step of
+   * this agent runs the site's PHP and drush as `user` and its vhost passes PHP to `socket`. Call
+   * it before site.write-settings wherever the site is set up on a server; a site without one
+   * runs in the server's shared pool as the web user.
+   */
+  'php.write-pool': {
+    params: {
+      domain: string;
+      /** The site's Unix user and group name (`[a-z_][a-z0-9_-]{0,31}`), chosen by the master. */
+      user: string;
+      /** Its uid, also the gid of its group: the same on every server (files keep it across moves). */
+      uid: number;
+      /** PHP settings of PHP_POOL_SETTINGS (memory_limit, pm.max_children ...); defaults for the rest. */
+      settings: Record<string, string>;
+      /**
+       * The site (domain) whose pool runs as `user` too: the same site under another name (a rename's
+       * new name beside the old, a rehearsal copy beside the live site). Its pool then gets a name
+       * and socket of its own; without it, a user another domain's pool runs as is refused.
+       */
+      sharesWith?: string;
+    };
+    output: { path: string; socket: string; changed: boolean; user: string };
+  };
+  /**
+   * Removes the site's pool (reloaded away), and its user and group when no other pool names
+   * them. A site directory still there goes back to the web user (the shared pool).
+   */
+  'php.remove-pool': {
+    params: { domain: string };
+    output: { removed: boolean };
   };
   /**
    * Opens a TCP connection from this server to `host:port` and closes it: whether a web server
@@ -701,6 +783,13 @@ export const STEP_NAMES: readonly StepName[] = [
   'http.commit-vhost',
   'http.discard-vhost',
   'http.list-vhosts',
+  'php.write-pool',
+  'php.remove-pool',
+  'tls.request',
+  'tls.put-challenge',
+  'tls.remove-challenge',
+  'tls.install',
+  'tls.remove',
   'probe.http',
   'probe.tcp',
   'app.install',
@@ -744,6 +833,15 @@ export const RETRYABLE_STEPS: readonly StepName[] = [
   'site.code-fetch',
   'site.absent',
   'http.list-vhosts',
+  // Both end in the same state when run again (the pool, its user and the owners as asked, or
+  // none of them), and PHP-FPM keeps its previous pools when a run is cut short.
+  'php.write-pool',
+  'php.remove-pool',
+  // A new key and request each time (the last one asked for is the one installed); a challenge
+  // file written or removed again is the same file.
+  'tls.request',
+  'tls.put-challenge',
+  'tls.remove-challenge',
   'probe.http',
   'probe.tcp',
   'app.status',

@@ -37,6 +37,8 @@ export async function startHostingStack(options: {
   platforms: Record<string, FixturePlatformName>;
   /** More environment for the master (e.g. BERTH_METRICS_TOKEN). */
   masterEnv?: NodeJS.ProcessEnv;
+  /** The loopback port web1's nginx listens on (an ACME test server validates there). */
+  webPort?: number;
 }): Promise<HostingStack> {
   const database = await createTestDatabase('pglite');
   const root = mkdtempSync(join(tmpdir(), 'berth-root-'));
@@ -44,7 +46,7 @@ export async function startHostingStack(options: {
   for (const [name, fixture] of Object.entries(options.platforms)) {
     buildFixturePlatform(fixture, join(root, 'platforms', name));
   }
-  const web = await startWebStack({ root });
+  const web = await startWebStack({ root, ...(options.webPort ? { port: options.webPort } : {}) });
   const master = await startMaster(database, { label: `${options.label}-master`, env: options.masterEnv });
   const agent = await startHostingAgent(master, { name: 'web1', label: `${options.label}-web1`, root, web });
   const berth = (...args: string[]) =>
@@ -115,8 +117,12 @@ export async function startHostingAgent(
       web.nginxConf,
       '--php-fpm-socket',
       web.phpFpmSocket,
+      '--php-fpm-conf',
+      web.phpFpmConf,
       '--http-port',
       `127.0.0.1:${web.port}`,
+      '--https-port',
+      `127.0.0.1:${web.httpsPort}`,
       '--db-admin-defaults',
       adminDefaults,
       // The test web stack runs PHP-FPM as root in a root-only temp dir (see web-stack.ts).

@@ -111,6 +111,8 @@ export async function startSeveralHosts(options: {
           web.nginxConf,
           '--php-fpm-socket',
           web.phpFpmSocket,
+          '--php-fpm-conf',
+          web.phpFpmConf,
           '--http-port',
           `${host.address}:80`,
           '--db-admin-defaults',

@@ -1,5 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import {
+  chmodSync,
   copyFileSync,
   existsSync,
   mkdirSync,
@@ -7,13 +8,16 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { usersOfRunningPools } from '../../agent/src/adapters/php-fpm.js';
+import { readUsers, SITE_USER_COMMENT } from '../../agent/src/adapters/unix-users.js';
 import { freePort } from './processes.js';
 
 /**
@@ -38,6 +42,8 @@ export interface WebStackOptions {
    * namespace and nginx listens on its address, port 80. Without it, a free loopback port.
    */
   host?: { namespace: string; address: string };
+  /** The loopback port nginx listens on (a free one when left out); not with `host` (port 80). */
+  port?: number;
 }
 
 export interface WebStack {
@@ -45,8 +51,15 @@ export interface WebStack {
   address: string;
   /** The port nginx listens on (render vhosts with `listen: <address>:<port>`). */
   port: number;
+  /** The port sites' HTTPS listens on, on the same address (the agent's --https-port): 443 on a test host. */
+  httpsPort: number;
   /** The PHP-FPM pool's unix socket, for `renderDrupalVhost({ phpFpmSocket })`. */
   phpFpmSocket: string;
+  /**
+   * PHP-FPM's main configuration (the agent's --php-fpm-conf): it includes the sites' own pools,
+   * `<root>/config/php-fpm/*.conf`, as ops/web-services.sh makes the system's do.
+   */
+  phpFpmConf: string;
   /** The main nginx.conf of this stack. */
   nginxConf: string;
   /** nginx with this stack's prefix, config and error log: append `-t` or `-s reload`. */
@@ -133,13 +146,20 @@ export async function startWebStack(options: WebStackOptions): Promise<WebStack>
   const dir = mkdtempSync(join(tmpdir(), 'berth-web-'));
   const vhostDir = join(options.root, 'config', 'nginx');
   mkdirSync(vhostDir, { recursive: true });
+  const poolsDir = join(options.root, 'config', 'php-fpm');
+  mkdirSync(poolsDir, { recursive: true });
+  // The sites' own pools run as their users, who pass through the root as others do (a temp
+  // directory is 0700): o+x on it and on the temp directories above it, never o+r.
+  for (let path = options.root; path.startsWith(`${tmpdir()}/`); path = dirname(path))
+    chmodSync(path, statSync(path).mode | 0o001);
   for (const temp of ['client_body', 'fastcgi', 'proxy', 'uwsgi', 'scgi'])
     mkdirSync(join(dir, 'temp', temp), { recursive: true });
   copyFileSync('/etc/nginx/fastcgi_params', join(dir, 'fastcgi_params'));
   copyFileSync('/etc/nginx/mime.types', join(dir, 'mime.types'));
 
   const address = options.host?.address ?? '127.0.0.1';
-  const port = options.host ? 80 : await freePort();
+  const port = options.host ? 80 : (options.port ?? (await freePort()));
+  const httpsPort = options.host ? 443 : await freePort();
   // Inside a test host, every server process runs in its network namespace.
   const inHost = (binary: string, args: readonly string[]): [string, string[]] =>
     options.host ? ['ip', ['netns', 'exec', options.host.namespace, binary, ...args]] : [binary, [...args]];
@@ -149,6 +169,7 @@ export async function startWebStack(options: WebStackOptions): Promise<WebStack>
   const nginxErrorLog = join(dir, 'nginx-error.log');
   const phpErrorLog = join(dir, 'php-error.log');
   const fpmLog = join(dir, 'php-fpm.log');
+  const phpFpmConf = join(dir, 'php-fpm.conf');
 
   writeFileSync(
     nginxConf,
@@ -190,12 +211,14 @@ http {
   );
 
   writeFileSync(
-    join(dir, 'php-fpm.conf'),
+    phpFpmConf,
     `; Private PHP-FPM for a Berth test (startWebStack).
 [global]
 pid = ${join(dir, 'php-fpm.pid')}
 error_log = ${fpmLog}
 daemonize = no
+; A reload (a site's pool written) lets the requests in flight finish, as on a Berth server.
+process_control_timeout = 10s
 
 [berth-test]
 ${isRoot ? 'user = root\ngroup = root' : ''}
@@ -212,6 +235,9 @@ php_admin_value[error_log] = ${phpErrorLog}
 php_admin_flag[display_errors] = off
 ; Tests change settings.php and switch platforms within a second: always revalidate.
 php_admin_value[opcache.revalidate_freq] = 0
+
+; The sites' own pools (php.write-pool); as root, the master can run them as their users.
+include=${poolsDir}/*.conf
 `,
   );
 
@@ -221,7 +247,9 @@ php_admin_value[opcache.revalidate_freq] = 0
   const stack: WebStack = {
     address,
     port,
+    httpsPort,
     phpFpmSocket,
+    phpFpmConf,
     nginxConf,
     nginxCommand,
     dir,
@@ -257,18 +285,14 @@ php_admin_value[opcache.revalidate_freq] = 0
     stop: async () => {
       if (nginx) await stopChild(nginx);
       if (fpm) await stopChild(fpm);
+      await removePoolUsers(poolsDir);
       rmSync(dir, { recursive: true, force: true });
     },
   };
 
   try {
     fpm = startChild(
-      ...inHost(fpmBinary, [
-        '--nodaemonize',
-        '--fpm-config',
-        join(dir, 'php-fpm.conf'),
-        ...(isRoot ? ['-R'] : []),
-      ]),
+      ...inHost(fpmBinary, ['--nodaemonize', '--fpm-config', phpFpmConf, ...(isRoot ? ['-R'] : [])]),
     );
     await waitFor('PHP-FPM to listen on its socket', () => socketAnswers(phpFpmSocket), fpm);
     await stack.test();
@@ -280,6 +304,27 @@ php_admin_value[opcache.revalidate_freq] = 0
     throw new Error(`${(error as Error).message}\n${logs}`);
   }
   return stack;
+}
+
+/**
+ * The Unix users the agent made for the sites' own pools of this stack (php.write-pool), deleted
+ * with it: /etc/passwd outlives every test. A user another running PHP-FPM's pool still runs as
+ * (test hosts share /etc/passwd) is left to that one's stack.
+ */
+async function removePoolUsers(poolsDir: string): Promise<void> {
+  const names = existsSync(poolsDir) ? readdirSync(poolsDir).filter((name) => name.endsWith('.conf')) : [];
+  if (names.length === 0) return;
+  const madeByBerth = new Set(
+    (await readUsers()).filter((user) => user.comment === SITE_USER_COMMENT).map((user) => user.name),
+  );
+  const stillRunning = await usersOfRunningPools();
+  for (const name of names) {
+    const user = /^user = (\S+)$/m.exec(readFileSync(join(poolsDir, name), 'utf8'))?.[1];
+    if (!user || !madeByBerth.has(user) || stillRunning.has(user)) continue;
+    madeByBerth.delete(user);
+    await run('userdel', [user]).catch(() => undefined);
+    await run('groupdel', [user]).catch(() => undefined);
+  }
 }
 
 function findBinary(candidates: string[], name: string): string {

@@ -10,6 +10,11 @@ import { StepError, StepErrorCode } from '../../../shared/src/errors.js';
  *   <root>/sites/.aside-<name>/            a site directory a restore set aside (validated name)
  *   <root>/config/nginx/<domain>.conf      the vhost
  *   <root>/config/sites/<domain>/          credentials.php, kept out of the site directory
+ *   <root>/config/php-fpm/<domain>.conf    the site's own PHP-FPM pool (included by PHP-FPM)
+ *   <root>/run/php-fpm/<pool>.sock         its socket
+ *   <root>/tmp/php/<user>/                 its temporary files (uploads, sessions), its user's only
+ *   <root>/config/tls/<domain>/            the site's HTTPS key and certificate (root only)
+ *   <root>/config/acme/<domain>/           ACME HTTP-01 challenges being answered
  *   <root>/repositories/<domain>.git       a site repository Berth made for a new site (site new)
  *   <root>/tmp/                            work files of running steps (same filesystem as sites/)
  */
@@ -60,8 +65,42 @@ export class HostLayout {
   siteConfigDir(domain: string): string {
     return this.inside(this.siteConfigsDir, domain);
   }
+  /** The sites' PHP-FPM pools, `*.conf` included by PHP-FPM's main configuration. */
+  get phpPoolsDir(): string {
+    return join(this.root, 'config', 'php-fpm');
+  }
+  phpPoolPath(domain: string): string {
+    return this.inside(this.phpPoolsDir, `${domain}.conf`);
+  }
+  get phpSocketsDir(): string {
+    return join(this.root, 'run', 'php-fpm');
+  }
+  phpSocket(pool: string): string {
+    return this.inside(this.phpSocketsDir, `${pool}.sock`);
+  }
+  get phpTmpDir(): string {
+    return join(this.tmpDir, 'php');
+  }
+  /** A pool user's temporary directory (PHP's uploads, sessions and temp files; drush's HOME). */
+  phpUserTmpDir(user: string): string {
+    return this.inside(this.phpTmpDir, user);
+  }
   vhostPath(domain: string): string {
     return this.inside(this.nginxDir, `${domain}.conf`);
+  }
+  get tlsDir(): string {
+    return join(this.root, 'config', 'tls');
+  }
+  /** A site's HTTPS key and certificate on this server (root only: the key never leaves it). */
+  siteTlsDir(domain: string): string {
+    return this.inside(this.tlsDir, domain);
+  }
+  get acmeDir(): string {
+    return join(this.root, 'config', 'acme');
+  }
+  /** Where the site's ACME HTTP-01 challenges are answered from (the vhost's acmeRoot). */
+  siteAcmeRoot(domain: string): string {
+    return this.inside(this.acmeDir, domain);
   }
 
   /** The platform a path names, when it is exactly `<root>/platforms/<name>`. */

@@ -35,6 +35,11 @@ export class Nginx {
     }
   }
 
+  /** Whether this nginx runs (a master process in the pid file of its main configuration). */
+  async running(): Promise<boolean> {
+    return (await nginxMasterPid(this.context.host.nginxConf)) !== undefined;
+  }
+
   /** `nginx -t`: fails with CONFIG_REJECTED and nginx's own words when the configuration is invalid. */
   async test(): Promise<void> {
     try {

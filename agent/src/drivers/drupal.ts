@@ -3,6 +3,7 @@ import { StepError, StepErrorCode } from '../../../shared/src/errors.js';
 import type { AppStatus, PendingUpdate } from '../../../shared/src/steps.js';
 import { ensureDir, pathKind } from '../adapters/files.js';
 import { HostLayout } from '../adapters/layout.js';
+import { sitePool } from '../adapters/site-pool.js';
 import type { RunOptions, RunResult } from '../adapters/process-runner.js';
 import type { HostSettings } from '../config.js';
 
@@ -68,18 +69,28 @@ export class DrupalSite {
         retryable: false,
       });
     }
-    // Drush keeps a cache in $HOME; the agent's own home is not the web user's.
-    const home = join(this.layout.tmpDir, 'drush-home');
+    // As the site's own user when it has a pool here, else as the web user: files Drupal writes
+    // (css, twig cache) stay writable for its PHP-FPM pool.
+    const pool = await sitePool(this.context.host, this.domain);
     const web = this.context.host.webUser;
+    const runAs = pool ? { uid: pool.uid, gid: pool.gid } : web ? { uid: web.uid, gid: web.gid } : undefined;
+    // Drush keeps a cache in $HOME; the agent's own home is not the web user's, and a site's user
+    // has its own, inside its temporary directory (which only it may enter).
     await ensureDir(this.layout.tmpDir, 0o711);
-    await ensureDir(home, 0o700, web ? { uid: web.uid, gid: web.gid } : undefined);
+    let home = join(this.layout.tmpDir, 'drush-home');
+    if (pool) {
+      const tmp = pool.tmpDir ?? this.layout.phpUserTmpDir(pool.user);
+      await ensureDir(this.layout.phpTmpDir, 0o711);
+      await ensureDir(tmp, 0o700, runAs);
+      home = join(tmp, 'drush-home');
+    }
+    await ensureDir(home, 0o700, runAs);
     const result = await this.context.exec({
       file: this.drush,
       args: [`--root=${this.layout.platformDocroot(this.platform)}`, `--uri=${this.domain}`, ...args],
       cwd: this.layout.platformDir(this.platform),
       env: { HOME: home },
-      // As the web user: files Drupal writes (css, twig cache) stay writable for PHP-FPM.
-      ...(web ? { user: { uid: web.uid, gid: web.gid } } : {}),
+      ...(runAs ? { user: runAs } : {}),
       captureStdoutBytes: MAX_JSON_BYTES,
       logStdout: !options.secretOutput,
       redact: redactDrushOutput,

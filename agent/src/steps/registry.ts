@@ -24,8 +24,11 @@ import { debugSleep } from './debug/sleep.js';
 import { linkTransferCheck } from './link/transfer-check.js';
 import { httpRemoveVhost } from './http/remove-vhost.js';
 import { httpListVhosts } from './http/list-vhosts.js';
+import { tlsInstall, tlsPutChallenge, tlsRemove, tlsRemoveChallenge, tlsRequest } from './tls/tls.js';
 import { httpCommitVhost, httpDiscardVhost, httpPrepareVhost } from './http/switch-vhost.js';
 import { httpWriteVhost } from './http/write-vhost.js';
+import { phpRemovePool } from './php/remove-pool.js';
+import { phpWritePool } from './php/write-pool.js';
 import { platformBuild, platformCommits, platformPull, platformRemove } from './platform/build.js';
 import { platformArchive, platformExtract } from './platform/copy.js';
 import { platformScan } from './platform/scan.js';
@@ -107,6 +110,13 @@ const ALL_STEPS: readonly RegisteredStep[] = [
   register(httpCommitVhost),
   register(httpDiscardVhost),
   register(httpListVhosts),
+  register(phpWritePool),
+  register(phpRemovePool),
+  register(tlsRequest),
+  register(tlsPutChallenge),
+  register(tlsRemoveChallenge),
+  register(tlsInstall),
+  register(tlsRemove),
   register(probeHttp),
   register(probeTcp),
   register(appInstall),

@@ -55,6 +55,12 @@ describe('site step parameters', () => {
     ],
     ['site.remove', { domain: 'example.org' }],
     [
+      'php.write-pool',
+      { domain: 'example.org', user: 's_example', uid: 20001, settings: { memory_limit: '512M' } },
+    ],
+    ['php.write-pool', { domain: 'example.org', user: 's-1', uid: 1000, settings: {} }],
+    ['php.remove-pool', { domain: 'example.org' }],
+    [
       'http.write-vhost',
       { domain: 'example.org', platform: 'p1', disabled: true, redirectFrom: ['www.example.org'] },
     ],
@@ -113,6 +119,28 @@ describe('site step parameters', () => {
     ['site.link', { domain: 'example.org', platform: '../p' }, /platform/],
     ['site.link', { domain: 'Example.org', platform: 'p' }, /lowercase/],
     ['site.remove', { domain: 'a/b' }, /not a valid DNS name/],
+    [
+      'php.write-pool',
+      { domain: 'example.org', user: 'root', uid: 2000, settings: {} },
+      /never runs as root/,
+    ],
+    [
+      'php.write-pool',
+      { domain: 'example.org', user: 'Site', uid: 2000, settings: {} },
+      /user "Site" must be/,
+    ],
+    [
+      'php.write-pool',
+      { domain: 'example.org', user: 's', uid: 999, settings: {} },
+      /uid must be between 1000/,
+    ],
+    ['php.write-pool', { domain: 'example.org', user: 's', uid: 2000 }, /"settings" is required/],
+    [
+      'php.write-pool',
+      { domain: 'example.org', user: 's', uid: 2000, settings: { 'pm.max_children': 500 } },
+      /pm\.max_children must be a whole number from 1 to 200/,
+    ],
+    ['php.remove-pool', { domain: 'example.org', user: 's' }, /unknown parameter "user"/],
     ['site.write-settings', { domain: 'example.org' }, /required/],
     [
       'http.write-vhost',

@@ -12,7 +12,9 @@ interface AgentHostFlags {
   root?: string;
   nginxConf?: string;
   phpFpmSocket?: string;
+  phpFpmConf?: string;
   httpPort?: string;
+  httpsPort?: string;
   dbAdminDefaults?: string;
   webUser?: string;
   address?: string;
@@ -65,8 +67,17 @@ export function registerAgentCommands(program: Command, ctx: CliContext): void {
       'the PHP-FPM socket of the vhosts (default: the newest /run/php/php*-fpm.sock)',
     )
     .option(
+      '--php-fpm-conf <file>',
+      "the PHP-FPM main configuration tested and reloaded for the sites' own pools; it must include " +
+        '<root>/config/php-fpm/*.conf (default: the newest /etc/php/X.Y/fpm/php-fpm.conf)',
+    )
+    .option(
       '--http-port <port>',
       'the port vhosts listen on and probes use, or ADDRESS:PORT for one address (default: 80)',
+    )
+    .option(
+      '--https-port <port>',
+      "the port sites' HTTPS listens on, or ADDRESS:PORT (default: 443, on --http-port's address when it has one)",
     )
     .option(
       '--db-admin-defaults <file>',
@@ -94,11 +105,14 @@ export function registerAgentCommands(program: Command, ctx: CliContext): void {
         'BERTH_AGENT_TOKEN environment variable or with --token-file. Order: --token, --token-file,',
         'BERTH_AGENT_TOKEN.',
         '',
-        'Each of --root, --nginx-conf, --php-fpm-socket, --http-port, --db-admin-defaults and --web-user',
-        'can also be given in the environment: BERTH_AGENT_ROOT, BERTH_AGENT_NGINX_CONF,',
-        'BERTH_AGENT_PHP_FPM_SOCKET, BERTH_AGENT_HTTP_PORT, BERTH_AGENT_DB_ADMIN_DEFAULTS, BERTH_AGENT_WEB_USER',
+        'Each of --root, --nginx-conf, --php-fpm-socket, --http-port, --https-port, --db-admin-defaults and',
+        '--web-user can also be given in the environment: BERTH_AGENT_ROOT, BERTH_AGENT_NGINX_CONF,',
+        'BERTH_AGENT_PHP_FPM_SOCKET, BERTH_AGENT_HTTP_PORT, BERTH_AGENT_HTTPS_PORT, BERTH_AGENT_DB_ADMIN_DEFAULTS,',
+        'BERTH_AGENT_WEB_USER',
         '(a flag wins over its variable). Site layout under the root: platforms/<platform>, sites/<domain>,',
         'config/nginx/<domain>.conf (include it from nginx), config/sites/<domain>/ (database credentials).',
+        "--php-fpm-conf is BERTH_AGENT_PHP_FPM_CONF; the sites' own pools are config/php-fpm/<domain>.conf",
+        '(include=<root>/config/php-fpm/*.conf in PHP-FPM: ops/web-services.sh adds it).',
       ].join('\n'),
     )
     .action(async (options: AgentStartOptions, command: Command) => {
@@ -118,7 +132,9 @@ export function registerAgentCommands(program: Command, ctx: CliContext): void {
             'root',
             'nginxConf',
             'phpFpmSocket',
+            'phpFpmConf',
             'httpPort',
+            'httpsPort',
             'dbAdminDefaults',
             'webUser',
             'address',

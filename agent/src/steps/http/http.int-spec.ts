@@ -60,7 +60,12 @@ const vhostDir = () => join(root.root, 'config', 'nginx');
 describe('http.write-vhost, http.remove-vhost and probe.http', () => {
   it('writes, tests and reloads: both sites serve their platform; a second write is unchanged', async () => {
     const first = await runStep(httpWriteVhost, { domain: 'a.test', platform: 'p1' }, testContext(host));
-    expect(first).toEqual({ path: join(vhostDir(), 'a.test.conf'), changed: true, port: stack.port });
+    expect(first).toEqual({
+      path: join(vhostDir(), 'a.test.conf'),
+      changed: true,
+      port: stack.port,
+      https: false,
+    });
     await runStep(httpWriteVhost, { domain: 'b.test', platform: 'p1' }, testContext(host));
     for (const domain of ['a.test', 'b.test']) {
       const probe = await probeUntil({ domain, path: '/berth-probe.txt', expectText: 'served from p1' });

@@ -5,6 +5,7 @@ import { HostLayout } from '../../adapters/layout.js';
 import { parseWith } from '../params.js';
 import type { StepHandler } from '../step.js';
 import { domainValue } from '../site/common.js';
+import { linkAliases } from '../site/link.js';
 import { preparedPath, renderVhost, replaceConfig, testCandidate, vhostParams } from './vhost-files.js';
 
 /*
@@ -28,6 +29,14 @@ export const httpPrepareVhost: StepHandler<'http.prepare-vhost'> = {
   parseParams: vhostParams,
   async run(params, context) {
     const { path, content } = await renderVhost(params, context);
+    if (!params.disabled && !params.proxyTo)
+      await linkAliases(
+        new HostLayout(context.host.root),
+        params.platform,
+        params.domain,
+        params.aliases ?? [],
+        (text) => context.note(text),
+      );
     const prepared = preparedPath(path);
     await rm(prepared, { force: true });
     await testCandidate(context, path, content);

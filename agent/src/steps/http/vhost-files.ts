@@ -3,10 +3,17 @@ import { join } from 'node:path';
 import { StepError, StepErrorCode } from '../../../../shared/src/errors.js';
 import { renderDrupalVhost, validateProxyTarget } from '../../../../shared/src/nginx-vhost.js';
 import type { StepParams } from '../../../../shared/src/steps.js';
-import { must, validateDatabaseName, validatePlatformName } from '../../../../shared/src/validation.js';
+import {
+  must,
+  validateDatabaseName,
+  validatePlatformName,
+  ValidationError,
+} from '../../../../shared/src/validation.js';
 import { ensureDir, pathKind, writeFileAtomic } from '../../adapters/files.js';
 import { HostLayout } from '../../adapters/layout.js';
 import { Nginx } from '../../adapters/nginx.js';
+import { readSitePoolFile } from '../../adapters/site-pool.js';
+import { postMaxMegabytes } from '../../../../shared/src/php-pool.js';
 import { booleanValue, listValue, parseWith } from '../params.js';
 import type { StepContext } from '../step.js';
 import { domainValue, requireDirectory } from '../site/common.js';
@@ -18,7 +25,7 @@ export function vhostParams(input: unknown) {
   return parseWith(
     input,
     ['domain', 'platform'],
-    ['disabled', 'redirectFrom', 'proxyTo', 'database'],
+    ['disabled', 'redirectFrom', 'aliases', 'https', 'proxyTo', 'database'],
     (params) => ({
       domain: domainValue('domain', params.domain),
       platform: must(validatePlatformName('platform', params.platform)),
@@ -26,6 +33,10 @@ export function vhostParams(input: unknown) {
       ...(params.redirectFrom !== undefined
         ? { redirectFrom: listValue('redirectFrom', params.redirectFrom, 50, domainValue) }
         : {}),
+      ...(params.aliases !== undefined
+        ? { aliases: listValue('aliases', params.aliases, 50, domainValue) }
+        : {}),
+      ...(params.https !== undefined ? { https: httpsValue(params.https) } : {}),
       ...(params.proxyTo !== undefined ? { proxyTo: validateProxyTarget(params.proxyTo) } : {}),
       ...(params.database !== undefined
         ? { database: must(validateDatabaseName('database', params.database)) }
@@ -34,14 +45,40 @@ export function vhostParams(input: unknown) {
   );
 }
 
-/** The text of a site's vhost on this server, and where it goes. */
+function httpsValue(input: unknown): { redirect: boolean; hsts: boolean } {
+  const parsed = parseWith(input, ['redirect', 'hsts'], [], (https) => ({
+    redirect: booleanValue('https.redirect', https.redirect),
+    hsts: booleanValue('https.hsts', https.hsts),
+  }));
+  if (!parsed.ok) throw new ValidationError({ ...parsed.failure, field: `https.${parsed.failure.field}` });
+  return parsed.value;
+}
+
+/** The site's certificate and key on this server, when tls.install put them there. */
+export async function installedCertificate(
+  layout: HostLayout,
+  domain: string,
+): Promise<{ certificate: string; key: string } | undefined> {
+  const dir = layout.siteTlsDir(domain);
+  const certificate = join(dir, 'fullchain.pem');
+  const key = join(dir, 'privkey.pem');
+  const present = (await pathKind(certificate)) === 'file' && (await pathKind(key)) === 'file';
+  return present ? { certificate, key } : undefined;
+}
+
+/**
+ * The text of a site's vhost on this server, and where it goes; `https`: whether it serves HTTPS
+ * (asked for, and this server has the site's certificate).
+ */
 export async function renderVhost(
-  { domain, platform, disabled, redirectFrom, proxyTo, database }: VhostParams,
+  { domain, platform, disabled, redirectFrom, aliases, https, proxyTo, database }: VhostParams,
   context: StepContext,
-): Promise<{ path: string; content: string }> {
+): Promise<{ path: string; content: string; https: boolean }> {
   const layout = new HostLayout(context.host.root);
   await requireDirectory(layout.platformDocroot(platform), `the docroot of platform ${platform}`);
-  const socket = context.host.phpFpmSocket;
+  // PHP goes to the site's own pool when it has one here, else to the server's shared one.
+  const pool = await readSitePoolFile(context.host, domain);
+  const socket = pool?.socket ?? context.host.phpFpmSocket;
   if (!socket) {
     throw new StepError({
       code: StepErrorCode.MissingDependency,
@@ -50,10 +87,20 @@ export async function renderVhost(
       retryable: false,
     });
   }
+  const certificate = https ? await installedCertificate(layout, domain) : undefined;
+  if (https && !certificate)
+    context.note(
+      `HTTPS is on for ${domain} but this server has no certificate for it yet: plain HTTP until one is installed`,
+    );
   const content = renderDrupalVhost({
     domain,
+    acmeRoot: layout.siteAcmeRoot(domain),
+    ...(aliases ? { aliases } : {}),
+    ...(https && certificate ? { tls: { ...certificate, ...https, listen: context.host.httpsListen } } : {}),
     docroot: layout.platformDocroot(platform),
     phpFpmSocket: socket,
+    // nginx takes a request body as large as the site's PHP does (post_max_size).
+    ...(pool ? { maxBodyMegabytes: postMaxMegabytes(pool.settings) } : {}),
     listen: context.host.httpListen,
     disabled: disabled ?? false,
     redirectFrom: redirectFrom ?? [],
@@ -61,7 +108,7 @@ export async function renderVhost(
     ...(database ? { database } : {}),
   });
   await ensureDir(layout.nginxDir, 0o755);
-  return { path: layout.vhostPath(domain), content };
+  return { path: layout.vhostPath(domain), content, https: certificate !== undefined };
 }
 
 /**

@@ -31,7 +31,8 @@ export const platformBuild: StepHandler<'platform.build'> = {
     const target = layout.platformDir(platform);
     await refuseExisting(target);
     await ensureDir(layout.platformsDir, 0o755);
-    await ensureDir(layout.tmpDir, 0o700);
+    // 0711 as everywhere: the sites' own users pass through to their tmp/php/<user>/.
+    await ensureDir(layout.tmpDir, 0o711);
     const tools = await openTools(context, layout);
     const building = await mkdtemp(join(layout.platformsDir, `.build-${platform}-`));
     // The clone and create-project make the directory themselves.

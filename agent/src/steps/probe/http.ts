@@ -25,6 +25,11 @@ function textValue(field: string, value: unknown): string {
   return value;
 }
 
+/** The port of an HTTPS listen (`443`, `127.0.0.1:8443`, `[::1]:443`). */
+function httpsPort(listen: string): number {
+  return Number(/(\d+)$/.exec(listen)![1]);
+}
+
 /**
  * GETs a page of a site through this server's nginx (127.0.0.1, or the address of --http-port,
  * with the site's Host header) and checks the status and, when asked, a text in the body.
@@ -67,6 +72,33 @@ export const probeHttp: StepHandler<'probe.http'> = {
         message: `GET ${url} through ${context.host.httpProbeAddress}:${context.host.httpPort} failed: ${(error as Error).message}`,
         retryable: true,
       });
+    }
+    // A site whose plain HTTP goes to HTTPS (site https --redirect) is probed where it sends to.
+    if (
+      (answer.status === 301 || answer.status === 308) &&
+      !expectStatus.includes(answer.status) &&
+      answer.location === `https://${domain}${path}`
+    ) {
+      const port = httpsPort(context.host.httpsListen);
+      try {
+        answer = await httpGet({
+          address: context.host.httpProbeAddress,
+          port,
+          hostHeader: domain,
+          path,
+          timeoutMs,
+          maxBodyBytes: MAX_BODY_BYTES,
+          signal: context.signal,
+          https: true,
+        });
+      } catch (error) {
+        if (context.signal.aborted) throw context.signal.reason;
+        throw new StepError({
+          code: StepErrorCode.ProbeFailed,
+          message: `GET https://${domain}${path} through ${context.host.httpProbeAddress}:${port} failed: ${(error as Error).message}`,
+          retryable: true,
+        });
+      }
     }
     const bodyExcerpt = answer.body.slice(0, EXCERPT_CHARS);
     const problems: string[] = [];

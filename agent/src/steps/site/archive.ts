@@ -52,7 +52,8 @@ export const siteArchive: StepHandler<'site.archive'> = {
     const mariadb = new MariaDb(context);
     if (includeDatabase) await requireDatabase(mariadb, includeDatabase.database, 'nothing to dump');
 
-    await ensureDir(layout.tmpDir, 0o700);
+    // 0711 as everywhere: the sites' own users pass through to their tmp/php/<user>/.
+    await ensureDir(layout.tmpDir, 0o711);
     const dumpFile = join(layout.tmpDir, `${domain}.${randomBytes(6).toString('hex')}.sql`);
     const dumpOutput = includeDatabase
       ? createWriteStream(dumpFile, { flags: 'wx', mode: 0o600 })

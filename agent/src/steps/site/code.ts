@@ -151,7 +151,8 @@ function refuseForbidden(paths: readonly string[], commit: string): void {
 }
 
 async function openTools(context: StepContext, layout: HostLayout): Promise<CodebaseTools> {
-  await ensureDir(layout.tmpDir, 0o700);
+  // 0711 as everywhere: the sites' own users pass through to their tmp/php/<user>/.
+  await ensureDir(layout.tmpDir, 0o711);
   // Sent with site.code-fetch only, when the site's repository has a key.
   const deployKey = context.secrets.deployKey;
   return CodebaseTools.open(context, {

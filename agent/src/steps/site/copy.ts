@@ -1,20 +1,24 @@
-import { chmod, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StepError, StepErrorCode } from '../../../../shared/src/errors.js';
 import { pathKind } from '../../adapters/files.js';
 import { HostLayout } from '../../adapters/layout.js';
+import { siteOwners } from '../../adapters/site-pool.js';
 import { SITE_EXCLUDED } from '../../adapters/site-archive.js';
 import { parseWith } from '../params.js';
 import type { StepHandler } from '../step.js';
 import { domainValue, requireDirectory } from './common.js';
+import { ownSiteDirectory } from './ownership.js';
 
 /**
  * A site's directory copied into a new site's on this server (a migrate's rehearsal copy beside the
  * live site), nothing through the network or the master's store: `cp -a --reflink=auto` into a new
  * directory beside the target (symlinks as symlinks, modes, times and owners kept, a reflink where
  * the filesystem can), without what a site archive leaves out (settings.php: the copy gets its
- * own; sockets, FIFOs and devices; setuid and setgid bits), then renamed into place. The target
- * must not exist; a copy that fails is removed.
+ * own; sockets, FIFOs and devices; setuid and setgid bits), then renamed into place. The copy's
+ * files/ and private/ are then its own site's (its pool's user, or the web user while it has no
+ * pool: a clone runs in the shared pool until php.write-pool gives it one). The target must not
+ * exist; a copy that fails is removed.
  */
 export const siteCopy: StepHandler<'site.copy'> = {
   name: 'site.copy',
@@ -62,7 +66,8 @@ export const siteCopy: StepHandler<'site.copy'> = {
           '+',
         ],
       });
-      await chmod(temp, (await stat(source)).mode & 0o777);
+      // The copy's owners are its own site's (its pool, else the web user), not the source's.
+      await ownSiteDirectory(temp, await siteOwners(context.host, targetDomain));
       const { stdout } = await context.exec({
         file: 'du',
         args: ['--summarize', '--bytes', '--', temp],

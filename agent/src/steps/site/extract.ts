@@ -6,6 +6,7 @@ import { extract as tarExtract } from 'tar-stream';
 import { StepError, StepErrorCode } from '../../../../shared/src/errors.js';
 import { ensureDir, pathKind, replaceDirectory } from '../../adapters/files.js';
 import { HostLayout } from '../../adapters/layout.js';
+import { siteOwners } from '../../adapters/site-pool.js';
 import { MariaDb, requireDatabase } from '../../adapters/mysql.js';
 import { extractSiteArchive, mergeDelta, type ExtractResult } from '../../adapters/site-archive.js';
 import { asError, firstFailure } from '../../adapters/streams.js';
@@ -13,7 +14,7 @@ import { archiveIdValue, booleanValue, databaseRefOrNull, invalidParam, parseWit
 import type { StepContext, StepHandler } from '../step.js';
 import { asideValue } from './aside.js';
 import { domainValue } from './common.js';
-import { chownTree } from './ownership.js';
+import { chownTree, ownSiteDirectory } from './ownership.js';
 
 /**
  * Restores a site archive: download -> gunzip -> tar entries, each checked before it is written
@@ -128,8 +129,9 @@ export const siteExtract: StepHandler<'site.extract'> = {
         });
       }
 
-      const web = context.host.webUser;
-      if (web) await chownTree(temp, ['files', 'private'], { uid: web.uid, gid: web.gid });
+      // The site's pool user (or the web user, for a site in the shared pool) owns what PHP writes.
+      const owners = await siteOwners(context.host, targetDomain ?? domain);
+      if (owners.writer) await chownTree(temp, ['files', 'private'], owners.writer);
       if (result.present) {
         const merged = await mergeDelta(temp, target, new Set(result.present));
         context.note(
@@ -156,7 +158,7 @@ export const siteExtract: StepHandler<'site.extract'> = {
           },
         );
       }
-      await chmod(temp, 0o755);
+      await ownSiteDirectory(temp, owners, { writable: false });
       await replaceDirectory(temp, target, targetKind === 'directory', setAside);
       swapped = true;
       if (setAside && targetKind === 'directory')

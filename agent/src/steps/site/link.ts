@@ -1,5 +1,5 @@
 import { readdir, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { StepError, StepErrorCode } from '../../../../shared/src/errors.js';
 import { must, validatePlatformName } from '../../../../shared/src/validation.js';
 import { pathKind, readLinkOrUndefined, symlinkAtomic } from '../../adapters/files.js';
@@ -101,7 +101,10 @@ export const siteUnlink: StepHandler<'site.unlink'> = {
   },
 };
 
-/** The links of every platform to a site directory (site.remove cleans them up). */
+/**
+ * The links of every platform to a site directory (site.remove cleans them up): the one named by
+ * its domain and those named by the names it serves (syncAliasLinks).
+ */
 export async function linksTo(layout: HostLayout, domain: string): Promise<string[]> {
   const target = layout.siteDir(domain);
   let platforms: string[];
@@ -112,13 +115,64 @@ export async function linksTo(layout: HostLayout, domain: string): Promise<strin
   }
   const links: string[] = [];
   for (const platform of platforms) {
-    let link: string;
+    let sitesDir: string;
     try {
-      link = layout.platformSiteLink(platform, domain);
+      sitesDir = join(layout.platformDocroot(platform), 'sites');
     } catch {
       continue;
     }
-    if ((await readLinkOrUndefined(link)) === target) links.push(link);
+    for (const name of await readdir(sitesDir).catch(() => [] as string[])) {
+      if ((await readLinkOrUndefined(join(sitesDir, name))) === target) links.push(join(sitesDir, name));
+    }
   }
   return links;
+}
+
+/**
+ * The names a site serves beside its domain, linked in the platform that serves it as Aegir does:
+ * `<platform>/web/sites/<alias>` -> the site directory, so that Drupal's multi-site lookup (which
+ * tries the whole host first) finds the site for each of them. A name that is a directory
+ * (another site's, made by hand) is never replaced.
+ */
+export async function linkAliases(
+  layout: HostLayout,
+  platform: string,
+  domain: string,
+  aliases: readonly string[],
+  note: (text: string) => void,
+): Promise<void> {
+  const target = layout.siteDir(domain);
+  for (const alias of aliases) {
+    const link = layout.platformSiteLink(platform, alias);
+    const kind = await pathKind(link);
+    if (kind === 'symlink' && (await readLinkOrUndefined(link)) === target) continue;
+    if (kind !== 'missing' && kind !== 'symlink') {
+      throw new StepError({
+        code: StepErrorCode.Refused,
+        message: `${link} exists and is not a symlink (a ${kind}): it cannot name ${domain}; move it away first`,
+        retryable: false,
+      });
+    }
+    await symlinkAtomic(target, link);
+    note(`linked ${link} -> ${target}`);
+  }
+}
+
+/**
+ * The links of names the site no longer serves there, in every platform (once the vhost that no
+ * longer names them serves): only the domain's own links and `aliases` in `platform` stay.
+ */
+export async function unlinkOtherAliases(
+  layout: HostLayout,
+  platform: string,
+  domain: string,
+  aliases: readonly string[],
+  note: (text: string) => void,
+): Promise<void> {
+  const kept = new Set(aliases.map((alias) => layout.platformSiteLink(platform, alias)));
+  for (const link of await linksTo(layout, domain)) {
+    if (kept.has(link) || basename(link) === domain) continue;
+    await unlink(link);
+    note(`removed ${link}: ${basename(link)} is no longer a name ${domain} serves there`);
+  }
 }

@@ -7,9 +7,10 @@ import { parseWith } from '../params.js';
 import type { StepHandler } from '../step.js';
 import { domainValue } from './common.js';
 import { linksTo } from './link.js';
+import { removeSitePool } from '../php/pool-files.js';
 
 /**
- * Removes the site directory and its config directory, and the platforms' links to it (they would
+ * Removes the site directory, its config and HTTPS directories, and the platforms' links to it (they would
  * point nowhere). Both paths are built from a validated domain as direct children of
  * `<root>/sites` and `<root>/config/sites`, and checked again here before anything is deleted.
  */
@@ -24,9 +25,21 @@ export const siteRemove: StepHandler<'site.remove'> = {
       await unlink(link);
       removed.push(link);
     }
+    // Its own PHP-FPM pool and user first: no pool is left serving a directory that is gone.
+    if (await removeSitePool(context, domain, { reown: false })) removed.push(layout.phpPoolPath(domain));
+    // Its HTTPS key and certificate too, unless a vhost still names them: nginx would refuse
+    // every later change on this server while a vhost names a missing certificate.
+    const vhostLeft = (await pathKind(layout.vhostPath(domain))) !== 'missing';
+    if (vhostLeft) context.note(`${layout.vhostPath(domain)} is still there: its HTTPS files are kept`);
     for (const [parent, path] of [
       [layout.sitesDir, layout.siteDir(domain)],
       [layout.siteConfigsDir, layout.siteConfigDir(domain)],
+      ...(vhostLeft
+        ? []
+        : ([
+            [layout.tlsDir, layout.siteTlsDir(domain)],
+            [layout.acmeDir, layout.siteAcmeRoot(domain)],
+          ] as const)),
     ] as const) {
       if (relative(parent, path) !== domain) {
         throw new StepError({

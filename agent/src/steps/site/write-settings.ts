@@ -12,6 +12,8 @@ import {
 import { readHashSalt, renderCredentialsPhp, renderSettingsPhp } from '../../adapters/drupal-settings.js';
 import { ensureDir, writeFileAtomic } from '../../adapters/files.js';
 import { HostLayout } from '../../adapters/layout.js';
+import { siteOwners } from '../../adapters/site-pool.js';
+import { syncTwinPool } from '../php/pool-files.js';
 import { integerValue, invalidParam, listValue, parseWith, requireSecret } from '../params.js';
 import type { StepHandler } from '../step.js';
 import { dbHostValue, domainValue, requireDirectory, trustedHostValue } from './common.js';
@@ -30,9 +32,10 @@ function hashSaltValue(field: string, value: unknown): string {
 
 /**
  * Writes the site's settings.php and, outside the site directory, its credentials.php; creates
- * files/ and private/ (owned by the web user), except for a twin (`sameAs`), which uses the other
- * site's. Each file is written beside and renamed into place,
- * credentials first, so a request never sees a settings.php that requires a missing file.
+ * files/ and private/ (owned by the site's pool user, or the web user for a site in the shared
+ * pool), except for a twin (`sameAs`), which uses the other site's, and runs as its user. Each
+ * file is written beside and renamed into place, credentials first, so a request never sees a
+ * settings.php that requires a missing file.
  */
 export const siteWriteSettings: StepHandler<'site.write-settings'> = {
   name: 'site.write-settings',
@@ -90,10 +93,13 @@ export const siteWriteSettings: StepHandler<'site.write-settings'> = {
     const pathsDir = layout.siteDir(settingsOf);
     if (params.sameAs) await requireDirectory(pathsDir, `the site directory of ${params.sameAs}`);
     const credentialsPath = join(configDir, 'credentials.php');
-    const web = context.host.webUser;
-    const webOwner = web ? { uid: web.uid, gid: web.gid } : undefined;
-    // Root owns the code-like files; the web user's group may read them.
-    const readable = web ? { uid: 0, gid: web.gid } : undefined;
+    // A twin runs as the user of the site it is a twin of, in a pool of its own (syncTwinPool).
+    if (params.sameAs) await syncTwinPool(context, params.domain, params.sameAs);
+    // The site's pool user writes files/ and private/ (or the web user, for a site in the shared
+    // pool); root owns the code-like files, and the site's group (or the web user's) reads them.
+    const owners = await siteOwners(context.host, params.domain);
+    const writer = owners.writer;
+    const readable = owners.reader;
 
     let hashSalt = params.hashSalt ?? context.secrets.hashSalt;
     let hashSaltSource: 'params' | 'kept' | 'generated' = 'params';
@@ -112,12 +118,12 @@ export const siteWriteSettings: StepHandler<'site.write-settings'> = {
     }
 
     await ensureDir(layout.sitesDir, 0o755);
-    await ensureDir(siteDir, 0o755);
+    await ensureDir(siteDir, owners.siteDir.mode, owners.siteDir.owner);
     if (!params.sameAs) {
-      await ensureDir(join(siteDir, 'files'), 0o775, webOwner);
-      await ensureDir(join(siteDir, 'private'), 0o770, webOwner);
-      await ensureDir(join(siteDir, 'private', 'config'), 0o770, webOwner);
-      await ensureDir(join(siteDir, 'private', 'config', 'sync'), 0o770, webOwner);
+      await ensureDir(join(siteDir, 'files'), 0o775, writer);
+      await ensureDir(join(siteDir, 'private'), 0o770, writer);
+      await ensureDir(join(siteDir, 'private', 'config'), 0o770, writer);
+      await ensureDir(join(siteDir, 'private', 'config', 'sync'), 0o770, writer);
     }
     // Others may pass through config/sites (PHP reaches its own credentials) but not list it.
     await ensureDir(layout.siteConfigsDir, 0o711);
@@ -144,7 +150,7 @@ export const siteWriteSettings: StepHandler<'site.write-settings'> = {
         hashSalt,
         trustedHosts: params.trustedHosts,
       }),
-      // No secret in it but the hash salt: readable by the web group, or by all without a web user.
+      // No secret in it but the hash salt: readable by the site's (or web) group, or by all without one.
       { mode: readable ? 0o440 : 0o444, owner: readable },
     );
     context.note(`wrote ${settingsPath} (hash salt ${hashSaltSource}) and ${credentialsPath}`);

@@ -112,6 +112,21 @@ export const DEFAULT_STEP_OUTPUTS: Required<StepOutputs> = {
     changed: true,
     port: 80,
   }),
+  'tls.request': () => ({
+    csrPem: '-----BEGIN CERTIFICATE REQUEST-----\n-----END CERTIFICATE REQUEST-----\n',
+  }),
+  'tls.put-challenge': ({ domain, token }) => ({
+    path: `/var/berth/config/acme/${domain}/.well-known/acme-challenge/${token}`,
+  }),
+  'tls.remove-challenge': () => ({ removed: true }),
+  'tls.install': ({ domain }) => ({
+    names: [domain],
+    notBefore: '2026-01-01T00:00:00.000Z',
+    notAfter: '2026-04-01T00:00:00.000Z',
+    serial: '01',
+    issuer: 'CN=Test CA',
+  }),
+  'tls.remove': () => ({ removed: true }),
   'http.remove-vhost': ({ domain }) => ({ path: `/var/berth/config/nginx/${domain}.conf`, removed: true }),
   'http.prepare-vhost': ({ domain }) => ({ path: `/var/berth/config/nginx/${domain}.conf.next`, port: 80 }),
   'http.commit-vhost': ({ domain }) => ({
@@ -120,6 +135,13 @@ export const DEFAULT_STEP_OUTPUTS: Required<StepOutputs> = {
   }),
   'http.discard-vhost': () => ({ discarded: true }),
   'http.list-vhosts': () => ({ domains: [] }),
+  'php.write-pool': ({ domain, user }) => ({
+    path: `/var/berth/config/php-fpm/${domain}.conf`,
+    socket: `/var/berth/run/php-fpm/${user}.sock`,
+    changed: true,
+    user,
+  }),
+  'php.remove-pool': () => ({ removed: true }),
   'platform.archive': () => ({ sha256: 'f'.repeat(64), bytes: 1000, files: 10 }),
   'platform.extract': ({ platform }) => ({
     files: 10,
