@@ -16,6 +16,7 @@ import type {
   Client,
   Cluster,
   Site,
+  SiteEdgeView,
   Package,
   Platform,
   ApiErrorBody,
@@ -256,6 +257,34 @@ export class ApiClient {
 
   migrateCheck(domain: string, platform: string): Promise<MigrateCheck> {
     return this.request('GET', `/api/sites/${segment(domain)}/migrate-check`, { query: { platform } });
+  }
+
+  /** A site's other names, HTTPS with its certificates, PHP pool. */
+  getSiteEdge(domain: string): Promise<SiteEdgeView> {
+    return this.request('GET', `/api/sites/${segment(domain)}/edge`);
+  }
+
+  addSiteAlias(domain: string, name: string, redirect: boolean): Promise<Task> {
+    return this.request('POST', `/api/sites/${segment(domain)}/aliases`, { body: { name, redirect } });
+  }
+
+  removeSiteAlias(domain: string, name: string): Promise<Task> {
+    return this.request('POST', `/api/sites/${segment(domain)}/aliases/${segment(name)}/delete`);
+  }
+
+  setSiteHttps(
+    domain: string,
+    https: { mode: 'letsencrypt' | 'off'; redirect?: boolean; hsts?: boolean },
+  ): Promise<Task> {
+    return this.request('PUT', `/api/sites/${segment(domain)}/https`, { body: https });
+  }
+
+  renewSiteCertificate(domain: string): Promise<Task> {
+    return this.request('POST', `/api/sites/${segment(domain)}/https/renew`);
+  }
+
+  setSitePhp(domain: string, settings: Record<string, string | null>): Promise<Task> {
+    return this.request('PUT', `/api/sites/${segment(domain)}/php`, { body: { settings } });
   }
 
   /** A site task: verify, backups (a new backup), disable, enable, login-reset, restore, delete. */

@@ -28,6 +28,8 @@ export type {
   Platform,
   Server,
   Site,
+  SiteCertificate,
+  SiteEdgeView,
   Task,
   TaskProgress,
   TaskStep,

@@ -34,6 +34,8 @@ import { StoreService } from './store/store.service.js';
 import { HeadSyncService } from './sites/head-sync.service.js';
 import { ServerDrainController } from './sites/server-drain.controller.js';
 import { ServerDrainService } from './sites/server-drain.service.js';
+import { SiteEdgeController } from './sites/edge/site-edge.controller.js';
+import { SiteEdgeService } from './sites/edge/site-edge.service.js';
 import { SitesController } from './sites/sites.controller.js';
 import { ProjectsController } from './projects/projects.controller.js';
 import { ProjectsService } from './projects/projects.service.js';
@@ -62,6 +64,7 @@ export interface HttpDependencies {
   offsite: OffsiteService;
   notifications: NotificationsService;
   servers: ServersService;
+  siteEdges: SiteEdgeService;
   serverTasks: ServerTasksService;
   tasks: TasksService;
   bus: TaskLogBus;
@@ -87,6 +90,7 @@ export class AppModule {
       { provide: ClustersService, useValue: dependencies.clusters },
       { provide: PlatformsService, useValue: dependencies.platforms },
       { provide: SitesService, useValue: dependencies.sites },
+      { provide: SiteEdgeService, useValue: dependencies.siteEdges },
       { provide: BackupDownloads, useValue: dependencies.backupDownloads },
       { provide: ProjectsService, useValue: dependencies.projects },
       { provide: ServerDrainService, useValue: dependencies.drains },
@@ -120,6 +124,7 @@ export class AppModule {
         ClustersController,
         PlatformsController,
         SitesController,
+        SiteEdgeController,
         ProjectsController,
         ServerDrainController,
         HeadSyncController,

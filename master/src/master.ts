@@ -61,6 +61,10 @@ import { clusterWorkflows } from './clusters/tasks/cluster.workflows.js';
 import { ClustersService } from './clusters/clusters.service.js';
 import { HeadSyncService } from './sites/head-sync.service.js';
 import { ServerDrainService } from './sites/server-drain.service.js';
+import { AcmeAuthority } from './sites/edge/acme-authority.js';
+import { edgeWorkflows, type EdgeWorkflowDependencies } from './sites/edge/edge.workflows.js';
+import { SiteEdgeService } from './sites/edge/site-edge.service.js';
+import { SiteEdgesRepository } from './sites/edge/site-edges.repository.js';
 import { SitePlaces } from './sites/site-places.js';
 import { BackupPoliciesRepository } from './schedules/backup-policies.repository.js';
 import { BackupPoliciesService } from './schedules/backup-policies.service.js';
@@ -215,10 +219,12 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       goneFrom: (serverId) => masterPresence.agentDisconnected(serverId),
     });
     const metricsRepository = new MetricsRepository(db);
+    const siteEdgesRepository = new SiteEdgesRepository(db);
     const metrics = new MasterMetrics({
       taskCounts: () => metricsRepository.taskCounts(),
       agentsConnected: () => gateway.connectedCount(),
       storeUsage: () => storeCollector.clientUsage(),
+      certificates: () => siteEdgesRepository.allCertificates(),
     });
     const archives = new ArchiveStore(new ArchiveRepository(db), config, logger, metrics);
     await archives.start();
@@ -332,10 +338,22 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       offsiteRepository,
     );
 
+    const siteEdgeService = new SiteEdgeService(sitesService, siteEdgesRepository, serversRepository, queue);
     const platformDeps = { platforms: platformsRepository, packages: packagesRepository, archives };
     // What the site tasks (and a project's syncs, which are site tasks) read and change.
     const siteTaskDeps: SiteWorkflowDependencies = {
-      places: new SitePlaces(sitesRepository, platformsRepository, serversRepository, clustersRepository),
+      places: new SitePlaces(
+        sitesRepository,
+        platformsRepository,
+        serversRepository,
+        clustersRepository,
+        siteEdgesRepository,
+      ),
+      edges: {
+        setEdge: (siteId, edge) => siteEdgesRepository.setEdge(siteId, edge),
+        nextPoolUid: () => siteEdgesRepository.nextPoolUid(),
+        queueCertificate: (siteId) => siteEdgeService.queueCertificate(SYSTEM_PRINCIPAL, siteId),
+      },
       agents: {
         disconnected: async (serverIds) => {
           const connected = new Set(await masterPresence.connectedServerIds());
@@ -385,8 +403,24 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
         platforms: platformsRepository,
       },
     };
+    // HTTPS certificates: the master's ACME account orders them, each server makes its own key.
+    const acme = new AcmeAuthority(
+      { directoryUrl: config.acmeDirectoryUrl, email: config.acmeEmail, caFile: config.acmeCaFile },
+      siteEdgesRepository,
+      secretBox,
+    );
+    const edgeDeps: EdgeWorkflowDependencies = {
+      ...siteTaskDeps,
+      acme,
+      certificates: {
+        of: (siteId) => siteEdgesRepository.certificatesOf(siteId),
+        record: (certificate) => siteEdgesRepository.recordCertificate(certificate),
+        forget: (siteId, keep) => siteEdgesRepository.forgetCertificates(siteId, keep),
+      },
+    };
     // Each feature gives the engine its workflows, with what they may change spelled out.
     for (const registration of [
+      ...edgeWorkflows(edgeDeps),
       ...serverWorkflows({ servers: serversRepository, archives }),
       ...platformWorkflows(platformDeps),
       ...clusterWorkflows({ clusters: clustersRepository }),
@@ -462,6 +496,21 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       clearInterval(releases);
       return Promise.resolve();
     });
+    // Certificates that end within the renewal window are issued again, by the leading master.
+    const renewals = setInterval(() => {
+      if (!masterPresence.leads()) return;
+      siteEdgeService.renewDue(SYSTEM_PRINCIPAL, new Date(), config.certRenewBeforeMs).then(
+        (queued) => {
+          if (queued > 0) logger.info({ queued }, 'queued certificate renewals');
+        },
+        (error: unknown) => logger.error({ err: error }, 'queuing certificate renewals failed'),
+      );
+    }, config.certCheckMs);
+    renewals.unref();
+    stops.push(() => {
+      clearInterval(renewals);
+      return Promise.resolve();
+    });
     const grpcServer = new AgentGrpcServer({ ca, enrollment, gateway, archives, config, logger });
     const grpcPort = await grpcServer.start();
     stops.push(() => grpcServer.stop());
@@ -529,6 +578,7 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
         tasks: tasksService,
         platforms: platformsService,
         sites: sitesService,
+        siteEdges: siteEdgeService,
         backupDownloads: new BackupDownloads(sitesService, backupsRepository, archives),
         projects: new ProjectsService(
           new ProjectsRepository(db),

@@ -199,6 +199,34 @@ export interface Site {
   cron?: SiteCron;
   /** Only in GET /api/sites/{domain}. */
   deployHooks?: SiteDeployHooks;
+  /** Only in GET /api/sites/{domain}: its other names, HTTPS and certificates, PHP pool. */
+  edge?: SiteEdgeView;
+}
+
+/** A site's web edge as the API shows it (GET /api/sites/{domain}, .../aliases, .../https, .../php). */
+export interface SiteEdgeView {
+  aliases: string[];
+  redirects: string[];
+  https: { mode: 'letsencrypt' | 'uploaded'; redirect: boolean; hsts: boolean } | null;
+  /** What each server of the site serves it with (its own key, never shown). */
+  certificates: SiteCertificate[];
+  /** Its own PHP-FPM pool; null: the server's shared pool (verify gives it one). */
+  pool: {
+    user: string;
+    uid: number;
+    settings: Record<string, string>;
+    effective: Record<string, string>;
+  } | null;
+}
+
+export interface SiteCertificate {
+  server: string;
+  names: string[];
+  issuer: string;
+  serial: string;
+  notBefore: string;
+  notAfter: string;
+  mode: 'letsencrypt' | 'uploaded';
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import type { DeployHook } from './deploy-hooks.js';
 import type { PlatformSource } from './platform-source.js';
+import type { SiteHttps } from './site-edge.js';
 import type { SiteStatus } from './site-status.js';
 import type { ServiceInfo, StepOutput } from './steps.js';
 
@@ -29,6 +30,24 @@ export type TaskTargetKind = 'server' | 'platform' | 'site' | 'cluster' | 'store
 
 /** A site and the platform it is on: what most app and site steps are given. */
 export type SiteOnPlatform = { domain: string; platform: string };
+
+/** What a site.edge task changes (the rest of the edge stays as the registry has it when it runs). */
+export type EdgeChange =
+  | { kind: 'alias-add'; name: string; redirect: boolean }
+  | { kind: 'alias-remove'; name: string }
+  | { kind: 'https'; https: SiteHttps | null }
+  | { kind: 'php'; settings: Record<string, string> };
+
+/** The site's edge once a site.edge task applied it. */
+export type EdgeResult = {
+  aliases: string[];
+  redirects: string[];
+  https: 'off' | SiteHttps['mode'];
+  /** The certificate's end, when one was issued or kept. */
+  certificateNotAfter: string | null;
+  /** The pool's user, when the site has its own. */
+  poolUser: string | null;
+};
 
 /** The packages a site task recorded for the site: how many, and their schema versions. */
 export type RecordedPackages = { packages: number; schemaVersions: Record<string, number> };
@@ -457,6 +476,18 @@ export type TaskDefinitions = {
       archives: Array<{ archiveId: string; sha256: string; bytes: number }>;
     };
   };
+  /**
+   * A change to the site's web edge (site-edge.ts): another name added or removed, HTTPS on or off,
+   * its PHP settings. Applied to every server of the site (settings, pool, vhost, a certificate
+   * when the names it must cover changed), then recorded; a failure puts the previous edge back.
+   */
+  'site.edge': { target: 'site'; params: { change: EdgeChange }; result: EdgeResult };
+  /** The site's certificates issued again (Let's Encrypt), on every server of it: a renewal. */
+  'site.certificate': {
+    target: 'site';
+    params: { reason: 'renewal' | 'asked' };
+    result: { names: string[]; notAfter: string; servers: string[] };
+  };
   /** The site's copy on the server it moved from: its vhost (the proxy), link, directory, database grant. */
   'site.release-old': { target: 'site'; params: Record<string, never>; result: { released: string | null } };
   /**
@@ -516,6 +547,9 @@ export const TASK_KINDS = {
   'site.delete': { target: 'site', offeredIn: ['disabled'] },
   'site.backup-delete': { target: 'site' },
   'site.release-old': { target: 'site' },
+  // Not offered as buttons: each names what changes (berth site alias / https / php).
+  'site.edge': { target: 'site' },
+  'site.certificate': { target: 'site' },
   'platform.migrate-sites': { target: 'platform' },
   'platform.build': { target: 'platform' },
   'platform.pull': { target: 'platform' },

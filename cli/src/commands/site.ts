@@ -13,6 +13,7 @@ import {
   writeAliasFile,
 } from '../drush-alias.js';
 import { usageError } from '../errors.js';
+import { edgeFields, registerSiteEdgeCommands } from './site-edge.js';
 import { readSecretFile } from '../secret-file.js';
 import { formatBytes, formatDuration, formatHooks, formatRelative } from '../output/format.js';
 import { downloadBackup } from '../backup-download.js';
@@ -339,6 +340,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
           ...(found.deployHooks
             ? ([['deploy hooks', siteHooksText(found.deployHooks)]] as Array<[string, string]>)
             : []),
+          ...(found.edge ? edgeFields(found.edge) : []),
         ]),
       );
       if (found.packages.length > 0) {
@@ -361,6 +363,8 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
         );
       }
     });
+
+  registerSiteEdgeCommands(site, ctx);
 
   site
     .command('deploy')

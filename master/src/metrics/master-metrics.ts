@@ -13,6 +13,8 @@ export interface MetricsSources {
   agentsConnected(): number;
   /** What the backup store holds now (absent in tests that do not look). */
   storeUsage?: () => Promise<Pick<api.StoreUsage, 'totalBytes' | 'byClient'>>;
+  /** Every HTTPS certificate the sites' servers serve (absent in tests that do not look). */
+  certificates?: () => Promise<Array<{ domain: string; serverId: string; notAfter: Date }>>;
 }
 
 /** Steps last from a symlink (milliseconds) to a database dump or drush updatedb (up to an hour). */
@@ -87,6 +89,23 @@ export class MasterMetrics implements TaskMetrics, ArchiveMetrics {
           const usage = await read();
           this.reset();
           for (const row of usage.byClient) this.set({ client: row.client ?? '' }, row.bytes);
+        },
+      });
+    }
+    if (sources.certificates) {
+      const certificates = () => sources.certificates!();
+      new Gauge({
+        name: 'berth_certificate_expiry_seconds',
+        help:
+          'When each HTTPS certificate of a site ends, in seconds since the Unix epoch, by domain and server ' +
+          '(alert on berth_certificate_expiry_seconds - time() < 14 * 86400: renewals start 30 days before)',
+        labelNames: ['domain', 'server'],
+        registers: [this.registry],
+        async collect() {
+          const rows = await certificates();
+          this.reset();
+          for (const row of rows)
+            this.set({ domain: row.domain, server: row.serverId }, Math.floor(row.notAfter.getTime() / 1000));
         },
       });
     }

@@ -1,3 +1,4 @@
+import type { SiteEdgesRepository } from './edge/site-edges.repository.js';
 import type { ClustersRepository } from '../clusters/clusters.repository.js';
 import type { PlatformEntity } from '../platforms/platform.entity.js';
 import type { PlatformsRepository } from '../platforms/platforms.repository.js';
@@ -13,6 +14,7 @@ export class SitePlaces {
     private readonly platforms: Pick<PlatformsRepository, 'findByNameOrId' | 'list'>,
     private readonly servers: Pick<ServersRepository, 'findById'>,
     private readonly clusters: Pick<ClustersRepository, 'heads'>,
+    private readonly edges: Pick<SiteEdgesRepository, 'edgeOf'>,
   ) {}
 
   async of(siteId: string): Promise<SitePlace | null> {
@@ -36,6 +38,7 @@ export class SitePlaces {
       previous,
       database: { name: site.dbName, user: site.dbUser, host: site.dbHost, port: site.dbPort },
       on: { domain: site.domain, platform: platform.name },
+      edge: await this.edges.edgeOf(site.id),
     };
   }
 

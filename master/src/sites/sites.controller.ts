@@ -19,6 +19,7 @@ import { MIGRATE_STRATEGIES, type MigrateStrategy } from '../../../shared/src/ta
 import type { TaskView } from '../tasks/tasks.service.js';
 import type { MigrateCandidate } from './migrate-candidates.js';
 import { BACKUP_PARTS, BackupDownloads } from './backup-downloads.js';
+import { SiteEdgeService } from './edge/site-edge.service.js';
 import { SitesService, type BackupView, type SiteListInput, type SiteView } from './sites.service.js';
 
 export class InstallSiteBody {
@@ -191,6 +192,7 @@ export class SitesController {
   constructor(
     private readonly sites: SitesService,
     private readonly downloads: BackupDownloads,
+    private readonly edges: SiteEdgeService,
   ) {}
 
   @Post()
@@ -243,13 +245,14 @@ export class SitesController {
   @Get(':domain')
   @ApiOperation({
     summary:
-      'Show a site with its installed packages and schema versions, and the tasks it offers in its state (actions)',
+      'Show a site with its installed packages and schema versions, the tasks it offers in its state (actions), and its edge: other names, HTTPS and certificates, PHP pool',
   })
-  show(
+  async show(
     @Req() request: AuthenticatedRequest,
     @Param('domain') domain: string,
   ): Promise<SiteView & { packages: Package[] }> {
-    return this.sites.show(request.principal, domain);
+    const site = await this.sites.show(request.principal, domain);
+    return { ...site, edge: await this.edges.view(site) };
   }
 
   @Post(':domain/verify')

@@ -1,6 +1,7 @@
 import { In, LessThanOrEqual, type DataSource, type FindOptionsWhere } from 'typeorm';
 import type { DeployHook } from '../../../shared/src/deploy-hooks.js';
 import { isUuid } from '../../../shared/src/validation.js';
+import { CertificateEntity, SiteAliasEntity, SiteEdgeEntity } from './edge/site-edge.entity.js';
 import { SiteEntity, type SiteStatus } from './site.entity.js';
 
 /** A page of the site list: filters, and where the previous page ended (by domain, the order). */
@@ -193,11 +194,21 @@ export class SitesRepository {
     return rows.map((row) => row.domain);
   }
 
-  hasDomain(domain: string): Promise<boolean> {
-    return this.db.getRepository(SiteEntity).existsBy({ domain });
+  /** Whether a site has this domain, or serves or redirects it as another of its names. */
+  async hasDomain(domain: string): Promise<boolean> {
+    return (
+      (await this.db.getRepository(SiteEntity).existsBy({ domain })) ||
+      (await this.db.getRepository(SiteAliasEntity).existsBy({ name: domain }))
+    );
   }
 
+  /** The site and everything of its edge (its other names, HTTPS settings, certificates). */
   async remove(id: string): Promise<void> {
-    await this.db.getRepository(SiteEntity).delete({ id });
+    await this.db.transaction(async (manager) => {
+      await manager.getRepository(SiteAliasEntity).delete({ siteId: id });
+      await manager.getRepository(SiteEdgeEntity).delete({ siteId: id });
+      await manager.getRepository(CertificateEntity).delete({ siteId: id });
+      await manager.getRepository(SiteEntity).delete({ id });
+    });
   }
 }

@@ -792,6 +792,11 @@ export class SitesService {
       // A project's task on a site (it names its source): started again with berth env sync.
       case 'site.sync':
         return undefined;
+      // A change to its edge is checked against the edge as it is then: asked for again with berth
+      // site alias / https / php (https --renew for a certificate).
+      case 'site.edge':
+      case 'site.certificate':
+        return undefined;
       // Not site tasks.
       case 'server.verify':
       case 'server.transfer-check':

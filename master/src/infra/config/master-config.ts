@@ -64,6 +64,22 @@ export interface MasterConfig {
   /** The waits before each retry of an off-site copy (BERTH_OFFSITE_BACKOFF_MS; one more attempt than waits). */
   readonly offsiteBackoffMs: readonly number[];
   /**
+   * The ACME directory HTTPS certificates are ordered from (BERTH_ACME_DIRECTORY, default Let's
+   * Encrypt's production directory).
+   */
+  readonly acmeDirectoryUrl: string;
+  /** The contact address given to the CA for expiry notices (BERTH_ACME_EMAIL); absent: none. */
+  readonly acmeEmail: string | undefined;
+  /**
+   * A PEM file of a CA the ACME directory's own HTTPS is checked against too (BERTH_ACME_CA_FILE):
+   * a private ACME server's (tests use pebble's). Absent: the public roots only.
+   */
+  readonly acmeCaFile: string | undefined;
+  /** A certificate is renewed once it ends within this (BERTH_CERT_RENEW_BEFORE_MS, default 30 days). */
+  readonly certRenewBeforeMs: number;
+  /** How often the master looks for certificates to renew (BERTH_CERT_CHECK_MS, default 12 h). */
+  readonly certCheckMs: number;
+  /**
    * This master's name among several on one PostgreSQL (BERTH_MASTER_ID, default the host name): the
    * owner recorded on the tasks it runs. A master started again under the same name takes its tasks
    * back at once (and an older process still running under it stops).
@@ -136,6 +152,15 @@ export function loadMasterConfig(
     notifyAgentDownMs: positive('BERTH_NOTIFY_AGENT_DOWN_MS', env.BERTH_NOTIFY_AGENT_DOWN_MS, 5 * 60_000),
     offsitePollMs: positive('BERTH_OFFSITE_POLL_MS', env.BERTH_OFFSITE_POLL_MS, 10_000),
     offsiteBackoffMs: backoff('BERTH_OFFSITE_BACKOFF_MS', env.BERTH_OFFSITE_BACKOFF_MS, OFFSITE_BACKOFF_MS),
+    acmeDirectoryUrl: acmeDirectory(env.BERTH_ACME_DIRECTORY),
+    acmeEmail: acmeEmail(env.BERTH_ACME_EMAIL),
+    acmeCaFile: env.BERTH_ACME_CA_FILE?.trim() ? resolve(env.BERTH_ACME_CA_FILE.trim()) : undefined,
+    certRenewBeforeMs: positive(
+      'BERTH_CERT_RENEW_BEFORE_MS',
+      env.BERTH_CERT_RENEW_BEFORE_MS,
+      30 * 24 * 3600_000,
+    ),
+    certCheckMs: positive('BERTH_CERT_CHECK_MS', env.BERTH_CERT_CHECK_MS, 12 * 3600_000),
     masterId: masterId(env.BERTH_MASTER_ID),
     masterLeaseMs: positive('BERTH_MASTER_LEASE_MS', env.BERTH_MASTER_LEASE_MS, 10_000),
   };
@@ -158,6 +183,24 @@ function onOff(name: string, value: string | undefined, fallback: boolean): bool
   if (text === 'on') return true;
   if (text === 'off') return false;
   throw new ConfigError(`${name} must be "on" or "off", got "${value}"`);
+}
+
+/** Let's Encrypt's production directory (RFC 8555 §7.1.1). */
+export const LETS_ENCRYPT_DIRECTORY = 'https://acme-v02.api.letsencrypt.org/directory';
+
+function acmeDirectory(value: string | undefined): string {
+  const url = value?.trim() || LETS_ENCRYPT_DIRECTORY;
+  if (!/^https:\/\/[^/]+/.test(url))
+    throw new ConfigError(`BERTH_ACME_DIRECTORY must be an https:// URL of an ACME directory, got "${url}"`);
+  return url;
+}
+
+function acmeEmail(value: string | undefined): string | undefined {
+  const email = value?.trim();
+  if (!email) return undefined;
+  if (!/^[^\s@:]+@[^\s@:]+\.[^\s@:]+$/.test(email))
+    throw new ConfigError(`BERTH_ACME_EMAIL must be an email address, got "${email}"`);
+  return email;
 }
 
 function gcSchedule(value: string | undefined): string | null {

@@ -18,6 +18,12 @@ import { EnrollmentTokenEntity } from '../../servers/enrollment-token.entity.js'
 import { ServerSlotEntity } from '../../servers/server-slot.entity.js';
 import { ServerEntity } from '../../servers/server.entity.js';
 import { ScheduleFiringEntity } from '../../schedules/schedule-firing.entity.js';
+import {
+  AcmeAccountEntity,
+  CertificateEntity,
+  SiteAliasEntity,
+  SiteEdgeEntity,
+} from '../../sites/edge/site-edge.entity.js';
 import { SiteEntity } from '../../sites/site.entity.js';
 import { StepAttemptEntity } from '../../tasks/step-attempt.entity.js';
 import { TaskLogEntity } from '../../tasks/task-log.entity.js';
@@ -36,6 +42,10 @@ export const ENTITIES = [
   ProjectEntity,
   EnvironmentEntity,
   SiteEntity,
+  SiteAliasEntity,
+  SiteEdgeEntity,
+  CertificateEntity,
+  AcmeAccountEntity,
   PackageEntity,
   PackageInstanceEntity,
   TaskEntity,

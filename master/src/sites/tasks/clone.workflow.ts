@@ -1,5 +1,5 @@
 import type { Workflow } from '../../tasks/workflow.js';
-import { SiteSteps, type SiteTaskDependencies } from './site-steps.js';
+import { SITE_POOLS, SiteSteps, vhostOf, type SiteTaskDependencies } from './site-steps.js';
 
 /**
  * Clone (DESIGN.md "Migrate": steps 1–2 kept as a new site): a backup of the source, deployed as a
@@ -12,7 +12,8 @@ export function cloneWorkflow(deps: SiteTaskDependencies): Workflow<'site.clone'
   return async (context) => {
     const params = context.task.params;
     const source = await steps.place(context, context.task.targetId, context.task.targetName);
-    const clone = await steps.place(context, params.cloneSiteId, params.cloneDomain);
+    const found = await steps.place(context, params.cloneSiteId, params.cloneDomain);
+    const clone = context.task.workflowVersion >= SITE_POOLS ? await steps.ownPool(context, found) : found;
 
     // Registered first, so it runs last: a failed clone leaves no trace, the domain is free again.
     context.onRollback('forget the clone', async () => {
@@ -50,7 +51,7 @@ export function cloneWorkflow(deps: SiteTaskDependencies): Workflow<'site.clone'
       context.onRollback("remove the clone's vhost", async () => {
         await steps.onHeads(context, clone, 'http.remove-vhost', () => ({ domain: clone.domain }));
       });
-      await steps.switchVhosts(context, clone, clone.on, null);
+      await steps.switchVhosts(context, clone, vhostOf(clone), null);
     });
     const [probe] = await context.phase('probe', () =>
       steps.onHeads(context, clone, 'probe.http', () => ({ domain: clone.domain, expectStatus: [200] })),

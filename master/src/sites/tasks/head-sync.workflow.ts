@@ -1,6 +1,6 @@
 import { StepErrorCode } from '../../../../shared/src/errors.js';
 import { StepFailedError, TaskRefusedError, type Workflow } from '../../tasks/workflow.js';
-import { SiteSteps, type SiteTaskDependencies } from './site-steps.js';
+import { SiteSteps, vhostOf, type SiteTaskDependencies } from './site-steps.js';
 
 /**
  * Brings one head of a cluster up to date (`berth cluster sync`), after tasks went on without it
@@ -61,7 +61,7 @@ export function headSyncWorkflow(deps: SiteTaskDependencies): Workflow<'cluster.
       await steps.writeSettingsOn(context, site, serverId, true);
       await context.step(serverId, 'site.link', site.on);
       await context.step(serverId, 'http.write-vhost', {
-        ...site.on,
+        ...vhostOf(site),
         ...(site.status === 'disabled' ? { disabled: true } : {}),
       });
     }
@@ -72,6 +72,9 @@ export function headSyncWorkflow(deps: SiteTaskDependencies): Workflow<'cluster.
     for (const domain of gone) await context.step(serverId, 'http.remove-vhost', { domain });
 
     await context.record('heads.clearStale', () => deps.heads.clearStale(serverId));
+    // The head makes its own keys: each site on HTTPS gets its certificate there in a task of its own.
+    for (const site of cluster.sites.filter((item) => item.edge?.https?.mode === 'letsencrypt'))
+      await context.record('certificates.queue', () => deps.edges.queueCertificate(site.siteId));
     await context.log(
       `${serverName} is up to date: ${cluster.sites.length} sites, ${gone.length} vhosts of sites gone removed`,
     );

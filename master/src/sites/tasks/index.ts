@@ -27,7 +27,12 @@ import {
   type PlatformUpdateDependencies,
 } from './migrate/platform-upgrade.workflow.js';
 import { renameWorkflow } from './rename.workflow.js';
-import { SITE_WORKFLOW_VERSION, type SiteTaskDependencies } from './site-steps.js';
+import {
+  SITE_POOLS,
+  SITE_WORKFLOW_VERSION,
+  VERIFY_MAKES_POOL,
+  type SiteTaskDependencies,
+} from './site-steps.js';
 import {
   disableWorkflow,
   enableWorkflow,
@@ -80,6 +85,11 @@ export function siteWorkflows(deps: SiteWorkflowDependencies): WorkflowRegistrat
     // Version 3: the rollback point as the migrate's (version 6).
     registerWorkflow('site.deploy', DEPLOY_REWINDS, deployWorkflow(deps)),
     registerWorkflow('site.verify', 1, verifyWorkflow(deps)),
+    // Version 2: the site's pool, settings and vhost written again, a pool made when it had none.
+    registerWorkflow('site.verify', VERIFY_MAKES_POOL, verifyWorkflow(deps)),
+    // Version 3: a new site gets a PHP-FPM pool and a Unix user of its own.
+    registerWorkflow('site.install', SITE_POOLS, installWorkflow(deps)),
+    registerWorkflow('site.clone', SITE_POOLS, cloneWorkflow(deps)),
     registerWorkflow('site.login-reset', 1, loginResetWorkflow(deps)),
     registerWorkflow('site.cron', 1, cronWorkflow(deps)),
     registerWorkflow('site.rename', 1, renameWorkflow(deps)),

@@ -1,5 +1,5 @@
 import type { Workflow } from '../../tasks/workflow.js';
-import { SiteSteps, type SiteTaskDependencies } from './site-steps.js';
+import { SITE_POOLS, SiteSteps, vhostOf, type SiteTaskDependencies } from './site-steps.js';
 
 /**
  * Install: the database and its user, the settings, the link into the platform, drush
@@ -9,7 +9,8 @@ import { SiteSteps, type SiteTaskDependencies } from './site-steps.js';
 export function installWorkflow(deps: SiteTaskDependencies): Workflow<'site.install'> {
   const steps = new SiteSteps(deps);
   return async (context) => {
-    const place = await steps.place(context, context.task.targetId, context.task.targetName);
+    const found = await steps.place(context, context.task.targetId, context.task.targetName);
+    const place = context.task.workflowVersion >= SITE_POOLS ? await steps.ownPool(context, found) : found;
     // Registered first, so it runs last.
     context.onRollback('forget the site', () =>
       context.record('sites.remove', () => deps.sites.remove(place.siteId)),
@@ -66,7 +67,7 @@ export function installWorkflow(deps: SiteTaskDependencies): Workflow<'site.inst
       context.onRollback('remove the vhost', async () => {
         await steps.onHeads(context, place, 'http.remove-vhost', () => ({ domain: place.domain }));
       });
-      await steps.switchVhosts(context, place, place.on, null);
+      await steps.switchVhosts(context, place, vhostOf(place), null);
     });
     const [probe] = await context.phase('probe', () =>
       steps.onHeads(context, place, 'probe.http', () => ({ domain: place.domain, expectStatus: [200] })),

@@ -1,5 +1,6 @@
 import type { Workflow } from '../../tasks/workflow.js';
-import { SiteSteps, type SitePlace, type SiteTaskDependencies } from './site-steps.js';
+import { PLAIN_EDGE, type SiteEdge } from '../../../../shared/src/site-edge.js';
+import { SiteSteps, vhostOf, type SitePlace, type SiteTaskDependencies } from './site-steps.js';
 
 /**
  * Rename (DESIGN.md "Migrate": to the same platform under a new domain). A backup first, online.
@@ -15,13 +16,19 @@ export function renameWorkflow(deps: SiteTaskDependencies): Workflow<'site.renam
   return async (context) => {
     const params = context.task.params;
     const current = await steps.place(context, context.task.targetId, context.task.targetName);
-    const named = (domain: string): SitePlace => ({
+    const named = (domain: string, edge: SiteEdge | undefined): SitePlace => ({
       ...current,
       domain,
       on: { domain, platform: current.platform.name },
+      ...(edge ? { edge } : {}),
     });
-    const old = named(params.from);
-    const next = named(params.domain);
+    const old = named(params.from, current.edge);
+    // With --redirect the old name becomes one of the site's redirects, kept by every later vhost.
+    const edge = current.edge ?? (params.redirect ? PLAIN_EDGE : undefined);
+    const next = named(
+      params.domain,
+      edge && params.redirect ? { ...edge, redirects: [...new Set([...edge.redirects, old.domain])] } : edge,
+    );
 
     const backup = await context.phase('backup', () =>
       steps.archive(context, old, params.archiveId, 'rename'),
@@ -52,7 +59,7 @@ export function renameWorkflow(deps: SiteTaskDependencies): Workflow<'site.renam
           targetDomain: next.domain,
           importDatabase: null,
         });
-        await steps.writeSettings(context, next);
+        await steps.writeSettings(context, next, { sharesWith: old.domain });
         context.onRollback('unlink the new name', async () => {
           await context.step(next.web, 'site.unlink', next.on);
         });
@@ -64,13 +71,10 @@ export function renameWorkflow(deps: SiteTaskDependencies): Workflow<'site.renam
         });
         // The old vhost goes first: the new one may answer for the old name with a redirect.
         context.onRollback('the old vhost back', async () => {
-          await context.step(old.web, 'http.write-vhost', old.on);
+          await context.step(old.web, 'http.write-vhost', vhostOf(old));
         });
         await context.step(old.web, 'http.remove-vhost', { domain: old.domain });
-        await context.step(next.web, 'http.write-vhost', {
-          ...next.on,
-          ...(params.redirect ? { redirectFrom: [old.domain] } : {}),
-        });
+        await context.step(next.web, 'http.write-vhost', vhostOf(next));
       });
       await context.step(next.web, 'app.maintenance', { ...next.on, on: false });
     });
@@ -94,6 +98,11 @@ export function renameWorkflow(deps: SiteTaskDependencies): Workflow<'site.renam
       await context.step(old.web, 'site.remove', { domain: old.domain });
     });
     await context.record('sites.setDomain', () => deps.sites.setDomain(current.siteId, next.domain));
+    if (params.redirect && next.edge)
+      await context.record('edges.set', () => deps.edges.setEdge(current.siteId, next.edge!));
+    // Under its new name it serves plain HTTP until a certificate names it: the task right after.
+    if (next.edge?.https?.mode === 'letsencrypt')
+      await context.record('certificates.queue', () => deps.edges.queueCertificate(current.siteId));
     return {
       from: old.domain,
       domain: next.domain,

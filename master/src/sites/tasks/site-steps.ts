@@ -1,4 +1,5 @@
 import type { SiteStatus } from '../../../../shared/src/site-status.js';
+import { PLAIN_EDGE, poolUserName, type SiteEdge } from '../../../../shared/src/site-edge.js';
 import type { ArchiveCheck } from '../../backups/archive-store.js';
 import type { RecordedPackages, SiteOnPlatform, TaskType } from '../../../../shared/src/tasks.js';
 import type { PackageRelease, PackageRow } from '../../packages/package-release.js';
@@ -57,6 +58,11 @@ export interface SitePlace {
   previous: PlatformPlace | null;
   database: { name: string; user: string; host: string; port: number };
   on: SiteOnPlatform;
+  /**
+   * Its other names, HTTPS and PHP pool, as every vhost and settings file of it is written (see
+   * vhostOf). Absent in places recorded before the web edge: the plain edge.
+   */
+  edge?: SiteEdge;
 }
 
 /** A backup as the site tasks record it (BackupsRepository.recordOnce). */
@@ -137,6 +143,17 @@ export interface SiteTaskDependencies {
     /** Of these servers, the ones whose agent is not connected to this master now. */
     disconnected(serverIds: readonly string[]): Promise<string[]>;
   };
+  edges: {
+    /** The site's other names, HTTPS and pool as a task applied them (SiteEdgesRepository.setEdge). */
+    setEdge(siteId: string, edge: SiteEdge): Promise<void>;
+    /** A uid for a new site pool user, never given twice. */
+    nextPoolUid(): Promise<number>;
+    /**
+     * A site.certificate task queued for the site (it runs after the task that asks, which holds
+     * the site): a server that serves it now has no certificate of its own yet.
+     */
+    queueCertificate(siteId: string): Promise<void>;
+  };
   heads: {
     /** A task goes on without these heads: they are stale until synced (ClustersRepository). */
     markStale(serverIds: readonly string[]): Promise<void>;
@@ -168,8 +185,37 @@ export function placeWithout(place: SitePlace, serverIds: ReadonlySet<string>): 
   };
 }
 
+/** The site under another name beside its own (a rename): its pool shares the site's user with it. */
+export interface PoolOptions {
+  sharesWith?: string;
+}
+
 /** A vhost as http.write-vhost and http.prepare-vhost take it. */
 export type VhostParams = StepParams<'http.write-vhost'>;
+
+/**
+ * The site's vhost on a platform (its own, by default) with everything of its edge: the names it
+ * serves and redirects, HTTPS. Every vhost a task writes for a site comes from here, so that no
+ * migrate, rename or rollback drops what an operator set.
+ */
+export function vhostOf(
+  place: Pick<SitePlace, 'domain' | 'platform' | 'edge'>,
+  platform = place.platform.name,
+): VhostParams {
+  const edge = place.edge ?? PLAIN_EDGE;
+  return {
+    domain: place.domain,
+    platform,
+    ...(edge.aliases.length > 0 ? { aliases: edge.aliases } : {}),
+    ...(edge.redirects.length > 0 ? { redirectFrom: edge.redirects } : {}),
+    ...(edge.https ? { https: { redirect: edge.https.redirect, hsts: edge.https.hsts } } : {}),
+  };
+}
+
+/** The names a site's settings.php trusts: its domain and the names it serves (never a redirect's). */
+export function trustedHostsOf(place: Pick<SitePlace, 'domain' | 'edge'>): string[] {
+  return [place.domain, ...(place.edge?.aliases ?? [])];
+}
 
 /**
  * The newest version of the site tasks that back up, restore or make databases. Version 2: every
@@ -179,6 +225,10 @@ export type VhostParams = StepParams<'http.write-vhost'>;
  */
 export const SITE_WORKFLOW_VERSION = 2;
 const SEPARATE_DUMPS = 2;
+
+/** Install and clone version 3, verify version 2: the site gets a PHP-FPM pool of its own (ownPool). */
+export const SITE_POOLS = 3;
+export const VERIFY_MAKES_POOL = 2;
 
 /** A backup's two parts as a restore puts them back. */
 export type BackupParts = Pick<RecordedBackup, 'domain' | 'archiveId' | 'databaseArchiveId'>;
@@ -195,6 +245,22 @@ export class SiteSteps {
     const place = await context.record('site.place', () => this.deps.places.of(siteId));
     if (!place) throw new Error(`site ${name} is no longer in the registry`);
     return place;
+  };
+
+  /**
+   * The site with a PHP-FPM pool of its own: a site from before pools is given a Unix user (a uid
+   * from the registry, the same on every server) and the registry says so at once, so that every
+   * later task writes the pool wherever it writes the site's settings (writeSettingsOn).
+   */
+  ownPool = async (context: TaskContext<TaskType>, place: SitePlace): Promise<SitePlace> => {
+    if (place.edge?.pool) return place;
+    const uid = await context.record('edges.nextPoolUid', () => this.deps.edges.nextPoolUid());
+    const edge: SiteEdge = {
+      ...(place.edge ?? PLAIN_EDGE),
+      pool: { user: poolUserName(uid), uid, settings: {} },
+    };
+    await context.record('edges.setEdge', () => this.deps.edges.setEdge(place.siteId, edge));
+    return { ...place, edge };
   };
 
   /**
@@ -388,25 +454,47 @@ export class SiteSteps {
    * credentials beside each head's configuration. The web server first, then the others one by
    * one: they keep the hash salt the first wrote (a directory the heads share).
    */
-  writeSettings = async (context: TaskContext<TaskType>, place: SitePlace): Promise<void> => {
+  writeSettings = async (
+    context: TaskContext<TaskType>,
+    place: SitePlace,
+    options: PoolOptions = {},
+  ): Promise<void> => {
     const byName = this.onCluster(place);
-    for (const head of this.headsWebFirst(place)) await this.writeSettingsOn(context, place, head.id, byName);
+    for (const head of this.headsWebFirst(place))
+      await this.writeSettingsOn(context, place, head.id, byName, options);
   };
 
   /**
    * The site's settings on one server; `byName`: a head of a cluster, which finds the platform under
    * its own root (the registry has one path).
    */
-  writeSettingsOn = (context: TaskContext<TaskType>, place: SitePlace, serverId: string, byName: boolean) =>
-    context.step(serverId, 'site.write-settings', {
+  writeSettingsOn = async (
+    context: TaskContext<TaskType>,
+    place: SitePlace,
+    serverId: string,
+    byName: boolean,
+    options: PoolOptions = {},
+  ) => {
+    // Its own PHP pool (and Unix user) first: the settings are then written readable by it alone.
+    const pool = place.edge?.pool;
+    if (pool)
+      await context.step(serverId, 'php.write-pool', {
+        domain: place.domain,
+        user: pool.user,
+        uid: pool.uid,
+        settings: pool.settings,
+        ...(options.sharesWith ? { sharesWith: options.sharesWith } : {}),
+      });
+    return context.step(serverId, 'site.write-settings', {
       domain: place.domain,
       ...(byName ? { platform: place.platform.name } : { platformPath: place.platform.path }),
       database: place.database.name,
       user: place.database.user,
       dbHost: place.database.host,
       dbPort: place.database.port,
-      trustedHosts: [place.domain],
+      trustedHosts: trustedHostsOf(place),
     });
+  };
 
   /**
    * Archives the site into the store and records the backup: the files from the web server's agent

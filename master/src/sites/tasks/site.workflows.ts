@@ -1,11 +1,21 @@
 import type { Workflow } from '../../tasks/workflow.js';
-import { SiteSteps, type SiteTaskDependencies } from './site-steps.js';
+import { SiteSteps, VERIFY_MAKES_POOL, vhostOf, type SiteTaskDependencies } from './site-steps.js';
 
-/** Verify: drush status, an HTTP probe, and the site's packages and schema versions recorded. */
+/**
+ * Verify: drush status, an HTTP probe, and the site's packages and schema versions recorded. From
+ * version 2 it first writes everything of the site on each of its servers again as the registry
+ * has it (its pool, given one if it had none, its settings, its vhost), as Aegir's verify does.
+ */
 export function verifyWorkflow(deps: SiteTaskDependencies): Workflow<'site.verify'> {
   const steps = new SiteSteps(deps);
   return async (context) => {
-    const place = await steps.place(context, context.task.targetId, context.task.targetName);
+    const found = await steps.place(context, context.task.targetId, context.task.targetName);
+    const place =
+      context.task.workflowVersion >= VERIFY_MAKES_POOL ? await steps.ownPool(context, found) : found;
+    if (context.task.workflowVersion >= VERIFY_MAKES_POOL && place.status === 'enabled') {
+      await steps.writeSettings(context, place);
+      await steps.onHeads(context, place, 'http.write-vhost', () => vhostOf(place));
+    }
     const status = await context.step(place.web, 'app.status', place.on);
     const expectStatus = place.status === 'disabled' ? [503, 200] : [200];
     // Every head answers for it.
@@ -29,7 +39,7 @@ export function disableWorkflow(deps: SiteTaskDependencies): Workflow<'site.disa
   const steps = new SiteSteps(deps);
   return async (context) => {
     const place = await steps.place(context, context.task.targetId, context.task.targetName);
-    await steps.switchVhosts(context, place, { ...place.on, disabled: true }, place.on);
+    await steps.switchVhosts(context, place, { ...vhostOf(place), disabled: true }, vhostOf(place));
     await context.record('sites.setStatus', () => deps.sites.setStatus(place.siteId, 'disabled'));
     return { status: 'disabled' };
   };
@@ -40,7 +50,7 @@ export function enableWorkflow(deps: SiteTaskDependencies): Workflow<'site.enabl
   const steps = new SiteSteps(deps);
   return async (context) => {
     const place = await steps.place(context, context.task.targetId, context.task.targetName);
-    await steps.switchVhosts(context, place, place.on, { ...place.on, disabled: true });
+    await steps.switchVhosts(context, place, vhostOf(place), { ...vhostOf(place), disabled: true });
     await steps.onHeads(context, place, 'probe.http', () => ({ domain: place.domain, expectStatus: [200] }));
     await context.record('sites.setStatus', () => deps.sites.setStatus(place.siteId, 'enabled'));
     return { status: 'enabled' };

@@ -15,6 +15,7 @@ import { PlatformBuilds1797206400000 } from './1797206400000-platform-builds.js'
 import { DeployHooks1797292800000 } from './1797292800000-deploy-hooks.js';
 import { SiteRepositories1797379200000 } from './1797379200000-site-repositories.js';
 import { Projects1797465600000 } from './1797465600000-projects.js';
+import { WebEdge1797638400000 } from './1797638400000-web-edge.js';
 import { SeveralMasters1797552000000 } from './1797552000000-several-masters.js';
 
 /** The committed migrations, oldest first. */
@@ -38,4 +39,5 @@ export const MIGRATIONS: Function[] = [
   SiteRepositories1797379200000,
   Projects1797465600000,
   SeveralMasters1797552000000,
+  WebEdge1797638400000,
 ];

@@ -1,7 +1,7 @@
 import { StepErrorCode } from '../../../../../shared/src/errors.js';
 import type { TaskResult } from '../../../../../shared/src/tasks.js';
 import { StepFailedError, type TaskContext } from '../../../tasks/workflow.js';
-import type { SitePlace, SiteSteps, SiteTaskDependencies } from '../site-steps.js';
+import { vhostOf, type SitePlace, type SiteSteps, type SiteTaskDependencies } from '../site-steps.js';
 import { MIGRATE_PHASES } from './migrate-phases.js';
 import { registerUndo, updateAndHooks, type Undo } from './window.js';
 
@@ -128,16 +128,21 @@ async function switchToCopy(
   place: SitePlace,
   switched: SitePlace,
 ): Promise<void> {
-  const live = place.on;
   const onTarget = switched.on;
   const undo: Undo[] = [
     ['settings back to the old database', () => steps.writeSettings(context, place)],
-    ['the old platform serves the site again', () => context.step(place.web, 'http.write-vhost', live)],
+    [
+      'the old platform serves the site again',
+      () => context.step(place.web, 'http.write-vhost', vhostOf(place)),
+    ],
     ['unlink from the target platform', () => context.step(place.web, 'site.unlink', onTarget)],
   ];
   registerUndo(context, undo);
   await context.step(place.web, 'site.link', onTarget);
-  await context.step(place.web, 'http.write-vhost', { ...onTarget, database: switched.database.name });
+  await context.step(place.web, 'http.write-vhost', {
+    ...vhostOf(switched),
+    database: switched.database.name,
+  });
   await steps.writeSettings(context, switched);
   await context.step(place.web, 'app.readonly', { ...onTarget, on: false });
   await context.step(place.web, 'probe.http', { domain: place.domain, expectStatus: [200] });

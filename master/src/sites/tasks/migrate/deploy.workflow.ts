@@ -1,6 +1,6 @@
 import type { TaskContext, Workflow } from '../../../tasks/workflow.js';
 import { deployScratchSite } from '../scratch-site.js';
-import { SiteSteps, type SitePlace, type SiteTaskDependencies } from '../site-steps.js';
+import { SiteSteps, vhostOf, type SitePlace, type SiteTaskDependencies } from '../site-steps.js';
 import { MIGRATE_PHASES } from './migrate-phases.js';
 import {
   holdWritesForTask,
@@ -99,14 +99,14 @@ async function deploy(
         const undo: Undo[] = [
           [
             'hold the site at the web server',
-            () => context.step(place.web, 'http.write-vhost', { ...live, disabled: true }),
+            () => context.step(place.web, 'http.write-vhost', { ...vhostOf(place), disabled: true }),
           ],
           restoreRollbackPointUndo(context, place, point),
           [
             `code back to ${previous}`,
             () => context.step(place.web, 'site.code-checkout', { domain: place.domain, commit: previous }),
           ],
-          ['the site served again', () => context.step(place.web, 'http.write-vhost', live)],
+          ['the site served again', () => context.step(place.web, 'http.write-vhost', vhostOf(place))],
           ['maintenance off', () => context.step(place.web, 'app.maintenance', { ...live, on: false })],
         ];
         registerUndo(context, undo);

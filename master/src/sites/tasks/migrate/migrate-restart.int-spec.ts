@@ -29,6 +29,7 @@ import { TaskLogsRepository } from '../../../tasks/task-logs.repository.js';
 import { TasksRepository } from '../../../tasks/tasks.repository.js';
 import { refOf, ScriptedAgents, waitFor } from '../../../tasks/testing/scripted-agents.js';
 import { DEFAULT_STEP_OUTPUTS } from '../../../tasks/testing/step-outputs.js';
+import { SiteEdgesRepository } from '../../edge/site-edges.repository.js';
 import { SitePlaces } from '../../site-places.js';
 import { SitesRepository } from '../../sites.repository.js';
 import { siteWorkflows, type SiteWorkflowDependencies } from '../index.js';
@@ -71,7 +72,16 @@ describe.each(TEST_DATABASE_KINDS)('a migrate across a master restart on %s', (k
       putBack: () => Promise.reject(new Error('no off-site copies here')),
     };
     const siteDeps: SiteWorkflowDependencies = {
-      places: new SitePlaces(sites, platforms, new ServersRepository(db), new ClustersRepository(db)),
+      places: new SitePlaces(
+        sites,
+        platforms,
+        new ServersRepository(db),
+        new ClustersRepository(db),
+        new SiteEdgesRepository(db),
+      ),
+      edges: Object.assign(new SiteEdgesRepository(db), {
+        queueCertificate: () => Promise.reject(new Error('no HTTPS here')),
+      }),
       agents: { disconnected: () => Promise.resolve([]) },
       heads: new ClustersRepository(db),
       sites,

@@ -11,6 +11,7 @@ import {
   type RestoreOptions,
   type SitePlace,
   type SiteTaskDependencies,
+  vhostOf,
 } from '../site-steps.js';
 import { deployScratchSite } from '../scratch-site.js';
 import { blueGreenMigrate, dropReplacedDatabase } from './blue-green.js';
@@ -199,6 +200,10 @@ async function migrate(
         releaseOldAfter: new Date(Date.now() + (params.releaseOldAfterMs ?? DEFAULT_RELEASE_OLD_AFTER_MS)),
       }),
     );
+    // The new server has no certificate of its own yet (keys never leave a server): a task right
+    // after this one gets it, the CA's challenge reaching it through the old server until DNS moves.
+    if (moved.edge?.https?.mode === 'letsencrypt')
+      await context.record('certificates.queue', () => deps.edges.queueCertificate(place.siteId));
   } else if (how.platform) {
     await context.record('sites.setPlatform', () => deps.sites.setPlatform(place.siteId, moved.platform.id));
   }
@@ -224,7 +229,7 @@ async function prepareHeads(
     await steps.onHeads(context, moved, 'site.unlink', () => moved.on);
   });
   await steps.onHeads(context, moved, 'site.link', () => moved.on);
-  await steps.prepareVhosts(context, moved, moved.on);
+  await steps.prepareVhosts(context, moved, vhostOf(moved));
 }
 
 /**
@@ -246,12 +251,12 @@ async function clusterWindow(
   const undo: Undo[] = [
     [
       'hold the site on every head',
-      () => steps.onHeads(context, place, 'http.write-vhost', () => ({ ...live, disabled: true })),
+      () => steps.onHeads(context, place, 'http.write-vhost', () => ({ ...vhostOf(place), disabled: true })),
     ],
     ...restoreRollbackPoint(context, place, point, { server: false, database: false, platform: true }),
     [
       'every head back to the old platform',
-      () => steps.onHeads(context, place, 'http.write-vhost', () => live),
+      () => steps.onHeads(context, place, 'http.write-vhost', () => vhostOf(place)),
     ],
     ['maintenance off', () => context.step(place.web, 'app.maintenance', { ...live, on: false })],
   ];
@@ -442,10 +447,13 @@ async function movingWindow(
   const undo: Undo[] = [
     [
       'hold the site at the old server',
-      () => context.step(place.web, 'http.write-vhost', { ...live, disabled: true }),
+      () => context.step(place.web, 'http.write-vhost', { ...vhostOf(place), disabled: true }),
     ],
     ...restoreRollbackPoint(context, place, point, how),
-    ['the old server serves the site again', () => context.step(place.web, 'http.write-vhost', live)],
+    [
+      'the old server serves the site again',
+      () => context.step(place.web, 'http.write-vhost', vhostOf(place)),
+    ],
     [
       "remove the new server's vhost",
       () => context.step(moved.web, 'http.remove-vhost', { domain: moved.domain }),
@@ -473,10 +481,13 @@ async function movingWindow(
     delta: true,
   });
   await updateAndHooks(context, moved.web, moved.on, params.hooks);
-  const vhost = await context.step(moved.web, 'http.write-vhost', moved.on);
+  const vhost = await context.step(moved.web, 'http.write-vhost', vhostOf(moved));
   if (!moved.webAddress) throw new Error(`the address of ${moved.webName} is not known yet`);
   const address = moved.webAddress.includes(':') ? `[${moved.webAddress}]` : moved.webAddress;
-  await context.step(place.web, 'http.write-vhost', { ...live, proxyTo: `${address}:${vhost.port}` });
+  await context.step(place.web, 'http.write-vhost', {
+    ...vhostOf(place),
+    proxyTo: `${address}:${vhost.port}`,
+  });
   await context.step(moved.web, 'app.maintenance', { ...moved.on, on: false });
 }
 
@@ -521,14 +532,14 @@ async function offlineWindow(
   const undo: Undo[] = [
     [
       'hold the site at the web server',
-      () => context.step(place.web, 'http.write-vhost', { ...live, disabled: true }),
+      () => context.step(place.web, 'http.write-vhost', { ...vhostOf(place), disabled: true }),
     ],
     ...restoreRollbackPoint(context, place, point, how),
     ...when<Undo>(how.database, [
       'settings back to the old database',
       () => steps.writeSettings(context, place),
     ]),
-    ['vhost back to the old platform', () => context.step(place.web, 'http.write-vhost', live)],
+    ['vhost back to the old platform', () => context.step(place.web, 'http.write-vhost', vhostOf(place))],
     ...when<Undo>(how.platform, [
       'unlink from the target platform',
       () => context.step(place.web, 'site.unlink', onTarget),
@@ -541,7 +552,7 @@ async function offlineWindow(
   if (how.database) await steps.writeSettings(context, moved);
   if (how.platform) {
     await updateAndHooks(context, place.web, onTarget, params.hooks);
-    await context.step(place.web, 'http.write-vhost', onTarget);
+    await context.step(place.web, 'http.write-vhost', vhostOf(moved));
   }
   await context.step(place.web, 'app.maintenance', { ...onTarget, on: false });
 }

@@ -203,6 +203,25 @@ export class MemorySiteRegistry implements SiteTaskDependencies {
     disconnected: (serverIds) => Promise.resolve(serverIds.filter((id) => this.downServers.has(id))),
   };
 
+  edges: SiteTaskDependencies['edges'] = {
+    setEdge: (id, edge) => {
+      this.write(
+        `edges.setEdge ${id} ${[...edge.aliases, ...edge.redirects.map((name) => `${name}>`)].join(',')}`,
+      );
+      this.update(id, (site) => ({ ...site, edge: structuredClone(edge) }));
+      return Promise.resolve();
+    },
+    queueCertificate: (id) => {
+      this.write(`edges.queueCertificate ${id}`);
+      return Promise.resolve();
+    },
+    nextPoolUid: () => {
+      this.poolUids += 1;
+      return Promise.resolve(200_000 + this.poolUids);
+    },
+  };
+  private poolUids = 0;
+
   heads: SiteTaskDependencies['heads'] = {
     markStale: (serverIds) => {
       this.write(`heads.markStale ${serverIds.join(',')}`);
