@@ -11,6 +11,8 @@ ops/web-services.sh --packages-only
 apt_install iproute2 mariadb-server mariadb-client
 # The web UI's end-to-end test drives Debian's Chromium (playwright-core, /usr/bin/chromium).
 apt_install chromium
+# HTTPS tests get their certificates from pebble, an ACME test server, started on loopback.
+apt_install pebble
 npm_install
 say "building"
 npm run build --silent
