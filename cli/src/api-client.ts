@@ -274,7 +274,13 @@ export class ApiClient {
 
   setSiteHttps(
     domain: string,
-    https: { mode: 'letsencrypt' | 'off'; redirect?: boolean; hsts?: boolean },
+    https: {
+      mode: 'letsencrypt' | 'uploaded' | 'off';
+      redirect?: boolean;
+      hsts?: boolean;
+      certificate?: string;
+      key?: string;
+    },
   ): Promise<Task> {
     return this.request('PUT', `/api/sites/${segment(domain)}/https`, { body: https });
   }

@@ -62,6 +62,7 @@ import { ClustersService } from './clusters/clusters.service.js';
 import { HeadSyncService } from './sites/head-sync.service.js';
 import { ServerDrainService } from './sites/server-drain.service.js';
 import { AcmeAuthority } from './sites/edge/acme-authority.js';
+import { edgeSecretResolver } from './sites/edge/edge-secrets.js';
 import { edgeWorkflows, type EdgeWorkflowDependencies } from './sites/edge/edge.workflows.js';
 import { SiteEdgeService } from './sites/edge/site-edge.service.js';
 import { SiteEdgesRepository } from './sites/edge/site-edges.repository.js';
@@ -277,6 +278,7 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
     const workflows = new WorkflowRegistry();
     const siteSecrets = siteSecretResolver(tasksRepository, sitesRepository, secretBox);
     const platformSecrets = platformSecretResolver(tasksRepository, platformsRepository, secretBox);
+    const edgeSecrets = edgeSecretResolver(tasksRepository, siteEdgesRepository, secretBox);
     const engine = new TaskEngine({
       tasks: tasksRepository,
       stepLog,
@@ -299,6 +301,7 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       secrets: async (attempt) => ({
         ...(await siteSecrets(attempt)),
         ...(await platformSecrets(attempt)),
+        ...(await edgeSecrets(attempt)),
       }),
       metrics,
     });
@@ -338,7 +341,13 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
       offsiteRepository,
     );
 
-    const siteEdgeService = new SiteEdgeService(sitesService, siteEdgesRepository, serversRepository, queue);
+    const siteEdgeService = new SiteEdgeService(
+      sitesService,
+      siteEdgesRepository,
+      serversRepository,
+      queue,
+      secretBox,
+    );
     const platformDeps = { platforms: platformsRepository, packages: packagesRepository, archives };
     // What the site tasks (and a project's syncs, which are site tasks) read and change.
     const siteTaskDeps: SiteWorkflowDependencies = {
@@ -416,6 +425,10 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
         of: (siteId) => siteEdgesRepository.certificatesOf(siteId),
         record: (certificate) => siteEdgesRepository.recordCertificate(certificate),
         forget: (siteId, keep) => siteEdgesRepository.forgetCertificates(siteId, keep),
+        upload: async (siteId) => {
+          const upload = await siteEdgesRepository.upload(siteId);
+          return upload ? { certificatePem: upload.certificatePem } : null;
+        },
       },
     };
     // Each feature gives the engine its workflows, with what they may change spelled out.

@@ -471,7 +471,11 @@ export interface StepDefinitions {
    * -t` and a graceful reload, the previous pair put back if either fails.
    */
   'tls.install': {
-    params: { domain: string; certificatePem: string };
+    /**
+     * `uploaded`: the operator's own certificate, whose key comes with the step as the `tlsKey`
+     * secret (never in params or logs) instead of the key tls.request made here.
+     */
+    params: { domain: string; certificatePem: string; uploaded?: boolean };
     output: { names: string[]; notBefore: string; notAfter: string; serial: string; issuer: string };
   };
   /** The site's key and certificate removed from this server (HTTPS off; the vhost first). */

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -287,6 +287,81 @@ describe('the web edge', () => {
     const pool = (await edge('other.example')).pool!;
     expect(pool.settings).toEqual({ memory_limit: '256M' });
     expect((await stack.web.request('other.example', '/')).status).toBe(200);
+  });
+
+  it('serves an uploaded certificate, keeps its key out of the task, and refuses one that does not name the site', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-upload-'));
+    try {
+      const made = async (name: string, names: string[]) => {
+        const [cert, key] = [join(dir, `${name}.crt`), join(dir, `${name}.key`)];
+        await run('openssl', [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-days',
+          '2',
+          '-subj',
+          `/CN=${names[0]}`,
+          '-addext',
+          `subjectAltName=${names.map((item) => `DNS:${item}`).join(',')}`,
+          '-keyout',
+          key,
+          '-out',
+          cert,
+        ]);
+        return { cert, key };
+      };
+      const wrong = await made('wrong', ['elsewhere.example']);
+      const refused = await berth(
+        'site',
+        'https',
+        'other.example',
+        '--cert',
+        wrong.cert,
+        '--key',
+        wrong.key,
+      ).then(
+        () => ({ code: 0, stderr: '' }),
+        (error: { code: number; stderr: string }) => error,
+      );
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('does not name other.example');
+
+      const own = await made('own', ['other.example']);
+      const task = JSON.parse(
+        (await berth('site', 'https', 'other.example', '--cert', own.cert, '--key', own.key, '--json'))
+          .stdout,
+      ) as { id: string; state: string };
+      expect(task.state).toBe('succeeded');
+      const ca = readFileSync(own.cert, 'utf8');
+      const shown = await new Promise<{ authorized: boolean }>((resolve, reject) => {
+        const socket = connect(
+          { host: '127.0.0.1', port: stack.web.httpsPort, servername: 'other.example', ca },
+          () => {
+            resolve({ authorized: socket.authorized });
+            socket.end();
+          },
+        );
+        socket.on('error', reject);
+      });
+      expect(shown.authorized).toBe(true);
+      // The key reached the server as a secret: not in the task, its steps or its log.
+      const record =
+        (await berth('task', 'show', task.id, '--json')).stdout +
+        (await berth('task', 'log', task.id)).stdout;
+      expect(record).not.toContain('PRIVATE KEY');
+      expect(record).not.toContain(readFileSync(own.key, 'utf8').split('\n')[1]!);
+      expect((await edge('other.example')).certificates[0]).toMatchObject({
+        mode: 'uploaded',
+        names: ['other.example'],
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("fails a pool change that PHP-FPM's test refuses, puts the pool back, and PHP-FPM serves on", async () => {

@@ -5,6 +5,7 @@ import type { ApiClient } from '../api-client.js';
 import type { SiteEdgeView, Task } from '../api-types.js';
 import type { CliContext } from '../context.js';
 import { usageError } from '../errors.js';
+import { readSecretFile } from '../secret-file.js';
 import { formatRelative } from '../output/format.js';
 import { renderFields, renderTable } from '../output/table.js';
 import { JSON_HELP, runTaskCommand, VERBOSE_HELP, WAIT_HELP, type TaskStartOptions } from '../task-wait.js';
@@ -98,11 +99,18 @@ export function registerSiteEdgeCommands(site: Command, ctx: CliContext): void {
     .command('https')
     .description(
       "HTTPS for a site: --letsencrypt gets a certificate for every name of it from Let's Encrypt (each " +
-        'server makes its own key; renewed 30 days before it ends), --off goes back to plain HTTP, --renew ' +
+        'server makes its own key; renewed 30 days before it ends), --cert/--key installs your own (it must ' +
+        'name every name of the site; its key is kept sealed in the registry for servers the site moves to), ' +
+        '--off goes back to plain HTTP, --renew ' +
         'issues it again now; without one of them, show its HTTPS and certificates (starts a task)',
     )
     .argument('<domain>', 'the site')
     .option('--letsencrypt', "HTTPS with a Let's Encrypt certificate (the master's ACME account)")
+    .option('--cert <file>', 'HTTPS with your own certificate: its PEM chain, the site’s certificate first')
+    .option(
+      '--key <file>',
+      "with --cert: its private key's PEM file (no passphrase; sent to the site's servers only)",
+    )
     .option('--off', 'plain HTTP only; the certificates are removed from its servers')
     .option('--renew', 'issue its certificates again now')
     .option('--redirect', 'with --letsencrypt: plain HTTP answered with a 301 to https://')
@@ -115,6 +123,8 @@ export function registerSiteEdgeCommands(site: Command, ctx: CliContext): void {
         domain: string,
         options: TaskStartOptions & {
           letsencrypt?: boolean;
+          cert?: string;
+          key?: string;
           off?: boolean;
           renew?: boolean;
           redirect?: boolean;
@@ -123,10 +133,12 @@ export function registerSiteEdgeCommands(site: Command, ctx: CliContext): void {
         command: Command,
       ) => {
         hostname('domain', domain);
-        const chosen = (['letsencrypt', 'off', 'renew'] as const).filter((key) => options[key]);
-        if (chosen.length > 1) throw usageError('give one of --letsencrypt, --off and --renew');
-        if ((options.redirect || options.hsts) && !options.letsencrypt)
-          throw usageError('--redirect and --hsts go with --letsencrypt');
+        const chosen = (['letsencrypt', 'cert', 'off', 'renew'] as const).filter((key) => options[key]);
+        if (chosen.length > 1) throw usageError('give one of --letsencrypt, --cert, --off and --renew');
+        if ((options.cert === undefined) !== (options.key === undefined))
+          throw usageError('--cert and --key go together');
+        if ((options.redirect || options.hsts) && !options.letsencrypt && !options.cert)
+          throw usageError('--redirect and --hsts go with --letsencrypt or --cert');
         if (options.hsts && !options.redirect) throw usageError('--hsts needs --redirect');
         if (chosen.length === 0) {
           const edge = await (await ctx.client(command)).getSiteEdge(domain);
@@ -134,6 +146,12 @@ export function registerSiteEdgeCommands(site: Command, ctx: CliContext): void {
           ctx.out(httpsText(edge, ctx.now()));
           return;
         }
+        const uploaded = options.cert
+          ? {
+              certificate: await readSecretFile(options.cert, 'certificate', true),
+              key: await readSecretFile(options.key!, 'private key', true),
+            }
+          : undefined;
         await runTask(
           command,
           options,
@@ -145,9 +163,10 @@ export function registerSiteEdgeCommands(site: Command, ctx: CliContext): void {
                   options.off
                     ? { mode: 'off' }
                     : {
-                        mode: 'letsencrypt',
+                        mode: uploaded ? 'uploaded' : 'letsencrypt',
                         redirect: options.redirect === true,
                         hsts: options.hsts === true,
+                        ...uploaded,
                       },
                 ),
           () =>

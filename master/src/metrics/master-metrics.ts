@@ -14,7 +14,7 @@ export interface MetricsSources {
   /** What the backup store holds now (absent in tests that do not look). */
   storeUsage?: () => Promise<Pick<api.StoreUsage, 'totalBytes' | 'byClient'>>;
   /** Every HTTPS certificate the sites' servers serve (absent in tests that do not look). */
-  certificates?: () => Promise<Array<{ domain: string; serverId: string; notAfter: Date }>>;
+  certificates?: () => Promise<Array<{ domain: string; server: string; notAfter: Date }>>;
 }
 
 /** Steps last from a symlink (milliseconds) to a database dump or drush updatedb (up to an hour). */
@@ -105,7 +105,7 @@ export class MasterMetrics implements TaskMetrics, ArchiveMetrics {
           const rows = await certificates();
           this.reset();
           for (const row of rows)
-            this.set({ domain: row.domain, server: row.serverId }, Math.floor(row.notAfter.getTime() / 1000));
+            this.set({ domain: row.domain, server: row.server }, Math.floor(row.notAfter.getTime() / 1000));
         },
       });
     }

@@ -8,7 +8,7 @@ import { StepError, StepErrorCode } from '../../../../shared/src/errors.js';
 import { ValidationError } from '../../../../shared/src/validation.js';
 import { ensureDir, pathKind, writeFileAtomic } from '../../adapters/files.js';
 import { HostLayout } from '../../adapters/layout.js';
-import { listValue, parseWith } from '../params.js';
+import { booleanValue, listValue, parseWith } from '../params.js';
 import type { StepHandler } from '../step.js';
 import { domainValue } from '../site/common.js';
 import { checkCertificate, replaceKeyPair, SiteTlsFiles } from './tls-files.js';
@@ -36,6 +36,18 @@ function chainValue(field: string, value: unknown): string {
       message: `${field} must be a PEM certificate chain of at most 64 KiB`,
     });
   return value;
+}
+
+/** The operator's key, sent with tls.install as a secret: a PEM private key of at most 16 KiB. */
+function uploadedKey(secrets: Readonly<Record<string, string>>): string {
+  const key = secrets.tlsKey;
+  if (!key || key.length > 16_384 || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key))
+    throw new StepError({
+      code: StepErrorCode.InvalidParams,
+      message: 'the uploaded certificate came without its private key (the tlsKey secret)',
+      retryable: false,
+    });
+  return key;
 }
 
 export const tlsRequest: StepHandler<'tls.request'> = {
@@ -121,12 +133,23 @@ export const tlsRemoveChallenge: StepHandler<'tls.remove-challenge'> = {
 export const tlsInstall: StepHandler<'tls.install'> = {
   name: 'tls.install',
   parseParams: (input) =>
-    parseWith(input, ['domain', 'certificatePem'], [], (params) => ({
+    parseWith(input, ['domain', 'certificatePem'], ['uploaded'], (params) => ({
       domain: domainValue('domain', params.domain),
       certificatePem: chainValue('certificatePem', params.certificatePem),
+      ...(params.uploaded !== undefined ? { uploaded: booleanValue('uploaded', params.uploaded) } : {}),
     })),
-  async run({ domain, certificatePem }, context) {
+  async run({ domain, certificatePem, uploaded }, context) {
     const files = new SiteTlsFiles(context.host.root, domain);
+    if (uploaded) {
+      const key = uploadedKey(context.secrets);
+      const facts = checkCertificate(certificatePem, key);
+      await files.prepare();
+      await replaceKeyPair(context, files, key, certificatePem);
+      context.note(
+        `installed the uploaded certificate for ${facts.names.join(', ')} (until ${facts.notAfter})`,
+      );
+      return facts;
+    }
     const pending = await readFile(files.pendingKey, 'utf8').catch(() => undefined);
     if (pending === undefined) {
       // Run again after it finished: the certificate is in place with its key already.

@@ -1,8 +1,9 @@
 import { certificateNames, PLAIN_EDGE } from '../../../../shared/src/site-edge.js';
 import type { TaskType } from '../../../../shared/src/tasks.js';
-import type { TaskContext } from '../../tasks/workflow.js';
+import { TaskRefusedError, type TaskContext } from '../../tasks/workflow.js';
 import type { HeadPlace, SitePlace, SiteSteps } from '../tasks/site-steps.js';
 import type { CertificateRecord } from './site-edges.repository.js';
+import { nameCovers } from './uploaded-certificate.js';
 
 /** An open ACME order as a task records it (AcmeIssuer.openOrder): plain JSON. */
 export interface OrderTicket {
@@ -33,6 +34,8 @@ export interface CertificateDependencies {
     record(certificate: CertificateRecord): Promise<void>;
     /** Every certificate of the site but those of these servers forgotten. */
     forget(siteId: string, keepServerIds: readonly string[]): Promise<void>;
+    /** The certificate chain the operator uploaded for the site (its key stays sealed), or null. */
+    upload(siteId: string): Promise<{ certificatePem: string } | null>;
   };
 }
 
@@ -110,6 +113,53 @@ export async function issueCertificates(
     );
     await context.log(
       `${head.name} has a certificate for ${installed.names.join(', ')} until ${installed.notAfter}`,
+    );
+    notAfter = installed.notAfter;
+  }
+  return notAfter;
+}
+
+/**
+ * The operator's certificate put on each of these servers with its key (sent to the agent as a
+ * secret, sealed in the registry otherwise). Refused when it does not name every name of the site
+ * (a rename, an alias added since): upload one that does.
+ */
+export async function installUploaded(
+  context: TaskContext<TaskType>,
+  steps: SiteSteps,
+  place: SitePlace,
+  heads: readonly HeadPlace[],
+  deps: CertificateDependencies,
+): Promise<string | null> {
+  const upload = await context.record('certificates.upload', () => deps.certificates.upload(place.siteId));
+  if (!upload)
+    throw new TaskRefusedError(
+      `${place.domain} has no uploaded certificate: berth site https --cert FILE --key FILE`,
+    );
+  const names = certificateNames(place.domain, place.edge ?? PLAIN_EDGE);
+  let notAfter: string | null = null;
+  for (const head of heads) {
+    const installed = await context.step(head.id, 'tls.install', {
+      domain: place.domain,
+      certificatePem: upload.certificatePem,
+      uploaded: true,
+    });
+    const missing = names.filter((name) => !installed.names.some((pattern) => nameCovers(pattern, name)));
+    if (missing.length > 0)
+      throw new TaskRefusedError(
+        `the uploaded certificate does not name ${missing.join(', ')}: upload one that does (berth site https --cert --key)`,
+      );
+    await context.record('certificates.record', () =>
+      deps.certificates.record({
+        siteId: place.siteId,
+        serverId: head.id,
+        names: installed.names,
+        mode: 'uploaded',
+        serial: installed.serial,
+        issuer: installed.issuer,
+        notBefore: new Date(installed.notBefore),
+        notAfter: new Date(installed.notAfter),
+      }),
     );
     notAfter = installed.notAfter;
   }

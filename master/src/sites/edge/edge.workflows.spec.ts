@@ -64,6 +64,7 @@ function setUp(edge: SiteEdge) {
         );
         return Promise.resolve();
       },
+      upload: () => Promise.resolve(null),
     } satisfies CertificateDependencies['certificates'],
   });
   return { site, registry, ca, certificates, deps };

@@ -6,7 +6,12 @@ import {
   type WorkflowRegistration,
 } from '../../tasks/workflow.js';
 import { SiteSteps, vhostOf, type SitePlace, type SiteTaskDependencies } from '../tasks/site-steps.js';
-import { headsWithoutCertificate, issueCertificates, type CertificateDependencies } from './certificates.js';
+import {
+  headsWithoutCertificate,
+  installUploaded,
+  issueCertificates,
+  type CertificateDependencies,
+} from './certificates.js';
 import { applyEdgeChange } from './edge-change.js';
 
 export type EdgeWorkflowDependencies = SiteTaskDependencies & CertificateDependencies;
@@ -61,6 +66,11 @@ export function edgeWorkflow(deps: EdgeWorkflowDependencies): Workflow<'site.edg
         await steps.onHeads(context, place, 'http.write-vhost', () => liveVhostOf(place));
       }
     }
+    if (edge.https?.mode === 'uploaded' && change.kind === 'https') {
+      // The pair the operator uploaded (checked then), on every server; then vhosts that name it.
+      notAfter = await installUploaded(context, steps, place, steps.heads(place), deps);
+      await steps.onHeads(context, place, 'http.write-vhost', () => liveVhostOf(place));
+    }
     if (!edge.https && before.edge?.https) {
       await steps.onHeads(context, place, 'tls.remove', () => ({ domain: place.domain }));
       await context.record('certificates.forget', () => deps.certificates.forget(place.siteId, []));
@@ -87,18 +97,22 @@ export function certificateWorkflow(deps: EdgeWorkflowDependencies): Workflow<'s
   return async (context) => {
     const place = await steps.place(context, context.task.targetId, context.task.targetName);
     const edge = place.edge ?? PLAIN_EDGE;
-    if (edge.https?.mode !== 'letsencrypt')
-      throw new TaskRefusedError(
-        `${place.domain} has no Let's Encrypt certificate to renew (HTTPS is ${edge.https ? 'uploaded' : 'off'})`,
-      );
-    const heads = steps.heads(place);
-    const notAfter = await issueCertificates(context, steps, place, heads, deps);
+    if (!edge.https) throw new TaskRefusedError(`${place.domain} has HTTPS off: no certificate to issue`);
+    const all = steps.heads(place);
+    // Let's Encrypt: a new one on every server. Uploaded: the operator's, on the servers without it.
+    const heads =
+      edge.https.mode === 'letsencrypt' ? all : await headsWithoutCertificate(context, steps, place, deps);
+    const notAfter =
+      edge.https.mode === 'letsencrypt'
+        ? await issueCertificates(context, steps, place, heads, deps)
+        : await installUploaded(context, steps, place, heads, deps);
     // A server that had none serves HTTPS only once its vhost names the new one.
     await steps.onHeads(context, place, 'http.write-vhost', () => liveVhostOf(place));
+    // The servers the site left keep no certificate of it in the registry.
     await context.record('certificates.forget', () =>
       deps.certificates.forget(
         place.siteId,
-        heads.map((head) => head.id),
+        all.map((head) => head.id),
       ),
     );
     return {

@@ -26,10 +26,23 @@ export class AddAliasBody {
 
 export class HttpsBody {
   @ApiProperty({
-    enum: ['letsencrypt', 'off'],
-    description: 'letsencrypt: a certificate the master obtains over ACME and renews; off: plain HTTP only',
+    enum: ['letsencrypt', 'uploaded', 'off'],
+    description:
+      'letsencrypt: a certificate the master obtains over ACME and renews; uploaded: certificate and key given here; off: plain HTTP only',
   })
   mode!: string;
+
+  @ApiPropertyOptional({
+    description:
+      'With uploaded: the PEM certificate chain, the site’s certificate first; it must name every name of the site',
+  })
+  certificate?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'With uploaded: its PEM private key (no passphrase); stored sealed, sent to the site’s servers only, never shown',
+  })
+  key?: string;
 
   @ApiPropertyOptional({ description: 'Plain HTTP answered with a 301 to https://', default: false })
   redirect?: boolean;

@@ -46,6 +46,16 @@ export class SiteEdgeEntity {
   @Column('jsonb', { name: 'pool_settings', default: {} })
   poolSettings!: Record<string, string>;
 
+  /**
+   * The certificate chain the operator uploaded (https mode `uploaded`), and its key sealed with the
+   * SecretBox: kept so that a server the site moves to, or a new head, can be given them too.
+   */
+  @Column('text', { name: 'uploaded_certificate', nullable: true })
+  uploadedCertificate!: string | null;
+
+  @Column('text', { name: 'uploaded_key_encrypted', nullable: true })
+  uploadedKeyEncrypted!: string | null;
+
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
   updatedAt!: Date;
 }

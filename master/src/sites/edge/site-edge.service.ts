@@ -1,9 +1,15 @@
 import type * as api from '../../../../shared/src/api.js';
 import { parsePhpSettings, withDefaults } from '../../../../shared/src/php-pool.js';
-import { PLAIN_EDGE, type SiteEdge, type SiteHttps } from '../../../../shared/src/site-edge.js';
+import {
+  certificateNames,
+  PLAIN_EDGE,
+  type SiteEdge,
+  type SiteHttps,
+} from '../../../../shared/src/site-edge.js';
 import type { EdgeChange, TaskParams, TaskType } from '../../../../shared/src/tasks.js';
 import { validateSiteDomain, ValidationError } from '../../../../shared/src/validation.js';
 import type { Principal } from '../../auth/auth.service.js';
+import type { SecretBox } from '../../infra/crypto/secret-box.js';
 import type { ServersRepository } from '../../servers/servers.repository.js';
 import type { TaskQueue } from '../../tasks/task-queue.js';
 import type { TaskView } from '../../tasks/tasks.service.js';
@@ -11,6 +17,7 @@ import type { SiteEntity } from '../site.entity.js';
 import { SitesError, SitesErrorCode } from '../sites.errors.js';
 import type { SitesService } from '../sites.service.js';
 import { applyEdgeChange } from './edge-change.js';
+import { checkUploadedCertificate } from './uploaded-certificate.js';
 import type { SiteEdgesRepository } from './site-edges.repository.js';
 
 /** What an HTTPS change comes as over HTTP (checked in SiteEdgeService.setHttps). */
@@ -18,6 +25,9 @@ export interface HttpsInput {
   mode?: unknown;
   redirect?: unknown;
   hsts?: unknown;
+  /** With mode `uploaded`: the certificate chain (PEM, the site's first) and its key (PEM). */
+  certificate?: unknown;
+  key?: unknown;
 }
 
 /**
@@ -30,6 +40,7 @@ export class SiteEdgeService {
     private readonly edges: SiteEdgesRepository,
     private readonly servers: Pick<ServersRepository, 'list'>,
     private readonly queue: Pick<TaskQueue, 'queue' | 'isDomainClaimed' | 'hasOpen'>,
+    private readonly secrets: Pick<SecretBox, 'encrypt'>,
   ) {}
 
   /** The edge of a site as GET /api/sites/{domain} shows it. */
@@ -103,18 +114,31 @@ export class SiteEdgeService {
         throw new SitesError(SitesErrorCode.InvalidInput, `${flag} must be true or false`);
     let https: SiteHttps | null;
     if (input.mode === 'off') https = null;
-    else if (input.mode === 'letsencrypt')
-      https = { mode: 'letsencrypt', redirect: input.redirect === true, hsts: input.hsts === true };
+    else if (input.mode === 'letsencrypt' || input.mode === 'uploaded')
+      https = { mode: input.mode, redirect: input.redirect === true, hsts: input.hsts === true };
     else
       throw new SitesError(
         SitesErrorCode.InvalidInput,
-        'mode must be "letsencrypt" (a certificate the master obtains and renews) or "off"',
+        'mode must be "letsencrypt" (a certificate the master obtains and renews), "uploaded" (with certificate and key) or "off"',
       );
+    if (https?.mode !== 'uploaded' && (input.certificate !== undefined || input.key !== undefined))
+      throw new SitesError(SitesErrorCode.InvalidInput, 'certificate and key go with mode "uploaded"');
     if (https?.hsts && !https.redirect)
       throw new SitesError(
         SitesErrorCode.InvalidInput,
         'hsts needs redirect: browsers told to use HTTPS only should find plain HTTP sending them there',
       );
+    if (https?.mode === 'uploaded') {
+      const edge = await this.edges.edgeOf(site.id);
+      let checked;
+      try {
+        checked = checkUploadedCertificate(certificateNames(site.domain, edge), input.certificate, input.key);
+      } catch (error) {
+        throw new SitesError(SitesErrorCode.InvalidInput, (error as Error).message);
+      }
+      // Kept sealed: a server the site moves to, or a new head, is given the same pair.
+      await this.edges.saveUpload(site.id, checked.certificatePem, this.secrets.encrypt(checked.keyPem));
+    }
     return this.queueEdge(principal, site, { kind: 'https', https });
   }
 
@@ -125,7 +149,9 @@ export class SiteEdgeService {
     if (edge.https?.mode !== 'letsencrypt')
       throw new SitesError(
         SitesErrorCode.WrongState,
-        `${site.domain} has no Let's Encrypt certificate to renew`,
+        edge.https
+          ? `${site.domain} serves an uploaded certificate: upload its successor (berth site https --cert --key)`
+          : `${site.domain} has no Let's Encrypt certificate to renew`,
       );
     return this.queueTask(principal, site, 'site.certificate', { reason: 'asked' });
   }

@@ -1,5 +1,6 @@
 import { In, LessThan, type DataSource, type EntityManager } from 'typeorm';
 import { PLAIN_EDGE, poolUserName, type SiteEdge, type HttpsMode } from '../../../../shared/src/site-edge.js';
+import { ServerEntity } from '../../servers/server.entity.js';
 import { SiteEntity } from '../site.entity.js';
 import { AcmeAccountEntity, CertificateEntity, SiteAliasEntity, SiteEdgeEntity } from './site-edge.entity.js';
 
@@ -73,6 +74,26 @@ export class SiteEdgesRepository {
     });
   }
 
+  /** The operator's certificate and sealed key for the site, kept until another replaces them. */
+  async saveUpload(siteId: string, certificatePem: string, keyEncrypted: string): Promise<void> {
+    await this.db.transaction(async (manager) => {
+      const rows = manager.getRepository(SiteEdgeEntity);
+      await rows.createQueryBuilder().insert().values({ siteId, poolSettings: {} }).orIgnore().execute();
+      await rows.update(
+        { siteId },
+        { uploadedCertificate: certificatePem, uploadedKeyEncrypted: keyEncrypted },
+      );
+    });
+  }
+
+  /** The site's uploaded certificate chain and sealed key, or null. */
+  async upload(siteId: string): Promise<{ certificatePem: string; keyEncrypted: string } | null> {
+    const row = await this.db.getRepository(SiteEdgeEntity).findOneBy({ siteId });
+    return row?.uploadedCertificate && row.uploadedKeyEncrypted
+      ? { certificatePem: row.uploadedCertificate, keyEncrypted: row.uploadedKeyEncrypted }
+      : null;
+  }
+
   /** A uid for a new site pool user, never given twice (a sequence: not rolled back, never reused). */
   async nextPoolUid(): Promise<number> {
     const [row] = await this.db.query<{ uid: string }[]>(`SELECT nextval('site_pool_uid_seq') AS uid`);
@@ -116,16 +137,18 @@ export class SiteEdgesRepository {
     return rows.map((row) => row.siteId);
   }
 
-  /** Every certificate with its site's domain, for the metrics. */
-  async allCertificates(): Promise<(CertificateEntity & { domain: string })[]> {
-    const rows = await this.db.getRepository(CertificateEntity).find();
-    if (rows.length === 0) return [];
-    const sites = await this.db.getRepository(SiteEntity).find({
-      where: { id: In([...new Set(rows.map((row) => row.siteId))]) },
-      select: { id: true, domain: true },
-    });
-    const domains = new Map(sites.map((site) => [site.id, site.domain]));
-    return rows.map((row) => Object.assign(row, { domain: domains.get(row.siteId) ?? row.siteId }));
+  /** Every certificate with its site's domain and its server's name, for the metrics. */
+  async allCertificates(): Promise<Array<{ domain: string; server: string; notAfter: Date }>> {
+    const rows = await this.db
+      .getRepository(CertificateEntity)
+      .createQueryBuilder('c')
+      .innerJoin(SiteEntity, 's', 's.id = c.site_id')
+      .leftJoin(ServerEntity, 'v', 'v.id = c.server_id')
+      .select('s.domain', 'domain')
+      .addSelect('COALESCE(v.name, c.server_id::text)', 'server')
+      .addSelect('c.not_after', 'notAfter')
+      .getRawMany<{ domain: string; server: string; notAfter: Date | string }>();
+    return rows.map((row) => ({ domain: row.domain, server: row.server, notAfter: new Date(row.notAfter) }));
   }
 
   /** The master's ACME account key at a directory (sealed), or null before the first order there. */

@@ -1,7 +1,15 @@
 import { useState, type FormEvent } from 'react';
 import type { SiteAction } from '../../../../shared/src/site-actions.js';
 import { FINISHED_TASK_STATES } from '../../../../shared/src/tasks.js';
-import type { Backup, Package, Site, SiteBackupSchedule, Task, WhoAmI } from '../../../../shared/src/api.js';
+import type {
+  Backup,
+  Package,
+  Site,
+  SiteBackupSchedule,
+  SiteEdgeView,
+  Task,
+  WhoAmI,
+} from '../../../../shared/src/api.js';
 import { api, encode } from '../api.js';
 import { Badge, formatBytes, formatDuration, formatTime, navigate, Problem, usePolled } from '../util.js';
 import { describePolicy, formatKeep, formatWindow } from './BackupsPage.js';
@@ -146,6 +154,8 @@ export function SitePage({ domain, me }: { domain: string; me: WhoAmI }) {
       )}
       <Problem message={problem} />
 
+      {current.edge && <WebEdge edge={current.edge} />}
+
       <section aria-labelledby="backups">
         <h2 id="backups">Backups</h2>
         <table>
@@ -227,6 +237,61 @@ export function SitePage({ domain, me }: { domain: string; me: WhoAmI }) {
 }
 
 /** Admins: the backup policy that applies to the site, where it comes from, and its firings. */
+/**
+ * The site's other names, HTTPS with each server's certificate, and its PHP pool (changed with
+ * berth site alias / https / php, or the API).
+ */
+function WebEdge({ edge }: { edge: SiteEdgeView }) {
+  return (
+    <section aria-labelledby="web-edge">
+      <h2 id="web-edge">Names, HTTPS and PHP</h2>
+      <dl className="facts">
+        <dt>Also serves</dt>
+        <dd>{edge.aliases.length > 0 ? edge.aliases.join(', ') : '–'}</dd>
+        <dt>Redirects here</dt>
+        <dd>{edge.redirects.length > 0 ? edge.redirects.join(', ') : '–'}</dd>
+        <dt>HTTPS</dt>
+        <dd>
+          {edge.https
+            ? [
+                edge.https.mode === 'letsencrypt' ? "Let's Encrypt" : 'uploaded certificate',
+                edge.https.redirect ? 'HTTP redirected' : null,
+                edge.https.hsts ? 'HSTS' : null,
+              ]
+                .filter(Boolean)
+                .join(' · ')
+            : 'off'}
+        </dd>
+        <dt>PHP</dt>
+        <dd>{edge.pool ? `its own pool, as ${edge.pool.user}` : "the server's shared pool"}</dd>
+      </dl>
+      {edge.certificates.length > 0 && (
+        <table>
+          <caption>Certificates</caption>
+          <thead>
+            <tr>
+              <th scope="col">Server</th>
+              <th scope="col">Names</th>
+              <th scope="col">Issuer</th>
+              <th scope="col">Ends</th>
+            </tr>
+          </thead>
+          <tbody>
+            {edge.certificates.map((certificate) => (
+              <tr key={certificate.server}>
+                <td>{certificate.server}</td>
+                <td>{certificate.names.join(', ')}</td>
+                <td>{certificate.issuer}</td>
+                <td>{formatTime(certificate.notAfter)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
 function BackupSchedule({ domain }: { domain: string }) {
   const { data, error } = usePolled(
     () => api<SiteBackupSchedule>('GET', `/api/backup-policies/sites/${encode(domain)}`),

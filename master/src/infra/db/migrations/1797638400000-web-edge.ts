@@ -14,7 +14,7 @@ export class WebEdge1797638400000 implements MigrationInterface {
     );
     await queryRunner.query(`CREATE INDEX "idx_site_aliases_site" ON "site_aliases"  ("site_id") `);
     await queryRunner.query(
-      `CREATE TABLE "site_edges" ("site_id" uuid NOT NULL, "https_mode" character varying(16), "https_redirect" boolean NOT NULL DEFAULT false, "https_hsts" boolean NOT NULL DEFAULT false, "pool_uid" integer, "pool_settings" jsonb NOT NULL DEFAULT '{}', "updated_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), CONSTRAINT "PK_be026df10fd5c62a8eed0f14320" PRIMARY KEY ("site_id"))`,
+      `CREATE TABLE "site_edges" ("site_id" uuid NOT NULL, "https_mode" character varying(16), "https_redirect" boolean NOT NULL DEFAULT false, "https_hsts" boolean NOT NULL DEFAULT false, "pool_uid" integer, "pool_settings" jsonb NOT NULL DEFAULT '{}', "uploaded_certificate" text, "uploaded_key_encrypted" text, "updated_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), CONSTRAINT "PK_be026df10fd5c62a8eed0f14320" PRIMARY KEY ("site_id"))`,
     );
     await queryRunner.query(`CREATE UNIQUE INDEX "uq_site_edges_pool_uid" ON "site_edges"  ("pool_uid") `);
     await queryRunner.query(

@@ -29,6 +29,7 @@ import { TaskLogsRepository } from '../../../tasks/task-logs.repository.js';
 import { TasksRepository } from '../../../tasks/tasks.repository.js';
 import { refOf, ScriptedAgents, waitFor } from '../../../tasks/testing/scripted-agents.js';
 import { DEFAULT_STEP_OUTPUTS } from '../../../tasks/testing/step-outputs.js';
+import { edgeWorkflows } from '../../edge/edge.workflows.js';
 import { SiteEdgesRepository } from '../../edge/site-edges.repository.js';
 import { SitePlaces } from '../../site-places.js';
 import { SitesRepository } from '../../sites.repository.js';
@@ -108,6 +109,21 @@ describe.each(TEST_DATABASE_KINDS)('a migrate across a master restart on %s', (k
         },
       }),
       ...siteWorkflows(siteDeps),
+      // HTTPS is not part of this test: a CA that says so if it is asked.
+      ...edgeWorkflows({
+        ...siteDeps,
+        acme: {
+          openOrder: () => Promise.reject(new Error('no CA here')),
+          validate: () => Promise.reject(new Error('no CA here')),
+          finish: () => Promise.reject(new Error('no CA here')),
+        },
+        certificates: {
+          of: () => Promise.resolve([]),
+          record: () => Promise.reject(new Error('no certificates here')),
+          forget: () => Promise.resolve(),
+          upload: () => Promise.resolve(null),
+        },
+      }),
       ...projectWorkflows(siteDeps),
     ]);
     return new TaskEngine({
