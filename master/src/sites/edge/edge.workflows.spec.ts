@@ -3,6 +3,8 @@ import type { SiteEdge } from '../../../../shared/src/site-edge.js';
 import type { EdgeChange } from '../../../../shared/src/tasks.js';
 import { stepFailure, WorkflowHarness, type StepCall } from '../../tasks/testing/workflow-harness.js';
 import { renameWorkflow } from '../tasks/rename.workflow.js';
+import { VERIFY_MAKES_POOL } from '../tasks/site-steps.js';
+import { verifyWorkflow } from '../tasks/site.workflows.js';
 import { shown } from '../tasks/testing/calls.js';
 import { MemorySiteRegistry, PLATFORMS, sitePlace } from '../tasks/testing/memory-site-registry.js';
 import type { CertificateDependencies, OrderTicket } from './certificates.js';
@@ -218,5 +220,40 @@ describe('rename keeps the edge', () => {
       'older.example',
       'a.example',
     ]);
+  });
+});
+
+describe('verify gives a site from before pools its own', () => {
+  it('from version 2: a uid from the registry, recorded at once, the pool before the settings, the vhost again', async () => {
+    const site = sitePlace({ domain: 'old.example' });
+    const registry = new MemorySiteRegistry({ platforms: Object.values(PLATFORMS), sites: [site] });
+    const trace = await new WorkflowHarness(verifyWorkflow(registry), {
+      type: 'site.verify',
+      params: {},
+      targetId: site.siteId,
+      targetName: site.domain,
+      version: VERIFY_MAKES_POOL,
+    }).run();
+    expect(trace.state).toBe('succeeded');
+    expect(shown(trace.calls).slice(0, 3)).toEqual([
+      'php.write-pool web1 domain=old.example',
+      expect.stringMatching(/^site\.write-settings web1 domain=old\.example/),
+      'http.write-vhost web1 domain=old.example platform=d102',
+    ]);
+    expect(trace.calls[0]!.params).toMatchObject({ user: 'berth-site-200001', uid: 200_001 });
+    expect(registry.siteRows.get(site.siteId)?.edge?.pool?.uid).toBe(200_001);
+  });
+
+  it('version 1 (a task from before) asks for the same steps as before', async () => {
+    const site = sitePlace({ domain: 'old.example' });
+    const registry = new MemorySiteRegistry({ platforms: Object.values(PLATFORMS), sites: [site] });
+    const trace = await new WorkflowHarness(verifyWorkflow(registry), {
+      type: 'site.verify',
+      params: {},
+      targetId: site.siteId,
+      targetName: site.domain,
+    }).run();
+    expect(shown(trace.calls).some((line) => line.startsWith('php.write-pool'))).toBe(false);
+    expect(registry.count('edges.')).toBe(0);
   });
 });
