@@ -62,6 +62,11 @@ export interface DrupalVhostOptions {
    * the same reload, whatever PHP's opcache still holds of the credentials file.
    */
   database?: string;
+  /**
+   * This server's credentials file of the site (fastcgi_param BERTH_CREDENTIALS): a cluster's heads
+   * share the site directory and its settings.php, not their configuration directories.
+   */
+  credentials?: string;
 }
 
 export interface VhostTls {
@@ -98,6 +103,10 @@ export function renderDrupalVhost(options: DrupalVhostOptions): string {
   const maxBody = validateMaxBody(options.maxBodyMegabytes ?? 64);
   const database =
     options.database === undefined ? undefined : must(validateDatabaseName('database', options.database));
+  const credentials =
+    options.credentials === undefined
+      ? undefined
+      : must(validateAbsolutePath('credentials', options.credentials));
 
   const blocks: string[] = [];
   if (redirectFrom.length > 0) {
@@ -136,7 +145,7 @@ export function renderDrupalVhost(options: DrupalVhostOptions): string {
       ? disabledServer(domain, edge)
       : proxyTo
         ? proxyServer(domain, edge, proxyTo, maxBody)
-        : drupalServer(domain, docroot, socket, edge, maxBody, database),
+        : drupalServer(domain, docroot, socket, edge, maxBody, database, credentials),
   );
   return `# Written by Berth for ${domain}. Do not edit: Berth rewrites this file.\n${blocks.join('\n\n')}\n`;
 }
@@ -193,6 +202,7 @@ function drupalServer(
   edge: Edge,
   maxBody: number,
   database: string | undefined,
+  credentials: string | undefined,
 ): string {
   // A validated DNS name: only its dots are special in a regex.
   const ownSite = domain.replaceAll('.', '\\.');
@@ -270,6 +280,11 @@ ${edge.acme.length > 0 && !edge.tls?.redirect ? `${edge.acme.join('\n')}\n\n` : 
         fastcgi_param DOCUMENT_ROOT $realpath_root;
         fastcgi_param PATH_INFO $fastcgi_path_info;
         fastcgi_param QUERY_STRING $query_string;${
+          credentials
+            ? `
+        fastcgi_param BERTH_CREDENTIALS ${credentials};`
+            : ''
+        }${
           database
             ? `
         fastcgi_param BERTH_DATABASE ${database};`

@@ -292,7 +292,16 @@ include=${poolsDir}/*.conf
 
   try {
     fpm = startChild(
-      ...inHost(fpmBinary, ['--nodaemonize', '--fpm-config', phpFpmConf, ...(isRoot ? ['-R'] : [])]),
+      // Tests change settings.php and switch platforms and databases within a second: every pool
+      // (the sites' own too) revalidates at once. A reload (SIGUSR2) keeps these arguments.
+      ...inHost(fpmBinary, [
+        '--nodaemonize',
+        '--fpm-config',
+        phpFpmConf,
+        '-d',
+        'opcache.revalidate_freq=0',
+        ...(isRoot ? ['-R'] : []),
+      ]),
     );
     await waitFor('PHP-FPM to listen on its socket', () => socketAnswers(phpFpmSocket), fpm);
     await stack.test();

@@ -38,7 +38,13 @@ export function renderSettingsPhp(input: SettingsInput): string {
  * directory, so that backups of the site directory never hold them.
  */
 
-require ${phpString(input.credentialsPath)};
+// Each server of a cluster keeps its own credentials (this file is shared between them): its nginx
+// names them (fastcgi_param BERTH_CREDENTIALS), and drush, on the server that wrote this, uses these.
+$berth_credentials = ${phpString(input.credentialsPath)};
+if (PHP_SAPI !== 'cli' && isset($_SERVER['BERTH_CREDENTIALS']) && preg_match('{^(/[A-Za-z0-9_][A-Za-z0-9._-]*)+/credentials\\.php$}', $_SERVER['BERTH_CREDENTIALS'])) {
+  $berth_credentials = $_SERVER['BERTH_CREDENTIALS'];
+}
+require $berth_credentials;
 // A blue-green switch names the site's new database in its vhost (fastcgi_param BERTH_DATABASE)
 // while these credentials may still name the old one: one nginx reload switches code and database.
 // Only nginx sets it (a request header would be HTTP_BERTH_DATABASE); drush never has it.

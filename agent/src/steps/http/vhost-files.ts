@@ -95,6 +95,7 @@ export async function renderVhost(
   const content = renderDrupalVhost({
     domain,
     acmeRoot: layout.siteAcmeRoot(domain),
+    credentials: join(layout.siteConfigDir(domain), 'credentials.php'),
     ...(aliases ? { aliases } : {}),
     ...(https && certificate ? { tls: { ...certificate, ...https, listen: context.host.httpsListen } } : {}),
     docroot: layout.platformDocroot(platform),

@@ -1,4 +1,4 @@
-import { randomBytes, randomInt } from 'node:crypto';
+import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { lstat, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -41,6 +41,14 @@ let host: HostSettings;
 const tag = randomBytes(3).toString('hex');
 /** The test's Unix users (made by the steps, deleted in afterAll whatever happens). */
 const users = { a: `bt${tag}a`, b: `bt${tag}b`, c: `bt${tag}c`, other: `bt${tag}x` };
+/** A site's pool socket: named by its domain (pool-files.ts), whatever user runs it. */
+const socketOf = (domain: string) =>
+  join(
+    root.root,
+    'run',
+    'php-fpm',
+    `site-${createHash('sha256').update(domain).digest('hex').slice(0, 16)}.sock`,
+  );
 const uids: Record<keyof typeof users, number> = { a: 0, b: 0, c: 0, other: 0 };
 const A = 'a.test';
 const B = 'b.test';
@@ -207,7 +215,7 @@ describe('php.write-pool and php.remove-pool', () => {
       );
       expect(again).toEqual({
         path: join(root.root, 'config', 'php-fpm', `${domain}.conf`),
-        socket: join(root.root, 'run', 'php-fpm', `${users[who]}.sock`),
+        socket: socketOf(domain),
         changed: false,
         user: users[who],
       });
@@ -418,7 +426,7 @@ describe('php.write-pool and php.remove-pool', () => {
   });
 
   it('removes a pool and its user; site.remove removes the pool of the site it removes', async () => {
-    const socketB = join(root.root, 'run', 'php-fpm', `${users.b}.sock`);
+    const socketB = socketOf(B);
     expect(await runStep(phpRemovePool, { domain: B }, context())).toEqual({ removed: true });
     expect(await socketAnswers(socketB)).toBe(false);
     expect((await readUsers()).some((user) => user.name === users.b)).toBe(false);

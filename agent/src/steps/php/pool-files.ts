@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { access, constants, copyFile, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { access, constants, copyFile, readdir, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { StepError, StepErrorCode } from '../../../../shared/src/errors.js';
 import {
@@ -104,15 +104,16 @@ export async function writeSitePool(
   const fpm = new PhpFpm(context);
   const path = layout.phpPoolPath(domain);
   // Beside another pool of the same user: a pool name and socket of its own, as a twin's.
-  const poolName = sharesWith
-    ? `${user.slice(0, 21)}-s${createHash('sha256').update(domain).digest('hex').slice(0, 8)}`
-    : user;
+  // Named by the domain, not the user: the socket a vhost names stays the same whatever user runs
+  // the pool (a rename's new name runs as the site's user beside the old name's pool), and it is
+  // short (a domain may be 253 characters, a socket path 107).
+  const poolName = `site-${createHash('sha256').update(domain).digest('hex').slice(0, 16)}`;
   const socket = layout.phpSocket(poolName);
   const tmpDir = layout.phpUserTmpDir(user);
   if (socket.length > MAX_SOCKET_PATH) {
     throw new StepError({
       code: StepErrorCode.Refused,
-      message: `the pool's socket ${socket} would be ${socket.length} characters; a unix socket's path has at most ${MAX_SOCKET_PATH}: use a shorter --root or user name`,
+      message: `the pool's socket ${socket} would be ${socket.length} characters; a unix socket's path has at most ${MAX_SOCKET_PATH}: use a shorter --root`,
       retryable: false,
     });
   }
@@ -146,7 +147,11 @@ export async function writeSitePool(
       group: user,
       socket,
       ...socketOwner(context),
-      openBasedir: [layout.siteDir(domain), layout.siteConfigDir(domain), layout.platformsDir],
+      openBasedir: await realPaths([
+        layout.siteDir(domain),
+        layout.siteConfigDir(domain),
+        layout.platformsDir,
+      ]),
       tmpDir,
       settings,
       domain,
@@ -203,12 +208,12 @@ export async function syncTwinPool(context: StepContext, twin: string, original:
     group: origin.group,
     socket,
     ...socketOwner(context),
-    openBasedir: [
+    openBasedir: await realPaths([
       layout.siteDir(twin),
       layout.siteConfigDir(twin),
       layout.siteDir(original),
       layout.platformsDir,
-    ],
+    ]),
     tmpDir: origin.tmpDir ?? layout.phpUserTmpDir(origin.user),
     settings: origin.settings,
     domain: twin,
@@ -429,4 +434,12 @@ async function requirePoolsIncluded(fpm: PhpFpm, layout: HostLayout): Promise<vo
       `does with pool.d/berth.conf), then run the step again`,
     retryable: false,
   });
+}
+
+/**
+ * open_basedir compares PHP's resolved paths: a site directory reached through a link (a cluster
+ * head whose `<root>/sites` links to the shared one) must be named by where it really is.
+ */
+async function realPaths(paths: readonly string[]): Promise<string[]> {
+  return Promise.all(paths.map((path) => realpath(path).catch(() => path)));
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, rename, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
 import { pack as tarPack } from 'tar-stream';
@@ -121,6 +121,8 @@ export const platformExtract: StepHandler<'platform.extract'> = {
           retryable: false,
         });
       }
+      // mkdtemp makes it 0700: a platform is code every site's PHP user reads (its own pool).
+      await chmod(temp, 0o755);
       await rename(temp, target);
       placed = true;
       context.note(
