@@ -1,5 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, lstat, mkdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  copyFile,
+  lstat,
+  mkdir,
+  readlink,
+  rename,
+  rm,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** The owner files are given (the web user), or undefined to keep the agent's. */
@@ -100,4 +111,46 @@ export async function readLinkOrUndefined(path: string): Promise<string | undefi
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A server's configuration file replaced (or, with undefined, removed), then `apply` (a test and a
+ * reload); when either fails the previous file is put back and the error goes on. The new file is
+ * written beside and renamed in: the server never reads half of it. How nginx's vhosts and PHP-FPM's
+ * pools are changed.
+ */
+export async function swapConfigFile(
+  path: string,
+  content: string | undefined,
+  apply: () => Promise<void>,
+  note: (text: string) => void,
+): Promise<void> {
+  const backup = `${path}.old`;
+  const hadOld = (await pathKind(path)) === 'file';
+  if (hadOld) await copyFile(path, backup);
+  const restore = async () => {
+    if (hadOld) await rename(backup, path);
+    else await rm(path, { force: true });
+  };
+  try {
+    if (content === undefined) {
+      await rm(path, { force: true });
+    } else {
+      const fresh = `${path}.new`;
+      await rm(fresh, { force: true });
+      await writeFileAtomic(fresh, content, { mode: 0o644 });
+      await rename(fresh, path);
+    }
+  } catch (error) {
+    await restore();
+    throw error;
+  }
+  try {
+    await apply();
+  } catch (error) {
+    await restore();
+    note(`${path} put back as it was`);
+    throw error;
+  }
+  await rm(backup, { force: true });
 }

@@ -9,7 +9,7 @@ import {
   validatePlatformName,
   ValidationError,
 } from '../../../../shared/src/validation.js';
-import { ensureDir, pathKind, writeFileAtomic } from '../../adapters/files.js';
+import { ensureDir, pathKind, swapConfigFile, writeFileAtomic } from '../../adapters/files.js';
 import { HostLayout } from '../../adapters/layout.js';
 import { Nginx } from '../../adapters/nginx.js';
 import { readSitePoolFile } from '../../adapters/site-pool.js';
@@ -203,34 +203,13 @@ async function replaceAndReload(
   content: string | undefined,
   options: ReplaceOptions,
 ): Promise<void> {
-  const backup = `${path}.old`;
-  const hadOld = (await pathKind(path)) === 'file';
-  if (hadOld) await copyFile(path, backup);
-  const restore = async () => {
-    if (hadOld) await rename(backup, path);
-    else await rm(path, { force: true });
-  };
-  try {
-    if (content === undefined) {
-      await rm(path, { force: true });
-    } else {
-      // Written beside, then renamed: nginx never reads half a file.
-      const fresh = `${path}.new`;
-      await rm(fresh, { force: true });
-      await writeFileAtomic(fresh, content, { mode: 0o644 });
-      await rename(fresh, path);
-    }
-  } catch (error) {
-    await restore();
-    throw error;
-  }
-  try {
-    if (!options.tested) await nginx.test();
-    await nginx.reload({ mustRenew: options.tested === true });
-  } catch (error) {
-    await restore();
-    context.note(`${path} put back as it was`);
-    throw error;
-  }
-  await rm(backup, { force: true });
+  await swapConfigFile(
+    path,
+    content,
+    async () => {
+      if (!options.tested) await nginx.test();
+      await nginx.reload({ mustRenew: options.tested === true });
+    },
+    (text) => context.note(text),
+  );
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { access, constants, copyFile, readdir, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
+import { access, constants, readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { StepError, StepErrorCode } from '../../../../shared/src/errors.js';
 import {
@@ -8,7 +8,7 @@ import {
   readPhpPool,
   renderPhpPool,
 } from '../../../../shared/src/php-pool.js';
-import { ensureDir, pathKind, writeFileAtomic } from '../../adapters/files.js';
+import { ensureDir, pathKind, swapConfigFile } from '../../adapters/files.js';
 import { HostLayout } from '../../adapters/layout.js';
 import { Nginx } from '../../adapters/nginx.js';
 import { PhpFpm, type ReloadWait, socketAnswers, usersOfRunningPools } from '../../adapters/php-fpm.js';
@@ -37,35 +37,15 @@ export async function replacePool(
   content: string | undefined,
   wait: ReloadWait,
 ): Promise<void> {
-  const backup = `${path}.old`;
-  const hadOld = (await pathKind(path)) === 'file';
-  if (hadOld) await copyFile(path, backup);
-  const restore = async () => {
-    if (hadOld) await rename(backup, path);
-    else await rm(path, { force: true });
-  };
-  try {
-    if (content === undefined) {
-      await rm(path, { force: true });
-    } else {
-      const fresh = `${path}.new`;
-      await rm(fresh, { force: true });
-      await writeFileAtomic(fresh, content, { mode: 0o644 });
-      await rename(fresh, path);
-    }
-  } catch (error) {
-    await restore();
-    throw error;
-  }
-  try {
-    await fpm.test();
-    await fpm.reload(wait);
-  } catch (error) {
-    await restore();
-    context.note(`${path} put back as it was`);
-    throw error;
-  }
-  await rm(backup, { force: true });
+  await swapConfigFile(
+    path,
+    content,
+    async () => {
+      await fpm.test();
+      await fpm.reload(wait);
+    },
+    (text) => context.note(text),
+  );
 }
 
 /** A pool file of this server, with the domain it is named after. */
