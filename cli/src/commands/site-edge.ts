@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { PHP_POOL_SETTING_NAMES } from '../../../shared/src/php-pool.js';
-import { validateHostname } from '../../../shared/src/validation.js';
 import type { ApiClient } from '../api-client.js';
 import type { SiteEdgeView, Task } from '../api-types.js';
 import type { CliContext } from '../context.js';
@@ -8,24 +7,27 @@ import { usageError } from '../errors.js';
 import { readSecretFile } from '../secret-file.js';
 import { formatRelative } from '../output/format.js';
 import { renderFields, renderTable } from '../output/table.js';
-import { JSON_HELP, runTaskCommand, VERBOSE_HELP, WAIT_HELP, type TaskStartOptions } from '../task-wait.js';
+import { JSON_HELP, VERBOSE_HELP, WAIT_HELP, type TaskStartOptions } from '../task-wait.js';
 
 /**
  * `berth site alias`, `berth site https`, `berth site php`: a site's web edge. Each change is a task
  * on every server of the site; what they set is kept by every later vhost (migrate, rename, verify).
  */
-export function registerSiteEdgeCommands(site: Command, ctx: CliContext): void {
-  const runTask = async (
+/** What `berth site`'s own commands share with these. */
+export interface SiteCommandHelpers {
+  /** Starts a task and follows it as every task command does (runTaskCommand). */
+  runTask: (
     command: Command,
     options: TaskStartOptions,
     start: (client: ApiClient) => Promise<Task>,
     afterSuccess?: (task: Task) => void,
-  ) => runTaskCommand(ctx, await ctx.client(command), options, start, afterSuccess);
-  const hostname = (field: string, value: string) => {
-    const checked = validateHostname(field, value);
-    if (!checked.ok) throw usageError(checked.failure.message);
-    return checked.value;
-  };
+  ) => Promise<void>;
+  /** A DNS name given on the command line, or a usage error naming the argument. */
+  hostname: (field: string, value: string) => string;
+}
+
+export function registerSiteEdgeCommands(site: Command, ctx: CliContext, helpers: SiteCommandHelpers): void {
+  const { runTask, hostname } = helpers;
 
   const alias = site
     .command('alias')

@@ -48,11 +48,12 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
     afterSuccess?: (task: Task) => void,
   ) => runTaskCommand(ctx, await ctx.client(command), options, start, afterSuccess);
 
-  const domainArgument = (domain: string) => {
-    const checked = validateHostname('domain', domain);
+  const hostname = (field: string, value: string) => {
+    const checked = validateHostname(field, value);
     if (!checked.ok) throw usageError(checked.failure.message);
     return checked.value;
   };
+  const domainArgument = (domain: string) => hostname('domain', domain);
   /** --deploy-key-file's key, read from its file (never the command line); only with --repo. */
   const repositoryKey = async (options: { repo?: string; deployKeyFile?: string }) => {
     if (options.deployKeyFile === undefined) return undefined;
@@ -364,7 +365,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
       }
     });
 
-  registerSiteEdgeCommands(site, ctx);
+  registerSiteEdgeCommands(site, ctx, { runTask, hostname });
 
   site
     .command('deploy')

@@ -1046,7 +1046,8 @@ export class SitesService {
     return target;
   }
 
-  private queueFor<T extends TaskType>(
+  /** A task on the site, holding its lock (one task per site at a time). */
+  queueFor<T extends TaskType>(
     principal: Principal,
     site: SiteEntity,
     type: T,

@@ -1,4 +1,5 @@
-import { certificateNames, PLAIN_EDGE } from '../../../../shared/src/site-edge.js';
+import { certificateNames, PLAIN_EDGE, type HttpsMode } from '../../../../shared/src/site-edge.js';
+import type { StepOutput } from '../../../../shared/src/steps.js';
 import type { TaskType } from '../../../../shared/src/tasks.js';
 import { TaskRefusedError, type TaskContext } from '../../tasks/workflow.js';
 import type { HeadPlace, SitePlace, SiteSteps } from '../tasks/site-steps.js';
@@ -99,18 +100,7 @@ export async function issueCertificates(
       domain: place.domain,
       certificatePem: chain.certificatePem,
     });
-    await context.record('certificates.record', () =>
-      deps.certificates.record({
-        siteId: place.siteId,
-        serverId: head.id,
-        names: installed.names,
-        mode: 'letsencrypt',
-        serial: installed.serial,
-        issuer: installed.issuer,
-        notBefore: new Date(installed.notBefore),
-        notAfter: new Date(installed.notAfter),
-      }),
-    );
+    await recordInstalled(context, deps, place, head, installed, 'letsencrypt');
     await context.log(
       `${head.name} has a certificate for ${installed.names.join(', ')} until ${installed.notAfter}`,
     );
@@ -149,19 +139,31 @@ export async function installUploaded(
       throw new TaskRefusedError(
         `the uploaded certificate does not name ${missing.join(', ')}: upload one that does (berth site https --cert --key)`,
       );
-    await context.record('certificates.record', () =>
-      deps.certificates.record({
-        siteId: place.siteId,
-        serverId: head.id,
-        names: installed.names,
-        mode: 'uploaded',
-        serial: installed.serial,
-        issuer: installed.issuer,
-        notBefore: new Date(installed.notBefore),
-        notAfter: new Date(installed.notAfter),
-      }),
-    );
+    await recordInstalled(context, deps, place, head, installed, 'uploaded');
     notAfter = installed.notAfter;
   }
   return notAfter;
+}
+
+/** What tls.install put on a server, recorded as the certificate it serves the site with. */
+function recordInstalled(
+  context: TaskContext<TaskType>,
+  deps: CertificateDependencies,
+  place: SitePlace,
+  head: HeadPlace,
+  installed: StepOutput<'tls.install'>,
+  mode: HttpsMode,
+): Promise<void> {
+  return context.record('certificates.record', () =>
+    deps.certificates.record({
+      siteId: place.siteId,
+      serverId: head.id,
+      names: installed.names,
+      mode,
+      serial: installed.serial,
+      issuer: installed.issuer,
+      notBefore: new Date(installed.notBefore),
+      notAfter: new Date(installed.notAfter),
+    }),
+  );
 }

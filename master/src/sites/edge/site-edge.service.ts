@@ -36,10 +36,10 @@ export interface HttpsInput {
  */
 export class SiteEdgeService {
   constructor(
-    private readonly sites: Pick<SitesService, 'get'>,
+    private readonly sites: Pick<SitesService, 'get' | 'queueFor'>,
     private readonly edges: SiteEdgesRepository,
     private readonly servers: Pick<ServersRepository, 'list'>,
-    private readonly queue: Pick<TaskQueue, 'queue' | 'isDomainClaimed' | 'hasOpen'>,
+    private readonly queue: Pick<TaskQueue, 'isDomainClaimed' | 'hasOpen'>,
     private readonly secrets: Pick<SecretBox, 'encrypt'>,
   ) {}
 
@@ -237,15 +237,6 @@ export class SiteEdgeService {
     params: TaskParams<T>,
     claimedDomain?: string,
   ): Promise<TaskView> {
-    return this.queue.queue({
-      type,
-      targetId: site.id,
-      targetName: site.domain,
-      lockKey: `site:${site.id}`,
-      params,
-      clientId: site.clientId,
-      createdBy: principal.name,
-      ...(claimedDomain ? { claimedDomain } : {}),
-    });
+    return this.sites.queueFor(principal, site, type, params, claimedDomain ? { claimedDomain } : {});
   }
 }
