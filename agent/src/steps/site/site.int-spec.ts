@@ -121,7 +121,8 @@ describe('site.write-settings', () => {
     expect(settings).toContain(`$settings['file_private_path'] = '${siteDir}/private';`);
     expect(settings).toContain(`$settings['config_sync_directory'] = is_dir('${siteDir}/config/sync')`);
     expect(settings).toContain(`: '${siteDir}/private/config/sync';`);
-    expect(settings).toContain(`require '${first.credentialsPath}';`);
+    expect(settings).toContain(`$berth_credentials = '${first.credentialsPath}';`);
+    expect(settings).toContain('require $berth_credentials;');
     expect((await stat(first.credentialsPath)).mode & 0o777).toBe(0o640);
     for (const dir of ['files', 'private', 'private/config/sync'])
       expect((await stat(join(siteDir, dir))).isDirectory()).toBe(true);
