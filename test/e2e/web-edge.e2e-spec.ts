@@ -20,9 +20,9 @@ const PLATFORMS: Record<string, FixturePlatformName> = {
 };
 /** The database and user names of every domain this file uses (siteDatabaseNames). */
 const OWN_NAMES = '^(shop|store|other)_example_';
-/** Short-lived certificates from pebble, renewed once they end within 35 s: a renewal every ~25 s. */
-const CERTIFICATE_SECONDS = 60;
-const RENEW_BEFORE_MS = 35_000;
+/** Short-lived certificates from pebble, renewed once they end within 20 s: a renewal every ~10 s. */
+const CERTIFICATE_SECONDS = 30;
+const RENEW_BEFORE_MS = 20_000;
 
 /**
  * The web edge on real nginx, PHP-FPM and MariaDB, with pebble as the CA: other names served and
