@@ -15,6 +15,7 @@ import { Nginx } from '../../adapters/nginx.js';
 import { readSitePoolFile } from '../../adapters/site-pool.js';
 import { postMaxMegabytes } from '../../../../shared/src/php-pool.js';
 import { booleanValue, listValue, parseWith } from '../params.js';
+import { SiteTlsFiles } from '../tls/tls-files.js';
 import type { StepContext } from '../step.js';
 import { domainValue, requireDirectory } from '../site/common.js';
 
@@ -59,9 +60,7 @@ export async function installedCertificate(
   layout: HostLayout,
   domain: string,
 ): Promise<{ certificate: string; key: string } | undefined> {
-  const dir = layout.siteTlsDir(domain);
-  const certificate = join(dir, 'fullchain.pem');
-  const key = join(dir, 'privkey.pem');
+  const { certificate, key } = new SiteTlsFiles(layout.root, domain);
   const present = (await pathKind(certificate)) === 'file' && (await pathKind(key)) === 'file';
   return present ? { certificate, key } : undefined;
 }

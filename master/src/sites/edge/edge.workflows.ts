@@ -1,4 +1,4 @@
-import { PLAIN_EDGE, type SiteEdge } from '../../../../shared/src/site-edge.js';
+import { certificateNames, PLAIN_EDGE, type SiteEdge } from '../../../../shared/src/site-edge.js';
 import {
   registerWorkflow,
   TaskRefusedError,
@@ -116,7 +116,7 @@ export function certificateWorkflow(deps: EdgeWorkflowDependencies): Workflow<'s
       ),
     );
     return {
-      names: [place.domain, ...edge.aliases, ...edge.redirects],
+      names: certificateNames(place.domain, edge),
       notAfter: notAfter ?? '',
       servers: heads.map((head) => head.name),
     };

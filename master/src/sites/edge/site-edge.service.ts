@@ -1,11 +1,6 @@
 import type * as api from '../../../../shared/src/api.js';
 import { parsePhpSettings, withDefaults } from '../../../../shared/src/php-pool.js';
-import {
-  certificateNames,
-  PLAIN_EDGE,
-  type SiteEdge,
-  type SiteHttps,
-} from '../../../../shared/src/site-edge.js';
+import { certificateNames, type SiteEdge, type SiteHttps } from '../../../../shared/src/site-edge.js';
 import type { EdgeChange, TaskParams, TaskType } from '../../../../shared/src/tasks.js';
 import { validateSiteDomain, ValidationError } from '../../../../shared/src/validation.js';
 import type { Principal } from '../../auth/auth.service.js';
@@ -220,7 +215,7 @@ export class SiteEdgeService {
   /** The change on the edge as the registry has it now: refused here if the task would refuse it. */
   private async check(site: SiteEntity, change: EdgeChange): Promise<SiteEdge> {
     try {
-      return applyEdgeChange(site.domain, await this.edges.edgeOf(site.id).catch(() => PLAIN_EDGE), change);
+      return applyEdgeChange(site.domain, await this.edges.edgeOf(site.id), change);
     } catch (error) {
       throw new SitesError(SitesErrorCode.InvalidInput, (error as Error).message);
     }

@@ -1,4 +1,4 @@
-import { In, LessThan, type DataSource, type EntityManager } from 'typeorm';
+import { In, LessThan, type DataSource } from 'typeorm';
 import { PLAIN_EDGE, poolUserName, type SiteEdge, type HttpsMode } from '../../../../shared/src/site-edge.js';
 import { ServerEntity } from '../../servers/server.entity.js';
 import { SiteEntity } from '../site.entity.js';
@@ -19,10 +19,10 @@ export class SiteEdgesRepository {
   constructor(private readonly db: DataSource) {}
 
   /** A site's edge as its vhosts are written from; a site without a row has the plain edge. */
-  async edgeOf(siteId: string, manager: EntityManager = this.db.manager): Promise<SiteEdge> {
+  async edgeOf(siteId: string): Promise<SiteEdge> {
     const [aliases, row] = await Promise.all([
-      manager.getRepository(SiteAliasEntity).find({ where: { siteId }, order: { name: 'ASC' } }),
-      manager.getRepository(SiteEdgeEntity).findOneBy({ siteId }),
+      this.db.getRepository(SiteAliasEntity).find({ where: { siteId }, order: { name: 'ASC' } }),
+      this.db.getRepository(SiteEdgeEntity).findOneBy({ siteId }),
     ]);
     return {
       aliases: aliases.filter((alias) => !alias.redirect).map((alias) => alias.name),
@@ -170,12 +170,5 @@ export class SiteEdgesRepository {
       .orIgnore()
       .execute();
     return (await this.acmeAccountKey(directoryUrl))!;
-  }
-
-  /** Everything of a site's edge (its site is being deleted). */
-  async removeSite(siteId: string, manager: EntityManager = this.db.manager): Promise<void> {
-    await manager.getRepository(SiteAliasEntity).delete({ siteId });
-    await manager.getRepository(SiteEdgeEntity).delete({ siteId });
-    await manager.getRepository(CertificateEntity).delete({ siteId });
   }
 }
