@@ -154,12 +154,17 @@ export interface Page<T> {
   next: string | null;
 }
 
-/** The query of a site list (GET /api/sites): a page, and its filters. */
-export interface SiteListQuery {
-  /** Sites per page, 1-500. */
+/**
+ * The paging part of every list's query (`?limit=&cursor=`): rows per page (1-500), and the `next`
+ * of the previous page. A cursor is opaque: only the list that gave it takes it back.
+ */
+export interface PageQuery {
   limit?: number;
-  /** The `next` of the previous page. */
   cursor?: string;
+}
+
+/** The query of a site list (GET /api/sites): a page, and its filters. */
+export interface SiteListQuery extends PageQuery {
   status?: string;
   /** A platform's name or id. */
   platform?: string;
@@ -169,6 +174,73 @@ export interface SiteListQuery {
   client?: string;
   /** A piece of the domain. */
   q?: string;
+}
+
+/**
+ * The query of a task list (GET /api/tasks), newest first (created, then id): a page, and its filters.
+ */
+export interface TaskListQuery extends PageQuery {
+  state?: TaskState;
+  type?: TaskType;
+  /** What the task is on: a site's domain, a platform's, server's or cluster's name, or any id. */
+  target?: string;
+  /** A server's name or id: the tasks whose target it is (kept from before `target`). */
+  server?: string;
+  /** ISO 8601: tasks created at or after it. */
+  since?: string;
+}
+
+/** GET /api/platforms, in name order. */
+export interface PlatformListQuery extends PageQuery {
+  /** A server's name or id: the platforms it holds. */
+  server?: string;
+  status?: string;
+  /** A piece of the name. */
+  q?: string;
+}
+
+/** GET /api/servers, in name order. */
+export interface ServerListQuery extends PageQuery {
+  role?: ServerRole;
+  /** 'true' or 'false': whether its agent is connected to a master now. */
+  connected?: string;
+  /** A piece of the name. */
+  q?: string;
+}
+
+/** GET /api/clients, in name order. */
+export interface ClientListQuery extends PageQuery {
+  /** A piece of the name. */
+  q?: string;
+}
+
+/** GET /api/sites/{domain}/backups, newest first: a page, and what all of the site's backups take. */
+export type BackupListQuery = PageQuery;
+
+export interface BackupPage extends Page<Backup> {
+  /** Every backup of the site (not only this page's) and the bytes they take in the store. */
+  total: { count: number; bytes: number };
+}
+
+/**
+ * GET /api/overview: the dashboard's counts, each from one query, and what needs attention. Nothing in
+ * it grows with the number of sites: each attention list shows at most 10 rows, its count is of all.
+ */
+export interface Overview {
+  sites: { total: number; byStatus: Record<string, number> };
+  /** Admins only (null for a client token). */
+  platforms: number | null;
+  servers: { total: number; connected: number } | null;
+  clients: number | null;
+  tasks: { queued: number; running: number; failedLastDay: number };
+  attention: {
+    /** Failed tasks of the last 24 hours, newest first. */
+    failedTasks: { count: number; items: Task[] };
+    /** Servers whose agent is not connected (admins only: empty for a client). */
+    disconnectedServers: { count: number; items: Array<{ name: string; lastSeenAt: string | null }> };
+    /** Enabled sites not verified for a day (or never), the longest first. */
+    unverifiedSites: { count: number; items: Array<{ domain: string; verifiedAt: string | null }> };
+  };
 }
 
 export interface Site {
