@@ -29,6 +29,8 @@ import { NotificationsController } from './notifications/notifications.controlle
 import { NotificationsService } from './notifications/notifications.service.js';
 import { OffsiteController } from './offsite/offsite.controller.js';
 import { OffsiteService } from './offsite/offsite.service.js';
+import { OverviewController } from './overview/overview.controller.js';
+import { OverviewService } from './overview/overview.service.js';
 import { StoreController } from './store/store.controller.js';
 import { StoreService } from './store/store.service.js';
 import { HeadSyncService } from './sites/head-sync.service.js';
@@ -63,6 +65,7 @@ export interface HttpDependencies {
   store: StoreService;
   offsite: OffsiteService;
   notifications: NotificationsService;
+  overview: OverviewService;
   servers: ServersService;
   siteEdges: SiteEdgeService;
   serverTasks: ServerTasksService;
@@ -99,6 +102,7 @@ export class AppModule {
       { provide: StoreService, useValue: dependencies.store },
       { provide: OffsiteService, useValue: dependencies.offsite },
       { provide: NotificationsService, useValue: dependencies.notifications },
+      { provide: OverviewService, useValue: dependencies.overview },
       { provide: ServersService, useValue: dependencies.servers },
       { provide: ServerTasksService, useValue: dependencies.serverTasks },
       // The task API creates server tasks through the servers feature, which it does not import.
@@ -132,6 +136,7 @@ export class AppModule {
         StoreController,
         OffsiteController,
         NotificationsController,
+        OverviewController,
         TasksController,
         MetricsController,
         AuditController,

@@ -78,6 +78,8 @@ import { SmtpMailer } from './notifications/senders.js';
 import { OffsiteRepository } from './offsite/offsite.repository.js';
 import { OffsiteService } from './offsite/offsite.service.js';
 import { OffsiteStore } from './offsite/offsite-store.js';
+import { OverviewRepository } from './overview/overview.repository.js';
+import { OverviewService } from './overview/overview.service.js';
 import { S3Bucket } from './offsite/s3-bucket.js';
 import { StoreCollector } from './store/store-collector.js';
 import { StoreRepository } from './store/store.repository.js';
@@ -630,6 +632,7 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
           secretBox,
           mailer !== undefined,
         ),
+        overview: new OverviewService(new OverviewRepository(db), masterPresence),
         bus,
         health: new HealthInfo(database, () => gateway.connectedCount(), config.masterId),
         masters: new MastersService(mastersRepository, config.masterLeaseMs),

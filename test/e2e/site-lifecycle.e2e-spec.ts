@@ -229,7 +229,7 @@ describe('site lifecycle', () => {
     const sitesDir = join(root, 'sites');
     const state = async () => ({
       sites: (await master.api.get<{ items: unknown[] }>('/api/sites')).items.length,
-      tasks: (await master.api.get<{ items: unknown[] }>('/api/tasks?limit=1000')).items.length,
+      tasks: (await master.api.get<{ items: unknown[] }>('/api/tasks?limit=500')).items.length,
       directories: readdirSync(sitesDir).sort(),
       links: readdirSync(join(root, 'platforms', PLATFORM, 'web', 'sites')).sort(),
       vhosts: readdirSync(join(root, 'config', 'nginx')).sort(),

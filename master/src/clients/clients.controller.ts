@@ -1,15 +1,18 @@
-import { Body, Controller, Get, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiOperation,
   ApiProperty,
   ApiPropertyOptional,
+  ApiQuery,
   ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
+import type { Page } from '../../../shared/src/api.js';
 import { AdminOnly } from '../auth/auth.guard.js';
 import { AuthService } from '../auth/auth.service.js';
-import { ClientsService, type ClientView } from './clients.service.js';
+import { asksForPage } from '../infra/http/paging.js';
+import { ClientsService, type ClientListInput, type ClientView } from './clients.service.js';
 
 export class AddClientBody {
   @ApiProperty({
@@ -40,9 +43,19 @@ export class ClientsController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'List clients' })
-  async list(): Promise<{ items: ClientView[] }> {
-    return { items: await this.clients.list() };
+  @ApiOperation({
+    summary:
+      'List clients in name order: with limit, cursor or q, a page and the cursor of the next one (next: null ' +
+      'on the last); without any, every client (no next)',
+  })
+  @ApiQuery({ name: 'limit', required: false, description: 'clients per page: 1-500, default 100' })
+  @ApiQuery({ name: 'cursor', required: false, description: 'the next of the previous page' })
+  @ApiQuery({ name: 'q', required: false, description: 'a piece of the name (taken literally)' })
+  @ApiResponse({ status: 400, description: 'a bad limit, cursor or q' })
+  async list(@Query() query: ClientListInput): Promise<Page<ClientView>> {
+    if (!asksForPage(query, ['limit', 'cursor', 'q']))
+      return { items: await this.clients.list(), next: null };
+    return this.clients.page(query);
   }
 
   @Post(':client/tokens')

@@ -3,7 +3,8 @@ import type { DeployHook } from '../../../shared/src/deploy-hooks.js';
 import type { PlatformSource } from '../../../shared/src/platform-source.js';
 
 /** building: a build task makes its codebase (it takes no site until verified). */
-export type PlatformStatus = 'new' | 'building' | 'verified' | 'failed' | 'deleted';
+export const PLATFORM_STATUSES = ['new', 'building', 'verified', 'failed', 'deleted'] as const;
+export type PlatformStatus = (typeof PLATFORM_STATUSES)[number];
 
 /** One codebase at one build, read-only on every web server that serves it. */
 @Entity('platforms')

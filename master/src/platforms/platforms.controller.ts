@@ -1,17 +1,20 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Put, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, Req } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiOperation,
   ApiProperty,
   ApiPropertyOptional,
+  ApiQuery,
   ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
 import { describeDeployHooks } from '../../../shared/src/deploy-hooks.js';
 import { AdminOnly, type AuthenticatedRequest } from '../auth/auth.guard.js';
-import type { Package } from '../../../shared/src/api.js';
+import type { Package, Page } from '../../../shared/src/api.js';
+import { asksForPage } from '../infra/http/paging.js';
+import { PLATFORM_STATUSES } from './platform.entity.js';
 import type { TaskView } from '../tasks/tasks.service.js';
-import { PlatformsService, type PlatformView } from './platforms.service.js';
+import { PlatformsService, type PlatformListInput, type PlatformView } from './platforms.service.js';
 
 export class AddPlatformBody {
   @ApiProperty({
@@ -188,9 +191,25 @@ export class PlatformsController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'List platforms' })
-  async list(): Promise<{ items: PlatformView[] }> {
-    return { items: await this.platforms.list() };
+  @ApiOperation({
+    summary:
+      'List platforms in name order: with limit, cursor or a filter, a page and the cursor of the next one ' +
+      '(next: null on the last); without any, every platform (no next). Filtered by server, status and q',
+  })
+  @ApiQuery({ name: 'limit', required: false, description: 'platforms per page: 1-500, default 100' })
+  @ApiQuery({ name: 'cursor', required: false, description: 'the next of the previous page' })
+  @ApiQuery({
+    name: 'server',
+    required: false,
+    description: "a server's name or id: the platforms it holds (its own, and its cluster's)",
+  })
+  @ApiQuery({ name: 'status', required: false, enum: PLATFORM_STATUSES })
+  @ApiQuery({ name: 'q', required: false, description: 'a piece of the name (taken literally)' })
+  @ApiResponse({ status: 400, description: 'a bad limit, cursor, status or q, or no such server' })
+  async list(@Query() query: PlatformListInput): Promise<Page<PlatformView>> {
+    if (!asksForPage(query, ['limit', 'cursor', 'server', 'status', 'q']))
+      return { items: await this.platforms.list(), next: null };
+    return this.platforms.page(query);
   }
 
   @Get(':platform')

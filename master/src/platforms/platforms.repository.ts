@@ -2,11 +2,49 @@ import { In, type DataSource } from 'typeorm';
 import { isUuid } from '../../../shared/src/validation.js';
 import { sqlOne, sqlRows } from '../infra/db/sql.js';
 import type { PlatformSource } from '../../../shared/src/platform-source.js';
-import { PlatformEntity } from './platform.entity.js';
+import { containsPattern, splitPage } from '../infra/db/keyset.js';
+import { PlatformEntity, type PlatformStatus } from './platform.entity.js';
 import type { DeployHook } from '../../../shared/src/deploy-hooks.js';
+
+/** A page of the platform list: filters, and where the previous page ended (by name, the order). */
+export interface PlatformPageQuery {
+  /** Held by this server: recorded on it, or on its cluster (every head of a cluster holds its platforms). */
+  server?: { id: string; clusterId: string | null };
+  status?: PlatformStatus;
+  /** A piece of the name, anywhere in it (case-insensitive). */
+  q?: string;
+  /** The last name of the previous page: this page starts after it. */
+  after?: string;
+  limit: number;
+}
 
 export class PlatformsRepository {
   constructor(private readonly db: DataSource) {}
+
+  /**
+   * One page of platforms in name order, filtered in the query. Keyset paging (after the last name
+   * seen): a platform added or removed between two pages moves no other one across a page boundary.
+   */
+  async page(query: PlatformPageQuery): Promise<{ platforms: PlatformEntity[]; more: boolean }> {
+    const builder = this.db.getRepository(PlatformEntity).createQueryBuilder('p');
+    if (query.server !== undefined) {
+      builder.andWhere(
+        query.server.clusterId === null
+          ? 'p.server_id = :serverId'
+          : '(p.server_id = :serverId OR p.cluster_id = :clusterId)',
+        { serverId: query.server.id, clusterId: query.server.clusterId },
+      );
+    }
+    if (query.status !== undefined) builder.andWhere('p.status = :status', { status: query.status });
+    if (query.q) builder.andWhere("p.name ILIKE :pattern ESCAPE '\\'", { pattern: containsPattern(query.q) });
+    if (query.after !== undefined) builder.andWhere('p.name > :after', { after: query.after });
+    const rows = await builder
+      .orderBy('p.name', 'ASC')
+      .limit(query.limit + 1)
+      .getMany();
+    const { rows: platforms, more } = splitPage(rows, query.limit);
+    return { platforms, more };
+  }
 
   create(input: {
     name: string;

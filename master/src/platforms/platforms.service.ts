@@ -10,6 +10,7 @@ import {
 import type { PlatformPlacement } from '../../../shared/src/tasks.js';
 import type { Principal } from '../auth/auth.service.js';
 import { isUniqueViolation } from '../infra/db/sql.js';
+import { byName, ListCursor, pageLimit, queryChoice, queryText } from '../infra/http/paging.js';
 import type { PackagesRepository } from '../packages/packages.repository.js';
 import type { ServersRepository } from '../servers/servers.repository.js';
 import { ServersError } from '../servers/servers.errors.js';
@@ -17,12 +18,20 @@ import type { ClustersRepository } from '../clusters/clusters.repository.js';
 import { ClustersError } from '../clusters/clusters.errors.js';
 import type { TaskQueue } from '../tasks/task-queue.js';
 import type { TaskView } from '../tasks/tasks.service.js';
-import type { PlatformEntity } from './platform.entity.js';
+import { PLATFORM_STATUSES, type PlatformEntity } from './platform.entity.js';
 import { PlatformsError, PlatformsErrorCode } from './platforms.errors.js';
-import type { PlatformsRepository } from './platforms.repository.js';
+import type { PlatformPageQuery, PlatformsRepository } from './platforms.repository.js';
 import { validateDeployHooks, type DeployHook } from '../../../shared/src/deploy-hooks.js';
 
 export type PlatformView = api.Platform;
+
+/** The query of a platform list as it comes over HTTP (strings, checked in PlatformsService.page). */
+export type PlatformListInput = { [K in keyof api.PlatformListQuery]?: string };
+
+/** Platforms per page unless asked otherwise. */
+const DEFAULT_PAGE = 100;
+/** The platform list's cursors: the last name of a page (the list is in name order). */
+const PLATFORM_CURSOR = new ListCursor('platforms', byName);
 
 /** Platforms: codebases on a server, verified by a static scan into packages and schema versions. */
 export class PlatformsService {
@@ -31,7 +40,7 @@ export class PlatformsService {
     private readonly packages: PackagesRepository,
     private readonly servers: ServersRepository,
     private readonly queue: TaskQueue,
-    private readonly clusters: Pick<ClustersRepository, 'findByNameOrId' | 'heads'>,
+    private readonly clusters: Pick<ClustersRepository, 'findByNameOrId' | 'heads' | 'list'>,
     /** Seals a platform's deploy key (SecretBox). */
     private readonly secrets: { encrypt(plaintext: string): string },
   ) {}
@@ -330,7 +339,32 @@ export class PlatformsService {
   }
 
   async list(): Promise<PlatformView[]> {
-    return Promise.all((await this.platforms.list()).map((platform) => this.view(platform)));
+    return this.views(await this.platforms.list());
+  }
+
+  /**
+   * A page of platforms in name order, filtered (`GET /api/platforms?limit=&cursor=&server=&status=&q=`).
+   * Bad input is a 400 naming it.
+   */
+  async page(input: PlatformListInput): Promise<api.Page<PlatformView>> {
+    const query: PlatformPageQuery = {
+      limit: pageLimit(input.limit, DEFAULT_PAGE, invalid),
+      after: PLATFORM_CURSOR.decode(input.cursor, invalid),
+      status: queryChoice('status', input.status, PLATFORM_STATUSES, invalid),
+      q: queryText('q', input.q, invalid, 63),
+    };
+    const serverName = queryText('server', input.server, invalid);
+    if (serverName !== undefined) {
+      const server = await this.servers.findByNameOrId(serverName);
+      if (!server) throw invalid(`server: no server named "${serverName}"`);
+      query.server = { id: server.id, clusterId: server.clusterId };
+    }
+    const { platforms, more } = await this.platforms.page(query);
+    const last = platforms.at(-1);
+    return {
+      items: await this.views(platforms),
+      next: more && last ? PLATFORM_CURSOR.encode(last.name) : null,
+    };
   }
 
   async show(nameOrId: string): Promise<PlatformView & { packages: api.Package[] }> {
@@ -497,27 +531,50 @@ export class PlatformsService {
 
   private async view(platform: PlatformEntity): Promise<PlatformView> {
     const server = await this.servers.findById(platform.serverId);
-    return {
-      id: platform.id,
-      name: platform.name,
-      serverId: platform.serverId,
-      serverName: server?.name ?? platform.serverId,
-      cluster: platform.clusterId
-        ? ((await this.clusters.findByNameOrId(platform.clusterId))?.name ?? platform.clusterId)
-        : null,
-      path: platform.path,
-      docroot: platform.docroot,
-      coreVersion: platform.coreVersion,
-      status: platform.status,
-      locked: platform.locked,
-      verifiedAt: platform.verifiedAt?.toISOString() ?? null,
-      createdAt: platform.createdAt.toISOString(),
-      source: platform.source,
-      commit: platform.commit,
-      deployKey: platform.deployKeyEncrypted !== null,
-      deployHooks: platform.deployHooks,
-    };
+    const cluster = platform.clusterId ? await this.clusters.findByNameOrId(platform.clusterId) : null;
+    return platformView(platform, server?.name, cluster?.name);
   }
+
+  /** Views of many platforms: one read of the (small) server and cluster tables, not two per platform. */
+  private async views(platforms: readonly PlatformEntity[]): Promise<PlatformView[]> {
+    if (platforms.length === 0) return [];
+    const [servers, clusters] = await Promise.all([this.servers.list(), this.clusters.list()]);
+    const serverNames = new Map(servers.map((server) => [server.id, server.name]));
+    const clusterNames = new Map(clusters.map((cluster) => [cluster.id, cluster.name]));
+    return platforms.map((platform) =>
+      platformView(
+        platform,
+        serverNames.get(platform.serverId),
+        platform.clusterId ? clusterNames.get(platform.clusterId) : undefined,
+      ),
+    );
+  }
+}
+
+/** A platform as the API shows it, with the names of its server and cluster (their ids when gone). */
+function platformView(
+  platform: PlatformEntity,
+  serverName: string | undefined,
+  clusterName: string | undefined,
+): PlatformView {
+  return {
+    id: platform.id,
+    name: platform.name,
+    serverId: platform.serverId,
+    serverName: serverName ?? platform.serverId,
+    cluster: platform.clusterId ? (clusterName ?? platform.clusterId) : null,
+    path: platform.path,
+    docroot: platform.docroot,
+    coreVersion: platform.coreVersion,
+    status: platform.status,
+    locked: platform.locked,
+    verifiedAt: platform.verifiedAt?.toISOString() ?? null,
+    createdAt: platform.createdAt.toISOString(),
+    source: platform.source,
+    commit: platform.commit,
+    deployKey: platform.deployKeyEncrypted !== null,
+    deployHooks: platform.deployHooks,
+  };
 }
 
 /** POST /api/platforms/build: one source (git or a Composer project), a server or a cluster. */

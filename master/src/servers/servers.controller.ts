@@ -1,16 +1,25 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiOperation,
   ApiProperty,
   ApiPropertyOptional,
+  ApiQuery,
   ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
+import type { Page } from '../../../shared/src/api.js';
+import { SERVER_ROLES } from '../../../shared/src/server-roles.js';
 import { AdminOnly, type AuthenticatedRequest } from '../auth/auth.guard.js';
+import { asksForPage } from '../infra/http/paging.js';
 import type { TaskView } from '../tasks/tasks.service.js';
 import { ServerTasksService } from './server-tasks.service.js';
-import { ServersService, type EnrollmentView, type ServerView } from './servers.service.js';
+import {
+  ServersService,
+  type EnrollmentView,
+  type ServerListInput,
+  type ServerView,
+} from './servers.service.js';
 
 export class AddServerBody {
   @ApiProperty({
@@ -48,9 +57,27 @@ export class ServersController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'List servers with their services and whether their agent is connected' })
-  async list(): Promise<{ items: ServerView[] }> {
-    return { items: await this.servers.list() };
+  @ApiOperation({
+    summary:
+      'List servers with their services and whether their agent is connected, in name order: with limit, ' +
+      'cursor or a filter, a page and the cursor of the next one (next: null on the last); without any, ' +
+      'every server (no next). Filtered by role, connected and q',
+  })
+  @ApiQuery({ name: 'limit', required: false, description: 'servers per page: 1-500, default 100' })
+  @ApiQuery({ name: 'cursor', required: false, description: 'the next of the previous page' })
+  @ApiQuery({ name: 'role', required: false, enum: SERVER_ROLES, description: 'servers that offer it' })
+  @ApiQuery({
+    name: 'connected',
+    required: false,
+    enum: ['true', 'false'],
+    description: 'whether its agent is connected to a master of the registry now',
+  })
+  @ApiQuery({ name: 'q', required: false, description: 'a piece of the name (taken literally)' })
+  @ApiResponse({ status: 400, description: 'a bad limit, cursor, role, connected or q' })
+  async list(@Query() query: ServerListInput): Promise<Page<ServerView>> {
+    if (!asksForPage(query, ['limit', 'cursor', 'role', 'connected', 'q']))
+      return { items: await this.servers.list(), next: null };
+    return this.servers.page(query);
   }
 
   @Get(':server')

@@ -2,12 +2,55 @@ import type { ServerRole } from '../../../shared/src/server-roles.js';
 import { In, type DataSource } from 'typeorm';
 import type { ServiceInfo } from '../../../shared/src/steps.js';
 import { isUuid } from '../../../shared/src/validation.js';
+import { containsPattern, splitPage } from '../infra/db/keyset.js';
 import { sqlRows } from '../infra/db/sql.js';
 import { ServerEntity } from './server.entity.js';
+
+/** A page of the server list: filters, and where the previous page ended (by name, the order). */
+export interface ServerPageQuery {
+  /** It offers this role (its roles hold it). */
+  role?: ServerRole;
+  /**
+   * Whether its agent is connected: its id is among `ids` (connected) or not. Which agents are
+   * connected is known to the masters alive (MasterPresence), not from a column of servers.
+   */
+  connected?: { ids: readonly string[]; is: boolean };
+  /** A piece of the name, anywhere in it (case-insensitive). */
+  q?: string;
+  /** The last name of the previous page: this page starts after it. */
+  after?: string;
+  limit: number;
+}
 
 /** Named queries over servers and their slots. */
 export class ServersRepository {
   constructor(private readonly db: DataSource) {}
+
+  /**
+   * One page of servers in name order, filtered in the query. Keyset paging (after the last name
+   * seen): a server added or removed between two pages moves no other one across a page boundary.
+   */
+  async page(query: ServerPageQuery): Promise<{ servers: ServerEntity[]; more: boolean }> {
+    const builder = this.db.getRepository(ServerEntity).createQueryBuilder('s');
+    if (query.role !== undefined)
+      builder.andWhere('s.roles @> CAST(:roles AS jsonb)', { roles: JSON.stringify([query.role]) });
+    if (query.connected !== undefined) {
+      builder.andWhere(
+        query.connected.is
+          ? 's.id = ANY(CAST(:connectedIds AS uuid[]))'
+          : 'NOT (s.id = ANY(CAST(:connectedIds AS uuid[])))',
+        { connectedIds: [...query.connected.ids] },
+      );
+    }
+    if (query.q) builder.andWhere("s.name ILIKE :pattern ESCAPE '\\'", { pattern: containsPattern(query.q) });
+    if (query.after !== undefined) builder.andWhere('s.name > :after', { after: query.after });
+    const rows = await builder
+      .orderBy('s.name', 'ASC')
+      .limit(query.limit + 1)
+      .getMany();
+    const { rows: servers, more } = splitPage(rows, query.limit);
+    return { servers, more };
+  }
 
   /** Creates a server with its slot rows, in one transaction. */
   async create(input: { name: string; slots: number }): Promise<ServerEntity> {

@@ -1,11 +1,13 @@
 import type * as api from '../../../shared/src/api.js';
+import { SERVER_ROLES } from '../../../shared/src/server-roles.js';
 import { validateHostname } from '../../../shared/src/validation.js';
 import type { MasterConfig } from '../infra/config/master-config.js';
 import { isUniqueViolation } from '../infra/db/sql.js';
+import { byName, ListCursor, pageLimit, queryChoice, queryText } from '../infra/http/paging.js';
 import type { ServerDirectory } from '../tasks/tasks.service.js';
 import type { ServerEntity } from './server.entity.js';
 import { ServersError, ServersErrorCode } from './servers.errors.js';
-import type { ServersRepository } from './servers.repository.js';
+import type { ServerPageQuery, ServersRepository } from './servers.repository.js';
 
 /** Issues one-time enrollment tokens (the PKI side implements it). */
 export interface EnrollmentTokenIssuer {
@@ -16,6 +18,15 @@ export type ServerView = api.Server;
 export type EnrollmentView = api.Enrollment;
 
 export const MAX_SLOTS = 64;
+
+/** The query of a server list as it comes over HTTP (strings, checked in ServersService.page). */
+export type ServerListInput = { [K in keyof api.ServerListQuery]?: string };
+
+/** Servers per page unless asked otherwise. */
+const DEFAULT_PAGE = 100;
+/** The server list's cursors: the last name of a page (the list is in name order). */
+const SERVER_CURSOR = new ListCursor('servers', byName);
+const invalidInput = (message: string) => new ServersError(ServersErrorCode.InvalidInput, message);
 
 export class ServersService implements ServerDirectory {
   constructor(
@@ -74,6 +85,27 @@ export class ServersService implements ServerDirectory {
 
   async list(): Promise<ServerView[]> {
     return this.views(await this.servers.list());
+  }
+
+  /**
+   * A page of servers in name order, filtered (`GET /api/servers?limit=&cursor=&role=&connected=&q=`).
+   * Bad input is a 400 naming it.
+   */
+  async page(input: ServerListInput): Promise<api.Page<ServerView>> {
+    const query: ServerPageQuery = {
+      limit: pageLimit(input.limit, DEFAULT_PAGE, invalidInput),
+      after: SERVER_CURSOR.decode(input.cursor, invalidInput),
+      role: queryChoice('role', input.role, SERVER_ROLES, invalidInput),
+      q: queryText('q', input.q, invalidInput),
+    };
+    const connected = queryChoice('connected', input.connected, ['true', 'false'], invalidInput);
+    // Connected is what the masters alive say (their agents' streams), a short list of ids: the
+    // query filters on it, so a page is still a page of the filtered list.
+    if (connected !== undefined)
+      query.connected = { ids: await this.agents.connectedServerIds(), is: connected === 'true' };
+    const { servers, more } = await this.servers.page(query);
+    const last = servers.at(-1);
+    return { items: await this.views(servers), next: more && last ? SERVER_CURSOR.encode(last.name) : null };
   }
 
   private async issueEnrollment(server: ServerEntity): Promise<EnrollmentView> {

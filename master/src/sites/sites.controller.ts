@@ -12,15 +12,23 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { AuthenticatedRequest } from '../auth/auth.guard.js';
-import type { MigrateCheck, Package, Page, SiteCron, SiteDeployHooks } from '../../../shared/src/api.js';
+import type {
+  BackupPage,
+  MigrateCheck,
+  Package,
+  Page,
+  SiteCron,
+  SiteDeployHooks,
+} from '../../../shared/src/api.js';
 import { SITE_STATUSES } from '../../../shared/src/site-status.js';
+import { asksForPage } from '../infra/http/paging.js';
 import { describeDeployHooks } from '../../../shared/src/deploy-hooks.js';
 import { MIGRATE_STRATEGIES, type MigrateStrategy } from '../../../shared/src/tasks.js';
 import type { TaskView } from '../tasks/tasks.service.js';
 import type { MigrateCandidate } from './migrate-candidates.js';
 import { BACKUP_PARTS, BackupDownloads } from './backup-downloads.js';
 import { SiteEdgeService } from './edge/site-edge.service.js';
-import { SitesService, type BackupView, type SiteListInput, type SiteView } from './sites.service.js';
+import { SitesService, type BackupListInput, type SiteListInput, type SiteView } from './sites.service.js';
 
 export class InstallSiteBody {
   @ApiProperty({ description: 'The domain: a lowercase DNS name', example: 'www.example.org' })
@@ -185,6 +193,9 @@ export class VerifyBackupBody {
   backupId?: string;
 }
 
+/** The site list's own query parameters: any of them asks for a page (SiteListQuery). */
+const SITE_LIST_PARAMETERS = ['limit', 'cursor', 'status', 'platform', 'server', 'client', 'q'] as const;
+
 @ApiTags('sites')
 @ApiBearerAuth()
 @Controller('api/sites')
@@ -236,9 +247,9 @@ export class SitesController {
   @ApiQuery({ name: 'client', required: false, description: 'admins only' })
   @ApiQuery({ name: 'q', required: false, description: 'a piece of the domain' })
   async list(@Req() request: AuthenticatedRequest, @Query() query: SiteListInput): Promise<Page<SiteView>> {
-    const filtered = Object.values(query).some((value) => value !== undefined && value !== '');
     // Without any paging or filter: the whole list, as before (the web UI's dashboard still reads it).
-    if (!filtered) return { items: await this.sites.list(request.principal), next: null };
+    if (!asksForPage(query, SITE_LIST_PARAMETERS))
+      return { items: await this.sites.list(request.principal), next: null };
     return this.sites.page(request.principal, query);
   }
 
@@ -329,12 +340,22 @@ export class SitesController {
   }
 
   @Get(':domain/backups')
-  @ApiOperation({ summary: "The site's backups, newest first, with their manifests" })
-  async backups(
+  @ApiOperation({
+    summary:
+      "The site's backups, newest first, with their manifests: with limit or cursor, a page and the cursor of " +
+      'the next one (next: null on the last); without, every backup (no next). total: the count and bytes of ' +
+      'all of them, whichever page',
+  })
+  @ApiQuery({ name: 'limit', required: false, description: 'backups per page: 1-500, default 50' })
+  @ApiQuery({ name: 'cursor', required: false, description: 'the next of the previous page' })
+  @ApiResponse({ status: 400, description: 'a bad limit or cursor' })
+  @ApiResponse({ status: 404, description: 'no such site' })
+  backups(
     @Req() request: AuthenticatedRequest,
     @Param('domain') domain: string,
-  ): Promise<{ items: BackupView[] }> {
-    return { items: await this.sites.listBackups(request.principal, domain) };
+    @Query() query: BackupListInput,
+  ): Promise<BackupPage> {
+    return this.sites.listBackups(request.principal, domain, query);
   }
 
   @Get(':domain/backups/:backup/archive')

@@ -1,6 +1,7 @@
 import { In, LessThanOrEqual, type DataSource, type FindOptionsWhere } from 'typeorm';
 import type { DeployHook } from '../../../shared/src/deploy-hooks.js';
 import { isUuid } from '../../../shared/src/validation.js';
+import { containsPattern } from '../infra/db/keyset.js';
 import { CertificateEntity, SiteAliasEntity, SiteEdgeEntity } from './edge/site-edge.entity.js';
 import { SiteEntity, type SiteStatus } from './site.entity.js';
 
@@ -40,9 +41,7 @@ export class SitesRepository {
       );
     }
     if (query.q) {
-      // The user's text is a literal: its % and _ are escaped, not wildcards.
-      const literal = query.q.replace(/[\\%_]/g, (character) => `\\${character}`);
-      builder.andWhere("s.domain ILIKE :pattern ESCAPE '\\'", { pattern: `%${literal}%` });
+      builder.andWhere("s.domain ILIKE :pattern ESCAPE '\\'", { pattern: containsPattern(query.q) });
     }
     if (query.after !== undefined) builder.andWhere('s.domain > :after', { after: query.after });
     const rows = await builder

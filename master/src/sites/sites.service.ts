@@ -4,12 +4,21 @@ import { siteActions, type SiteAction } from '../../../shared/src/site-actions.j
 import type { Principal } from '../auth/auth.service.js';
 import type { ArchiveStore } from '../backups/archive-store.js';
 import type { BackupEntity } from '../backups/backup.entity.js';
-import type { BackupsRepository } from '../backups/backups.repository.js';
+import type { BackupsOf, BackupsRepository } from '../backups/backups.repository.js';
 import type { ClientsRepository } from '../clients/clients.repository.js';
 import type { ClustersRepository } from '../clusters/clusters.repository.js';
 import { ClientsError } from '../clients/clients.errors.js';
 import type { SecretBox } from '../infra/crypto/secret-box.js';
 import { isUniqueViolation } from '../infra/db/sql.js';
+import {
+  asksForPage,
+  byCreated,
+  byName,
+  ListCursor,
+  pageLimit,
+  queryChoice,
+  queryText,
+} from '../infra/http/paging.js';
 import type { PackagesRepository } from '../packages/packages.repository.js';
 import type { PlatformsRepository } from '../platforms/platforms.repository.js';
 import { PlatformsError } from '../platforms/platforms.errors.js';
@@ -35,7 +44,7 @@ import { siteCompatibility } from './site-compatibility.js';
 import type { PlatformEntity } from '../platforms/platform.entity.js';
 import { validateDeployHooks, type DeployHook } from '../../../shared/src/deploy-hooks.js';
 import { randomBytes } from 'node:crypto';
-import type { SiteEntity, SiteStatus } from './site.entity.js';
+import type { SiteEntity } from './site.entity.js';
 import type { CopyOfArchive, OffsiteRepository } from '../offsite/offsite.repository.js';
 import type { TaskEntity } from '../tasks/task.entity.js';
 import { SitesError, SitesErrorCode } from './sites.errors.js';
@@ -56,10 +65,18 @@ type SiteCron = api.SiteCron;
 
 /** The query of a site list as it comes over HTTP (strings, checked in SitesService.page). */
 export type SiteListInput = { [K in keyof api.SiteListQuery]?: string };
+/** The query of a site's backup list as it comes over HTTP (checked in SitesService.listBackups). */
+export type BackupListInput = { [K in keyof api.BackupListQuery]?: string };
 
-/** Sites per page unless asked otherwise, and at most. */
+/** Sites per page unless asked otherwise. */
 const DEFAULT_PAGE = 100;
-const MAX_PAGE = 500;
+/** A site's backups per page, when a page is asked for without a limit. */
+const DEFAULT_BACKUP_PAGE = 50;
+/** The backup list's cursors: the creation time (to the microsecond) and id of a page's last backup. */
+const BACKUP_CURSOR = new ListCursor('backups', byCreated);
+/** The site list's cursors: the last domain of a page (the list is in domain order). */
+const SITE_CURSOR = new ListCursor('sites', byName);
+const invalidInput = (message: string) => new SitesError(SitesErrorCode.InvalidInput, message);
 
 /** The cron runs a site's view looks at for its last run and its failures in a row. */
 const CRON_RUNS_LOOKED_AT = 20;
@@ -324,40 +341,31 @@ export class SitesService {
    * A client's token lists only its own; `client` is for admins. Bad input is a 400 naming it.
    */
   async page(principal: Principal, input: SiteListInput): Promise<api.Page<SiteView>> {
-    const limit = input.limit === undefined || input.limit === '' ? DEFAULT_PAGE : Number(input.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE)
-      throw new SitesError(SitesErrorCode.InvalidInput, `limit must be a whole number from 1 to ${MAX_PAGE}`);
-    let after: string | undefined;
-    if (input.cursor) {
-      after = Buffer.from(input.cursor, 'base64url').toString('utf8');
-      if (!validateSiteDomain('cursor', after).ok)
-        throw new SitesError(
-          SitesErrorCode.InvalidInput,
-          'cursor is not one this API gave (the next of a page)',
-        );
-    }
-    if (input.status !== undefined && !(SITE_STATUSES as readonly string[]).includes(input.status))
-      throw new SitesError(SitesErrorCode.InvalidInput, `status must be one of ${SITE_STATUSES.join(', ')}`);
-    if (input.q !== undefined && input.q.length > 253)
-      throw new SitesError(SitesErrorCode.InvalidInput, 'q is at most 253 characters');
+    const limit = pageLimit(input.limit, DEFAULT_PAGE, invalidInput);
+    const after = SITE_CURSOR.decode(input.cursor, invalidInput);
+    const status = queryChoice('status', input.status, SITE_STATUSES, invalidInput);
+    const q = queryText('q', input.q, invalidInput);
     const filter: SitePageQuery = { limit };
     if (after !== undefined) filter.after = after;
-    if (input.status) filter.status = input.status as SiteStatus;
-    if (input.q) filter.q = input.q;
+    if (status) filter.status = status;
+    if (q) filter.q = q;
+    const [clientName, platformName, serverName] = (['client', 'platform', 'server'] as const).map((name) =>
+      queryText(name, input[name], invalidInput),
+    );
     if (principal.role !== 'admin') filter.clientId = principal.clientId ?? '';
-    else if (input.client) {
-      const client = await this.clients.findByNameOrId(input.client);
-      if (!client) throw new SitesError(SitesErrorCode.InvalidInput, `no client "${input.client}"`);
+    else if (clientName) {
+      const client = await this.clients.findByNameOrId(clientName);
+      if (!client) throw new SitesError(SitesErrorCode.InvalidInput, `no client "${clientName}"`);
       filter.clientId = client.id;
     }
-    if (input.platform) {
-      const platform = await this.platforms.findByNameOrId(input.platform);
-      if (!platform) throw PlatformsError.notFound(input.platform);
+    if (platformName) {
+      const platform = await this.platforms.findByNameOrId(platformName);
+      if (!platform) throw PlatformsError.notFound(platformName);
       filter.platformId = platform.id;
     }
-    if (input.server) {
-      const server = await this.servers.findByNameOrId(input.server);
-      if (!server) throw new SitesError(SitesErrorCode.InvalidInput, `no server "${input.server}"`);
+    if (serverName) {
+      const server = await this.servers.findByNameOrId(serverName);
+      if (!server) throw new SitesError(SitesErrorCode.InvalidInput, `no server "${serverName}"`);
       filter.serverId = server.id;
     }
     const { sites, more } = await this.sites.page(filter);
@@ -365,7 +373,7 @@ export class SitesService {
     const last = sites.at(-1);
     return {
       items: sites.map((site) => this.view(site, names)),
-      next: more && last ? Buffer.from(last.domain, 'utf8').toString('base64url') : null,
+      next: more && last ? SITE_CURSOR.encode(last.domain) : null,
     };
   }
 
@@ -484,12 +492,38 @@ export class SitesService {
     };
   }
 
-  async listBackups(principal: Principal, domain: string): Promise<BackupView[]> {
+  /**
+   * A site's backups, newest first (`GET /api/sites/{domain}/backups?limit=&cursor=`): every one
+   * without limit or cursor, else a page; with the count and bytes of all of them either way. An
+   * admin also reads a deleted site's (by its domain). Bad input is a 400 naming it.
+   */
+  async listBackups(
+    principal: Principal,
+    domain: string,
+    input: BackupListInput = {},
+  ): Promise<api.BackupPage> {
     const site = await this.sites.findByDomainOrId(domain);
     if (site && principal.role !== 'admin' && site.clientId !== principal.clientId)
       throw SitesError.notFound(domain);
     if (!site && principal.role !== 'admin') throw SitesError.notFound(domain);
-    const backups = site ? await this.backups.listForSite(site) : await this.backups.listForDomain(domain);
+    const paged = asksForPage(input, ['limit', 'cursor']);
+    const limit = pageLimit(input.limit, DEFAULT_BACKUP_PAGE, invalidInput);
+    const after = BACKUP_CURSOR.decode(input.cursor, invalidInput);
+    const of: BackupsOf = site ? { siteId: site.id, domain: site.domain } : { domain };
+    const [{ backups, next }, total] = await Promise.all([
+      paged
+        ? this.backups.page(of, { limit, ...(after ? { after } : {}) })
+        : this.backups.listFor(of).then((backups) => ({ backups, next: null })),
+      this.backups.total(of),
+    ]);
+    return {
+      items: await this.backupViews(backups),
+      next: next ? BACKUP_CURSOR.encode(next) : null,
+      total,
+    };
+  }
+
+  private async backupViews(backups: readonly BackupEntity[]): Promise<BackupView[]> {
     const copies = await this.offsite.copiesOf(
       backups.flatMap((backup) =>
         backup.databaseArchiveId ? [backup.archiveId, backup.databaseArchiveId] : [backup.archiveId],

@@ -9,6 +9,12 @@ export type { TaskPhase };
 /** One operation on a server, platform or site, made of steps. */
 @Entity('tasks')
 @Index('idx_tasks_queue', ['state', 'createdAt'])
+// The task list, newest first by (created_at, id), unfiltered and by target (its id, or the name the
+// task recorded: a site's domain, a server's name): a page is a short range of one of these. The
+// list reads them backwards; a btree serves both directions, so they are ascending like the rest.
+@Index('idx_tasks_created', ['createdAt', 'id'])
+@Index('idx_tasks_target_created', ['targetId', 'createdAt', 'id'])
+@Index('idx_tasks_target_name_created', ['targetName', 'createdAt', 'id'])
 // The adoption sweep: running tasks whose owner's hold lapsed.
 @Index('idx_tasks_running_owner', ['ownerExpiresAt'], { where: "state = 'running'" })
 // One active task per site or platform: the lock key is "site:<id>" or "platform:<id>", and the
@@ -37,7 +43,6 @@ export class TaskEntity {
   @Column('varchar', { name: 'target_kind', length: 16 })
   targetKind!: TaskTargetKind;
 
-  @Index('idx_tasks_target')
   @Column('uuid', { name: 'target_id' })
   targetId!: string;
 

@@ -9,14 +9,15 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { FINISHED_TASK_STATES, SERVER_TASK_TYPES } from '../../../shared/src/tasks.js';
+import type { Page } from '../../../shared/src/api.js';
+import { FINISHED_TASK_STATES, SERVER_TASK_TYPES, TASK_STATES } from '../../../shared/src/tasks.js';
 import { AdminOnly, type AuthenticatedRequest } from '../auth/auth.guard.js';
 import { TaskLogBus, type TaskEvent } from './task-log-bus.js';
 import {
   ServerTaskCreator,
   TasksService,
   type StepView,
-  type TaskListFilter,
+  type TaskListInput,
   type TaskView,
 } from './tasks.service.js';
 
@@ -58,16 +59,39 @@ export class TasksController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'List tasks, newest first' })
-  @ApiQuery({ name: 'state', required: false })
-  @ApiQuery({ name: 'type', required: false })
-  @ApiQuery({ name: 'server', required: false })
-  @ApiQuery({ name: 'limit', required: false })
-  async list(
-    @Req() request: AuthenticatedRequest,
-    @Query() filter: TaskListFilter,
-  ): Promise<{ items: TaskView[] }> {
-    return { items: await this.tasks.list(request.principal, filter) };
+  @ApiOperation({
+    summary:
+      'List tasks (a client token sees its own), newest first (created, then id): a page and the cursor of the ' +
+      'next one (next: null on the last), filtered by state, type, target, server and since',
+  })
+  @ApiQuery({ name: 'limit', required: false, description: 'tasks per page: 1-500, default 50' })
+  @ApiQuery({ name: 'cursor', required: false, description: 'the next of the previous page' })
+  @ApiQuery({ name: 'state', required: false, enum: TASK_STATES })
+  @ApiQuery({ name: 'type', required: false, description: 'a task type, e.g. site.migrate' })
+  @ApiQuery({
+    name: 'target',
+    required: false,
+    description:
+      "what the task is on: a site's domain or a platform's, server's or cluster's name (as the task " +
+      'recorded it), or any id',
+  })
+  @ApiQuery({
+    name: 'server',
+    required: false,
+    description: "a server's name or id: the tasks on that server",
+  })
+  @ApiQuery({
+    name: 'since',
+    required: false,
+    description: 'ISO 8601 date or date and time (UTC unless a zone is given): tasks created at or after it',
+  })
+  @ApiResponse({
+    status: 400,
+    description: 'a bad limit, cursor, state, type or since (the message names it)',
+  })
+  @ApiResponse({ status: 404, description: 'no such server' })
+  list(@Req() request: AuthenticatedRequest, @Query() query: TaskListInput): Promise<Page<TaskView>> {
+    return this.tasks.list(request.principal, query);
   }
 
   @Get(':id')

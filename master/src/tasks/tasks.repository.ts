@@ -1,6 +1,7 @@
 import { DataSource, In } from 'typeorm';
 import { mapWithConcurrency } from '../../../shared/src/concurrency.js';
 import { TASK_KINDS, type TaskParams, type TaskState, type TaskType } from '../../../shared/src/tasks.js';
+import { exactTimestamp, splitPage, type CreatedKey } from '../infra/db/keyset.js';
 import { isUniqueViolation, sqlOne, sqlRows, type SqlExecutor } from '../infra/db/sql.js';
 import { TaskEntity, type TaskPhase } from './task.entity.js';
 import type { TaskOutcome } from './engine/workflow-store.js';
@@ -27,12 +28,20 @@ export interface NewTask<T extends TaskType = TaskType> {
 /** Lower first: what people asked for before what schedules started (queue order, then slots). */
 export const TASK_PRIORITY = { person: 0, scheduled: 10 } as const;
 
+/** A page of the task list (newest first: created_at, then id, both descending), and its filters. */
 export interface TaskListQuery {
   state?: TaskState;
   type?: TaskType;
+  /** On this target (any id: a site, platform, server, cluster). */
   targetId?: string;
+  /** On a target of this name, as the task recorded it (a site's domain, a server's name ...). */
+  targetName?: string;
   /** Only this client's tasks. */
   clientId?: string;
+  /** Created at or after it. */
+  since?: Date;
+  /** The last task of the previous page: this page starts after it. */
+  after?: CreatedKey;
   limit: number;
 }
 
@@ -82,18 +91,42 @@ export class TasksRepository {
     return this.db.getRepository(TaskEntity).findOneBy({ id });
   }
 
-  /** Tasks newest first, filtered, in one query. */
-  listTasks(query: TaskListQuery): Promise<TaskEntity[]> {
-    return this.db.getRepository(TaskEntity).find({
-      where: {
-        ...(query.state !== undefined ? { state: query.state } : {}),
-        ...(query.type !== undefined ? { type: query.type } : {}),
-        ...(query.targetId !== undefined ? { targetId: query.targetId } : {}),
-        ...(query.clientId !== undefined ? { clientId: query.clientId } : {}),
-      },
-      order: { createdAt: 'DESC', id: 'ASC' },
-      take: query.limit,
-    });
+  /**
+   * One page of tasks newest first, filtered, in one query. Keyset paging on (created_at, id), both
+   * descending: a task created between two pages comes before the first and moves no row across a
+   * page boundary, and tasks created in the same microsecond are told apart by id. `next` is the key
+   * of the page's last task when a next page exists, its time read as text (exactTimestamp).
+   */
+  async listTasks(query: TaskListQuery): Promise<{ tasks: TaskEntity[]; next: CreatedKey | null }> {
+    const builder = this.db
+      .getRepository(TaskEntity)
+      .createQueryBuilder('t')
+      .addSelect(exactTimestamp('t.created_at'), 'cursor_at');
+    if (query.state !== undefined) builder.andWhere('t.state = :state', { state: query.state });
+    if (query.type !== undefined) builder.andWhere('t.type = :type', { type: query.type });
+    if (query.targetId !== undefined)
+      builder.andWhere('t.target_id = :targetId', { targetId: query.targetId });
+    if (query.targetName !== undefined)
+      builder.andWhere('t.target_name = :targetName', { targetName: query.targetName });
+    if (query.clientId !== undefined)
+      builder.andWhere('t.client_id = :clientId', { clientId: query.clientId });
+    if (query.since !== undefined)
+      builder.andWhere('t.created_at >= CAST(:since AS timestamptz)', { since: query.since.toISOString() });
+    if (query.after !== undefined) {
+      builder.andWhere('(t.created_at, t.id) < (CAST(:afterAt AS timestamptz), CAST(:afterId AS uuid))', {
+        afterAt: query.after.at,
+        afterId: query.after.id,
+      });
+    }
+    const { entities, raw } = await builder
+      .orderBy('t.created_at', 'DESC')
+      .addOrderBy('t.id', 'DESC')
+      .limit(query.limit + 1)
+      .getRawAndEntities<{ cursor_at: string }>();
+    const { rows: tasks, more } = splitPage(entities, query.limit);
+    const last = tasks.at(-1);
+    // Without joins, the raw rows and the entities are the same rows in the same order.
+    return { tasks, next: more && last ? { at: raw[tasks.length - 1]!.cursor_at, id: last.id } : null };
   }
 
   /** The task a parent queued for a target (a platform upgrade's migrate of one site), if any. */

@@ -1,7 +1,8 @@
 import type * as api from '../../../shared/src/api.js';
-import { FINISHED_TASK_STATES, isTaskType, TASK_STATES, type TaskState } from '../../../shared/src/tasks.js';
+import { FINISHED_TASK_STATES, isTaskType, TASK_STATES, type TaskType } from '../../../shared/src/tasks.js';
 import { isUuid } from '../../../shared/src/validation.js';
 import type { Principal } from '../auth/auth.service.js';
+import { byCreated, ListCursor, pageLimit, queryChoice, queryText } from '../infra/http/paging.js';
 import type { AttemptsRepository } from './attempts.repository.js';
 import type { TaskEngine } from './engine/task-engine.js';
 import type { StepLogRepository } from './step-log.repository.js';
@@ -10,18 +11,22 @@ import type { TaskLogsRepository } from './task-logs.repository.js';
 import type { TaskEntity } from './task.entity.js';
 import { stepView, taskView } from './task-view.js';
 import { TasksError, TasksErrorCode } from './tasks.errors.js';
-import type { TasksRepository } from './tasks.repository.js';
+import type { TaskListQuery, TasksRepository } from './tasks.repository.js';
 
 /** The REST shapes of a task and of its steps (shared/src/api.ts): what the controller sends. */
 export type TaskView = api.Task;
 export type StepView = api.TaskStep;
 
-export interface TaskListFilter {
-  state?: string;
-  type?: string;
-  server?: string;
-  limit?: string;
-}
+/** The query of a task list as it comes over HTTP (strings, checked in TasksService.list). */
+export type TaskListInput = { [K in keyof api.TaskListQuery]?: string };
+
+/** Tasks per page unless asked otherwise. */
+const DEFAULT_PAGE = 50;
+/** The task list's cursors: the creation time (to the microsecond) and id of a page's last task. */
+const TASK_CURSOR = new ListCursor('tasks', byCreated);
+const invalidInput = (message: string) => new TasksError(TasksErrorCode.InvalidInput, message);
+/** `since`: a date, or a date and time (ISO 8601); a time without a zone is read as UTC's. */
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
 /** What the task API needs to know of servers (the servers feature provides it). */
 export interface ServerDirectory {
@@ -63,27 +68,35 @@ export class TasksService {
     private readonly retrier: TaskRetrier = { retry: () => Promise.resolve(undefined) },
   ) {}
 
-  async list(principal: Principal, filter: TaskListFilter): Promise<TaskView[]> {
-    if (filter.state !== undefined && !(TASK_STATES as readonly string[]).includes(filter.state)) {
-      throw new TasksError(TasksErrorCode.InvalidInput, `state must be one of ${TASK_STATES.join(', ')}`);
+  /**
+   * A page of tasks, newest first (`GET /api/tasks?limit=&cursor=&state=&type=&target=&server=&since=`).
+   * A client's token lists only its own. Bad input is a 400 naming it.
+   */
+  async list(principal: Principal, input: TaskListInput): Promise<api.Page<TaskView>> {
+    const query: TaskListQuery = {
+      limit: pageLimit(input.limit, DEFAULT_PAGE, invalidInput),
+      after: TASK_CURSOR.decode(input.cursor, invalidInput),
+      state: queryChoice('state', input.state, TASK_STATES, invalidInput),
+      type: taskType(input.type),
+      since: since(input.since),
+    };
+    const target = queryText('target', input.target, invalidInput);
+    // Any id is the target's id (sites, platforms, servers, clusters share no ids); a name is the one
+    // the task recorded, so a site's tasks from before a rename are under the name it had then.
+    if (target !== undefined) query[isUuid(target) ? 'targetId' : 'targetName'] = target;
+    const server = queryText('server', input.server, invalidInput);
+    if (server !== undefined) {
+      const serverId = await this.servers.serverId(server);
+      // Both given: the tasks of that server, if it is also the target named.
+      if (query.targetId !== undefined && query.targetId !== serverId) return { items: [], next: null };
+      query.targetId = serverId;
     }
-    if (filter.type !== undefined && !isTaskType(filter.type)) {
-      throw new TasksError(TasksErrorCode.InvalidInput, `unknown task type "${filter.type}"`);
+    if (principal.role !== 'admin') {
+      if (!principal.clientId) return { items: [], next: null };
+      query.clientId = principal.clientId;
     }
-    const limit = filter.limit === undefined ? 50 : Number(filter.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-      throw new TasksError(TasksErrorCode.InvalidInput, 'limit must be a whole number from 1 to 1000');
-    }
-    const targetId = filter.server === undefined ? undefined : await this.servers.serverId(filter.server);
-    if (principal.role !== 'admin' && !principal.clientId) return [];
-    const tasks = await this.tasks.listTasks({
-      state: filter.state as TaskState | undefined,
-      type: filter.type,
-      targetId,
-      clientId: principal.role === 'admin' ? undefined : principal.clientId!,
-      limit,
-    });
-    return tasks.map((task) => this.view(task));
+    const { tasks, next } = await this.tasks.listTasks(query);
+    return { items: tasks.map((task) => this.view(task)), next: next ? TASK_CURSOR.encode(next) : null };
   }
 
   async get(principal: Principal, id: string): Promise<TaskEntity> {
@@ -164,4 +177,27 @@ export class TasksService {
   view(task: TaskEntity): TaskView {
     return taskView(task, this.bus.latestProgress(task.id));
   }
+}
+
+/** `since` as a Date: undefined when not given; not a date is a 400 naming it. */
+function since(input: unknown): Date | undefined {
+  const text = queryText('since', input, invalidInput, 40);
+  if (text === undefined) return undefined;
+  // A time without a zone would be read in the master's zone: it is UTC's, as the API writes times.
+  const zoned = /T[^Z+-]*$/.test(text) ? `${text}Z` : text;
+  const date = ISO_DATE.test(text) ? new Date(zoned) : undefined;
+  // Date rolls a day past the month's end over (02-31 is March 3rd): such a day is no date here.
+  const [year, month, day] = text.slice(0, 10).split('-').map(Number) as [number, number, number];
+  if (!date || Number.isNaN(date.getTime()) || new Date(Date.UTC(year, month - 1, day)).getUTCDate() !== day)
+    throw invalidInput(`since must be a date or a date and time in ISO 8601 (e.g. 2026-05-01T12:00:00Z)`);
+  return date;
+}
+
+/** `type`: one of the task types. */
+function taskType(input: unknown): TaskType | undefined {
+  const text = queryText('type', input, invalidInput, 64);
+  if (text === undefined) return undefined;
+  if (!isTaskType(text))
+    throw invalidInput(`type "${text}" is not a task type (e.g. site.migrate, server.verify)`);
+  return text;
 }

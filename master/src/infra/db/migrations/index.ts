@@ -17,6 +17,7 @@ import { SiteRepositories1797379200000 } from './1797379200000-site-repositories
 import { Projects1797465600000 } from './1797465600000-projects.js';
 import { WebEdge1797638400000 } from './1797638400000-web-edge.js';
 import { SeveralMasters1797552000000 } from './1797552000000-several-masters.js';
+import { TaskList1797724800000 } from './1797724800000-task-list.js';
 
 /** The committed migrations, oldest first. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -40,4 +41,5 @@ export const MIGRATIONS: Function[] = [
   Projects1797465600000,
   SeveralMasters1797552000000,
   WebEdge1797638400000,
+  TaskList1797724800000,
 ];
