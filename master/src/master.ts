@@ -1,13 +1,12 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
-import { berthVersion } from '../../shared/src/package-root.js';
 import { AgentAuthenticator } from './agents/agent-authenticator.js';
 import { AgentCredentialsRepository } from './agents/agent-credentials.repository.js';
 import { AgentGateway } from './agents/agent-gateway.js';
@@ -24,6 +23,7 @@ import { ArchiveStore } from './backups/archive-store.js';
 import { HealthInfo } from './health-info.js';
 import type { Principal } from './auth/auth.service.js';
 import { AppError } from './infra/http/app-error.js';
+import { buildApiDocument } from './infra/http/openapi.js';
 import { serveWebUi } from './infra/http/web-ui.js';
 import { type MasterConfig } from './infra/config/master-config.js';
 import { databaseKind, openDatabase, type DatabaseKind } from './infra/db/data-source.js';
@@ -646,15 +646,7 @@ export async function assembleMaster(config: MasterConfig, logger: Logger): Prom
     app.use(auditTrail.middleware());
     app.useBodyParser('json', { limit: '1mb' });
     serveWebUi(app);
-    const document = SwaggerModule.createDocument(
-      app,
-      new DocumentBuilder()
-        .setTitle('Berth')
-        .setDescription('The Berth master: servers, platforms, sites and the tasks that change them.')
-        .setVersion(berthVersion())
-        .addBearerAuth()
-        .build(),
-    );
+    const document = buildApiDocument(app, logger.child({ component: 'http' }));
     SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs/openapi.json' });
     await app.listen(config.httpPort, config.httpHost);
     // Stopped in reverse: the API closes first, then the audit events of its last requests are written.

@@ -710,3 +710,87 @@ export interface Environment {
   /** The newest sync into it: when, from where, and how it ended. */
   lastSync: { taskId: string; from: string; state: string; at: string } | null;
 }
+
+// The answers below are named so that the OpenAPI document (/api/docs) can point at them: each
+// route's success shape is one of this file's types (master/src/infra/http/openapi-answers.ts).
+
+/** GET /api/health (no token needed): which master answered, on which database, with how many agents. */
+export interface Health {
+  status: 'ok';
+  version: string;
+  database: 'postgres' | 'pglite';
+  /** BERTH_MASTER_ID of the master that answered. */
+  master: string;
+  /** The agents whose stream this master holds. */
+  agentsConnected: number;
+}
+
+/** A list answered whole, in one piece: `{ items }`. */
+export interface List<T> {
+  items: T[];
+}
+
+export type ApiTokenList = List<ApiToken>;
+export type MasterList = List<MasterInfo>;
+export type ClusterList = List<Cluster>;
+export type MigrateCandidateList = List<MigrateCandidate>;
+export type BackupPolicyList = List<BackupPolicy>;
+export type OffsiteTargetList = List<OffsiteTarget>;
+export type NotificationTargetList = List<NotificationTarget>;
+export type NotificationDeliveryList = List<NotificationDelivery>;
+export type AuditEventList = List<AuditEvent>;
+/** GET /api/projects: a bare array, not `{ items }`. */
+export type ProjectList = Project[];
+
+export type SitePage = Page<Site>;
+export type TaskPage = Page<Task>;
+export type PlatformPage = Page<Platform>;
+export type ServerPage = Page<Server>;
+export type ClientPage = Page<Client>;
+
+/** GET /api/platforms/{platform}. */
+export type PlatformWithPackages = Platform & { packages: Package[] };
+/** GET /api/sites/{domain}. */
+export type SiteWithPackages = Site & { packages: Package[] };
+
+/** POST /api/platforms, .../build and .../{platform}/update: the platform and the task that verifies or builds it. */
+export interface PlatformAndTask {
+  platform: Platform;
+  task: Task;
+}
+
+/** POST /api/platforms/{platform}/delete. */
+export interface DeletedPlatform {
+  /** The platform as it was. */
+  deleted: Platform;
+  message: string;
+}
+
+/** POST /api/sites and .../{domain}/clone: the new site (installing) and its task. */
+export interface SiteAndTask {
+  site: Site;
+  task: Task;
+}
+
+/** POST /api/sites/new: with the platform chosen for it. */
+export interface NewSite extends SiteAndTask {
+  platform: string;
+}
+
+/** POST /api/clusters: the cluster with its heads, and its verify. */
+export interface ClusterAndTask {
+  cluster: Cluster;
+  task: Task;
+}
+
+/** POST /api/clients/{client}/tokens: the token, shown this once. */
+export interface ClientToken {
+  client: string;
+  name: string;
+  token: string;
+}
+
+/** POST /api/projects/{project}/delete. */
+export interface RemovedProject {
+  removed: string;
+}
