@@ -40,13 +40,14 @@ describe('ApiClient (against a fake master)', () => {
   it('does not send the token to the health check, and puts filters in the query', async () => {
     master = await startFakeMaster({
       'GET /api/health': () => ({ body: { status: 'ok', version: '0.1.0', database: 'pglite' } }),
-      'GET /api/tasks': () => ({ body: { items: [] } }),
+      'GET /api/tasks': () => ({ body: { items: [], next: null } }),
     });
     const client = new ApiClient({ baseUrl: master.url, token: 'tok' });
     expect(await client.health()).toEqual({ status: 'ok', version: '0.1.0', database: 'pglite' });
-    expect(await client.listTasks({ state: 'failed', server: 'web 1', limit: 5, type: undefined })).toEqual(
-      [],
-    );
+    expect(await client.pageTasks({ state: 'failed', server: 'web 1', limit: 5, type: undefined })).toEqual({
+      items: [],
+      next: null,
+    });
     expect(master.requests[0]?.headers.authorization).toBeUndefined();
     expect(Object.fromEntries(master.requests[1]?.query ?? [])).toEqual({
       state: 'failed',
@@ -94,7 +95,7 @@ describe('ApiClient (against a fake master)', () => {
     const unauthorized = await failure(client.listServers());
     expect(unauthorized.message).toBe('bad token');
     expect(unauthorized.details.join(' ')).toMatch(/--token or BERTH_TOKEN/);
-    const internal = await failure(client.listTasks());
+    const internal = await failure(client.pageTasks({}));
     expect(internal).toMatchObject({ message: 'boom', exitCode: ExitCode.Failed });
   });
 
@@ -107,7 +108,7 @@ describe('ApiClient (against a fake master)', () => {
     expect((await failure(client.listServers())).message).toBe(
       'The master answered GET /api/servers with HTTP 502: <html>Bad Gateway</html>',
     );
-    expect((await failure(client.listTasks())).message).toMatch(/not JSON .*--url/);
+    expect((await failure(client.pageTasks({}))).message).toMatch(/not JSON .*--url/);
   });
 
   it('reports an unreachable master with its URL, how to fix it, and exit 3', async () => {

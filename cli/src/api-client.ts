@@ -2,7 +2,6 @@ import type {
   ApiToken,
   AuditEvent,
   AuditQuery,
-  Backup,
   BackupPolicy,
   BackupPolicyInput,
   SiteBackupSchedule,
@@ -26,18 +25,25 @@ import type {
   LogPage,
   Server,
   Task,
-  TaskQuery,
   SiteQuery,
 } from './api-types.js';
 import type {
+  BackupListQuery,
+  BackupPage,
+  ClientListQuery,
   MasterInfo,
   Page,
+  PageQuery,
+  PlatformListQuery,
+  ServerListQuery,
+  TaskListQuery,
   CreatedNotificationTarget,
   NotificationDelivery,
   NotificationTarget,
   NotificationTargetInput,
 } from '../../shared/src/api.js';
 import { CliError, ExitCode } from './errors.js';
+import { readPages } from './paging.js';
 
 export interface ApiClientOptions {
   baseUrl: string;
@@ -125,9 +131,14 @@ export class ApiClient {
     return this.request('POST', `/api/clients/${encodeURIComponent(client)}/tokens`);
   }
 
-  async listClients(): Promise<Client[]> {
-    const page = await this.request<{ items: Client[] }>('GET', '/api/clients');
-    return page.items;
+  /** Every client (shell completion); pageClients for a list a person reads. */
+  listClients(): Promise<Client[]> {
+    return everyItem((page) => this.pageClients(page));
+  }
+
+  /** One page of clients (GET /api/clients with limit, cursor and q). */
+  pageClients(query: ClientListQuery): Promise<Page<Client>> {
+    return this.request('GET', '/api/clients', { query: { ...query } });
   }
 
   createPlatform(body: {
@@ -164,9 +175,14 @@ export class ApiClient {
     return this.request('POST', `/api/platforms/${segment(nameOrId)}/update`, { body });
   }
 
-  async listPlatforms(): Promise<Platform[]> {
-    const page = await this.request<{ items: Platform[] }>('GET', '/api/platforms');
-    return page.items;
+  /** Every platform (shell completion); pagePlatforms for a list a person reads. */
+  listPlatforms(): Promise<Platform[]> {
+    return everyItem((page) => this.pagePlatforms(page));
+  }
+
+  /** One page of platforms (GET /api/platforms with limit, cursor and filters). */
+  pagePlatforms(query: PlatformListQuery): Promise<Page<Platform>> {
+    return this.request('GET', '/api/platforms', { query: { ...query } });
   }
 
   getPlatform(nameOrId: string): Promise<Platform & { packages: Package[] }> {
@@ -241,18 +257,18 @@ export class ApiClient {
     return this.request('GET', '/api/sites', { query: { ...query } });
   }
 
-  async listSites(): Promise<Site[]> {
-    const page = await this.request<{ items: Site[] }>('GET', '/api/sites');
-    return page.items;
+  /** Every site (shell completion); pageSites for a list a person reads. */
+  listSites(): Promise<Site[]> {
+    return everyItem((page) => this.pageSites(page));
   }
 
   getSite(domain: string): Promise<Site & { packages: Package[] }> {
     return this.request('GET', `/api/sites/${segment(domain)}`);
   }
 
-  async listBackups(domain: string): Promise<Backup[]> {
-    const page = await this.request<{ items: Backup[] }>('GET', `/api/sites/${segment(domain)}/backups`);
-    return page.items;
+  /** One page of a site's backups, newest first, with what all of them take. */
+  pageBackups(domain: string, query: BackupListQuery): Promise<BackupPage> {
+    return this.request('GET', `/api/sites/${segment(domain)}/backups`, { query: { ...query } });
   }
 
   migrateCheck(domain: string, platform: string): Promise<MigrateCheck> {
@@ -305,9 +321,14 @@ export class ApiClient {
     });
   }
 
-  async listServers(): Promise<Server[]> {
-    const page = await this.request<{ items: Server[] }>('GET', '/api/servers');
-    return page.items;
+  /** Every server (shell completion); pageServers for a list a person reads. */
+  listServers(): Promise<Server[]> {
+    return everyItem((page) => this.pageServers(page));
+  }
+
+  /** One page of servers (GET /api/servers with limit, cursor and filters). */
+  pageServers(query: ServerListQuery): Promise<Page<Server>> {
+    return this.request('GET', '/api/servers', { query: { ...query } });
   }
 
   getServer(nameOrId: string): Promise<Server> {
@@ -326,9 +347,9 @@ export class ApiClient {
     return this.request('POST', '/api/tasks', { body: input });
   }
 
-  async listTasks(query: TaskQuery = {}): Promise<Task[]> {
-    const page = await this.request<{ items: Task[] }>('GET', '/api/tasks', { query: { ...query } });
-    return page.items;
+  /** One page of tasks, newest first (GET /api/tasks with limit, cursor and filters). */
+  pageTasks(query: TaskListQuery): Promise<Page<Task>> {
+    return this.request('GET', '/api/tasks', { query: { ...query } });
   }
 
   getTask(id: string): Promise<Task> {
@@ -583,6 +604,13 @@ export type PolicyScopeRef =
 function policyPath(ref: PolicyScopeRef): string {
   if (ref.scope === 'global') return '/api/backup-policies/global';
   return `/api/backup-policies/${ref.scope === 'client' ? 'clients' : 'sites'}/${segment(ref.target)}`;
+}
+
+/** Every item of a paged list, 500 a page (a master from before paging answers with all at once). */
+async function everyItem<T>(
+  fetchPage: (page: PageQuery) => Promise<{ items: T[]; next?: string | null }>,
+): Promise<T[]> {
+  return (await readPages({ all: true }, fetchPage)).items;
 }
 
 function segment(value: string): string {

@@ -44,18 +44,21 @@ export interface Health {
   master?: string;
 }
 
-export type { SiteListQuery as SiteQuery } from '../../shared/src/api.js';
+export type {
+  BackupListQuery,
+  BackupPage,
+  ClientListQuery,
+  Page,
+  PageQuery,
+  PlatformListQuery,
+  ServerListQuery,
+  SiteListQuery as SiteQuery,
+  TaskListQuery,
+} from '../../shared/src/api.js';
 
 export interface AuditQuery {
   since?: string;
   target?: string;
-  limit?: number;
-}
-
-export interface TaskQuery {
-  state?: string;
-  type?: string;
-  server?: string;
   limit?: number;
 }
 

@@ -111,6 +111,9 @@ describe('bash completion', () => {
     ]);
     expect(await complete('berth', 'completion', '')).toEqual(['bash', 'fish', 'zsh']);
     expect(await complete('berth', 'site', 'aliases', 'a.example.com', '--dir', '')).toEqual(['subdir']);
+    expect(await complete('berth', 'site', 'list', '--format', '')).toEqual(['json', 'table', 'yaml']);
+    expect(await complete('berth', 'server', 'list', '--role', '')).toEqual(['db', 'http']);
+    expect(await complete('berth', 'site', 'aliases', '--all', '--format', 'y')).toEqual(['yaml']);
     expect(await complete('berth', 'agent', 'start', '--token-file', 'some')).toEqual(['somefile.txt']);
   });
 });

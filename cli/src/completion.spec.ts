@@ -57,6 +57,8 @@ describe('the command tree', () => {
       '--no-wait',
       '--verbose',
       '--json',
+      '--format',
+      '--fields',
       '-h,--help',
     ]);
     expect(install.options[0]?.value).toEqual({ kind: 'names', of: 'platform' });
@@ -91,6 +93,52 @@ describe('the command tree', () => {
     });
   });
 
+  it('completes the output, paging and filter options', () => {
+    const root = tree();
+    const value = (path: string, flag: string) => {
+      const option = find(root, path).options.find((candidate) => candidate.flags.includes(flag));
+      if (!option) throw new Error(`${path} has no ${flag}`);
+      return option.value;
+    };
+    const formats = { kind: 'words', words: ['json', 'yaml', 'table'] };
+    expect(value('site list', '--format')).toEqual(formats);
+    expect(value('task show', '--format')).toEqual(formats);
+    expect(value('site list', '--fields')).toEqual({ kind: 'none' });
+    for (const path of [
+      'site list',
+      'task list',
+      'platform list',
+      'server list',
+      'client list',
+      'site backups',
+    ]) {
+      expect(value(path, '--limit')).toEqual({ kind: 'none' });
+      expect(value(path, '--cursor')).toEqual({ kind: 'none' });
+      expect(value(path, '--all')).toBeNull();
+    }
+    expect(value('task list', '--state')).toEqual({
+      kind: 'words',
+      words: ['queued', 'running', 'succeeded', 'failed', 'cancelled'],
+    });
+    const types = value('task list', '--type');
+    expect(types?.kind === 'words' && types.words.includes('site.migrate')).toBe(true);
+    expect(value('task list', '--target')).toEqual({ kind: 'none' });
+    expect(value('task list', '--server')).toEqual({ kind: 'names', of: 'server' });
+    expect(value('task list', '--since')).toEqual({ kind: 'none' });
+    expect(value('platform list', '--server')).toEqual({ kind: 'names', of: 'server' });
+    expect(value('server list', '--role')).toEqual({ kind: 'words', words: ['http', 'db'] });
+    expect(value('server list', '--connected')).toBeNull();
+    expect(value('server list', '--disconnected')).toBeNull();
+    expect(value('client list', '--search')).toEqual({ kind: 'none' });
+    expect(value('site aliases', '--all')).toBeNull();
+    expect(value('site aliases', '--client')).toEqual({ kind: 'names', of: 'client' });
+    expect(value('site aliases', '--one-file')).toEqual({ kind: 'none' });
+    expect(find(root, 'site aliases').arguments[0]).toMatchObject({
+      required: false,
+      value: { kind: 'names', of: 'site' },
+    });
+  });
+
   it('leaves out hidden options', () => {
     const completion = find(tree(), 'completion');
     expect(completion.options.flatMap((option) => option.flags)).not.toContain('--names');
@@ -110,6 +158,8 @@ describe('completion scripts', () => {
       }
     }
     expect(script).toContain('complete -F _berth berth');
+    expect(script).toContain('"server list|--role") echo "words:http db" ;;');
+    expect(script).toContain('"site list|--format") echo "words:json yaml table" ;;');
   });
 
   it('zsh: the bash function under bashcompinit, with 0-based arrays and no variable zsh ties to PATH', () => {
@@ -133,5 +183,6 @@ describe('completion scripts', () => {
       `-n '__berth_at "site install"' -l platform -x -a '(berth completion --names platform 2>/dev/null)'`,
     );
     expect(script).toContain(`-n '__berth_at "task log"' -s f -l follow -d `);
+    expect(script).toContain(`-n '__berth_at "site list"' -l format -x -a 'json yaml table' -d `);
   });
 });

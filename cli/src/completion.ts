@@ -4,6 +4,8 @@
  * asking the master (`berth completion --names KIND`), quietly and with a short timeout.
  */
 import type { Argument, Command, Option } from 'commander';
+import { SITE_STATUSES } from '../../shared/src/site-status.js';
+import { TASK_STATES, TASK_TYPES } from '../../shared/src/tasks.js';
 
 /** What a value completes to: names from the master, files, directories, fixed words, or nothing. */
 export type ValueKind =
@@ -41,6 +43,13 @@ const OPTION_NAMES: Record<string, NameKind> = {
   client: 'client',
   cluster: 'cluster',
 };
+// Options that check their value themselves (to say what is wrong in their own words) but take
+// fixed words, by command path and flag.
+const OPTION_WORDS: Record<string, readonly string[]> = {
+  'task list --state': TASK_STATES,
+  'task list --type': TASK_TYPES,
+  'site list --status': SITE_STATUSES,
+};
 const OPTION_FILES = new Set(['tokenFile', 'nginxConf', 'dbAdminDefaults', 'phpFpmSocket', 'phpFpmConf']);
 const OPTION_DIRS = new Set(['dir', 'dataDir', 'root']);
 
@@ -75,7 +84,9 @@ function describeOption(option: Option, path: string[]): OptionNode {
   let value: ValueKind | null = null;
   if (takesValue) {
     const attribute = option.attributeName();
+    const fixed = OPTION_WORDS[`${path.join(' ')} ${option.long ?? ''}`];
     if (option.argChoices) value = { kind: 'words', words: [...option.argChoices] };
+    else if (fixed) value = { kind: 'words', words: [...fixed] };
     // `server drain --to` names a server; every other --to a platform.
     else if (attribute === 'to' && path[0] === 'server') value = { kind: 'names', of: 'server' };
     else if (OPTION_NAMES[attribute]) value = { kind: 'names', of: OPTION_NAMES[attribute] };

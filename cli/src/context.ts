@@ -3,6 +3,7 @@ import { ApiClient } from './api-client.js';
 import { CliError, ExitCode } from './errors.js';
 import { type Env, resolveConnection } from './credentials.js';
 import type { TerminalStream } from './output/progress.js';
+import { renderOutput, renderRecord, type OutputChoice } from './output/structured.js';
 import type { AgentModule, MasterModule } from './runtime-modules.js';
 
 /** The help of a destructive command's --yes. */
@@ -45,8 +46,10 @@ export interface GlobalOptions {
 export class CliContext {
   /** The code runCli returns; actions set it when they do not end with 0. */
   exitCode = 0;
-  /** --json was given: errors are reported as one JSON object on stderr. */
+  /** --json (or --format json or yaml) was given: errors are reported as one JSON object on stderr. */
   jsonErrors = false;
+  /** --format and --fields (prepareOutput); no format: the command prints its own text. */
+  output: OutputChoice = { format: undefined, fields: undefined };
   readonly now: () => number;
   readonly pollIntervalMs: number;
   /** --timeout: how long a command waits for a task, at most; undefined: until it ends. */
@@ -73,9 +76,21 @@ export class CliContext {
     this.io.stderr.write(text + '\n');
   }
 
-  /** Machine-readable output: JSON on stdout and nothing else. */
-  json(value: unknown): void {
-    this.io.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  /**
+   * What a command prints with --json, --format or --fields: JSON, YAML or a table of the value on
+   * stdout, and nothing else there.
+   */
+  printData(value: unknown): void {
+    this.io.stdout.write(renderOutput(value, this.output));
+  }
+
+  /**
+   * One record of a stream (a log line): one line of JSON, or a YAML document. `--format table`
+   * cannot stream (its columns are aligned over every row): the caller collects and uses printData.
+   */
+  printRecord(value: unknown): void {
+    const format = this.output.format === 'yaml' ? 'yaml' : 'json';
+    this.io.stdout.write(renderRecord(value, { ...this.output, format }));
   }
 
   /**

@@ -1,13 +1,15 @@
 /**
  * Drush site alias files (`<name>.site.yml`) for the operator's own drush: what goes in one, the
- * YAML text, and writing it without clobbering anything. Drush 9+ reads these with
- * consolidation/site-alias: the file's base name is the site name (no dots allowed), each top-level
- * key an environment, and with one environment `drush @<name>` selects it.
+ * YAML text (written with the `yaml` package; an existing file is merged, never clobbered), and
+ * writing it. Drush 9+ reads these with consolidation/site-alias: the file's base name is the site
+ * name (no dots allowed), each top-level key an environment, and with one environment
+ * `drush @<name>` selects it.
  */
 import { constants } from 'node:fs';
-import { copyFile, link, lstat, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, link, lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join, posix } from 'node:path';
+import { basename, dirname, join, posix } from 'node:path';
+import { Document, isMap, parseDocument } from 'yaml';
 import { CliError, ExitCode, usageError } from './errors.js';
 
 /** One environment of an alias file, in the keys Drush reads. */
@@ -72,51 +74,154 @@ export function buildAliasEnvironment(input: DrushAliasInput): DrushAliasEnviron
   };
 }
 
-type YamlValue = string | YamlMap;
-interface YamlMap {
-  [key: string]: YamlValue | undefined;
-}
-
 /**
- * YAML for nested maps of strings. Every value is single-quoted (the one YAML style with no escapes
- * but a doubled quote), so that no value can turn into a number, a boolean, an alias or a comment;
- * keys are plain and must be simple words. Control characters and line breaks are refused.
+ * How Berth writes alias YAML: every value single-quoted (the one YAML style with no escapes but a
+ * doubled quote), so that no value can turn into a number, a boolean, an alias or a comment.
  */
-export function toYaml(map: YamlMap, indent = 0): string {
-  let text = '';
-  const pad = ' '.repeat(indent);
-  for (const [key, value] of Object.entries(map)) {
-    if (value === undefined) continue;
-    if (!/^[A-Za-z0-9_-]+$/.test(key)) throw new Error(`YAML key "${printable(key)}" is not a plain word`);
-    if (typeof value === 'string') text += `${pad}${key}: ${quote(value)}\n`;
-    else text += `${pad}${key}:\n${toYaml(value, indent + 2)}`;
-  }
-  return text;
+const ALIAS_YAML = { defaultStringType: 'QUOTE_SINGLE', defaultKeyType: 'PLAIN', lineWidth: 0 } as const;
+
+/** The comment a new file starts with: who wrote it and how to use it. */
+export function aliasFileHeader(name: string, environmentName: string, domain: string): string[] {
+  return [
+    `Drush site alias for ${domain}, written by \`berth site aliases\`.`,
+    `Use it as: drush @${name} status  (or @${name}.${environmentName})`,
+  ];
 }
 
-function quote(value: string): string {
-  // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x1f\x7f]/.test(value)) {
-    throw usageError(
-      `"${printable(value)}" holds a control character or a line break; it cannot go into YAML`,
-    );
-  }
-  return `'${value.replace(/'/g, "''")}'`;
+/** The comment of a file with an environment per site (--one-file). */
+export function sharedAliasFileHeader(name: string, example: string): string[] {
+  return [
+    'Drush site aliases written by `berth site aliases --all --one-file`: an environment per site.',
+    `Use them as: drush @${name}.<site> status, e.g. drush @${name}.${example} status`,
+  ];
 }
 
-/** The whole file: a comment saying where it came from, then the one environment. */
+/** A whole new file: a comment saying where it came from, then the one environment. */
 export function renderAliasFile(
   name: string,
   environmentName: string,
   environment: DrushAliasEnvironment,
   domain: string,
 ): string {
-  const header = [
-    `# Drush site alias for ${domain}, written by \`berth site aliases\`.`,
-    `# Use it as: drush @${name} status  (or @${name}.${environmentName})`,
-    '',
-  ].join('\n');
-  return header + toYaml({ [environmentName]: { ...environment } });
+  const header = aliasFileHeader(name, environmentName, domain);
+  return mergeAliasFile(undefined, { [environmentName]: environment }, header, { path: `${name}.site.yml` });
+}
+
+/**
+ * An alias file with `environments` set in it. A new file (`existing` undefined) is the header as
+ * a comment, then the environments. An existing file keeps all else: its other environments, its
+ * other keys, its comments; only the environments Berth writes are replaced. A file that is not
+ * YAML, or whose top level is not a map of environments, is refused (a usage error naming it)
+ * rather than overwritten: it may be someone's work.
+ */
+export function mergeAliasFile(
+  existing: string | undefined,
+  environments: Record<string, DrushAliasEnvironment>,
+  header: readonly string[],
+  where: { path: string },
+): string {
+  for (const environment of Object.values(environments)) checkValues(environment);
+  if (existing === undefined) {
+    const comment = header.map((line) => `# ${line}\n`).join('');
+    // Two sites with equal settings are written out twice, not as a YAML anchor and alias.
+    return comment + new Document(environments, { aliasDuplicateObjects: false }).toString(ALIAS_YAML);
+  }
+  const document: Document = parseDocument(existing, { prettyErrors: false });
+  const error = document.errors[0];
+  if (error) {
+    const line = existing.slice(0, error.pos[0]).split('\n').length;
+    throw usageError(
+      `${where.path} is not valid YAML (line ${line}: ${error.message.split('\n')[0]}): not touched`,
+    );
+  }
+  // An empty file, or one of comments only, holds no map yet.
+  if (document.contents === null) document.contents = document.createNode({});
+  if (!isMap(document.contents)) {
+    throw usageError(`${where.path} does not hold a map of environments at its top level: not touched`);
+  }
+  for (const [name, environment] of Object.entries(environments)) {
+    document.set(name, document.createNode(environment, { aliasDuplicateObjects: false }));
+  }
+  return document.toString(ALIAS_YAML);
+}
+
+/** Values go into YAML and onto drush's command line: no control characters, no line breaks. */
+function checkValues(value: object): void {
+  for (const item of Object.values(value) as unknown[]) {
+    if (typeof item === 'object' && item !== null) checkValues(item);
+    // eslint-disable-next-line no-control-regex
+    else if (typeof item === 'string' && /[\x00-\x1f\x7f]/.test(item)) {
+      throw usageError(
+        `"${printable(item)}" holds a control character or a line break; it cannot go into YAML`,
+      );
+    }
+  }
+}
+
+/** A site to write an alias for, with what its platform says. */
+export interface AliasSite extends DrushAliasInput {
+  domain: string;
+}
+
+/** One file to write: its name (<name>.site.yml), the environments Berth sets in it, and for whom. */
+export interface PlannedAliasFile {
+  name: string;
+  header: string[];
+  environments: Record<string, DrushAliasEnvironment>;
+  sites: Array<{ domain: string; environment: string; alias: DrushAliasEnvironment }>;
+}
+
+/**
+ * The files for many sites: a file per site named after its domain with the one environment
+ * `environment`, or with `oneFile` a single file with an environment per site. Two domains that
+ * make one alias name (a-b.example and a.b-example) are refused before anything is written.
+ */
+export function planAliasFiles(
+  sites: readonly AliasSite[],
+  options: { environment: string; oneFile?: string },
+): PlannedAliasFile[] {
+  const byName = new Map<string, AliasSite[]>();
+  for (const site of sites) {
+    const name = checkAliasName(`the alias name of ${site.domain}`, aliasNameForDomain(site.domain));
+    byName.set(name, [...(byName.get(name) ?? []), site]);
+  }
+  const clashes = [...byName].filter(([, same]) => same.length > 1);
+  if (clashes.length > 0) {
+    throw usageError(
+      'some sites make the same alias name (dots and other characters become "-"): nothing was written',
+      [
+        ...clashes.map(([name, same]) => `${name}: ${same.map((site) => site.domain).join(', ')}`),
+        'Write those one at a time: berth site aliases DOMAIN --name NAME',
+      ],
+    );
+  }
+  const entries = [...byName].map(([name, [site]]) => ({
+    name,
+    site: site!,
+    alias: buildAliasEnvironment(site!),
+  }));
+  if (options.oneFile !== undefined) {
+    const file = checkAliasName('--one-file', options.oneFile);
+    if (entries.length === 0) return [];
+    return [
+      {
+        name: file,
+        header: sharedAliasFileHeader(file, entries[0]!.name),
+        environments: Object.fromEntries(entries.map((entry) => [entry.name, entry.alias])),
+        sites: entries.map((entry) => ({
+          domain: entry.site.domain,
+          environment: entry.name,
+          alias: entry.alias,
+        })),
+      },
+    ];
+  }
+  return entries.map((entry) => ({
+    name: entry.name,
+    header: aliasFileHeader(entry.name, options.environment, entry.site.domain),
+    environments: { [options.environment]: entry.alias },
+    sites: [{ domain: entry.site.domain, environment: options.environment, alias: entry.alias }],
+  }));
 }
 
 /**
@@ -145,20 +250,43 @@ export async function writeAliasFile(
     const existing = await lstat(path).catch(() => undefined);
     if (existing) throw exists(path);
   }
-  const temporary = join(directory, `.${name}.site.yml.${process.pid}.${Date.now()}.tmp`);
+  await placeFile(path, text, { replace: options.force });
+  return path;
+}
+
+/** An existing alias file's text and mode; undefined when there is none. A symlink is refused. */
+export async function readAliasFile(path: string): Promise<{ text: string; mode: number } | undefined> {
+  const stats = await lstat(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  if (!stats) return undefined;
+  if (!stats.isFile()) throw usageError(`${path} is not a regular file (a symlink?): not touched`);
+  return { text: await readFile(path, 'utf8'), mode: stats.mode & 0o777 };
+}
+
+/**
+ * Puts `text` at `path` through a temporary file: a new file linked into place (never over one
+ * that appeared meanwhile), or with `replace` renamed over the old one, keeping its mode.
+ */
+export async function placeFile(
+  path: string,
+  text: string,
+  options: { replace: boolean; mode?: number },
+): Promise<void> {
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   try {
-    await writeFile(temporary, text, { mode: 0o644, flag: 'wx' });
-    if (options.force) {
+    await writeFile(temporary, text, { mode: options.mode ?? 0o644, flag: 'wx' });
+    if (options.replace) {
       await rename(temporary, path);
     } else {
       // link() puts the complete file in place or fails with EEXIST, also when another process
-      // wrote the file since the check above.
+      // wrote the file since it was looked for.
       await linkNoClobber(temporary, path);
     }
   } finally {
     await rm(temporary, { force: true });
   }
-  return path;
 }
 
 async function linkNoClobber(from: string, to: string): Promise<void> {

@@ -22,6 +22,7 @@ import { registerTokenCommands } from './commands/token.js';
 import { CliContext, type CliIo } from './context.js';
 import { DEFAULT_MASTER_URL } from './credentials.js';
 import { CliError, ExitCode } from './errors.js';
+import { addOutputOptions, prepareOutput, structuredErrorsWanted } from './output/output-options.js';
 
 export type { CliIo } from './context.js';
 
@@ -36,6 +37,13 @@ Commands that start a task wait for it and show its progress and log on stderr; 
 the task id instead. --json (every command has it) prints machine-readable JSON on stdout and
 nothing else; progress still goes to stderr, and an error is reported as the last line on stderr,
 one JSON object: {"error": {"message": ..., "exitCode": N, "code": ..., "details": [...]}}.
+--format json|yaml|table (--json is --format json) prints the same data as JSON, YAML (errors as
+JSON too) or a table whose columns are the JSON keys; --fields a,b,c keeps only those keys (of each
+item, for a list), or chooses the table's columns. A list's --help names its fields.
+
+The lists of sites, tasks, platforms, servers, clients and a site's backups come a page at a time
+(--limit, default 100, at most 500): a line on stderr gives the cursor of the next page (--cursor),
+and --all reads every page.
 
 Shell completion: berth completion --help.
 
@@ -63,6 +71,7 @@ export function buildProgram(ctx: CliContext): Command {
     )
     .hook('preAction', (_program, action) => {
       ctx.timeoutMs = action.optsWithGlobals<{ timeout?: number }>().timeout;
+      ctx.output = prepareOutput(action);
     })
     .addHelpText('after', ROOT_HELP)
     .showHelpAfterError(ctx.jsonErrors ? false : '(run with --help for usage)')
@@ -90,6 +99,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerAuditCommands(program, ctx);
   registerNotifyCommands(program, ctx);
   registerCompletionCommand(program, ctx);
+  addOutputOptions(program);
   return program;
 }
 
@@ -108,7 +118,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
   io.signals?.on('SIGINT', onSignal);
   io.signals?.on('SIGTERM', onSignal);
   const ctx = new CliContext(io, interrupt.signal);
-  ctx.jsonErrors = wantsJson(argv);
+  ctx.jsonErrors = structuredErrorsWanted(argv);
   try {
     await buildProgram(ctx).parseAsync([...argv], { from: 'user' });
     return ctx.exitCode;
@@ -118,12 +128,6 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     io.signals?.off('SIGINT', onSignal);
     io.signals?.off('SIGTERM', onSignal);
   }
-}
-
-/** --json among the options (not after "--"): errors are then reported as JSON too. */
-function wantsJson(argv: readonly string[]): boolean {
-  const end = argv.indexOf('--');
-  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
 }
 
 function report(ctx: CliContext, error: unknown): number {

@@ -10,6 +10,17 @@ export function positiveInteger(value: string): number {
   return parsed;
 }
 
+/** The rows of one page of a list (the API's `limit`): 1 to 500. */
+export const MAX_PAGE_LIMIT = 500;
+
+export function pageLimit(value: string): number {
+  const parsed = Number(value);
+  if (!/^\d+$/.test(value) || parsed < 1 || parsed > MAX_PAGE_LIMIT) {
+    throw new InvalidArgumentError(`expected a whole number from 1 to ${MAX_PAGE_LIMIT}.`);
+  }
+  return parsed;
+}
+
 export function wholeNumber(value: string): number {
   const parsed = Number(value);
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(parsed)) {

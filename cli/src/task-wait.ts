@@ -6,14 +6,41 @@ import { CliError, ExitCode } from './errors.js';
 import { exitCodeFor, followTask, formatLogLine, type FollowOptions } from './follow.js';
 import { formatDuration, sanitize, taskDuration } from './output/format.js';
 import { ProgressReporter } from './output/progress.js';
+import { checkFields, listFields } from './output/structured.js';
 import { renderFields } from './output/table.js';
 
 export interface TaskStartOptions {
   wait: boolean;
+  /** --json, or --format or --fields (prepareOutput sets it): the task as data, not text. */
   json?: boolean;
   /** Every log line, not only the master's and the warnings and errors. */
   verbose?: boolean;
 }
+
+/** Every key of a task in a list (GET /api/tasks): all but its steps. */
+export const TASK_LIST_KEYS: { [K in keyof Omit<Task, 'steps'>]-?: true } = {
+  id: true,
+  type: true,
+  state: true,
+  targetKind: true,
+  retryOf: true,
+  targetId: true,
+  targetName: true,
+  params: true,
+  result: true,
+  error: true,
+  errorCode: true,
+  rollbackCompleted: true,
+  phases: true,
+  createdAt: true,
+  startedAt: true,
+  finishedAt: true,
+  cancelRequestedAt: true,
+  progress: true,
+};
+
+/** Every key of a task as a task command prints it (GET /api/tasks/{id}: with its steps). */
+const TASK_FIELDS = listFields<Task>({ ...TASK_LIST_KEYS, steps: true }, []).fields;
 
 /** The help of a task command's --no-wait and --json. */
 export const WAIT_HELP = 'print the task id and return at once instead of following the task';
@@ -35,7 +62,7 @@ export async function finishTaskCommand(
   options: TaskStartOptions,
 ): Promise<number> {
   if (!options.wait) {
-    if (options.json) ctx.json(started);
+    if (options.json) ctx.printData(started);
     else ctx.out(started.id);
     return ExitCode.Ok;
   }
@@ -61,7 +88,7 @@ export async function finishTaskCommand(
     throw error;
   }
   reporter.finish();
-  if (options.json) ctx.json(final);
+  if (options.json) ctx.printData(final);
   else printOutcome(ctx, final);
   return exitCodeFor(final);
 }
@@ -185,6 +212,8 @@ export async function runTaskCommand(
   start: (client: ApiClient) => Promise<Task>,
   afterSuccess?: (task: Task) => void,
 ): Promise<void> {
+  // A mistyped --fields is said before the task starts, not after it has run for an hour.
+  if (ctx.output.fields) checkFields(ctx.output.fields, TASK_FIELDS);
   const started = await start(client);
   ctx.exitCode = await finishTaskCommand(ctx, client, started, options);
   if (ctx.exitCode === 0 && options.wait && !options.json && afterSuccess) {

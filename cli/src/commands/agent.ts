@@ -161,7 +161,7 @@ export function registerAgentCommands(program: Command, ctx: CliContext): void {
         throw agentError(error) ?? error;
       }
       if (options.json) {
-        ctx.json({ serverName: running.serverName, serverId: running.serverId });
+        ctx.printData({ serverName: running.serverName, serverId: running.serverId });
       } else {
         ctx.out(`Berth agent is running for server ${running.serverName} (${running.serverId}).`);
         ctx.out('Press Ctrl-C to stop.');

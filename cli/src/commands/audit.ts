@@ -38,7 +38,7 @@ export function registerAuditCommands(program: Command, ctx: CliContext): void {
           target: options.target,
           limit: options.limit,
         });
-        if (options.json) return ctx.json(events);
+        if (options.json) return ctx.printData(events);
         if (events.length === 0) {
           ctx.out('No changes recorded' + (options.since || options.target ? ' that match.' : ' yet.'));
           return;

@@ -88,7 +88,7 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
         throw usageError('say what to set: --schedule, --window, --verify, --offsite or a --keep-* option');
       }
       const saved = await (await ctx.client(command)).putBackupPolicy(scope, body);
-      if (options.json) return ctx.json(saved);
+      if (options.json) return ctx.printData(saved);
       ctx.out(`Backup policy of ${describeScope(saved)} set: ${summary(saved)}.`);
     });
 
@@ -105,7 +105,7 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
       const client = await ctx.client(command);
       if (scope.scope === 'site') {
         const schedule = await client.siteBackupSchedule(scope.target);
-        if (options.json) return ctx.json(schedule);
+        if (options.json) return ctx.printData(schedule);
         const applied = schedule.policy;
         const last = schedule.lastFiring;
         ctx.out(
@@ -126,7 +126,7 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
         return;
       }
       const shown = await client.getBackupPolicy(scope);
-      if (options.json) return ctx.json(shown);
+      if (options.json) return ctx.printData(shown);
       ctx.out(renderFields([['policy', describeScope(shown)], ...policyFields(shown)]));
     });
 
@@ -136,7 +136,7 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
     .option('--json', 'print the policies as JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
       const policies = await (await ctx.client(command)).listBackupPolicies();
-      if (options.json) return ctx.json(policies);
+      if (options.json) return ctx.printData(policies);
       if (policies.length === 0) {
         ctx.out(
           'No backup policies: no scheduled backups, every backup kept. Set one with: berth backup policy set --schedule "0 2 * * *"',
@@ -208,7 +208,7 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
       const scope = scopeOf(options);
       await (await ctx.client(command)).removeBackupPolicy(scope);
       const removed = scope.scope === 'global' ? 'the global default' : `${scope.scope} ${scope.target}`;
-      if (options.json) return ctx.json({ removed });
+      if (options.json) return ctx.printData({ removed });
       ctx.out(`Backup policy of ${removed} removed.`);
     });
 }
@@ -223,7 +223,7 @@ export function registerStoreCommands(program: Command, ctx: CliContext): void {
     .option('--json', 'print it as JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
       const usage = await (await ctx.client(command)).storeUsage();
-      if (options.json) return ctx.json(usage);
+      if (options.json) return ctx.printData(usage);
       ctx.out(
         renderFields([
           ['total', `${formatBytes(usage.totalBytes)} in ${usage.archives} archives`],
@@ -324,7 +324,7 @@ export function registerStoreCommands(program: Command, ctx: CliContext): void {
           ...(options.region !== undefined ? { region: options.region } : {}),
           ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
         });
-        if (options.json) return ctx.json(added);
+        if (options.json) return ctx.printData(added);
         ctx.out(
           `Off-site target ${added.name} added: ${added.endpoint}, bucket ${added.bucket}${added.prefix ? `, prefix ${added.prefix}` : ''}.`,
         );
@@ -340,7 +340,7 @@ export function registerStoreCommands(program: Command, ctx: CliContext): void {
     .option('--json', 'print them as JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
       const targets = await (await ctx.client(command)).listOffsiteTargets();
-      if (options.json) return ctx.json(targets);
+      if (options.json) return ctx.printData(targets);
       if (targets.length === 0) {
         ctx.out(
           'No off-site targets. Add one with: BERTH_S3_SECRET_ACCESS_KEY=... berth store offsite add NAME --endpoint URL --bucket B --access-key-id ID',
@@ -382,7 +382,7 @@ export function registerStoreCommands(program: Command, ctx: CliContext): void {
     .option('--json', 'print { removed } as JSON')
     .action(async (name: string, options: { json?: boolean }, command: Command) => {
       await (await ctx.client(command)).removeOffsiteTarget(name);
-      if (options.json) return ctx.json({ removed: name });
+      if (options.json) return ctx.printData({ removed: name });
       ctx.out(`Off-site target ${name} removed (its objects stay in the bucket).`);
     });
 

@@ -1,8 +1,27 @@
 import type { Command } from 'commander';
 import { validateName } from '../../../shared/src/validation.js';
+import type { Client } from '../api-types.js';
 import type { CliContext } from '../context.js';
 import { usageError } from '../errors.js';
 import { renderTable } from '../output/table.js';
+import { declareListFields } from '../output/output-options.js';
+import { listFields } from '../output/structured.js';
+import {
+  addPageOptions,
+  hintNextPage,
+  isFiltered,
+  readPages,
+  type ListNoun,
+  type PageOptions,
+} from '../paging.js';
+
+const CLIENTS: ListNoun = { one: 'client', many: 'clients' };
+
+const CLIENT_FIELDS = listFields<Client>({ id: true, name: true, email: true, createdAt: true }, [
+  'name',
+  'email',
+  'createdAt',
+]);
 
 export function registerClientCommands(program: Command, ctx: CliContext): void {
   const client = program.command('client').description('Clients: the owners of sites');
@@ -18,20 +37,31 @@ export function registerClientCommands(program: Command, ctx: CliContext): void 
       if (!checked.ok) throw usageError(checked.failure.message);
       const api = await ctx.client(command);
       const created = await api.createClient({ name, email: options.email });
-      if (options.json) return ctx.json(created);
+      if (options.json) return ctx.printData(created);
       ctx.out(`Client ${created.name} added (id ${created.id}).`);
     });
 
-  client
+  const list = client
     .command('list')
-    .description('List clients')
+    .description(
+      'List clients in name order, a page at a time (--limit, default 100; --all for every page), or those ' +
+        'whose name contains a piece of text',
+    );
+  addPageOptions(list, CLIENTS)
+    .option('--search <text>', 'only clients whose name contains this')
     .option('--json', 'print the clients as JSON')
-    .action(async (options: { json?: boolean }, command: Command) => {
+    .action(async (options: PageOptions & { search?: string; json?: boolean }, command: Command) => {
+      const filters = options.search ? { q: options.search } : {};
       const api = await ctx.client(command);
-      const clients = await api.listClients();
-      if (options.json) return ctx.json(clients);
+      const { items: clients, next } = await readPages(options, (page) =>
+        api.pageClients({ ...page, ...filters }),
+      );
+      hintNextPage(ctx, CLIENTS, next);
+      if (options.json) return ctx.printData(clients);
       if (clients.length === 0) {
-        ctx.out('No clients yet. Add one with: berth client add NAME');
+        ctx.out(
+          isFiltered(filters) ? 'No client matches.' : 'No clients yet. Add one with: berth client add NAME',
+        );
         return;
       }
       ctx.out(
@@ -41,6 +71,7 @@ export function registerClientCommands(program: Command, ctx: CliContext): void 
         ),
       );
     });
+  declareListFields(list, CLIENT_FIELDS);
 
   client
     .command('token')
@@ -50,7 +81,7 @@ export function registerClientCommands(program: Command, ctx: CliContext): void 
     .action(async (name: string, options: { json?: boolean }, command: Command) => {
       const api = await ctx.client(command);
       const issued = await api.issueClientToken(name);
-      if (options.json) return ctx.json(issued);
+      if (options.json) return ctx.printData(issued);
       ctx.out(issued.token);
     });
 }

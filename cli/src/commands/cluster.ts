@@ -4,7 +4,7 @@ import type { Cluster } from '../api-types.js';
 import type { CliContext } from '../context.js';
 import { usageError } from '../errors.js';
 import { renderFields, renderTable } from '../output/table.js';
-import { finishTaskCommand, runTaskCommand, VERBOSE_HELP } from '../task-wait.js';
+import { runTaskCommand, VERBOSE_HELP } from '../task-wait.js';
 
 export function registerClusterCommands(program: Command, ctx: CliContext): void {
   const cluster = program
@@ -30,12 +30,15 @@ export function registerClusterCommands(program: Command, ctx: CliContext): void
           .map((server) => server.trim())
           .filter(Boolean);
         if (servers.length === 0) throw usageError('--servers names no server');
-        const client = await ctx.client(command);
-        const { cluster: created, task } = await client.createCluster({ name, servers });
-        if (!options.json) {
-          ctx.out(`Cluster ${created.name} added with ${created.heads.map((head) => head.name).join(', ')}.`);
-        }
-        ctx.exitCode = await finishTaskCommand(ctx, client, task, options);
+        await runTaskCommand(ctx, await ctx.client(command), options, async (client) => {
+          const { cluster: created, task } = await client.createCluster({ name, servers });
+          if (!options.json) {
+            ctx.out(
+              `Cluster ${created.name} added with ${created.heads.map((head) => head.name).join(', ')}.`,
+            );
+          }
+          return task;
+        });
       },
     );
 
@@ -76,7 +79,7 @@ export function registerClusterCommands(program: Command, ctx: CliContext): void
     .option('--json', 'print the clusters as JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
       const clusters = await (await ctx.client(command)).listClusters();
-      if (options.json) return ctx.json(clusters);
+      if (options.json) return ctx.printData(clusters);
       if (clusters.length === 0) {
         ctx.out('No clusters yet. Add one with: berth cluster add NAME --servers web1,web2');
         return;
@@ -106,7 +109,7 @@ export function registerClusterCommands(program: Command, ctx: CliContext): void
     .option('--json', 'print the cluster as JSON')
     .action(async (name: string, options: { json?: boolean }, command: Command) => {
       const found = await (await ctx.client(command)).getCluster(name);
-      if (options.json) return ctx.json(found);
+      if (options.json) return ctx.printData(found);
       printCluster(ctx, found);
     });
 
@@ -120,7 +123,7 @@ export function registerClusterCommands(program: Command, ctx: CliContext): void
     .option('--json', 'print the cluster as JSON')
     .action(async (name: string, server: string, options: { json?: boolean }, command: Command) => {
       const changed = await (await ctx.client(command)).addClusterServer(name, server);
-      if (options.json) return ctx.json(changed);
+      if (options.json) return ctx.printData(changed);
       printCluster(ctx, changed);
     });
 
@@ -132,7 +135,7 @@ export function registerClusterCommands(program: Command, ctx: CliContext): void
     .option('--json', 'print the cluster as JSON')
     .action(async (name: string, server: string, options: { json?: boolean }, command: Command) => {
       const changed = await (await ctx.client(command)).removeClusterServer(name, server);
-      if (options.json) return ctx.json(changed);
+      if (options.json) return ctx.printData(changed);
       printCluster(ctx, changed);
     });
 }

@@ -46,7 +46,7 @@ export function registerCompletionCommand(program: Command, ctx: CliContext): vo
           return;
         }
         const tree = describeCommandTree(program);
-        if (options.json) return ctx.json(tree);
+        if (options.json) return ctx.printData(tree);
         if (!shell) throw usageError('Name the shell: berth completion bash|zsh|fish');
         ctx.io.stdout.write(completionScript(shell, tree));
       },

@@ -96,7 +96,7 @@ export function registerMasterCommands(program: Command, ctx: CliContext): void 
     .action(async (options: { json?: boolean }, command: Command) => {
       const api = await ctx.client(command);
       const masters = await api.listMasters();
-      if (options.json) return ctx.json(masters);
+      if (options.json) return ctx.printData(masters);
       ctx.out(
         renderTable(
           [
@@ -146,7 +146,7 @@ async function startMaster(
       running.adminToken && saveToken
         ? await writeCredentials(ctx.env, { url: running.httpUrl, token: running.adminToken })
         : null;
-    ctx.json({
+    ctx.printData({
       api: running.httpUrl,
       grpcPort: running.grpcPort,
       database: running.database,

@@ -38,7 +38,7 @@ export function registerNotifyCommands(program: Command, ctx: CliContext): void 
           ...(options.events !== undefined ? { events: eventList(options.events) } : {}),
           ...(options.secret !== undefined ? { secret: options.secret } : {}),
         });
-        if (options.json) return ctx.json(target);
+        if (options.json) return ctx.printData(target);
         ctx.out(`Webhook ${target.id} added: ${target.url} (${describeTarget(target)}).`);
         ctx.out(`Signing secret (shown this once): ${target.secret}`);
       },
@@ -64,7 +64,7 @@ export function registerNotifyCommands(program: Command, ctx: CliContext): void 
           ...(options.client !== undefined ? { client: options.client } : {}),
           ...(options.events !== undefined ? { events: eventList(options.events) } : {}),
         });
-        if (options.json) return ctx.json(target);
+        if (options.json) return ctx.printData(target);
         ctx.out(`Email target ${target.id} added: ${target.address} (${describeTarget(target)}).`);
       },
     );
@@ -76,7 +76,7 @@ export function registerNotifyCommands(program: Command, ctx: CliContext): void 
     .action(async (options: { json?: boolean }, command: Command) => {
       const api = await ctx.client(command);
       const targets = await api.listNotificationTargets();
-      if (options.json) return ctx.json(targets);
+      if (options.json) return ctx.printData(targets);
       if (targets.length === 0) {
         ctx.out(
           'No notification targets yet: `berth notify add-webhook URL` or `berth notify add-email ADDRESS`.',
@@ -111,7 +111,7 @@ export function registerNotifyCommands(program: Command, ctx: CliContext): void 
     .action(async (id: string, options: { json?: boolean }, command: Command) => {
       const api = await ctx.client(command);
       await api.removeNotificationTarget(id);
-      if (options.json) return ctx.json({ removed: id });
+      if (options.json) return ctx.printData({ removed: id });
       ctx.out(`Notification target ${id} removed.`);
     });
 
@@ -123,7 +123,7 @@ export function registerNotifyCommands(program: Command, ctx: CliContext): void 
     .action(async (options: { limit?: number; json?: boolean }, command: Command) => {
       const api = await ctx.client(command);
       const deliveries = await api.listNotificationDeliveries(options.limit);
-      if (options.json) return ctx.json(deliveries);
+      if (options.json) return ctx.printData(deliveries);
       if (deliveries.length === 0) {
         ctx.out('Nothing sent yet.');
         return;

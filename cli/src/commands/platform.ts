@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { describeSource } from '../../../shared/src/platform-source.js';
 import type { PlatformDiff, TaskResult } from '../../../shared/src/tasks.js';
 import type { ApiClient } from '../api-client.js';
-import type { Task } from '../api-types.js';
+import type { PageQuery, Platform, PlatformListQuery, Task } from '../api-types.js';
 import { validatePlatformName } from '../../../shared/src/validation.js';
 import { YES_HELP, type CliContext } from '../context.js';
 import { usageError } from '../errors.js';
@@ -10,9 +10,43 @@ import { formatHooks, formatRelative } from '../output/format.js';
 import { renderMigrateSummary } from '../output/migrate-summary.js';
 import { renderFields, renderTable } from '../output/table.js';
 import { positiveInteger } from '../parsers.js';
+import {
+  addPageOptions,
+  hintNextPage,
+  isFiltered,
+  readPages,
+  type ListNoun,
+  type PageOptions,
+} from '../paging.js';
+import { declareListFields } from '../output/output-options.js';
+import { listFields } from '../output/structured.js';
 import { readSecretFile } from '../secret-file.js';
-import { finishTaskCommand, runTaskCommand, VERBOSE_HELP } from '../task-wait.js';
+import { runTaskCommand, VERBOSE_HELP } from '../task-wait.js';
 import { describeDeployHooks } from '../../../shared/src/deploy-hooks.js';
+
+const PLATFORMS: ListNoun = { one: 'platform', many: 'platforms' };
+
+const PLATFORM_FIELDS = listFields<Platform>(
+  {
+    id: true,
+    name: true,
+    serverId: true,
+    serverName: true,
+    cluster: true,
+    path: true,
+    docroot: true,
+    coreVersion: true,
+    status: true,
+    locked: true,
+    verifiedAt: true,
+    createdAt: true,
+    source: true,
+    commit: true,
+    deployKey: true,
+    deployHooks: true,
+  },
+  ['name', 'serverName', 'coreVersion', 'status', 'locked', 'verifiedAt'],
+);
 
 export function registerPlatformCommands(program: Command, ctx: CliContext): void {
   const platform = program
@@ -49,14 +83,15 @@ export function registerPlatformCommands(program: Command, ctx: CliContext): voi
         if ((options.server === undefined) === (options.cluster === undefined)) {
           throw usageError('say where the codebase is: --server or --cluster (one of them)');
         }
-        const client = await ctx.client(command);
-        const created = await client.createPlatform({
-          name,
-          ...(options.server === undefined ? {} : { server: options.server }),
-          ...(options.cluster === undefined ? {} : { cluster: options.cluster }),
-          path: options.path,
+        await runTaskCommand(ctx, await ctx.client(command), options, async (client) => {
+          const created = await client.createPlatform({
+            name,
+            ...(options.server === undefined ? {} : { server: options.server }),
+            ...(options.cluster === undefined ? {} : { cluster: options.cluster }),
+            path: options.path,
+          });
+          return created.task;
         });
-        ctx.exitCode = await finishTaskCommand(ctx, client, created.task, options);
       },
     );
 
@@ -294,8 +329,7 @@ export function registerPlatformCommands(program: Command, ctx: CliContext): voi
     .option('--verbose', VERBOSE_HELP)
     .option('--json', 'print the task as JSON (the final task unless --no-wait)')
     .action(async (name: string, options: { wait: boolean; json?: boolean }, command: Command) => {
-      const client = await ctx.client(command);
-      ctx.exitCode = await finishTaskCommand(ctx, client, await client.verifyPlatform(name), options);
+      await runTaskCommand(ctx, await ctx.client(command), options, (client) => client.verifyPlatform(name));
     });
 
   platform
@@ -308,7 +342,7 @@ export function registerPlatformCommands(program: Command, ctx: CliContext): voi
     .action(async (name: string, options: { json?: boolean }, command: Command) => {
       const client = await ctx.client(command);
       const locked = await client.lockPlatform(name);
-      if (options.json) return ctx.json(locked);
+      if (options.json) return ctx.printData(locked);
       ctx.out(
         `Platform ${locked.name} is locked: it takes no new sites. Undo with: berth platform unlock ${locked.name}`,
       );
@@ -326,7 +360,7 @@ export function registerPlatformCommands(program: Command, ctx: CliContext): voi
     .action(async (name: string, hooks: string[], options: { json?: boolean }, command: Command) => {
       const client = await ctx.client(command);
       const updated = await client.setPlatformHooks(name, hooks);
-      if (options.json) return ctx.json(updated);
+      if (options.json) return ctx.printData(updated);
       ctx.out(`Platform ${updated.name}: ${formatHooks(updated.deployHooks)}`);
     });
 
@@ -338,7 +372,7 @@ export function registerPlatformCommands(program: Command, ctx: CliContext): voi
     .action(async (name: string, options: { json?: boolean }, command: Command) => {
       const client = await ctx.client(command);
       const unlocked = await client.unlockPlatform(name);
-      if (options.json) return ctx.json(unlocked);
+      if (options.json) return ctx.printData(unlocked);
       ctx.out(`Platform ${unlocked.name} is unlocked: it takes new sites.`);
     });
 
@@ -355,45 +389,70 @@ export function registerPlatformCommands(program: Command, ctx: CliContext): voi
       await ctx.confirm(`Remove platform ${name} from the registry, with its recorded packages`, options);
       const client = await ctx.client(command);
       const result = await client.deletePlatform(name);
-      if (options.json) return ctx.json(result);
+      if (options.json) return ctx.printData(result);
       ctx.out(`Platform ${result.deleted.name} deleted from the registry.`);
       ctx.out(
         `Its codebase is still at ${result.deleted.path} on ${result.deleted.serverName}: remove it there if you no longer need it.`,
       );
     });
 
-  platform
+  const list = platform
     .command('list')
-    .description('List platforms')
+    .description(
+      'List platforms in name order, a page at a time (--limit, default 100; --all for every page), filtered by ' +
+        'server, status or a piece of the name',
+    );
+  addPageOptions(list, PLATFORMS)
+    .option('--server <name>', 'only platforms on this server (its name or id)')
+    .option('--status <status>', 'only platforms in this state (e.g. verified, failed, building)')
+    .option('--search <text>', 'only platforms whose name contains this')
     .option('--json', 'print the platforms as JSON')
-    .action(async (options: { json?: boolean }, command: Command) => {
-      const client = await ctx.client(command);
-      const platforms = await client.listPlatforms();
-      if (options.json) return ctx.json(platforms);
-      if (platforms.length === 0) {
-        ctx.out('No platforms yet. Add one with: berth platform add NAME --server SERVER');
-        return;
-      }
-      const now = ctx.now();
-      ctx.out(
-        renderTable(
-          [
-            { header: 'NAME' },
-            { header: 'SERVER' },
-            { header: 'CORE' },
-            { header: 'STATUS' },
-            { header: 'VERIFIED' },
-          ],
-          platforms.map((item) => [
-            item.name,
-            item.serverName,
-            item.coreVersion ?? '-',
-            item.locked ? `${item.status} (locked)` : item.status,
-            formatRelative(item.verifiedAt, now),
-          ]),
-        ),
-      );
-    });
+    .action(
+      async (
+        options: PageOptions & { server?: string; status?: string; search?: string; json?: boolean },
+        command: Command,
+      ) => {
+        const filters: Omit<PlatformListQuery, keyof PageQuery> = {
+          ...(options.server ? { server: options.server } : {}),
+          ...(options.status ? { status: options.status } : {}),
+          ...(options.search ? { q: options.search } : {}),
+        };
+        const client = await ctx.client(command);
+        const { items: platforms, next } = await readPages(options, (page) =>
+          client.pagePlatforms({ ...page, ...filters }),
+        );
+        hintNextPage(ctx, PLATFORMS, next);
+        if (options.json) return ctx.printData(platforms);
+        if (platforms.length === 0) {
+          ctx.out(
+            isFiltered(filters)
+              ? 'No platform matches.'
+              : 'No platforms yet. Add one with: berth platform add NAME --server SERVER',
+          );
+          return;
+        }
+        const now = ctx.now();
+        ctx.out(
+          renderTable(
+            [
+              { header: 'NAME' },
+              { header: 'SERVER' },
+              { header: 'CORE' },
+              { header: 'STATUS' },
+              { header: 'VERIFIED' },
+            ],
+            platforms.map((item) => [
+              item.name,
+              item.serverName,
+              item.coreVersion ?? '-',
+              item.locked ? `${item.status} (locked)` : item.status,
+              formatRelative(item.verifiedAt, now),
+            ]),
+          ),
+        );
+      },
+    );
+  declareListFields(list, PLATFORM_FIELDS);
 
   platform
     .command('show')
@@ -403,7 +462,7 @@ export function registerPlatformCommands(program: Command, ctx: CliContext): voi
     .action(async (name: string, options: { json?: boolean }, command: Command) => {
       const client = await ctx.client(command);
       const found = await client.getPlatform(name);
-      if (options.json) return ctx.json(found);
+      if (options.json) return ctx.printData(found);
       ctx.out(
         renderFields([
           ['name', found.name],

@@ -42,7 +42,7 @@ export function registerProjectCommands(program: Command, ctx: CliContext): void
           ...(options.client !== undefined ? { client: options.client } : {}),
           ...(options.sanitize !== undefined ? { sanitize: options.sanitize } : {}),
         });
-        if (options.json) return ctx.json(created);
+        if (options.json) return ctx.printData(created);
         ctx.out(
           `Project ${created.name} added. Add its environments with: berth env add ${created.name} ENV --site DOMAIN`,
         );
@@ -55,7 +55,7 @@ export function registerProjectCommands(program: Command, ctx: CliContext): void
     .option('--json', 'print the projects as JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
       const projects = await (await ctx.client(command)).listProjects();
-      if (options.json) return ctx.json(projects);
+      if (options.json) return ctx.printData(projects);
       if (projects.length === 0) {
         ctx.out('No projects yet. Add one with: berth project add NAME');
         return;
@@ -79,7 +79,7 @@ export function registerProjectCommands(program: Command, ctx: CliContext): void
     .option('--json', 'print the project as JSON')
     .action(async (name: string, options: { json?: boolean }, command: Command) => {
       const found = await (await ctx.client(command)).getProject(name);
-      if (options.json) return ctx.json(found);
+      if (options.json) return ctx.printData(found);
       ctx.out(renderProject(found, ctx.now()));
     });
 
@@ -91,7 +91,7 @@ export function registerProjectCommands(program: Command, ctx: CliContext): void
     .option('--json', 'print the project as JSON')
     .action(async (name: string, sanitize: string, options: { json?: boolean }, command: Command) => {
       const updated = await (await ctx.client(command)).setProjectSanitize(name, sanitize);
-      if (options.json) return ctx.json(updated);
+      if (options.json) return ctx.printData(updated);
       ctx.out(`Project ${updated.name}: a copy synced down is scrubbed with drush ${updated.sanitize}`);
     });
 
@@ -102,7 +102,7 @@ export function registerProjectCommands(program: Command, ctx: CliContext): void
     .option('--json', 'print { removed } as JSON')
     .action(async (name: string, options: { json?: boolean }, command: Command) => {
       const removed = await (await ctx.client(command)).deleteProject(name);
-      if (options.json) return ctx.json(removed);
+      if (options.json) return ctx.printData(removed);
       ctx.out(`Project ${removed.removed} removed; its sites are untouched.`);
     });
 
@@ -124,7 +124,7 @@ export function registerProjectCommands(program: Command, ctx: CliContext): void
         const updated = await (
           await ctx.client(command)
         ).addEnvironment(name, { name: envName, site: options.site });
-        if (options.json) return ctx.json(updated);
+        if (options.json) return ctx.printData(updated);
         ctx.out(renderProject(updated, ctx.now()));
       },
     );
@@ -137,7 +137,7 @@ export function registerProjectCommands(program: Command, ctx: CliContext): void
     .option('--json', 'print the project as JSON')
     .action(async (name: string, envName: string, options: { json?: boolean }, command: Command) => {
       const updated = await (await ctx.client(command)).removeEnvironment(name, envName);
-      if (options.json) return ctx.json(updated);
+      if (options.json) return ctx.printData(updated);
       ctx.out(renderProject(updated, ctx.now()));
     });
 

@@ -1,16 +1,58 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { SERVER_ROLES, type ServerRole } from '../../../shared/src/server-roles.js';
 import { validateHostname } from '../../../shared/src/validation.js';
-import type { Enrollment, Server } from '../api-types.js';
+import type { Enrollment, PageQuery, Server, ServerListQuery } from '../api-types.js';
 import type { CliContext } from '../context.js';
 import { usageError } from '../errors.js';
 import { formatRelative } from '../output/format.js';
 import { renderMigrateSummary } from '../output/migrate-summary.js';
 import { indent, renderFields, renderTable } from '../output/table.js';
 import { positiveInteger } from '../parsers.js';
-import { finishTaskCommand, runTaskCommand, VERBOSE_HELP } from '../task-wait.js';
+import {
+  addPageOptions,
+  hintNextPage,
+  isFiltered,
+  readPages,
+  type ListNoun,
+  type PageOptions,
+} from '../paging.js';
+import { declareListFields } from '../output/output-options.js';
+import { listFields } from '../output/structured.js';
+import { runTaskCommand, VERBOSE_HELP } from '../task-wait.js';
 
 const MIB = 1024 * 1024;
 const DEFAULT_TRANSFER_MB = 64;
+
+const SERVERS: ListNoun = { one: 'server', many: 'servers' };
+
+const SERVER_FIELDS = listFields<Server>(
+  {
+    id: true,
+    name: true,
+    slots: true,
+    slotsBusy: true,
+    services: true,
+    roles: true,
+    address: true,
+    connected: true,
+    agentVersion: true,
+    hostname: true,
+    timeZone: true,
+    enrolledAt: true,
+    lastSeenAt: true,
+    verifiedAt: true,
+    createdAt: true,
+  },
+  ['name', 'connected', 'roles', 'address', 'slotsBusy', 'slots', 'agentVersion', 'lastSeenAt', 'verifiedAt'],
+);
+
+interface ServerListOptions extends PageOptions {
+  role?: ServerRole;
+  connected?: boolean;
+  disconnected?: boolean;
+  search?: string;
+  json?: boolean;
+}
 
 export function registerServerCommands(program: Command, ctx: CliContext): void {
   const server = program
@@ -28,7 +70,7 @@ export function registerServerCommands(program: Command, ctx: CliContext): void 
       if (!checked.ok) throw usageError(checked.failure.message);
       const client = await ctx.client(command);
       const created = await client.createServer({ name, slots: options.slots });
-      if (options.json) return ctx.json(created);
+      if (options.json) return ctx.printData(created);
       ctx.out(
         `Server ${created.server.name} added (id ${created.server.id}, ${plural(created.server.slots, 'slot')}).`,
       );
@@ -36,16 +78,38 @@ export function registerServerCommands(program: Command, ctx: CliContext): void 
       printEnrollment(ctx, created.server.name, created.enrollment);
     });
 
-  server
+  const list = server
     .command('list')
-    .description('List servers with their roles (http, db), address, agent connection, slots and services')
+    .description(
+      'List servers in name order with their roles (http, db), address, agent connection, slots and services, ' +
+        'a page at a time (--limit, default 100; --all for every page), filtered by role, connection or name',
+    );
+  addPageOptions(list, SERVERS)
+    .addOption(new Option('--role <role>', 'only servers with this role').choices(SERVER_ROLES))
+    .option('--connected', 'only servers whose agent is connected now')
+    .option('--disconnected', 'only servers whose agent is not connected')
+    .option('--search <text>', 'only servers whose name contains this')
     .option('--json', 'print the servers as JSON')
-    .action(async (options: { json?: boolean }, command: Command) => {
+    .action(async (options: ServerListOptions, command: Command) => {
+      if (options.connected && options.disconnected) {
+        throw usageError('--connected and --disconnected exclude each other: give one of them');
+      }
+      const filters: Omit<ServerListQuery, keyof PageQuery> = {
+        ...(options.role ? { role: options.role } : {}),
+        ...(options.connected ? { connected: 'true' } : {}),
+        ...(options.disconnected ? { connected: 'false' } : {}),
+        ...(options.search ? { q: options.search } : {}),
+      };
       const client = await ctx.client(command);
-      const servers = await client.listServers();
-      if (options.json) return ctx.json(servers);
+      const { items: servers, next } = await readPages(options, (page) =>
+        client.pageServers({ ...page, ...filters }),
+      );
+      hintNextPage(ctx, SERVERS, next);
+      if (options.json) return ctx.printData(servers);
       if (servers.length === 0) {
-        ctx.out('No servers yet. Add one with: berth server add NAME');
+        ctx.out(
+          isFiltered(filters) ? 'No server matches.' : 'No servers yet. Add one with: berth server add NAME',
+        );
         return;
       }
       const now = ctx.now();
@@ -76,6 +140,7 @@ export function registerServerCommands(program: Command, ctx: CliContext): void 
         ),
       );
     });
+  declareListFields(list, SERVER_FIELDS);
 
   server
     .command('show')
@@ -85,7 +150,7 @@ export function registerServerCommands(program: Command, ctx: CliContext): void 
     .action(async (name: string, options: { json?: boolean }, command: Command) => {
       const client = await ctx.client(command);
       const item = await client.getServer(name);
-      if (options.json) return ctx.json(item);
+      if (options.json) return ctx.printData(item);
       printServer(ctx, item);
     });
 
@@ -97,9 +162,7 @@ export function registerServerCommands(program: Command, ctx: CliContext): void 
     .option('--verbose', VERBOSE_HELP)
     .option('--json', 'print the task as JSON (the final task unless --no-wait)')
     .action(async (name: string, options: { wait: boolean; json?: boolean }, command: Command) => {
-      const client = await ctx.client(command);
-      const task = await client.verifyServer(name);
-      ctx.exitCode = await finishTaskCommand(ctx, client, task, options);
+      await runTaskCommand(ctx, await ctx.client(command), options, (client) => client.verifyServer(name));
     });
 
   server
@@ -148,7 +211,7 @@ export function registerServerCommands(program: Command, ctx: CliContext): void 
     .action(async (name: string, options: { json?: boolean }, command: Command) => {
       const client = await ctx.client(command);
       const enrollment = await client.createEnrollmentToken(name);
-      if (options.json) return ctx.json(enrollment);
+      if (options.json) return ctx.printData(enrollment);
       printEnrollment(ctx, name, enrollment);
     });
 
@@ -164,14 +227,10 @@ export function registerServerCommands(program: Command, ctx: CliContext): void 
     .option('--json', 'print the task as JSON (the final task unless --no-wait)')
     .action(
       async (name: string, options: { mb?: number; wait: boolean; json?: boolean }, command: Command) => {
-        const client = await ctx.client(command);
         const bytes = (options.mb ?? DEFAULT_TRANSFER_MB) * MIB;
-        const task = await client.createTask({
-          type: 'server.transfer-check',
-          server: name,
-          params: { bytes },
-        });
-        ctx.exitCode = await finishTaskCommand(ctx, client, task, options);
+        await runTaskCommand(ctx, await ctx.client(command), options, (client) =>
+          client.createTask({ type: 'server.transfer-check', server: name, params: { bytes } }),
+        );
       },
     );
 }

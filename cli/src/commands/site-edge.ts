@@ -33,7 +33,8 @@ export function registerSiteEdgeCommands(site: Command, ctx: CliContext, helpers
     .command('alias')
     .description(
       "A site's other names (www. and others): each served by the site or answered with a 301 to its domain; " +
-        'in its vhost, its trusted host patterns and its certificate',
+        'in its vhost, its trusted host patterns and its certificate. (Drush alias files are another thing: ' +
+        'berth site aliases.)',
     );
   alias
     .command('add')
@@ -88,7 +89,7 @@ export function registerSiteEdgeCommands(site: Command, ctx: CliContext, helpers
     .action(async (domain: string, options: { json?: boolean }, command: Command) => {
       hostname('domain', domain);
       const edge = await (await ctx.client(command)).getSiteEdge(domain);
-      if (options.json) return ctx.json({ aliases: edge.aliases, redirects: edge.redirects });
+      if (options.json) return ctx.printData({ aliases: edge.aliases, redirects: edge.redirects });
       const rows = [
         ...edge.aliases.map((name) => [name, 'served']),
         ...edge.redirects.map((name) => [name, `301 to ${domain}`]),
@@ -144,7 +145,7 @@ export function registerSiteEdgeCommands(site: Command, ctx: CliContext, helpers
         if (options.hsts && !options.redirect) throw usageError('--hsts needs --redirect');
         if (chosen.length === 0) {
           const edge = await (await ctx.client(command)).getSiteEdge(domain);
-          if (options.json) return ctx.json({ https: edge.https, certificates: edge.certificates });
+          if (options.json) return ctx.printData({ https: edge.https, certificates: edge.certificates });
           ctx.out(httpsText(edge, ctx.now()));
           return;
         }
@@ -207,7 +208,7 @@ export function registerSiteEdgeCommands(site: Command, ctx: CliContext, helpers
         for (const key of options.unset ?? []) settings[key] = null;
         if (Object.keys(settings).length === 0) {
           const edge = await (await ctx.client(command)).getSiteEdge(domain);
-          if (options.json) return ctx.json(edge.pool);
+          if (options.json) return ctx.printData(edge.pool);
           if (!edge.pool)
             return ctx.out(`${domain} runs in its server's shared PHP pool: verify it to give it its own`);
           ctx.out(`${domain} runs PHP as ${edge.pool.user} (uid ${edge.pool.uid})`);

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { validateHostname, validateName, validateSiteDomain } from '../../../shared/src/validation.js';
 import type { ApiClient } from '../api-client.js';
-import type { Backup, Site, SiteCron, SiteDeployHooks, SiteQuery, Task } from '../api-types.js';
+import type { Backup, BackupPage, Site, SiteCron, SiteDeployHooks, SiteQuery, Task } from '../api-types.js';
 import { YES_HELP, type CliContext } from '../context.js';
 import {
   aliasNameForDomain,
@@ -14,22 +14,69 @@ import {
 } from '../drush-alias.js';
 import { usageError } from '../errors.js';
 import { edgeFields, registerSiteEdgeCommands } from './site-edge.js';
+import { writeEveryAlias } from './site-aliases.js';
 import { readSecretFile } from '../secret-file.js';
 import { formatBytes, formatDuration, formatHooks, formatRelative } from '../output/format.js';
 import { downloadBackup } from '../backup-download.js';
 import { renderFields, renderTable } from '../output/table.js';
 import { JSON_HELP, runTaskCommand, VERBOSE_HELP, WAIT_HELP, type TaskStartOptions } from '../task-wait.js';
-import { positiveInteger, wholeNumber } from '../parsers.js';
+import { wholeNumber } from '../parsers.js';
+import {
+  addPageOptions,
+  hintNextPage,
+  isFiltered,
+  readPages,
+  type ListNoun,
+  type PageOptions,
+} from '../paging.js';
+import { declareListFields } from '../output/output-options.js';
+import { listFields } from '../output/structured.js';
 import { SITE_STATUSES } from '../../../shared/src/site-status.js';
 import { describeDeployHooks } from '../../../shared/src/deploy-hooks.js';
 import { MIGRATE_STRATEGIES } from '../../../shared/src/tasks.js';
 
 type WaitOptions = TaskStartOptions;
 
-interface SiteListOptions {
-  limit?: number;
-  all?: boolean;
-  cursor?: string;
+const SITES: ListNoun = { one: 'site', many: 'sites' };
+const BACKUPS: ListNoun = { one: 'backup', many: 'backups' };
+
+/** A site in a list: without what only GET /api/sites/{domain} has. */
+const SITE_FIELDS = listFields<Omit<Site, 'cron' | 'deployHooks' | 'edge'>>(
+  {
+    id: true,
+    domain: true,
+    status: true,
+    platform: true,
+    client: true,
+    dbServer: true,
+    profile: true,
+    url: true,
+    verifiedAt: true,
+    createdAt: true,
+    actions: true,
+    code: true,
+  },
+  ['domain', 'status', 'platform', 'client', 'verifiedAt'],
+);
+
+const BACKUP_FIELDS = listFields<Backup>(
+  {
+    id: true,
+    archiveId: true,
+    databaseArchiveId: true,
+    bytes: true,
+    domain: true,
+    reason: true,
+    createdAt: true,
+    manifest: true,
+    verifiedAt: true,
+    verifyFailedAt: true,
+    offsite: true,
+  },
+  ['id', 'reason', 'createdAt', 'bytes', 'verifiedAt', 'verifyFailedAt', 'offsite'],
+);
+
+interface SiteListOptions extends PageOptions {
   status?: string;
   platform?: string;
   server?: string;
@@ -244,15 +291,13 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
       },
     );
 
-  site
+  const list = site
     .command('list')
     .description(
       'List sites in domain order, a page at a time (--limit, default 100; --all for every page), filtered by ' +
         'status, platform, server, client or a piece of the domain',
-    )
-    .option('--limit <n>', 'sites per page, 1-500 (default 100)', positiveInteger)
-    .option('--all', 'every site, page after page')
-    .option('--cursor <cursor>', 'start at this page (the cursor a previous list printed)')
+    );
+  addPageOptions(list, SITES)
     .option('--status <status>', `only sites in this state (${SITE_STATUSES.join(', ')})`)
     .option('--platform <name>', 'only sites on this platform')
     .option('--server <name>', 'only sites on this server (its web server or its database server)')
@@ -260,31 +305,22 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
     .option('--search <text>', 'only sites whose domain contains this')
     .option('--json', 'print the sites as JSON')
     .action(async (options: SiteListOptions, command: Command) => {
-      const client = await ctx.client(command);
-      const query: SiteQuery = {
-        limit: options.all ? 500 : (options.limit ?? 100),
-        ...(options.cursor ? { cursor: options.cursor } : {}),
+      const filters: SiteQuery = {
         ...(options.status ? { status: options.status } : {}),
         ...(options.platform ? { platform: options.platform } : {}),
         ...(options.server ? { server: options.server } : {}),
         ...(options.client ? { client: options.client } : {}),
         ...(options.search ? { q: options.search } : {}),
       };
-      const sites: Site[] = [];
-      let next: string | null = null;
-      do {
-        const page = await client.pageSites(next ? { ...query, cursor: next } : query);
-        sites.push(...page.items);
-        next = page.next;
-      } while (options.all && next);
-      if (next) {
-        ctx.err(`More sites after these: --all lists every one, or --cursor ${next} the next page.`);
-      }
-      if (options.json) return ctx.json(sites);
+      const client = await ctx.client(command);
+      const { items: sites, next } = await readPages(options, (page) =>
+        client.pageSites({ ...page, ...filters }),
+      );
+      hintNextPage(ctx, SITES, next);
+      if (options.json) return ctx.printData(sites);
       if (sites.length === 0) {
-        const filtered = Object.keys(query).some((key) => key !== 'limit' && key !== 'cursor');
         ctx.out(
-          filtered
+          isFiltered(filters)
             ? 'No site matches.'
             : 'No sites yet. Install one with: berth site install DOMAIN --platform PLATFORM',
         );
@@ -310,6 +346,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
         ),
       );
     });
+  declareListFields(list, SITE_FIELDS);
 
   site
     .command('show')
@@ -319,7 +356,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
     .action(async (domain: string, options: { json?: boolean }, command: Command) => {
       const client = await ctx.client(command);
       const found = await client.getSite(domain);
-      if (options.json) return ctx.json(found);
+      if (options.json) return ctx.printData(found);
       ctx.out(
         renderFields([
           ['domain', found.domain],
@@ -421,7 +458,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
         const set = await (
           await ctx.client(command)
         ).setSiteHooks(domain, options.platformHooks ? null : hooks);
-        if (options.json) return ctx.json(set);
+        if (options.json) return ctx.printData(set);
         ctx.out(`${domain}: ${siteHooksText(set)}`);
       },
     );
@@ -447,7 +484,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
         return;
       }
       const cron = await (await ctx.client(command)).setSiteCron(domain, options.every);
-      if (options.json) return ctx.json(cron);
+      if (options.json) return ctx.printData(cron);
       ctx.out(`${domain}: cron ${cronText(cron, ctx.now())}`);
     });
 
@@ -496,16 +533,22 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
       });
   }
 
-  site
+  const backups = site
     .command('backups')
-    .description("List a site's backups, newest first")
-    .argument('<domain>', 'the domain (also of a deleted site: its last backup is kept)')
+    .description(
+      "List a site's backups, newest first, a page at a time (--limit, default 100; --all for every page)",
+    )
+    .argument('<domain>', 'the domain (also of a deleted site: its last backup is kept)');
+  addPageOptions(backups, BACKUPS)
     .option('--json', 'print the backups as JSON')
-    .action(async (domain: string, options: { json?: boolean }, command: Command) => {
+    .action(async (domain: string, options: PageOptions & { json?: boolean }, command: Command) => {
       const client = await ctx.client(command);
-      const backups = await client.listBackups(domain);
-      if (options.json) return ctx.json(backups);
-      if (backups.length === 0) {
+      const { items, next, first } = await readPages(options, (page) => client.pageBackups(domain, page));
+      // Older masters send no total.
+      const total = first.total as BackupPage['total'] | undefined;
+      hintNextPage(ctx, BACKUPS, next, total ? ` (${total.count} in all, ${formatBytes(total.bytes)})` : '');
+      if (options.json) return ctx.printData(items);
+      if (items.length === 0) {
         ctx.out(`No backups of ${domain}.`);
         return;
       }
@@ -519,7 +562,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
             { header: 'RESTORE TEST' },
             { header: 'OFF-SITE' },
           ],
-          backups.map((item) => [
+          items.map((item) => [
             item.id,
             item.reason,
             formatRelative(item.createdAt, ctx.now()),
@@ -530,6 +573,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
         ),
       );
     });
+  declareListFields(backups, BACKUP_FIELDS);
 
   site
     .command('restore')
@@ -605,7 +649,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
           const check = await client.migrateCheck(domain, options.platform);
           // Errors mean the migrate would be refused: exit 1, with --json as without.
           ctx.exitCode = check.errors > 0 ? 1 : 0;
-          if (options.json) return ctx.json(check);
+          if (options.json) return ctx.printData(check);
           ctx.out(
             renderTable(
               [
@@ -739,18 +783,36 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
   site
     .command('aliases')
     .description(
-      "Write a Drush site alias file (<name>.site.yml) for the site, for the operator's own drush: the " +
-        "platform's docroot, the site's URI, the web server to ssh to and the platform's drush",
+      "Write Drush site alias files (<name>.site.yml) for the operator's own drush, for one site or with --all " +
+        "for every site (or a client's): the platform's docroot, the site's URI, the web server to ssh to and " +
+        "the platform's drush. (A site's other domain names are another thing: berth site alias.)",
     )
-    .argument('<domain>', 'the domain')
-    .option('--dir <dir>', 'where to write the file (default: ~/.drush/sites)')
-    .option('--name <name>', 'the alias name, used as @name (default: the domain with "-" for dots)')
+    .argument('[domain]', 'the site (or --all)')
+    .option(
+      '--all',
+      "every site, or with --client a client's, read 500 a page: a file per site (or --one-file); an existing " +
+        "file is merged: only Berth's environment in it is replaced, its other environments and keys stay",
+    )
+    .option('--client <name>', "with --all: only this client's sites")
+    .option(
+      '--one-file <name>',
+      'with --all: one file <name>.site.yml with an environment per site, named as its own file would be ' +
+        '(drush @<name>.<site>)',
+    )
+    .option('--dir <dir>', 'where to write the files (default: ~/.drush/sites)')
+    .option(
+      '--name <name>',
+      'one site: the alias name, used as @name (default: the domain with "-" for dots)',
+    )
     .option('--environment <name>', 'the environment key in the file, used as @name.environment', 'live')
     .option('--user <user>', 'the ssh user on the web server (default: none, so ssh uses ~/.ssh/config)')
-    .option('--host <host>', "the web server's address for ssh (default: its server name in Berth)")
-    .option('--local', 'the site runs on this machine: no host or user, drush runs the platform locally')
-    .option('--force', 'replace the file if it exists')
-    .option('--json', 'print { path, name, alias, environment } as JSON')
+    .option('--host <host>', "one site: the web server's address for ssh (default: its server name in Berth)")
+    .option('--local', 'the sites run on this machine: no host or user, drush runs the platform locally')
+    .option('--force', 'one site: replace its file if it exists')
+    .option(
+      '--json',
+      'print { path, name, alias, environment } as JSON (with --all, a list with each domain)',
+    )
     .addHelpText(
       'after',
       [
@@ -766,12 +828,18 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
         'or pass it each time: drush --alias-path=DIR @name status. Then: drush @name status,',
         'drush @name uli, drush @name updatedb:status. A remote alias needs ssh access to the web server',
         "(as --user, or the user in your ~/.ssh/config) and runs the platform's own vendor/bin/drush there.",
+        '',
+        'With --all, a file that is there already must be YAML with a map at its top level: when one is not',
+        '(or is a symlink), nothing at all is written and the command says which.',
       ].join('\n'),
     )
     .action(
       async (
-        domain: string,
+        domain: string | undefined,
         options: {
+          all?: boolean;
+          client?: string;
+          oneFile?: string;
           dir?: string;
           name?: string;
           environment: string;
@@ -783,18 +851,58 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
         },
         command: Command,
       ) => {
-        domainArgument(domain);
-        const name = checkAliasName('--name', options.name ?? aliasNameForDomain(domain));
         const environmentName = checkAliasName('--environment', options.environment);
         if (options.local && (options.host !== undefined || options.user !== undefined)) {
           throw usageError('--local writes an alias without host and user; leave out --host and --user');
         }
+        if (options.user !== undefined && !/^[a-z_][a-z0-9_.-]{0,31}$/.test(options.user)) {
+          throw usageError(`--user "${options.user}" is not a valid user name`);
+        }
+        if (options.all) {
+          if (domain !== undefined) throw usageError('name a site or give --all, not both');
+          const oneSiteOnly = (['name', 'host', 'force'] as const).filter(
+            (key) => options[key] !== undefined,
+          );
+          if (oneSiteOnly.length > 0) {
+            throw usageError(
+              `--${oneSiteOnly[0]} is for one site; --all names each file after its site and merges what is there`,
+            );
+          }
+          if (options.oneFile !== undefined) {
+            checkAliasName('--one-file', options.oneFile);
+            if (command.getOptionValueSource('environment') === 'cli') {
+              throw usageError(
+                '--one-file makes each site an environment of its own: leave out --environment',
+              );
+            }
+          }
+          const result = await writeEveryAlias(ctx, await ctx.client(command), {
+            ...options,
+            environment: environmentName,
+          });
+          if (options.json) return ctx.printData(result.written);
+          for (const path of new Set(result.written.map((item) => item.path))) ctx.out(path);
+          if (result.deletedSkipped > 0) ctx.err(`${result.deletedSkipped} deleted sites get no alias.`);
+          ctx.err(
+            `${result.written.length} sites in ${result.files} alias files in ${result.directory} ` +
+              `(${result.files - result.updated} new, ${result.updated} merged: their other environments kept).`,
+          );
+          const first = result.written[0];
+          if (first)
+            aliasHint(options.oneFile ? `${first.name}.${first.environment}` : first.name, result.directory);
+          return;
+        }
+        if (domain === undefined) throw usageError('name a site, or give --all for every site');
+        for (const withAll of ['client', 'oneFile'] as const) {
+          if (options[withAll] !== undefined) {
+            throw usageError(`--${withAll === 'oneFile' ? 'one-file' : withAll} goes with --all`);
+          }
+        }
+        domainArgument(domain);
+        const name = checkAliasName('--name', options.name ?? aliasNameForDomain(domain));
         if (options.host !== undefined) {
           const checked = validateHostname('--host', options.host);
           if (!checked.ok) throw usageError(checked.failure.message);
-        }
-        if (options.user !== undefined && !/^[a-z_][a-z0-9_.-]{0,31}$/.test(options.user)) {
-          throw usageError(`--user "${options.user}" is not a valid user name`);
         }
         const written = await writeSiteAlias(await ctx.client(command), domain, {
           ...options,
@@ -802,7 +910,12 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
           environment: environmentName,
         });
         if (options.json)
-          return ctx.json({ path: written.path, name, environment: environmentName, alias: written.alias });
+          return ctx.printData({
+            path: written.path,
+            name,
+            environment: environmentName,
+            alias: written.alias,
+          });
         ctx.out(written.path);
         aliasHint(name, written.directory);
       },
@@ -831,7 +944,7 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
           part: options.database ? 'database' : 'files',
           output: options.output,
         });
-        if (options.json) return ctx.json(saved);
+        if (options.json) return ctx.printData(saved);
         ctx.out(`Saved ${saved.file}: ${formatBytes(saved.bytes)}, sha256 ${saved.sha256} (checked)`);
       },
     );

@@ -1,70 +1,147 @@
 import type { Command } from 'commander';
-import { TASK_STATES } from '../../../shared/src/tasks.js';
-import type { LogLine, Task } from '../api-types.js';
+import { TASK_STATES, TASK_TYPES, type TaskState, type TaskType } from '../../../shared/src/tasks.js';
+import type { LogLine, PageQuery, Task, TaskListQuery } from '../api-types.js';
 import type { CliContext } from '../context.js';
 import { usageError } from '../errors.js';
 import { LOG_PAGE_SIZE, exitCodeFor, formatLogLine } from '../follow.js';
 import { formatDuration, formatRelative, sanitize, taskDuration } from '../output/format.js';
 import { indent, renderFields, renderTable } from '../output/table.js';
-import { positiveInteger } from '../parsers.js';
-import { describeFailure, followWithin, runTaskCommand, VERBOSE_HELP } from '../task-wait.js';
+import { durationMs } from '../parsers.js';
+import {
+  addPageOptions,
+  hintNextPage,
+  isFiltered,
+  readPages,
+  type ListNoun,
+  type PageOptions,
+} from '../paging.js';
+import { declareListFields } from '../output/output-options.js';
+import { listFields } from '../output/structured.js';
+import { describeFailure, followWithin, runTaskCommand, TASK_LIST_KEYS, VERBOSE_HELP } from '../task-wait.js';
+
+const TASKS: ListNoun = { one: 'task', many: 'tasks' };
+
+/** A task in a list: without its steps (only GET /api/tasks/{id} has them). */
+const TASK_FIELDS = listFields<Omit<Task, 'steps'>>(TASK_LIST_KEYS, [
+  'id',
+  'type',
+  'targetName',
+  'state',
+  'createdAt',
+  'startedAt',
+  'finishedAt',
+]);
+
+const LOG_LINE_FIELDS = listFields<LogLine>({ id: true, at: true, stream: true, text: true, stepId: true }, [
+  'at',
+  'stream',
+  'text',
+]);
+
+interface TaskListOptions extends PageOptions {
+  state?: string;
+  type?: string;
+  target?: string;
+  server?: string;
+  since?: string;
+  json?: boolean;
+}
+
+/** The filters of a task list, checked before any request: a known state and type, a time. */
+function taskFilters(options: TaskListOptions, now: number): Omit<TaskListQuery, keyof PageQuery> {
+  if (options.state !== undefined && !(TASK_STATES as readonly string[]).includes(options.state)) {
+    throw usageError(`--state must be one of ${TASK_STATES.join(', ')}; got "${sanitize(options.state)}"`);
+  }
+  if (options.type !== undefined && !(TASK_TYPES as readonly string[]).includes(options.type)) {
+    throw usageError(`--type "${sanitize(options.type)}" is not a task type`, [
+      `The types are: ${TASK_TYPES.join(', ')}`,
+    ]);
+  }
+  return {
+    ...(options.state !== undefined ? { state: options.state as TaskState } : {}),
+    ...(options.type !== undefined ? { type: options.type as TaskType } : {}),
+    ...(options.target ? { target: options.target } : {}),
+    ...(options.server ? { server: options.server } : {}),
+    ...(options.since !== undefined ? { since: sinceTime(options.since, now) } : {}),
+  };
+}
+
+/** --since as ISO 8601: a time as given (a date at least), or a while (90s, 30m, 2h) before now. */
+function sinceTime(value: string, now: number): string {
+  const text = value.trim();
+  if (/^\d+[smh]$/.test(text)) {
+    try {
+      return new Date(now - durationMs(text)).toISOString();
+    } catch {
+      throw usageError(`--since "${text}": a while ago is at least 1s, and not before 1970`);
+    }
+  }
+  const at = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : NaN;
+  if (Number.isNaN(at)) {
+    throw usageError(
+      `--since "${sanitize(value)}" is neither a time nor a while ago: use ISO 8601 (2025-01-31T12:00:00Z) or 90s, 30m, 2h`,
+    );
+  }
+  return new Date(at).toISOString();
+}
 
 export function registerTaskCommands(program: Command, ctx: CliContext): void {
   const task = program.command('task').description('Tasks: operations on servers, platforms and sites');
 
-  task
+  const list = task
     .command('list')
-    .description('List tasks, newest first')
-    .option('--state <state>', `only tasks in this state (${TASK_STATES.join(', ')})`)
-    .option('--type <type>', 'only tasks of this type, e.g. server.verify')
-    .option('--server <name>', 'only tasks on this server')
-    .option('--limit <n>', 'at most this many tasks (the master caps it)', positiveInteger)
-    .option('--json', 'print the tasks as JSON')
-    .action(
-      async (
-        options: { state?: string; type?: string; server?: string; limit?: number; json?: boolean },
-        command: Command,
-      ) => {
-        if (options.state !== undefined && !(TASK_STATES as readonly string[]).includes(options.state)) {
-          throw usageError(
-            `--state must be one of ${TASK_STATES.join(', ')}; got "${sanitize(options.state)}"`,
-          );
-        }
-        const client = await ctx.client(command);
-        const tasks = await client.listTasks({
-          state: options.state,
-          type: options.type,
-          server: options.server,
-          limit: options.limit,
-        });
-        if (options.json) return ctx.json(tasks);
-        if (tasks.length === 0) {
-          ctx.out('No tasks.');
-          return;
-        }
-        const now = ctx.now();
-        ctx.out(
-          renderTable(
-            [
-              { header: 'ID' },
-              { header: 'TYPE' },
-              { header: 'TARGET' },
-              { header: 'STATE' },
-              { header: 'CREATED' },
-              { header: 'DURATION', align: 'right' },
-            ],
-            tasks.map((item) => [
-              item.id,
-              item.type,
-              item.targetName ?? item.targetId ?? '-',
-              stateWithProgress(item),
-              formatRelative(item.createdAt, now),
-              taskDuration(item, now),
-            ]),
-          ),
-        );
-      },
+    .description(
+      'List tasks, newest first, a page at a time (--limit, default 100; --all for every page), filtered by ' +
+        'state, type, target, server or age',
     );
+  addPageOptions(list, TASKS)
+    .option('--state <state>', `only tasks in this state (${TASK_STATES.join(', ')})`)
+    .option('--type <type>', 'only tasks of this type, e.g. server.verify, site.migrate')
+    .option(
+      '--target <name>',
+      "only tasks on this target: a site's domain, a platform's, server's or cluster's name, or an id",
+    )
+    .option('--server <name>', 'only tasks on this server (its name or id)')
+    .option(
+      '--since <time>',
+      'only tasks created at or after this time: ISO 8601 (2025-01-31T12:00:00Z) or a while ago (90s, 30m, 2h)',
+    )
+    .option('--json', 'print the tasks as JSON')
+    .action(async (options: TaskListOptions, command: Command) => {
+      const filters = taskFilters(options, ctx.now());
+      const client = await ctx.client(command);
+      const { items: tasks, next } = await readPages(options, (page) =>
+        client.pageTasks({ ...page, ...filters }),
+      );
+      hintNextPage(ctx, TASKS, next);
+      if (options.json) return ctx.printData(tasks);
+      if (tasks.length === 0) {
+        ctx.out(isFiltered(filters) ? 'No task matches.' : 'No tasks.');
+        return;
+      }
+      const now = ctx.now();
+      ctx.out(
+        renderTable(
+          [
+            { header: 'ID' },
+            { header: 'TYPE' },
+            { header: 'TARGET' },
+            { header: 'STATE' },
+            { header: 'CREATED' },
+            { header: 'DURATION', align: 'right' },
+          ],
+          tasks.map((item) => [
+            item.id,
+            item.type,
+            item.targetName ?? item.targetId ?? '-',
+            stateWithProgress(item),
+            formatRelative(item.createdAt, now),
+            taskDuration(item, now),
+          ]),
+        ),
+      );
+    });
+  declareListFields(list, TASK_FIELDS);
 
   task
     .command('show')
@@ -74,11 +151,11 @@ export function registerTaskCommands(program: Command, ctx: CliContext): void {
     .action(async (id: string, options: { json?: boolean }, command: Command) => {
       const client = await ctx.client(command);
       const item = await client.getTask(id);
-      if (options.json) return ctx.json(item);
+      if (options.json) return ctx.printData(item);
       printTask(ctx, item);
     });
 
-  task
+  const log = task
     .command('log')
     .description("Print a task's log; with --follow, keep printing until the task finishes")
     .argument('<id>', 'task id')
@@ -86,12 +163,22 @@ export function registerTaskCommands(program: Command, ctx: CliContext): void {
       '-f, --follow',
       'wait for new lines until the task finishes; exit 0 if it succeeded, 1 if it failed or was cancelled',
     )
-    .option('--json', 'print each log line as one JSON object per line (NDJSON)')
+    .option(
+      '--json',
+      'print each log line as one JSON object per line (NDJSON); --format yaml: a YAML document per line',
+    )
     .action(async (id: string, options: { follow?: boolean; json?: boolean }, command: Command) => {
+      // A table aligns its columns over every row: it waits for the whole log, which --follow never has.
+      const asTable = ctx.output.format === 'table';
+      if (asTable && options.follow) {
+        throw usageError('--follow prints lines as they come: --format json (NDJSON) or yaml, not table');
+      }
       const client = await ctx.client(command);
+      const collected: LogLine[] = [];
       const print = (lines: LogLine[], current: Task): void => {
         for (const line of lines) {
-          if (options.json) ctx.io.stdout.write(JSON.stringify(line) + '\n');
+          if (asTable) collected.push(line);
+          else if (options.json) ctx.printRecord(line);
           else ctx.out(formatLogLine(line, current));
         }
       };
@@ -104,6 +191,7 @@ export function registerTaskCommands(program: Command, ctx: CliContext): void {
           if (page.lines.length < LOG_PAGE_SIZE) break;
           after = page.next || page.lines[page.lines.length - 1]?.id;
         }
+        if (asTable) ctx.printData(collected);
         return;
       }
       const final = await followWithin(ctx, { client, taskId: id, onLines: print });
@@ -113,6 +201,7 @@ export function registerTaskCommands(program: Command, ctx: CliContext): void {
       }
       ctx.exitCode = exitCodeFor(final);
     });
+  declareListFields(log, LOG_LINE_FIELDS);
 
   task
     .command('retry')
@@ -135,7 +224,7 @@ export function registerTaskCommands(program: Command, ctx: CliContext): void {
     .action(async (id: string, options: { json?: boolean }, command: Command) => {
       const client = await ctx.client(command);
       const item = await client.cancelTask(id);
-      if (options.json) return ctx.json(item);
+      if (options.json) return ctx.printData(item);
       if (item.state === 'queued' || item.state === 'running') {
         ctx.out(`Cancellation of task ${item.id} requested (it is ${item.state}).`);
         ctx.out(`Watch it stop with: berth task log ${item.id} --follow`);

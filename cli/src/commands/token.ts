@@ -17,7 +17,7 @@ export function registerTokenCommands(program: Command, ctx: CliContext): void {
     .action(async (options: { json?: boolean }, command: Command) => {
       const api = await ctx.client(command);
       const tokens = await api.listTokens();
-      if (options.json) return ctx.json(tokens);
+      if (options.json) return ctx.printData(tokens);
       ctx.out(
         renderTable(
           [
@@ -52,7 +52,7 @@ export function registerTokenCommands(program: Command, ctx: CliContext): void {
     .action(async (id: string, options: { json?: boolean }, command: Command) => {
       const api = await ctx.client(command);
       const revoked: ApiToken = await api.revokeToken(id);
-      if (options.json) return ctx.json(revoked);
+      if (options.json) return ctx.printData(revoked);
       ctx.out(`Token ${revoked.name} (${revoked.id}) revoked at ${time(revoked.revokedAt)}.`);
     });
 }

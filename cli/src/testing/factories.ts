@@ -1,5 +1,5 @@
 /** API objects for tests, with overrides: each test says only what matters to it. */
-import type { LogLine, Server, Task, TaskStep } from '../api-types.js';
+import type { Backup, Client, LogLine, Platform, Server, Site, Task, TaskStep } from '../api-types.js';
 
 export function aTask(overrides: Partial<Task> = {}): Task {
   return {
@@ -71,6 +71,77 @@ export function aLogLine(id: number, text: string, overrides: Partial<LogLine> =
     stream: 'stdout',
     text,
     stepId: '6f1c2d3e-0000-4000-8000-0000000000s1',
+    ...overrides,
+  };
+}
+
+export function aSite(overrides: Partial<Site> = {}): Site {
+  const domain = overrides.domain ?? 'a.example';
+  return {
+    id: `6f1c2d3e-0000-4000-8000-${domain
+      .replace(/[^a-z0-9]/g, '')
+      .slice(0, 12)
+      .padEnd(12, '0')}`,
+    domain,
+    status: 'enabled',
+    platform: 'd102',
+    client: null,
+    dbServer: 'db1',
+    profile: 'standard',
+    url: `http://${domain}/`,
+    verifiedAt: null,
+    createdAt: '2025-01-01T10:00:00.000Z',
+    actions: [],
+    code: null,
+    ...overrides,
+  };
+}
+
+export function aPlatform(overrides: Partial<Platform> = {}): Platform {
+  return {
+    id: '6f1c2d3e-0000-4000-8000-0000000000c1',
+    name: 'd102',
+    serverId: '6f1c2d3e-0000-4000-8000-0000000000aa',
+    serverName: 'web1.example.net',
+    cluster: null,
+    path: '/var/berth/platforms/d102',
+    docroot: 'web',
+    coreVersion: '10.2.0',
+    status: 'verified',
+    locked: false,
+    verifiedAt: null,
+    createdAt: '2025-01-01T10:00:00.000Z',
+    source: null,
+    commit: null,
+    deployKey: false,
+    deployHooks: [],
+    ...overrides,
+  };
+}
+
+export function aClient(overrides: Partial<Client> = {}): Client {
+  return {
+    id: '6f1c2d3e-0000-4000-8000-0000000000e1',
+    name: 'acme',
+    email: null,
+    createdAt: '2025-01-01T10:00:00.000Z',
+    ...overrides,
+  };
+}
+
+export function aBackup(overrides: Partial<Backup> = {}): Backup {
+  return {
+    id: '6f1c2d3e-0000-4000-8000-0000000000f1',
+    archiveId: 'archive-1',
+    databaseArchiveId: 'archive-2',
+    bytes: 1024,
+    domain: 'a.example',
+    reason: 'manual',
+    createdAt: '2025-01-01T10:00:00.000Z',
+    manifest: {},
+    verifiedAt: null,
+    verifyFailedAt: null,
+    offsite: [],
     ...overrides,
   };
 }

@@ -85,6 +85,27 @@ export async function startFakeMaster(routes: FakeRoutes): Promise<FakeMaster> {
   };
 }
 
+/**
+ * A paged list as the master serves one (`?limit=&cursor=`, `{ items, next }`): at most `pageSize`
+ * items a page whatever the limit, the cursor being "@" and the index of the page's first item.
+ * `extra` adds to every page (a backup list's totals).
+ */
+export function pagedList(
+  items: readonly unknown[],
+  pageSize: number,
+  extra: Record<string, unknown> = {},
+): (request: RecordedRequest) => FakeReply {
+  return (request) => {
+    const cursor = request.query.get('cursor');
+    const start = cursor === null ? 0 : Number(cursor.slice(1));
+    const count = Math.min(Number(request.query.get('limit') ?? items.length), pageSize);
+    const end = Math.min(start + count, items.length);
+    return {
+      body: { items: items.slice(start, end), next: end < items.length ? `@${end}` : null, ...extra },
+    };
+  };
+}
+
 /** A port nothing listens on: bound once, then released. */
 export async function closedPort(): Promise<number> {
   const server = createServer();
