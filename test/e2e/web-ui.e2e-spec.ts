@@ -1,7 +1,8 @@
+import { PGlite } from '@electric-sql/pglite';
 import { mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page, type Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../shared/src/package-root.js';
 import { startHostingStack, type HostingStack } from '../support/hosting-stack.js';
@@ -31,6 +32,33 @@ interface LogSample {
   state: string;
 }
 
+/**
+ * Each badge on the page, its text's contrast with its background (WCAG's relative luminance; a
+ * badge's colours are opaque hex). A string, for the same reason as LOG_SAMPLER.
+ */
+const BADGE_CONTRAST = `(() => {
+  const rgb = (css) => (css.match(/[\\d.]+/g) || []).slice(0, 3).map(Number);
+  const channel = (c) => { const v = c / 255; return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+  const luminance = (css) => { const [r, g, b] = rgb(css).map(channel); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  return [...document.querySelectorAll('.badge')].map((badge) => {
+    const style = getComputedStyle(badge);
+    const [a, b] = [luminance(style.color), luminance(style.backgroundColor)].sort((x, y) => y - x);
+    return { text: badge.textContent, ratio: (a + 0.05) / (b + 0.05) };
+  });
+})()`;
+
+/** How many sites the scale test puts in the registry. */
+const MANY_SITES = 500;
+/** The inserted site with a task history (25 tasks: more than one page of 20). */
+const BUSY_SITE = 'site0123.example';
+/** The lists whose every request must be a page (a limit), never the whole list. */
+const LIST_PATHS = ['/api/sites', '/api/tasks', '/api/platforms', '/api/servers', '/api/clients'];
+
+function isWholeList(request: Request): boolean {
+  const url = new URL(request.url());
+  return LIST_PATHS.includes(url.pathname) && !url.searchParams.has('limit');
+}
+
 /** What a datetime-local input takes: the local time, to the second (the browser shares our zone). */
 function localDateTime(at: Date): string {
   const pad = (n: number) => String(n).padStart(2, '0');
@@ -43,8 +71,9 @@ function localDateTime(at: Date): string {
 /**
  * The web UI against a real master and agent (nginx, PHP-FPM, MariaDB, fixture platforms), driven
  * in Debian's Chromium: sign in, install a site, its log arriving live, a backup, the migrate
- * dialog's compatibility tables, a client token that sees only its own sites, the audit log, and a
- * failed task retried from its page.
+ * dialog's compatibility tables, a client token that sees only its own sites, the audit log, a
+ * failed task retried from its page; then 500 more sites: searched, paged, the dashboard's requests
+ * counted, the migrate dialog driven by keyboard, a phone's screen.
  */
 describe('web UI', () => {
   let stack: HostingStack;
@@ -97,11 +126,14 @@ describe('web UI', () => {
     await page.goto(stack.master.url);
     await page.getByLabel('API token').fill(token);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Sites' }).waitFor();
+    await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
     return page;
   }
 
   const stateBadge = (page: Page) => page.locator('h1 .badge');
+  /** The nav bar's link to a page. */
+  const nav = (page: Page, name: string) =>
+    page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name, exact: true });
 
   /** From a task page: waits for its end, then follows the link to its site. */
   async function finishTaskAndOpenSite(page: Page, domain: string): Promise<void> {
@@ -130,15 +162,23 @@ describe('web UI', () => {
 
   it('installs a site from the UI with its log live, backs it up, shows the migrate compatibility tables', async () => {
     const page = await signIn(stack.master.token);
-    const servers = page.getByRole('region', { name: 'Servers' });
+    await nav(page, 'Servers').click();
+    const servers = page.getByRole('table', { name: 'Servers' });
     await expect
       .poll(() => servers.getByRole('row', { name: /web1/ }).textContent())
       .toMatch(/^web1.*(?<!dis)connected/);
-    await expect(
-      page.getByRole('region', { name: 'Platforms' }).getByRole('link').allTextContents(),
-    ).resolves.toEqual(['p101', 'p102', 'p103', 'p103m']);
+    await nav(page, 'Platforms').click();
+    const platforms = page.getByRole('table', { name: 'Platforms' });
+    await platforms.waitFor();
+    await expect(platforms.locator('tbody td:first-child').allTextContents()).resolves.toEqual([
+      'p101',
+      'p102',
+      'p103',
+      'p103m',
+    ]);
 
-    // Install from the form; the task page opens at once and shows the log as the steps write it.
+    // Install from the Sites page's form; the task page opens at once and shows the log as the steps write it.
+    await nav(page, 'Sites').click();
     const install = page.getByRole('region', { name: 'Install a site' });
     await install.getByLabel('Domain').fill('ui.example');
     await install.getByLabel('Platform').selectOption('p102');
@@ -234,9 +274,9 @@ describe('web UI', () => {
     await expect(
       missing.getByRole('button', { name: 'Migrate to p103m despite warnings' }).isEnabled(),
     ).resolves.toBe(true);
-    // The overlay is as tall as the viewport: make it tall enough for the whole dialog.
-    const box = await dialog.boundingBox();
-    await page.setViewportSize({ width: 1200, height: Math.ceil((box?.height ?? 900) + 120) });
+    // A modal dialog is at most as tall as the viewport: make it tall enough for the whole dialog.
+    const height = await page.evaluate<number>(`document.querySelector('dialog').scrollHeight`);
+    await page.setViewportSize({ width: 1200, height: height + 120 });
     await page.screenshot({ path: join(SCREENSHOTS, 'migrate-dialog.png') });
     await page.setViewportSize({ width: 1200, height: 900 });
     await dialog.getByRole('button', { name: 'Close' }).click();
@@ -259,16 +299,16 @@ describe('web UI', () => {
       page.getByRole('group', { name: 'Tasks' }).getByRole('button').allTextContents(),
     ).resolves.toEqual(['Enable', 'Delete']);
 
+    await nav(page, 'Sites').click();
+    await page.getByRole('table', { name: 'Sites' }).getByRole('link', { name: 'ui.example' }).waitFor();
     await page.getByRole('link', { name: 'Berth' }).click();
-    await page.getByRole('region', { name: 'Sites' }).getByRole('link', { name: 'ui.example' }).waitFor();
     await expect(
       page
-        .getByRole('region', { name: 'Task queue' })
+        .getByRole('table', { name: 'Latest tasks' })
         .getByRole('row', { name: /site\.backup/ })
         .first()
         .textContent(),
     ).resolves.toMatch(/succeeded/);
-    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard.png'), fullPage: true });
     await page.context().close();
   });
 
@@ -322,16 +362,22 @@ describe('web UI', () => {
     // The UI: no servers or platforms, only its site, and another client's site is not there.
     const page = await signIn(token);
     await expect(page.locator('header.top .who').textContent()).resolves.toMatch(/client acme/);
-    const siteLinks = page.getByRole('region', { name: 'Sites' }).getByRole('link');
+    const latest = page.getByRole('table', { name: 'Latest tasks' });
+    await latest.waitFor();
+    expect(new Set(await latest.locator('tbody td:nth-child(2)').allTextContents())).toEqual(
+      new Set(['acme.example']),
+    );
+    await expect
+      .poll(() => page.getByRole('region', { name: 'Sites' }).locator('.count').textContent())
+      .toBe('1');
+    for (const hosting of ['Servers', 'Platforms', 'Clients']) {
+      expect(await page.getByRole('heading', { name: hosting, exact: true }).count()).toBe(0);
+    }
+    await nav(page, 'Sites').click();
+    const siteLinks = page.getByRole('table', { name: 'Sites' }).getByRole('link');
+    await siteLinks.first().waitFor();
     await expect(siteLinks.allTextContents()).resolves.toEqual(['acme.example']);
-    expect(await page.getByRole('heading', { name: 'Servers' }).count()).toBe(0);
-    expect(await page.getByRole('heading', { name: 'Platforms' }).count()).toBe(0);
     expect(await page.getByRole('heading', { name: 'Install a site' }).count()).toBe(0);
-    const taskTargets = await page
-      .getByRole('region', { name: 'Task queue' })
-      .locator('tbody td:nth-child(2)')
-      .allTextContents();
-    expect(new Set(taskTargets)).toEqual(new Set(['acme.example']));
     await siteLinks.first().click();
     await page
       .getByRole('region', { name: 'Backups' })
@@ -341,22 +387,26 @@ describe('web UI', () => {
     await expect(page.getByRole('alert').textContent()).resolves.toMatch(/globex\.example/);
     expect(await page.getByRole('heading', { name: 'Backups' }).count()).toBe(0);
 
-    // Backups and Audit are an admin's pages: no links to them, and their routes show the dashboard.
-    // Projects are a client's too (its own).
+    // Platforms, servers, clients, backups and audit are an admin's pages: no links to them, and
+    // their routes show the dashboard. Projects are a client's too (its own).
     expect(await page.locator('header.top').getByRole('link').allTextContents()).toEqual([
       'Berth',
+      'Dashboard',
+      'Sites',
+      'Tasks',
       'Projects',
     ]);
     await page.goto(`${stack.master.url}/#/audit`);
-    await page.getByRole('heading', { name: 'Sites' }).waitFor();
+    await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
     expect(await page.getByRole('heading', { name: 'Audit' }).count()).toBe(0);
     await page.context().close();
   });
 
-  it('shows a cluster: on the dashboard, and its page with each head and its agent', async () => {
+  it('shows a cluster: on the servers page, and its page with each head and its agent', async () => {
     await stack.master.api.post('/api/clusters', { name: 'front', servers: ['web1'] });
     const page = await signIn(stack.master.token);
-    const clusters = page.getByRole('region', { name: 'Clusters' });
+    await nav(page, 'Servers').click();
+    const clusters = page.getByRole('table', { name: 'Clusters' });
     await expect.poll(() => clusters.getByRole('link').allTextContents()).toEqual(['front']);
     await clusters.getByRole('link', { name: 'front' }).click();
     await page.waitForURL(/#\/clusters\/front$/);
@@ -528,6 +578,214 @@ describe('web UI', () => {
       page.getByRole('alert').filter({ hasText: 'cannot be retried' }).textContent(),
     ).resolves.toMatch(/a site\.install task cannot be retried/);
     expect(new URL(page.url()).hash).toBe(`#/tasks/${install.id}`);
+    await page.context().close();
+  });
+  /**
+   * 500 sites (and a task history for one of them) written straight into the registry in one
+   * statement: they need no Drupal, only rows. The stack's registry is the master's embedded PGlite
+   * (<data dir>/pgdata), one process's files: the master stops for the insert and starts again on
+   * the same data and ports, and the agent reconnects by itself.
+   */
+  async function insertManySites(): Promise<void> {
+    await stack.master.process.stop();
+    const registry = new PGlite(join(stack.database.dataDir, 'pgdata'));
+    try {
+      await registry.query(
+        `WITH web AS (SELECT id FROM servers WHERE name = 'web1'),
+              bulk AS (
+                INSERT INTO platforms (name, server_id, path, docroot, core_version, status, locked, verified_at)
+                SELECT 'bulk', id, '/srv/bulk', 'web', '10.3.0', 'verified', true, now() FROM web
+                RETURNING id, server_id),
+              sites AS (
+                INSERT INTO sites (domain, platform_id, client_id, db_server_id, db_name, db_user,
+                                   db_password_encrypted, status, verified_at)
+                SELECT 'site' || lpad(n::text, 4, '0') || '.example', bulk.id,
+                       CASE WHEN n % 5 = 0 THEN (SELECT id FROM clients WHERE name = 'acme') END,
+                       bulk.server_id, 'site_' || n, 'u' || n, 'not-a-real-secret',
+                       CASE WHEN n % 50 = 0 THEN 'disabled' ELSE 'enabled' END,
+                       CASE WHEN n % 7 = 0 THEN NULL ELSE now() END
+                  FROM generate_series(1, ${MANY_SITES}) AS n, bulk
+                RETURNING id, domain)
+         INSERT INTO tasks (type, state, target_kind, target_id, target_name, created_at, started_at,
+                            finished_at, error)
+         SELECT CASE WHEN n % 3 = 0 THEN 'site.verify' ELSE 'site.backup' END,
+                CASE WHEN n = 2 THEN 'failed' ELSE 'succeeded' END, 'site', sites.id, sites.domain,
+                now() - n * interval '1 minute', now() - n * interval '1 minute',
+                now() - n * interval '1 minute' + interval '4 seconds',
+                CASE WHEN n = 2 THEN 'the database server went away' END
+           FROM generate_series(1, 25) AS n, sites WHERE sites.domain = '${BUSY_SITE}'`,
+      );
+    } finally {
+      await registry.close();
+    }
+    await stack.master.restart();
+    await expect
+      .poll(
+        async () =>
+          (
+            await stack.master.api.get<{ items: Array<{ connected: boolean }> }>(
+              '/api/servers?q=web1&limit=1',
+            )
+          ).items[0]?.connected,
+        { timeout: 60_000 },
+      )
+      .toBe(true);
+  }
+
+  it('runs an operator at scale: 500 sites searched and paged, a dashboard of constant cost, keyboard and phone', async () => {
+    await insertManySites();
+    const page = await signIn(stack.master.token);
+    const requests: Array<{ at: number; request: Request }> = [];
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname.startsWith('/api/')) requests.push({ at: Date.now(), request });
+    });
+
+    // The dashboard: counts and what needs attention from /api/overview, the latest tasks; one
+    // refresh (what it asks for in one polling interval) is two requests, whatever the sites.
+    const { sites: siteCounts } = await stack.master.api.get<{ sites: { total: number } }>('/api/overview');
+    expect(siteCounts.total).toBeGreaterThan(MANY_SITES);
+    await expect
+      .poll(() => page.getByRole('region', { name: 'Sites' }).locator('.count').textContent())
+      .toBe(String(siteCounts.total));
+    await expect.poll(() => page.title()).toBe('Dashboard — Berth');
+    const attention = await page.getByRole('region', { name: 'Needs attention' }).textContent();
+    // Every 7th inserted site was never verified (the 350th is disabled).
+    const unverified = /Enabled sites not verified for a day\s*(\d+)/.exec(attention ?? '');
+    expect(Number(unverified?.[1])).toBeGreaterThanOrEqual(70);
+    const overviews = () =>
+      requests.filter(({ request }) => new URL(request.url()).pathname === '/api/overview');
+    await expect.poll(() => overviews().length, { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
+    // From just before the second poll to just before the third: one interval, one refresh.
+    const [second, third] = [overviews()[1]!.at - 1000, overviews()[2]!.at - 1000];
+    const refresh = requests
+      .filter(({ at }) => at >= second && at < third)
+      .map(({ request }) => {
+        const url = new URL(request.url());
+        return `${url.pathname}${url.search}`;
+      });
+    console.log(`one dashboard refresh: ${refresh.length} requests: ${refresh.join(', ')}`);
+    expect(refresh.sort()).toEqual(['/api/overview', '/api/tasks?limit=10']);
+    expect(
+      requests.filter(({ request }) => isWholeList(request)).map(({ request }) => request.url()),
+    ).toEqual([]);
+    const badges = await page.evaluate<Array<{ text: string; ratio: number }>>(BADGE_CONTRAST);
+    expect(badges.length).toBeGreaterThan(0);
+    expect(badges.filter((badge) => badge.ratio < 4.5)).toEqual([]);
+    await page.screenshot({ path: join(SCREENSHOTS, 'dashboard.png'), fullPage: true });
+
+    // Sites: a page of 50 in domain order; one site found among the 500 by a piece of its name.
+    await nav(page, 'Sites').click();
+    const sites = page.getByRole('table', { name: 'Sites' });
+    const domains = () => sites.locator('tbody td:first-child').allTextContents();
+    await expect.poll(async () => (await domains()).length).toBe(50);
+    const firstPage = await domains();
+    expect(firstPage).toEqual([...firstPage].sort());
+    const badgesOfSites = await page.evaluate<Array<{ text: string; ratio: number }>>(BADGE_CONTRAST);
+    expect(badgesOfSites.filter((badge) => badge.ratio < 4.5)).toEqual([]);
+    await page.screenshot({ path: join(SCREENSHOTS, 'sites.png'), fullPage: true });
+    const pages = page.getByRole('navigation', { name: 'Pages of sites' });
+    await pages.getByRole('button', { name: 'Next' }).click();
+    await expect.poll(async () => (await domains())[0]).not.toBe(firstPage[0]);
+    const secondPage = await domains();
+    expect(secondPage).toHaveLength(50);
+    expect(secondPage[0]! > firstPage.at(-1)!).toBe(true);
+    expect(new URL(page.url()).hash).toMatch(/^#\/sites\?cursor=/);
+    await pages.getByRole('button', { name: 'Previous' }).click();
+    await expect.poll(domains).toEqual(firstPage);
+    expect(new URL(page.url()).hash).toBe('#/sites');
+
+    const search = page.getByRole('searchbox', { name: 'Search' });
+    await search.fill('site0123');
+    await expect.poll(domains).toEqual([BUSY_SITE]);
+    expect(new URL(page.url()).hash).toBe('#/sites?q=site0123');
+    // Back leaves the search, Forward restores it (the search is in the URL).
+    await page.goBack();
+    await expect.poll(domains).toEqual(firstPage);
+    await expect(search.inputValue()).resolves.toBe('');
+    await page.goForward();
+    await expect.poll(domains).toEqual([BUSY_SITE]);
+    await expect(search.inputValue()).resolves.toBe('site0123');
+
+    // Its page: its tasks, newest first, 20 a page.
+    await sites.getByRole('link', { name: BUSY_SITE }).click();
+    await expect.poll(() => page.title()).toBe(`${BUSY_SITE} — Sites — Berth`);
+    const history = page.getByRole('table', { name: 'Task history' });
+    await expect.poll(() => history.locator('tbody tr').count()).toBe(20);
+    await expect(history.getByRole('row', { name: /failed/ }).textContent()).resolves.toMatch(
+      /^site\.backup/,
+    );
+    await page
+      .getByRole('navigation', { name: 'Pages of task history' })
+      .getByRole('button', { name: 'Next' })
+      .click();
+    await expect.poll(() => history.locator('tbody tr').count()).toBe(5);
+
+    // Platforms, servers, clients, tasks: each its own page, title and screenshot.
+    for (const [name, check] of [
+      ['Platforms', 'bulk'],
+      ['Servers', 'web1'],
+      ['Clients', 'acme'],
+      ['Tasks', 'succeeded'],
+    ] as const) {
+      await nav(page, name).click();
+      await page.getByRole('table', { name }).getByText(check).first().waitFor();
+      await expect.poll(() => page.title()).toBe(`${name} — Berth`);
+      await page.screenshot({ path: join(SCREENSHOTS, `${name.toLowerCase()}.png`), fullPage: true });
+    }
+
+    // The migrate dialog by keyboard only: Tab to its button, Enter opens it with focus inside,
+    // Tab and Shift+Tab stay inside, Escape closes it and focus is back on the button.
+    await page.goto(`${stack.master.url}/#/sites/acme.example`);
+    await page.getByRole('heading', { name: 'Task history' }).waitFor();
+    const focused = () => page.evaluate<string>(`document.activeElement?.textContent ?? ''`);
+    const inDialog = () => page.evaluate<boolean>(`Boolean(document.activeElement?.closest('dialog[open]'))`);
+    for (let presses = 0; (await focused()) !== 'Migrate…'; presses++) {
+      expect(presses, 'Tab never reached the Migrate… button').toBeLessThan(60);
+      await page.keyboard.press('Tab');
+    }
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: 'Migrate acme.example' });
+    await dialog.getByRole('region').nth(2).waitFor();
+    expect(await inDialog()).toBe(true);
+    for (let presses = 0; presses < 12; presses++) {
+      await page.keyboard.press('Tab');
+      expect(await inDialog(), `after ${presses + 1} Tab presses`).toBe(true);
+    }
+    for (let presses = 0; presses < 12; presses++) {
+      await page.keyboard.press('Shift+Tab');
+      expect(await inDialog(), `after ${presses + 1} Shift+Tab presses`).toBe(true);
+    }
+    await page.keyboard.press('Escape');
+    await expect.poll(() => dialog.count()).toBe(0);
+    await expect.poll(focused).toBe('Migrate…');
+
+    // A phone: no page-wide sideways scroll; the tables scroll in their own box.
+    await page.setViewportSize({ width: 390, height: 844 });
+    const pageWidth = () => page.evaluate<number>('document.scrollingElement.scrollWidth');
+    for (const route of ['#/', '#/sites', `#/sites/${BUSY_SITE}`, '#/tasks', '#/servers']) {
+      await page.goto(`${stack.master.url}/${route}`);
+      await page.locator('main h1').waitFor();
+      await page.locator('main table').first().waitFor();
+      expect(await pageWidth(), route).toBeLessThanOrEqual(390);
+    }
+    await page.goto(`${stack.master.url}/#/sites`);
+    await expect.poll(async () => (await domains()).length).toBe(50);
+    await page.screenshot({ path: join(SCREENSHOTS, 'sites-phone.png') });
+
+    // A revoked token: the next poll's 401 signs the tab out.
+    const issued = await stack.master.api.post<{ name: string; token: string }>('/api/clients/acme/tokens');
+    const client = await signIn(issued.token);
+    const tokens = await stack.master.api.get<{
+      items: Array<{ id: string; name: string; createdAt: string }>;
+    }>('/api/tokens');
+    // Every token of acme has the same name: this one is the newest.
+    const revoked = tokens.items
+      .filter((item) => item.name === issued.name)
+      .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+      .at(-1)!;
+    await stack.master.api.post(`/api/tokens/${revoked.id}/revoke`);
+    await client.getByLabel('API token').waitFor({ timeout: 15_000 });
+    await client.context().close();
     await page.context().close();
   });
 });

@@ -1,41 +1,8 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { formatDuration } from '../../../shared/src/format.js';
 
-/** Reads something now and again every `intervalMs` while the page is shown. */
-export function usePolled<T>(
-  load: () => Promise<T>,
-  intervalMs: number,
-  deps: readonly unknown[],
-): { data: T | undefined; error: string | undefined; reload: () => void } {
-  const [data, setData] = useState<T>();
-  const [error, setError] = useState<string>();
-  const loadRef = useRef(load);
-  loadRef.current = load;
-  const [tick, setTick] = useState(0);
-  const reload = useCallback(() => setTick((n) => n + 1), []);
-  useEffect(() => {
-    let live = true;
-    const run = () =>
-      loadRef.current().then(
-        (value) => {
-          if (!live) return;
-          setData(value);
-          setError(undefined);
-        },
-        (failure: unknown) => live && setError(failure instanceof Error ? failure.message : String(failure)),
-      );
-    void run();
-    const timer = intervalMs > 0 ? setInterval(() => void run(), intervalMs) : undefined;
-    return () => {
-      live = false;
-      if (timer) clearInterval(timer);
-    };
-  }, [...deps, tick, intervalMs]);
-  return { data, error, reload };
-}
-
-export function navigate(hash: string): void {
-  window.location.hash = hash;
-}
+// Sizes and durations as the CLI writes them ("4.2s", "1m 59s", "5.00 GiB"): every page takes them
+// from here, none formats its own.
+export { formatBytes, formatDuration } from '../../../shared/src/format.js';
 
 export function Badge({ value }: { value: string }) {
   return <span className={`badge badge-${value}`}>{value}</span>;
@@ -49,9 +16,19 @@ export function Problem({ message }: { message: string | undefined }) {
   ) : null;
 }
 
+/** A moment in the browser's locale and time zone; '–' for never. */
 export function formatTime(iso: string | null | undefined): string {
   return iso ? new Date(iso).toLocaleString() : '–';
 }
 
-// Sizes and durations as the CLI writes them ("4.2s", "1m 59s", "5.00 GiB").
-export { formatBytes, formatDuration } from '../../../shared/src/format.js';
+/** The time of day only (log lines, phases: the task's date is in its facts). */
+export function formatClock(iso: string): string {
+  return new Date(iso).toLocaleTimeString();
+}
+
+/** How long something took from `start` to `end`; running (no end): so far, with an ellipsis. */
+export function formatSpan(start: string | null, end: string | null, now = Date.now()): string {
+  if (!start) return '–';
+  const took = (end ? Date.parse(end) : now) - Date.parse(start);
+  return end ? formatDuration(took) : `${formatDuration(took)}…`;
+}

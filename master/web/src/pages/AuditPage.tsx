@@ -1,7 +1,10 @@
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import type { AuditEvent } from '../../../../shared/src/api.js';
-import { api, encode } from '../api.js';
-import { formatTime, Problem, usePolled } from '../util.js';
+import { get, withQuery } from '../api.js';
+import { errorMessage, keys, POLL } from '../query.js';
+import { href, useFilters, useTitle } from '../router.js';
+import { formatTime, Problem } from '../util.js';
 
 /** Events a page asks for at first, and how many more each "load more" adds. */
 const PAGE = 50;
@@ -20,18 +23,19 @@ interface Filter {
  * asking for more of the newest, up to the API's limit.
  */
 export function AuditPage() {
-  const [filter, setFilter] = useState<Filter>({ since: '', target: '' });
-  const [limit, setLimit] = useState(PAGE);
-  const events = usePolled(
-    () => {
-      const query = new URLSearchParams({ limit: String(limit) });
-      if (filter.since) query.set('since', filter.since);
-      if (filter.target) query.set('target', filter.target);
-      return api<{ items: AuditEvent[] }>('GET', `/api/audit?${query.toString()}`);
-    },
-    10_000,
-    [filter.since, filter.target, limit],
-  );
+  useTitle('Audit');
+  // The filter is in the route (#/audit?target=…&since=…); how many are shown is not.
+  const { values: filter, set } = useFilters(['since', 'target'] as const);
+  const [shown, setShown] = useState({ filter: '', limit: PAGE });
+  const filterKey = `${filter.since}|${filter.target}`;
+  const limit = shown.filter === filterKey ? shown.limit : PAGE;
+  const events = useQuery({
+    queryKey: [...keys.audit, filter, limit],
+    queryFn: ({ signal }) =>
+      get<{ items: AuditEvent[] }>(withQuery('/api/audit', { limit, ...filter }), signal),
+    placeholderData: keepPreviousData,
+    refetchInterval: POLL.calm,
+  });
   const items = events.data?.items;
   // A full answer may have older events behind it; a shorter one has shown them all.
   const more = items !== undefined && items.length === limit;
@@ -39,12 +43,7 @@ export function AuditPage() {
   return (
     <div className="audit-page">
       <h1>Audit</h1>
-      <AuditFilter
-        onFilter={(next) => {
-          setFilter(next);
-          setLimit(PAGE);
-        }}
-      />
+      <AuditFilter filter={filter} onFilter={set} />
       <section aria-labelledby="events">
         <h2 id="events">
           Changes{' '}
@@ -54,7 +53,7 @@ export function AuditPage() {
             </span>
           )}
         </h2>
-        <Problem message={events.error} />
+        <Problem message={errorMessage(events.error)} />
         {!items && !events.error && <p className="loading">Loading…</p>}
         {items && items.length > 0 && <EventTable events={items} />}
         {items?.length === 0 && (
@@ -63,7 +62,10 @@ export function AuditPage() {
         {more && (
           <div className="actions">
             {limit < MAX_LIMIT ? (
-              <button type="button" onClick={() => setLimit(Math.min(limit + PAGE, MAX_LIMIT))}>
+              <button
+                type="button"
+                onClick={() => setShown({ filter: filterKey, limit: Math.min(limit + PAGE, MAX_LIMIT) })}
+              >
                 Load more (older)
               </button>
             ) : (
@@ -79,10 +81,28 @@ export function AuditPage() {
   );
 }
 
-function AuditFilter({ onFilter }: { onFilter: (filter: Filter) => void }) {
-  const [target, setTarget] = useState('');
+/** What a datetime-local input shows for an ISO time: the browser's local time, to the second. */
+function localInput(iso: string): string {
+  if (!iso || Number.isNaN(Date.parse(iso))) return '';
+  const at = new Date(iso);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return (
+    `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}` +
+    `T${pad(at.getHours())}:${pad(at.getMinutes())}:${pad(at.getSeconds())}`
+  );
+}
+
+function AuditFilter({ filter, onFilter }: { filter: Filter; onFilter: (filter: Filter) => void }) {
+  const [target, setTarget] = useState(filter.target);
   // datetime-local: the browser's local time, which is how formatTime shows the events' times.
-  const [since, setSince] = useState('');
+  const [since, setSince] = useState(() => localInput(filter.since));
+  // Back or a link changed the filter: the form shows it.
+  const [shownFilter, setShownFilter] = useState(filter);
+  if (shownFilter.since !== filter.since || shownFilter.target !== filter.target) {
+    setShownFilter(filter);
+    setTarget(filter.target);
+    setSince(localInput(filter.since));
+  }
   const submit = (event: FormEvent) => {
     event.preventDefault();
     onFilter({ since: since ? new Date(since).toISOString() : '', target: target.trim() });
@@ -129,46 +149,48 @@ function AuditFilter({ onFilter }: { onFilter: (filter: Filter) => void }) {
 
 function EventTable({ events }: { events: AuditEvent[] }) {
   return (
-    <table aria-label="Changes">
-      <thead>
-        <tr>
-          <th>When</th>
-          <th>Who</th>
-          <th>What</th>
-          <th>Target</th>
-          <th>Address</th>
-          <th>Status</th>
-          <th>Task or error</th>
-        </tr>
-      </thead>
-      <tbody>
-        {events.map((event) => (
-          <tr key={event.id} className={unsuccessful(event) ? 'row-error' : undefined}>
-            <td>{formatTime(event.at)}</td>
-            <td title={event.role ?? undefined}>{who(event)}</td>
-            <td title={event.path}>
-              <code>
-                {event.method} {event.route ?? event.path}
-              </code>
-            </td>
-            <td>{target(event)}</td>
-            <td>{event.address ?? '–'}</td>
-            <td>{event.status ?? 'no answer'}</td>
-            <td>
-              {event.taskId ? (
-                <a href={`#/tasks/${encode(event.taskId)}`} title={event.taskId}>
-                  task {event.taskId.slice(0, 8)}
-                </a>
-              ) : event.errorCode ? (
-                <code>{event.errorCode}</code>
-              ) : (
-                '–'
-              )}
-            </td>
+    <div className="table-scroll">
+      <table aria-label="Changes">
+        <thead>
+          <tr>
+            <th scope="col">When</th>
+            <th scope="col">Who</th>
+            <th scope="col">What</th>
+            <th scope="col">Target</th>
+            <th scope="col">Address</th>
+            <th scope="col">Status</th>
+            <th scope="col">Task or error</th>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {events.map((event) => (
+            <tr key={event.id} className={unsuccessful(event) ? 'row-error' : undefined}>
+              <td>{formatTime(event.at)}</td>
+              <td title={event.role ?? undefined}>{who(event)}</td>
+              <td title={event.path}>
+                <code>
+                  {event.method} {event.route ?? event.path}
+                </code>
+              </td>
+              <td>{target(event)}</td>
+              <td>{event.address ?? '–'}</td>
+              <td>{event.status ?? 'no answer'}</td>
+              <td>
+                {event.taskId ? (
+                  <a href={href(['tasks', event.taskId])} title={event.taskId}>
+                    task {event.taskId.slice(0, 8)}
+                  </a>
+                ) : event.errorCode ? (
+                  <code>{event.errorCode}</code>
+                ) : (
+                  '–'
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 

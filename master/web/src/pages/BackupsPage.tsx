@@ -1,3 +1,4 @@
+import { useMutation, useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import type {
   BackupPolicy,
@@ -6,8 +7,10 @@ import type {
   StoreUsage,
   Task,
 } from '../../../../shared/src/api.js';
-import { api, encode } from '../api.js';
-import { formatBytes, formatTime, Problem, usePolled } from '../util.js';
+import { encode, get, send } from '../api.js';
+import { errorMessage, keys, POLL } from '../query.js';
+import { href, useTitle } from '../router.js';
+import { formatBytes, formatTime, Problem } from '../util.js';
 
 type Scope = BackupPolicy['scope'];
 
@@ -38,36 +41,39 @@ export function formatKeep(keep: BackupPolicy['keep']): string {
 
 /** Backups (admins only): what the store holds, its garbage collector, and the backup policies. */
 export function BackupsPage() {
-  const store = usePolled(() => api<StoreUsage>('GET', '/api/store'), 10_000, []);
-  const policies = usePolled(() => api<{ items: BackupPolicy[] }>('GET', '/api/backup-policies'), 5000, []);
-  const offsite = usePolled(() => api<{ items: OffsiteTarget[] }>('GET', '/api/store/offsite'), 10_000, []);
+  useTitle('Backups');
+  const store = useQuery({
+    queryKey: keys.store,
+    queryFn: ({ signal }) => get<StoreUsage>('/api/store', signal),
+    refetchInterval: POLL.slow,
+  });
+  const policies = useQuery({
+    queryKey: [...keys.policies, 'all'],
+    queryFn: ({ signal }) => get<{ items: BackupPolicy[] }>('/api/backup-policies', signal),
+    refetchInterval: POLL.slow,
+  });
+  const offsite = useQuery({
+    queryKey: [...keys.store, 'offsite'],
+    queryFn: ({ signal }) => get<{ items: OffsiteTarget[] }>('/api/store/offsite', signal),
+    refetchInterval: POLL.slow,
+  });
   return (
     <div className="backups-page">
       <h1>Backups</h1>
-      <Store usage={store.data} error={store.error} onCollect={store.reload} />
-      <OffsiteTargets targets={offsite.data?.items} error={offsite.error} />
-      <Policies policies={policies.data?.items} error={policies.error} onChanged={policies.reload} />
-      <SetPolicy onSet={policies.reload} />
+      <Store usage={store.data} error={errorMessage(store.error)} />
+      <OffsiteTargets targets={offsite.data?.items} error={errorMessage(offsite.error)} />
+      <Policies policies={policies.data?.items} error={errorMessage(policies.error)} />
+      <SetPolicy />
     </div>
   );
 }
 
-function Store(props: { usage: StoreUsage | undefined; error: string | undefined; onCollect: () => void }) {
-  const [task, setTask] = useState<Task>();
-  const [problem, setProblem] = useState<string>();
-  const [busy, setBusy] = useState(false);
-  const collect = async () => {
-    setBusy(true);
-    setProblem(undefined);
-    try {
-      setTask(await api<Task>('POST', '/api/store/gc', {}));
-      props.onCollect();
-    } catch (error) {
-      setProblem(error instanceof Error ? error.message : String(error));
-    } finally {
-      setBusy(false);
-    }
-  };
+function Store(props: { usage: StoreUsage | undefined; error: string | undefined }) {
+  const collect = useMutation({
+    mutationFn: () => send<Task>('POST', '/api/store/gc'),
+    meta: { invalidates: [keys.store, keys.tasks, keys.overview] },
+  });
+  const task = collect.data;
   const usage = props.usage;
   return (
     <section aria-labelledby="store">
@@ -94,57 +100,61 @@ function Store(props: { usage: StoreUsage | undefined; error: string | undefined
             </dd>
           </dl>
           <h3>By client</h3>
-          <table aria-label="By client">
-            <thead>
-              <tr>
-                <th>Client</th>
-                <th>Backups</th>
-                <th>Size</th>
-              </tr>
-            </thead>
-            <tbody>
-              {usage.byClient.map((row) => (
-                <tr key={row.client ?? ''}>
-                  <td>{row.client ?? 'no client'}</td>
-                  <td>{row.backups}</td>
-                  <td>{formatBytes(row.bytes)}</td>
+          <div className="table-scroll">
+            <table aria-label="By client">
+              <thead>
+                <tr>
+                  <th scope="col">Client</th>
+                  <th scope="col">Backups</th>
+                  <th scope="col">Size</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {usage.byClient.map((row) => (
+                  <tr key={row.client ?? ''}>
+                    <td>{row.client ?? 'no client'}</td>
+                    <td>{row.backups}</td>
+                    <td>{formatBytes(row.bytes)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
           {usage.byClient.length === 0 && <p className="empty">No backups yet.</p>}
           <h3>Largest sites</h3>
-          <table aria-label="Largest sites">
-            <thead>
-              <tr>
-                <th>Site</th>
-                <th>Client</th>
-                <th>Backups</th>
-                <th>Size</th>
-              </tr>
-            </thead>
-            <tbody>
-              {usage.topSites.map((site) => (
-                <tr key={site.domain}>
-                  <td>
-                    <a href={`#/sites/${encode(site.domain)}`}>{site.domain}</a>
-                  </td>
-                  <td>{site.client ?? '–'}</td>
-                  <td>{site.backups}</td>
-                  <td>{formatBytes(site.bytes)}</td>
+          <div className="table-scroll">
+            <table aria-label="Largest sites">
+              <thead>
+                <tr>
+                  <th scope="col">Site</th>
+                  <th scope="col">Client</th>
+                  <th scope="col">Backups</th>
+                  <th scope="col">Size</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {usage.topSites.map((site) => (
+                  <tr key={site.domain}>
+                    <td>
+                      <a href={href(['sites', site.domain])}>{site.domain}</a>
+                    </td>
+                    <td>{site.client ?? '–'}</td>
+                    <td>{site.backups}</td>
+                    <td>{formatBytes(site.bytes)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
           {usage.topSites.length === 0 && <p className="empty">No backups yet.</p>}
         </>
       )}
       <div className="actions">
-        <button type="button" disabled={busy} onClick={() => void collect()}>
+        <button type="button" disabled={collect.isPending} onClick={() => collect.mutate()}>
           Run the garbage collector now
         </button>
         {task && (
-          <a href={`#/tasks/${task.id}`}>
+          <a href={href(['tasks', task.id])}>
             {task.type} queued {formatTime(task.createdAt)}: follow its task
           </a>
         )}
@@ -154,27 +164,19 @@ function Store(props: { usage: StoreUsage | undefined; error: string | undefined
         never a site&apos;s newest), archives nothing names, and files without a row; it also runs on its own
         schedule (hourly by default).
       </p>
-      <Problem message={problem} />
+      <Problem message={errorMessage(collect.error)} />
     </section>
   );
 }
 
-function Policies(props: {
-  policies: BackupPolicy[] | undefined;
-  error: string | undefined;
-  onChanged: () => void;
-}) {
-  const [problem, setProblem] = useState<string>();
-  const remove = async (policy: BackupPolicy) => {
-    if (!window.confirm(`Remove the backup policy of ${describePolicy(policy)}?`)) return;
-    setProblem(undefined);
-    try {
-      await api('DELETE', policyPath(policy.scope, policy.target ?? ''));
-    } catch (error) {
-      setProblem(error instanceof Error ? error.message : String(error));
-    }
-    props.onChanged();
-  };
+/** What a policy change makes stale: the policies, every site's schedule (keys.policies holds both). */
+const POLICY_CHANGE = [keys.policies];
+
+function Policies(props: { policies: BackupPolicy[] | undefined; error: string | undefined }) {
+  const remove = useMutation({
+    mutationFn: (policy: BackupPolicy) => send('DELETE', policyPath(policy.scope, policy.target ?? '')),
+    meta: { invalidates: POLICY_CHANGE },
+  });
   return (
     <section aria-labelledby="policies">
       <h2 id="policies">Policies</h2>
@@ -185,56 +187,62 @@ function Policies(props: {
       </p>
       <Problem message={props.error} />
       {props.policies && props.policies.length > 0 && (
-        <table>
-          <thead>
-            <tr>
-              <th>Scope</th>
-              <th>Target</th>
-              <th>Schedule</th>
-              <th>Window</th>
-              <th>Keep</th>
-              <th>Restore test</th>
-              <th>Off-site</th>
-              <th>Updated</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {props.policies.map((policy) => (
-              <tr key={policy.id}>
-                <td>{policy.scope}</td>
-                <td>
-                  {policy.scope === 'site' && policy.target ? (
-                    <a href={`#/sites/${encode(policy.target)}`}>{policy.target}</a>
-                  ) : (
-                    (policy.target ?? '–')
-                  )}
-                </td>
-                <td>{policy.schedule ? <code>{policy.schedule}</code> : 'none'}</td>
-                <td>{formatWindow(policy.window)}</td>
-                <td>{formatKeep(policy.keep)}</td>
-                <td>{policy.verifySchedule ? <code>{policy.verifySchedule}</code> : 'none'}</td>
-                <td>{policy.offsite ?? 'none'}</td>
-                <td>{formatTime(policy.updatedAt)}</td>
-                <td>
-                  <button
-                    type="button"
-                    className="danger"
-                    aria-label={`Remove the policy of ${describePolicy(policy)}`}
-                    onClick={() => void remove(policy)}
-                  >
-                    Remove
-                  </button>
-                </td>
+        <div className="table-scroll">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Scope</th>
+                <th scope="col">Target</th>
+                <th scope="col">Schedule</th>
+                <th scope="col">Window</th>
+                <th scope="col">Keep</th>
+                <th scope="col">Restore test</th>
+                <th scope="col">Off-site</th>
+                <th scope="col">Updated</th>
+                <th />
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {props.policies.map((policy) => (
+                <tr key={policy.id}>
+                  <td>{policy.scope}</td>
+                  <td>
+                    {policy.scope === 'site' && policy.target ? (
+                      <a href={href(['sites', policy.target])}>{policy.target}</a>
+                    ) : (
+                      (policy.target ?? '–')
+                    )}
+                  </td>
+                  <td>{policy.schedule ? <code>{policy.schedule}</code> : 'none'}</td>
+                  <td>{formatWindow(policy.window)}</td>
+                  <td>{formatKeep(policy.keep)}</td>
+                  <td>{policy.verifySchedule ? <code>{policy.verifySchedule}</code> : 'none'}</td>
+                  <td>{policy.offsite ?? 'none'}</td>
+                  <td>{formatTime(policy.updatedAt)}</td>
+                  <td>
+                    <button
+                      type="button"
+                      className="danger"
+                      aria-label={`Remove the policy of ${describePolicy(policy)}`}
+                      disabled={remove.isPending}
+                      onClick={() => {
+                        if (window.confirm(`Remove the backup policy of ${describePolicy(policy)}?`))
+                          remove.mutate(policy);
+                      }}
+                    >
+                      Remove
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
       {props.policies?.length === 0 && (
         <p className="empty">No policies: no site is backed up on a schedule.</p>
       )}
-      <Problem message={problem} />
+      <Problem message={errorMessage(remove.error)} />
     </section>
   );
 }
@@ -248,7 +256,7 @@ const KEEP_FIELDS = [
 
 type KeepField = (typeof KEEP_FIELDS)[number][0];
 
-function SetPolicy({ onSet }: { onSet: () => void }) {
+function SetPolicy() {
   const [scope, setScope] = useState<Scope>('global');
   const [target, setTarget] = useState('');
   const [schedule, setSchedule] = useState('');
@@ -261,12 +269,13 @@ function SetPolicy({ onSet }: { onSet: () => void }) {
     keepWeekly: '0',
     keepMonthly: '0',
   });
-  const [problem, setProblem] = useState<string>();
-  const [busy, setBusy] = useState(false);
-  const submit = async (event: FormEvent) => {
+  const set = useMutation({
+    mutationFn: ({ path, body }: { path: string; body: BackupPolicyInput }) =>
+      send<BackupPolicy>('PUT', path, body),
+    meta: { invalidates: POLICY_CHANGE },
+  });
+  const submit = (event: FormEvent) => {
     event.preventDefault();
-    setBusy(true);
-    setProblem(undefined);
     const body: BackupPolicyInput = {
       schedule: schedule.trim() || null,
       window: hours.trim() || null,
@@ -277,19 +286,12 @@ function SetPolicy({ onSet }: { onSet: () => void }) {
       verifySchedule: verify.trim() || null,
       offsite: offsite.trim() || null,
     };
-    try {
-      await api<BackupPolicy>('PUT', policyPath(scope, target.trim()), body);
-      onSet();
-    } catch (error) {
-      setProblem(error instanceof Error ? error.message : String(error));
-    } finally {
-      setBusy(false);
-    }
+    set.mutate({ path: policyPath(scope, target.trim()), body });
   };
   return (
     <section aria-labelledby="set-policy">
       <h2 id="set-policy">Set a policy</h2>
-      <form className="inline" onSubmit={(event) => void submit(event)}>
+      <form className="inline" onSubmit={submit}>
         <label>
           Scope
           <select name="scope" value={scope} onChange={(e) => setScope(e.target.value as Scope)}>
@@ -359,7 +361,7 @@ function SetPolicy({ onSet }: { onSet: () => void }) {
             />
           </label>
         ))}
-        <button type="submit" disabled={busy || (scope !== 'global' && target.trim() === '')}>
+        <button type="submit" disabled={set.isPending || (scope !== 'global' && target.trim() === '')}>
           Set policy
         </button>
       </form>
@@ -368,7 +370,7 @@ function SetPolicy({ onSet }: { onSet: () => void }) {
         site&apos;s newest backup into a scratch site, probes it and removes it, in the same window. An
         off-site target copies each new backup to its bucket. Setting a scope&apos;s policy again replaces it.
       </p>
-      <Problem message={problem} />
+      <Problem message={errorMessage(set.error)} />
     </section>
   );
 }
@@ -380,37 +382,39 @@ function OffsiteTargets(props: { targets: OffsiteTarget[] | undefined; error: st
       <h2 id="offsite">Off-site targets</h2>
       <Problem message={props.error} />
       {props.targets && props.targets.length > 0 && (
-        <table>
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Endpoint</th>
-              <th>Bucket</th>
-              <th>Copied</th>
-              <th>Waiting</th>
-              <th>Failed</th>
-              <th>Policies</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.targets.map((target) => (
-              <tr key={target.id}>
-                <td>{target.name}</td>
-                <td>{target.endpoint}</td>
-                <td>
-                  {target.bucket}
-                  {target.prefix && `/${target.prefix}`}
-                </td>
-                <td>
-                  {target.copies.copied} ({formatBytes(target.copies.bytes)})
-                </td>
-                <td>{target.copies.pending}</td>
-                <td>{target.copies.failed}</td>
-                <td>{target.policies.join(', ') || '–'}</td>
+        <div className="table-scroll">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Endpoint</th>
+                <th scope="col">Bucket</th>
+                <th scope="col">Copied</th>
+                <th scope="col">Waiting</th>
+                <th scope="col">Failed</th>
+                <th scope="col">Policies</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {props.targets.map((target) => (
+                <tr key={target.id}>
+                  <td>{target.name}</td>
+                  <td>{target.endpoint}</td>
+                  <td>
+                    {target.bucket}
+                    {target.prefix && `/${target.prefix}`}
+                  </td>
+                  <td>
+                    {target.copies.copied} ({formatBytes(target.copies.bytes)})
+                  </td>
+                  <td>{target.copies.pending}</td>
+                  <td>{target.copies.failed}</td>
+                  <td>{target.policies.join(', ') || '–'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
       {props.targets?.length === 0 && (
         <p className="empty">

@@ -1,11 +1,19 @@
+import { useQuery } from '@tanstack/react-query';
 import type { Cluster } from '../../../../shared/src/api.js';
-import { api, encode } from '../api.js';
-import { Badge, formatTime, Problem, usePolled } from '../util.js';
+import { encode, get } from '../api.js';
+import { errorMessage, keys, POLL } from '../query.js';
+import { href, useTitle } from '../router.js';
+import { Badge, formatTime, Problem } from '../util.js';
 
 /** A cluster (admins only): its heads with their agents' state, its platforms, how many sites. */
 export function ClusterPage({ name }: { name: string }) {
-  const { data, error } = usePolled(() => api<Cluster>('GET', `/api/clusters/${encode(name)}`), 5000, [name]);
-  if (!data) return <Problem message={error} />;
+  useTitle(name, 'Clusters');
+  const { data, error } = useQuery({
+    queryKey: [...keys.clusters, 'one', name],
+    queryFn: ({ signal }) => get<Cluster>(`/api/clusters/${encode(name)}`, signal),
+    refetchInterval: POLL.calm,
+  });
+  if (!data) return <Problem message={errorMessage(error)} />;
   return (
     <div className="cluster-page">
       <h1>{data.name}</h1>
@@ -17,36 +25,38 @@ export function ClusterPage({ name }: { name: string }) {
       </dl>
       <section aria-labelledby="cluster-heads">
         <h2 id="cluster-heads">Heads</h2>
-        <table>
-          <thead>
-            <tr>
-              <th>Server</th>
-              <th>Address</th>
-              <th>Roles</th>
-              <th>Agent</th>
-            </tr>
-          </thead>
-          <tbody>
-            {data.heads.map((head) => (
-              <tr key={head.name}>
-                <td>{head.name}</td>
-                <td>{head.address ?? '–'}</td>
-                <td>{head.roles.join(', ') || '–'}</td>
-                <td>
-                  <Badge value={head.connected ? 'connected' : 'disconnected'} />
-                  {head.staleSince && (
-                    <span
-                      title={`stale since ${head.staleSince}: berth cluster sync ${data.name} ${head.name}`}
-                    >
-                      {' '}
-                      <Badge value="stale" />
-                    </span>
-                  )}
-                </td>
+        <div className="table-scroll">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Server</th>
+                <th scope="col">Address</th>
+                <th scope="col">Roles</th>
+                <th scope="col">Agent</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {data.heads.map((head) => (
+                <tr key={head.name}>
+                  <td>{head.name}</td>
+                  <td>{head.address ?? '–'}</td>
+                  <td>{head.roles.join(', ') || '–'}</td>
+                  <td>
+                    <Badge value={head.connected ? 'connected' : 'disconnected'} />
+                    {head.staleSince && (
+                      <span
+                        title={`stale since ${head.staleSince}: berth cluster sync ${data.name} ${head.name}`}
+                      >
+                        {' '}
+                        <Badge value="stale" />
+                      </span>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
         {data.heads.length === 0 && (
           <p className="empty">No heads: berth cluster add-server {data.name} SERVER</p>
         )}
@@ -59,7 +69,7 @@ export function ClusterPage({ name }: { name: string }) {
           <ul>
             {data.platforms.map((platform) => (
               <li key={platform}>
-                <a href={`#/platforms/${encode(platform)}`}>{platform}</a>
+                <a href={href(['platforms', platform])}>{platform}</a>
               </li>
             ))}
           </ul>

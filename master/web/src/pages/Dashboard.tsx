@@ -1,287 +1,215 @@
-import { useState, type FormEvent } from 'react';
-import type { Cluster, Platform, Server, Site, Task, WhoAmI } from '../../../../shared/src/api.js';
-import { api, encode } from '../api.js';
-import { Badge, formatDuration, formatTime, navigate, Problem, usePolled } from '../util.js';
+import { useQuery } from '@tanstack/react-query';
+import type { ReactNode } from 'react';
+import type { Overview, Page, Task, WhoAmI } from '../../../../shared/src/api.js';
+import { SITE_STATUSES } from '../../../../shared/src/site-status.js';
+import { get } from '../api.js';
+import { taskColumns } from '../columns.js';
+import { errorMessage, keys, POLL } from '../query.js';
+import { href, useTitle } from '../router.js';
+import { DataTable } from '../table.js';
+import { Badge, formatTime, Problem } from '../util.js';
 
-interface Overview {
-  servers: Server[] | null;
-  clusters: Cluster[] | null;
-  platforms: Platform[] | null;
-  sites: Site[];
-  tasks: Task[];
-}
+/** The latest tasks the dashboard shows; the Tasks page has the rest. */
+const LATEST = 10;
 
-/** Servers and platforms are the hosting side: a client token may not read them, so it is not asked. */
-async function loadOverview(me: WhoAmI): Promise<Overview> {
-  const admin = me.role === 'admin';
-  const [servers, clusters, platforms, sites, tasks] = await Promise.all([
-    admin ? api<{ items: Server[] }>('GET', '/api/servers') : null,
-    admin ? api<{ items: Cluster[] }>('GET', '/api/clusters') : null,
-    admin ? api<{ items: Platform[] }>('GET', '/api/platforms') : null,
-    api<{ items: Site[] }>('GET', '/api/sites'),
-    api<{ items: Task[] }>('GET', '/api/tasks?limit=15'),
-  ]);
-  return {
-    servers: servers?.items ?? null,
-    clusters: clusters?.items ?? null,
-    platforms: platforms?.items ?? null,
-    sites: sites.items,
-    tasks: tasks.items,
-  };
-}
-
+/**
+ * Counts and what needs attention (GET /api/overview) and the latest tasks: two requests per
+ * refresh whatever the number of sites, servers or tasks. Every count links to its list.
+ */
 export function Dashboard({ me }: { me: WhoAmI }) {
-  const { data, error, reload } = usePolled(() => loadOverview(me), 3000, [me.role]);
+  useTitle('Dashboard');
+  const overview = useQuery({
+    queryKey: keys.overview,
+    queryFn: ({ signal }) => get<Overview>('/api/overview', signal),
+    refetchInterval: POLL.busy,
+  });
+  const latest = useQuery({
+    queryKey: [...keys.tasks, 'latest'],
+    queryFn: ({ signal }) => get<Page<Task>>(`/api/tasks?limit=${LATEST}`, signal),
+    refetchInterval: POLL.busy,
+  });
+  const admin = me.role === 'admin';
+  const data = overview.data;
   return (
     <div className="dashboard">
-      <Problem message={error} />
-      {data?.servers && <Servers servers={data.servers} />}
-      {data?.clusters && data.clusters.length > 0 && <Clusters clusters={data.clusters} />}
-      {data?.platforms && <Platforms platforms={data.platforms} />}
-      {data && <Sites sites={data.sites} showClient={me.role === 'admin'} />}
-      {data?.platforms && <InstallSite platforms={data.platforms} onQueued={reload} />}
-      {data && <TaskQueue tasks={data.tasks} />}
-      {!data && !error && <p className="loading">Loading…</p>}
+      <h1>Dashboard</h1>
+      <Problem message={errorMessage(overview.error)} />
+      {!data && !overview.error && <p className="loading">Loading…</p>}
+      {data && (
+        <div className="cards">
+          <Card title="Sites" count={data.sites.total} link={href(['sites'])}>
+            <ul className="counts">
+              {statusesOf(data.sites.byStatus).map(([status, count]) => (
+                <li key={status}>
+                  <a href={href(['sites'], { status })}>
+                    <Badge value={status} /> {count}
+                  </a>
+                </li>
+              ))}
+            </ul>
+          </Card>
+          {data.platforms !== null && (
+            <Card title="Platforms" count={data.platforms} link={href(['platforms'])} />
+          )}
+          {data.servers !== null && (
+            <Card
+              title="Servers"
+              count={data.servers.total}
+              link={href(['servers'])}
+              detail={`${data.servers.connected} connected`}
+            />
+          )}
+          {data.clients !== null && <Card title="Clients" count={data.clients} link={href(['clients'])} />}
+          <Card title="Tasks" link={href(['tasks'])}>
+            <ul className="counts">
+              <li>
+                <a href={href(['tasks'], { state: 'queued' })}>
+                  <Badge value="queued" /> {data.tasks.queued}
+                </a>
+              </li>
+              <li>
+                <a href={href(['tasks'], { state: 'running' })}>
+                  <Badge value="running" /> {data.tasks.running}
+                </a>
+              </li>
+              <li>
+                <a href={href(['tasks'], { state: 'failed', since: '24h' })}>
+                  <Badge value="failed" /> {data.tasks.failedLastDay} in 24 h
+                </a>
+              </li>
+            </ul>
+          </Card>
+        </div>
+      )}
+      {data && <Attention attention={data.attention} admin={admin} />}
+
+      <section aria-labelledby="latest-tasks">
+        <h2 id="latest-tasks">
+          Latest tasks{' '}
+          <a className="more" href={href(['tasks'])}>
+            all tasks
+          </a>
+        </h2>
+        <Problem message={errorMessage(latest.error)} />
+        {latest.data && latest.data.items.length > 0 && (
+          <DataTable
+            label="Latest tasks"
+            rows={latest.data.items}
+            columns={taskColumns(admin)}
+            rowKey={(task) => task.id}
+            order="Newest first"
+          />
+        )}
+        {latest.data?.items.length === 0 && <p className="empty">No tasks yet.</p>}
+      </section>
     </div>
   );
 }
 
-function Servers({ servers }: { servers: Server[] }) {
+/** The site states in their usual order, then any the UI does not know yet; zero counts left out. */
+function statusesOf(byStatus: Record<string, number>): Array<[string, number]> {
+  const known: readonly string[] = SITE_STATUSES;
+  return Object.entries(byStatus)
+    .filter(([, count]) => count > 0)
+    .sort(([a], [b]) => (known.indexOf(a) + 1 || 99) - (known.indexOf(b) + 1 || 99));
+}
+
+function Card(props: { title: string; count?: number; link: string; detail?: string; children?: ReactNode }) {
+  const id = `card-${props.title.toLowerCase()}`;
   return (
-    <section aria-labelledby="servers">
-      <h2 id="servers">Servers</h2>
-      <table>
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Roles</th>
-            <th>Address</th>
-            <th>Agent</th>
-            <th>Slots busy</th>
-            <th>Services</th>
-            <th>Last seen</th>
-          </tr>
-        </thead>
-        <tbody>
-          {servers.map((server) => (
-            <tr key={server.id}>
-              <td>{server.name}</td>
-              <td>{server.roles.join(', ') || '–'}</td>
-              <td>{server.address ?? '–'}</td>
-              <td>
-                <Badge value={server.connected ? 'connected' : 'disconnected'} />
-              </td>
-              <td>
-                {server.slotsBusy} / {server.slots}
-              </td>
-              <td>
-                {server.services
-                  .map((service) => `${service.name} ${service.version ?? ''}`.trim())
-                  .join(', ')}
-              </td>
-              <td>{formatTime(server.lastSeenAt)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {servers.length === 0 && <p className="empty">No servers yet: berth server add NAME</p>}
+    <section className="card" aria-labelledby={id}>
+      <h2 id={id}>
+        <a href={props.link}>{props.title}</a>
+      </h2>
+      {props.count !== undefined && <p className="count">{props.count}</p>}
+      {props.detail && <p className="summary">{props.detail}</p>}
+      {props.children}
     </section>
   );
 }
 
-function Clusters({ clusters }: { clusters: Cluster[] }) {
+/** Each list shows at most 10 rows; its count is of all, and the rest are a link away. */
+function Attention({ attention, admin }: { attention: Overview['attention']; admin: boolean }) {
+  const { failedTasks, disconnectedServers, unverifiedSites } = attention;
+  const nothing = failedTasks.count + disconnectedServers.count + unverifiedSites.count === 0;
   return (
-    <section aria-labelledby="clusters">
-      <h2 id="clusters">Clusters</h2>
-      <table>
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Heads</th>
-            <th>Platforms</th>
-            <th>Sites</th>
-          </tr>
-        </thead>
-        <tbody>
-          {clusters.map((cluster) => (
-            <tr key={cluster.id}>
-              <td>
-                <a href={`#/clusters/${encode(cluster.name)}`}>{cluster.name}</a>
-              </td>
-              <td>{cluster.heads.map((head) => head.name).join(', ') || '–'}</td>
-              <td>{cluster.platforms.join(', ') || '–'}</td>
-              <td>{cluster.sites}</td>
-            </tr>
+    <section aria-labelledby="attention">
+      <h2 id="attention">Needs attention</h2>
+      {nothing && (
+        <p className="empty">Nothing: no failed task in 24 h, every agent connected, every site verified.</p>
+      )}
+      {failedTasks.count > 0 && (
+        <AttentionList
+          title="Failed tasks in the last 24 h"
+          count={failedTasks.count}
+          shown={failedTasks.items.length}
+          more={href(['tasks'], { state: 'failed', since: '24h' })}
+          moreLabel="the failed tasks"
+        >
+          {failedTasks.items.map((task) => (
+            <li key={task.id}>
+              <a href={href(['tasks', task.id])}>{task.type}</a> {task.targetName} ·{' '}
+              {formatTime(task.finishedAt)}
+              {task.error && <span className="hint"> · {task.error}</span>}
+            </li>
           ))}
-        </tbody>
-      </table>
-    </section>
-  );
-}
-
-function Platforms({ platforms }: { platforms: Platform[] }) {
-  return (
-    <section aria-labelledby="platforms">
-      <h2 id="platforms">Platforms</h2>
-      <table>
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Core</th>
-            <th>Server</th>
-            <th>Status</th>
-          </tr>
-        </thead>
-        <tbody>
-          {platforms.map((platform) => (
-            <tr key={platform.id}>
-              <td>
-                <a href={`#/platforms/${encode(platform.name)}`}>{platform.name}</a>
-              </td>
-              <td>{platform.coreVersion ?? '–'}</td>
-              <td>{platform.cluster ? `cluster ${platform.cluster}` : platform.serverName}</td>
-              <td>
-                <Badge value={platform.status} /> {platform.locked && <Badge value="locked" />}
-              </td>
-            </tr>
+        </AttentionList>
+      )}
+      {admin && disconnectedServers.count > 0 && (
+        <AttentionList
+          title="Servers whose agent is not connected"
+          count={disconnectedServers.count}
+          shown={disconnectedServers.items.length}
+          more={href(['servers'], { connected: 'false' })}
+          moreLabel="the servers not connected"
+        >
+          {disconnectedServers.items.map((server) => (
+            <li key={server.name}>
+              <a href={href(['servers'], { q: server.name })}>{server.name}</a> · last seen{' '}
+              {formatTime(server.lastSeenAt)}
+            </li>
           ))}
-        </tbody>
-      </table>
-      {platforms.length === 0 && (
-        <p className="empty">No platforms yet: berth platform add NAME --server S</p>
+        </AttentionList>
+      )}
+      {unverifiedSites.count > 0 && (
+        <AttentionList
+          title="Enabled sites not verified for a day"
+          count={unverifiedSites.count}
+          shown={unverifiedSites.items.length}
+          more={href(['sites'], { status: 'enabled' })}
+          moreLabel="among the enabled sites"
+        >
+          {unverifiedSites.items.map((site) => (
+            <li key={site.domain}>
+              <a href={href(['sites', site.domain])}>{site.domain}</a> · verified{' '}
+              {site.verifiedAt ? formatTime(site.verifiedAt) : 'never'}
+            </li>
+          ))}
+        </AttentionList>
       )}
     </section>
   );
 }
 
-function Sites({ sites, showClient }: { sites: Site[]; showClient: boolean }) {
+function AttentionList(props: {
+  title: string;
+  count: number;
+  shown: number;
+  more: string;
+  moreLabel: string;
+  children: ReactNode;
+}) {
   return (
-    <section aria-labelledby="sites">
-      <h2 id="sites">Sites</h2>
-      <table>
-        <thead>
-          <tr>
-            <th>Domain</th>
-            <th>Status</th>
-            <th>Platform</th>
-            {showClient && <th>Client</th>}
-            <th>Verified</th>
-          </tr>
-        </thead>
-        <tbody>
-          {sites.map((site) => (
-            <tr key={site.id}>
-              <td>
-                <a href={`#/sites/${encode(site.domain)}`}>{site.domain}</a>
-              </td>
-              <td>
-                <Badge value={site.status} />
-              </td>
-              <td>{site.platform}</td>
-              {showClient && <td>{site.client ?? '–'}</td>}
-              <td>{formatTime(site.verifiedAt)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {sites.length === 0 && <p className="empty">No sites yet.</p>}
-    </section>
-  );
-}
-
-function InstallSite({ platforms, onQueued }: { platforms: Platform[]; onQueued: () => void }) {
-  // Sites do not go on cluster platforms yet (the master refuses them).
-  const usable = platforms.filter(
-    (platform) => platform.status === 'verified' && !platform.locked && platform.cluster === null,
-  );
-  const [domain, setDomain] = useState('');
-  const [platform, setPlatform] = useState('');
-  const [problem, setProblem] = useState<string>();
-  const [busy, setBusy] = useState(false);
-  const chosen = platform || usable[0]?.name || '';
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    try {
-      const { task } = await api<{ task: Task }>('POST', '/api/sites', {
-        domain: domain.trim(),
-        platform: chosen,
-      });
-      onQueued();
-      navigate(`#/tasks/${task.id}`);
-    } catch (error) {
-      setProblem(error instanceof Error ? error.message : String(error));
-    } finally {
-      setBusy(false);
-    }
-  };
-  return (
-    <section aria-labelledby="install">
-      <h2 id="install">Install a site</h2>
-      <form className="inline" onSubmit={(event) => void submit(event)}>
-        <label>
-          Domain
-          <input
-            name="domain"
-            value={domain}
-            placeholder="www.example.org"
-            onChange={(e) => setDomain(e.target.value)}
-          />
-        </label>
-        <label>
-          Platform
-          <select name="platform" value={chosen} onChange={(e) => setPlatform(e.target.value)}>
-            {usable.map((option) => (
-              <option key={option.id} value={option.name}>
-                {option.name} (Drupal {option.coreVersion ?? '?'})
-              </option>
-            ))}
-          </select>
-        </label>
-        <button type="submit" disabled={busy || domain.trim() === '' || chosen === ''}>
-          Install
-        </button>
-      </form>
-      <Problem message={problem} />
-    </section>
-  );
-}
-
-export function TaskQueue({ tasks, title = 'Task queue' }: { tasks: Task[]; title?: string }) {
-  return (
-    <section aria-labelledby="tasks">
-      <h2 id="tasks">{title}</h2>
-      <table>
-        <thead>
-          <tr>
-            <th>Task</th>
-            <th>Target</th>
-            <th>State</th>
-            <th>Queued</th>
-            <th>Took</th>
-          </tr>
-        </thead>
-        <tbody>
-          {tasks.map((task) => (
-            <tr key={task.id}>
-              <td>
-                <a href={`#/tasks/${task.id}`}>{task.type}</a>
-              </td>
-              <td>{task.targetName}</td>
-              <td>
-                <Badge value={task.state} />
-              </td>
-              <td>{formatTime(task.createdAt)}</td>
-              <td>
-                {task.startedAt && task.finishedAt
-                  ? formatDuration(Date.parse(task.finishedAt) - Date.parse(task.startedAt))
-                  : '–'}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {tasks.length === 0 && <p className="empty">No tasks yet.</p>}
-    </section>
+    <div className="attention">
+      <h3>
+        {props.title} <span className="summary">{props.count}</span>
+      </h3>
+      <ul>{props.children}</ul>
+      {props.count > props.shown && (
+        <p className="hint">
+          and {props.count - props.shown} more: <a href={props.more}>{props.moreLabel}</a>
+        </p>
+      )}
+    </div>
   );
 }

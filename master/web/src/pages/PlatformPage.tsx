@@ -1,63 +1,75 @@
+import { useQuery } from '@tanstack/react-query';
 import type { Package, Platform, Site } from '../../../../shared/src/api.js';
-import { api, encode } from '../api.js';
-import { Badge, formatTime, Problem, usePolled } from '../util.js';
+import { encode, get } from '../api.js';
+import { siteColumns } from '../columns.js';
+import { errorMessage, keys, POLL, usePage } from '../query.js';
+import { href, usePager, useTitle } from '../router.js';
+import { PagedTable } from '../table.js';
+import { Badge, formatTime, Problem } from '../util.js';
 import { PackageTable } from './SitePage.js';
+import { PAGE_SIZE, sitesInterval } from './SitesPage.js';
 
 /** A platform (admins only): its codebase, packages with schema versions, and the sites on it. */
 export function PlatformPage({ name }: { name: string }) {
-  const { data, error } = usePolled(
-    async () => {
-      const [platform, sites] = await Promise.all([
-        api<Platform & { packages: Package[] }>('GET', `/api/platforms/${encode(name)}`),
-        api<{ items: Site[] }>('GET', '/api/sites'),
-      ]);
-      return { platform, sites: sites.items.filter((site) => site.platform === platform.name) };
-    },
-    5000,
-    [name],
+  useTitle(name, 'Platforms');
+  const platform = useQuery({
+    queryKey: [...keys.platforms, 'one', name],
+    queryFn: ({ signal }) =>
+      get<Platform & { packages: Package[] }>(`/api/platforms/${encode(name)}`, signal),
+    refetchInterval: (query) => (query.state.data?.status === 'building' ? POLL.busy : POLL.slow),
+  });
+  const pager = usePager('sites');
+  const sites = usePage<Site, { platform: string; limit: number; cursor: string | undefined }>(
+    keys.sites,
+    '/api/sites',
+    { platform: name, limit: PAGE_SIZE, cursor: pager.cursor },
+    sitesInterval,
   );
-  if (!data) return <Problem message={error} />;
-  const { platform, sites } = data;
+  if (!platform.data) return <Problem message={errorMessage(platform.error)} />;
+  const current = platform.data;
   return (
     <div className="platform-page">
       <h1>
-        {platform.name} <Badge value={platform.status} /> {platform.locked && <Badge value="locked" />}
+        {current.name} <Badge value={current.status} /> {current.locked && <Badge value="locked" />}
       </h1>
       <dl className="facts">
         <dt>Drupal core</dt>
-        <dd>{platform.coreVersion ?? '–'}</dd>
-        <dt>{platform.cluster ? 'Cluster' : 'Server'}</dt>
+        <dd>{current.coreVersion ?? '–'}</dd>
+        <dt>{current.cluster ? 'Cluster' : 'Server'}</dt>
         <dd>
-          {platform.cluster ? (
-            <a href={`#/clusters/${encode(platform.cluster)}`}>{platform.cluster}</a>
+          {current.cluster ? (
+            <a href={href(['clusters', current.cluster])}>{current.cluster}</a>
           ) : (
-            platform.serverName
+            <a href={href(['servers'], { q: current.serverName })}>{current.serverName}</a>
           )}
         </dd>
         <dt>Path</dt>
         <dd>
-          <code>{platform.path}</code>
+          <code>{current.path}</code>
         </dd>
         <dt>Verified</dt>
-        <dd>{formatTime(platform.verifiedAt)}</dd>
+        <dd>{formatTime(current.verifiedAt)}</dd>
       </dl>
       <section aria-labelledby="platform-sites">
-        <h2 id="platform-sites">Sites on it</h2>
-        {sites.length === 0 ? (
-          <p className="empty">No sites.</p>
-        ) : (
-          <ul>
-            {sites.map((site) => (
-              <li key={site.id}>
-                <a href={`#/sites/${encode(site.domain)}`}>{site.domain}</a> <Badge value={site.status} />
-              </li>
-            ))}
-          </ul>
-        )}
+        <h2 id="platform-sites">
+          Sites on it{' '}
+          <a className="more" href={href(['sites'], { platform: current.name })}>
+            search them
+          </a>
+        </h2>
+        <PagedTable
+          label="Sites on it"
+          query={sites}
+          pager={pager}
+          columns={siteColumns(true)}
+          rowKey={(site) => site.id}
+          order="In domain order"
+          empty="No sites."
+        />
       </section>
       <section aria-labelledby="platform-packages">
         <h2 id="platform-packages">Packages and schema versions</h2>
-        <PackageTable packages={platform.packages} />
+        <PackageTable packages={current.packages} />
       </section>
     </div>
   );

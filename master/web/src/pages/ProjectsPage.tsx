@@ -1,11 +1,19 @@
+import { useQuery } from '@tanstack/react-query';
 import type { Environment, Project } from '../../../../shared/src/api.js';
-import { api, encode } from '../api.js';
-import { Badge, formatTime, Problem, usePolled } from '../util.js';
+import { encode, get } from '../api.js';
+import { errorMessage, keys, POLL } from '../query.js';
+import { href, useTitle } from '../router.js';
+import { Badge, formatTime, Problem } from '../util.js';
 
 /** Every project (a client sees its own), each with its environments side by side. */
 export function ProjectsPage() {
-  const { data, error } = usePolled(() => api<Project[]>('GET', '/api/projects'), 5000, []);
-  if (!data) return <Problem message={error} />;
+  useTitle('Projects');
+  const { data, error } = useQuery({
+    queryKey: keys.projects,
+    queryFn: ({ signal }) => get<Project[]>('/api/projects', signal),
+    refetchInterval: POLL.slow,
+  });
+  if (!data) return <Problem message={errorMessage(error)} />;
   return (
     <div className="projects-page">
       <h1>Projects</h1>
@@ -23,8 +31,13 @@ export function ProjectsPage() {
 
 /** One project: #/projects/<name>. */
 export function ProjectPage({ name }: { name: string }) {
-  const { data, error } = usePolled(() => api<Project>('GET', `/api/projects/${encode(name)}`), 5000, [name]);
-  if (!data) return <Problem message={error} />;
+  useTitle(name, 'Projects');
+  const { data, error } = useQuery({
+    queryKey: [...keys.projects, 'one', name],
+    queryFn: ({ signal }) => get<Project>(`/api/projects/${encode(name)}`, signal),
+    refetchInterval: POLL.slow,
+  });
+  if (!data) return <Problem message={errorMessage(error)} />;
   return <ProjectSection project={data} />;
 }
 
@@ -32,7 +45,7 @@ function ProjectSection({ project }: { project: Project }) {
   return (
     <section className="project" aria-labelledby={`project-${project.id}`}>
       <h2 id={`project-${project.id}`}>
-        <a href={`#/projects/${encode(project.name)}`}>{project.name}</a>
+        <a href={href(['projects', project.name])}>{project.name}</a>
         {project.client && <span className="muted"> · client {project.client}</span>}
       </h2>
       <p className="muted">
@@ -59,7 +72,7 @@ function EnvironmentCard({ env }: { env: Environment }) {
       <dl className="facts">
         <dt>Site</dt>
         <dd>
-          {env.site ? <a href={`#/sites/${encode(env.site)}`}>{env.site}</a> : 'site gone: berth env remove'}{' '}
+          {env.site ? <a href={href(['sites', env.site])}>{env.site}</a> : 'site gone: berth env remove'}{' '}
           {env.status && <Badge value={env.status} />}
         </dd>
         <dt>Platform</dt>
@@ -72,8 +85,8 @@ function EnvironmentCard({ env }: { env: Environment }) {
         <dd>
           {env.lastSync ? (
             <>
-              <a href={`#/tasks/${encode(env.lastSync.taskId)}`}>{env.lastSync.state}</a> from{' '}
-              {env.lastSync.from}, {formatTime(env.lastSync.at)}
+              <a href={href(['tasks', env.lastSync.taskId])}>{env.lastSync.state}</a> from {env.lastSync.from}
+              , {formatTime(env.lastSync.at)}
             </>
           ) : (
             '–'

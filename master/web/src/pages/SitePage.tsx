@@ -1,21 +1,31 @@
-import { useState, type FormEvent } from 'react';
-import type { SiteAction } from '../../../../shared/src/site-actions.js';
-import { FINISHED_TASK_STATES } from '../../../../shared/src/tasks.js';
+import { useMutation, useQuery } from '@tanstack/react-query';
+import { useRef, useState, type FormEvent } from 'react';
 import type {
   Backup,
+  BackupPage,
   Package,
   Site,
   SiteBackupSchedule,
+  SiteCron,
   SiteEdgeView,
   Task,
   WhoAmI,
 } from '../../../../shared/src/api.js';
-import { api, encode } from '../api.js';
-import { Badge, formatBytes, formatDuration, formatTime, navigate, Problem, usePolled } from '../util.js';
+import type { SiteAction } from '../../../../shared/src/site-actions.js';
+import { FINISHED_TASK_STATES } from '../../../../shared/src/tasks.js';
+import { encode, get, send } from '../api.js';
+import { taskColumns } from '../columns.js';
+import { errorMessage, keys, POLL, SITE_CHANGE, usePage } from '../query.js';
+import { href, navigate, usePager, useTitle } from '../router.js';
+import { PagedTable, type Column } from '../table.js';
+import { Badge, formatBytes, formatDuration, formatTime, Problem } from '../util.js';
 import { describePolicy, formatKeep, formatWindow } from './BackupsPage.js';
 import { MigrateDialog } from './MigrateDialog.js';
 
 type SiteDetails = Site & { packages: Package[] };
+
+/** A site's backups and tasks come 20 a page. */
+const HISTORY_PAGE = 20;
 
 /** The simple site tasks: one POST, then the task's page with its live log. */
 const SIMPLE_TASKS: Partial<Record<SiteAction, { label: string; path: string; confirm?: string }>> = {
@@ -36,30 +46,24 @@ const SIMPLE_TASKS: Partial<Record<SiteAction, { label: string; path: string; co
 };
 
 export function SitePage({ domain, me }: { domain: string; me: WhoAmI }) {
-  const site = usePolled(() => api<SiteDetails>('GET', `/api/sites/${encode(domain)}`), 5000, [domain]);
-  const backups = usePolled(
-    () => api<{ items: Backup[] }>('GET', `/api/sites/${encode(domain)}/backups`),
-    5000,
-    [domain],
-  );
-  const [problem, setProblem] = useState<string>();
+  useTitle(domain, 'Sites');
+  const admin = me.role === 'admin';
+  const site = useQuery({
+    queryKey: keys.site(domain),
+    queryFn: ({ signal }) => get<SiteDetails>(`/api/sites/${encode(domain)}`, signal),
+    refetchInterval: (query) => (query.state.data?.status === 'installing' ? POLL.busy : POLL.calm),
+  });
   const [migrating, setMigrating] = useState(false);
+  const migrateButton = useRef<HTMLButtonElement>(null);
+  const start = useMutation({
+    mutationFn: ({ path, body }: { path: string; body?: unknown }) =>
+      send<Task | { task: Task }>('POST', `/api/sites/${encode(domain)}/${path}`, body ?? {}),
+    meta: { invalidates: SITE_CHANGE },
+    onSuccess: (answer) => navigate(href(['tasks', 'task' in answer ? answer.task.id : answer.id])),
+  });
+  const startTask = (path: string, body?: unknown) => start.mutate({ path, body });
 
-  const startTask = async (path: string, body?: unknown) => {
-    setProblem(undefined);
-    try {
-      const task = await api<Task | { task: Task }>(
-        'POST',
-        `/api/sites/${encode(domain)}/${path}`,
-        body ?? {},
-      );
-      navigate(`#/tasks/${'task' in task ? task.task.id : task.id}`);
-    } catch (error) {
-      setProblem(error instanceof Error ? error.message : String(error));
-    }
-  };
-
-  if (!site.data) return <Problem message={site.error ?? undefined} />;
+  if (!site.data) return <Problem message={errorMessage(site.error)} />;
   const current = site.data;
   const offers = (action: SiteAction) => current.actions.includes(action);
 
@@ -71,16 +75,18 @@ export function SitePage({ domain, me }: { domain: string; me: WhoAmI }) {
       <dl className="facts">
         <dt>Platform</dt>
         <dd>
-          {me.role === 'admin' ? (
-            <a href={`#/platforms/${encode(current.platform)}`}>{current.platform}</a>
-          ) : (
-            current.platform
-          )}
+          {admin ? <a href={href(['platforms', current.platform])}>{current.platform}</a> : current.platform}
         </dd>
-        {me.role === 'admin' && (
+        {admin && (
           <>
             <dt>Client</dt>
-            <dd>{current.client ?? '–'}</dd>
+            <dd>
+              {current.client ? (
+                <a href={href(['sites'], { client: current.client })}>{current.client}</a>
+              ) : (
+                '–'
+              )}
+            </dd>
             <dt>Database server</dt>
             <dd>{current.dbServer}</dd>
           </>
@@ -93,19 +99,7 @@ export function SitePage({ domain, me }: { domain: string; me: WhoAmI }) {
           <>
             <dt>Cron</dt>
             <dd>
-              {current.cron.everyMinutes === 0
-                ? 'only when asked for'
-                : `every ${current.cron.everyMinutes} min, ${current.cron.offsetSeconds} s into each period`}
-              {current.cron.lastRun && (
-                <>
-                  {' '}
-                  · last <Badge value={current.cron.lastRun.state} /> {formatTime(current.cron.lastRun.at)}
-                  {current.cron.lastRun.durationMs !== null &&
-                    ` in ${formatDuration(current.cron.lastRun.durationMs)}`}{' '}
-                  (<a href={`#/tasks/${current.cron.lastRun.taskId}`}>its task</a>)
-                </>
-              )}
-              {current.cron.failuresInARow > 0 && ` · ${current.cron.failuresInARow} failed in a row`}
+              <CronFacts cron={current.cron} />
             </dd>
           </>
         )}
@@ -126,9 +120,10 @@ export function SitePage({ domain, me }: { domain: string; me: WhoAmI }) {
               key={action}
               type="button"
               className={action === 'delete' ? 'danger' : undefined}
+              disabled={start.isPending}
               onClick={() => {
                 if (simple.confirm && !window.confirm(simple.confirm)) return;
-                void startTask(simple.path);
+                startTask(simple.path);
               }}
             >
               {simple.label}
@@ -136,7 +131,7 @@ export function SitePage({ domain, me }: { domain: string; me: WhoAmI }) {
           );
         })}
         {offers('migrate') && (
-          <button type="button" onClick={() => setMigrating(true)}>
+          <button type="button" ref={migrateButton} aria-haspopup="dialog" onClick={() => setMigrating(true)}>
             Migrate…
           </button>
         )}
@@ -152,77 +147,15 @@ export function SitePage({ domain, me }: { domain: string; me: WhoAmI }) {
       {current.actions.length === 0 && (
         <p className="empty">This site offers no tasks while it is {current.status}.</p>
       )}
-      <Problem message={problem} />
+      <Problem message={errorMessage(start.error)} />
 
       {current.edge && <WebEdge edge={current.edge} />}
 
-      <section aria-labelledby="backups">
-        <h2 id="backups">Backups</h2>
-        <table>
-          <thead>
-            <tr>
-              <th>Taken</th>
-              <th>Reason</th>
-              <th>Size</th>
-              <th>Platform</th>
-              <th>Restore test</th>
-              <th>Off-site</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {(backups.data?.items ?? []).map((backup) => (
-              <tr key={backup.id}>
-                <td>{formatTime(backup.createdAt)}</td>
-                <td>{backup.reason}</td>
-                <td>{formatBytes(backup.bytes)}</td>
-                <td>{backup.manifest.platform?.name ?? '–'}</td>
-                <td>
-                  <RestoreTest backup={backup} />
-                </td>
-                <td>
-                  {backup.offsite.length === 0
-                    ? '–'
-                    : backup.offsite.map((copy) => (
-                        <span key={copy.target} title={copy.lastError ?? undefined}>
-                          {copy.target} <Badge value={copy.state} />{' '}
-                        </span>
-                      ))}
-                </td>
-                <td>
-                  {offers('backup-verify') && (
-                    <button
-                      type="button"
-                      title="Restore it into a scratch site beside this one, probe it, remove it"
-                      onClick={() => void startTask('backup-verify', { backupId: backup.id })}
-                    >
-                      Test restore
-                    </button>
-                  )}{' '}
-                  {offers('restore') && (
-                    <button
-                      type="button"
-                      onClick={() => {
-                        if (
-                          window.confirm(
-                            'Restore this backup? The current state is kept as a pre-restore backup.',
-                          )
-                        )
-                          void startTask('restore', { backupId: backup.id });
-                      }}
-                    >
-                      Restore
-                    </button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {backups.data?.items.length === 0 && <p className="empty">No backups yet.</p>}
-      </section>
+      <Backups domain={current.domain} offers={offers} start={startTask} />
 
-      {me.role === 'admin' && <BackupSchedule domain={current.domain} />}
+      <TaskHistory domain={current.domain} admin={admin} />
+
+      {admin && <BackupSchedule domain={current.domain} />}
 
       <section aria-labelledby="packages">
         <h2 id="packages">Installed packages</h2>
@@ -230,13 +163,157 @@ export function SitePage({ domain, me }: { domain: string; me: WhoAmI }) {
       </section>
 
       {migrating && (
-        <MigrateDialog domain={current.domain} onClose={() => setMigrating(false)} start={startTask} />
+        <MigrateDialog
+          domain={current.domain}
+          returnFocusTo={migrateButton}
+          onClose={() => setMigrating(false)}
+          start={(path, body) => {
+            setMigrating(false);
+            startTask(path, body);
+          }}
+        />
       )}
     </div>
   );
 }
 
-/** Admins: the backup policy that applies to the site, where it comes from, and its firings. */
+/** How often its cron runs, and how the last run went. */
+function CronFacts({ cron }: { cron: SiteCron }) {
+  return (
+    <>
+      {cron.everyMinutes === 0
+        ? 'only when asked for'
+        : // As the CLI says it (berth site show).
+          `every ${cron.everyMinutes} min, ${cron.offsetSeconds} s into each period`}
+      {cron.lastRun && (
+        <>
+          {' '}
+          · last <Badge value={cron.lastRun.state} /> {formatTime(cron.lastRun.at)}
+          {cron.lastRun.durationMs !== null && ` in ${formatDuration(cron.lastRun.durationMs)}`} (
+          <a href={href(['tasks', cron.lastRun.taskId])}>its task</a>)
+        </>
+      )}
+      {cron.failuresInARow > 0 && ` · ${cron.failuresInARow} failed in a row`}
+    </>
+  );
+}
+
+/** Backups a page at a time, newest first; what all of them take in the store (BackupPage.total). */
+function Backups(props: {
+  domain: string;
+  offers: (action: SiteAction) => boolean;
+  start: (path: string, body?: unknown) => void;
+}) {
+  const pager = usePager('backups');
+  const backups = usePage<Backup, { limit: number; cursor: string | undefined }, BackupPage>(
+    [...keys.site(props.domain), 'backups'],
+    `/api/sites/${encode(props.domain)}/backups`,
+    { limit: HISTORY_PAGE, cursor: pager.cursor },
+    POLL.calm,
+  );
+  const { offers, start } = props;
+  const columns: Array<Column<Backup>> = [
+    {
+      header: 'Taken',
+      cell: (backup) => formatTime(backup.createdAt),
+      sortBy: (backup) => Date.parse(backup.createdAt),
+    },
+    { header: 'Reason', cell: (backup) => backup.reason, sortBy: (backup) => backup.reason },
+    { header: 'Size', cell: (backup) => formatBytes(backup.bytes), sortBy: (backup) => backup.bytes },
+    {
+      header: 'Platform',
+      cell: (backup) => backup.manifest.platform?.name ?? '–',
+      sortBy: (backup) => backup.manifest.platform?.name ?? null,
+    },
+    { header: 'Restore test', cell: (backup) => <RestoreTest backup={backup} /> },
+    {
+      header: 'Off-site',
+      cell: (backup) =>
+        backup.offsite.length === 0
+          ? '–'
+          : backup.offsite.map((copy) => (
+              <span key={copy.target} title={copy.lastError ?? undefined}>
+                {copy.target} <Badge value={copy.state} />{' '}
+              </span>
+            )),
+    },
+    {
+      header: '',
+      cell: (backup) => (
+        <>
+          {offers('backup-verify') && (
+            <button
+              type="button"
+              title="Restore it into a scratch site beside this one, probe it, remove it"
+              onClick={() => start('backup-verify', { backupId: backup.id })}
+            >
+              Test restore
+            </button>
+          )}{' '}
+          {offers('restore') && (
+            <button
+              type="button"
+              onClick={() => {
+                if (window.confirm('Restore this backup? The current state is kept as a pre-restore backup.'))
+                  start('restore', { backupId: backup.id });
+              }}
+            >
+              Restore
+            </button>
+          )}
+        </>
+      ),
+    },
+  ];
+  const total = backups.data?.total;
+  return (
+    <section aria-labelledby="backups">
+      <h2 id="backups">Backups</h2>
+      {total && total.count > 0 && (
+        <p className="summary" data-testid="store-usage">
+          {total.count === 1 ? '1 backup takes' : `${total.count} backups take`} {formatBytes(total.bytes)} in
+          the store.
+        </p>
+      )}
+      <PagedTable
+        label="Backups"
+        query={backups}
+        pager={pager}
+        columns={columns}
+        rowKey={(backup) => backup.id}
+        order="Newest first"
+        empty="No backups yet."
+      />
+    </section>
+  );
+}
+
+/** The site's tasks, newest first, 20 a page: every install, backup, migrate, cron run on it. */
+function TaskHistory({ domain, admin }: { domain: string; admin: boolean }) {
+  const pager = usePager('tasks');
+  const tasks = usePage<Task, { target: string; limit: number; cursor: string | undefined }>(
+    keys.tasks,
+    '/api/tasks',
+    { target: domain, limit: HISTORY_PAGE, cursor: pager.cursor },
+    (page) =>
+      page?.items.some((task) => !FINISHED_TASK_STATES.includes(task.state)) ? POLL.busy : POLL.calm,
+  );
+  return (
+    <section aria-labelledby="task-history">
+      <h2 id="task-history">Task history</h2>
+      <PagedTable
+        label="Task history"
+        query={tasks}
+        pager={pager}
+        columns={taskColumns(admin, { target: false })}
+        rowKey={(task) => task.id}
+        order="Newest first"
+        empty="No tasks on this site yet."
+      />
+    </section>
+  );
+}
+
 /**
  * The site's other names, HTTPS with each server's certificate, and its PHP pool (changed with
  * berth site alias / https / php, or the API).
@@ -266,38 +343,42 @@ function WebEdge({ edge }: { edge: SiteEdgeView }) {
         <dd>{edge.pool ? `its own pool, as ${edge.pool.user}` : "the server's shared pool"}</dd>
       </dl>
       {edge.certificates.length > 0 && (
-        <table>
-          <caption>Certificates</caption>
-          <thead>
-            <tr>
-              <th scope="col">Server</th>
-              <th scope="col">Names</th>
-              <th scope="col">Issuer</th>
-              <th scope="col">Ends</th>
-            </tr>
-          </thead>
-          <tbody>
-            {edge.certificates.map((certificate) => (
-              <tr key={certificate.server}>
-                <td>{certificate.server}</td>
-                <td>{certificate.names.join(', ')}</td>
-                <td>{certificate.issuer}</td>
-                <td>{formatTime(certificate.notAfter)}</td>
+        <div className="table-scroll">
+          <table>
+            <caption>Certificates</caption>
+            <thead>
+              <tr>
+                <th scope="col">Server</th>
+                <th scope="col">Names</th>
+                <th scope="col">Issuer</th>
+                <th scope="col">Ends</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {edge.certificates.map((certificate) => (
+                <tr key={certificate.server}>
+                  <td>{certificate.server}</td>
+                  <td>{certificate.names.join(', ')}</td>
+                  <td>{certificate.issuer}</td>
+                  <td>{formatTime(certificate.notAfter)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </section>
   );
 }
 
+/** Admins: the backup policy that applies to the site, where it comes from, and its firings. */
 function BackupSchedule({ domain }: { domain: string }) {
-  const { data, error } = usePolled(
-    () => api<SiteBackupSchedule>('GET', `/api/backup-policies/sites/${encode(domain)}`),
-    10_000,
-    [domain],
-  );
+  const { data, error: failure } = useQuery({
+    queryKey: [...keys.policies, 'site', domain],
+    queryFn: ({ signal }) => get<SiteBackupSchedule>(`/api/backup-policies/sites/${encode(domain)}`, signal),
+    refetchInterval: POLL.slow,
+  });
+  const error = errorMessage(failure);
   const policy = data?.policy;
   return (
     <section aria-labelledby="backup-schedule">
@@ -305,7 +386,7 @@ function BackupSchedule({ domain }: { domain: string }) {
       <Problem message={error} />
       {data && !policy && (
         <p className="empty">
-          No policy applies: no scheduled backups (<a href="#/backups">set one</a>).
+          No policy applies: no scheduled backups (<a href={href(['backups'])}>set one</a>).
         </p>
       )}
       {data && policy && (
@@ -313,7 +394,7 @@ function BackupSchedule({ domain }: { domain: string }) {
           <dt>Policy</dt>
           <dd>
             {policy.scope === 'site' ? "the site's own" : describePolicy(policy)} (
-            <a href="#/backups">policies</a>)
+            <a href={href(['backups'])}>policies</a>)
           </dd>
           <dt>Schedule</dt>
           <dd>
@@ -332,7 +413,7 @@ function BackupSchedule({ domain }: { domain: string }) {
                 {data.lastFiring.taskId && (
                   <>
                     {' '}
-                    · <a href={`#/tasks/${data.lastFiring.taskId}`}>its task</a>
+                    · <a href={href(['tasks', data.lastFiring.taskId])}>its task</a>
                   </>
                 )}
               </>
@@ -349,62 +430,58 @@ function BackupSchedule({ domain }: { domain: string }) {
 export function PackageTable({ packages }: { packages: Package[] }) {
   if (packages.length === 0) return <p className="empty">None recorded yet (a verify records them).</p>;
   return (
-    <table className="packages">
-      <thead>
-        <tr>
-          <th>Package</th>
-          <th>Type</th>
-          <th>Version</th>
-          <th>Schema</th>
-        </tr>
-      </thead>
-      <tbody>
-        {packages.map((pkg) => (
-          <tr key={`${pkg.type}:${pkg.name}`}>
-            <td>{pkg.name}</td>
-            <td>{pkg.type}</td>
-            <td>{pkg.version ?? '–'}</td>
-            <td>{pkg.schemaVersion}</td>
+    <div className="table-scroll">
+      <table className="packages">
+        <thead>
+          <tr>
+            <th scope="col">Package</th>
+            <th scope="col">Type</th>
+            <th scope="col">Version</th>
+            <th scope="col">Schema</th>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {packages.map((pkg) => (
+            <tr key={`${pkg.type}:${pkg.name}`}>
+              <td>{pkg.name}</td>
+              <td>{pkg.type}</td>
+              <td>{pkg.version ?? '–'}</td>
+              <td>{pkg.schemaVersion}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
+}
+
+/** Asks for a login-reset task and waits for its one-time link (a few seconds). */
+async function loginLink(domain: string): Promise<string> {
+  let task = await send<Task>('POST', `/api/sites/${encode(domain)}/login-reset`);
+  while (!FINISHED_TASK_STATES.includes(task.state)) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    task = await get<Task>(`/api/tasks/${encode(task.id)}`);
+  }
+  const link = task.result?.url;
+  if (task.state !== 'succeeded' || typeof link !== 'string') throw new Error(task.error ?? 'no link');
+  return link;
 }
 
 /** "Log in": a one-time login link from a login-reset task, shown when the task has it. */
 function LogIn({ domain }: { domain: string }) {
-  const [state, setState] = useState<'idle' | 'waiting' | 'failed'>('idle');
-  const [url, setUrl] = useState<string>();
-  const run = async () => {
-    setState('waiting');
-    try {
-      let task = await api<Task>('POST', `/api/sites/${encode(domain)}/login-reset`, {});
-      while (!FINISHED_TASK_STATES.includes(task.state)) {
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        task = await api<Task>('GET', `/api/tasks/${task.id}`);
-      }
-      const link = task.result?.url;
-      if (task.state !== 'succeeded' || typeof link !== 'string') throw new Error(task.error ?? 'no link');
-      setUrl(link);
-      setState('idle');
-    } catch {
-      setState('failed');
-    }
-  };
-  if (url)
+  const login = useMutation({
+    mutationFn: () => loginLink(domain),
+    meta: { invalidates: [keys.tasks] },
+  });
+  if (login.data)
     return (
-      <a className="button" href={url} target="_blank" rel="noreferrer">
+      <a className="button" href={login.data} target="_blank" rel="noreferrer">
         Log in (one-time link)
       </a>
     );
   return (
-    <button type="button" onClick={() => void run()} disabled={state === 'waiting'}>
-      {state === 'waiting'
-        ? 'Getting a login link…'
-        : state === 'failed'
-          ? 'Log in (failed, try again)'
-          : 'Log in'}
+    <button type="button" onClick={() => login.mutate()} disabled={login.isPending}>
+      {login.isPending ? 'Getting a login link…' : login.isError ? 'Log in (failed, try again)' : 'Log in'}
     </button>
   );
 }
@@ -413,12 +490,12 @@ function NewNameForms(props: {
   domain: string;
   clone: boolean;
   rename: boolean;
-  start: (path: string, body?: unknown) => Promise<void>;
+  start: (path: string, body?: unknown) => void;
 }) {
   const [name, setName] = useState('');
   const submit = (path: 'clone' | 'rename') => (event: FormEvent) => {
     event.preventDefault();
-    void props.start(path, { domain: name.trim() });
+    props.start(path, { domain: name.trim() });
   };
   return (
     <form className="inline" onSubmit={submit('clone')}>

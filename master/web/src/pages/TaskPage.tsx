@@ -1,25 +1,34 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
+import type { LogLine, Task, TaskProgress, WhoAmI } from '../../../../shared/src/api.js';
 import { FINISHED_TASK_STATES, type TaskState } from '../../../../shared/src/tasks.js';
-import type { LogLine, Task, TaskProgress } from '../../../../shared/src/api.js';
-import { api, encode } from '../api.js';
+import { encode, get, send } from '../api.js';
 import { followTaskEvents } from '../live-log.js';
-import { Badge, formatDuration, formatTime, navigate, Problem, usePolled } from '../util.js';
+import { errorMessage, keys, SITE_CHANGE } from '../query.js';
+import { href, navigate, useTitle } from '../router.js';
+import { Badge, formatClock, formatSpan, formatTime, Problem } from '../util.js';
+
+/** Phases and steps come from the task itself: read again every 2 s while it runs. */
+const TASK_POLL_MS = 2000;
 
 /** A task: its state, phase timings and steps, and its log as it arrives (server-sent events). */
-export function TaskPage({ id }: { id: string }) {
+export function TaskPage({ id, me }: { id: string; me: WhoAmI }) {
+  const client = useQueryClient();
   const [lines, setLines] = useState<LogLine[]>([]);
   const [liveState, setLiveState] = useState<TaskState>();
   const [progress, setProgress] = useState<TaskProgress>();
   const [streamEnded, setStreamEnded] = useState(false);
-  const [retrying, setRetrying] = useState(false);
-  const [retryProblem, setRetryProblem] = useState<string>();
-  const finished = liveState !== undefined && FINISHED_TASK_STATES.includes(liveState);
-  // Phases and steps come from the task itself: read again while it runs, and once when it ends.
-  const task = usePolled(() => api<Task>('GET', `/api/tasks/${encode(id)}`), finished ? 0 : 2000, [
-    id,
-    finished,
-  ]);
-  const logEnd = useRef<HTMLDivElement>(null);
+  const task = useQuery({
+    queryKey: keys.task(id),
+    queryFn: ({ signal }) => get<Task>(`/api/tasks/${encode(id)}`, signal),
+    refetchInterval: (query) => {
+      const state = query.state.data?.state;
+      return state && FINISHED_TASK_STATES.includes(state) ? false : TASK_POLL_MS;
+    },
+  });
+  const log = useRef<HTMLPreElement>(null);
+  const title = task.data ? `${task.data.type} ${task.data.targetName}` : undefined;
+  useTitle(title, 'Tasks');
 
   useEffect(() => {
     const abort = new AbortController();
@@ -36,37 +45,48 @@ export function TaskPage({ id }: { id: string }) {
     return () => abort.abort();
   }, [id]);
 
-  // Braces: newer browsers return a promise from scrollIntoView, and an effect may return only a cleanup.
+  // It ended (the stream or a read said so): the lists that show it and what it changed (its site's
+  // page, the dashboard) are stale. Its site's page is dropped, not only marked: shown from the cache
+  // on the way there, it would offer for a moment what the site offered before (Disable once more).
+  const latest = liveState ?? task.data?.state;
+  const finished = latest !== undefined && FINISHED_TASK_STATES.includes(latest);
+  const site = task.data?.targetKind === 'site' ? task.data.targetName : undefined;
   useEffect(() => {
-    logEnd.current?.scrollIntoView({ block: 'nearest' });
+    if (!finished) return;
+    if (site) client.removeQueries({ queryKey: keys.site(site), type: 'inactive' });
+    for (const queryKey of SITE_CHANGE) void client.invalidateQueries({ queryKey });
+  }, [finished, site, client]);
+
+  // Follow the end of the log as it grows, inside its own box (the page does not jump).
+  useEffect(() => {
+    const box = log.current;
+    if (box) box.scrollTop = box.scrollHeight;
   }, [lines.length]);
 
-  if (!task.data) return <Problem message={task.error} />;
+  const cancel = useMutation({
+    mutationFn: () => send('POST', `/api/tasks/${encode(id)}/cancel`),
+    meta: { invalidates: SITE_CHANGE },
+  });
+  // The API decides what can be retried (not install, clone or rename); its refusal is shown as is.
+  const retry = useMutation({
+    mutationFn: () => send<Task>('POST', `/api/tasks/${encode(id)}/retry`),
+    meta: { invalidates: SITE_CHANGE },
+    onSuccess: (again) => navigate(href(['tasks', again.id])),
+  });
+
+  if (!task.data) return <Problem message={errorMessage(task.error)} />;
   const current = task.data;
   const state = liveState ?? current.state;
-  const cancel = async () => {
-    await api('POST', `/api/tasks/${encode(id)}/cancel`, {}).catch(() => undefined);
-    task.reload();
-  };
-  // The API decides what can be retried (not install, clone or rename); its refusal is shown as is.
-  const retry = async () => {
-    setRetrying(true);
-    setRetryProblem(undefined);
-    try {
-      const again = await api<Task>('POST', `/api/tasks/${encode(id)}/retry`, {});
-      navigate(`#/tasks/${encode(again.id)}`);
-    } catch (error) {
-      setRetryProblem(error instanceof Error ? error.message : String(error));
-      setRetrying(false);
-    }
-  };
+  const admin = me.role === 'admin';
 
   return (
     <div className="task-page">
       <h1>
         {current.type}{' '}
         {current.targetKind === 'site' ? (
-          <a href={`#/sites/${encode(current.targetName)}`}>{current.targetName}</a>
+          <a href={href(['sites', current.targetName])}>{current.targetName}</a>
+        ) : current.targetKind === 'platform' && admin ? (
+          <a href={href(['platforms', current.targetName])}>{current.targetName}</a>
         ) : (
           current.targetName
         )}{' '}
@@ -83,22 +103,22 @@ export function TaskPage({ id }: { id: string }) {
           <>
             <dt>Retry of</dt>
             <dd>
-              <a href={`#/tasks/${encode(current.retryOf)}`}>task {current.retryOf}</a>
+              <a href={href(['tasks', current.retryOf])}>task {current.retryOf}</a>
             </dd>
           </>
         )}
       </dl>
       {!FINISHED_TASK_STATES.includes(state) && (
-        <button type="button" className="danger" onClick={() => void cancel()}>
+        <button type="button" className="danger" disabled={cancel.isPending} onClick={() => cancel.mutate()}>
           Cancel
         </button>
       )}
       {(state === 'failed' || state === 'cancelled') && (
-        <button type="button" disabled={retrying} onClick={() => void retry()}>
+        <button type="button" disabled={retry.isPending || retry.isSuccess} onClick={() => retry.mutate()}>
           Retry
         </button>
       )}
-      <Problem message={retryProblem} />
+      <Problem message={errorMessage(retry.error ?? cancel.error)} />
       {progress && state === 'running' && (
         <p className="progress">
           {progress.stepName}: {progress.done} / {progress.total} {progress.unit}
@@ -125,13 +145,14 @@ export function TaskPage({ id }: { id: string }) {
             {lines.length} lines{streamEnded ? '' : ', live'}
           </span>
         </h2>
-        <pre className="log" data-testid="task-log">
+        {/* A <pre> holds phrasing content only: each line a <span>, a newline between them. */}
+        <pre className="log" data-testid="task-log" ref={log} tabIndex={0} aria-label="Task log">
           {lines.map((line) => (
-            <div key={line.id} className={`log-line ${line.stream}`}>
-              <span className="at">{new Date(line.at).toLocaleTimeString()}</span> {line.text}
-            </div>
+            <span key={line.id} className={`log-line ${line.stream}`}>
+              <span className="at">{formatClock(line.at)}</span> {line.text}
+              {'\n'}
+            </span>
           ))}
-          <div ref={logEnd} />
         </pre>
       </section>
 
@@ -154,37 +175,35 @@ export function TaskPage({ id }: { id: string }) {
 function Phases({ task }: { task: Task }) {
   if (task.phases.length === 0) return <p className="empty">This task records no phases.</p>;
   const now = Date.now();
-  const longest = Math.max(
-    1,
-    ...task.phases.map(
-      (phase) => (phase.endedAt ? Date.parse(phase.endedAt) : now) - Date.parse(phase.startedAt),
-    ),
-  );
+  const tookOf = (phase: Task['phases'][number]) =>
+    (phase.endedAt ? Date.parse(phase.endedAt) : now) - Date.parse(phase.startedAt);
+  const longest = Math.max(1, ...task.phases.map(tookOf));
   return (
-    <table className="phases">
-      <thead>
-        <tr>
-          <th>Phase</th>
-          <th>Started</th>
-          <th>Took</th>
-          <th />
-        </tr>
-      </thead>
-      <tbody>
-        {task.phases.map((phase, index) => {
-          const took = (phase.endedAt ? Date.parse(phase.endedAt) : now) - Date.parse(phase.startedAt);
-          return (
+    <div className="table-scroll">
+      <table className="phases">
+        <thead>
+          <tr>
+            <th scope="col">Phase</th>
+            <th scope="col">Started</th>
+            <th scope="col">Took</th>
+            <th scope="col">
+              <span className="visually-hidden">Share of the longest</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {task.phases.map((phase, index) => (
             <tr key={`${phase.name}-${index}`}>
               <td>{phase.name}</td>
-              <td>{new Date(phase.startedAt).toLocaleTimeString()}</td>
-              <td>{phase.endedAt ? formatDuration(took) : `${formatDuration(took)}…`}</td>
+              <td>{formatClock(phase.startedAt)}</td>
+              <td>{formatSpan(phase.startedAt, phase.endedAt, now)}</td>
               <td className="bar">
-                <span style={{ width: `${(100 * took) / longest}%` }} />
+                <span style={{ width: `${(100 * tookOf(phase)) / longest}%` }} />
               </td>
             </tr>
-          );
-        })}
-      </tbody>
-    </table>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
