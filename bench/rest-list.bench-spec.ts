@@ -1,19 +1,41 @@
+import { existsSync } from 'node:fs';
 import pg from 'pg';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Overview, Page } from '../shared/src/api.js';
 import { startMaster, type MasterHandle } from '../test/support/processes.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/test-database.js';
-import { quantile, recordResult, round } from './support/results.js';
+import { quantile, recordResult, round, type Figures } from './support/results.js';
 
 const SITES = 10_000;
 const TASKS = 100_000;
-/** A page of the site list, and a filtered search (a piece of the domain and a state). */
-const SITES_PAGE = '/api/sites?limit=50';
-const SITES_SEARCH = '/api/sites?limit=50&q=site1234.&status=enabled';
+/** Every how many tasks one failed within the last day (the overview's attention list counts them). */
+const FAILED_EVERY = 1_000;
+const CHROMIUM = '/usr/bin/chromium';
+/** The dashboard's quickest polling interval (master/web/src): one refresh is watched this long. */
+const DASHBOARD_REFRESH_MS = 3_000;
+
+/** The requests timed, each on an empty and on a full registry. */
+const REQUESTS = {
+  tasksPage: '/api/tasks?limit=50',
+  /** A site's task history (the site page's). */
+  tasksOfSite: '/api/tasks?limit=20&target=site1234.example',
+  tasksFailedSince: `/api/tasks?limit=50&state=failed&since=${encodeURIComponent('2000-01-01T00:00:00Z')}`,
+  sitesAll: '/api/sites',
+  sitesPage: '/api/sites?limit=50',
+  /** A piece of the domain and a state. */
+  sitesSearch: '/api/sites?limit=50&q=site1234.&status=enabled',
+  platformsPage: '/api/platforms?limit=50',
+  overview: '/api/overview',
+} as const;
+type RequestName = keyof typeof REQUESTS;
 
 /**
- * REST list latency with a big registry: 10,000 sites and 100,000 finished tasks inserted straight
- * into PostgreSQL, then GET /api/tasks?limit=50, GET /api/sites (every site), a page of 50 sites and a
- * filtered search timed from the client. The baseline is the same request on an empty registry.
+ * REST list latency with a big registry: 10,000 sites and 100,000 tasks (nine in ten on sites, one in
+ * a thousand failed) inserted straight into PostgreSQL, then pages, filters, the second page of the
+ * task list by its cursor and the dashboard's overview timed from the client; the baseline is the same
+ * request on an empty registry. With Chromium on the machine, the web UI's dashboard is opened on the
+ * full registry and the requests of one refresh are counted (none may grow with the number of sites).
  */
 describe('REST list latency with 10,000 sites and 100,000 tasks', () => {
   let database: TestDatabase;
@@ -31,22 +53,26 @@ describe('REST list latency with 10,000 sites and 100,000 tasks', () => {
 
   const time = async (path: string, runs: number) => {
     const samples: number[] = [];
-    let items = 0;
+    let body: unknown;
     for (let index = 0; index < runs + 2; index += 1) {
       const started = performance.now();
-      const body = await master.api.get<{ items: unknown[] }>(path);
+      body = await master.api.get<unknown>(path);
       const elapsed = performance.now() - started;
-      items = body.items.length;
       if (index >= 2) samples.push(elapsed); // two warm-up requests
     }
-    return { p50: round(quantile(samples, 0.5), 1), p99: round(quantile(samples, 0.99), 1), items };
+    return { p50: round(quantile(samples, 0.5), 1), p99: round(quantile(samples, 0.99), 1), body };
+  };
+  const items = (body: unknown) => (body as Page<unknown>).items.length;
+
+  const timeAll = async (runs: (name: RequestName) => number) => {
+    const results = {} as Record<RequestName, Awaited<ReturnType<typeof time>>>;
+    for (const name of Object.keys(REQUESTS) as RequestName[])
+      results[name] = await time(REQUESTS[name], runs(name));
+    return results;
   };
 
-  it('times the task and site lists on an empty and on a full registry', async () => {
-    const emptyTasks = await time('/api/tasks?limit=50', 50);
-    const emptySites = await time('/api/sites', 50);
-    const emptyPage = await time(SITES_PAGE, 50);
-    const emptySearch = await time(SITES_SEARCH, 50);
+  it('times the lists and the overview on an empty and on a full registry', async () => {
+    const empty = await timeAll(() => 50);
 
     await master.api.post('/api/servers', { name: 'web1', slots: 1 });
     const client = new pg.Client({ connectionString: database.url });
@@ -61,17 +87,26 @@ describe('REST list latency with 10,000 sites and 100,000 tasks', () => {
         [serverId],
       );
       await client.query(
-        `INSERT INTO sites (domain, platform_id, db_server_id, db_name, db_user, db_password_encrypted, status)
-         SELECT 'site' || n || '.example', $1, $2, 'site_' || n, 'u' || n, 'not-a-real-secret', 'enabled'
+        `INSERT INTO sites (domain, platform_id, db_server_id, db_name, db_user, db_password_encrypted, status,
+                            verified_at)
+         SELECT 'site' || n || '.example', $1, $2, 'site_' || n, 'u' || n, 'not-a-real-secret', 'enabled',
+                CASE WHEN n % 100 = 0 THEN NULL ELSE now() END
            FROM generate_series(1, ${SITES}) AS n`,
         [platform.rows[0]!.id, serverId],
       );
+      // Nine tasks in ten on a site (each site has about nine), the rest on the server; one in a
+      // thousand failed, all within the last 28 hours.
       await client.query(
         `INSERT INTO tasks (type, state, target_kind, target_id, target_name, created_at, started_at, finished_at)
-         SELECT 'debug.noop', 'succeeded', 'server', $1, 'web1',
+         SELECT CASE WHEN n % 10 = 0 THEN 'debug.noop' ELSE 'site.verify' END,
+                CASE WHEN n % ${FAILED_EVERY} = 0 THEN 'failed' ELSE 'succeeded' END,
+                CASE WHEN n % 10 = 0 THEN 'server' ELSE 'site' END,
+                CASE WHEN n % 10 = 0 THEN $1::uuid ELSE s.id END,
+                CASE WHEN n % 10 = 0 THEN 'web1' ELSE s.domain END,
                 now() - (n || ' seconds')::interval, now() - (n || ' seconds')::interval,
                 now() - (n || ' seconds')::interval
-           FROM generate_series(1, ${TASKS}) AS n`,
+           FROM generate_series(1, ${TASKS}) AS n
+           JOIN sites s ON s.domain = 'site' || (n % ${SITES} + 1) || '.example'`,
         [serverId],
       );
       await client.query('ANALYZE');
@@ -80,40 +115,95 @@ describe('REST list latency with 10,000 sites and 100,000 tasks', () => {
     }
     const insertSeconds = (performance.now() - insertStarted) / 1000;
 
-    const fullTasks = await time('/api/tasks?limit=50', 50);
-    const fullSites = await time('/api/sites', 10);
-    const fullPage = await time(SITES_PAGE, 50);
-    const fullSearch = await time(SITES_SEARCH, 50);
-    expect(fullTasks.items).toBe(50);
-    expect(fullSites.items).toBe(SITES);
-    expect(fullPage.items).toBe(50);
+    const full = await timeAll((name) => (name === 'sitesAll' ? 10 : 50));
+    expect(items(full.tasksPage.body)).toBe(50);
+    expect(items(full.tasksOfSite.body)).toBe(10); // n = 1233, 11233 … 91233
+    expect(items(full.sitesAll.body)).toBe(SITES);
+    expect(items(full.sitesPage.body)).toBe(50);
     // site1234, site12340 … site12349 do not exist: the 1,234th site alone.
-    expect(fullSearch.items).toBe(1);
+    expect(items(full.sitesSearch.body)).toBe(1);
+    const overview = full.overview.body as Overview;
+    expect(overview.sites.total).toBe(SITES);
+    // Failed ones created within the last 24 hours: n seconds ago, n a multiple of 1,000 up to 86,400.
+    expect(overview.attention.failedTasks.count).toBe(Math.floor(86_400 / FAILED_EVERY));
+    expect(overview.attention.unverifiedSites.count).toBe(SITES / 100);
+    // The second page of the task list, by the first page's cursor.
+    const next = (full.tasksPage.body as Page<unknown>).next;
+    expect(next).toBeTruthy();
+    const tasksPage2 = await time(`${REQUESTS.tasksPage}&cursor=${encodeURIComponent(next!)}`, 50);
+    expect(items(tasksPage2.body)).toBe(50);
 
-    recordResult('rest-list', {
+    const dashboard = existsSync(CHROMIUM) ? await dashboardRefresh() : null;
+
+    const row: Figures = {
       registry: `${SITES} sites, ${TASKS} tasks (PostgreSQL)`,
       insertSeconds: round(insertSeconds, 1),
-      emptyTasksP50Ms: emptyTasks.p50,
-      emptyTasksP99Ms: emptyTasks.p99,
-      tasksLimit50P50Ms: fullTasks.p50,
-      tasksLimit50P99Ms: fullTasks.p99,
-      tasksRatioToEmpty: round(fullTasks.p50 / emptyTasks.p50),
-      emptySitesP50Ms: emptySites.p50,
-      emptySitesP99Ms: emptySites.p99,
-      sitesAllP50Ms: fullSites.p50,
-      sitesAllP99Ms: fullSites.p99,
-      sitesRatioToEmpty: round(fullSites.p50 / emptySites.p50),
-      emptySitesPageP50Ms: emptyPage.p50,
-      emptySitesPageP99Ms: emptyPage.p99,
-      sitesPage50P50Ms: fullPage.p50,
-      sitesPage50P99Ms: fullPage.p99,
-      sitesPageRatioToEmpty: round(fullPage.p50 / emptyPage.p50),
-      emptySitesSearchP50Ms: emptySearch.p50,
-      emptySitesSearchP99Ms: emptySearch.p99,
-      sitesSearchP50Ms: fullSearch.p50,
-      sitesSearchP99Ms: fullSearch.p99,
-      sitesSearchRatioToEmpty: round(fullSearch.p50 / emptySearch.p50),
-      masterRssMB: round(master.process.rssBytes() / (1024 * 1024), 1),
-    });
+    };
+    for (const name of Object.keys(REQUESTS) as RequestName[]) {
+      row[`${name}EmptyP50Ms`] = empty[name].p50;
+      row[`${name}EmptyP99Ms`] = empty[name].p99;
+      row[`${name}P50Ms`] = full[name].p50;
+      row[`${name}P99Ms`] = full[name].p99;
+      row[`${name}RatioToEmpty`] = round(full[name].p50 / empty[name].p50);
+    }
+    row.tasksPage2P50Ms = tasksPage2.p50;
+    row.tasksPage2P99Ms = tasksPage2.p99;
+    row.dashboardRequestsPerRefresh = dashboard?.requests ?? 'no Chromium';
+    row.dashboardBytesPerRefresh = dashboard?.bytes ?? 'no Chromium';
+    row.dashboardLargestResponseBytes = dashboard?.largest ?? 'no Chromium';
+    row.dashboardPaths = dashboard?.paths ?? 'no Chromium';
+    row.masterRssMB = round(master.process.rssBytes() / (1024 * 1024), 1);
+    recordResult('rest-list', row);
   });
+
+  /**
+   * The web UI's dashboard on the full registry: after its first load, every request of one refresh
+   * interval, with the bytes of each answer.
+   */
+  async function dashboardRefresh() {
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+      ],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(master.url);
+      await page.getByLabel('API token').fill(master.token);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: /needs attention/i }).waitFor({ timeout: 30_000 });
+      // Let the first load settle, then watch one refresh.
+      await page.waitForTimeout(DASHBOARD_REFRESH_MS);
+      const seen: Array<{ path: string; bytes: number }> = [];
+      const pending: Promise<void>[] = [];
+      page.on('response', (response) => {
+        const url = new URL(response.url());
+        if (!url.pathname.startsWith('/api/')) return;
+        pending.push(
+          response.body().then(
+            (body) => void seen.push({ path: url.pathname + url.search, bytes: body.length }),
+            () => void seen.push({ path: url.pathname + url.search, bytes: 0 }),
+          ),
+        );
+      });
+      await page.waitForTimeout(DASHBOARD_REFRESH_MS + 500);
+      await Promise.all(pending);
+      // A whole-list request (the site list without a limit) would grow with the registry.
+      expect(seen.filter((request) => /^\/api\/sites(\?(?!.*limit=)|$)/.test(request.path))).toEqual([]);
+      expect(seen.length).toBeGreaterThan(0);
+      return {
+        requests: seen.length,
+        bytes: seen.reduce((sum, request) => sum + request.bytes, 0),
+        largest: Math.max(...seen.map((request) => request.bytes)),
+        paths: [...new Set(seen.map((request) => request.path.replace(/\?.*/, '')))].sort().join(' '),
+      };
+    } finally {
+      await browser.close();
+    }
+  }
 });
