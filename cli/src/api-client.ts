@@ -1,7 +1,6 @@
 import type {
   ApiToken,
   AuditEvent,
-  AuditQuery,
   BackupPolicy,
   BackupPolicyInput,
   SiteBackupSchedule,
@@ -28,6 +27,8 @@ import type {
   SiteQuery,
 } from './api-types.js';
 import type {
+  ApiTokenListQuery,
+  AuditListQuery,
   BackupListQuery,
   BackupPage,
   ClientListQuery,
@@ -39,6 +40,7 @@ import type {
   TaskListQuery,
   CreatedNotificationTarget,
   NotificationDelivery,
+  NotificationDeliveryListQuery,
   NotificationTarget,
   NotificationTargetInput,
 } from '../../shared/src/api.js';
@@ -460,12 +462,14 @@ export class ApiClient {
     return this.request('DELETE', `/api/store/offsite/${segment(name)}`);
   }
 
-  async listAudit(query: AuditQuery = {}): Promise<AuditEvent[]> {
-    return (await this.request<{ items: AuditEvent[] }>('GET', '/api/audit', { query: { ...query } })).items;
+  /** One page of the audit log (GET /api/audit with limit, cursor, since and target). */
+  pageAudit(query: AuditListQuery): Promise<Page<AuditEvent>> {
+    return this.request('GET', '/api/audit', { query: { ...query } });
   }
 
-  async listTokens(): Promise<ApiToken[]> {
-    return (await this.request<{ items: ApiToken[] }>('GET', '/api/tokens')).items;
+  /** One page of API tokens (GET /api/tokens with limit, cursor and client). */
+  pageTokens(query: ApiTokenListQuery): Promise<Page<ApiToken>> {
+    return this.request('GET', '/api/tokens', { query: { ...query } });
   }
 
   revokeToken(id: string): Promise<ApiToken> {
@@ -484,12 +488,9 @@ export class ApiClient {
     await this.request('DELETE', `/api/notifications/targets/${segment(id)}`);
   }
 
-  async listNotificationDeliveries(limit?: number): Promise<NotificationDelivery[]> {
-    return (
-      await this.request<{ items: NotificationDelivery[] }>('GET', '/api/notifications/deliveries', {
-        query: { limit },
-      })
-    ).items;
+  /** One page of the notification delivery log (GET /api/notifications/deliveries with limit and cursor). */
+  pageNotificationDeliveries(query: NotificationDeliveryListQuery): Promise<Page<NotificationDelivery>> {
+    return this.request('GET', '/api/notifications/deliveries', { query: { ...query } });
   }
 
   /**

@@ -45,22 +45,19 @@ export interface Health {
 }
 
 export type {
+  ApiTokenListQuery,
+  AuditListQuery,
   BackupListQuery,
   BackupPage,
   ClientListQuery,
   Page,
   PageQuery,
+  NotificationDeliveryListQuery,
   PlatformListQuery,
   ServerListQuery,
   SiteListQuery as SiteQuery,
   TaskListQuery,
 } from '../../shared/src/api.js';
-
-export interface AuditQuery {
-  since?: string;
-  target?: string;
-  limit?: number;
-}
 
 export interface ApiErrorBody {
   statusCode: number;

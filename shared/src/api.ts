@@ -217,6 +217,23 @@ export interface ClientListQuery extends PageQuery {
 /** GET /api/sites/{domain}/backups, newest first: a page, and what all of the site's backups take. */
 export type BackupListQuery = PageQuery;
 
+/** GET /api/audit, newest first (the time, then the id): a page, and its filters. */
+export interface AuditListQuery extends PageQuery {
+  /** ISO 8601: events at or after it. */
+  since?: string;
+  /** A route parameter's value (a domain, a server's name), a value of the summary, or a task id. */
+  target?: string;
+}
+
+/** GET /api/notifications/deliveries, newest first (created, then id); a client token's own only. */
+export type NotificationDeliveryListQuery = PageQuery;
+
+/** GET /api/tokens, newest first (created, then id). */
+export interface ApiTokenListQuery extends PageQuery {
+  /** A client's name or id: that client's tokens. */
+  client?: string;
+}
+
 export interface BackupPage extends Page<Backup> {
   /** Every backup of the site (not only this page's) and the bytes they take in the store. */
   total: { count: number; bytes: number };
@@ -730,15 +747,12 @@ export interface List<T> {
   items: T[];
 }
 
-export type ApiTokenList = List<ApiToken>;
 export type MasterList = List<MasterInfo>;
 export type ClusterList = List<Cluster>;
 export type MigrateCandidateList = List<MigrateCandidate>;
 export type BackupPolicyList = List<BackupPolicy>;
 export type OffsiteTargetList = List<OffsiteTarget>;
 export type NotificationTargetList = List<NotificationTarget>;
-export type NotificationDeliveryList = List<NotificationDelivery>;
-export type AuditEventList = List<AuditEvent>;
 /** GET /api/projects: a bare array, not `{ items }`. */
 export type ProjectList = Project[];
 
@@ -747,6 +761,9 @@ export type TaskPage = Page<Task>;
 export type PlatformPage = Page<Platform>;
 export type ServerPage = Page<Server>;
 export type ClientPage = Page<Client>;
+export type AuditEventPage = Page<AuditEvent>;
+export type NotificationDeliveryPage = Page<NotificationDelivery>;
+export type ApiTokenPage = Page<ApiToken>;
 
 /** GET /api/platforms/{platform}. */
 export type PlatformWithPackages = Platform & { packages: Package[] };

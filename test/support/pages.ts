@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import type { Page } from '../../shared/src/api.js';
 
 /**
@@ -35,4 +36,25 @@ export function refusalOf(
       message: error.message,
     }),
   );
+}
+
+/**
+ * What a walk through a list's pages must have shown while rows were added between pages: each row
+ * once, in the list's order (`ordered`: every row's id in that order, read after the walk), every
+ * row in `expected` (there before, or added behind the cursor) and none of `notExpected` (added in
+ * front of it).
+ */
+export function expectWalked(
+  seenIds: readonly string[],
+  ordered: readonly string[],
+  expected: readonly string[],
+  notExpected: readonly string[],
+): void {
+  expect(new Set(seenIds).size).toBe(seenIds.length);
+  const position = new Map(ordered.map((id, index) => [id, index]));
+  const positions = seenIds.map((id) => position.get(id)!);
+  expect(positions).toEqual([...positions].sort((a, b) => a - b));
+  expect(seenIds).toEqual(expect.arrayContaining([...expected]));
+  for (const id of notExpected) expect(seenIds).not.toContain(id);
+  expect(seenIds).toHaveLength(expected.length);
 }

@@ -1,72 +1,117 @@
 import type { Command } from 'commander';
-import type { AuditEvent } from '../api-types.js';
+import type { AuditEvent, AuditListQuery, PageQuery } from '../api-types.js';
 import type { CliContext } from '../context.js';
 import { usageError } from '../errors.js';
+import { sanitize } from '../output/format.js';
+import { declareListFields } from '../output/output-options.js';
+import { listFields } from '../output/structured.js';
 import { renderTable } from '../output/table.js';
-import { positiveInteger } from '../parsers.js';
+import {
+  addPageOptions,
+  hintNextPage,
+  isFiltered,
+  readPages,
+  type ListNoun,
+  type PageOptions,
+} from '../paging.js';
+
+const EVENTS: ListNoun = { one: 'event', many: 'events' };
+
+const AUDIT_FIELDS = listFields<AuditEvent>(
+  {
+    id: true,
+    at: true,
+    tokenId: true,
+    tokenName: true,
+    role: true,
+    clientId: true,
+    method: true,
+    route: true,
+    path: true,
+    target: true,
+    summary: true,
+    address: true,
+    status: true,
+    errorCode: true,
+    taskId: true,
+    durationMs: true,
+  },
+  ['at', 'tokenName', 'method', 'path', 'status', 'errorCode', 'taskId'],
+);
+
+interface AuditListOptions extends PageOptions {
+  since?: string;
+  target?: string;
+  json?: boolean;
+}
+
+/** The filters of the audit log, checked before any request: a time that is one. */
+function auditFilters(options: AuditListOptions): Omit<AuditListQuery, keyof PageQuery> {
+  if (options.since !== undefined && Number.isNaN(Date.parse(options.since))) {
+    throw usageError(
+      `--since "${sanitize(options.since)}" is not a time; use ISO 8601, e.g. 2025-01-31T12:00:00Z`,
+    );
+  }
+  return {
+    ...(options.since !== undefined ? { since: options.since } : {}),
+    ...(options.target ? { target: options.target } : {}),
+  };
+}
 
 export function registerAuditCommands(program: Command, ctx: CliContext): void {
   const audit = program
     .command('audit')
     .description('The audit log: every change made through the API, refused ones too (admin tokens)');
 
-  audit
+  const list = audit
     .command('list')
     .description(
-      'List changes made through the API, newest first: when, who, what, target, from where, outcome',
-    )
+      'List changes made through the API, newest first, a page at a time (--limit, default 100; --all for ' +
+        'every page): when, who, what, target, from where, outcome',
+    );
+  addPageOptions(list, EVENTS)
     .option('--since <time>', 'only changes at or after this time (ISO 8601, e.g. 2025-01-31T12:00:00Z)')
     .option(
       '--target <value>',
       "only changes of this target: a domain, a server's, client's or platform's name, or a task id",
     )
-    .option('--limit <n>', 'at most this many (default 100, at most 1000)', positiveInteger)
     .option('--json', 'print the events as JSON')
-    .action(
-      async (
-        options: { since?: string; target?: string; limit?: number; json?: boolean },
-        command: Command,
-      ) => {
-        if (options.since !== undefined && Number.isNaN(Date.parse(options.since))) {
-          throw usageError(
-            `--since "${options.since}" is not a time; use ISO 8601, e.g. 2025-01-31T12:00:00Z`,
-          );
-        }
-        const api = await ctx.client(command);
-        const events = await api.listAudit({
-          since: options.since,
-          target: options.target,
-          limit: options.limit,
-        });
-        if (options.json) return ctx.printData(events);
-        if (events.length === 0) {
-          ctx.out('No changes recorded' + (options.since || options.target ? ' that match.' : ' yet.'));
-          return;
-        }
-        ctx.out(
-          renderTable(
-            [
-              { header: 'WHEN' },
-              { header: 'WHO' },
-              { header: 'WHAT' },
-              { header: 'TARGET' },
-              { header: 'ADDRESS' },
-              { header: 'STATUS' },
-              { header: 'TASK' },
-            ],
-            events.map((event) => [
-              event.at.slice(0, 19).replace('T', ' ') + 'Z',
-              who(event),
-              `${event.method} ${event.route ?? event.path}`,
-              target(event),
-              event.address ?? '-',
-              outcome(event),
-              event.taskId ?? '-',
-            ]),
-          ),
-        );
-      },
-    );
+    .action(async (options: AuditListOptions, command: Command) => {
+      const filters = auditFilters(options);
+      const api = await ctx.client(command);
+      const { items: events, next } = await readPages(options, (page) =>
+        api.pageAudit({ ...page, ...filters }),
+      );
+      hintNextPage(ctx, EVENTS, next);
+      if (options.json) return ctx.printData(events);
+      if (events.length === 0) {
+        ctx.out('No changes recorded' + (isFiltered(filters) ? ' that match.' : ' yet.'));
+        return;
+      }
+      ctx.out(
+        renderTable(
+          [
+            { header: 'WHEN' },
+            { header: 'WHO' },
+            { header: 'WHAT' },
+            { header: 'TARGET' },
+            { header: 'ADDRESS' },
+            { header: 'STATUS' },
+            { header: 'TASK' },
+          ],
+          events.map((event) => [
+            event.at.slice(0, 19).replace('T', ' ') + 'Z',
+            who(event),
+            `${event.method} ${event.route ?? event.path}`,
+            target(event),
+            event.address ?? '-',
+            outcome(event),
+            event.taskId ?? '-',
+          ]),
+        ),
+      );
+    });
+  declareListFields(list, AUDIT_FIELDS);
 }
 
 /** The token's name; for a request without a valid one, why (its error code says it). */

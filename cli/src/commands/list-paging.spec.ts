@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { useCliHarness } from '../testing/cli-harness.js';
-import { aBackup, aClient, aPlatform, aServer, aTask } from '../testing/factories.js';
+import {
+  aBackup,
+  aClient,
+  aDelivery,
+  anAuditEvent,
+  aPlatform,
+  aServer,
+  aTask,
+  aToken,
+} from '../testing/factories.js';
 import { type FakeRoutes, pagedList } from '../testing/fake-master.js';
 
 /** Each paged list: its command, its route, six items served two a page (three pages). */
@@ -35,6 +44,24 @@ const LISTS = [
     noun: 'backups',
     items: [1, 2, 3, 4, 5, 6].map((n) => aBackup({ id: `b${n}` })),
   },
+  {
+    argv: ['audit', 'list'],
+    route: 'GET /api/audit',
+    noun: 'events',
+    items: [1, 2, 3, 4, 5, 6].map((n) => anAuditEvent({ id: String(n) })),
+  },
+  {
+    argv: ['token', 'list'],
+    route: 'GET /api/tokens',
+    noun: 'tokens',
+    items: [1, 2, 3, 4, 5, 6].map((n) => aToken({ id: `6f1c2d3e-0000-4000-8000-00000000000${n}` })),
+  },
+  {
+    argv: ['notify', 'deliveries'],
+    route: 'GET /api/notifications/deliveries',
+    noun: 'deliveries',
+    items: [1, 2, 3, 4, 5, 6].map((n) => aDelivery({ id: `6f1c2d3e-0000-4000-8000-00000000000${n}` })),
+  },
 ];
 
 describe('paged lists', () => {
@@ -65,6 +92,16 @@ describe('paged lists', () => {
       const { requests, stderr } = await cli.run(routes, [...argv, '--cursor', '@4', '--limit', '2']);
       expect(Object.fromEntries(requests[0]!.query)).toMatchObject({ cursor: '@4', limit: '2' });
       expect(stderr).toBe('');
+    });
+
+    it('refuses a field its items do not have before any request, naming those they have', async () => {
+      const { code, stderr, requests } = await cli.run(routes, [...argv, '--fields', 'colour']);
+      expect(code).toBe(2);
+      expect(stderr).toContain('--fields: no field "colour" here');
+      // Every key the API gives an item of the list (a task in a list has no steps).
+      const named = /The fields are: (.*)\n/.exec(stderr)?.[1]?.split(', ');
+      expect(new Set(named)).toEqual(new Set(Object.keys(items[0]!).filter((key) => key !== 'steps')));
+      expect(requests).toHaveLength(0);
     });
 
     it.each([['0'], ['501'], ['ten'], ['1.5']])(
@@ -226,6 +263,34 @@ describe('list filters reach the query string', () => {
     expect(await query('GET /api/clients', ['client', 'list', '--search', 'ac'])).toEqual({
       limit: '100',
       q: 'ac',
+    });
+  });
+
+  it('audit list: since and target', async () => {
+    expect(
+      await query('GET /api/audit', [
+        'audit',
+        'list',
+        '--since',
+        '2026-12-01T08:00:00Z',
+        '--target',
+        'shop.example',
+      ]),
+    ).toEqual({ limit: '100', since: '2026-12-01T08:00:00Z', target: 'shop.example' });
+  });
+
+  it('token list: client', async () => {
+    expect(await query('GET /api/tokens', ['token', 'list', '--client', 'acme'])).toEqual({
+      limit: '100',
+      client: 'acme',
+    });
+    const none = await cli.run({ 'GET /api/tokens': pagedList([], 2) }, ['token', 'list', '--client', 'x']);
+    expect(none.stdout).toBe('No token matches.\n');
+  });
+
+  it('notify deliveries: only the page', async () => {
+    expect(await query('GET /api/notifications/deliveries', ['notify', 'deliveries'])).toEqual({
+      limit: '100',
     });
   });
 

@@ -1,9 +1,30 @@
 import type { Command } from 'commander';
-import type { NotificationEvent, NotificationTarget } from '../../../shared/src/api.js';
+import type { NotificationDelivery, NotificationEvent, NotificationTarget } from '../../../shared/src/api.js';
 import { NOTIFICATION_EVENTS } from '../../../shared/src/notification-events.js';
 import type { CliContext } from '../context.js';
+import { declareListFields } from '../output/output-options.js';
+import { listFields } from '../output/structured.js';
 import { renderTable } from '../output/table.js';
-import { positiveInteger } from '../parsers.js';
+import { addPageOptions, hintNextPage, readPages, type ListNoun, type PageOptions } from '../paging.js';
+
+const DELIVERIES: ListNoun = { one: 'delivery', many: 'deliveries' };
+
+const DELIVERY_FIELDS = listFields<NotificationDelivery>(
+  {
+    id: true,
+    targetId: true,
+    event: true,
+    subjectId: true,
+    state: true,
+    attempts: true,
+    lastError: true,
+    nextAttemptAt: true,
+    createdAt: true,
+    deliveredAt: true,
+    payload: true,
+  },
+  ['createdAt', 'event', 'targetId', 'state', 'attempts', 'lastError'],
+);
 
 const EVENTS_HELP = `only these events, comma-separated: ${NOTIFICATION_EVENTS.join(', ')} (default: all)`;
 
@@ -115,16 +136,20 @@ export function registerNotifyCommands(program: Command, ctx: CliContext): void 
       ctx.out(`Notification target ${id} removed.`);
     });
 
-  notify
+  const deliveries = notify
     .command('deliveries')
-    .description('The delivery log, newest first: each event per target, its state, attempts and last error')
-    .option('--limit <n>', 'at most this many (default 50, at most 1000)', positiveInteger)
+    .description(
+      'The delivery log, newest first, a page at a time (--limit, default 100; --all for every page): each ' +
+        'event per target, its state, attempts and last error',
+    );
+  addPageOptions(deliveries, DELIVERIES)
     .option('--json', 'print the deliveries as JSON')
-    .action(async (options: { limit?: number; json?: boolean }, command: Command) => {
+    .action(async (options: PageOptions & { json?: boolean }, command: Command) => {
       const api = await ctx.client(command);
-      const deliveries = await api.listNotificationDeliveries(options.limit);
-      if (options.json) return ctx.printData(deliveries);
-      if (deliveries.length === 0) {
+      const { items, next } = await readPages(options, (page) => api.pageNotificationDeliveries(page));
+      hintNextPage(ctx, DELIVERIES, next);
+      if (options.json) return ctx.printData(items);
+      if (items.length === 0) {
         ctx.out('Nothing sent yet.');
         return;
       }
@@ -138,7 +163,7 @@ export function registerNotifyCommands(program: Command, ctx: CliContext): void 
             { header: 'ATTEMPTS' },
             { header: 'LAST ERROR' },
           ],
-          deliveries.map((delivery) => [
+          items.map((delivery) => [
             delivery.createdAt.slice(0, 19).replace('T', ' ') + 'Z',
             delivery.event,
             delivery.targetId,
@@ -149,6 +174,7 @@ export function registerNotifyCommands(program: Command, ctx: CliContext): void 
         ),
       );
     });
+  declareListFields(deliveries, DELIVERY_FIELDS);
 }
 
 /** The master checks the names (a 400 lists the known events); here they are only split. */

@@ -1,7 +1,24 @@
 import type { Command } from 'commander';
 import type { ApiToken } from '../api-types.js';
 import type { CliContext } from '../context.js';
+import { declareListFields } from '../output/output-options.js';
+import { listFields } from '../output/structured.js';
 import { renderTable } from '../output/table.js';
+import {
+  addPageOptions,
+  hintNextPage,
+  isFiltered,
+  readPages,
+  type ListNoun,
+  type PageOptions,
+} from '../paging.js';
+
+const TOKENS: ListNoun = { one: 'token', many: 'tokens' };
+
+const TOKEN_FIELDS = listFields<ApiToken>(
+  { id: true, name: true, role: true, client: true, createdAt: true, lastUsedAt: true, revokedAt: true },
+  ['id', 'name', 'role', 'client', 'createdAt', 'lastUsedAt', 'revokedAt'],
+);
 
 export function registerTokenCommands(program: Command, ctx: CliContext): void {
   const token = program
@@ -10,14 +27,27 @@ export function registerTokenCommands(program: Command, ctx: CliContext): void {
       'API tokens: list and revoke them (admin tokens; issue a client token with `berth client token`)',
     );
 
-  token
+  const list = token
     .command('list')
-    .description('List API tokens, newest first (never the tokens themselves)')
+    .description(
+      'List API tokens, newest first, a page at a time (--limit, default 100; --all for every page), or a ' +
+        "client's (never the tokens themselves)",
+    );
+  addPageOptions(list, TOKENS)
+    .option('--client <client>', "only this client's tokens (its name or id)")
     .option('--json', 'print the tokens as JSON')
-    .action(async (options: { json?: boolean }, command: Command) => {
+    .action(async (options: PageOptions & { client?: string; json?: boolean }, command: Command) => {
+      const filters = options.client ? { client: options.client } : {};
       const api = await ctx.client(command);
-      const tokens = await api.listTokens();
+      const { items: tokens, next } = await readPages(options, (page) =>
+        api.pageTokens({ ...page, ...filters }),
+      );
+      hintNextPage(ctx, TOKENS, next);
       if (options.json) return ctx.printData(tokens);
+      if (tokens.length === 0) {
+        ctx.out(isFiltered(filters) ? 'No token matches.' : 'No tokens.');
+        return;
+      }
       ctx.out(
         renderTable(
           [
@@ -41,6 +71,7 @@ export function registerTokenCommands(program: Command, ctx: CliContext): void {
         ),
       );
     });
+  declareListFields(list, TOKEN_FIELDS);
 
   token
     .command('revoke')

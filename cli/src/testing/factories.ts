@@ -1,5 +1,17 @@
 /** API objects for tests, with overrides: each test says only what matters to it. */
-import type { Backup, Client, LogLine, Platform, Server, Site, Task, TaskStep } from '../api-types.js';
+import type { NotificationDelivery } from '../../../shared/src/api.js';
+import type {
+  ApiToken,
+  AuditEvent,
+  Backup,
+  Client,
+  LogLine,
+  Platform,
+  Server,
+  Site,
+  Task,
+  TaskStep,
+} from '../api-types.js';
 
 export function aTask(overrides: Partial<Task> = {}): Task {
   return {
@@ -142,6 +154,58 @@ export function aBackup(overrides: Partial<Backup> = {}): Backup {
     verifiedAt: null,
     verifyFailedAt: null,
     offsite: [],
+    ...overrides,
+  };
+}
+
+export function anAuditEvent(overrides: Partial<AuditEvent> = {}): AuditEvent {
+  return {
+    id: '1',
+    at: '2025-01-01T10:00:00.000Z',
+    tokenId: '6f1c2d3e-0000-4000-8000-0000000000a1',
+    tokenName: 'admin',
+    role: 'admin',
+    clientId: null,
+    method: 'POST',
+    route: '/api/sites/:domain/backup',
+    path: '/api/sites/a.example/backup',
+    target: { domain: 'a.example' },
+    summary: null,
+    address: '127.0.0.1',
+    status: 202,
+    errorCode: null,
+    taskId: null,
+    durationMs: 4,
+    ...overrides,
+  };
+}
+
+export function aToken(overrides: Partial<ApiToken> = {}): ApiToken {
+  return {
+    id: '6f1c2d3e-0000-4000-8000-0000000000c1',
+    name: 'client:acme',
+    role: 'client',
+    client: 'acme',
+    createdAt: '2025-01-01T10:00:00.000Z',
+    lastUsedAt: null,
+    revokedAt: null,
+    ...overrides,
+  };
+}
+
+export function aDelivery(overrides: Partial<NotificationDelivery> = {}): NotificationDelivery {
+  return {
+    id: '6f1c2d3e-0000-4000-8000-0000000000d1',
+    targetId: '6f1c2d3e-0000-4000-8000-0000000000d0',
+    event: 'task.failed',
+    subjectId: '6f1c2d3e-0000-4000-8000-0000000000d2',
+    state: 'delivered',
+    attempts: 1,
+    lastError: null,
+    nextAttemptAt: null,
+    createdAt: '2025-01-01T10:00:00.000Z',
+    deliveredAt: '2025-01-01T10:00:01.000Z',
+    payload: {},
     ...overrides,
   };
 }

@@ -7,8 +7,9 @@ import type { TokenRole } from '../auth/api-token.entity.js';
  * from where, and how it ended. Append-only (see AuditRepository).
  */
 @Entity('audit_events')
-// The listing is newest first, with or without a filter.
-@Index('idx_audit_events_at', ['at'])
+// The listing is newest first by (at, id), with or without a filter: a page is a range of it read
+// backwards from the cursor.
+@Index('idx_audit_events_at', ['at', 'id'])
 export class AuditEventEntity {
   /** Increasing in the order the events were written; ties of `at` are broken by it. */
   @PrimaryGeneratedColumn('increment', { type: 'bigint' })

@@ -5,7 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { pino, type Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { AuditEvent } from '../../../shared/src/api.js';
+import type { AuditEvent, Page } from '../../../shared/src/api.js';
 import {
   createTestDatabase,
   TEST_DATABASE_KINDS,
@@ -152,7 +152,8 @@ describe.each(TEST_DATABASE_KINDS)('the audit log on %s', (kind) => {
     await repository.insert(
       event({ at: new Date('2020-01-02T10:00:00Z'), target: { domain: 'b.example' }, status: 404 }),
     );
-    const all = await repository.list({ limit: 10 });
+    const { events: all, next } = await repository.list({ limit: 10 });
+    expect(next).toBeNull();
     expect(all.map((row) => [row.at.toISOString(), row.target, row.summary])).toEqual([
       // The same time: the one written last first.
       ['2020-01-02T10:00:00.000Z', { domain: 'b.example' }, null],
@@ -162,15 +163,20 @@ describe.each(TEST_DATABASE_KINDS)('the audit log on %s', (kind) => {
     expect(all[2]).toMatchObject({ taskId: TASK_ID, status: 202, durationMs: 3, address: '10.0.0.1' });
     expect(typeof all[0]!.id).toBe('string');
     const targets = async (target: string) =>
-      (await repository.list({ target, limit: 10 })).map((row) => row.path);
+      (await repository.list({ target, limit: 10 })).events.map((row) => row.path);
     expect(await targets('a.example')).toEqual(['/api/sites/a.example/backup']);
     expect(await targets(TASK_ID)).toEqual(['/api/sites/a.example/backup']);
     expect(await targets('web2')).toEqual(['/api/clusters']);
     expect(await targets('front')).toEqual(['/api/clusters']);
     expect(await targets('web')).toEqual([]);
     expect(await targets('domain')).toEqual([]);
-    expect(await repository.list({ since: new Date('2020-01-02T00:00:00Z'), limit: 10 })).toHaveLength(2);
-    expect(await repository.list({ limit: 1 })).toHaveLength(1);
+    expect(
+      (await repository.list({ since: new Date('2020-01-02T00:00:00Z'), limit: 10 })).events,
+    ).toHaveLength(2);
+    expect(await repository.list({ limit: 1 })).toMatchObject({
+      events: [{ target: { domain: 'b.example' } }],
+      next: { at: '2020-01-02T10:00:00.000000Z', id: all[0]!.id },
+    });
   });
 
   describe('the trail in front of the API', () => {
@@ -195,7 +201,7 @@ describe.each(TEST_DATABASE_KINDS)('the audit log on %s', (kind) => {
     async function eventOf(path: string): Promise<AuditEvent> {
       const service = new AuditService(repository);
       return vi.waitFor(async () => {
-        const found = (await service.list({ since: since.toISOString() })).filter(
+        const found = (await service.list({ since: since.toISOString() })).items.filter(
           (item) => item.path === path,
         );
         expect(found).toHaveLength(1);
@@ -244,7 +250,7 @@ describe.each(TEST_DATABASE_KINDS)('the audit log on %s', (kind) => {
       expect(await issued.json()).toMatchObject({ token: 'bt_secret_in_the_answer' });
       const issue = await eventOf('/api/things/acme/tokens');
       expect(issue).toMatchObject({ status: 201, taskId: null });
-      expect(JSON.stringify(await repository.list({ limit: 1000 }))).not.toMatch(
+      expect(JSON.stringify(await repository.list({ limit: 500 }))).not.toMatch(
         /bt_secret|bt_in_query|hunter2/,
       );
     });
@@ -285,7 +291,7 @@ describe.each(TEST_DATABASE_KINDS)('the audit log on %s', (kind) => {
       // A body the JSON parser refuses never reaches a route: no pattern, and nothing of the body.
       await vi.waitFor(async () =>
         expect(
-          (await new AuditService(repository).list({ since: since.toISOString() })).filter(
+          (await new AuditService(repository).list({ since: since.toISOString() })).items.filter(
             (item) => item.path === '/api/things' && item.status === 400,
           ),
         ).toMatchObject([{ route: null, summary: null }]),
@@ -302,7 +308,7 @@ describe.each(TEST_DATABASE_KINDS)('the audit log on %s', (kind) => {
       ).toBe(200);
       await post('/api/things/after-read/run', { token: adminToken });
       await eventOf('/api/things/after-read/run');
-      expect(await repository.list({ target: 'read.example', limit: 10 })).toEqual([]);
+      expect((await repository.list({ target: 'read.example', limit: 10 })).events).toEqual([]);
     });
 
     it('GET /api/audit: admin only, filtered by target, time and limit, bad queries refused', async () => {
@@ -314,17 +320,31 @@ describe.each(TEST_DATABASE_KINDS)('the audit log on %s', (kind) => {
         '/api/things/a.example/run',
         '/api/sites/a.example/backup',
       ]);
-      const recent = (await (await get(`?since=${since.toISOString()}&limit=2`)).json()) as {
-        items: AuditEvent[];
-      };
+      const recent = (await (await get(`?since=${since.toISOString()}&limit=2`)).json()) as Page<AuditEvent>;
       expect(recent.items).toHaveLength(2);
       expect(Date.parse(recent.items[0]!.at)).toBeGreaterThanOrEqual(Date.parse(recent.items[1]!.at));
+      expect(recent.next).toEqual(expect.any(String));
+      const older = (await (
+        await get(`?since=${since.toISOString()}&limit=2&cursor=${recent.next}`)
+      ).json()) as Page<AuditEvent>;
+      expect(older.items).toHaveLength(2);
+      expect(Number(older.items[0]!.id)).toBeLessThan(Number(recent.items[1]!.id));
+      // Without a limit, a page of up to 100: here every event, the last page.
+      expect(((await (await get('')).json()) as Page<AuditEvent>).next).toBeNull();
       expect(await (await get('?since=yesterday')).json()).toMatchObject({
         statusCode: 400,
         code: 'AUDIT_INVALID_QUERY',
       });
-      expect((await get('?limit=0')).status).toBe(400);
-      expect((await get('?limit=1001')).status).toBe(400);
+      for (const query of ['?limit=0', '?limit=501', '?limit=1000'])
+        expect(await (await get(query)).json()).toMatchObject({
+          statusCode: 400,
+          code: 'AUDIT_INVALID_QUERY',
+          message: expect.stringMatching(/^limit /) as string,
+        });
+      expect(await (await get('?cursor=forged')).json()).toMatchObject({
+        statusCode: 400,
+        message: expect.stringMatching(/^cursor /) as string,
+      });
     });
 
     it('lists tokens without their hash, and refuses a revoked one at once', async () => {
@@ -345,6 +365,16 @@ describe.each(TEST_DATABASE_KINDS)('the audit log on %s', (kind) => {
         ['client', 'createdAt', 'id', 'lastUsedAt', 'name', 'revokedAt', 'role'].sort(),
       );
       const clientId = tokens.find((token) => token.name === 'client:acme')!.id as string;
+      const getTokens = async (query: string) =>
+        (await fetch(`${url}/api/tokens${query}`, {
+          headers: { authorization: `Bearer ${adminToken}` },
+        }).then((answer) => answer.json())) as Record<string, unknown>;
+      expect(await getTokens('?client=acme&limit=1')).toMatchObject({
+        items: [{ id: clientId, client: 'acme' }],
+        next: null,
+      });
+      expect(await getTokens('?limit=1')).toMatchObject({ next: expect.any(String) as string });
+      expect(await getTokens('?limit=0')).toMatchObject({ statusCode: 400, code: 'AUTH_INVALID_QUERY' });
       // The client token works, then is revoked, then refused on its very next request.
       const me = () => post('/api/things/by-client/run', { token: clientToken });
       expect((await me()).status).toBe(202);

@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { exactTimestamp, splitPage, type CreatedKey } from '../infra/db/keyset.js';
 import { sqlRows } from '../infra/db/sql.js';
 import type { AuditEventEntity } from './audit-event.entity.js';
 
@@ -11,6 +12,8 @@ export interface AuditQuery {
   /** A route parameter's value (a domain, a server's name), a task id, or a value of the summary. */
   target?: string;
   limit: number;
+  /** The key of the previous page's last event: the events after it (older, or older ids of its time). */
+  after?: CreatedKey;
 }
 
 const COLUMNS = `id::text AS id, at, token_id AS "tokenId", token_name AS "tokenName", role,
@@ -52,30 +55,57 @@ export class AuditRepository {
   }
 
   /**
-   * Newest first. A target matches a value of the route's parameters or of the summary (where a
-   * list, such as a cluster's servers, matches any of its items: jsonb's @> on a primitive), or the
-   * task id. The scan walks idx_audit_events_at backwards and stops at the limit.
+   * A page of events, newest first by (at, id), and the key of its last event when more follow. A
+   * target matches a value of the route's parameters or of the summary (where a list, such as a
+   * cluster's servers, matches any of its items: jsonb's @> on a primitive), or the task id. The scan
+   * walks idx_audit_events_at (at, id) backwards from the cursor and stops one row after the limit.
    */
-  async list(query: AuditQuery): Promise<AuditEventEntity[]> {
-    const rows = await sqlRows<AuditEventEntity>(
+  async list(query: AuditQuery): Promise<{ events: AuditEventEntity[]; next: CreatedKey | null }> {
+    const where = [
+      `($1::timestamptz IS NULL OR at >= $1::timestamptz)`,
+      `($2::text IS NULL
+        OR task_id::text = $2::text
+        OR EXISTS (SELECT 1 FROM jsonb_each(target) t WHERE t.value = to_jsonb($2::text))
+        OR EXISTS (SELECT 1 FROM jsonb_each(COALESCE(summary, '{}'::jsonb)) s
+                    WHERE s.value @> to_jsonb($2::text)))`,
+    ];
+    const parameters: unknown[] = [query.since ?? null, query.target ?? null, query.limit + 1];
+    if (query.after) {
+      where.push(`(e.at, e.id) < (CAST($4 AS timestamptz), CAST($5 AS bigint))`);
+      parameters.push(query.after.at, query.after.id);
+    }
+    const rows = await sqlRows<AuditEventEntity & { cursorAt: string }>(
       this.db,
-      `SELECT ${COLUMNS} FROM audit_events
-        WHERE ($1::timestamptz IS NULL OR at >= $1::timestamptz)
-          AND ($2::text IS NULL
-               OR task_id::text = $2::text
-               OR EXISTS (SELECT 1 FROM jsonb_each(target) t WHERE t.value = to_jsonb($2::text))
-               OR EXISTS (SELECT 1 FROM jsonb_each(COALESCE(summary, '{}'::jsonb)) s
-                           WHERE s.value @> to_jsonb($2::text)))
-        ORDER BY at DESC, id DESC
+      // e.id, not id: the output column id is text, and would sort 10 before 9.
+      `SELECT ${COLUMNS}, ${exactTimestamp('e.at')} AS "cursorAt" FROM audit_events e
+        WHERE ${where.join(' AND ')}
+        ORDER BY e.at DESC, e.id DESC
         LIMIT $3`,
-      [query.since ?? null, query.target ?? null, query.limit],
+      parameters,
     );
-    return rows.map((row) => ({
-      ...row,
-      at: new Date(row.at),
-      target: parsedJson(row.target) ?? {},
-      summary: parsedJson(row.summary),
-    }));
+    const { rows: page, more } = splitPage(rows, query.limit);
+    const last = page.at(-1);
+    return {
+      events: page.map((row) => ({
+        id: row.id,
+        at: new Date(row.at),
+        tokenId: row.tokenId,
+        tokenName: row.tokenName,
+        role: row.role,
+        clientId: row.clientId,
+        method: row.method,
+        route: row.route,
+        path: row.path,
+        target: parsedJson(row.target) ?? {},
+        summary: parsedJson(row.summary),
+        address: row.address,
+        status: row.status,
+        errorCode: row.errorCode,
+        taskId: row.taskId,
+        durationMs: row.durationMs,
+      })),
+      next: more && last ? { at: last.cursorAt, id: last.id } : null,
+    };
   }
 }
 

@@ -4,6 +4,8 @@ export type TokenRole = 'admin' | 'client';
 
 /** A bearer token for the REST API. Only its sha256 is stored; the token is shown once. */
 @Entity('api_tokens')
+// The token list is newest first by (created_at, id): a page is a range of it read backwards.
+@Index('idx_api_tokens_created', ['createdAt', 'id'])
 export class ApiTokenEntity {
   @PrimaryGeneratedColumn('uuid')
   id!: string;

@@ -65,7 +65,7 @@ describe.each(TEST_DATABASE_KINDS)('API tokens on %s', (kind) => {
       code: AuthErrorCode.InvalidToken,
     });
     expect((await auth.revoke(principal.tokenId)).revokedAt).toBe(revoked.revokedAt);
-    const listed = (await auth.listTokens()).find((item) => item.id === principal.tokenId);
+    const listed = (await auth.listTokens()).items.find((item) => item.id === principal.tokenId);
     expect(listed).toEqual(revoked);
     await expect(auth.revoke('00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({
       code: AuthErrorCode.TokenNotFound,
@@ -76,7 +76,7 @@ describe.each(TEST_DATABASE_KINDS)('API tokens on %s', (kind) => {
   it('issues a new admin token at start only when no admin token is live', async () => {
     // ci's admin token is live (deploy's was revoked): none is issued.
     expect(await auth.bootstrapAdminToken()).toBeNull();
-    for (const token of await auth.listTokens()) {
+    for (const token of (await auth.listTokens({ limit: '500' })).items) {
       if (token.role === 'admin') await auth.revoke(token.id);
     }
     const recovery = await auth.bootstrapAdminToken();

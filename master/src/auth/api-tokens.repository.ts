@@ -1,4 +1,6 @@
 import type { DataSource } from 'typeorm';
+import { isUuid } from '../../../shared/src/validation.js';
+import { exactTimestamp, splitPage, type CreatedKey } from '../infra/db/keyset.js';
 import { sqlOne, sqlRows } from '../infra/db/sql.js';
 import { ApiTokenEntity, type TokenRole } from './api-token.entity.js';
 
@@ -54,14 +56,45 @@ export class ApiTokensRepository {
     );
   }
 
-  /** Every token, the newest first. */
-  async list(): Promise<TokenRow[]> {
-    const rows = await sqlRows<TokenRow>(
+  /**
+   * A page of tokens, newest first by (created_at, id), and the key of its last token when more
+   * follow; a client's only when `clientId` is given.
+   */
+  async page(query: {
+    limit: number;
+    clientId?: string;
+    after?: CreatedKey;
+  }): Promise<{ tokens: TokenRow[]; next: CreatedKey | null }> {
+    const where = [`($1::uuid IS NULL OR t.client_id = $1::uuid)`];
+    const parameters: unknown[] = [query.clientId ?? null, query.limit + 1];
+    if (query.after) {
+      where.push(`(t.created_at, t.id) < (CAST($3 AS timestamptz), CAST($4 AS uuid))`);
+      parameters.push(query.after.at, query.after.id);
+    }
+    const rows = await sqlRows<TokenRow & { cursorAt: string }>(
       this.db,
-      `SELECT ${TOKEN_COLUMNS} FROM api_tokens t LEFT JOIN clients c ON c.id = t.client_id
-        ORDER BY t.created_at DESC, t.id`,
+      `SELECT ${TOKEN_COLUMNS}, ${exactTimestamp('t.created_at')} AS "cursorAt"
+         FROM api_tokens t LEFT JOIN clients c ON c.id = t.client_id
+        WHERE ${where.join(' AND ')}
+        ORDER BY t.created_at DESC, t.id DESC LIMIT $2`,
+      parameters,
     );
-    return rows.map(withDates);
+    const { rows: page, more } = splitPage(rows, query.limit);
+    const last = page.at(-1);
+    return {
+      tokens: page.map(withDates),
+      next: more && last ? { at: last.cursorAt, id: last.id } : null,
+    };
+  }
+
+  /** The id of a client by its name or id, for the token list's filter; undefined when there is none. */
+  async clientId(nameOrId: string): Promise<string | undefined> {
+    const row = await sqlOne<{ id: string }>(
+      this.db,
+      isUuid(nameOrId) ? `SELECT id FROM clients WHERE id = $1` : `SELECT id FROM clients WHERE name = $1`,
+      [nameOrId],
+    );
+    return row?.id;
   }
 
   /**
@@ -94,7 +127,11 @@ export class ApiTokensRepository {
 function withDates(row: TokenRow): TokenRow {
   const date = (value: Date | string | null) => (value === null ? null : new Date(value));
   return {
-    ...row,
+    id: row.id,
+    name: row.name,
+    role: row.role,
+    clientId: row.clientId,
+    client: row.client,
     createdAt: new Date(row.createdAt),
     lastUsedAt: date(row.lastUsedAt),
     revokedAt: date(row.revokedAt),

@@ -5,6 +5,7 @@ export enum AuthErrorCode {
   InvalidToken = 'AUTH_INVALID_TOKEN',
   Forbidden = 'AUTH_FORBIDDEN',
   TokenNotFound = 'AUTH_TOKEN_NOT_FOUND',
+  InvalidQuery = 'AUTH_INVALID_QUERY',
 }
 
 const STATUS: Record<AuthErrorCode, number> = {
@@ -12,6 +13,7 @@ const STATUS: Record<AuthErrorCode, number> = {
   [AuthErrorCode.InvalidToken]: 401,
   [AuthErrorCode.Forbidden]: 403,
   [AuthErrorCode.TokenNotFound]: 404,
+  [AuthErrorCode.InvalidQuery]: 400,
 };
 
 export class AuthError extends AppError<AuthErrorCode> {

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type * as api from '../../../shared/src/api.js';
 import { isUuid } from '../../../shared/src/validation.js';
+import { byCreated, ListCursor, pageLimit, queryText } from '../infra/http/paging.js';
 import type { ApiTokensRepository, TokenRow } from './api-tokens.repository.js';
 import { AuthError, AuthErrorCode } from './auth.errors.js';
 import type { TokenRole } from './api-token.entity.js';
@@ -12,6 +13,15 @@ export interface Principal {
   role: TokenRole;
   clientId: string | null;
 }
+
+/** The query of the token list as it comes over HTTP (strings, checked in AuthService.listTokens). */
+export type TokenListInput = { [K in keyof api.ApiTokenListQuery]?: string };
+
+/** Tokens per page unless asked otherwise. */
+const DEFAULT_PAGE = 100;
+/** The token list's cursors: the creation time (to the microsecond) and id of a page's last token. */
+const TOKEN_CURSOR = new ListCursor('tokens', byCreated);
+const invalidQuery = (message: string) => new AuthError(AuthErrorCode.InvalidQuery, message);
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
@@ -55,9 +65,19 @@ export class AuthService {
     return { tokenId: token.id, name: token.name, role: token.role, clientId: token.clientId };
   }
 
-  /** Every token, newest first, without its hash. */
-  async listTokens(): Promise<api.ApiToken[]> {
-    return (await this.tokens.list()).map(tokenView);
+  /**
+   * A page of tokens, newest first, without their hashes (`GET /api/tokens?limit=&cursor=&client=`).
+   * Bad input, or a client that does not exist, is a 400 naming it.
+   */
+  async listTokens(input: TokenListInput = {}): Promise<api.Page<api.ApiToken>> {
+    const limit = pageLimit(input.limit, DEFAULT_PAGE, invalidQuery);
+    const after = TOKEN_CURSOR.decode(input.cursor, invalidQuery);
+    const client = queryText('client', input.client, invalidQuery, 63);
+    const clientId = client === undefined ? undefined : await this.tokens.clientId(client);
+    if (client !== undefined && clientId === undefined)
+      throw invalidQuery(`client "${client}" is no client's name or id`);
+    const { tokens, next } = await this.tokens.page({ limit, after, clientId });
+    return { items: tokens.map(tokenView), next: next ? TOKEN_CURSOR.encode(next) : null };
   }
 
   /**

@@ -1,8 +1,8 @@
-import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { ApiToken } from '../../../shared/src/api.js';
+import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { ApiToken, Page } from '../../../shared/src/api.js';
 import { AdminOnly } from './auth.guard.js';
-import { AuthService } from './auth.service.js';
+import { AuthService, type TokenListInput } from './auth.service.js';
 
 @ApiTags('auth')
 @ApiBearerAuth()
@@ -14,11 +14,16 @@ export class TokensController {
   @Get()
   @ApiOperation({
     summary:
-      'List API tokens, newest first: id, name, role, client, createdAt, lastUsedAt (noted at most once a ' +
+      'List API tokens, newest first (by creation, then id), a page at a time (next: the cursor of the page ' +
+      'after it, null on the last): id, name, role, client, createdAt, lastUsedAt (noted at most once a ' +
       'minute), revokedAt. Never the token or its hash. Client tokens are issued with POST /api/clients/{client}/tokens',
   })
-  async list(): Promise<{ items: ApiToken[] }> {
-    return { items: await this.auth.listTokens() };
+  @ApiQuery({ name: 'limit', required: false, description: 'tokens per page: 1-500, default 100' })
+  @ApiQuery({ name: 'cursor', required: false, description: 'the next of the previous page' })
+  @ApiQuery({ name: 'client', required: false, description: "a client's name or id: its tokens" })
+  @ApiResponse({ status: 400, description: 'a bad limit or cursor, or no such client' })
+  list(@Query() query: TokenListInput): Promise<Page<ApiToken>> {
+    return this.auth.listTokens(query);
   }
 
   @Post(':id/revoke')

@@ -9,7 +9,8 @@ import type { DeliveryState, NotificationEvent } from '../../../shared/src/api.j
 @Entity('notification_deliveries')
 @Index('uq_notification_deliveries_subject', ['targetId', 'event', 'subjectId'], { unique: true })
 @Index('idx_notification_deliveries_due', ['nextAttemptAt'], { where: "state = 'pending'" })
-@Index('idx_notification_deliveries_created', ['createdAt'])
+// The delivery log is newest first by (created_at, id): a page is a range of it read backwards.
+@Index('idx_notification_deliveries_created', ['createdAt', 'id'])
 export class NotificationDeliveryEntity {
   @PrimaryGeneratedColumn('uuid')
   id!: string;

@@ -88,15 +88,19 @@ export class NotificationsController {
 
   @Get('deliveries')
   @ApiOperation({
-    summary: 'The delivery log, newest first: each event per target, its state, attempts and last error',
+    summary:
+      'The delivery log, newest first (by creation, then id), a page at a time (next: the cursor of the page ' +
+      'after it, null on the last): each event per target, its state, attempts and last error (a client ' +
+      "token: its own targets')",
     description: SIGNING,
   })
-  @ApiQuery({ name: 'limit', required: false, description: '1-1000, default 50' })
-  @ApiResponse({ status: 400, description: 'limit is out of range' })
-  async listDeliveries(
+  @ApiQuery({ name: 'limit', required: false, description: 'deliveries per page: 1-500, default 50' })
+  @ApiQuery({ name: 'cursor', required: false, description: 'the next of the previous page' })
+  @ApiResponse({ status: 400, description: 'a bad limit or cursor' })
+  listDeliveries(
     @Req() request: AuthenticatedRequest,
     @Query() filter: DeliveryListFilter,
-  ): Promise<{ items: api.NotificationDelivery[] }> {
-    return { items: await this.notifications.listDeliveries(request.principal, filter) };
+  ): Promise<api.Page<api.NotificationDelivery>> {
+    return this.notifications.listDeliveries(request.principal, filter);
   }
 }

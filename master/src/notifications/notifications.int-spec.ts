@@ -100,7 +100,9 @@ describe.each(TEST_DATABASE_KINDS)('notifications on %s', (kind) => {
   });
 
   const deliveriesOf = async (targetId: string) =>
-    (await repository.listDeliveries(1000)).filter((delivery) => delivery.targetId === targetId);
+    (await repository.listDeliveries({ limit: 500 })).deliveries.filter(
+      (delivery) => delivery.targetId === targetId,
+    );
 
   it('refuses a bad URL, address or event with a 400 and a message', async () => {
     for (const [input, message] of [
@@ -282,7 +284,7 @@ describe.each(TEST_DATABASE_KINDS)('notifications on %s', (kind) => {
         { task: { id: acmeTask } },
       ]);
       expect(await deliveriesOf(otherHook.id)).toEqual([]);
-      expect((await service.listDeliveries(acme, {})).map((delivery) => delivery.targetId)).toEqual([
+      expect((await service.listDeliveries(acme, {})).items.map((delivery) => delivery.targetId)).toEqual([
         acmeHook.id,
       ]);
       await service.removeTarget(acme, acmeHook.id);

@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { DeliveryState, NotificationEvent, NotificationKind } from '../../../shared/src/api.js';
 import { isUuid } from '../../../shared/src/validation.js';
+import { exactTimestamp, splitPage, type CreatedKey } from '../infra/db/keyset.js';
 import { sqlOne, sqlRows } from '../infra/db/sql.js';
 
 export interface TargetRow {
@@ -110,17 +111,36 @@ export class NotificationsRepository {
     });
   }
 
-  /** Newest first; a client's only when given. */
-  async listDeliveries(limit: number, clientId?: string): Promise<DeliveryRow[]> {
-    const rows = await sqlRows<DeliveryRow>(
+  /**
+   * A page of the delivery log, newest first by (created_at, id), and the key of its last delivery
+   * when more follow; a client's targets' only when `clientId` is given.
+   */
+  async listDeliveries(query: {
+    limit: number;
+    clientId?: string;
+    after?: CreatedKey;
+  }): Promise<{ deliveries: DeliveryRow[]; next: CreatedKey | null }> {
+    const where = [`($1::uuid IS NULL OR t.client_id = $1::uuid)`];
+    const parameters: unknown[] = [query.clientId ?? null, query.limit + 1];
+    if (query.after) {
+      where.push(`(d.created_at, d.id) < (CAST($3 AS timestamptz), CAST($4 AS uuid))`);
+      parameters.push(query.after.at, query.after.id);
+    }
+    const rows = await sqlRows<DeliveryRow & { cursorAt: string }>(
       this.db,
-      `SELECT ${DELIVERY_COLUMNS} FROM notification_deliveries d
+      `SELECT ${DELIVERY_COLUMNS}, ${exactTimestamp('d.created_at')} AS "cursorAt"
+         FROM notification_deliveries d
          JOIN notification_targets t ON t.id = d.target_id
-        WHERE ($1::uuid IS NULL OR t.client_id = $1::uuid)
+        WHERE ${where.join(' AND ')}
         ORDER BY d.created_at DESC, d.id DESC LIMIT $2`,
-      [clientId ?? null, limit],
+      parameters,
     );
-    return rows.map(deliveryRow);
+    const { rows: page, more } = splitPage(rows, query.limit);
+    const last = page.at(-1);
+    return {
+      deliveries: page.map(deliveryRow),
+      next: more && last ? { at: last.cursorAt, id: last.id } : null,
+    };
   }
 
   /**

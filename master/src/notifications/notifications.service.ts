@@ -3,15 +3,17 @@ import { randomBytes } from 'node:crypto';
 import type * as api from '../../../shared/src/api.js';
 import { NOTIFICATION_EVENTS } from '../../../shared/src/notification-events.js';
 import type { Principal } from '../auth/auth.service.js';
+import { byCreated, ListCursor, pageLimit } from '../infra/http/paging.js';
 import type { DeliveryRow, NotificationsRepository, TargetRow } from './notifications.repository.js';
 import { NotificationsError, NotificationsErrorCode } from './notifications.errors.js';
 
-export interface DeliveryListFilter {
-  limit?: string;
-}
+/** The query of the delivery log as it comes over HTTP (strings, checked in listDeliveries). */
+export type DeliveryListFilter = { [K in keyof api.NotificationDeliveryListQuery]?: string };
 
-const DEFAULT_LIMIT = 50;
-const MAX_LIMIT = 1000;
+/** Deliveries per page unless asked otherwise (what the log answered with before it had pages). */
+const DEFAULT_PAGE = 50;
+/** The delivery log's cursors: the creation time (to the microsecond) and id of a page's last delivery. */
+const DELIVERY_CURSOR = new ListCursor('notification-deliveries', byCreated);
 /** Enough to catch a typo, not RFC 5322: the SMTP server is the judge of the rest. */
 const EMAIL = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/;
 const KNOWN_FIELDS = new Set(['kind', 'url', 'address', 'client', 'events', 'secret']);
@@ -93,15 +95,20 @@ export class NotificationsService {
     await this.repository.removeTarget(target.id);
   }
 
+  /**
+   * A page of the delivery log, newest first (`GET /api/notifications/deliveries?limit=&cursor=`);
+   * a client token's targets' only. Bad input is a 400 naming it.
+   */
   async listDeliveries(
     principal: Principal,
     filter: DeliveryListFilter,
-  ): Promise<api.NotificationDelivery[]> {
-    const limit = filter.limit === undefined || filter.limit === '' ? DEFAULT_LIMIT : Number(filter.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
-      throw invalid(`limit must be a whole number from 1 to ${MAX_LIMIT}`);
-    }
-    return (await this.repository.listDeliveries(limit, scopeOf(principal))).map(deliveryView);
+  ): Promise<api.Page<api.NotificationDelivery>> {
+    const { deliveries, next } = await this.repository.listDeliveries({
+      limit: pageLimit(filter.limit, DEFAULT_PAGE, invalid),
+      after: DELIVERY_CURSOR.decode(filter.cursor, invalid),
+      clientId: scopeOf(principal),
+    });
+    return { items: deliveries.map(deliveryView), next: next ? DELIVERY_CURSOR.encode(next) : null };
   }
 
   /** An admin names any client or none (the admins' own); a client token's target is always its own. */

@@ -5,7 +5,7 @@ import {
   TEST_DATABASE_KINDS,
   type TestDatabase,
 } from '../../../test/support/test-database.js';
-import { refusalOf, walkPages } from '../../../test/support/pages.js';
+import { expectWalked, refusalOf, walkPages } from '../../../test/support/pages.js';
 import type { Principal } from '../auth/auth.service.js';
 import { ClientsRepository } from '../clients/clients.repository.js';
 import { openDatabase } from '../infra/db/data-source.js';
@@ -175,15 +175,13 @@ describe.each(TEST_DATABASE_KINDS)('task list pages on %s', (kind) => {
         await insert({ ...base, createdAt: at, id: `00000000-0000-4000-8000-0000000000${hex}` }),
       );
     });
-    const seenIds = seen.map((task) => task.id);
-    expect(new Set(seenIds).size).toBe(seenIds.length);
     // In (created_at, id) order, to the microsecond.
-    const order = new Map((await rows()).map((row, index) => [row.id, index]));
-    const positions = seenIds.map((id) => order.get(id)!);
-    expect(positions).toEqual([...positions].sort((a, b) => a - b));
-    expect(seenIds).toEqual(expect.arrayContaining([...before, ...expectedToo]));
-    for (const id of notExpected) expect(seenIds).not.toContain(id);
-    expect(seenIds).toHaveLength(before.length + expectedToo.length);
+    expectWalked(
+      seen.map((task) => task.id),
+      (await rows()).map((row) => row.id),
+      [...before, ...expectedToo],
+      notExpected,
+    );
   });
 
   it('filters by state, type, target (a name or an id), server and since, and shows a client its own tasks', async () => {

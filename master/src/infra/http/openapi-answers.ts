@@ -40,9 +40,9 @@ export const ROUTE_ANSWERS: Readonly<Record<string, RouteAnswer>> = {
   'GET /api/masters': 'MasterList',
   'GET /api/overview': 'Overview',
   'GET /api/auth/me': 'WhoAmI',
-  'GET /api/tokens': 'ApiTokenList',
+  'GET /api/tokens': 'ApiTokenPage',
   'POST /api/tokens/{id}/revoke': 'ApiToken',
-  'GET /api/audit': 'AuditEventList',
+  'GET /api/audit': 'AuditEventPage',
 
   'POST /api/servers': 'CreatedServer',
   'GET /api/servers': 'ServerPage',
@@ -143,7 +143,7 @@ export const ROUTE_ANSWERS: Readonly<Record<string, RouteAnswer>> = {
   'GET /api/notifications/targets': 'NotificationTargetList',
   'POST /api/notifications/targets': 'CreatedNotificationTarget',
   'DELETE /api/notifications/targets/{id}': NO_CONTENT,
-  'GET /api/notifications/deliveries': 'NotificationDeliveryList',
+  'GET /api/notifications/deliveries': 'NotificationDeliveryPage',
 
   'POST /api/tasks': 'Task',
   'GET /api/tasks': 'TaskPage',

@@ -87,6 +87,26 @@ export const byCreated: CursorKey<CreatedKey> = {
   },
 };
 
+const BIGINT_MAX = 9223372036854775807n;
+
+/**
+ * A newest-first list whose ids are a bigint sequence (the audit log): the last row's time to the
+ * microsecond, and its id as decimal text. An id beyond bigint's range is no key (the SQL cast
+ * would fail with a 500, not a 400).
+ */
+export const bySerial: CursorKey<CreatedKey> = {
+  parts: (key) => [key.at, key.id],
+  key: (parts) => {
+    const [at, id] = parts;
+    return parts.length === 2 &&
+      EXACT_TIMESTAMP.test(at!) &&
+      /^[1-9]\d{0,18}$/.test(id!) &&
+      BigInt(id!) <= BIGINT_MAX
+      ? { at: at!, id: id! }
+      : undefined;
+  },
+};
+
 /**
  * The cursors of one list: base64url of JSON naming the list and the key of the page's last row.
  * Opaque to callers; only the list that gave a cursor takes it back (another list's cursor, or a

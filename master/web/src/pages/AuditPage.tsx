@@ -1,15 +1,10 @@
-import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import type { AuditEvent } from '../../../../shared/src/api.js';
-import { get, withQuery } from '../api.js';
-import { errorMessage, keys, POLL } from '../query.js';
-import { href, useFilters, useTitle } from '../router.js';
-import { formatTime, Problem } from '../util.js';
-
-/** Events a page asks for at first, and how many more each "load more" adds. */
-const PAGE = 50;
-/** The most GET /api/audit answers with at once (AuditService's MAX_LIMIT). */
-const MAX_LIMIT = 1000;
+import { keys, POLL, usePage } from '../query.js';
+import { href, useFilters, usePager, useTitle } from '../router.js';
+import { PagedTable, type Column } from '../table.js';
+import { formatTime } from '../util.js';
+import { PAGE_SIZE } from './SitesPage.js';
 
 interface Filter {
   /** ISO 8601, as the API takes it; empty for no lower bound. */
@@ -17,65 +12,71 @@ interface Filter {
   target: string;
 }
 
+const COLUMNS: Array<Column<AuditEvent>> = [
+  { header: 'When', cell: (event) => formatTime(event.at), sortBy: (event) => Date.parse(event.at) },
+  {
+    header: 'Who',
+    cell: (event) => <span title={event.role ?? undefined}>{who(event)}</span>,
+    sortBy: who,
+  },
+  {
+    header: 'What',
+    cell: (event) => (
+      <code title={event.path}>
+        {event.method} {event.route ?? event.path}
+      </code>
+    ),
+  },
+  { header: 'Target', cell: target },
+  { header: 'Address', cell: (event) => event.address ?? '–' },
+  { header: 'Status', cell: (event) => event.status ?? 'no answer', sortBy: (event) => event.status },
+  {
+    header: 'Task or error',
+    cell: (event) =>
+      event.taskId ? (
+        <a href={href(['tasks', event.taskId])} title={event.taskId}>
+          task {event.taskId.slice(0, 8)}
+        </a>
+      ) : event.errorCode ? (
+        <code>{event.errorCode}</code>
+      ) : (
+        '–'
+      ),
+  },
+];
+
 /**
- * The audit log (admins only): every change made through the API, refused ones too, newest first.
- * The API takes a lower bound (since) and a count (limit), no cursor: older events are reached by
- * asking for more of the newest, up to the API's limit.
+ * The audit log (admins only): every change made through the API, refused ones too, newest first,
+ * 50 a page (Next goes to older events), filtered by target and by a lower bound in time; the
+ * filter and the page are in the route (#/audit?target=…&since=…&cursor=…).
  */
 export function AuditPage() {
   useTitle('Audit');
-  // The filter is in the route (#/audit?target=…&since=…); how many are shown is not.
   const { values: filter, set } = useFilters(['since', 'target'] as const);
-  const [shown, setShown] = useState({ filter: '', limit: PAGE });
-  const filterKey = `${filter.since}|${filter.target}`;
-  const limit = shown.filter === filterKey ? shown.limit : PAGE;
-  const events = useQuery({
-    queryKey: [...keys.audit, filter, limit],
-    queryFn: ({ signal }) =>
-      get<{ items: AuditEvent[] }>(withQuery('/api/audit', { limit, ...filter }), signal),
-    placeholderData: keepPreviousData,
-    refetchInterval: POLL.calm,
-  });
-  const items = events.data?.items;
-  // A full answer may have older events behind it; a shorter one has shown them all.
-  const more = items !== undefined && items.length === limit;
+  const pager = usePager();
+  const events = usePage<AuditEvent, Record<string, string | number | undefined>>(
+    keys.audit,
+    '/api/audit',
+    { ...filter, limit: PAGE_SIZE, cursor: pager.cursor },
+    POLL.calm,
+  );
   const filtered = filter.since !== '' || filter.target !== '';
   return (
     <div className="audit-page">
       <h1>Audit</h1>
       <AuditFilter filter={filter} onFilter={set} />
       <section aria-labelledby="events">
-        <h2 id="events">
-          Changes{' '}
-          {items && (
-            <span className="summary">
-              {items.length} shown, newest first{filtered ? ', filtered' : ''}
-            </span>
-          )}
-        </h2>
-        <Problem message={errorMessage(events.error)} />
-        {!items && !events.error && <p className="loading">Loading…</p>}
-        {items && items.length > 0 && <EventTable events={items} />}
-        {items?.length === 0 && (
-          <p className="empty">{filtered ? 'No changes recorded that match.' : 'No changes recorded yet.'}</p>
-        )}
-        {more && (
-          <div className="actions">
-            {limit < MAX_LIMIT ? (
-              <button
-                type="button"
-                onClick={() => setShown({ filter: filterKey, limit: Math.min(limit + PAGE, MAX_LIMIT) })}
-              >
-                Load more (older)
-              </button>
-            ) : (
-              <p className="hint">
-                The API answers with at most {MAX_LIMIT} events at once: narrow by target or a later
-                &ldquo;since&rdquo; to see others, or use <code>berth audit list</code>.
-              </p>
-            )}
-          </div>
-        )}
+        <h2 id="events">Changes {filtered && <span className="summary">filtered</span>}</h2>
+        <PagedTable
+          label="Changes"
+          query={events}
+          pager={pager}
+          columns={COLUMNS}
+          rowKey={(event) => event.id}
+          order="Newest first"
+          rowClass={(event) => (unsuccessful(event) ? 'row-error' : undefined)}
+          empty={filtered ? 'No changes recorded that match.' : 'No changes recorded yet.'}
+        />
       </section>
     </div>
   );
@@ -144,53 +145,6 @@ function AuditFilter({ filter, onFilter }: { filter: Filter; onFilter: (filter: 
         A target is a domain, a server&apos;s, client&apos;s or platform&apos;s name, or a task id.
       </p>
     </section>
-  );
-}
-
-function EventTable({ events }: { events: AuditEvent[] }) {
-  return (
-    <div className="table-scroll">
-      <table aria-label="Changes">
-        <thead>
-          <tr>
-            <th scope="col">When</th>
-            <th scope="col">Who</th>
-            <th scope="col">What</th>
-            <th scope="col">Target</th>
-            <th scope="col">Address</th>
-            <th scope="col">Status</th>
-            <th scope="col">Task or error</th>
-          </tr>
-        </thead>
-        <tbody>
-          {events.map((event) => (
-            <tr key={event.id} className={unsuccessful(event) ? 'row-error' : undefined}>
-              <td>{formatTime(event.at)}</td>
-              <td title={event.role ?? undefined}>{who(event)}</td>
-              <td title={event.path}>
-                <code>
-                  {event.method} {event.route ?? event.path}
-                </code>
-              </td>
-              <td>{target(event)}</td>
-              <td>{event.address ?? '–'}</td>
-              <td>{event.status ?? 'no answer'}</td>
-              <td>
-                {event.taskId ? (
-                  <a href={href(['tasks', event.taskId])} title={event.taskId}>
-                    task {event.taskId.slice(0, 8)}
-                  </a>
-                ) : event.errorCode ? (
-                  <code>{event.errorCode}</code>
-                ) : (
-                  '–'
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
   );
 }
 

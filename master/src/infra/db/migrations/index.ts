@@ -18,6 +18,7 @@ import { Projects1797465600000 } from './1797465600000-projects.js';
 import { WebEdge1797638400000 } from './1797638400000-web-edge.js';
 import { SeveralMasters1797552000000 } from './1797552000000-several-masters.js';
 import { TaskList1797724800000 } from './1797724800000-task-list.js';
+import { LogPages1797811200000 } from './1797811200000-log-pages.js';
 
 /** The committed migrations, oldest first. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -42,4 +43,5 @@ export const MIGRATIONS: Function[] = [
   SeveralMasters1797552000000,
   WebEdge1797638400000,
   TaskList1797724800000,
+  LogPages1797811200000,
 ];
