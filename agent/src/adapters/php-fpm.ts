@@ -110,14 +110,32 @@ export class PhpFpm {
     process.kill(master, 'SIGUSR2');
     const deadline = Date.now() + RELOAD_TIMEOUT_MS;
     let restarted = false;
+    let current = master;
+    let goneSince: number | undefined;
     while (Date.now() < deadline) {
-      if (!(await isRunning(master))) {
-        throw new StepError({
-          code: StepErrorCode.ConfigRejected,
-          message: `PHP-FPM stopped while it reloaded ${this.conf} (its error log says why): start it again`,
-          retryable: false,
-        });
+      if (!(await isRunning(current))) {
+        // A master started with --daemonize (ops/web-services.sh where there is no systemd)
+        // executes itself again with that argument, and so forks: the new master has another pid,
+        // which it writes to the pid file. Stopped only when the pid file names no master for a while.
+        const successor = await masterPid(pidFile);
+        if (successor !== undefined && successor !== current) {
+          current = successor;
+          restarted = true;
+          goneSince = undefined;
+          continue;
+        }
+        goneSince ??= Date.now();
+        if (Date.now() - goneSince > DAEMON_HANDOVER_MS) {
+          throw new StepError({
+            code: StepErrorCode.ConfigRejected,
+            message: `PHP-FPM stopped while it reloaded ${this.conf} (its error log says why): start it again`,
+            retryable: false,
+          });
+        }
+        await new Promise((done) => setTimeout(done, RELOAD_POLL_MS));
+        continue;
       }
+      goneSince = undefined;
       restarted ||= await stat(pidFile, { bigint: true }).then(
         (now) => now.mtimeNs !== before,
         () => false,
@@ -237,6 +255,8 @@ const changesInFlight = new Map<string, Promise<void>>();
 /** A reload waits for requests in flight, up to process_control_timeout (ops sets 10 s). */
 const RELOAD_TIMEOUT_MS = 60_000;
 const RELOAD_POLL_MS = 10;
+/** How long a daemonized master's successor may take to write its pid file before PHP-FPM counts as stopped. */
+const DAEMON_HANDOVER_MS = 5_000;
 
 async function masterPid(pidFile: string): Promise<number | undefined> {
   try {
