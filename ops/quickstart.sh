@@ -28,6 +28,9 @@ npm_install
 say "building"
 npm run build --silent
 berth() { node bin/berth.js "$@"; }
+# Master and agent run in the background as node itself (exec), not in a subshell around it: $! is
+# then their pid, and stopping by it stops them (a subshell would die and leave node running).
+berth_in_background() { exec node bin/berth.js "$@"; }
 
 if [ ! -d "$BERTH_ROOT/platforms/$DEMO_PLATFORM" ]; then
   say "building the demo platform (a Drupal-shaped fixture) in $BERTH_ROOT/platforms/$DEMO_PLATFORM"
@@ -45,7 +48,7 @@ stop_all() {
 trap stop_all INT TERM EXIT
 
 say "starting the master (embedded database in $BERTH_HOME/master; log: $BERTH_HOME/master.log)"
-berth master start --data-dir "$BERTH_HOME/master" --port "$HTTP_PORT" --grpc-port "$GRPC_PORT" \
+berth_in_background master start --data-dir "$BERTH_HOME/master" --port "$HTTP_PORT" --grpc-port "$GRPC_PORT" \
   >>"$BERTH_HOME/master.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 120); do
@@ -63,7 +66,7 @@ if [ ! -f "$BERTH_HOME/agent/agent.crt" ]; then
   export BERTH_AGENT_TOKEN=$token
 fi
 say "starting the agent (log: $BERTH_HOME/agent.log)"
-berth agent start --master "127.0.0.1:$GRPC_PORT" --name "$SERVER_NAME" --data-dir "$BERTH_HOME/agent" --root "$BERTH_ROOT" \
+berth_in_background agent start --master "127.0.0.1:$GRPC_PORT" --name "$SERVER_NAME" --data-dir "$BERTH_HOME/agent" --root "$BERTH_ROOT" \
   >>"$BERTH_HOME/agent.log" 2>&1 &
 pids+=($!)
 unset BERTH_AGENT_TOKEN
