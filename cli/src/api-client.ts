@@ -36,6 +36,7 @@ import type {
   Page,
   PageQuery,
   PlatformListQuery,
+  ProjectListQuery,
   ServerListQuery,
   TaskListQuery,
   CreatedNotificationTarget,
@@ -392,8 +393,9 @@ export class ApiClient {
     return this.request('GET', `/api/backup-policies/sites/${segment(domain)}`);
   }
 
-  listProjects(): Promise<Project[]> {
-    return this.request('GET', '/api/projects');
+  /** One page of projects (GET /api/projects with limit, cursor, q and client). */
+  pageProjects(query: ProjectListQuery): Promise<Page<Project>> {
+    return this.request('GET', '/api/projects', { query: { ...query } });
   }
 
   createProject(body: { name: string; client?: string; sanitize?: string }): Promise<Project> {

@@ -54,6 +54,7 @@ export type {
   PageQuery,
   NotificationDeliveryListQuery,
   PlatformListQuery,
+  ProjectListQuery,
   ServerListQuery,
   SiteListQuery as SiteQuery,
   TaskListQuery,

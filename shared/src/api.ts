@@ -214,6 +214,14 @@ export interface ClientListQuery extends PageQuery {
   q?: string;
 }
 
+/** GET /api/projects, in name order (a client token sees its own). */
+export interface ProjectListQuery extends PageQuery {
+  /** A piece of the project's name. */
+  q?: string;
+  /** A client's name or id: that client's projects (admins only). */
+  client?: string;
+}
+
 /** GET /api/sites/{domain}/backups, newest first: a page, and what all of the site's backups take. */
 export type BackupListQuery = PageQuery;
 
@@ -753,9 +761,6 @@ export type MigrateCandidateList = List<MigrateCandidate>;
 export type BackupPolicyList = List<BackupPolicy>;
 export type OffsiteTargetList = List<OffsiteTarget>;
 export type NotificationTargetList = List<NotificationTarget>;
-/** GET /api/projects: a bare array, not `{ items }`. */
-export type ProjectList = Project[];
-
 export type SitePage = Page<Site>;
 export type TaskPage = Page<Task>;
 export type PlatformPage = Page<Platform>;
@@ -764,6 +769,7 @@ export type ClientPage = Page<Client>;
 export type AuditEventPage = Page<AuditEvent>;
 export type NotificationDeliveryPage = Page<NotificationDelivery>;
 export type ApiTokenPage = Page<ApiToken>;
+export type ProjectPage = Page<Project>;
 
 /** GET /api/platforms/{platform}. */
 export type PlatformWithPackages = Platform & { packages: Package[] };

@@ -49,10 +49,19 @@ const BADGE_CONTRAST = `(() => {
 
 /** How many sites the scale test puts in the registry. */
 const MANY_SITES = 500;
+/** How many projects the scale test adds, each with one of those sites as its live. */
+const MANY_PROJECTS = 120;
 /** The inserted site with a task history (25 tasks: more than one page of 20). */
 const BUSY_SITE = 'site0123.example';
 /** The lists whose every request must be a page (a limit), never the whole list. */
-const LIST_PATHS = ['/api/sites', '/api/tasks', '/api/platforms', '/api/servers', '/api/clients'];
+const LIST_PATHS = [
+  '/api/sites',
+  '/api/tasks',
+  '/api/platforms',
+  '/api/servers',
+  '/api/clients',
+  '/api/projects',
+];
 
 function isWholeList(request: Request): boolean {
   const url = new URL(request.url());
@@ -319,6 +328,10 @@ describe('web UI', () => {
     await berth('client', 'add', 'globex');
     await berth('site', 'install', 'acme.example', '--platform', 'p102', '--client', 'acme');
     await berth('site', 'install', 'globex.example', '--platform', 'p102', '--client', 'globex');
+    for (const client of ['acme', 'globex']) {
+      await berth('project', 'add', `${client}-shop`, '--client', client);
+      await berth('env', 'add', `${client}-shop`, 'live', '--site', `${client}.example`);
+    }
     const { token } = JSON.parse((await berth('client', 'token', 'acme', '--json')).stdout) as {
       token: string;
     };
@@ -336,6 +349,12 @@ describe('web UI', () => {
     const tasks = await acme.get<{ items: Array<{ targetName: string }> }>('/api/tasks?limit=100');
     expect(tasks.items.length).toBeGreaterThan(0);
     expect(new Set(tasks.items.map((task) => task.targetName))).toEqual(new Set(['acme.example']));
+    // Its own projects, whole or a page, whatever client it names.
+    for (const path of ['/api/projects', '/api/projects?limit=10&client=globex'])
+      await expect(acme.get(path)).resolves.toMatchObject({
+        items: [{ name: 'acme-shop', environments: [{ name: 'live', site: 'acme.example' }] }],
+        next: null,
+      });
     const globexTasks = await master.api.get<{ items: Array<{ id: string; targetName: string }> }>(
       '/api/tasks?limit=100',
     );
@@ -396,6 +415,11 @@ describe('web UI', () => {
       'Tasks',
       'Projects',
     ]);
+    await nav(page, 'Projects').click();
+    const projectLinks = page.getByRole('table', { name: 'Projects' }).getByRole('link');
+    await projectLinks.first().waitFor();
+    await expect(projectLinks.allTextContents()).resolves.toEqual(['acme-shop', 'live']);
+    expect(await page.getByRole('textbox', { name: 'Client' }).count()).toBe(0);
     await page.goto(`${stack.master.url}/#/audit`);
     await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
     expect(await page.getByRole('heading', { name: 'Audit' }).count()).toBe(0);
@@ -619,6 +643,15 @@ describe('web UI', () => {
                 CASE WHEN n = 2 THEN 'the database server went away' END
            FROM generate_series(1, 25) AS n, sites WHERE sites.domain = '${BUSY_SITE}'`,
       );
+      await registry.query(
+        `WITH projects AS (
+           INSERT INTO projects (name)
+           SELECT 'proj' || lpad(n::text, 3, '0') FROM generate_series(1, ${MANY_PROJECTS}) AS n
+           RETURNING id, name)
+         INSERT INTO environments (project_id, name, position, site_id)
+         SELECT projects.id, 'live', 1, sites.id
+           FROM projects JOIN sites ON sites.domain = 'site0' || substr(projects.name, 5) || '.example'`,
+      );
     } finally {
       await registry.close();
     }
@@ -737,6 +770,30 @@ describe('web UI', () => {
       await page.screenshot({ path: join(SCREENSHOTS, `${name.toLowerCase()}.png`), fullPage: true });
     }
 
+    // Projects: a page of 50 in name order, each with its environments; one found by its name.
+    await nav(page, 'Projects').click();
+    const projects = page.getByRole('table', { name: 'Projects' });
+    const projectNames = () => projects.locator('tbody td:first-child').allTextContents();
+    await expect.poll(async () => (await projectNames()).length).toBe(50);
+    const firstProjects = await projectNames();
+    expect(firstProjects).toEqual([...firstProjects].sort());
+    await page.screenshot({ path: join(SCREENSHOTS, 'projects.png'), fullPage: true });
+    await page
+      .getByRole('navigation', { name: 'Pages of projects' })
+      .getByRole('button', { name: 'Next' })
+      .click();
+    await expect.poll(async () => (await projectNames())[0]).not.toBe(firstProjects[0]);
+    expect((await projectNames())[0]! > firstProjects.at(-1)!).toBe(true);
+    await page.getByRole('searchbox', { name: 'Search' }).fill('proj012');
+    await expect.poll(projectNames).toEqual(['proj012']);
+    expect(new URL(page.url()).hash).toBe('#/projects?q=proj012');
+    await expect(
+      projects.getByRole('list', { name: 'Environments of proj012' }).getByRole('link').getAttribute('href'),
+    ).resolves.toBe('#/sites/site0012.example');
+    expect(
+      requests.filter(({ request }) => isWholeList(request)).map(({ request }) => request.url()),
+    ).toEqual([]);
+
     // The migrate dialog by keyboard only: Tab to its button, Enter opens it with focus inside,
     // Tab and Shift+Tab stay inside, Escape closes it and focus is back on the button.
     await page.goto(`${stack.master.url}/#/sites/acme.example`);
@@ -766,7 +823,7 @@ describe('web UI', () => {
     // A phone: no page-wide sideways scroll; the tables scroll in their own box.
     await page.setViewportSize({ width: 390, height: 844 });
     const pageWidth = () => page.evaluate<number>('document.scrollingElement.scrollWidth');
-    for (const route of ['#/', '#/sites', `#/sites/${BUSY_SITE}`, '#/tasks', '#/servers']) {
+    for (const route of ['#/', '#/sites', `#/sites/${BUSY_SITE}`, '#/tasks', '#/servers', '#/projects']) {
       await page.goto(`${stack.master.url}/${route}`);
       await page.locator('main h1').waitFor();
       await page.locator('main table').first().waitFor();

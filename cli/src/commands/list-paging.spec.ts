@@ -6,6 +6,7 @@ import {
   aDelivery,
   anAuditEvent,
   aPlatform,
+  aProject,
   aServer,
   aTask,
   aToken,
@@ -37,6 +38,12 @@ const LISTS = [
     route: 'GET /api/clients',
     noun: 'clients',
     items: [1, 2, 3, 4, 5, 6].map((n) => aClient({ name: `client${n}` })),
+  },
+  {
+    argv: ['project', 'list'],
+    route: 'GET /api/projects',
+    noun: 'projects',
+    items: [1, 2, 3, 4, 5, 6].map((n) => aProject({ name: `project${n}` })),
   },
   {
     argv: ['site', 'backups', 'a.example'],
@@ -264,6 +271,46 @@ describe('list filters reach the query string', () => {
       limit: '100',
       q: 'ac',
     });
+  });
+
+  it('project list: search (q) and client', async () => {
+    expect(
+      await query('GET /api/projects', ['project', 'list', '--search', 'sh', '--client', 'acme']),
+    ).toEqual({ limit: '100', q: 'sh', client: 'acme' });
+    const none = await cli.run({ 'GET /api/projects': pagedList([], 2) }, [
+      'project',
+      'list',
+      '--search',
+      'x',
+    ]);
+    expect(none.stdout).toBe('No project matches.\n');
+    const empty = await cli.run({ 'GET /api/projects': pagedList([], 2) }, ['project', 'list']);
+    expect(empty.stdout).toBe('No projects yet. Add one with: berth project add NAME\n');
+  });
+
+  it('project list: a table of the projects and their environments in order', async () => {
+    const { code, stdout } = await cli.run(
+      {
+        'GET /api/projects': pagedList(
+          [
+            aProject({
+              environments: ['dev', 'test', 'live'].map((name, index) => ({
+                ...aProject().environments[0]!,
+                name,
+                position: index + 1,
+              })),
+            }),
+            aProject({ name: 'blog', client: null, environments: [] }),
+          ],
+          2,
+        ),
+      },
+      ['project', 'list'],
+    );
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^NAME\s+CLIENT\s+ENVIRONMENTS\n/);
+    expect(stdout).toMatch(/\nshop\s+acme\s+dev -> test -> live\n/);
+    expect(stdout).toMatch(/\nblog\s+-\s+-\n/);
   });
 
   it('audit list: since and target', async () => {

@@ -4,8 +4,25 @@ import type { Project } from '../api-types.js';
 import type { CliContext } from '../context.js';
 import { usageError } from '../errors.js';
 import { formatRelative } from '../output/format.js';
+import { declareListFields } from '../output/output-options.js';
+import { listFields } from '../output/structured.js';
 import { renderTable } from '../output/table.js';
+import {
+  addPageOptions,
+  hintNextPage,
+  isFiltered,
+  readPages,
+  type ListNoun,
+  type PageOptions,
+} from '../paging.js';
 import { JSON_HELP, runTaskCommand, VERBOSE_HELP, WAIT_HELP, type TaskStartOptions } from '../task-wait.js';
+
+const PROJECTS: ListNoun = { one: 'project', many: 'projects' };
+
+const PROJECT_FIELDS = listFields<Project>(
+  { id: true, name: true, client: true, sanitize: true, environments: true, createdAt: true },
+  ['name', 'client', 'sanitize', 'createdAt'],
+);
 
 /**
  * Projects and environments (seed 000's dev/test/live): `berth project ...` groups sites as
@@ -49,28 +66,52 @@ export function registerProjectCommands(program: Command, ctx: CliContext): void
       },
     );
 
-  project
+  const list = project
     .command('list')
-    .description('List projects with their environments')
+    .description(
+      'List projects with their environments, in name order, a page at a time (--limit, default 100; --all ' +
+        "for every page), or those whose name contains a piece of text, or a client's",
+    );
+  addPageOptions(list, PROJECTS)
+    .option('--search <text>', 'only projects whose name contains this')
+    .option('--client <client>', "only this client's projects (its name or id; admin tokens)")
     .option('--json', 'print the projects as JSON')
-    .action(async (options: { json?: boolean }, command: Command) => {
-      const projects = await (await ctx.client(command)).listProjects();
-      if (options.json) return ctx.printData(projects);
-      if (projects.length === 0) {
-        ctx.out('No projects yet. Add one with: berth project add NAME');
-        return;
-      }
-      ctx.out(
-        renderTable(
-          [{ header: 'NAME' }, { header: 'CLIENT' }, { header: 'ENVIRONMENTS' }],
-          projects.map((item) => [
-            item.name,
-            item.client ?? '-',
-            item.environments.map((env) => env.name).join(' -> ') || '-',
-          ]),
-        ),
-      );
-    });
+    .action(
+      async (
+        options: PageOptions & { search?: string; client?: string; json?: boolean },
+        command: Command,
+      ) => {
+        const filters = {
+          ...(options.search ? { q: options.search } : {}),
+          ...(options.client ? { client: options.client } : {}),
+        };
+        const api = await ctx.client(command);
+        const { items: projects, next } = await readPages(options, (page) =>
+          api.pageProjects({ ...page, ...filters }),
+        );
+        hintNextPage(ctx, PROJECTS, next);
+        if (options.json) return ctx.printData(projects);
+        if (projects.length === 0) {
+          ctx.out(
+            isFiltered(filters)
+              ? 'No project matches.'
+              : 'No projects yet. Add one with: berth project add NAME',
+          );
+          return;
+        }
+        ctx.out(
+          renderTable(
+            [{ header: 'NAME' }, { header: 'CLIENT' }, { header: 'ENVIRONMENTS' }],
+            projects.map((item) => [
+              item.name,
+              item.client ?? '-',
+              item.environments.map((env) => env.name).join(' -> ') || '-',
+            ]),
+          ),
+        );
+      },
+    );
+  declareListFields(list, PROJECT_FIELDS);
 
   project
     .command('show')

@@ -7,6 +7,7 @@ import type {
   Client,
   LogLine,
   Platform,
+  Project,
   Server,
   Site,
   Task,
@@ -136,6 +137,28 @@ export function aClient(overrides: Partial<Client> = {}): Client {
     id: '6f1c2d3e-0000-4000-8000-0000000000e1',
     name: 'acme',
     email: null,
+    createdAt: '2025-01-01T10:00:00.000Z',
+    ...overrides,
+  };
+}
+
+export function aProject(overrides: Partial<Project> = {}): Project {
+  return {
+    id: '6f1c2d3e-0000-4000-8000-0000000000b1',
+    name: 'shop',
+    client: 'acme',
+    sanitize: 'sql:sanitize',
+    environments: [
+      {
+        name: 'dev',
+        position: 1,
+        site: 'dev.shop.example',
+        platform: 'p1',
+        status: 'enabled',
+        code: null,
+        lastSync: null,
+      },
+    ],
     createdAt: '2025-01-01T10:00:00.000Z',
     ...overrides,
   };

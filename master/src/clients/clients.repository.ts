@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import { In, type DataSource } from 'typeorm';
 import { isUuid } from '../../../shared/src/validation.js';
 import { containsPattern, splitPage } from '../infra/db/keyset.js';
 import { ClientEntity } from './client.entity.js';
@@ -45,5 +45,11 @@ export class ClientsRepository {
 
   list(): Promise<ClientEntity[]> {
     return this.db.getRepository(ClientEntity).find({ order: { name: 'ASC' } });
+  }
+
+  /** The clients of these ids that exist, in one query. */
+  findByIds(ids: readonly string[]): Promise<ClientEntity[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.db.getRepository(ClientEntity).findBy({ id: In([...ids]) });
   }
 }

@@ -99,6 +99,12 @@ export class PlatformsRepository {
     return this.db.getRepository(PlatformEntity).find({ order: { name: 'ASC' } });
   }
 
+  /** The platforms of these ids that exist, in one query. */
+  findByIds(ids: readonly string[]): Promise<PlatformEntity[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.db.getRepository(PlatformEntity).findBy({ id: In([...ids]) });
+  }
+
   async recordVerified(id: string, coreVersion: string | null): Promise<void> {
     await this.db
       .getRepository(PlatformEntity)

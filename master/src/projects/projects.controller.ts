@@ -1,16 +1,18 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Put, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, Req } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiOperation,
   ApiProperty,
   ApiPropertyOptional,
+  ApiQuery,
   ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import type { Project } from '../../../shared/src/api.js';
+import type { Page, Project } from '../../../shared/src/api.js';
 import type { AuthenticatedRequest } from '../auth/auth.guard.js';
+import { asksForPage } from '../infra/http/paging.js';
 import type { TaskView } from '../tasks/tasks.service.js';
-import { ProjectsService } from './projects.service.js';
+import { ProjectsService, type ProjectListInput } from './projects.service.js';
 
 export class AddProjectBody {
   @ApiProperty({ description: 'a-z, 0-9, - and _', example: 'shop' })
@@ -75,6 +77,9 @@ export class EnvDeployBody {
   ref!: string;
 }
 
+/** The project list's own query parameters: any of them asks for a page (ProjectListQuery). */
+const PROJECT_LIST_PARAMETERS = ['limit', 'cursor', 'q', 'client'] as const;
+
 @ApiTags('projects')
 @ApiBearerAuth()
 @Controller('api/projects')
@@ -82,9 +87,21 @@ export class ProjectsController {
   constructor(private readonly projects: ProjectsService) {}
 
   @Get()
-  @ApiOperation({ summary: 'Projects, each with its environments in order (a client sees its own)' })
-  list(@Req() request: AuthenticatedRequest): Promise<Project[]> {
-    return this.projects.list(request.principal);
+  @ApiOperation({
+    summary:
+      'List projects (a client token sees its own) in name order, each with its environments in order: with ' +
+      'limit, cursor, q or client, a page and the cursor of the next one (next: null on the last); without ' +
+      'any, every project (no next)',
+  })
+  @ApiQuery({ name: 'limit', required: false, description: 'projects per page: 1-500, default 100' })
+  @ApiQuery({ name: 'cursor', required: false, description: 'the next of the previous page' })
+  @ApiQuery({ name: 'q', required: false, description: 'a piece of the name (taken literally)' })
+  @ApiQuery({ name: 'client', required: false, description: "a client's name or id; admins only" })
+  @ApiResponse({ status: 400, description: 'a bad limit, cursor, q or client' })
+  async list(@Req() request: AuthenticatedRequest, @Query() query: ProjectListInput): Promise<Page<Project>> {
+    if (!asksForPage(query, PROJECT_LIST_PARAMETERS))
+      return { items: await this.projects.list(request.principal), next: null };
+    return this.projects.page(request.principal, query);
   }
 
   @Post()

@@ -11,6 +11,7 @@ import type { ArchiveStore } from '../backups/archive-store.js';
 import type { ClientsRepository } from '../clients/clients.repository.js';
 import { ClientsError } from '../clients/clients.errors.js';
 import { isUniqueViolation } from '../infra/db/sql.js';
+import { byName, ListCursor, pageLimit, queryText } from '../infra/http/paging.js';
 import type { PlatformsRepository } from '../platforms/platforms.repository.js';
 import type { SiteEntity } from '../sites/site.entity.js';
 import type { SitesRepository } from '../sites/sites.repository.js';
@@ -19,7 +20,15 @@ import type { TaskQueue } from '../tasks/task-queue.js';
 import type { TaskView } from '../tasks/tasks.service.js';
 import type { EnvironmentEntity, ProjectEntity } from './project.entity.js';
 import { ProjectsError, ProjectsErrorCode } from './projects.errors.js';
-import type { ProjectsRepository } from './projects.repository.js';
+import type { ProjectPageQuery, ProjectsRepository } from './projects.repository.js';
+
+/** The query of a project list as it comes over HTTP (strings, checked in ProjectsService.page). */
+export type ProjectListInput = { [K in keyof api.ProjectListQuery]?: string };
+
+/** Projects per page unless asked otherwise. */
+const DEFAULT_PAGE = 100;
+/** The project list's cursors: the last name of a page (the list is in name order). */
+const PROJECT_CURSOR = new ListCursor('projects', byName);
 
 /**
  * Projects (seed 000's dev/test/live): sites grouped as environments in an order. Code goes up the
@@ -31,10 +40,10 @@ export class ProjectsService {
   constructor(
     private readonly projects: ProjectsRepository,
     private readonly sites: Pick<SitesService, 'get' | 'deploy' | 'deployHooksOf'>,
-    private readonly siteRows: Pick<SitesRepository, 'findByDomainOrId'>,
-    private readonly platforms: Pick<PlatformsRepository, 'findByNameOrId'>,
-    private readonly clients: Pick<ClientsRepository, 'findByNameOrId'>,
-    private readonly queue: Pick<TaskQueue, 'queue' | 'recent'>,
+    private readonly siteRows: Pick<SitesRepository, 'findByDomainOrId' | 'findByIds'>,
+    private readonly platforms: Pick<PlatformsRepository, 'findByNameOrId' | 'findByIds'>,
+    private readonly clients: Pick<ClientsRepository, 'findByNameOrId' | 'findByIds'>,
+    private readonly queue: Pick<TaskQueue, 'queue' | 'latest'>,
     private readonly archives: Pick<ArchiveStore, 'reserve'>,
   ) {}
 
@@ -61,11 +70,37 @@ export class ProjectsService {
     }
   }
 
+  /** Every project in name order (a client's token: its own). */
   async list(principal: Principal): Promise<api.Project[]> {
     const projects = await this.projects.list(
       principal.role === 'admin' ? {} : { clientId: principal.clientId ?? '' },
     );
-    return Promise.all(projects.map((project) => this.view(project)));
+    return this.views(projects);
+  }
+
+  /**
+   * A page of projects in name order, filtered (`GET /api/projects?limit=&cursor=&q=&client=`). A
+   * client's token lists only its own; `client` is for admins. Bad input is a 400 naming it.
+   */
+  async page(principal: Principal, input: ProjectListInput): Promise<api.Page<api.Project>> {
+    const query: ProjectPageQuery = {
+      limit: pageLimit(input.limit, DEFAULT_PAGE, invalid),
+      after: PROJECT_CURSOR.decode(input.cursor, invalid),
+      q: queryText('q', input.q, invalid, 63),
+    };
+    const clientName = queryText('client', input.client, invalid, 63);
+    if (principal.role !== 'admin') query.clientId = principal.clientId ?? '';
+    else if (clientName !== undefined) {
+      const client = await this.clients.findByNameOrId(clientName);
+      if (!client) throw invalid(`client "${printable(clientName)}" is no client's name or id`);
+      query.clientId = client.id;
+    }
+    const { projects, more } = await this.projects.page(query);
+    const last = projects.at(-1);
+    return {
+      items: await this.views(projects),
+      next: more && last ? PROJECT_CURSOR.encode(last.name) : null,
+    };
   }
 
   async show(principal: Principal, name: string): Promise<api.Project> {
@@ -249,39 +284,71 @@ export class ProjectsService {
   }
 
   private async view(project: ProjectEntity): Promise<api.Project> {
-    const client = project.clientId ? await this.clients.findByNameOrId(project.clientId) : null;
-    const environments = await Promise.all(
-      (await this.projects.environments(project.id)).map(async (env): Promise<api.Environment> => {
-        const site = await this.siteRows.findByDomainOrId(env.siteId);
-        const platform = site ? await this.platforms.findByNameOrId(site.platformId) : null;
-        const [sync] = site ? await this.queue.recent(site.id, 'site.sync', 1) : [];
-        return {
-          name: env.name,
-          position: env.position,
-          site: site?.domain ?? null,
-          platform: platform?.name ?? null,
-          status: site?.status ?? null,
-          code: site ? siteCode(site) : null,
-          lastSync: sync
-            ? {
-                taskId: sync.id,
-                from: (sync.params as { source?: { domain?: string } }).source?.domain ?? '',
-                state: sync.state,
-                at: (sync.finishedAt ?? sync.createdAt).toISOString(),
-              }
-            : null,
-        };
-      }),
-    );
-    return {
+    const [view] = await this.views([project]);
+    return view!;
+  }
+
+  /**
+   * Projects as the API shows them, each with its environments in order. The same few queries for
+   * one project as for a page of 500 (their environments and owners, those environments' sites, the
+   * sites' platforms and last syncs), never one per project or environment.
+   */
+  private async views(projects: readonly ProjectEntity[]): Promise<api.Project[]> {
+    if (projects.length === 0) return [];
+    const ownerIds = distinct(projects.map((project) => project.clientId));
+    const [environments, owners] = await Promise.all([
+      this.projects.environmentsOf(projects.map((project) => project.id)),
+      this.clients.findByIds(ownerIds),
+    ]);
+    const sites = byId(await this.siteRows.findByIds(distinct(environments.map((env) => env.siteId))));
+    const [platforms, syncs] = await Promise.all([
+      this.platforms.findByIds(distinct([...sites.values()].map((site) => site.platformId))),
+      this.queue.latest([...sites.keys()], 'site.sync'),
+    ]);
+    const platformNames = new Map(platforms.map((platform) => [platform.id, platform.name]));
+    const clientNames = new Map(owners.map((client) => [client.id, client.name]));
+    const byProject = new Map<string, api.Environment[]>();
+    // Read by position within each project: each project's list comes out in order.
+    for (const env of environments) {
+      const site = sites.get(env.siteId);
+      const sync = site ? syncs.get(site.id) : undefined;
+      const list = byProject.get(env.projectId) ?? [];
+      list.push({
+        name: env.name,
+        position: env.position,
+        site: site?.domain ?? null,
+        platform: site ? (platformNames.get(site.platformId) ?? null) : null,
+        status: site?.status ?? null,
+        code: site ? siteCode(site) : null,
+        lastSync: sync
+          ? {
+              taskId: sync.id,
+              from: (sync.params as { source?: { domain?: string } }).source?.domain ?? '',
+              state: sync.state,
+              at: (sync.finishedAt ?? sync.createdAt).toISOString(),
+            }
+          : null,
+      });
+      byProject.set(env.projectId, list);
+    }
+    return projects.map((project) => ({
       id: project.id,
       name: project.name,
-      client: client?.name ?? null,
+      client: project.clientId ? (clientNames.get(project.clientId) ?? null) : null,
       sanitize: project.sanitize,
-      environments,
+      environments: byProject.get(project.id) ?? [],
       createdAt: project.createdAt.toISOString(),
-    };
+    }));
   }
+}
+
+/** The values once each, without nulls. */
+function distinct(values: ReadonlyArray<string | null>): string[] {
+  return [...new Set(values.filter((value): value is string => value !== null))];
+}
+
+function byId<T extends { id: string }>(rows: readonly T[]): Map<string, T> {
+  return new Map(rows.map((row) => [row.id, row]));
 }
 
 function invalid(message: string): ProjectsError {

@@ -100,6 +100,12 @@ export class SitesRepository {
     return this.db.getRepository(SiteEntity).findOneBy({ id });
   }
 
+  /** The sites of these ids that exist, in one query (a page of projects' environments). */
+  findByIds(ids: readonly string[]): Promise<SiteEntity[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.db.getRepository(SiteEntity).findBy({ id: In([...ids]) });
+  }
+
   list(filter: { clientId?: string; platformId?: string }): Promise<SiteEntity[]> {
     const where: FindOptionsWhere<SiteEntity> = {};
     if (filter.clientId !== undefined) where.clientId = filter.clientId;

@@ -14,7 +14,13 @@ export class TaskQueue {
   constructor(
     private readonly tasks: Pick<
       TasksRepository,
-      'insertTask' | 'findTask' | 'findChildTask' | 'isDomainClaimed' | 'hasOpenTask' | 'recentOfTarget'
+      | 'insertTask'
+      | 'findTask'
+      | 'findChildTask'
+      | 'isDomainClaimed'
+      | 'hasOpenTask'
+      | 'recentOfTarget'
+      | 'latestOfTargets'
     >,
     private readonly wake: () => void,
   ) {}
@@ -56,6 +62,12 @@ export class TaskQueue {
   /** The latest tasks of a type for a target, newest first (a site's cron runs). */
   recent(targetId: string, type: TaskType, limit: number): Promise<TaskEntity[]> {
     return this.tasks.recentOfTarget(targetId, type, limit);
+  }
+
+  /** The latest task of a type of each of these targets, by target id (a page of projects' syncs). */
+  async latest(targetIds: readonly string[], type: TaskType): Promise<Map<string, TaskEntity>> {
+    const tasks = await this.tasks.latestOfTargets(targetIds, type);
+    return new Map(tasks.map((task) => [task.targetId, task]));
   }
 
   /** Whether a task of this type is queued or running for this target. */

@@ -150,6 +150,24 @@ export class TasksRepository {
     });
   }
 
+  /**
+   * The latest task of a type of each of these targets (those that have one), in one query: DISTINCT
+   * ON keeps each target's first row in the same order as recentOfTarget's.
+   */
+  latestOfTargets(targetIds: readonly string[], type: TaskType): Promise<TaskEntity[]> {
+    if (targetIds.length === 0) return Promise.resolve([]);
+    return this.db
+      .getRepository(TaskEntity)
+      .createQueryBuilder('t')
+      .distinctOn(['t.target_id'])
+      .where('t.target_id IN (:...targetIds)', { targetIds: [...targetIds] })
+      .andWhere('t.type = :type', { type })
+      .orderBy('t.target_id', 'ASC')
+      .addOrderBy('t.created_at', 'DESC')
+      .addOrderBy('t.id', 'ASC')
+      .getMany();
+  }
+
   /** Whether a task of this type is queued or running for this target. */
   async hasOpenTask(targetId: string, type: string): Promise<boolean> {
     const row = await sqlOne<{ open: number }>(

@@ -56,7 +56,7 @@ function pageFor({ path }: Route, me: WhoAmI): ReactNode {
     case 'tasks':
       return param ? <TaskPage key={param} id={param} me={me} /> : <TasksPage me={me} />;
     case 'projects':
-      return param ? <ProjectPage key={param} name={param} /> : <ProjectsPage />;
+      return param ? <ProjectPage key={param} name={param} /> : <ProjectsPage me={me} />;
   }
   if (!admin && ADMIN_SECTIONS.has(section)) return <Dashboard me={me} />;
   switch (section) {

@@ -113,7 +113,7 @@ export const ROUTE_ANSWERS: Readonly<Record<string, RouteAnswer>> = {
   'POST /api/sites/{domain}/https/renew': 'Task',
   'PUT /api/sites/{domain}/php': 'Task',
 
-  'GET /api/projects': 'ProjectList',
+  'GET /api/projects': 'ProjectPage',
   'POST /api/projects': 'Project',
   'GET /api/projects/{project}': 'Project',
   'PUT /api/projects/{project}/sanitize': 'Project',

@@ -247,6 +247,11 @@ describe('the OpenAPI document of a running master', () => {
       },
       { route: 'POST /api/projects', body: { name: 'shop', client: 'acme' } },
       { route: 'GET /api/projects' },
+      {
+        route: 'GET /api/projects',
+        path: () => '/api/projects?limit=1&q=sh&client=acme',
+        label: 'GET /api/projects (a page)',
+      },
       { route: 'GET /api/projects/{project}', path: () => '/api/projects/shop' },
       {
         route: 'PUT /api/projects/{project}/sanitize',
