@@ -99,3 +99,42 @@ export function isFiltered(query: object): boolean {
     ([key, value]) => key !== 'limit' && key !== 'cursor' && value !== undefined && value !== '',
   );
 }
+
+/** Where a list command writes: the command's CliContext (only these of it). */
+export interface ListOutput {
+  out(text?: string): void;
+  err(text: string): void;
+  printData(value: unknown): void;
+}
+
+/** What a list says when it has no rows: without a filter, and with one (default "No <one> matches."). */
+export interface EmptyList {
+  none: string;
+  matches?: string;
+}
+
+/**
+ * A list command's rows: one page (or with --all every page), the next page's hint on stderr, then
+ * the rows printed as data (--json, --format, --fields) or, when there are none, a line that says
+ * so. Returns the rows for the command's own table, or undefined when all is printed.
+ */
+export async function listRows<T>(
+  ctx: ListOutput,
+  options: PageOptions & { json?: boolean },
+  noun: ListNoun,
+  filters: object,
+  empty: EmptyList,
+  fetchPage: (page: PageQuery) => Promise<AnswerPage<T>>,
+): Promise<T[] | undefined> {
+  const { items, next } = await readPages(options, fetchPage);
+  hintNextPage(ctx, noun, next);
+  if (options.json) {
+    ctx.printData(items);
+    return undefined;
+  }
+  if (items.length === 0) {
+    ctx.out(isFiltered(filters) ? (empty.matches ?? `No ${noun.one} matches.`) : empty.none);
+    return undefined;
+  }
+  return items;
+}

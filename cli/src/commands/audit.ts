@@ -6,14 +6,7 @@ import { sanitize } from '../output/format.js';
 import { declareListFields } from '../output/output-options.js';
 import { listFields } from '../output/structured.js';
 import { renderTable } from '../output/table.js';
-import {
-  addPageOptions,
-  hintNextPage,
-  isFiltered,
-  readPages,
-  type ListNoun,
-  type PageOptions,
-} from '../paging.js';
+import { addPageOptions, type ListNoun, listRows, type PageOptions } from '../paging.js';
 
 const EVENTS: ListNoun = { one: 'event', many: 'events' };
 
@@ -79,15 +72,15 @@ export function registerAuditCommands(program: Command, ctx: CliContext): void {
     .action(async (options: AuditListOptions, command: Command) => {
       const filters = auditFilters(options);
       const api = await ctx.client(command);
-      const { items: events, next } = await readPages(options, (page) =>
-        api.pageAudit({ ...page, ...filters }),
+      const events = await listRows(
+        ctx,
+        options,
+        EVENTS,
+        filters,
+        { none: 'No changes recorded yet.', matches: 'No changes recorded that match.' },
+        (page) => api.pageAudit({ ...page, ...filters }),
       );
-      hintNextPage(ctx, EVENTS, next);
-      if (options.json) return ctx.printData(events);
-      if (events.length === 0) {
-        ctx.out('No changes recorded' + (isFiltered(filters) ? ' that match.' : ' yet.'));
-        return;
-      }
+      if (!events) return;
       ctx.out(
         renderTable(
           [

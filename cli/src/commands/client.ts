@@ -6,14 +6,7 @@ import { usageError } from '../errors.js';
 import { renderTable } from '../output/table.js';
 import { declareListFields } from '../output/output-options.js';
 import { listFields } from '../output/structured.js';
-import {
-  addPageOptions,
-  hintNextPage,
-  isFiltered,
-  readPages,
-  type ListNoun,
-  type PageOptions,
-} from '../paging.js';
+import { addPageOptions, type ListNoun, listRows, type PageOptions } from '../paging.js';
 
 const CLIENTS: ListNoun = { one: 'client', many: 'clients' };
 
@@ -53,17 +46,15 @@ export function registerClientCommands(program: Command, ctx: CliContext): void 
     .action(async (options: PageOptions & { search?: string; json?: boolean }, command: Command) => {
       const filters = options.search ? { q: options.search } : {};
       const api = await ctx.client(command);
-      const { items: clients, next } = await readPages(options, (page) =>
-        api.pageClients({ ...page, ...filters }),
+      const clients = await listRows(
+        ctx,
+        options,
+        CLIENTS,
+        filters,
+        { none: 'No clients yet. Add one with: berth client add NAME' },
+        (page) => api.pageClients({ ...page, ...filters }),
       );
-      hintNextPage(ctx, CLIENTS, next);
-      if (options.json) return ctx.printData(clients);
-      if (clients.length === 0) {
-        ctx.out(
-          isFiltered(filters) ? 'No client matches.' : 'No clients yet. Add one with: berth client add NAME',
-        );
-        return;
-      }
+      if (!clients) return;
       ctx.out(
         renderTable(
           [{ header: 'NAME' }, { header: 'EMAIL' }, { header: 'ADDED' }],

@@ -5,7 +5,7 @@ import type { CliContext } from '../context.js';
 import { declareListFields } from '../output/output-options.js';
 import { listFields } from '../output/structured.js';
 import { renderTable } from '../output/table.js';
-import { addPageOptions, hintNextPage, readPages, type ListNoun, type PageOptions } from '../paging.js';
+import { addPageOptions, type ListNoun, listRows, type PageOptions } from '../paging.js';
 
 const DELIVERIES: ListNoun = { one: 'delivery', many: 'deliveries' };
 
@@ -146,13 +146,10 @@ export function registerNotifyCommands(program: Command, ctx: CliContext): void 
     .option('--json', 'print the deliveries as JSON')
     .action(async (options: PageOptions & { json?: boolean }, command: Command) => {
       const api = await ctx.client(command);
-      const { items, next } = await readPages(options, (page) => api.pageNotificationDeliveries(page));
-      hintNextPage(ctx, DELIVERIES, next);
-      if (options.json) return ctx.printData(items);
-      if (items.length === 0) {
-        ctx.out('Nothing sent yet.');
-        return;
-      }
+      const items = await listRows(ctx, options, DELIVERIES, {}, { none: 'Nothing sent yet.' }, (page) =>
+        api.pageNotificationDeliveries(page),
+      );
+      if (!items) return;
       ctx.out(
         renderTable(
           [

@@ -10,14 +10,7 @@ import { formatHooks, formatRelative } from '../output/format.js';
 import { renderMigrateSummary } from '../output/migrate-summary.js';
 import { renderFields, renderTable } from '../output/table.js';
 import { positiveInteger } from '../parsers.js';
-import {
-  addPageOptions,
-  hintNextPage,
-  isFiltered,
-  readPages,
-  type ListNoun,
-  type PageOptions,
-} from '../paging.js';
+import { addPageOptions, type ListNoun, listRows, type PageOptions } from '../paging.js';
 import { declareListFields } from '../output/output-options.js';
 import { listFields } from '../output/structured.js';
 import { readSecretFile } from '../secret-file.js';
@@ -418,19 +411,15 @@ export function registerPlatformCommands(program: Command, ctx: CliContext): voi
           ...(options.search ? { q: options.search } : {}),
         };
         const client = await ctx.client(command);
-        const { items: platforms, next } = await readPages(options, (page) =>
-          client.pagePlatforms({ ...page, ...filters }),
+        const platforms = await listRows(
+          ctx,
+          options,
+          PLATFORMS,
+          filters,
+          { none: 'No platforms yet. Add one with: berth platform add NAME --server SERVER' },
+          (page) => client.pagePlatforms({ ...page, ...filters }),
         );
-        hintNextPage(ctx, PLATFORMS, next);
-        if (options.json) return ctx.printData(platforms);
-        if (platforms.length === 0) {
-          ctx.out(
-            isFiltered(filters)
-              ? 'No platform matches.'
-              : 'No platforms yet. Add one with: berth platform add NAME --server SERVER',
-          );
-          return;
-        }
+        if (!platforms) return;
         const now = ctx.now();
         ctx.out(
           renderTable(

@@ -7,14 +7,7 @@ import { formatRelative } from '../output/format.js';
 import { declareListFields } from '../output/output-options.js';
 import { listFields } from '../output/structured.js';
 import { renderTable } from '../output/table.js';
-import {
-  addPageOptions,
-  hintNextPage,
-  isFiltered,
-  readPages,
-  type ListNoun,
-  type PageOptions,
-} from '../paging.js';
+import { addPageOptions, type ListNoun, listRows, type PageOptions } from '../paging.js';
 import { JSON_HELP, runTaskCommand, VERBOSE_HELP, WAIT_HELP, type TaskStartOptions } from '../task-wait.js';
 
 const PROJECTS: ListNoun = { one: 'project', many: 'projects' };
@@ -86,19 +79,15 @@ export function registerProjectCommands(program: Command, ctx: CliContext): void
           ...(options.client ? { client: options.client } : {}),
         };
         const api = await ctx.client(command);
-        const { items: projects, next } = await readPages(options, (page) =>
-          api.pageProjects({ ...page, ...filters }),
+        const projects = await listRows(
+          ctx,
+          options,
+          PROJECTS,
+          filters,
+          { none: 'No projects yet. Add one with: berth project add NAME' },
+          (page) => api.pageProjects({ ...page, ...filters }),
         );
-        hintNextPage(ctx, PROJECTS, next);
-        if (options.json) return ctx.printData(projects);
-        if (projects.length === 0) {
-          ctx.out(
-            isFiltered(filters)
-              ? 'No project matches.'
-              : 'No projects yet. Add one with: berth project add NAME',
-          );
-          return;
-        }
+        if (!projects) return;
         ctx.out(
           renderTable(
             [{ header: 'NAME' }, { header: 'CLIENT' }, { header: 'ENVIRONMENTS' }],

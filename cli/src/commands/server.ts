@@ -8,14 +8,7 @@ import { formatRelative } from '../output/format.js';
 import { renderMigrateSummary } from '../output/migrate-summary.js';
 import { indent, renderFields, renderTable } from '../output/table.js';
 import { positiveInteger } from '../parsers.js';
-import {
-  addPageOptions,
-  hintNextPage,
-  isFiltered,
-  readPages,
-  type ListNoun,
-  type PageOptions,
-} from '../paging.js';
+import { addPageOptions, type ListNoun, listRows, type PageOptions } from '../paging.js';
 import { declareListFields } from '../output/output-options.js';
 import { listFields } from '../output/structured.js';
 import { runTaskCommand, VERBOSE_HELP } from '../task-wait.js';
@@ -101,17 +94,15 @@ export function registerServerCommands(program: Command, ctx: CliContext): void 
         ...(options.search ? { q: options.search } : {}),
       };
       const client = await ctx.client(command);
-      const { items: servers, next } = await readPages(options, (page) =>
-        client.pageServers({ ...page, ...filters }),
+      const servers = await listRows(
+        ctx,
+        options,
+        SERVERS,
+        filters,
+        { none: 'No servers yet. Add one with: berth server add NAME' },
+        (page) => client.pageServers({ ...page, ...filters }),
       );
-      hintNextPage(ctx, SERVERS, next);
-      if (options.json) return ctx.printData(servers);
-      if (servers.length === 0) {
-        ctx.out(
-          isFiltered(filters) ? 'No server matches.' : 'No servers yet. Add one with: berth server add NAME',
-        );
-        return;
-      }
+      if (!servers) return;
       const now = ctx.now();
       ctx.out(
         renderTable(

@@ -24,10 +24,10 @@ import { wholeNumber } from '../parsers.js';
 import {
   addPageOptions,
   hintNextPage,
-  isFiltered,
-  readPages,
   type ListNoun,
+  listRows,
   type PageOptions,
+  readPages,
 } from '../paging.js';
 import { declareListFields } from '../output/output-options.js';
 import { listFields } from '../output/structured.js';
@@ -313,19 +313,15 @@ export function registerSiteCommands(program: Command, ctx: CliContext): void {
         ...(options.search ? { q: options.search } : {}),
       };
       const client = await ctx.client(command);
-      const { items: sites, next } = await readPages(options, (page) =>
-        client.pageSites({ ...page, ...filters }),
+      const sites = await listRows(
+        ctx,
+        options,
+        SITES,
+        filters,
+        { none: 'No sites yet. Install one with: berth site install DOMAIN --platform PLATFORM' },
+        (page) => client.pageSites({ ...page, ...filters }),
       );
-      hintNextPage(ctx, SITES, next);
-      if (options.json) return ctx.printData(sites);
-      if (sites.length === 0) {
-        ctx.out(
-          isFiltered(filters)
-            ? 'No site matches.'
-            : 'No sites yet. Install one with: berth site install DOMAIN --platform PLATFORM',
-        );
-        return;
-      }
+      if (!sites) return;
       const now = ctx.now();
       ctx.out(
         renderTable(

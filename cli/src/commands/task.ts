@@ -7,14 +7,7 @@ import { LOG_PAGE_SIZE, exitCodeFor, formatLogLine } from '../follow.js';
 import { formatDuration, formatRelative, sanitize, taskDuration } from '../output/format.js';
 import { indent, renderFields, renderTable } from '../output/table.js';
 import { durationMs } from '../parsers.js';
-import {
-  addPageOptions,
-  hintNextPage,
-  isFiltered,
-  readPages,
-  type ListNoun,
-  type PageOptions,
-} from '../paging.js';
+import { addPageOptions, type ListNoun, listRows, type PageOptions } from '../paging.js';
 import { declareListFields } from '../output/output-options.js';
 import { listFields } from '../output/structured.js';
 import { describeFailure, followWithin, runTaskCommand, TASK_LIST_KEYS, VERBOSE_HELP } from '../task-wait.js';
@@ -110,15 +103,10 @@ export function registerTaskCommands(program: Command, ctx: CliContext): void {
     .action(async (options: TaskListOptions, command: Command) => {
       const filters = taskFilters(options, ctx.now());
       const client = await ctx.client(command);
-      const { items: tasks, next } = await readPages(options, (page) =>
+      const tasks = await listRows(ctx, options, TASKS, filters, { none: 'No tasks.' }, (page) =>
         client.pageTasks({ ...page, ...filters }),
       );
-      hintNextPage(ctx, TASKS, next);
-      if (options.json) return ctx.printData(tasks);
-      if (tasks.length === 0) {
-        ctx.out(isFiltered(filters) ? 'No task matches.' : 'No tasks.');
-        return;
-      }
+      if (!tasks) return;
       const now = ctx.now();
       ctx.out(
         renderTable(

@@ -4,14 +4,7 @@ import type { CliContext } from '../context.js';
 import { declareListFields } from '../output/output-options.js';
 import { listFields } from '../output/structured.js';
 import { renderTable } from '../output/table.js';
-import {
-  addPageOptions,
-  hintNextPage,
-  isFiltered,
-  readPages,
-  type ListNoun,
-  type PageOptions,
-} from '../paging.js';
+import { addPageOptions, type ListNoun, listRows, type PageOptions } from '../paging.js';
 
 const TOKENS: ListNoun = { one: 'token', many: 'tokens' };
 
@@ -39,15 +32,10 @@ export function registerTokenCommands(program: Command, ctx: CliContext): void {
     .action(async (options: PageOptions & { client?: string; json?: boolean }, command: Command) => {
       const filters = options.client ? { client: options.client } : {};
       const api = await ctx.client(command);
-      const { items: tokens, next } = await readPages(options, (page) =>
+      const tokens = await listRows(ctx, options, TOKENS, filters, { none: 'No tokens.' }, (page) =>
         api.pageTokens({ ...page, ...filters }),
       );
-      hintNextPage(ctx, TOKENS, next);
-      if (options.json) return ctx.printData(tokens);
-      if (tokens.length === 0) {
-        ctx.out(isFiltered(filters) ? 'No token matches.' : 'No tokens.');
-        return;
-      }
+      if (!tokens) return;
       ctx.out(
         renderTable(
           [
