@@ -144,10 +144,11 @@ describe('blue-green migrate', () => {
     const shown = JSON.parse((await berth('site', 'show', domain, '--json')).stdout) as { platform: string };
     expect(shown.platform).toBe(NEW);
     // Writable on the copy.
-    expect(
-      (await stack.web.request(domain, '/node', { method: 'POST', form: { title: 'after the switch' } }))
-        .status,
-    ).toBe(303);
+    const written = await stack.web.request(domain, '/node', {
+      method: 'POST',
+      form: { title: 'after the switch' },
+    });
+    expect(written.status, `${written.body}\n${stack.web.logs()}`).toBe(303);
     const held = task.phases.find((phase) => phase.name === 'read-only window')!;
     console.info(
       `blue-green: offline 0 s, writes held ${Date.parse(held.endedAt!) - Date.parse(held.startedAt)} ms, ` +
