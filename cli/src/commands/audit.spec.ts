@@ -1,26 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { ApiToken, AuditEvent } from '../api-types.js';
 import { useCliHarness } from '../testing/cli-harness.js';
+import { anAuditEvent } from '../testing/factories.js';
 
 const TASK_ID = '0b6f2a53-6a0c-4a55-9a0e-6f1c2d3e4f50';
-const base: AuditEvent = {
-  id: '2',
-  at: '2025-01-31T12:00:05.123Z',
-  tokenId: '6f1c2d3e-0000-4000-8000-0000000000a1',
-  tokenName: 'admin',
-  role: 'admin',
-  clientId: null,
-  method: 'POST',
-  route: '/api/sites/:domain/backup',
-  path: '/api/sites/a.example/backup',
-  target: { domain: 'a.example' },
-  summary: null,
-  address: '127.0.0.1',
-  status: 202,
-  errorCode: null,
-  taskId: TASK_ID,
-  durationMs: 4,
-};
+const base = anAuditEvent({ id: '2', at: '2025-01-31T12:00:05.123Z', taskId: TASK_ID });
 const refused: AuditEvent = {
   ...base,
   id: '1',
